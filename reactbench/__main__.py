@@ -1,0 +1,5 @@
+import sys
+
+from reactbench.cli import main
+
+sys.exit(main())
