@@ -7,7 +7,19 @@ Offline task: ``generate`` receives whole clips.
 Online task: the harness (reactbench.evaluate) calls ``generate_online`` once per window
 with the speaker frames [0, end) only, and the model returns the reactions for frames
 [start, end). Models never see future speaker frames; the harness checks this by
-perturbing future frames and verifying earlier outputs do not change.
+perturbing future frames and verifying earlier outputs do not change. A call with
+``start == 0`` begins a new sequence: a stateful online model resets its per-row state there.
+
+Randomness: the harness passes the run's seed unchanged to every call. A stochastic model
+should derive its random numbers from (seed, row, start) -- see :func:`row_rng` -- so that
+its reactions do not depend on the batch size or on which rows share a batch.
+
+Optional class attributes the harness reads (defaults in :class:`BaseReactionModel`):
+``needs_train`` (False: ``fit`` receives ``None`` instead of the training split),
+``needs_audio`` (False: audio features are not loaded for this model),
+``needs_listener`` (True only for the ground-truth reference row: the harness then fills
+``SpeakerInput.listener_emotion`` / ``listener_3dmm`` with the REAL listener reactions; such
+a row is a reference, never a model, and tables mark it).
 """
 
 from __future__ import annotations
@@ -22,7 +34,13 @@ from reactbench.data.split import SplitData
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Metadata recorded in every result file."""
+    """Metadata recorded in every result file.
+
+    name: short identifier (used in result file names and tables);
+    version: bump it whenever the reactions change (it is part of the predictions cache key);
+    params: the options that change the reactions (JSON-able; part of the cache key);
+    citation: free text (paper / URL).
+    """
 
     name: str
     version: str = "0"
@@ -37,6 +55,8 @@ class SpeakerInput:
     emotion: (B, t, 25) float32; face_3dmm: (B, t, 58) float32;
     audio: name -> (B, t, F) float32 (e.g. "mfcc" (B, t, 26)); may be empty;
     rows: (B,) row indices into the split (mirrored order); clip_ids: (B,) speaker clip paths.
+    listener_emotion / listener_3dmm: (B, t, 25) / (B, t, 58) real listener reactions, given
+    ONLY to reference rows whose class sets ``needs_listener = True`` (None otherwise).
     """
 
     emotion: np.ndarray
@@ -45,6 +65,8 @@ class SpeakerInput:
     rows: np.ndarray
     clip_ids: list[str]
     fps: int = 25
+    listener_emotion: np.ndarray | None = None
+    listener_3dmm: np.ndarray | None = None
 
     @property
     def batch_size(self) -> int:
@@ -81,3 +103,54 @@ class ReactionModel(Protocol):
     ) -> Reactions:
         """Online: speaker frames [0, end) given (end = speaker.frames); return the
         reactions for frames [start, end) -> (B, alpha, end - start, ...)."""
+
+
+class BaseReactionModel:
+    """Convenience base class: a no-op ``fit`` and an online mode derived from ``generate``.
+
+    Subclasses set ``info`` and implement ``generate``. The default ``generate_online`` runs
+    ``generate`` on the prefix it is given and keeps the last ``end - start`` frames, which is
+    causal by construction (it only ever sees frames [0, end)). Override it when a model has
+    a cheaper or different online mode.
+    """
+
+    info: ModelInfo = ModelInfo(name="unnamed")
+    needs_train: bool = True
+    needs_audio: bool = True
+    needs_listener: bool = False
+
+    def fit(self, train: SplitData | None, *, seed: int = 0, device: str = "cpu") -> None:
+        return None
+
+    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
+        raise NotImplementedError
+
+    def generate_online(
+        self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int
+    ) -> Reactions:
+        return online_from_offline(self, speaker, start=start, alpha=alpha, seed=seed)
+
+
+def online_from_offline(
+    model: Any, speaker: SpeakerInput, *, start: int, alpha: int, seed: int
+) -> Reactions:
+    """Online reactions for frames [start, end) from ``model.generate`` on the prefix [0, end)."""
+    out = model.generate(speaker, alpha=alpha, seed=seed)
+    emotion = np.asarray(out.emotion)
+    keep = speaker.frames - start
+    face = None if out.face_3dmm is None else np.asarray(out.face_3dmm)[:, :, -keep:]
+    return Reactions(emotion=emotion[:, :, -keep:], face_3dmm=face)
+
+
+def row_rng(seed: int, row: int, start: int = 0) -> np.random.Generator:
+    """A random generator that depends only on (seed, row, start): reactions drawn from it do
+    not change with the batch size or the batch composition."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, int(row), int(start)])
+
+
+def model_info(model: Any) -> ModelInfo:
+    """The model's ModelInfo (a plain class name when the model declares none)."""
+    info = getattr(model, "info", None)
+    if isinstance(info, ModelInfo):
+        return info
+    return ModelInfo(name=type(model).__name__)

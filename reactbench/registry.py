@@ -1,0 +1,242 @@
+"""Model registry: names -> lazy ``"module:Class"`` strings, imported on first use.
+
+Three ways to name a model (``reactbench run --model ...``):
+- a built-in name (``BUILTIN_MODELS``) or a group (``MODEL_GROUPS``, e.g. ``baselines``);
+- a name registered by an installed package under the entry-point group ``reactbench.models``
+  (``[project.entry-points."reactbench.models"] mymodel = "mypkg.model:MyModel"``);
+- ``package.module:Class`` or ``path/to/file.py:Class`` (a file is imported by path).
+
+Listing (:func:`available_models`) never imports a model, so it is instant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from reactbench.errors import ModelError
+
+ENTRY_POINT_GROUP = "reactbench.models"
+
+BUILTIN_MODELS: dict[str, str] = {
+    "gt": "baselines.gt:GroundTruth",
+    "b_random": "baselines.b_random:BRandom",
+    "b_mime": "baselines.b_mime:BMime",
+    "b_meanseq": "baselines.b_meanseq:BMeanSeq",
+    "b_meanfr": "baselines.b_meanfr:BMeanFr",
+    "b_nn": "baselines.b_nn:BNearestNeighbour",
+    "reactdiff": "models.reactdiff.plugin:ReactDiff",
+    "reactdiff-no-mmt": "models.reactdiff.plugin:ReactDiffNoMMT",
+    "reactdiff-no-diffusion": "models.reactdiff.plugin:ReactDiffNoDiffusion",
+    "reactdiff-no-video": "models.reactdiff.plugin:ReactDiffNoVideo",
+    "reactdiff-no-audio": "models.reactdiff.plugin:ReactDiffNoAudio",
+    "reactdiff-lrs": "models.reactdiff.plugin:ReactDiffLRS",
+}
+
+BASELINES = ("b_random", "b_mime", "b_meanseq", "b_meanfr", "b_nn", "gt")
+MODEL_GROUPS: dict[str, tuple[str, ...]] = {
+    "baselines": BASELINES,
+    "reactdiff-ablation": (
+        "reactdiff",
+        "reactdiff-no-mmt",
+        "reactdiff-no-diffusion",
+        "reactdiff-no-video",
+        "reactdiff-no-audio",
+    ),
+}
+
+
+def entry_point_models() -> dict[str, str]:
+    """Models that installed packages register under the ``reactbench.models`` group."""
+    try:
+        eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    except Exception:  # a broken installed distribution must not break listing
+        return {}
+    return {ep.name: ep.value for ep in eps}
+
+
+def available_models() -> dict[str, str]:
+    """Every registered name -> "module:Class" (built-ins first; nothing is imported)."""
+    models = dict(BUILTIN_MODELS)
+    for name, target in entry_point_models().items():
+        models.setdefault(name, target)
+    return models
+
+
+def _is_target(spec: str) -> bool:
+    return ":" in spec and not spec.startswith(":") and not spec.endswith(":")
+
+
+def expand_models(specs: str | list[str]) -> list[str]:
+    """Split a comma list, expand groups, drop duplicates (order kept); validate names.
+
+    ``"reactdiff,baselines"`` -> ``["reactdiff", "b_random", ..., "gt"]``.
+    Raises ModelError for an unknown name, with close matches suggested.
+    """
+    items = specs.split(",") if isinstance(specs, str) else list(specs)
+    out: list[str] = []
+    known = available_models()
+    for raw in items:
+        spec = raw.strip()
+        if not spec:
+            continue
+        names = MODEL_GROUPS.get(spec, (spec,))
+        for name in names:
+            if name not in known and not _is_target(name):
+                raise unknown_model_error(name)
+            if name not in out:
+                out.append(name)
+    if not out:
+        raise ModelError("no model given: pass --model NAME[,NAME...] (see --list-models)")
+    return out
+
+
+def unknown_model_error(name: str) -> ModelError:
+    choices = list(available_models()) + list(MODEL_GROUPS)
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return ModelError(
+        f"unknown model {name!r}.{hint} Known models: {', '.join(choices)}; "
+        "or give 'package.module:Class' or 'path/to/file.py:Class'."
+    )
+
+
+def _import_file(path: Path) -> Any:
+    if not path.is_file():
+        raise ModelError(f"model file {path} does not exist")
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    mod_name = f"reactbench_plugin_{path.stem}_{digest}"
+    if mod_name in sys.modules:
+        return sys.modules[mod_name]
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise ModelError(f"cannot import model file {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[mod_name]
+        msg = f"importing model file {path} failed: {type(exc).__name__}: {exc}"
+        raise ModelError(msg) from exc
+    return module
+
+
+def resolve_model(spec: str) -> type:
+    """The model class a name or ``module:Class`` / ``file.py:Class`` spec refers to."""
+    target = available_models().get(spec, spec)
+    if not _is_target(target):
+        raise unknown_model_error(spec)
+    module_part, _, cls_name = target.rpartition(":")
+    if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
+        module = _import_file(Path(module_part).expanduser())
+    else:
+        try:
+            module = importlib.import_module(module_part)
+        except ModuleNotFoundError as exc:
+            raise ModelError(
+                f"model {spec!r}: cannot import module {module_part!r} ({exc}). "
+                "Is its package installed (or, for a file, give path/to/file.py:Class)?"
+            ) from exc
+        except Exception as exc:
+            raise ModelError(
+                f"model {spec!r}: importing {module_part!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+    cls = getattr(module, cls_name, None)
+    if cls is None:
+        classes = [
+            n for n, v in vars(module).items() if inspect.isclass(v) and hasattr(v, "generate")
+        ]
+        hint = f" Model classes there: {', '.join(classes)}." if classes else ""
+        raise ModelError(f"model {spec!r}: {module_part} has no class {cls_name!r}.{hint}")
+    if not callable(getattr(cls, "generate", None)):
+        raise ModelError(
+            f"model {spec!r}: {cls_name} has no generate() method; see reactbench.models "
+            "(ReactionModel) and examples/ for the protocol"
+        )
+    return cls
+
+
+def accepted_options(cls: type) -> tuple[set[str], bool]:
+    """(keyword names the constructor takes, whether it takes **kwargs)."""
+    try:
+        sig = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return set(), True
+    names, var_kw = set(), False
+    for p in sig.parameters.values():
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD):
+            names.add(p.name)
+    return names, var_kw
+
+
+def create_model(spec: str, **options: Any) -> Any:
+    """Instantiate a model with keyword options (values may be strings from the CLI)."""
+    cls = resolve_model(spec)
+    names, var_kw = accepted_options(cls)
+    unknown = sorted(k for k in options if k not in names and not var_kw)
+    if unknown:
+        acc = ", ".join(sorted(names)) or "none"
+        raise ModelError(f"model {spec!r} does not accept option(s) {unknown} (accepted: {acc})")
+    try:
+        return cls(**options)
+    except ModelError:
+        raise
+    except Exception as exc:
+        msg = f"model {spec!r}: constructing it failed: {type(exc).__name__}: {exc}"
+        raise ModelError(msg) from exc
+
+
+def parse_model_args(args: list[str] | None, models: list[str]) -> dict[str, dict[str, str]]:
+    """``--model-arg [MODEL@]key=value`` items -> model -> {key: value}.
+
+    Without ``MODEL@`` an option goes to every model whose constructor accepts it (a model
+    taking ``**kwargs`` accepts everything); an option no model accepts is an error.
+    """
+    per_model: dict[str, dict[str, str]] = {m: {} for m in models}
+    for item in args or []:
+        target, sep, kv = item.partition("@")
+        if not sep or "=" in target:
+            target, kv = "", item
+        key, eq, value = kv.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ModelError(f"--model-arg {item!r}: expected [MODEL@]key=value")
+        if target:
+            if target not in per_model:
+                raise ModelError(f"--model-arg {item!r}: model {target!r} is not in --model")
+            per_model[target][key] = value
+            continue
+        takers = []
+        for m in models:
+            names, var_kw = accepted_options(resolve_model(m))
+            if key in names or var_kw:
+                takers.append(m)
+        if not takers:
+            raise ModelError(f"--model-arg {item!r}: no model in {models} accepts option {key!r}")
+        for m in takers:
+            per_model[m][key] = value
+    return per_model
+
+
+def describe_models() -> str:
+    """A readable listing for ``reactbench run --list-models`` (imports nothing)."""
+    lines = ["Built-in models:"]
+    for name, target in BUILTIN_MODELS.items():
+        lines.append(f"  {name:<24} {target}")
+    eps = {k: v for k, v in entry_point_models().items() if k not in BUILTIN_MODELS}
+    lines.append(f"Installed plug-ins (entry-point group {ENTRY_POINT_GROUP!r}):")
+    lines += [f"  {n:<24} {t}" for n, t in eps.items()] or ["  (none)"]
+    lines.append("Groups:")
+    lines += [f"  {g:<24} {','.join(m)}" for g, m in MODEL_GROUPS.items()]
+    lines.append("Or any 'package.module:Class' or 'path/to/file.py:Class'.")
+    return "\n".join(lines)
