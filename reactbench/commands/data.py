@@ -1,0 +1,120 @@
+"""``reactbench data synth|check|summary``: the synthetic dataset, dataset checks, a summary."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("data", help="generate, check or summarise a dataset")
+    sub = p.add_subparsers(dest="data_command", metavar="ACTION")
+    p.set_defaults(func=lambda args: (p.print_help(), 1)[1])
+
+    s = sub.add_parser("synth", help="write a synthetic dataset in the official layout")
+    s.add_argument("--out", required=True, help="new directory to write")
+    s.add_argument("--pairs", default=None,
+                   help="clip pairs per split, e.g. train=60,val=20,test=40 (the default)")
+    s.add_argument("--frames", type=int, default=750, help="frames per clip (default 750)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--contexts", type=int, default=None,
+                   help="latent contexts (default: about 4 pairs per context in val/test)")
+    s.set_defaults(func=_synth)
+
+    c = sub.add_parser("check", help="validate a dataset directory; exit 1 on any problem")
+    c.add_argument("dir", help="dataset root (official layout)")
+    c.add_argument("--frames", type=int, default=None,
+                   help="expected frames per clip (default: clips must agree)")
+    c.set_defaults(func=_check)
+
+    m = sub.add_parser("summary", help="generate the default dataset if needed, check it, load a "
+                                       "split and print a short summary")
+    m.add_argument("--data", default=None, help="dataset root (default: the synthetic dataset)")
+    m.add_argument("--split", default="test", choices=("train", "val", "test"))
+    m.add_argument("--frames", type=int, default=750)
+    m.set_defaults(func=_summary)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    import time
+
+    from reactbench.data.synthetic import generate, parse_pairs
+
+    pairs = parse_pairs(args.pairs) if args.pairs else None
+    t0 = time.perf_counter()
+    out = generate(args.out, pairs=pairs, frames=args.frames, seed=args.seed,
+                   contexts=args.contexts, progress=True)
+    dt = time.perf_counter() - t0
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"wrote {out} in {dt:.1f} s ({size / 1e6:.0f} MB)")
+    return 0
+
+
+def _print_problems(problems) -> None:
+    for path, msg in problems:
+        print(f"{path}: {msg}")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from reactbench.data.check import check_dataset
+
+    problems = check_dataset(args.dir, frames=args.frames, progress=True)
+    if problems:
+        _print_problems(problems)
+        print(f"{len(problems)} problem(s) in {args.dir}")
+        return 1
+    print(f"{args.dir}: no problems found")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from reactbench.data import load_split, resolve_data
+    from reactbench.data.synthetic import read_meta
+
+    t0 = time.perf_counter()
+    if args.data is None:
+        print("using the default synthetic dataset (generated once into the cache)")
+    root = resolve_data(args.data)
+    t1 = time.perf_counter()
+    try:
+        from reactbench.data.check import check_dataset
+    except ImportError:  # pragma: no cover - during development
+        check_dataset = None
+    if check_dataset is not None:
+        problems = check_dataset(root, progress=True)
+        if problems:
+            _print_problems(problems)
+            print(f"{len(problems)} problem(s) in {root}")
+            return 1
+    t2 = time.perf_counter()
+    d = load_split(root, args.split, frames=args.frames, progress=True)
+    t3 = time.perf_counter()
+    meta = read_meta(root)
+    lines = [f"dataset   {root}"]
+    if meta:
+        lines.append(f"generator {meta['version']} seed {meta['seed']}, pairs {meta['pairs']}, "
+                     f"{meta['contexts']} contexts x {meta['styles_per_context']} listener styles")
+    lines += [
+        f"split     {d.split}: M = {d.n_pairs} pairs, N = {d.n} mirrored rows, T = {d.frames} "
+        f"frames ({d.frames / d.fps:.1f} s at {d.fps} fps)",
+        f"emotion   (N, T, 25): AU active {d.speaker_emotion[..., :15].mean():.3f}, "
+        f"valence [{d.speaker_emotion[..., 15].min():.2f}, {d.speaker_emotion[..., 15].max():.2f}]"
+        f", arousal [{d.speaker_emotion[..., 16].min():.2f}, "
+        f"{d.speaker_emotion[..., 16].max():.2f}]",
+        "3DMM      (N, T, 58); audio: "
+        + (", ".join(f"{k} {v.shape[-1]}-d" for k, v in d.speaker_audio.items()) or "none"),
+    ]
+    if d.neighbours is not None:
+        k = d.neighbours.sum(axis=1)
+        sym = bool(np.array_equal(d.neighbours, d.neighbours.T))
+        lines.append(f"neighbours mean {k.mean():.2f} / min {int(k.min())} / max {int(k.max())} "
+                     f"per row, symmetric: {'yes' if sym else 'no'}")
+    else:
+        lines.append(f"neighbours none (no neighbour_emotion_{d.split}.npy)")
+    lines.append(f"identity  {d.identity['content_hash'][:16]}")
+    lines.append(f"time      resolve {t1 - t0:.1f} s, check {t2 - t1:.1f} s, load {t3 - t2:.1f} s")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,91 @@
+"""Audio features aligned to the 25 fps video frames (librosa; no torchaudio, no hand-rolled DSP).
+
+As in the ReactDiff paper: audio resampled to 16 kHz, 40 ms analysis window, 40 ms hop
+(one analysis frame per video frame, ``center=False``: frame t covers [40 t, 40 t + 40) ms),
+26 mel bands, 26 MFCCs. A second stream is the log-mel spectrogram with ``LOGMEL_DIM`` bands
+(same window/hop, power spectrum in dB). The signal is zero-padded or trimmed to exactly
+``frames * 640`` samples (the official loader also pads/trims to the frame count).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.constants import FPS
+
+SAMPLE_RATE = 16000
+HOP = SAMPLE_RATE // FPS  # 640 samples = 40 ms
+WIN = HOP  # 40 ms window
+MFCC_DIM = 26
+MFCC_MELS = 26
+LOGMEL_DIM = 64
+FMIN = 0.0
+FMAX = SAMPLE_RATE / 2
+FEATURES_VERSION = "audio-1"  # bump when the features change (cache key)
+
+
+def _frames_of(y: np.ndarray, frames: int | None) -> tuple[np.ndarray, int]:
+    n = int(frames) if frames is not None else max(1, len(y) // HOP)
+    need = n * HOP
+    if len(y) < need:
+        y = np.pad(y, (0, need - len(y)))
+    return np.ascontiguousarray(y[:need], dtype=np.float32), n
+
+
+def _resample(y: np.ndarray, sr: int) -> np.ndarray:
+    import librosa
+
+    if sr == SAMPLE_RATE:
+        return np.asarray(y, dtype=np.float32)
+    return librosa.resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=SAMPLE_RATE)
+
+
+def _mel_power(y: np.ndarray, n_mels: int) -> np.ndarray:
+    import librosa
+
+    return librosa.feature.melspectrogram(
+        y=y, sr=SAMPLE_RATE, n_fft=WIN, hop_length=HOP, win_length=WIN, center=False,
+        n_mels=n_mels, fmin=FMIN, fmax=FMAX, power=2.0,
+    )
+
+
+def mfcc_features(y: np.ndarray, sr: int = SAMPLE_RATE, frames: int | None = None) -> np.ndarray:
+    """Waveform -> (frames, 26) float32 MFCCs at 25 fps (26 mel bands, 40 ms window and hop).
+
+    y: (S,) mono samples at sample rate ``sr`` (resampled to 16 kHz); frames: output length
+    (default: as many whole 40 ms frames as the signal holds).
+    """
+    import librosa
+
+    y, n = _frames_of(_resample(y, sr), frames)
+    S = librosa.power_to_db(_mel_power(y, MFCC_MELS), ref=1.0, top_db=None)
+    m = librosa.feature.mfcc(S=S, n_mfcc=MFCC_DIM)
+    return np.ascontiguousarray(m.T[:n], dtype=np.float32)
+
+
+def logmel_features(y: np.ndarray, sr: int = SAMPLE_RATE, frames: int | None = None) -> np.ndarray:
+    """Waveform -> (frames, LOGMEL_DIM) float32 log-mel energies (dB) at 25 fps."""
+    import librosa
+
+    y, n = _frames_of(_resample(y, sr), frames)
+    S = librosa.power_to_db(_mel_power(y, LOGMEL_DIM), ref=1.0, amin=1e-10, top_db=None)
+    return np.ascontiguousarray(S.T[:n], dtype=np.float32)
+
+
+def audio_features(y: np.ndarray, sr: int, frames: int | None = None) -> dict[str, np.ndarray]:
+    """Both streams at once (resampling once): {"mfcc": (T, 26), "logmel": (T, LOGMEL_DIM)}."""
+    y16 = _resample(y, sr)
+    return {
+        "mfcc": mfcc_features(y16, SAMPLE_RATE, frames),
+        "logmel": logmel_features(y16, SAMPLE_RATE, frames),
+    }
+
+
+def wav_features(path: Path, frames: int | None = None) -> dict[str, np.ndarray]:
+    """Read a wav file (any sample rate, stereo averaged) and compute both feature streams."""
+    from reactbench.data.layout import read_wav
+
+    y, sr = read_wav(path)
+    return audio_features(y, sr, frames)

@@ -1,0 +1,232 @@
+"""The official REACT2024 dataset layout: split CSVs, mirrored row order, per-modality paths,
+and readers for one clip's files (Emotion CSV, 3DMM ``.npy``, wav).
+
+Layout (``official_react2024.md`` section 1)::
+
+    <root>/<split>.csv                      header row, then ``index,speaker_path,listener_path``
+    <root>/<split>/Emotion/<clip>.csv       header row + T rows x 25 columns (AU 0:15, VA, FE)
+    <root>/<split>/3D_FV_files/<clip>.npy   (T, 58) or (T, 1, 58) FaceVerse coefficients
+    <root>/<split>/Audio_files/<clip>.wav   audio at any sample rate (mono or stereo)
+    <root>/<split>/Video_files/<clip>/      optional frames 1.png ... T.png
+    <root>/neighbour_emotion_<split>.npy    (N, N) appropriateness matrix, N = 2M
+
+``<clip>`` is ``<site>/<session>/<role>/<clip index>`` as written in the split CSV (no extension).
+Every reader raises :class:`reactbench.errors.DataError` naming the file and what was expected.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.constants import EMOTION_DIM, FACE_3DMM_DIM
+from reactbench.errors import DataError
+
+SPLITS = ("train", "val", "test")
+EMOTION_DIR = "Emotion"
+FACE_DIR = "3D_FV_files"
+AUDIO_DIR = "Audio_files"
+VIDEO_DIR = "Video_files"
+SPLIT_CSV_COLUMNS = ("", "speaker_path", "listener_path")
+
+
+def split_csv_path(root: Path, split: str) -> Path:
+    return Path(root) / f"{split}.csv"
+
+
+def neighbour_path(root: Path, split: str) -> Path:
+    """The official file name of a split's appropriateness matrix."""
+    return Path(root) / f"neighbour_emotion_{split}.npy"
+
+
+def emotion_path(root: Path, split: str, clip: str) -> Path:
+    return Path(root) / split / EMOTION_DIR / f"{clip}.csv"
+
+
+def face_path(root: Path, split: str, clip: str) -> Path:
+    return Path(root) / split / FACE_DIR / f"{clip}.npy"
+
+
+def audio_path(root: Path, split: str, clip: str) -> Path:
+    return Path(root) / split / AUDIO_DIR / f"{clip}.wav"
+
+
+def video_path(root: Path, split: str, clip: str) -> Path:
+    return Path(root) / split / VIDEO_DIR / clip
+
+
+def check_split_name(split: str) -> str:
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
+    return split
+
+
+def read_split_csv(root: Path, split: str) -> list[tuple[str, str]]:
+    """The (speaker_path, listener_path) pairs of ``<root>/<split>.csv``, in file order.
+
+    The file has a header row, then one row per pair with three columns:
+    ``index,speaker_path,listener_path`` (paths without extension).
+    """
+    path = split_csv_path(root, check_split_name(split))
+    if not path.is_file():
+        raise DataError(
+            f"{path}: split list not found (expected a CSV with header "
+            f"',speaker_path,listener_path' and one row per clip pair)"
+        )
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read split list ({exc})") from exc
+    if not rows:
+        raise DataError(f"{path}: empty split list (expected a header row and clip pairs)")
+    pairs: list[tuple[str, str]] = []
+    for lineno, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != 3:
+            raise DataError(
+                f"{path}, line {lineno}: expected 3 columns (index, speaker_path, listener_path), "
+                f"got {len(row)}: {row!r}"
+            )
+        spk, lst = row[1].strip(), row[2].strip()
+        if not spk or not lst:
+            raise DataError(f"{path}, line {lineno}: empty speaker_path or listener_path")
+        pairs.append((spk, lst))
+    if not pairs:
+        raise DataError(f"{path}: no clip pairs after the header row")
+    return pairs
+
+
+def write_split_csv(root: Path, split: str, pairs: list[tuple[str, str]]) -> Path:
+    path = split_csv_path(root, split)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(SPLIT_CSV_COLUMNS)
+        for i, (s, l) in enumerate(pairs):
+            w.writerow((i, s, l))
+    return path
+
+
+def mirrored(pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """Official mirrored order: speakers = [speaker col] + [listener col], listeners the reverse.
+
+    Row k and row k + M are the same clip pair with the roles swapped (N = 2M).
+    """
+    speakers = [p[0] for p in pairs] + [p[1] for p in pairs]
+    listeners = [p[1] for p in pairs] + [p[0] for p in pairs]
+    return speakers, listeners
+
+
+def read_emotion(path: Path) -> np.ndarray:
+    """One Emotion CSV -> (T, 25) float32. The first line is a header and is dropped.
+
+    Raises DataError for a missing/malformed file, a column count other than 25, non-numeric
+    cells or NaN/inf values.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: emotion file not found (expected a CSV with 25 columns)")
+    try:
+        df = pd.read_csv(path, header=None, skiprows=1, dtype=str, skip_blank_lines=True)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path}: empty emotion file (expected a header row and frames)") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(
+            f"{path}: malformed emotion CSV (expected 25 comma-separated columns per row): "
+            f"{str(exc).strip()}"
+        ) from exc
+    if df.shape[1] != EMOTION_DIM:
+        raise DataError(
+            f"{path}: expected {EMOTION_DIM} columns (15 AU, valence, arousal, 8 FE), "
+            f"got {df.shape[1]}"
+        )
+    if df.shape[0] == 0:
+        raise DataError(f"{path}: no frames after the header row")
+    try:
+        arr = df.to_numpy().astype(np.float64)
+    except ValueError as exc:
+        raise DataError(f"{path}: non-numeric value ({exc})") from exc
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(
+            f"{path}: {int(bad.sum())} NaN/inf value(s), first at frame {r} column {c} "
+            f"(expected finite numbers)"
+        )
+    return arr.astype(np.float32)
+
+
+def write_emotion(path: Path, emotion: np.ndarray) -> None:
+    """(T, 25) -> CSV with a header row (AUs as 0/1, the rest with 5 decimals)."""
+    from reactbench.constants import EMOTION_COLUMNS
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = ["%d"] * 15 + ["%.5f"] * 10
+    np.savetxt(path, emotion, delimiter=",", fmt=fmt, header=",".join(EMOTION_COLUMNS),
+               comments="")
+
+
+def read_3dmm(path: Path) -> np.ndarray:
+    """One 3DMM ``.npy`` -> (T, 58) float32 ((T, 1, 58) is squeezed as in the official loader)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: 3DMM file not found (expected a (T, 58) .npy array)")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read 3DMM array ({exc}); expected a (T, 58) .npy") from exc
+    if arr.ndim == 3 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 2 or arr.shape[1] != FACE_3DMM_DIM:
+        raise DataError(
+            f"{path}: 3DMM array has shape {arr.shape}, expected (T, {FACE_3DMM_DIM}) or "
+            f"(T, 1, {FACE_3DMM_DIM}) (52 expression + 3 rotation + 3 translation)"
+        )
+    if not np.issubdtype(arr.dtype, np.number):
+        raise DataError(f"{path}: 3DMM array has dtype {arr.dtype}, expected numbers")
+    arr = arr.astype(np.float32)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(f"{path}: NaN/inf in 3DMM array, first at frame {r} column {c}")
+    return arr
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """One audio file -> (mono float32 samples, sample rate). Stereo is averaged to mono."""
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: audio file not found (expected a .wav file)")
+    try:
+        y, sr = sf.read(path, dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, OSError) as exc:
+        raise DataError(
+            f"{path}: cannot read audio ({exc}); expected a readable .wav file"
+        ) from exc
+    if y.shape[0] == 0:
+        raise DataError(f"{path}: audio file has no samples")
+    y = y.mean(axis=1)
+    if not np.isfinite(y).all():
+        raise DataError(f"{path}: audio contains NaN/inf samples")
+    return y.astype(np.float32), int(sr)
+
+
+def wav_info(path: Path) -> tuple[int, int]:
+    """(number of samples, sample rate) of an audio file without reading it."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError, OSError) as exc:
+        raise DataError(
+            f"{path}: cannot read audio ({exc}); expected a readable .wav file"
+        ) from exc
+    return int(info.frames), int(info.samplerate)

@@ -1,0 +1,330 @@
+"""Load one split of a dataset in the official layout into a :class:`SplitData` (mirrored order).
+
+Loading reads every unique person-clip once (each appears as a speaker in one row and as a
+listener in its mirrored row), in parallel with joblib, and caches the assembled arrays as one
+``.npz`` under ``cache_dir()/splits/`` keyed by the loader version, the options and the size and
+mtime of every file read. A dataset identity (content hash of those files) is cached alongside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.constants import DEFAULT_FRAMES, FPS
+from reactbench.data import layout
+from reactbench.data.split import SplitData
+from reactbench.errors import DataError
+from reactbench.paths import cache_dir
+
+LOADER_VERSION = "loader-1"
+AUDIO_FRAME_TOLERANCE = 2  # a wav may be up to this many 40 ms frames shorter than the clip
+
+
+def _clip_files(root: Path, split: str, clip: str, audio: bool) -> list[Path]:
+    files = [layout.emotion_path(root, split, clip), layout.face_path(root, split, clip)]
+    if audio:
+        files.append(layout.audio_path(root, split, clip))
+    return files
+
+
+def _stat_key(paths: list[Path]) -> list:
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            out.append([str(p), None, None])
+            continue
+        out.append([str(p), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _unique(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _load_clip(root: Path, split: str, clip: str, audio: bool) -> dict:
+    """Every modality of one person-clip, untrimmed, validated per file."""
+    emo = layout.read_emotion(layout.emotion_path(root, split, clip))
+    face = layout.read_3dmm(layout.face_path(root, split, clip))
+    out = {"emotion": emo, "face": face}
+    if audio:
+        from reactbench.data.audio import audio_features
+
+        y, sr = layout.read_wav(layout.audio_path(root, split, clip))
+        n_frames = int(len(y) * FPS // sr)
+        out["audio_frames"] = n_frames
+        out["audio"] = audio_features(y, sr, frames=max(n_frames, 1))
+    return out
+
+
+def _parallel_map(fn, items: list, n_jobs: int, progress: bool, desc: str) -> list:
+    from joblib import Parallel, delayed
+
+    nj = 1 if len(items) < 16 else n_jobs
+    results = Parallel(n_jobs=nj, return_as="generator")(delayed(fn)(*it) for it in items)
+    if progress:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(items), desc=desc, unit="clip")
+    return list(results)
+
+
+def _read_neighbours(root: Path, split: str, n: int) -> np.ndarray | None:
+    path = layout.neighbour_path(root, split)
+    if not path.is_file():
+        return None
+    try:
+        nb = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(
+            f"{path}: cannot read neighbour matrix ({exc}); expected ({n}, {n}) 0/1"
+        ) from exc
+    return validate_neighbours(nb, n, str(path))
+
+
+def validate_neighbours(nb: np.ndarray, n: int, name: str) -> np.ndarray:
+    """Check an appropriateness matrix: (n, n), finite, 0/1 only, no empty row -> float64."""
+    nb = np.asarray(nb)
+    if nb.shape != (n, n):
+        raise DataError(
+            f"{name}: neighbour matrix has shape {nb.shape}, expected ({n}, {n}) "
+            f"(N = 2 x pairs in the split CSV, mirrored order)"
+        )
+    if not np.issubdtype(nb.dtype, np.number) and nb.dtype != bool:
+        raise DataError(f"{name}: neighbour matrix has dtype {nb.dtype}, expected numbers 0/1")
+    nb = nb.astype(np.float64)
+    bad = ~np.isin(nb, (0.0, 1.0))
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(
+            f"{name}: neighbour matrix value {nb[r, c]!r} at [{r}, {c}], expected 0 or 1"
+        )
+    empty = np.flatnonzero(nb.sum(axis=1) == 0)
+    if len(empty):
+        raise DataError(
+            f"{name}: {len(empty)} row(s) with no appropriate reaction (first: row {empty[0]}); "
+            f"every row needs at least one 1"
+        )
+    return nb
+
+
+def _common_frames(lengths: dict[str, int], frames: int | None, what: dict[str, Path]) -> int:
+    """Frames to use: ``frames`` (clips longer are cut, as the official [:750]); if every clip is
+    shorter, the clips' common length. Clips of differing lengths shorter than ``frames`` error."""
+    shortest = min(lengths, key=lengths.get)
+    lo = lengths[shortest]
+    if frames is not None and lo >= frames:
+        return int(frames)
+    hi = max(lengths.values())
+    if lo != hi:
+        want = f"at least {frames}" if frames is not None else f"{hi} (like the other clips)"
+        raise DataError(f"{what[shortest]}: {lo} frames, expected {want}")
+    return lo
+
+
+def load_split(root: str | Path, split: str, *, frames: int | None = DEFAULT_FRAMES,
+               audio: bool = True, neighbours: bool = True, n_jobs: int = -1, cache: bool = True,
+               progress: bool = False) -> SplitData:
+    """Load split ``split`` of the dataset at ``root`` in the official mirrored order.
+
+    root: dataset directory (official layout); split: "train" | "val" | "test".
+    frames: frames per clip T; longer clips are cut to their first T frames (the official
+        evaluation uses [:750] of 751-frame clips). When every clip of the split is shorter (e.g.
+        a small synthetic dataset), their common length is used; None: the clips' common length.
+    audio: compute the audio features ("mfcc" (N, T, 26), "logmel" (N, T, LOGMEL_DIM)).
+    neighbours: read ``neighbour_emotion_<split>.npy`` when present (None otherwise).
+    n_jobs: joblib workers for reading clips; cache: reuse/write the ``.npz`` cache.
+
+    Raises DataError naming the file and what was expected for any missing or malformed file.
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset directory not found")
+    layout.check_split_name(split)
+    pairs = layout.read_split_csv(root, split)
+    speakers, listeners = layout.mirrored(pairs)
+    clips = _unique(speakers)
+    files = [layout.split_csv_path(root, split)]
+    for c in clips:
+        files += _clip_files(root, split, c, audio)
+    nb_path = layout.neighbour_path(root, split)
+    if neighbours and nb_path.is_file():
+        files.append(nb_path)
+    stats = _stat_key(files)
+    key_src = json.dumps([LOADER_VERSION, _audio_version(audio), str(root), split, frames,
+                          audio, neighbours, stats])
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:24]
+    cpath = cache_dir() / "splits" / f"{split}-{key}.npz"
+    data = _read_cache(cpath) if cache else None
+    if data is None:
+        for p, size, _ in stats:
+            if size is None:
+                raise DataError(_missing_message(Path(p), split))
+        data = _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, progress)
+        if cache:
+            _write_cache(cpath, data)
+    nb = _read_neighbours(root, split, len(speakers)) if neighbours else None
+    video = [layout.video_path(root, split, s) for s in speakers]
+    video_dirs = video if all(v.is_dir() for v in video) else None
+    ident = dataset_identity(root, split)
+    ident["frames"] = int(data["speaker_emotion"].shape[1])
+    sa = {k[len("speaker_audio_"):]: v for k, v in data.items() if k.startswith("speaker_audio_")}
+    la = {k[len("listener_audio_"):]: v for k, v in data.items()
+          if k.startswith("listener_audio_")}
+    return SplitData(
+        split=split, root=root, speaker_ids=list(speakers), listener_ids=list(listeners),
+        speaker_emotion=data["speaker_emotion"], listener_emotion=data["listener_emotion"],
+        speaker_3dmm=data["speaker_3dmm"], listener_3dmm=data["listener_3dmm"],
+        speaker_audio=sa, listener_audio=la, neighbours=nb, video_dirs=video_dirs,
+        identity=ident, fps=FPS,
+    )
+
+
+def _audio_version(audio: bool) -> str:
+    if not audio:
+        return ""
+    from reactbench.data.audio import FEATURES_VERSION, LOGMEL_DIM
+
+    return f"{FEATURES_VERSION}-{LOGMEL_DIM}"
+
+
+def _missing_message(p: Path, split: str) -> str:
+    kind = {layout.EMOTION_DIR: "emotion CSV (25 columns)", layout.FACE_DIR: "3DMM .npy (T, 58)",
+            layout.AUDIO_DIR: ".wav audio"}
+    for d, what in kind.items():
+        if f"/{split}/{d}/" in str(p):
+            return (f"{p}: file not found; the split CSV {split}.csv names this clip, expected "
+                    f"its {what}")
+    return f"{p}: file not found"
+
+
+def _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, progress) -> dict:
+    loaded = _parallel_map(_load_clip, [(root, split, c, audio) for c in clips], n_jobs, progress,
+                           f"loading {split}")
+    by = dict(zip(clips, loaded))
+    lengths = {c: min(d["emotion"].shape[0], d["face"].shape[0]) for c, d in by.items()}
+    where = {}
+    for c, d in by.items():
+        shorter = "emotion" if d["emotion"].shape[0] <= d["face"].shape[0] else "face"
+        where[c] = (layout.emotion_path(root, split, c) if shorter == "emotion"
+                    else layout.face_path(root, split, c))
+    T = _common_frames(lengths, frames, where)
+    for c, d in by.items():
+        if d["emotion"].shape[0] != d["face"].shape[0] and min(
+                d["emotion"].shape[0], d["face"].shape[0]) < T:
+            raise DataError(f"{where[c]}: {lengths[c]} frames, expected {T}")
+        if audio and d["audio_frames"] < T - AUDIO_FRAME_TOLERANCE:
+            p = layout.audio_path(root, split, c)
+            raise DataError(
+                f"{p}: audio lasts {d['audio_frames'] / FPS:.2f} s ({d['audio_frames']} frames), "
+                f"expected at least {T / FPS:.2f} s ({T} frames at {FPS} fps)"
+            )
+    idx = {c: i for i, c in enumerate(clips)}
+    emo = np.stack([by[c]["emotion"][:T] for c in clips])
+    face = np.stack([by[c]["face"][:T] for c in clips])
+    s_idx = np.array([idx[c] for c in speakers])
+    l_idx = np.array([idx[c] for c in listeners])
+    out = {
+        "speaker_emotion": emo[s_idx], "listener_emotion": emo[l_idx],
+        "speaker_3dmm": face[s_idx], "listener_3dmm": face[l_idx],
+    }
+    if audio:
+        for name in by[clips[0]]["audio"]:
+            feats = []
+            for c in clips:
+                f = by[c]["audio"][name]
+                if f.shape[0] < T:
+                    f = np.pad(f, ((0, T - f.shape[0]), (0, 0)), mode="edge")
+                feats.append(f[:T])
+            arr = np.stack(feats)
+            out[f"speaker_audio_{name}"] = arr[s_idx]
+            out[f"listener_audio_{name}"] = arr[l_idx]
+    return out
+
+
+def _read_cache(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
+        return None  # a corrupt cache entry is simply rebuilt
+
+
+def _write_cache(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_IDENTITY_MEMO: dict[str, dict] = {}
+
+
+def dataset_identity(root: str | Path, split: str) -> dict:
+    """{root, split, generator (synthetic only), content_hash}: the content hash (sha256 over
+    the split CSV, every Emotion/3DMM/wav file it names and the neighbour matrix, in a fixed
+    order) is stable across copies of the dataset; cached by file sizes and mtimes."""
+    from reactbench.data.synthetic import read_meta
+
+    root = Path(root).expanduser().resolve()
+    pairs = layout.read_split_csv(root, split)
+    speakers, _ = layout.mirrored(pairs)
+    files = [layout.split_csv_path(root, split)]
+    for c in _unique(speakers):
+        files += _clip_files(root, split, c, True)
+    nb = layout.neighbour_path(root, split)
+    if nb.is_file():
+        files.append(nb)
+    stats = _stat_key(files)
+    key = hashlib.sha256(json.dumps(["identity-1", stats]).encode()).hexdigest()[:24]
+    ident = _IDENTITY_MEMO.get(key)
+    cpath = cache_dir() / "identity" / f"{key}.json"
+    if ident is None and cpath.is_file():
+        try:
+            ident = json.loads(cpath.read_text())
+        except (OSError, json.JSONDecodeError):
+            ident = None
+    if ident is None:
+        h = hashlib.sha256()
+        for p in files:
+            h.update(p.relative_to(root).as_posix().encode() + b"\0")
+            try:
+                with open(p, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        h.update(chunk)
+            except OSError:
+                h.update(b"<missing>")
+            h.update(b"\0")
+        meta = read_meta(root)
+        ident = {
+            "root": str(root),
+            "split": split,
+            "n_pairs": len(pairs),
+            "content_hash": h.hexdigest(),
+            "files": len(files),
+        }
+        if meta is not None:
+            ident["generator"] = {"version": meta.get("version"), "seed": meta.get("seed")}
+        try:
+            cpath.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cpath.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(ident))
+            os.replace(tmp, cpath)
+        except OSError:
+            pass
+    _IDENTITY_MEMO[key] = ident
+    return dict(ident)

@@ -1,0 +1,50 @@
+"""Where the data comes from: an explicit dataset directory, or the default synthetic dataset
+generated once into the user cache directory and reused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from reactbench.data import layout
+from reactbench.errors import DataError
+from reactbench.paths import cache_dir
+
+
+def default_dataset(seed: int = 0, progress: bool = False) -> Path:
+    """Path of the default synthetic dataset (``DEFAULT_PAIRS``, 750 frames) for ``seed``.
+
+    Generated on first use into ``cache_dir()/synthetic/<GENERATOR_VERSION>-seed<seed>``
+    (atomically: temporary directory + rename; a concurrent process that loses the race reuses
+    the winner's copy) and reused afterwards.
+    """
+    from reactbench.data.synthetic import GENERATOR_VERSION, META_FILE, generate
+
+    target = cache_dir() / "synthetic" / f"{GENERATOR_VERSION}-seed{int(seed)}"
+    if (target / META_FILE).is_file():
+        return target
+    if target.exists():  # an incomplete leftover (never produced by generate(): it renames)
+        shutil.rmtree(target, ignore_errors=True)
+    try:
+        generate(target, seed=seed, progress=progress)
+    except (DataError, OSError):
+        if (target / META_FILE).is_file():
+            return target  # another process finished first
+        raise
+    return target
+
+
+def resolve_data(data: str | Path | None) -> Path:
+    """``None`` -> :func:`default_dataset`; otherwise the given directory, which must exist and
+    hold at least one split list (``train.csv``, ``val.csv`` or ``test.csv``)."""
+    if data is None:
+        return default_dataset()
+    root = Path(data).expanduser()
+    if not root.is_dir():
+        raise DataError(f"{root}: dataset directory not found")
+    if not any(layout.split_csv_path(root, s).is_file() for s in layout.SPLITS):
+        raise DataError(
+            f"{root}: not a dataset directory in the official layout "
+            f"(expected train.csv, val.csv or test.csv in it)"
+        )
+    return root.resolve()

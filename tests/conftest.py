@@ -1,0 +1,42 @@
+"""Shared test fixtures (owned by the data layer).
+
+* ``REACTBENCH_CACHE`` points at a per-session temporary directory before any test runs, so no
+  test reads or writes the user's cache (the default synthetic dataset, split caches, ...).
+* ``tiny_dataset`` (session): a tiny synthetic dataset in the official layout, made once per
+  session in well under 3 s: ``TINY_PAIRS`` pairs (train 6, val 4, test 4 -> N = 12 / 8 / 8
+  mirrored rows), ``TINY_FRAMES`` = 120 frames (+-49-frame lags fit), audio (16 kHz wav),
+  3DMM, ``neighbour_emotion_{val,test}.npy`` (every row has >= 2 neighbours) and the generator's
+  truth. ``load_split(tiny_dataset, "test")`` loads it at its 120 frames (clips shorter than the
+  requested 750 are loaded at their common length). Treat it as read-only: copy it
+  (``shutil.copytree``) before modifying anything.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_CACHE = tempfile.mkdtemp(prefix="reactbench-test-cache-")
+os.environ["REACTBENCH_CACHE"] = _SESSION_CACHE
+
+TINY_PAIRS = {"train": 6, "val": 4, "test": 4}
+TINY_FRAMES = 120
+TINY_SEED = 0
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """Path to a tiny synthetic dataset (see the module docstring); read-only."""
+    from reactbench.data.synthetic import generate
+
+    out = tmp_path_factory.mktemp("tiny") / "react_tiny"
+    return generate(out, pairs=dict(TINY_PAIRS), frames=TINY_FRAMES, seed=TINY_SEED, n_jobs=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_frames() -> int:
+    """Frames per clip of ``tiny_dataset``."""
+    return TINY_FRAMES
