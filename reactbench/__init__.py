@@ -1,3 +1,3 @@
-"""reactbench: benchmark and evaluation suite for multiple appropriate facial reaction generation."""
+"""reactbench: benchmark suite for multiple appropriate facial reaction generation."""
 
 __version__ = "0.1.0"

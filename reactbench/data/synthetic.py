@@ -249,11 +249,11 @@ def _person(rng, T, ctx, role, speak, own_ev, partner_ev, style, W_exp):
     mouth_w = np.zeros(15)
     mouth_w[_AU["AU25"]], mouth_w[_AU["AU26"]] = 2.6, 1.3
     au_bias = rng.normal(0.0, 0.3, 15)
-    au_lat = -1.7 + au_bias + 2.2 * (D @ AU_W) + np.outer(mouth, mouth_w)
-    au_lat = au_lat + 0.4 * _smooth_noise(rng, T, 15, 2.5)
+    au_lat = -1.1 + au_bias + 2.4 * (D @ AU_W) + np.outer(mouth, mouth_w)
+    au_lat = au_lat + 0.5 * _smooth_noise(rng, T, 15, 4.0)
     au = (au_lat > 0).astype(float)
     candidates = [i for i in range(15) if i != _AU["AU25"]]
-    dead = rng.choice(candidates, size=int(rng.integers(3, 8)), replace=False)
+    dead = rng.choice(candidates, size=int(rng.integers(2, 6)), replace=False)
     au[:, dead] = 0.0
     emotion = np.concatenate([au, val[:, None], aro[:, None], fe], axis=1)
 

@@ -1,0 +1,122 @@
+"""Checkpoints: atomic writes, everything needed to rebuild and resume, dataset matching.
+
+Two kinds, one format (``FORMAT``), both ``torch.save`` dicts with plain-Python metadata:
+
+- training checkpoint ``<out>/checkpoint.pt`` (resumable): config, stream widths, stage/epoch
+  state, the raw and EMA ``state_dict`` of the whole network (every trained parameter and every
+  statistic: stream standardisation, 3DMM standardisation, latent min-max statistics), optimiser
+  and LR-schedule state, the loss log, dataset identities (train and val), reactbench version;
+- model file ``<out>/model.pt`` (for generation): the same without optimiser state, EMA weights
+  only (optionally stored as float16 to keep the shipped checkpoint small).
+
+Writes go to a temporary file in the same folder and are moved into place with ``os.replace``,
+so an interrupted write never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import reactbench
+from reactbench.errors import ModelError
+
+from .config import ReactDiffConfig
+from .network import ReactDiffNet
+
+FORMAT = "reactdiff-checkpoint/1"
+SHIPPED = Path(__file__).parent / "checkpoints" / "small_synthetic.pt"
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def export_model(ckpt: dict, path: str | Path, half: bool = False) -> Path:
+    """Write the generation file (EMA weights, no optimiser) from a training checkpoint dict."""
+    state = ckpt["ema"]
+    if half:
+        state = {k: (v.half() if v.is_floating_point() and k.split(".")[0] not in _KEEP_FP32
+                     else v) for k, v in state.items()}
+    keep = ("format", "config", "widths", "dataset", "reactbench_version", "stages_done",
+            "summary", "variant")
+    return atomic_save({**{k: ckpt[k] for k in keep if k in ckpt}, "model": state}, path)
+
+
+# statistics kept in float32 even in a half-precision export
+_KEEP_FP32 = {"stream_norm", "target_norm", "latent_norm"}
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint dict (training checkpoint or model file) on CPU, with clear errors."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / "model.pt"
+    if not p.exists():
+        raise ModelError(f"ReactDiff checkpoint {p} does not exist; train one with "
+                         "`reactbench train --model reactdiff --preset small --out DIR` and pass "
+                         "`--model-arg checkpoint=DIR/model.pt`")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
+        raise ModelError(f"cannot read ReactDiff checkpoint {p}: {exc}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise ModelError(f"{p} is not a ReactDiff checkpoint of format {FORMAT} (found "
+                         f"{ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt)})")
+    ckpt["path"] = str(p)
+    return ckpt
+
+
+def build_network(ckpt: dict, weights: str = "model") -> tuple[ReactDiffConfig, ReactDiffNet]:
+    """Rebuild the network of a checkpoint and load its weights (``model`` or ``ema``) in fp32."""
+    cfg = ReactDiffConfig.from_dict(ckpt["config"])
+    net = ReactDiffNet(cfg.model, ckpt["widths"])
+    state = ckpt[weights] if weights in ckpt else ckpt["model"]
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ModelError(f"checkpoint {ckpt.get('path', '')} does not match the network: missing "
+                         f"{missing[:5]}, unexpected {unexpected[:5]}")
+    net.eval()
+    return cfg, net
+
+
+def identity_key(identity: dict) -> dict:
+    """The parts of a dataset identity that must match (not the local root path)."""
+    return {k: identity.get(k) for k in ("generator", "content_hash", "split")
+            if identity.get(k) is not None}
+
+
+def check_dataset(ckpt: dict, train_identity: dict, train_cmd: str) -> None:
+    """Raise a ModelError that offers the retraining command if the checkpoint was trained on
+    another dataset (or another generator version of the synthetic one)."""
+    trained = identity_key(ckpt.get("dataset", {}).get("train", {}))
+    current = identity_key(train_identity)
+    diffs = [k for k in trained if k in current and trained[k] != current[k]]
+    if diffs:
+        what = ", ".join(f"{k}: checkpoint {trained[k]!r} vs data {current[k]!r}" for k in diffs)
+        raise ModelError(
+            f"ReactDiff checkpoint {ckpt.get('path', '')} was trained on other data ({what}). "
+            f"Retrain it for this dataset with `{train_cmd}` and pass "
+            "`--model-arg checkpoint=DIR/model.pt` (or `--model-arg check_data=false` to use it "
+            "anyway)")
+
+
+def metadata(cfg: ReactDiffConfig, widths: dict, identities: dict) -> dict:
+    return {"format": FORMAT, "config": cfg.to_dict(), "widths": dict(widths),
+            "dataset": identities, "reactbench_version": reactbench.__version__,
+            "variant": cfg.variant}

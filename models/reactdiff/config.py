@@ -1,0 +1,231 @@
+"""ReactDiff configuration: input streams, architecture, training, presets and variants.
+
+Everything that defines a trained model lives in one JSON-able :class:`ReactDiffConfig`
+(stored in every checkpoint), so a checkpoint rebuilds its network without outside help.
+
+Input streams (:class:`StreamSpec`) are per-frame features of ONE person (speaker or listener),
+grouped into the visual modality (``group="video"``) and the acoustic one (``group="audio"``).
+A stream's ``source`` is one of
+
+- ``"emotion:au"`` (15), ``"emotion:va"`` (2), ``"emotion:fe"`` (8): columns of the REACT
+  emotion CSV; ``"3dmm"`` (58): the FaceVerse coefficients;
+- ``"audio:<name>"``: an audio feature of the data layer (``"audio:mfcc"`` 26-d,
+  ``"audio:logmel"``); its width is read from the data;
+- ``"file:<dir>"``: per-clip feature files ``<dir>/<clip id>.npy`` of shape (T, width) (any width:
+  the paper's 64-d ELIM VA, 25088-d ME-GraphAU AU, 1408-d FE, 1536-d wav2vec2 AFR). A relative
+  ``<dir>`` is taken relative to the dataset root.
+
+Within a group the FIRST stream is the query stream of the intra-cross attention (the paper:
+AU for video, AFR for audio); the others are attended in order.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from reactbench.errors import ModelError
+
+SOURCE_WIDTHS = {"emotion:au": 15, "emotion:va": 2, "emotion:fe": 8, "3dmm": 58}
+GROUPS = ("video", "audio")
+WINDOW = 50  # ws: frames per diffusion window (paper)
+DIFFUSION_STEPS = 20  # T (paper)
+
+
+@dataclass
+class StreamSpec:
+    """One per-frame input stream of a person: name, source (see module doc), modality group,
+    width (0 = read from the data, for audio features)."""
+
+    name: str
+    source: str
+    group: str = "video"
+    width: int = 0
+
+    def __post_init__(self) -> None:
+        if self.group not in GROUPS:
+            raise ModelError(f"stream {self.name!r}: group must be one of {GROUPS}, not "
+                             f"{self.group!r}")
+        if self.source in SOURCE_WIDTHS:
+            self.width = SOURCE_WIDTHS[self.source]
+        elif self.source.startswith("file:"):
+            if self.width <= 0:
+                raise ModelError(f"stream {self.name!r}: a feature-file stream needs its width "
+                                 "(e.g. {\"source\": \"file:feats/afr\", \"width\": 1536})")
+        elif not self.source.startswith("audio:"):
+            raise ModelError(
+                f"stream {self.name!r}: unknown source {self.source!r}; use one of "
+                f"{sorted(SOURCE_WIDTHS)}, 'audio:<feature>' or 'file:<dir>'")
+
+
+def default_streams() -> list[StreamSpec]:
+    """Attributes every REACT-format dataset has: AU, FE, VA, 3DMM (video); log-mel, MFCC."""
+    return [
+        StreamSpec("au", "emotion:au", "video"),
+        StreamSpec("fe", "emotion:fe", "video"),
+        StreamSpec("va", "emotion:va", "video"),
+        StreamSpec("3dmm", "3dmm", "video"),
+        StreamSpec("logmel", "audio:logmel", "audio"),
+        StreamSpec("mfcc", "audio:mfcc", "audio"),
+    ]
+
+
+@dataclass
+class ModelConfig:
+    """Architecture. Widths follow the paper for the ``paper`` preset."""
+
+    streams: list[StreamSpec] = field(default_factory=default_streams)
+    d_model: int = 1024  # attention width of the MMT encoder
+    heads: int = 4
+    intra_blocks: int = 2  # video: blocks of (cross-attend each further stream)
+    inter_layers: int = 2  # video state queries attend audio state
+    latent_dim: int = 128  # per-frame latent width (paper 128)
+    dec_d_model: int = 512
+    dec_layers: int = 4
+    dec_heads: int = 8
+    window: int = WINDOW
+    cond_dim: int = 1024  # z_bc width
+    cond_groups: int = 32
+    unet_width: int = 256
+    unet_mults: tuple[int, ...] = (1, 2, 4, 8)
+    unet_res_blocks: int = 2
+    unet_attn_levels: tuple[int, ...] = (0, 1, 2)  # levels with attention (0 = finest)
+    unet_heads: int = 4
+    diffusion_steps: int = DIFFUSION_STEPS
+    dropout: float = 0.0
+    # variants (ablations of the paper's Table 4 and LRS)
+    fusion: str = "cross"  # "cross" (MMT) | "concat" (w/o MMT: concatenation + linear)
+    diffusion: bool = True  # False: deterministic latent from the condition (w/o diffusion)
+    lrs: bool = False  # Listener Reaction Shifts
+    lrs_styles: int = 8
+    lrs_rank: int = 4
+
+    def groups_used(self) -> list[str]:
+        return [g for g in GROUPS if any(s.group == g for s in self.streams)]
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation (AdamW (0.9, 0.999), weight decay 5e-4, batch 16, EMA as in the code)."""
+
+    batch_size: int = 16
+    lr1: float = 1e-4
+    lr2: float = 5e-5
+    epochs1: int = 200
+    epochs2: int = 200
+    weight_decay: float = 5e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    ema: float = 0.999
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    crop: int = 0  # frames per training crop (multiple of the window); 0 = whole clips
+    causal_prob: float = 0.5  # share of batches trained in online (causal) mode
+    val_every: int = 5  # epochs between validations (and resumable checkpoints)
+    w_3dmm: float = 10.0
+    w_emotion: float = 10.0
+    w_eps: float = 10.0
+    w_lrs: float = 1.0
+    num_workers: int = 0
+
+
+@dataclass
+class ReactDiffConfig:
+    preset: str = "paper"
+    variant: str = "reactdiff"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ReactDiffConfig:
+        m = dict(d.get("model", {}))
+        m["streams"] = [StreamSpec(**s) for s in m.get("streams", [])] or default_streams()
+        for key in ("unet_mults", "unet_attn_levels"):
+            if key in m:
+                m[key] = tuple(m[key])
+        t = dict(d.get("train", {}))
+        if "betas" in t:
+            t["betas"] = tuple(t["betas"])
+        return cls(preset=d.get("preset", "paper"), variant=d.get("variant", "reactdiff"),
+                   model=_build(ModelConfig, m), train=_build(TrainConfig, t))
+
+
+def _build(kind, values: dict[str, Any]):
+    names = {f.name for f in fields(kind)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ModelError(f"unknown {kind.__name__} option(s) {unknown}; known: {sorted(names)}")
+    return kind(**values)
+
+
+PRESETS = ("paper", "small")
+VARIANTS = ("reactdiff", "reactdiff-no-mmt", "reactdiff-no-diffusion", "reactdiff-no-video",
+            "reactdiff-no-audio", "reactdiff-lrs")
+
+
+def preset_config(preset: str = "paper", variant: str = "reactdiff") -> ReactDiffConfig:
+    """The named preset (``paper``: the paper's widths, for GPUs; ``small``: trains on a CPU in
+    minutes, for the shipped checkpoint and CI) with the named variant applied."""
+    if preset not in PRESETS:
+        raise ModelError(f"unknown preset {preset!r}; choose one of {PRESETS}")
+    cfg = ReactDiffConfig(preset=preset)
+    if preset == "small":
+        cfg.model = ModelConfig(
+            d_model=64, heads=4, intra_blocks=1, inter_layers=1, latent_dim=32, dec_d_model=64,
+            dec_layers=2, dec_heads=4, cond_dim=64, cond_groups=8, unet_width=32,
+            unet_mults=(1, 2, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2)
+        cfg.train = TrainConfig(batch_size=16, lr1=2e-3, lr2=1e-3, epochs1=40, epochs2=60,
+                                warmup_steps=30, crop=250, val_every=5)
+    return apply_variant(cfg, variant)
+
+
+def apply_variant(cfg: ReactDiffConfig, variant: str) -> ReactDiffConfig:
+    """Switch an ablation / LRS on (the base streams stay; -no-video/-no-audio drop a group)."""
+    if variant not in VARIANTS:
+        raise ModelError(f"unknown ReactDiff variant {variant!r}; choose one of {VARIANTS}")
+    cfg = copy.deepcopy(cfg)
+    cfg.variant = variant
+    m = cfg.model
+    if variant == "reactdiff-no-mmt":
+        m.fusion = "concat"
+    elif variant == "reactdiff-no-diffusion":
+        m.diffusion = False
+    elif variant == "reactdiff-no-video":
+        m.streams = [s for s in m.streams if s.group != "video"]
+    elif variant == "reactdiff-no-audio":
+        m.streams = [s for s in m.streams if s.group != "audio"]
+    elif variant == "reactdiff-lrs":
+        m.lrs = True
+    if not m.streams:
+        raise ModelError(f"variant {variant} leaves no input stream")
+    return cfg
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """A JSON file with any of {"model": {...}, "train": {...}} overriding a preset."""
+    p = Path(path)
+    try:
+        return json.loads(p.read_text())
+    except FileNotFoundError:
+        raise ModelError(f"config file {p} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"config file {p} is not valid JSON: {exc}") from None
+
+
+def merge_overrides(cfg: ReactDiffConfig, overrides: dict[str, Any]) -> ReactDiffConfig:
+    """Apply {"model": {...}, "train": {...}} overrides (e.g. from --config FILE)."""
+    d = cfg.to_dict()
+    for section in ("model", "train"):
+        extra = overrides.get(section, {})
+        if not isinstance(extra, dict):
+            raise ModelError(f"config section {section!r} must be an object")
+        d[section].update(extra)
+    unknown = sorted(set(overrides) - {"model", "train"})
+    if unknown:
+        raise ModelError(f"unknown config section(s) {unknown}; use 'model' and 'train'")
+    return ReactDiffConfig.from_dict(d)

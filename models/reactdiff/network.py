@@ -1,0 +1,184 @@
+"""ReactDiffNet: MMT encoder/decoder + conditional latent DDIM (+ LRS) in one module.
+
+Stage 1 (:meth:`stage1_loss`): the MMT is an autoencoder of a person's own behaviour: listener
+streams -> latent -> listener 3DMM + emotion; loss ``w_3dmm * MSE(3DMM) + w_emotion * L1(emotion)``
+(3DMM in standardised units).
+Stage 2 (:meth:`stage2_loss`, MMT frozen): x0 = normalised listener latent windows,
+z_bc = SiLU(GroupNorm(Linear(flatten(normalised speaker window latent)))) (paper eq. 6), loss
+``w_eps * L1(eps_theta(x_t, t, z_bc) - eps)``; variant ``diffusion=False`` regresses x0 from z_bc
+directly (deterministic), variant ``lrs=True`` adds Listener Reaction Shifts (see lrs.py).
+Generation (:meth:`sample_latents`): every window from its own noise, DDIM eta 0, then
+:meth:`decode` of the whole (offline) or causal (online) sequence.
+
+Every trained parameter and every statistic (stream standardisation, 3DMM target
+standardisation, latent min-max statistics) is a parameter or buffer of this module, so one
+``state_dict`` restores the model exactly (the public code lost its condition projection).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .config import ModelConfig
+from .diffusion import Diffusion, LatentNorm, from_windows, to_windows
+from .lrs import ListenerReactionShifts
+from .mmt import MMTDecoder, MMTEncoder
+from .unet import UNet1D
+
+
+class Standardise(nn.Module):
+    """Per-feature mean/std buffers (fitted on the training split)."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(width))
+        self.register_buffer("std", torch.ones(width))
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor) -> None:
+        flat = x.reshape(-1, x.shape[-1]).double()
+        self.mean.copy_(flat.mean(0).float())
+        self.std.copy_(flat.std(0).float().clamp_min(1e-3))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+    def inverse(self, x):
+        return x * self.std + self.mean
+
+
+class ReactDiffNet(nn.Module):
+    def __init__(self, cfg: ModelConfig, widths: dict[str, int]):
+        super().__init__()
+        self.cfg = cfg
+        self.widths = dict(widths)
+        self.stream_norm = nn.ModuleDict({s.name: Standardise(widths[s.name])
+                                          for s in cfg.streams})
+        self.target_norm = Standardise(58)
+        self.encoder = MMTEncoder(cfg, widths)
+        self.decoder = MMTDecoder(cfg)
+        self.latent_norm = LatentNorm(cfg.window, cfg.latent_dim)
+        flat = cfg.window * cfg.latent_dim
+        self.cond_proj = nn.Linear(flat, cfg.cond_dim)
+        self.cond_norm = nn.GroupNorm(cfg.cond_groups, cfg.cond_dim)
+        self.unet = UNet1D(cfg)
+        self.diffusion = Diffusion(cfg.diffusion_steps)
+        self.lrs = (ListenerReactionShifts(flat, cfg.cond_dim, cfg.lrs_styles, cfg.lrs_rank)
+                    if cfg.lrs else None)
+
+    # ---- parameter groups per stage ------------------------------------------------------
+    def stage_modules(self, stage: int) -> list[nn.Module]:
+        if stage == 1:
+            return [self.encoder, self.decoder]
+        mods = [self.cond_proj, self.cond_norm, self.unet]
+        return mods + ([self.lrs] if self.lrs is not None else [])
+
+    def set_stage(self, stage: int) -> None:
+        """requires_grad only on the stage's modules (stage 2: MMT frozen)."""
+        self.requires_grad_(False)
+        for m in self.stage_modules(stage):
+            m.requires_grad_(True)
+
+    # ---- MMT -----------------------------------------------------------------------------
+    def encode(self, streams: dict[str, torch.Tensor], causal: bool = False, offset=None):
+        """streams: name -> (B, T, width) raw features -> latent (B, T, latent_dim)."""
+        normed = {name: self.stream_norm[name](streams[name]) for name in self.stream_norm}
+        return self.encoder(normed, causal=causal, offset=offset)
+
+    def decode(self, z: torch.Tensor, causal: bool = False, offset=None):
+        """latent (B, T, L) -> (3DMM (B, T, 58) raw units, emotion (B, T, 25))."""
+        face, emo = self.decoder(z, causal=causal, offset=offset)
+        return self.target_norm.inverse(face), emo
+
+    def stage1_loss(self, batch: dict, causal: bool, w_3dmm: float, w_emotion: float):
+        z = self.encode(batch["listener"], causal, batch.get("offset"))
+        face, emo = self.decoder(z, causal=causal, offset=batch.get("offset"))
+        target = self.target_norm(batch["listener_3dmm"])
+        l_3dmm = F.mse_loss(face.float(), target.float())
+        l_emo = F.l1_loss(emo.float(), batch["listener_emotion"].float())
+        return w_3dmm * l_3dmm + w_emotion * l_emo, {"mse_3dmm": l_3dmm.detach(),
+                                                     "l1_emotion": l_emo.detach()}
+
+    # ---- latent diffusion ----------------------------------------------------------------
+    def latent_windows(self, streams, causal: bool, offset=None):
+        """Frozen-MMT latent of a person, normalised, in windows: (B, K, ws, L), frames."""
+        with torch.no_grad():
+            z = self.encode(streams, causal, offset)
+        w, frames = to_windows(z.float(), self.cfg.window)
+        return self.latent_norm.normalise(w), frames
+
+    def condition(self, speaker_w: torch.Tensor, style: torch.Tensor | None = None):
+        """speaker_w (n, ws, L) normalised -> z_bc (n, cond_dim); style (n, styles) for LRS."""
+        flat = speaker_w.flatten(1)
+        h = self.cond_proj(flat)
+        if self.lrs is not None and style is not None:
+            h = h + self.lrs.shift(flat, style)
+        return F.silu(self.cond_norm(h))
+
+    def stage2_loss(self, batch: dict, causal: bool, w_eps: float, w_lrs: float):
+        spk, _ = self.latent_windows(batch["speaker"], causal, batch.get("offset"))
+        lis, _ = self.latent_windows(batch["listener"], causal, batch.get("offset"))
+        b, k, ws, d = lis.shape
+        style, extra, logs = None, 0.0, {}
+        if self.lrs is not None:
+            weights, logq = self.lrs.train_weights(lis.flatten(2), batch["gumbel"])
+            style = weights[:, None].expand(b, k, -1).reshape(b * k, -1)
+            prior = self.lrs.prior_logits(spk.flatten(2))
+            extra = w_lrs * self.lrs.prior_loss(logq, prior)
+            logs["lrs_kl"] = extra.detach() if torch.is_tensor(extra) else extra
+        cond = self.condition(spk.reshape(b * k, ws, d), style)
+        x0 = lis.reshape(b * k, ws, d)
+        if self.cfg.diffusion:
+            t = batch["t"][:, :k].reshape(-1)
+            noise = batch["noise"][:, :k].reshape(b * k, ws, d).to(x0.dtype)
+            loss = self.diffusion.loss(self.unet, x0, cond, t, noise)
+        else:
+            pred = self._direct(cond, x0.shape, x0.dtype)
+            loss = (pred.float() - x0.float()).abs().mean()
+        logs["l1"] = loss.detach()
+        return w_eps * loss + extra, logs
+
+    def _direct(self, cond, shape, dtype):
+        """w/o diffusion: x0 = net(0, t = 0, z_bc), deterministic."""
+        zeros = torch.zeros(shape, device=cond.device, dtype=dtype)
+        t = torch.zeros(shape[0], device=cond.device, dtype=torch.long)
+        return self.unet(zeros, t, cond)
+
+    @torch.no_grad()
+    def style_weights(self, spk: torch.Tensor, uniforms: torch.Tensor):
+        """LRS style one-hots (B, A, K, styles) for speaker windows (B, K, ws, L); else None."""
+        if self.lrs is None:
+            return None
+        return self.lrs.sample_weights(self.lrs.prior_logits(spk.flatten(2)), uniforms)
+
+    @torch.no_grad()
+    def sample_windows(self, spk_w: torch.Tensor, noise: torch.Tensor,
+                       style: torch.Tensor | None = None, steps: int | None = None,
+                       chunk: int = 4096) -> torch.Tensor:
+        """Independent windows: speaker (n, ws, L) normalised, x_T (n, ws, L), style (n, S) ->
+        generated listener windows (n, ws, L) in the MMT's (denormalised) units."""
+        out = []
+        xt = noise.to(spk_w.dtype)
+        for i in range(0, xt.shape[0], chunk):
+            cond = self.condition(spk_w[i:i + chunk], None if style is None else style[i:i + chunk])
+            if self.cfg.diffusion:
+                out.append(self.diffusion.ddim_sample(self.unet, xt[i:i + chunk], cond, steps))
+            else:
+                out.append(self._direct(cond, xt[i:i + chunk].shape, xt.dtype).clamp(-1, 1))
+        return self.latent_norm.denormalise(torch.cat(out).float())
+
+    @torch.no_grad()
+    def sample_latents(self, speaker: dict[str, torch.Tensor], noise: torch.Tensor,
+                       uniforms: torch.Tensor, causal: bool, steps: int | None = None):
+        """speaker streams (B, T, w); noise (B, A, K, ws, L); uniforms (B, A) (LRS) ->
+        latents (B, A, T, L) in the MMT's units."""
+        spk, frames = self.latent_windows(speaker, causal)
+        b, k, ws, d = spk.shape
+        a = noise.shape[1]
+        style = self.style_weights(spk, uniforms)
+        spk_rep = spk[:, None].expand(b, a, k, ws, d).reshape(b * a * k, ws, d)
+        x0 = self.sample_windows(spk_rep, noise.reshape(b * a * k, ws, d),
+                                 None if style is None else style.reshape(b * a * k, -1), steps)
+        return from_windows(x0.reshape(b * a, k, ws, d), frames).reshape(b, a, frames, d)

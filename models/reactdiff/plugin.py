@@ -1,0 +1,200 @@
+"""ReactDiff and its variants through reactbench's plug-in protocol (reactbench.models).
+
+Registered (by reactbench.registry) as ``reactdiff``, ``reactdiff-no-mmt``,
+``reactdiff-no-diffusion``, ``reactdiff-no-video``, ``reactdiff-no-audio`` and ``reactdiff-lrs``.
+Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
+
+- ``checkpoint``: a ``model.pt`` (or a training folder holding one). Default: the shipped small
+  checkpoint for ``reactdiff`` (trained on the default synthetic dataset), and
+  ``runs/<variant>-small/model.pt`` (what ``reactbench train --model <variant> --preset small``
+  writes) for the variants;
+- ``ddim_steps``: DDIM steps (default: the schedule's T = 20);
+- ``device``: ``cpu`` or ``cuda`` (default: the harness's device);
+- ``batch_rows``: speaker rows per generation batch (default 16);
+- ``check_data``: ``true`` (default) refuses a checkpoint trained on another dataset or
+  generator version, ``false`` skips that check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.errors import ModelError
+from reactbench.models import ModelInfo, Reactions, SpeakerInput
+
+from . import checkpoint as ck
+from .streams import person_streams
+
+CITATION = ("ReactDiff: Latent Diffusion for Facial Reaction Generation (Multi-Modality "
+            "Transformer + conditional latent DDIM); reactbench re-implementation")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    v = str(value).strip().lower()
+    if v in _TRUE | _FALSE:
+        return v in _TRUE
+    raise ModelError(f"option {name}={value!r}: expected true or false")
+
+
+def _int(name: str, value) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"option {name}={value!r}: expected an integer") from None
+    if n <= 0:
+        raise ModelError(f"option {name}={value!r}: expected a positive integer")
+    return n
+
+
+def default_checkpoint(variant: str) -> Path:
+    if variant == "reactdiff":
+        return ck.SHIPPED
+    return Path("runs") / f"{variant}-small" / "model.pt"
+
+
+def train_command(variant: str) -> str:
+    return (f"reactbench train --model {variant} --preset small --stage all "
+            f"--out runs/{variant}-small [--data DIR]")
+
+
+def _sha(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+class ReactDiff:
+    """ReactDiff (MMT + conditional latent DDIM): alpha diverse listener reactions per speaker."""
+
+    variant = "reactdiff"
+    OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data")
+
+    def __init__(self, **options):
+        unknown = sorted(set(options) - set(self.OPTIONS))
+        if unknown:
+            raise ModelError(f"{self.variant}: unknown option(s) {unknown}; known options: "
+                             f"{list(self.OPTIONS)}")
+        given = options.get("checkpoint")
+        self.checkpoint = Path(given).expanduser() if given else default_checkpoint(self.variant)
+        if self.checkpoint.is_dir():
+            self.checkpoint = self.checkpoint / "model.pt"
+        self.ddim_steps = _int("ddim_steps", options.get("ddim_steps"))
+        self.device = options.get("device") or None
+        self.batch_rows = _int("batch_rows", options.get("batch_rows")) or 16
+        self.check_data = _flag("check_data", options.get("check_data", True))
+        self.info = ModelInfo(
+            name=self.variant, version="1",
+            params={"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
+                    "ddim_steps": self.ddim_steps},
+            citation=CITATION)
+        self._sampler = None
+        self._cfg = None
+        self._root = None
+
+    # -- protocol --------------------------------------------------------------------------
+    def fit(self, train, *, seed: int = 0, device: str = "cpu") -> None:
+        """Load the checkpoint (no training here: `reactbench train` trains) and check that it
+        matches the data."""
+        from .sample import Sampler
+        from .train import resolve_device
+
+        if not self.checkpoint.exists():
+            what = ("the shipped checkpoint is missing from this installation"
+                    if self.checkpoint == ck.SHIPPED else f"no checkpoint at {self.checkpoint}")
+            raise ModelError(
+                f"{self.variant}: {what}. Make one with `{train_command(self.variant)}`"
+                f" and pass `--model-arg checkpoint=runs/{self.variant}-small/model.pt`"
+            )
+        ckpt = ck.read_checkpoint(self.checkpoint)
+        trained_variant = ckpt.get("variant", "reactdiff")
+        if trained_variant != self.variant:
+            raise ModelError(f"{self.checkpoint} holds a {trained_variant} model, not "
+                             f"{self.variant}: run it with `--model {trained_variant}`")
+        if self.check_data and getattr(train, "identity", None):
+            ck.check_dataset(ckpt, train.identity, train_command(self.variant))
+        cfg, net = ck.build_network(ckpt)
+        self._check_inputs(cfg, train)
+        dev = resolve_device(self.device or device)
+        self._sampler = Sampler(net, dev, self.ddim_steps)
+        self._cfg = cfg
+        self._root = getattr(train, "root", None)
+
+    def _check_inputs(self, cfg, train) -> None:
+        """Fail before generation if the data lacks a configured stream (e.g. audio)."""
+        person_streams(cfg.model.streams, train.speaker_emotion[:1, :1], train.speaker_3dmm[:1, :1],
+                       {k: v[:1, :1] for k, v in train.speaker_audio.items()},
+                       train.speaker_ids[:1], getattr(train, "root", None), "speaker")
+
+    def _streams(self, speaker: SpeakerInput) -> dict[str, np.ndarray]:
+        if self._sampler is None:
+            raise ModelError(f"{self.variant}: call fit() before generating")
+        return person_streams(self._cfg.model.streams, speaker.emotion, speaker.face_3dmm,
+                              speaker.audio, speaker.clip_ids, self._root, "speaker")
+
+    def _batched(self, speaker: SpeakerInput, fn) -> Reactions:
+        streams = self._streams(speaker)
+        rows = np.asarray(speaker.rows)
+        emo, face = [], []
+        for i in range(0, len(rows), self.batch_rows):
+            sl = slice(i, i + self.batch_rows)
+            e, f = fn({k: v[sl] for k, v in streams.items()}, rows[sl])
+            emo.append(e)
+            face.append(f)
+        return Reactions(emotion=np.concatenate(emo), face_3dmm=np.concatenate(face))
+
+    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
+        """Offline: (B, alpha, T, 25) emotion + (B, alpha, T, 58) 3DMM."""
+        return self._batched(speaker, lambda s, r: self._sampler.offline(s, r, alpha, seed))
+
+    def generate_online(self, speaker: SpeakerInput, *, start: int, alpha: int,
+                        seed: int) -> Reactions:
+        """Online: frames [start, end) from the speaker prefix [0, end), causal."""
+        return self._batched(speaker,
+                             lambda s, r: self._sampler.online(s, r, alpha, seed, start))
+
+
+class ReactDiffNoMMT(ReactDiff):
+    """Ablation: fusion by concatenation + linear instead of intra/inter cross attention."""
+
+    variant = "reactdiff-no-mmt"
+
+
+class ReactDiffNoDiffusion(ReactDiff):
+    """Ablation: deterministic latent regressed from the condition (no sampling; FRDiv = 0)."""
+
+    variant = "reactdiff-no-diffusion"
+
+
+class ReactDiffNoVideo(ReactDiff):
+    """Ablation: acoustic streams only."""
+
+    variant = "reactdiff-no-video"
+
+
+class ReactDiffNoAudio(ReactDiff):
+    """Ablation: visual streams only."""
+
+    variant = "reactdiff-no-audio"
+
+
+class ReactDiffLRS(ReactDiff):
+    """ReactDiff with Listener Reaction Shifts (personalised styles as low-rank weight edits)."""
+
+    variant = "reactdiff-lrs"
+
+
+VARIANT_CLASSES = {c.variant: c for c in (ReactDiff, ReactDiffNoMMT, ReactDiffNoDiffusion,
+                                          ReactDiffNoVideo, ReactDiffNoAudio, ReactDiffLRS)}

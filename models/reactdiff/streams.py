@@ -1,0 +1,82 @@
+"""Input streams of one person from the data layer's arrays (numpy in, numpy out).
+
+``person_streams`` turns (emotion (B, T, 25), 3DMM (B, T, 58), audio name -> (B, T, F), clip ids)
+into name -> (B, T, width) float32 arrays for the configured :class:`StreamSpec` list, and raises
+a ModelError that says what to do when a configured input is missing or has the wrong width.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.constants import AU, FE, VA
+from reactbench.errors import ModelError
+
+from .config import StreamSpec
+
+_EMOTION = {"emotion:au": AU, "emotion:va": VA, "emotion:fe": FE}
+
+
+def feature_file(spec: StreamSpec, clip_id: str, root: Path | None) -> Path:
+    folder = Path(spec.source[len("file:"):]).expanduser()
+    if not folder.is_absolute() and root is not None:
+        folder = Path(root) / folder
+    return folder / f"{clip_id}.npy"
+
+
+def _load_feature_files(spec: StreamSpec, clip_ids, frames: int, root) -> np.ndarray:
+    out = np.empty((len(clip_ids), frames, spec.width), dtype=np.float32)
+    for i, cid in enumerate(clip_ids):
+        path = feature_file(spec, cid, root)
+        if not path.exists():
+            raise ModelError(f"stream {spec.name!r}: feature file {path} does not exist (expected "
+                             f"one (T, {spec.width}) .npy file per clip under "
+                             f"{path.parent.parent if '/' in cid else path.parent})")
+        arr = np.load(path, mmap_mode="r")
+        if arr.ndim != 2 or arr.shape[1] != spec.width:
+            raise ModelError(f"stream {spec.name!r}: feature file {path} has shape {arr.shape}; "
+                             f"expected (T, {spec.width}) as configured (change the stream's "
+                             "width in the config or re-extract the features)")
+        if arr.shape[0] < frames:
+            raise ModelError(f"stream {spec.name!r}: feature file {path} has {arr.shape[0]} "
+                             f"frames; the clip needs at least {frames}")
+        out[i] = arr[:frames]
+    return out
+
+
+def person_streams(specs: list[StreamSpec], emotion: np.ndarray, face_3dmm: np.ndarray,
+                   audio: dict[str, np.ndarray], clip_ids=None, root=None,
+                   who: str = "speaker") -> dict[str, np.ndarray]:
+    """name -> (B, T, width) float32 for every configured stream of one person (see module doc)."""
+    frames = emotion.shape[1]
+    out: dict[str, np.ndarray] = {}
+    for s in specs:
+        if s.source in _EMOTION:
+            arr = emotion[..., _EMOTION[s.source]]
+        elif s.source == "3dmm":
+            arr = face_3dmm
+        elif s.source.startswith("audio:"):
+            key = s.source[len("audio:"):]
+            if key not in audio:
+                have = sorted(audio) or "none"
+                raise ModelError(
+                    f"the model's audio stream {s.name!r} needs the {who}'s audio feature "
+                    f"{key!r}, but the data has {have}: load the split with audio (the dataset "
+                    "needs its wav files), or use a model without audio streams "
+                    "(reactdiff-no-audio, or a --config whose streams have no audio group)")
+            arr = audio[key]
+            if s.width and arr.shape[-1] != s.width:
+                raise ModelError(f"audio feature {key!r} has width {arr.shape[-1]}, the model "
+                                 f"was trained with {s.width}: retrain it on this data")
+        else:
+            if clip_ids is None:
+                raise ModelError(f"stream {s.name!r} reads feature files and needs clip ids")
+            arr = _load_feature_files(s, clip_ids, frames, root)
+        out[s.name] = np.ascontiguousarray(arr, dtype=np.float32)
+    return out
+
+
+def stream_widths(specs: list[StreamSpec], streams: dict[str, np.ndarray]) -> dict[str, int]:
+    return {s.name: int(streams[s.name].shape[-1]) for s in specs}

@@ -1,0 +1,492 @@
+"""Two-stage ReactDiff training (stage 1: MMT autoencoder; stage 2: frozen MMT + latent DDIM).
+
+Single process or DDP under torchrun (one process per GPU, or several CPU processes with gloo):
+``DistributedSampler`` shards every epoch, DDP averages the gradients, rank 0 alone writes
+checkpoints, logs and plots. ``TrainConfig.batch_size`` is the GLOBAL batch (split evenly over the
+processes), and every random draw (crop, diffusion step, noise, LRS Gumbel noise) is a function of
+(seed, stage, epoch, sample index) and the online/offline choice a function of (seed, stage, epoch,
+step), so G processes follow the same trajectory as one process up to floating-point rounding.
+
+Per stage: AdamW (betas 0.9/0.999, weight decay 5e-4), linear warm-up then cosine decay, gradient
+clipping, EMA of the weights (with warm-up), validation on the VAL split only every ``val_every``
+epochs (EMA weights), bf16 autocast on CUDA. Outputs in ``out``: ``checkpoint.pt`` (resumable,
+written atomically at every validation, so an interruption loses at most one validation
+period), ``stage1_best.pt`` / ``stage2_best.pt`` (best EMA weights by validation loss),
+``model.pt`` (the generation file), ``loss.csv`` and ``loss.png``.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import distributed as dist
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from reactbench.errors import ModelError
+
+from . import checkpoint as ck
+from .config import ReactDiffConfig
+from .diffusion import to_windows
+from .network import ReactDiffNet
+from .streams import person_streams, stream_widths
+
+# ---- distributed ---------------------------------------------------------------------------
+
+
+@dataclass
+class DistInfo:
+    world: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str) -> DistInfo:
+    """Read torchrun's environment; init the process group (nccl on CUDA, gloo on CPU)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    info = DistInfo(world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device == "cuda" else "gloo")
+    if device == "cuda" and torch.cuda.is_available():
+        torch.cuda.set_device(info.local_rank)
+    return info
+
+
+def resolve_device(device: str) -> str:
+    if device not in ("cpu", "cuda"):
+        raise ModelError(f"device must be 'cpu' or 'cuda', not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError("CUDA was requested but no GPU is visible to PyTorch (torch "
+                         f"{torch.__version__}, cuda available: False): use --device cpu, or "
+                         "install a CUDA build of torch on a machine with a GPU")
+    return device
+
+
+# ---- data ----------------------------------------------------------------------------------
+
+
+def split_arrays(split, cfg: ReactDiffConfig) -> dict:
+    """Per-row arrays for training from a SplitData: speaker/listener streams and targets."""
+    specs = cfg.model.streams
+    root = getattr(split, "root", None)
+    return {
+        "speaker": person_streams(specs, split.speaker_emotion, split.speaker_3dmm,
+                                  split.speaker_audio, split.speaker_ids, root, "speaker"),
+        "listener": person_streams(specs, split.listener_emotion, split.listener_3dmm,
+                                   split.listener_audio, split.listener_ids, root, "listener"),
+        "listener_emotion": np.asarray(split.listener_emotion, dtype=np.float32),
+        "listener_3dmm": np.asarray(split.listener_3dmm, dtype=np.float32),
+    }
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.default_rng([int(k) & 0x7FFFFFFF for k in key])
+
+
+class ClipDataset(Dataset):
+    """Rows of a split; sample i of epoch e is a function of (seed, stage, e, i) only."""
+
+    def __init__(self, arrays: dict, cfg: ReactDiffConfig, stage: int, seed: int,
+                 train: bool = True):
+        self.a, self.cfg, self.stage, self.seed, self.train = arrays, cfg, stage, seed, train
+        self.n, self.frames = arrays["listener_emotion"].shape[:2]
+        ws = cfg.model.window
+        crop = cfg.train.crop
+        self.crop = crop if 0 < crop < self.frames else self.frames
+        self.windows = math.ceil(self.crop / ws)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        m, ws = self.cfg.model, self.cfg.model.window
+        rng = _rng(self.seed, self.stage, self.epoch if self.train else 10**6, i)
+        start = 0
+        if self.crop < self.frames:
+            start = int(rng.integers(0, (self.frames - self.crop) // ws + 1)) * ws
+            start = min(start, self.frames - self.crop)
+        sl = slice(start, start + self.crop)
+        item = {"offset": start,
+                "listener": {k: v[i, sl] for k, v in self.a["listener"].items()},
+                "listener_emotion": self.a["listener_emotion"][i, sl],
+                "listener_3dmm": self.a["listener_3dmm"][i, sl]}
+        if self.stage == 2:
+            item["speaker"] = {k: v[i, sl] for k, v in self.a["speaker"].items()}
+            item["t"] = rng.integers(0, m.diffusion_steps, self.windows)
+            item["noise"] = rng.standard_normal((self.windows, ws, m.latent_dim),
+                                                dtype=np.float32)
+            item["gumbel"] = rng.gumbel(size=m.lrs_styles).astype(np.float32)
+        return item
+
+
+def _to(batch, device):
+    if isinstance(batch, dict):
+        return {k: _to(v, device) for k, v in batch.items()}
+    return batch.to(device, non_blocking=True) if torch.is_tensor(batch) else batch
+
+
+# ---- the trainer ---------------------------------------------------------------------------
+
+
+class StageLoss(torch.nn.Module):
+    """Wraps the network so DDP sees one forward that returns the stage's loss."""
+
+    def __init__(self, net: ReactDiffNet, stage: int, cfg: ReactDiffConfig):
+        super().__init__()
+        self.net, self.stage, self.t = net, stage, cfg.train
+
+    def forward(self, batch, causal: bool):
+        if self.stage == 1:
+            return self.net.stage1_loss(batch, causal, self.t.w_3dmm, self.t.w_emotion)
+        return self.net.stage2_loss(batch, causal, self.t.w_eps, self.t.w_lrs)
+
+
+class Trainer:
+    """Holds network, EMA copy, optimiser and log for one output folder."""
+
+    def __init__(self, cfg: ReactDiffConfig, widths: dict, *, device: str = "cpu", seed: int = 0,
+                 out: str | Path | None = None, precision: str = "auto",
+                 compile: bool = False, dist_info: DistInfo | None = None,
+                 progress: bool = True, identities: dict | None = None):
+        self.cfg, self.widths, self.seed = cfg, dict(widths), seed
+        self.device = resolve_device(device)
+        self.dist = dist_info or DistInfo()
+        self.out = Path(out) if out is not None else None
+        self.amp = (precision == "bf16") or (precision == "auto" and self.device == "cuda")
+        self.compile = compile
+        self.progress = progress and self.dist.main
+        self.identities = identities or {}
+        torch.manual_seed(seed)
+        self.net = ReactDiffNet(cfg.model, widths).to(self.device)
+        self.ema = copy.deepcopy(self.net).requires_grad_(False).eval()
+        self.stages_done: list[int] = []
+        self.state = {"stage": 1, "epoch": 0, "step": 0, "best_val": math.inf}
+        self.log: list[dict] = []
+        self.opt = None
+        self.sched = None
+
+    # -- statistics ------------------------------------------------------------------------
+    @torch.no_grad()
+    def fit_input_statistics(self, arrays: dict) -> None:
+        for name, norm in self.net.stream_norm.items():
+            norm.fit(torch.from_numpy(arrays["listener"][name]).to(self.device))
+        self.net.target_norm.fit(torch.from_numpy(arrays["listener_3dmm"]).to(self.device))
+
+    @torch.no_grad()
+    def fit_latent_statistics(self, arrays: dict, batch: int = 16) -> None:
+        """Min-max statistics of the training listener latents (offline and online modes)."""
+        net = self.net.eval()
+        windows = []
+        n = arrays["listener_emotion"].shape[0]
+        for causal in (False, True):
+            for i in range(0, n, batch):
+                streams = {k: torch.from_numpy(v[i:i + batch]).to(self.device)
+                           for k, v in arrays["listener"].items()}
+                z = net.encode(streams, causal)
+                w, _ = to_windows(z.float(), self.cfg.model.window)
+                windows.append(w.reshape(-1, *w.shape[2:]))
+        net.latent_norm.fit(torch.cat(windows))
+        net.train()
+
+    # -- optimisation ----------------------------------------------------------------------
+    def _setup_stage(self, stage: int, steps_total: int) -> None:
+        t = self.cfg.train
+        self.net.set_stage(stage)
+        params = [p for p in self.net.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(params, lr=t.lr1 if stage == 1 else t.lr2, betas=t.betas,
+                                     weight_decay=t.weight_decay)
+        warm = max(1, min(t.warmup_steps, steps_total // 4))
+
+        def lr_lambda(step):
+            if step < warm:
+                return (step + 1) / warm
+            frac = (step - warm) / max(1, steps_total - warm)
+            return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lr_lambda)
+        self.model = StageLoss(self.net, stage, self.cfg)
+        if self.dist.world > 1:
+            self.model = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.dist.local_rank] if self.device == "cuda" else None)
+        if self.compile:
+            self.model = torch.compile(self.model)
+
+    @torch.no_grad()
+    def _ema_update(self) -> None:
+        step = self.state["step"]
+        decay = min(self.cfg.train.ema, (1 + step) / (10 + step))
+        for pe, p in zip(self.ema.parameters(), self.net.parameters()):
+            if p.requires_grad:
+                pe.lerp_(p.detach(), 1 - decay)
+            else:
+                pe.copy_(p.detach())
+        for be, b in zip(self.ema.buffers(), self.net.buffers()):
+            be.copy_(b)
+
+    def _autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp and
+                              self.device == "cuda")
+
+    def causal_for(self, stage: int, epoch: int, step: int) -> bool:
+        return bool(_rng(self.seed, stage, epoch, step, 7).random() < self.cfg.train.causal_prob)
+
+    def train_step(self, batch: dict, causal: bool) -> float:
+        self.net.train()
+        with self._autocast():
+            loss, _ = self.model(batch, causal)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.train.grad_clip:
+            torch.nn.utils.clip_grad_norm_([p for p in self.net.parameters() if p.requires_grad],
+                                           self.cfg.train.grad_clip)
+        self.opt.step()
+        self.sched.step()
+        self.state["step"] += 1
+        self._ema_update()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def validate(self, stage: int, loader) -> float:
+        total = torch.zeros(2, dtype=torch.float64, device=self.device)
+        for j, batch in enumerate(loader):
+            batch = _to(batch, self.device)
+            with self._autocast():
+                loss, _ = StageLoss(self.ema, stage, self.cfg)(batch, bool(j % 2))
+            total += torch.tensor([float(loss) * len(batch["listener_emotion"]),
+                                   len(batch["listener_emotion"])], device=self.device,
+                                  dtype=torch.float64)
+        if self.dist.world > 1:
+            dist.all_reduce(total)
+        return float(total[0] / total[1].clamp_min(1))
+
+    def _loaders(self, stage, train_arrays, val_arrays):
+        t = self.cfg.train
+        tr = ClipDataset(train_arrays, self.cfg, stage, self.seed, train=True)
+        if t.batch_size % self.dist.world:
+            raise ModelError(f"batch size {t.batch_size} (global) is not divisible by the "
+                             f"{self.dist.world} processes")
+        batch = min(t.batch_size, len(tr) // self.dist.world * self.dist.world)
+        per_rank = max(1, batch // self.dist.world)
+        sampler = DistributedSampler(tr, num_replicas=self.dist.world, rank=self.dist.rank,
+                                     shuffle=True, seed=self.seed, drop_last=True)
+        train_loader = DataLoader(tr, batch_size=per_rank, sampler=sampler, drop_last=True,
+                                  num_workers=t.num_workers,
+                                  pin_memory=self.device == "cuda")
+        val_loader = None
+        if val_arrays is not None:
+            va = ClipDataset(val_arrays, self.cfg, stage, self.seed, train=False)
+            vs = DistributedSampler(va, num_replicas=self.dist.world, rank=self.dist.rank,
+                                    shuffle=False, drop_last=False)
+            val_loader = DataLoader(va, batch_size=per_rank, sampler=vs,
+                                    num_workers=t.num_workers)
+        return tr, sampler, train_loader, val_loader
+
+    def run_stage(self, stage: int, train_arrays: dict, val_arrays: dict | None,
+                  epochs: int | None = None, max_steps: int | None = None) -> None:
+        """Train one stage from ``self.state`` (resumes mid-stage)."""
+        t = self.cfg.train
+        epochs = epochs if epochs is not None else (t.epochs1 if stage == 1 else t.epochs2)
+        if self.state["stage"] != stage:
+            self.state.update(stage=stage, epoch=0, step=0, best_val=math.inf)
+        if self.state["epoch"] == 0:  # a stage's start (not a resume): fit its statistics
+            if stage == 1:
+                self.fit_input_statistics(train_arrays)
+            else:
+                self.fit_latent_statistics(train_arrays)
+            self.ema.load_state_dict(self.net.state_dict())
+        tr, sampler, loader, val_loader = self._loaders(stage, train_arrays, val_arrays)
+        steps_total = max(1, len(loader) * epochs)
+        resume_opt = getattr(self, "_pending_opt", None)
+        self._setup_stage(stage, steps_total)
+        if resume_opt is not None and resume_opt.get("stage") == stage:
+            self.opt.load_state_dict(resume_opt["optimizer"])
+            self.sched.load_state_dict(resume_opt["scheduler"])
+        self._pending_opt = None
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=epochs, initial=self.state["epoch"], desc=f"stage {stage}",
+                       unit="epoch", dynamic_ncols=True)
+        steps_done = 0
+        while self.state["epoch"] < epochs:
+            epoch = self.state["epoch"]
+            sampler.set_epoch(epoch)
+            tr.epoch = epoch
+            t0, losses = time.perf_counter(), []
+            for j, batch in enumerate(loader):
+                batch = _to(batch, self.device)
+                losses.append(self.train_step(batch, self.causal_for(stage, epoch, j)))
+                steps_done += 1
+                if max_steps is not None and steps_done >= max_steps:
+                    break
+            train_loss = float(np.mean(losses)) if losses else float("nan")
+            if self.dist.world > 1:
+                tl = torch.tensor([train_loss], device=self.device, dtype=torch.float64)
+                dist.all_reduce(tl)
+                train_loss = float(tl) / self.dist.world
+            self.state["epoch"] = epoch + 1
+            last = self.state["epoch"] >= epochs or (max_steps is not None
+                                                     and steps_done >= max_steps)
+            val = None
+            if val_loader is not None and (self.state["epoch"] % t.val_every == 0 or last):
+                val = self.validate(stage, val_loader)
+            self.log.append({"stage": stage, "epoch": epoch + 1, "step": self.state["step"],
+                             "train_loss": train_loss, "val_loss": val,
+                             "lr": self.sched.get_last_lr()[0],
+                             "seconds": time.perf_counter() - t0})
+            if val is not None:
+                if val < self.state["best_val"]:
+                    self.state["best_val"] = val
+                    self._save_best(stage)
+                self.save()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{train_loss:.4f}",
+                                val=f"{val:.4f}" if val is not None else "-")
+            if last:
+                break
+        if bar is not None:
+            bar.close()
+        self._finish_stage(stage, val_loader is not None)
+
+    def _save_best(self, stage: int) -> None:
+        if self.out is not None and self.dist.main:
+            ck.export_model(self._ckpt_dict(with_opt=False), self.out / f"stage{stage}_best.pt")
+
+    def _finish_stage(self, stage: int, had_val: bool) -> None:
+        """The stage's best EMA weights become the model (stage 2 starts from them)."""
+        best = self.out / f"stage{stage}_best.pt" if self.out is not None else None
+        if self.dist.world > 1:
+            dist.barrier()
+        if had_val and best is not None and best.exists():
+            state = torch.load(best, map_location=self.device, weights_only=False)["model"]
+            self.ema.load_state_dict(state)
+        self.net.load_state_dict(self.ema.state_dict())
+        if stage not in self.stages_done:
+            self.stages_done.append(stage)
+        self.save()
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def _ckpt_dict(self, with_opt: bool = True) -> dict:
+        d = ck.metadata(self.cfg, self.widths, self.identities)
+        d.update({"ema": self.ema.state_dict(), "stages_done": list(self.stages_done),
+                  "summary": {"log": self.log[-1] if self.log else None,
+                              "best_val": self.state["best_val"]}})
+        if with_opt:
+            d.update({"model": self.net.state_dict(), "state": dict(self.state),
+                      "log": list(self.log), "seed": self.seed,
+                      "optimizer": None if self.opt is None else self.opt.state_dict(),
+                      "scheduler": None if self.sched is None else self.sched.state_dict()})
+        return d
+
+    def save(self) -> None:
+        if self.out is None or not self.dist.main:
+            return
+        ck.atomic_save(self._ckpt_dict(), self.out / "checkpoint.pt")
+        write_log(self.log, self.out)
+
+    def export(self, half: bool = False) -> Path | None:
+        if self.out is None or not self.dist.main:
+            return None
+        return ck.export_model(self._ckpt_dict(with_opt=False), self.out / "model.pt", half=half)
+
+    def load(self, path: str | Path) -> None:
+        """Resume from a training checkpoint."""
+        d = torch.load(path, map_location=self.device, weights_only=False)
+        if d.get("format") != ck.FORMAT or "model" not in d or "state" not in d:
+            raise ModelError(f"{path} is not a resumable ReactDiff training checkpoint")
+        self.net.load_state_dict(d["model"])
+        self.ema.load_state_dict(d["ema"])
+        self.state.update(d["state"])
+        self.log = list(d.get("log", []))
+        self.stages_done = list(d.get("stages_done", []))
+        if d.get("optimizer") is not None:
+            self._pending_opt = {"stage": self.state["stage"], "optimizer": d["optimizer"],
+                                 "scheduler": d["scheduler"]}
+        self.opt = None
+
+
+def write_log(log: list[dict], out: Path) -> None:
+    """loss.csv (one row per epoch) and loss.png (train and val loss per stage)."""
+    if not log:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".loss.csv.tmp"
+    with tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(log[0]))
+        w.writeheader()
+        w.writerows(log)
+    os.replace(tmp, out / "loss.csv")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = sorted({r["stage"] for r in log})
+    fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.5), squeeze=False)
+    for ax, s in zip(axes[0], stages):
+        rows = [r for r in log if r["stage"] == s]
+        ax.plot([r["epoch"] for r in rows], [r["train_loss"] for r in rows], label="train")
+        val = [r for r in rows if r["val_loss"] is not None]
+        if val:
+            ax.plot([r["epoch"] for r in val], [r["val_loss"] for r in val], "o-", label="val")
+        ax.set_title(f"stage {s}: " + ("MMT autoencoder" if s == 1 else "latent diffusion"))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / ".loss.png.tmp.png", dpi=100)
+    plt.close(fig)
+    os.replace(out / ".loss.png.tmp.png", out / "loss.png")
+
+
+# ---- the whole job -------------------------------------------------------------------------
+
+
+def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | Path,
+                    stage: str = "all", device: str = "cpu", seed: int = 0, resume: bool = False,
+                    precision: str = "auto", compile: bool = False, progress: bool = True,
+                    identities: dict | None = None, half_export: bool = False,
+                    max_steps: int | None = None) -> Path | None:
+    """Train stage 1, 2 or both into ``out``; returns the path of ``model.pt`` (rank 0)."""
+    device = resolve_device(device)
+    info = init_distributed(device)
+    out = Path(out)
+    train_arrays = split_arrays(train_split, cfg)
+    val_arrays = split_arrays(val_split, cfg) if val_split is not None else None
+    widths = stream_widths(cfg.model.streams, train_arrays["listener"])
+    for s in cfg.model.streams:
+        s.width = widths[s.name]
+    trainer = Trainer(cfg, widths, device=device, seed=seed, out=out, precision=precision,
+                      compile=compile, dist_info=info, progress=progress, identities=identities)
+    ckpt_path = out / "checkpoint.pt"
+    stages = {"1": [1], "2": [2], "all": [1, 2]}[stage]
+    if ckpt_path.exists():
+        trainer.load(ckpt_path)
+        starting_stage2 = stages == [2] and trainer.stages_done == [1] \
+            and trainer.state["stage"] == 1
+        if not resume and not starting_stage2:
+            raise ModelError(f"{ckpt_path} exists: pass --resume to continue that run, or choose "
+                             "another --out")
+    if stages == [2] and 1 not in trainer.stages_done:
+        raise ModelError(f"stage 2 needs a finished stage 1 in {out}: run "
+                         f"`reactbench train --model {cfg.variant} --stage 1 --out {out}` first")
+    for s in stages:
+        if s not in trainer.stages_done:
+            trainer.run_stage(s, train_arrays, val_arrays, max_steps=max_steps)
+    path = trainer.export(half=half_export) if 2 in trainer.stages_done else None
+    if info.world > 1:
+        dist.barrier()
+    return path

@@ -1,0 +1,140 @@
+"""1-D UNet noise network (after Diffusion Autoencoders, Preechakul et al. 2022).
+
+As in the public code, a window's ws = 50 frames are the CHANNELS and the latent axis is the
+LENGTH: input x_t (B, ws, latent). Levels with widths ``unet_width * mult``; ``unet_res_blocks``
+residual blocks per level; self-attention at ``unet_attn_levels`` (0 = finest) and in the middle.
+The timestep embedding is concatenated with the condition z_bc and injected into every residual
+block as a scale/shift of the normalised activations; the output convolution is zero-initialised.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .config import ModelConfig
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """(B,) integer steps -> (B, dim) sinusoidal embedding."""
+    half = dim // 2
+    freq = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device) / half)
+    ang = t.float()[:, None] * freq[None]
+    return torch.cat([ang.cos(), ang.sin()], dim=1)
+
+
+def _norm(ch: int) -> nn.GroupNorm:
+    return nn.GroupNorm(min(32, ch) if ch % min(32, ch) == 0 else 1, ch)
+
+
+def zero_module(m: nn.Module) -> nn.Module:
+    for p in m.parameters():
+        nn.init.zeros_(p)
+    return m
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, emb_dim: int, dropout: float):
+        super().__init__()
+        self.in_layers = nn.Sequential(_norm(cin), nn.SiLU(), nn.Conv1d(cin, cout, 3, padding=1))
+        self.emb = nn.Sequential(nn.SiLU(), nn.Linear(emb_dim, 2 * cout))
+        self.out_norm = _norm(cout)
+        self.out_layers = nn.Sequential(nn.SiLU(), nn.Dropout(dropout),
+                                        zero_module(nn.Conv1d(cout, cout, 3, padding=1)))
+        self.skip = nn.Identity() if cin == cout else nn.Conv1d(cin, cout, 1)
+
+    def forward(self, x, emb):
+        h = self.in_layers(x)
+        scale, shift = self.emb(emb)[..., None].chunk(2, dim=1)
+        h = self.out_norm(h) * (1 + scale) + shift
+        return self.skip(x) + self.out_layers(h)
+
+
+class AttnBlock(nn.Module):
+    def __init__(self, ch: int, heads: int):
+        super().__init__()
+        self.norm = _norm(ch)
+        self.attn = nn.MultiheadAttention(ch, heads, batch_first=True)
+        self.proj = zero_module(nn.Linear(ch, ch))
+
+    def forward(self, x):
+        h = self.norm(x).transpose(1, 2)
+        h, _ = self.attn(h, h, h, need_weights=False)
+        return x + self.proj(h).transpose(1, 2)
+
+
+class UNet1D(nn.Module):
+    """eps_theta(x_t, t, z_bc): (B, ws, L), (B,), (B, cond_dim) -> (B, ws, L)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        ch = cfg.unet_width
+        self.t_dim = ch
+        emb_dim = 4 * ch
+        self.time = nn.Sequential(nn.Linear(ch, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        emb_dim = emb_dim + cfg.cond_dim  # timestep embedding concatenated with z_bc
+        self.levels = len(cfg.unet_mults)
+        self.inp = nn.Conv1d(cfg.window, ch, 3, padding=1)
+        self.down = nn.ModuleList()
+        chans = [ch]
+        cur = ch
+        for lvl, mult in enumerate(cfg.unet_mults):
+            for _ in range(cfg.unet_res_blocks):
+                blocks = [ResBlock(cur, ch * mult, emb_dim, cfg.dropout)]
+                cur = ch * mult
+                if lvl in cfg.unet_attn_levels:
+                    blocks.append(AttnBlock(cur, cfg.unet_heads))
+                self.down.append(nn.ModuleList(blocks))
+                chans.append(cur)
+            if lvl < self.levels - 1:
+                self.down.append(nn.ModuleList([nn.Conv1d(cur, cur, 3, stride=2, padding=1)]))
+                chans.append(cur)
+        self.mid = nn.ModuleList([ResBlock(cur, cur, emb_dim, cfg.dropout),
+                                  AttnBlock(cur, cfg.unet_heads),
+                                  ResBlock(cur, cur, emb_dim, cfg.dropout)])
+        self.up = nn.ModuleList()
+        for lvl, mult in reversed(list(enumerate(cfg.unet_mults))):
+            for i in range(cfg.unet_res_blocks + 1):
+                blocks = [ResBlock(cur + chans.pop(), ch * mult, emb_dim, cfg.dropout)]
+                cur = ch * mult
+                if lvl in cfg.unet_attn_levels:
+                    blocks.append(AttnBlock(cur, cfg.unet_heads))
+                if lvl > 0 and i == cfg.unet_res_blocks:
+                    blocks.append(_Upsample(cur))
+                self.up.append(nn.ModuleList(blocks))
+        self.out = nn.Sequential(_norm(cur), nn.SiLU(),
+                                 zero_module(nn.Conv1d(cur, cfg.window, 3, padding=1)))
+        self.min_length = 2 ** (self.levels - 1)
+
+    def forward(self, x, t, cond):
+        length = x.shape[-1]
+        pad = (-length) % self.min_length
+        if pad:
+            x = F.pad(x, (0, pad))
+        emb = torch.cat([self.time(timestep_embedding(t, self.t_dim).to(x.dtype)), cond], dim=1)
+        h = self.inp(x)
+        skips = [h]
+        for blocks in self.down:
+            for b in blocks:
+                h = b(h, emb) if isinstance(b, ResBlock) else b(h)
+            skips.append(h)
+        for b in self.mid:
+            h = b(h, emb) if isinstance(b, ResBlock) else b(h)
+        for blocks in self.up:
+            h = torch.cat([h, skips.pop()], dim=1)
+            for b in blocks:
+                h = b(h, emb) if isinstance(b, ResBlock) else b(h)
+        out = self.out(h)
+        return out[..., :length] if pad else out
+
+
+class _Upsample(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        self.conv = nn.Conv1d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))

@@ -1,0 +1,58 @@
+"""Argument helpers shared by the run / score / leaderboard / plot commands."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from reactbench.errors import ReactbenchError
+
+
+def default_out_dir(base: str = "runs") -> Path:
+    """A fresh ``runs/<UTC timestamp>`` directory name (never an existing one)."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    path = Path(base) / stamp
+    i = 1
+    while path.exists():
+        path = Path(base) / f"{stamp}-{i}"
+        i += 1
+    return path
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(s) for s in str(text).split(",") if s.strip())
+    except ValueError:
+        raise ReactbenchError(f"--seed expects integers like 0 or 0,1,2; got {text!r}") from None
+    if not seeds:
+        raise ReactbenchError("--seed expects at least one integer")
+    return seeds
+
+
+def parse_metrics(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
+def add_scoring_args(p) -> None:
+    """Flags shared by run and score."""
+    p.add_argument("--split", default="test", help="evaluated split (default: test)")
+    p.add_argument("--data", default=None,
+                   help="dataset root (default: the embedded synthetic dataset)")
+    p.add_argument("--frames", type=int, default=750, help="frames per clip to load (750)")
+    p.add_argument("--protocol", choices=("official", "corrected"), default="official",
+                   help="metric protocol (default: official)")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                   help="bootstrap resamples for 95%% CIs over speakers (0: none)")
+    p.add_argument("--metrics", default=None, metavar="M[,M...]",
+                   help="compute only these metrics (default: all seven)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (models and metric engines)")
+    p.add_argument("--jobs", type=int, default=-1, help="CPU workers for the metrics (-1: all)")
+    p.add_argument("--out", default=None,
+                   help="results directory (default: a new runs/<timestamp>/)")
+    p.add_argument("--realism-3dmm", action="store_true",
+                   help="feed predicted and real 3DMM to FRRea-feat (when a model returns 3DMM)")
+    p.add_argument("--allow-out-of-range", action="store_true",
+                   help="accept reactions outside the attribute ranges (AU/FE [0,1], VA [-1,1])")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")

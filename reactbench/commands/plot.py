@@ -1,0 +1,29 @@
+"""``reactbench plot``: one speaker row's behaviour and the reactions, as a PNG."""
+
+from __future__ import annotations
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "plot",
+        help="plot one speaker row: valence/arousal curves and AU activity (PNG)",
+        description="Draw the speaker's, the real listener's and the generated listeners' "
+        "valence and arousal over time and their AU activity, for one speaker row. Give a "
+        "result file (its cached predictions are used) or a predictions file (+ --data/--split).",
+    )
+    p.add_argument("source", metavar="RESULT_OR_PREDICTIONS")
+    p.add_argument("--speaker", type=int, required=True, metavar="K", help="speaker row index")
+    p.add_argument("--out", default=None, help="PNG path (default: <name>_speaker<K>.png)")
+    p.add_argument("--data", default=None, help="dataset root (predictions files only)")
+    p.add_argument("--split", default=None, help="split (predictions files; default test)")
+    p.add_argument("--generations", type=int, default=3, help="generated reactions drawn")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from reactbench.plotting import plot_source
+
+    path = plot_source(args.source, speaker=args.speaker, out=args.out, data=args.data,
+                       split=args.split, generations=args.generations)
+    print(f"wrote {path}")
+    return 0

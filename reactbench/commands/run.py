@@ -1,0 +1,66 @@
+"""``reactbench run``: generate reactions with one or more models, score them, write results."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    from reactbench.commands._common import add_scoring_args
+
+    p = sub.add_parser(
+        "run",
+        help="generate + score + write one result file per model",
+        description="Generate alpha reactions per speaker with each model (offline or online), "
+        "score them with the seven metrics, write one result JSON per model and print a "
+        "summary table. Predictions are cached: re-scoring never re-generates.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", default=None, metavar="NAME[,NAME...]",
+                   help="registered names, groups ('baselines'), package.module:Class or "
+                   "path/to/file.py:Class")
+    p.add_argument("--list-models", action="store_true", help="list registered models and exit")
+    add_scoring_args(p)
+    p.add_argument("--task", choices=("offline", "online"), default="offline")
+    p.add_argument("--samples", type=int, default=10, metavar="ALPHA",
+                   help="reactions generated per speaker (alpha)")
+    p.add_argument("--seed", default="0", help="generation seed(s), e.g. 0 or 0,1,2")
+    p.add_argument("--batch-size", type=int, default=32, help="speaker rows per model call")
+    p.add_argument("--window", type=int, default=50, help="online window length in frames")
+    p.add_argument("--model-arg", action="append", default=[], metavar="[MODEL@]KEY=VALUE",
+                   help="constructor option for the model(s) (repeatable)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither reuse nor store cached predictions")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from reactbench import registry
+    from reactbench.commands._common import default_out_dir, parse_metrics, parse_seeds
+    from reactbench.errors import ModelError
+    from reactbench.evaluate import RunOptions, run
+    from reactbench.tables import render
+
+    if args.list_models:
+        print(registry.describe_models())
+        return 0
+    if not args.model:
+        raise ModelError("--model is required (see `reactbench run --list-models`)")
+    specs = registry.expand_models(args.model)
+    opt = RunOptions(
+        split=args.split, data=args.data, task=args.task, protocol=args.protocol,
+        alpha=args.samples, seeds=parse_seeds(args.seed), bootstrap=args.bootstrap,
+        device=args.device, batch_size=args.batch_size, window=args.window, frames=args.frames,
+        n_jobs=args.jobs, realism_3dmm=args.realism_3dmm,
+        check_range=not args.allow_out_of_range, metrics=parse_metrics(args.metrics),
+        progress=not args.no_progress, cache=not args.no_cache,
+        model_args=registry.parse_model_args(args.model_arg, specs),
+    )
+    out = args.out or default_out_dir()
+    written = run(specs, opt, out)
+    records = [r for r, _ in written]
+    print()
+    print(render(records, fmt="text", table="all"))
+    print(f"\n{len(written)} result file(s) in {out}; tables: "
+          f"reactbench leaderboard {out} --format md|latex|csv")
+    return 0

@@ -1,0 +1,45 @@
+"""``reactbench score``: score saved predictions (no model code needed)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    from reactbench.commands._common import add_scoring_args
+
+    p = sub.add_parser(
+        "score",
+        help="score saved predictions (.npy/.npz) and write a result file",
+        description="Validate saved predictions against a split (shape, row order, NaN, value "
+        "ranges) BEFORE any metric runs, then score them. Accepts an .npy (N, alpha, T, 25), an "
+        ".npz with 'emotion' [+ 'face_3dmm', 'speaker_ids'], or a directory of per-speaker "
+        "files <speaker_id>.npy (alpha, T, 25).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--predictions", required=True, metavar="FILE_OR_DIR")
+    add_scoring_args(p)
+    p.add_argument("--task", choices=("offline", "online"), default="offline",
+                   help="the task the predictions were generated for (recorded)")
+    p.add_argument("--name", default=None, help="model name in the result (default: file stem)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from reactbench.commands._common import default_out_dir, parse_metrics
+    from reactbench.evaluate import score_predictions
+    from reactbench.tables import render
+
+    out = args.out or default_out_dir()
+    record, path = score_predictions(
+        args.predictions, split=args.split, data=args.data, frames=args.frames,
+        protocol=args.protocol, bootstrap=args.bootstrap, metrics=parse_metrics(args.metrics),
+        device=args.device, n_jobs=args.jobs, task=args.task, name=args.name, seed=args.seed,
+        out=out, realism_3dmm=args.realism_3dmm, check_range=not args.allow_out_of_range,
+        progress=not args.no_progress,
+    )
+    print()
+    print(render([record], fmt="text", table="all"))
+    print(f"\nwrote {path}")
+    return 0

@@ -1,0 +1,648 @@
+"""The generation harness: model -> predictions (offline or causal online) -> metrics -> record.
+
+Offline: ``model.generate`` receives whole clips, batch by batch.
+Online: for every window [start, end) (``window`` frames, the last one may be shorter) the
+harness calls ``model.generate_online`` with the speaker frames [0, end) ONLY -- fresh copies,
+never views of the full arrays -- and keeps the returned frames [start, end). Causality is then
+verified: on one sampled batch, the speaker frames after the end of a checked window are
+perturbed and windows 0..k are generated again; if any of their reactions change, the run fails
+naming the window. This catches models that learn future frames through state kept between
+calls (e.g. memory of a clip seen in later windows) and models that are not reproducible for a
+fixed seed (which makes online results unverifiable). It cannot catch a model that reads the
+dataset files behind the harness's back: that is against the rules, not detectable by input
+perturbation.
+
+Predictions are cached under ``cache_dir()/predictions`` keyed by model name + version +
+params, dataset identity, split, task (+ window), alpha, frames and seed: re-scoring never
+re-generates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reactbench.constants import EMOTION_DIM, FACE_3DMM_DIM
+from reactbench.errors import ModelError, ReactbenchError
+from reactbench.models import Reactions, SpeakerInput, model_info, online_from_offline
+from reactbench.paths import cache_dir
+from reactbench.predictions import Predictions, check_reactions
+from reactbench.results import (
+    SCHEMA_VERSION,
+    machine,
+    metric_entry,
+    now_iso,
+    result_filename,
+    software,
+    write_result,
+)
+
+PREDICTIONS_CACHE_VERSION = "1"
+CAUSALITY_ATOL = {"cpu": 1e-5, "cuda": 1e-3}
+
+
+class CausalityError(ModelError):
+    """An online model's earlier reactions changed when future speaker frames changed."""
+
+
+@dataclass
+class RunOptions:
+    """Everything that defines one evaluation (``reactbench run`` maps its flags here)."""
+
+    split: str = "test"
+    data: str | Path | None = None
+    task: str = "offline"  # or "online"
+    protocol: str = "official"  # or "corrected"
+    alpha: int = 10
+    seeds: tuple[int, ...] = (0,)
+    bootstrap: int = 0
+    device: str = "cpu"
+    batch_size: int = 32
+    window: int = 50
+    frames: int = 750
+    n_jobs: int = -1
+    realism_3dmm: bool = False  # feed predicted/real 3DMM to FRRea-feat
+    check_range: bool = True
+    causality_windows: int = 2  # windows re-checked on the sampled batch (online)
+    metrics: list[str] | None = None
+    progress: bool = True
+    cache: bool = True
+    model_args: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if self.task not in ("offline", "online"):
+            raise ReactbenchError(f"--task must be offline or online, not {self.task!r}")
+        if self.alpha < 1:
+            raise ReactbenchError(f"--samples must be >= 1 (got {self.alpha})")
+        if self.batch_size < 1:
+            raise ReactbenchError(f"--batch-size must be >= 1 (got {self.batch_size})")
+        if self.window < 1:
+            raise ReactbenchError(f"--window must be >= 1 frame (got {self.window})")
+        if not self.seeds:
+            raise ReactbenchError("--seed needs at least one seed")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _progress(iterable, *, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def batches(n: int, batch_size: int) -> list[np.ndarray]:
+    return [np.arange(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+
+
+def windows(frames: int, window: int) -> list[tuple[int, int]]:
+    return [(s, min(s + window, frames)) for s in range(0, frames, window)]
+
+
+def _copy(x: np.ndarray, rows: np.ndarray, end: int) -> np.ndarray:
+    """Fresh contiguous float32 copy of x[rows, :end] (never a view of the full array)."""
+    return np.array(x[rows, :end], dtype=np.float32, copy=True, order="C")
+
+
+def speaker_input(
+    data, rows: np.ndarray, end: int, *, with_listener: bool = False, source=None
+) -> SpeakerInput:
+    """SpeakerInput for ``rows`` with frames [0, end) only (copies).
+
+    ``source`` optionally overrides the speaker arrays: a dict with "emotion", "face_3dmm",
+    "audio" indexed by split row (used by the causality check's perturbed copy).
+    """
+    src = source or {
+        "emotion": data.speaker_emotion,
+        "face_3dmm": data.speaker_3dmm,
+        "audio": data.speaker_audio,
+    }
+    return SpeakerInput(
+        emotion=_copy(src["emotion"], rows, end),
+        face_3dmm=_copy(src["face_3dmm"], rows, end),
+        audio={k: _copy(v, rows, end) for k, v in src["audio"].items()},
+        rows=rows.copy(),
+        clip_ids=[data.speaker_ids[i] for i in rows],
+        fps=data.fps,
+        listener_emotion=_copy(data.listener_emotion, rows, end) if with_listener else None,
+        listener_3dmm=_copy(data.listener_3dmm, rows, end) if with_listener else None,
+    )
+
+
+def _call(model, name: str, what: str, rows, fn: Callable[[], Reactions]) -> Reactions:
+    try:
+        return fn()
+    except ReactbenchError:
+        raise
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        raise ModelError(
+            f"model {name!r} raised {type(exc).__name__}: {exc} (in {what} for rows "
+            f"{int(rows[0])}..{int(rows[-1])}; at {Path(frame.filename).name}:{frame.lineno})"
+        ) from exc
+
+
+def _online_call(model, inp: SpeakerInput, start: int, alpha: int, seed: int) -> Reactions:
+    if callable(getattr(model, "generate_online", None)):
+        return model.generate_online(inp, start=start, alpha=alpha, seed=seed)
+    return online_from_offline(model, inp, start=start, alpha=alpha, seed=seed)
+
+
+# ----------------------------------------------------------------------------- generation
+def generate_offline(model, data, *, alpha: int, seed: int, batch_size: int = 32,
+                     check_range: bool = True, progress: bool = False, name: str = "model"
+                     ) -> Predictions:
+    """Offline predictions (N, alpha, T, 25) for every row of ``data``."""
+    n, t = data.n, data.frames
+    emotion = np.empty((n, alpha, t, EMOTION_DIM), dtype=np.float32)
+    face: np.ndarray | None = None
+    listener = bool(getattr(model, "needs_listener", False))
+    todo = batches(n, batch_size)
+    for rows in _progress(todo, total=len(todo), desc=f"{name} offline", enabled=progress):
+        inp = speaker_input(data, rows, t, with_listener=listener)
+        out = _call(model, name, "generate", rows,
+                    lambda inp=inp: model.generate(inp, alpha=alpha, seed=seed))
+        emo, fc = check_reactions(out, model=name, batch=len(rows), alpha=alpha, frames=t,
+                                  rows=rows, clip_ids=inp.clip_ids, check_range=check_range)
+        emotion[rows] = emo
+        face = _store_face(face, fc, rows, (n, alpha, t, FACE_3DMM_DIM), rows[0] == 0, name)
+    return Predictions(emotion=emotion, face_3dmm=face, speaker_ids=list(data.speaker_ids))
+
+
+def _store_face(face, fc, rows, shape, first: bool, name: str, start: int = 0, end=None):
+    """Collect optional 3DMM outputs; a model must return them always or never."""
+    if fc is None:
+        if face is not None:
+            raise ModelError(f"model {name!r} returned 3DMM for some batches but not for rows "
+                             f"{int(rows[0])}..{int(rows[-1])}")
+        return None
+    if face is None:
+        if not (first and start == 0):
+            raise ModelError(f"model {name!r} returned 3DMM for rows {int(rows[0])}.. only")
+        face = np.empty(shape, dtype=np.float32)
+    face[rows, :, start:end] = fc
+    return face
+
+
+def _online_rows(model, data, rows, *, alpha, seed, window, check_range, name, source=None,
+                 upto: int | None = None, emotion=None, face=None, face_shape=None):
+    """Run windows 0..upto (all when None) for ``rows``; returns per-window outputs."""
+    t = data.frames
+    listener = bool(getattr(model, "needs_listener", False))
+    outs = []
+    for k, (start, end) in enumerate(windows(t, window)):
+        if upto is not None and k > upto:
+            break
+        inp = speaker_input(data, rows, end, with_listener=listener, source=source)
+        out = _call(model, name, f"generate_online(start={start}, end={end})", rows,
+                    lambda inp=inp, start=start: _online_call(model, inp, start, alpha, seed))
+        emo, fc = check_reactions(out, model=name, batch=len(rows), alpha=alpha, frames=end,
+                                  rows=rows, clip_ids=inp.clip_ids, start=start,
+                                  check_range=check_range)
+        emo, fc = emo.copy(), None if fc is None else fc.copy()  # the model may reuse buffers
+        outs.append((start, end, emo, fc))
+        if emotion is not None:
+            emotion[rows, :, start:end] = emo
+        if face_shape is not None:
+            face = _store_face(face, fc, rows, face_shape, rows[0] == 0, name, start, end)
+    return outs, face
+
+
+def generate_online(model, data, *, alpha: int, seed: int, window: int = 50,
+                    batch_size: int = 32, check_range: bool = True, progress: bool = False,
+                    name: str = "model") -> Predictions:
+    """Online predictions, window by window, each call seeing speaker frames [0, end) only."""
+    n, t = data.n, data.frames
+    emotion = np.empty((n, alpha, t, EMOTION_DIM), dtype=np.float32)
+    face = None
+    todo = batches(n, batch_size)
+    for rows in _progress(todo, total=len(todo), desc=f"{name} online", enabled=progress):
+        _, face = _online_rows(model, data, rows, alpha=alpha, seed=seed, window=window,
+                               check_range=check_range, name=name, emotion=emotion, face=face,
+                               face_shape=(n, alpha, t, FACE_3DMM_DIM))
+    return Predictions(emotion=emotion, face_3dmm=face, speaker_ids=list(data.speaker_ids))
+
+
+def perturbed_speaker(data, rows: np.ndarray, end: int, seed: int) -> dict:
+    """Copies of the speaker arrays with frames [end, T) of ``rows`` replaced: time-reversed
+    and shifted by random noise, so every future value differs from the original."""
+    rng = np.random.default_rng([seed, end, 7])
+    out = {}
+    for key, arr in (("emotion", data.speaker_emotion), ("face_3dmm", data.speaker_3dmm)):
+        arr = arr.copy()
+        fut = arr[rows, end:]
+        arr[rows, end:] = fut[:, ::-1] + rng.uniform(0.05, 0.5, fut.shape).astype(arr.dtype)
+        out[key] = arr
+    out["audio"] = {}
+    for key, arr in data.speaker_audio.items():
+        arr = arr.copy()
+        fut = arr[rows, end:]
+        arr[rows, end:] = fut[:, ::-1] + rng.uniform(0.05, 0.5, fut.shape).astype(arr.dtype)
+        out["audio"][key] = arr
+    return out
+
+
+def check_causality(model, data, preds: Predictions, *, alpha: int, seed: int, window: int,
+                    batch_size: int, n_windows: int = 2, check_range: bool = True,
+                    device: str = "cpu", name: str = "model") -> dict:
+    """Re-run windows 0..k of one sampled batch with speaker frames after window k perturbed;
+    raise CausalityError if any reaction of windows 0..k differs from ``preds``.
+
+    Returns a summary dict (recorded in the result file).
+    """
+    wins = windows(data.frames, window)
+    if len(wins) < 2:
+        return {"passed": True, "windows_checked": [], "rows_checked": [],
+                "detail": "a single window: nothing lies in the future"}
+    rng = np.random.default_rng([seed, 2024])
+    all_batches = batches(data.n, batch_size)
+    rows = all_batches[int(rng.integers(len(all_batches)))]
+    # window 0 always (cheap; catches state remembered from the main run) plus seeded others;
+    # the last window has no future frames
+    later = list(range(1, len(wins) - 1))
+    extra = rng.choice(later, size=min(len(later), max(0, n_windows - 1)), replace=False)
+    picks = sorted({0, *(int(k) for k in extra)})
+    atol = CAUSALITY_ATOL["cuda" if device.startswith("cuda") else "cpu"]
+    for k in picks:
+        end_k = wins[k][1]
+        source = perturbed_speaker(data, rows, end_k, seed)
+        outs, _ = _online_rows(model, data, rows, alpha=alpha, seed=seed, window=window,
+                               check_range=check_range, name=name, source=source, upto=k)
+        for j, (start, end, emo, _fc) in enumerate(outs):
+            ref = preds.emotion[rows, :, start:end]
+            diff = np.abs(emo - ref)
+            if diff.max() > atol + 1e-4 * np.abs(ref).max():
+                b = int(np.argwhere(diff == diff.max())[0][0])
+                raise CausalityError(
+                    f"online causality check failed for model {name!r}: the reactions for window "
+                    f"{j} (frames [{start}, {end})) of row {int(rows[b])} (speaker "
+                    f"{data.speaker_ids[rows[b]]!r}) changed by up to {diff.max():.4g} when the "
+                    f"speaker frames from {end_k} on were perturbed and windows 0..{k} were "
+                    "generated again. An online model may only use speaker frames [0, end) of the "
+                    "current call; it must not keep future frames seen in other calls (reset "
+                    "per-row state when start == 0), and it must be reproducible for a fixed "
+                    "seed. The run was stopped; nothing was written."
+                )
+    return {"passed": True, "windows_checked": [list(wins[k]) for k in picks],
+            "rows_checked": [int(r) for r in rows], "detail": "perturbed future speaker frames"}
+
+
+# ----------------------------------------------------------------------------- cache
+def predictions_key(info, identity: dict, *, split: str, task: str, window: int | None,
+                    alpha: int, seed: int, frames: int) -> str:
+    payload = {
+        "cache": PREDICTIONS_CACHE_VERSION,
+        "model": info.name,
+        "version": info.version,
+        "params": info.params,
+        "dataset": identity,
+        "split": split,
+        "task": task,
+        "window": window,
+        "alpha": alpha,
+        "seed": seed,
+        "frames": frames,
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def predictions_path(name: str, key: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+    return cache_dir() / "predictions" / f"{safe}-{key[:20]}.npz"
+
+
+def load_cached(path: Path, n: int, alpha: int, frames: int) -> tuple[Predictions, dict] | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            emo = npz["emotion"]
+            face = npz["face_3dmm"] if "face_3dmm" in npz.files else None
+            ids = npz["speaker_ids"].tolist() if "speaker_ids" in npz.files else None
+            meta = json.loads(str(npz["meta"])) if "meta" in npz.files else {}
+    except Exception:
+        return None  # unreadable cache entry: regenerate
+    if emo.shape != (n, alpha, frames, EMOTION_DIM) or not np.isfinite(emo).all():
+        return None
+    return Predictions(emotion=emo, face_3dmm=face, speaker_ids=ids), meta
+
+
+# ----------------------------------------------------------------------------- scoring
+def score(preds: Predictions, data, *, protocol: str, bootstrap: int, seed: int, n_jobs: int,
+          device: str, realism_3dmm: bool, metrics: list[str] | None, progress: bool):
+    """compute_metrics on the split's ground truth; returns its MetricScores."""
+    from reactbench.metrics import compute_metrics
+
+    if data.neighbours is None:
+        raise ReactbenchError(
+            f"split {data.split!r} has no neighbour matrix (neighbour_emotion_{data.split}.npy); "
+            "FRCorr/FRDist need it: run `reactbench appropriate` first"
+        )
+    use_face = realism_3dmm and preds.face_3dmm is not None
+    return compute_metrics(
+        preds.emotion, data.listener_emotion, data.speaker_emotion, data.neighbours,
+        protocol=protocol, metrics=metrics, n_jobs=n_jobs, device=device, bootstrap=bootstrap,
+        seed=seed, pred_3dmm=preds.face_3dmm if use_face else None,
+        listener_3dmm=data.listener_3dmm if use_face else None, progress=progress,
+    )
+
+
+def aggregate(per_seed: list[tuple[int, Any]]) -> tuple[dict, dict, list | None, dict]:
+    """Per-seed MetricScores -> (metrics entries, extra, per_seed list, metric timings).
+
+    Values are means over seeds, ``std`` the spread over seeds (several seeds only), ``ci`` the
+    bootstrap interval (with several seeds: the mean of the per-seed interval bounds).
+    """
+    from reactbench.metrics import DIRECTIONS, METRIC_NAMES
+
+    first = per_seed[0][1]
+    names = [m for m in METRIC_NAMES if m in first] + [m for m in first if m not in METRIC_NAMES]
+    entries = {}
+    for m in names:
+        vals = np.array([float(s[m]) for _, s in per_seed])
+        cis = [s.ci.get(m) for _, s in per_seed if getattr(s, "ci", None)]
+        ci = None
+        if cis and all(c is not None for c in cis) and len(cis) == len(per_seed):
+            ci = (float(np.mean([c[0] for c in cis])), float(np.mean([c[1] for c in cis])))
+        entries[m] = metric_entry(
+            vals.mean(), direction=DIRECTIONS.get(m, "higher"),
+            version=getattr(first, "versions", {}).get(m), ci=ci,
+            std=vals.std(ddof=1) if len(vals) > 1 else None,
+        )
+    extra_keys = sorted({k for _, s in per_seed for k in getattr(s, "extra", {})})
+    extra = {k: float(np.mean([float(s.extra[k]) for _, s in per_seed if k in s.extra]))
+             for k in extra_keys}
+    seeds = None
+    if len(per_seed) > 1:
+        seeds = [{"seed": sd, "metrics": {m: float(s[m]) for m in names}} for sd, s in per_seed]
+    timings: dict[str, float] = {}
+    for _, s in per_seed:
+        for k, v in getattr(s, "timings", {}).items():
+            timings[k] = timings.get(k, 0.0) + float(v)
+    return entries, extra, seeds, timings
+
+
+# ----------------------------------------------------------------------------- one model
+@dataclass
+class DataBundle:
+    """The evaluated split (loaded once per run) and a lazily loaded training split."""
+
+    root: Path
+    test: Any
+    identity: dict
+    options: RunOptions
+    _train: Any = None
+    _train_audio: bool = False
+
+    def train(self, audio: bool):
+        if self._train is None or (audio and not self._train_audio):
+            from reactbench.data import load_split
+
+            self._train = load_split(self.root, "train", frames=self.options.frames, audio=audio,
+                                     neighbours=False, progress=self.options.progress)
+            self._train_audio = audio
+        return self._train
+
+
+def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> dict:
+    """Generate (or reuse cached) predictions for every seed, check causality online, score,
+    and return the result record (not yet written)."""
+    from reactbench import registry
+
+    opt = bundle.options
+    data = bundle.test
+    timings: dict[str, float] = {"fit": 0.0, "generate": 0.0, "causality": 0.0, "score": 0.0}
+    if model is None:
+        model = registry.create_model(spec, **opt.model_args.get(spec, {}))
+    info = model_info(model)
+    name = info.name
+    online = opt.task == "online"
+    window = opt.window if online else None
+    fitted = False
+    per_seed = []
+    pred_files = []
+    causality = None
+    for seed in opt.seeds:
+        key = predictions_key(info, bundle.identity, split=opt.split, task=opt.task,
+                              window=window, alpha=opt.alpha, seed=seed, frames=data.frames)
+        path = predictions_path(name, key)
+        cached = load_cached(path, data.n, opt.alpha, data.frames) if opt.cache else None
+        if cached is not None and online and not cached[1].get("causality", {}).get("passed"):
+            cached = None
+        if cached is not None:
+            preds, meta = cached
+            causality = meta.get("causality", causality)
+            log(f"[{name}] seed {seed}: reusing cached predictions {path}")
+        else:
+            if not fitted:
+                t0 = time.perf_counter()
+                train = None
+                if getattr(model, "needs_train", True):
+                    train = bundle.train(audio=bool(getattr(model, "needs_audio", True)))
+                _call(model, name, "fit", np.array([0]),
+                      lambda train=train, seed=seed: model.fit(train, seed=seed, device=opt.device))
+                timings["fit"] += time.perf_counter() - t0
+                fitted = True
+            t0 = time.perf_counter()
+            kw = dict(alpha=opt.alpha, seed=seed, batch_size=opt.batch_size,
+                      check_range=opt.check_range, progress=opt.progress, name=name)
+            if online:
+                preds = generate_online(model, data, window=opt.window, **kw)
+            else:
+                preds = generate_offline(model, data, **kw)
+            timings["generate"] += time.perf_counter() - t0
+            meta = {"model": name, "version": info.version, "key": key}
+            if online:
+                t0 = time.perf_counter()
+                causality = check_causality(
+                    model, data, preds, alpha=opt.alpha, seed=seed, window=opt.window,
+                    batch_size=opt.batch_size, n_windows=opt.causality_windows,
+                    check_range=opt.check_range, device=opt.device, name=name)
+                timings["causality"] += time.perf_counter() - t0
+                meta["causality"] = causality
+            if opt.cache:
+                from reactbench.predictions import save_predictions
+
+                save_predictions(path, preds, meta)
+        t0 = time.perf_counter()
+        scores = score(preds, data, protocol=opt.protocol, bootstrap=opt.bootstrap, seed=seed,
+                       n_jobs=opt.n_jobs, device=opt.device, realism_3dmm=opt.realism_3dmm,
+                       metrics=opt.metrics, progress=opt.progress)
+        timings["score"] += time.perf_counter() - t0
+        per_seed.append((seed, scores))
+        pred_files.append({"seed": seed, "path": str(path) if opt.cache else None, "key": key,
+                           "reused": cached is not None})
+    model_meta = {
+        "spec": spec,
+        "name": name,
+        "version": info.version,
+        "params": info.params,
+        "citation": info.citation,
+        "reference": bool(getattr(model, "needs_listener", False)),
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+    }
+    return make_record(
+        kind="run", opt=opt, per_seed=per_seed, model=model_meta,
+        dataset={**bundle.identity, "n": data.n, "frames": data.frames},
+        predictions=pred_files, causality=causality, timings=timings,
+    )
+
+
+def make_record(*, kind: str, opt: RunOptions, per_seed, model: dict, dataset: dict,
+                predictions: list, causality, timings: dict) -> dict:
+    """Assemble a result record (schema: reactbench.results) from per-seed MetricScores."""
+    entries, extra, seeds, metric_timings = aggregate(per_seed)
+    record = {
+        "schema": SCHEMA_VERSION,
+        "created": now_iso(),
+        "kind": kind,
+        "task": opt.task,
+        "window": opt.window if opt.task == "online" else None,
+        "split": opt.split,
+        "alpha": opt.alpha,
+        "seeds": list(opt.seeds),
+        "protocol": getattr(per_seed[0][1], "protocol", opt.protocol),
+        "bootstrap": opt.bootstrap,
+        "realism_features": "emotion+3dmm" if opt.realism_3dmm else "emotion",
+        "metrics": entries,
+        "extra": extra,
+        "per_seed": seeds,
+        "model": model,
+        "dataset": dataset,
+        "predictions": predictions,
+        "causality": causality,
+        "software": software(),
+        "machine": machine(opt.device),
+        "timings": {**timings, "metrics": metric_timings},
+    }
+    return json.loads(json.dumps(record, default=_json_default))
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+# ----------------------------------------------------------------------------- a whole run
+def load_bundle(opt: RunOptions, need_audio: bool) -> DataBundle:
+    from reactbench.data import dataset_identity, load_split, resolve_data
+
+    root = Path(resolve_data(opt.data))
+    test = load_split(root, opt.split, frames=opt.frames, audio=need_audio, neighbours=True,
+                      progress=opt.progress)
+    return DataBundle(root=root, test=test, identity=dataset_identity(root, opt.split),
+                      options=opt)
+
+
+def run(
+    specs: list[str], opt: RunOptions, out: str | Path, *, log=print
+) -> list[tuple[dict, Path]]:
+    """Evaluate every model spec, writing one result JSON per model into ``out``.
+
+    All target files are checked BEFORE any work: a results directory that already holds one
+    of these runs is an error, and nothing is overwritten. A model that fails stops the run
+    with a ModelError; results already written for earlier models stay (each is complete).
+    """
+    from reactbench import registry
+
+    opt.validate()
+    out = Path(out)
+    models = {s: registry.create_model(s, **opt.model_args.get(s, {})) for s in specs}
+    targets = {}
+    for s, m in models.items():
+        info = model_info(m)
+        stub = {"model": {"name": info.name}, "task": opt.task, "split": opt.split,
+                "protocol": opt.protocol, "alpha": opt.alpha, "seeds": list(opt.seeds)}
+        targets[s] = out / result_filename(stub)
+    clash = [str(p) for p in targets.values() if p.exists()]
+    if clash:
+        from reactbench.errors import ResultsError
+
+        raise ResultsError(
+            f"results directory {out} already holds these runs: {', '.join(clash)}; nothing was "
+            "run or overwritten (remove them or choose another --out)"
+        )
+    dup = {p for p in targets.values() if list(targets.values()).count(p) > 1}
+    if dup:
+        raise ModelError(f"two models share the result file name(s) {sorted(map(str, dup))}")
+    need_audio = any(getattr(m, "needs_audio", True) for m in models.values())
+    t0 = time.perf_counter()
+    bundle = load_bundle(opt, need_audio)
+    load_s = time.perf_counter() - t0
+    log(f"data: {bundle.root} split {opt.split}: N = {bundle.test.n} rows, "
+        f"T = {bundle.test.frames} frames ({load_s:.1f} s)")
+    written = []
+    for s, m in models.items():
+        t1 = time.perf_counter()
+        record = evaluate_model(s, bundle, model=m, log=log)
+        record["timings"]["load"] = round(load_s, 4)
+        record["timings"]["total"] = round(time.perf_counter() - t1 + load_s, 4)
+        path = write_result(record, targets[s])
+        log(f"[{record['model']['name']}] wrote {path}")
+        written.append((record, path))
+    return written
+
+
+# ----------------------------------------------------------------------------- saved predictions
+def score_predictions(source, *, split: str = "test", data=None, frames: int = 750,
+                      protocol: str = "official", bootstrap: int = 0, metrics=None,
+                      device: str = "cpu", n_jobs: int = -1, task: str = "offline",
+                      name: str | None = None, seed: int = 0, out: str | Path = "runs",
+                      realism_3dmm: bool = False, check_range: bool = True,
+                      progress: bool = False) -> tuple[dict, Path]:
+    """Validate saved predictions against the split (before any metric), score them and
+    write a result file (kind "score") into ``out``; returns (record, path)."""
+    from reactbench.data import dataset_identity, load_split, resolve_data
+    from reactbench.errors import ResultsError
+    from reactbench.predictions import check_predictions, load_predictions
+
+    source = Path(source)
+    root = Path(resolve_data(data))
+    t0 = time.perf_counter()
+    split_data = load_split(root, split, frames=frames, audio=False, neighbours=True,
+                            progress=progress)
+    load_s = time.perf_counter() - t0
+    preds = load_predictions(source, speaker_ids=split_data.speaker_ids)
+    check_predictions(preds, n=split_data.n, frames=split_data.frames,
+                      speaker_ids=split_data.speaker_ids, check_range=check_range,
+                      source=str(source))
+    preds.emotion = np.asarray(preds.emotion, dtype=np.float32)
+    opt = RunOptions(split=split, data=root, task=task, protocol=protocol,
+                     alpha=preds.alpha, seeds=(), bootstrap=bootstrap, device=device,
+                     frames=split_data.frames, n_jobs=n_jobs, realism_3dmm=realism_3dmm,
+                     metrics=metrics)
+    name = name or (source.stem if source.is_file() else source.name)
+    stub = {"model": {"name": name}, "task": task, "split": split, "protocol": protocol,
+            "alpha": preds.alpha, "seeds": []}
+    target = Path(out) / result_filename(stub)
+    if target.exists():
+        raise ResultsError(f"{target} already holds a result; nothing was scored or "
+                           "overwritten (remove it or choose another --out)")
+    t0 = time.perf_counter()
+    scores = score(preds, split_data, protocol=protocol, bootstrap=bootstrap, seed=seed,
+                   n_jobs=n_jobs, device=device, realism_3dmm=realism_3dmm, metrics=metrics,
+                   progress=progress)
+    score_s = time.perf_counter() - t0
+    model_meta = {"spec": str(source), "name": name, "version": "file", "params": {},
+                  "citation": "", "reference": False, "class": None}
+    record = make_record(
+        kind="score", opt=opt, per_seed=[(seed, scores)], model=model_meta,
+        dataset={**dataset_identity(root, split), "n": split_data.n, "frames": split_data.frames},
+        predictions=[{"seed": None, "path": str(source.resolve()), "key": None, "reused": True}],
+        causality=None, timings={"load": load_s, "score": score_s},
+    )
+    return record, write_result(record, target)

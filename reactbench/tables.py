@@ -1,0 +1,321 @@
+"""Leaderboard tables from result records (never recomputing a metric): Markdown, LaTeX
+(booktabs, best value bold), CSV, and the plain-text summary ``reactbench run`` prints.
+
+Grouped like the ReactDiff paper: Appropriateness (FRCorr, FRDist), Diversity (FRDiv, FRVar,
+FRDvs), Realism (FRRea-feat), Synchrony (FRSyn); arrows give each metric's direction (from the
+result files); ``value ± h`` where h is the half-width of the 95% bootstrap interval (or, for
+results over several seeds without bootstrap, the standard deviation over seeds).
+
+Results that cannot share a table are refused: different protocols or metric versions,
+datasets (identity without the root path), splits, alpha, or realism feature spaces.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from reactbench.errors import ResultsError
+
+TABLE_KINDS = ("offline", "online", "ablation", "all")
+FORMATS = ("md", "latex", "csv", "text")
+
+# presentation only (the metric definitions live in reactbench.metrics)
+GROUPS = (
+    ("Appropriateness", ("FRCorr", "FRDist")),
+    ("Diversity", ("FRDiv", "FRVar", "FRDvs")),
+    ("Realism", ("FRRea",)),
+    ("Synchrony", ("FRSyn",)),
+)
+LABELS = {"FRRea": "FRRea-feat"}
+PRECISION = {"FRCorr": 3, "FRDist": 2, "FRDiv": 4, "FRVar": 4, "FRDvs": 4, "FRRea": 2, "FRSyn": 2}
+ARROWS = {"higher": "↑", "lower": "↓"}
+LATEX_ARROWS = {"higher": r"$\uparrow$", "lower": r"$\downarrow$"}
+
+# display names, official baselines in the paper's order first
+DISPLAY = {
+    "gt": "GT",
+    "b_random": "B_Random",
+    "b_mime": "B_Mime",
+    "b_meanseq": "B_MeanSeq",
+    "b_meanfr": "B_MeanFr",
+    "b_nn": "B_NN (retrieval)",
+    "reactdiff": "ReactDiff",
+    "reactdiff-lrs": "ReactDiff (LRS)",
+    "reactdiff-no-mmt": "ReactDiff (w/o MMT)",
+    "reactdiff-no-diffusion": "ReactDiff (w/o Diffusion)",
+    "reactdiff-no-video": "ReactDiff (w/o Video)",
+    "reactdiff-no-audio": "ReactDiff (w/o Audio)",
+}
+ABLATION_DISPLAY = {
+    "reactdiff-no-mmt": "(w/o) MMT",
+    "reactdiff-no-diffusion": "(w/o) Diffusion",
+    "reactdiff-no-video": "(w/o) Video",
+    "reactdiff-no-audio": "(w/o) Audio",
+}
+ORDER = tuple(DISPLAY)
+IDENTITY_IGNORED = ("root", "path", "rows")
+
+
+def _name(rec: dict) -> str:
+    return rec["model"]["name"]
+
+
+def _src(rec: dict) -> str:
+    return rec.get("_path", _name(rec))
+
+
+def _identity(rec: dict) -> dict:
+    return {k: v for k, v in rec["dataset"].items() if k not in IDENTITY_IGNORED}
+
+
+def _versions(rec: dict) -> dict:
+    return {m: e.get("version") for m, e in rec["metrics"].items()}
+
+
+def select(records: Sequence[dict], table: str = "all") -> list[dict]:
+    """The records a table shows, checked for compatibility, in display order."""
+    if table not in TABLE_KINDS:
+        raise ResultsError(f"--table must be one of {TABLE_KINDS}, not {table!r}")
+    if not records:
+        raise ResultsError("no result files given")
+    if table in ("offline", "online"):
+        chosen = [r for r in records if r["task"] == table]
+    elif table == "ablation":
+        chosen = [r for r in records if r["task"] == "offline" and not r["model"]["reference"]]
+    else:
+        chosen = list(records)
+    if not chosen:
+        tasks = sorted({r["task"] for r in records})
+        raise ResultsError(f"no {table} results among the files given (tasks present: {tasks})")
+    first = chosen[0]
+    checks = (
+        ("protocol", lambda r: r["protocol"], "protocols"),
+        ("metric versions", _versions, "metric versions"),
+        ("dataset", _identity, "datasets"),
+        ("split", lambda r: r["split"], "splits"),
+        ("alpha", lambda r: r["alpha"], "alpha values (FRCorr/FRDist sum over generations)"),
+        ("realism features", lambda r: r["realism_features"], "FRRea-feat feature spaces"),
+    )
+    for what, get, plural in checks:
+        for r in chosen[1:]:
+            if get(r) != get(first):
+                raise ResultsError(
+                    f"refusing to mix {plural} in one table: {_src(first)} has {what} "
+                    f"{get(first)!r} but {_src(r)} has {get(r)!r}"
+                )
+    seen: dict[tuple, str] = {}
+    for r in chosen:
+        key = (_name(r), r["task"])
+        if key in seen:
+            raise ResultsError(
+                f"two results for model {_name(r)!r} ({r['task']}): {seen[key]} and {_src(r)}; "
+                "pass one of them"
+            )
+        seen[key] = _src(r)
+
+    def order(item):
+        i, r = item
+        rank = ORDER.index(_name(r)) if _name(r) in ORDER else len(ORDER)
+        reference = 0 if r["model"]["reference"] else 1
+        return (r["task"] != "offline", reference, rank, i)
+
+    return [r for _, r in sorted(enumerate(chosen), key=order)]
+
+
+def metric_columns(records: Sequence[dict]) -> list[tuple[str, str, str]]:
+    """[(group, metric, direction)] for metrics present in any record, in group order."""
+    present = {m: e["direction"] for r in records for m, e in r["metrics"].items()}
+    cols = [(g, m, present[m]) for g, ms in GROUPS for m in ms if m in present]
+    known = {m for _, ms in GROUPS for m in ms}
+    cols += [("Other", m, d) for m, d in present.items() if m not in known]
+    return cols
+
+
+def _display(rec: dict, table: str) -> str:
+    name = _name(rec)
+    if table == "ablation" and name in ABLATION_DISPLAY:
+        return ABLATION_DISPLAY[name]
+    return DISPLAY.get(name, name)
+
+
+def _half_width(entry: dict) -> float | None:
+    if entry.get("ci"):
+        lo, hi = entry["ci"]
+        return (hi - lo) / 2
+    return entry.get("std")
+
+
+def _cell(rec: dict, metric: str) -> tuple[str, float | None]:
+    entry = rec["metrics"].get(metric)
+    if entry is None or entry.get("value") is None:
+        return "-", None
+    p = PRECISION.get(metric, 4)
+    value = round(float(entry["value"]), p)
+    text = f"{value:.{p}f}"
+    h = _half_width(entry)
+    if h is not None:
+        text += f" ± {h:.{p}f}"
+    return text, value
+
+
+def _best(records, cols) -> dict[str, float]:
+    """Best displayed value per metric among non-reference rows."""
+    best = {}
+    for _, m, d in cols:
+        vals = [_cell(r, m)[1] for r in records if not r["model"]["reference"]]
+        vals = [v for v in vals if v is not None]
+        if len(vals) > 1:
+            best[m] = max(vals) if d == "higher" else min(vals)
+    return best
+
+
+def _rows(records, cols, table, bold, esc=str) -> list[list[str]]:
+    best = _best(records, cols)
+    mixed_tasks = len({r["task"] for r in records}) > 1
+    rows = []
+    for r in records:
+        name = _display(r, table)
+        if mixed_tasks:
+            name = f"{name} [{r['task']}]"
+        row = [esc(name)]
+        for _, m, _d in cols:
+            text, value = _cell(r, m)
+            text = esc(text)
+            if value is not None and best.get(m) == value and not r["model"]["reference"]:
+                text = bold(text)
+            row.append(text)
+        rows.append(row)
+    return rows
+
+
+def caption(records: Sequence[dict], table: str) -> str:
+    r = records[0]
+    ds = r["dataset"]
+    gen = ds.get("generator")
+    if gen:
+        data = f"synthetic data (generator {gen.get('version')}, seed {gen.get('seed')})"
+    else:
+        data = f"dataset {Path(str(ds.get('root', '?'))).name}"
+    tasks = sorted({x["task"] for x in records})
+    what = {"ablation": "Ablation (offline)"}.get(table, " + ".join(t.capitalize() for t in tasks))
+    seeds = sorted({s for x in records for s in x["seeds"]})
+    return (
+        f"{what} results, split {r['split']}, {data}, protocol {r['protocol']}, "
+        f"alpha = {r['alpha']}, seed(s) {', '.join(map(str, seeds)) or '-'}"
+    )
+
+
+def notes(records: Sequence[dict]) -> list[str]:
+    out = []
+    if any(e.get("ci") for r in records for e in r["metrics"].values()):
+        boot = max(r["bootstrap"] for r in records)
+        out.append(f"± = half-width of the 95% bootstrap interval over speakers (B = {boot}).")
+    elif any(e.get("std") is not None for r in records for e in r["metrics"].values()):
+        out.append("± = standard deviation over generation seeds.")
+    if any(r["model"]["reference"] for r in records):
+        out.append("GT is a reference row (the real listener reactions), not a model.")
+    if any("FRRea" in r["metrics"] for r in records):
+        feats = records[0]["realism_features"]
+        out.append(f"FRRea-feat: Frechet distance on reactbench features ({feats}), not image FID.")
+    if records[0]["protocol"] == "official":
+        out.append("Official protocol: FRCorr/FRDist sum over the alpha generations; "
+                   "FRSyn scores generation 0.")
+    return out
+
+
+def _header(cols, arrows) -> list[str]:
+    return ["Method"] + [f"{LABELS.get(m, m)} {arrows[d]}" for _, m, d in cols]
+
+
+def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
+    """Render a table of result records in ``fmt`` (md, latex, csv, text)."""
+    if fmt not in FORMATS:
+        raise ResultsError(f"--format must be one of {FORMATS}, not {fmt!r}")
+    recs = select(records, table)
+    cols = metric_columns(recs)
+    if fmt == "csv":
+        return _csv(recs, cols, table)
+    if fmt == "latex":
+        return _latex(recs, cols, table)
+    from tabulate import tabulate
+
+    if fmt == "text":
+        rows = _rows(recs, cols, table, lambda s: s + " *")
+        return tabulate(rows, headers=_header(cols, ARROWS), tablefmt="simple",
+                        disable_numparse=True) + "\n(* best among models)"
+    rows = _rows(recs, cols, table, lambda s: f"**{s}**")
+    body = tabulate(rows, headers=_header(cols, ARROWS), tablefmt="pipe",
+                    disable_numparse=True, colalign=("left",) + ("right",) * len(cols))
+    groups = "; ".join(
+        f"{g}: {', '.join(LABELS.get(m, m) for m in ms if any(c[1] == m for c in cols))}"
+        for g, ms in GROUPS if any(c[1] in ms for c in cols)
+    )
+    lines = [f"**{caption(recs, table)}**", "", f"Groups: {groups}.", "", body, ""]
+    lines += [f"- {n}" for n in notes(recs)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _tex(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"),
+                 ("#", r"\#"), ("±", r"$\pm$")):
+        text = text.replace(a, b)
+    return text
+
+
+def _latex(recs, cols, table) -> str:
+    rows = _rows(recs, cols, table, lambda s: "\\textbf{" + s + "}", esc=_tex)
+    spans = []
+    for g, _ms in GROUPS + (("Other", ()),):
+        n = sum(1 for c in cols if c[0] == g)
+        if n:
+            spans.append((g, n))
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\caption{" + _tex(caption(recs, table)) + "}",
+        r"\begin{tabular}{l" + "c" * len(cols) + "}",
+        r"\toprule",
+    ]
+    head, rules, col = [""], [], 2
+    for g, n in spans:
+        head.append(rf"\multicolumn{{{n}}}{{c}}{{{g}}}")
+        rules.append(rf"\cmidrule(lr){{{col}-{col + n - 1}}}")
+        col += n
+    lines.append(" & ".join(head) + r" \\")
+    lines.append(" ".join(rules))
+    lines.append(" & ".join(_tex(h) if i == 0 else h for i, h in
+                            enumerate(_header(cols, LATEX_ARROWS))) + r" \\")
+    lines.append(r"\midrule")
+    for i, (rec, row) in enumerate(zip(recs, rows)):
+        lines.append(" & ".join(row) + r" \\")
+        nxt = recs[i + 1] if i + 1 < len(recs) else None
+        if nxt is not None and (rec["model"]["reference"] != nxt["model"]["reference"]
+                                or rec["task"] != nxt["task"]):
+            lines.append(r"\midrule")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(recs, cols, table) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    header = ["method", "model", "task", "reference"]
+    for _, m, _d in cols:
+        label = LABELS.get(m, m)
+        header += [label, f"{label}_ci_low", f"{label}_ci_high"]
+    w.writerow(header)
+    for r in recs:
+        row = [_display(r, table), _name(r), r["task"], int(r["model"]["reference"])]
+        for _, m, _d in cols:
+            e = r["metrics"].get(m) or {}
+            ci = e.get("ci") or [None, None]
+            row += [_num(e.get("value")), _num(ci[0]), _num(ci[1])]
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _num(x) -> str:
+    return "" if x is None else repr(float(x))
