@@ -16,7 +16,7 @@ Design (``spec/data.md``):
   rows (roles swapped) carry a lagged reaction.
 * **Per-frame attributes** (25 fps): a person's events (own and reactions) are smooth bumps; they
   drive valence/arousal (tanh, smooth, in [-1, 1]), the 8 expression probabilities (softmax,
-  sum to 1) and 15 binary AUs (thresholded latent; each person has 3-7 AUs that are never
+  sum to 1) and 15 binary AUs (thresholded latent; each person has 1-4 AUs that are never
   active in the clip; AU25/AU26 follow the syllables while speaking).
 * **3DMM** (58 = 52 expression + 3 rotation + 3 translation): a fixed seeded linear map of the
   emotion state through tanh, plus a head-pose random walk and nods driven by the events.
@@ -50,7 +50,7 @@ from reactbench.constants import EMOTION_DIM, FPS
 from reactbench.data import layout
 from reactbench.errors import DataError
 
-GENERATOR_VERSION = "synth-1"
+GENERATOR_VERSION = "synth-2"
 DEFAULT_PAIRS = {"train": 60, "val": 20, "test": 40}
 DEFAULT_FRAMES = 750
 META_FILE = "synthetic.json"
@@ -250,10 +250,10 @@ def _person(rng, T, ctx, role, speak, own_ev, partner_ev, style, W_exp):
     mouth_w[_AU["AU25"]], mouth_w[_AU["AU26"]] = 2.6, 1.3
     au_bias = rng.normal(0.0, 0.3, 15)
     au_lat = -1.1 + au_bias + 2.4 * (D @ AU_W) + np.outer(mouth, mouth_w)
-    au_lat = au_lat + 0.5 * _smooth_noise(rng, T, 15, 4.0)
+    au_lat = au_lat + 0.5 * _smooth_noise(rng, T, 15, 6.0)
     au = (au_lat > 0).astype(float)
     candidates = [i for i in range(15) if i != _AU["AU25"]]
-    dead = rng.choice(candidates, size=int(rng.integers(2, 6)), replace=False)
+    dead = rng.choice(candidates, size=int(rng.integers(1, 5)), replace=False)
     au[:, dead] = 0.0
     emotion = np.concatenate([au, val[:, None], aro[:, None], fe], axis=1)
 
