@@ -117,18 +117,19 @@ def speaker_input(
 ) -> SpeakerInput:
     """SpeakerInput for ``rows`` with frames [0, end) only (copies).
 
-    ``source`` optionally overrides the speaker arrays: a dict with "emotion", "face_3dmm",
-    "audio" indexed by split row (used by the causality check's perturbed copy).
+    ``source`` optionally replaces the speaker arrays of these rows: a dict with "emotion",
+    "face_3dmm" and "audio" (name -> array) holding (B, T, ...) arrays aligned with ``rows``
+    (used by the causality check's perturbed copy).
     """
-    src = source or {
-        "emotion": data.speaker_emotion,
-        "face_3dmm": data.speaker_3dmm,
-        "audio": data.speaker_audio,
-    }
+    if source is None:
+        src, idx = {"emotion": data.speaker_emotion, "face_3dmm": data.speaker_3dmm,
+                    "audio": data.speaker_audio}, rows
+    else:
+        src, idx = source, np.arange(len(rows))
     return SpeakerInput(
-        emotion=_copy(src["emotion"], rows, end),
-        face_3dmm=_copy(src["face_3dmm"], rows, end),
-        audio={k: _copy(v, rows, end) for k, v in src["audio"].items()},
+        emotion=_copy(src["emotion"], idx, end),
+        face_3dmm=_copy(src["face_3dmm"], idx, end),
+        audio={k: _copy(v, idx, end) for k, v in src["audio"].items()},
         rows=rows.copy(),
         clip_ids=[data.speaker_ids[i] for i in rows],
         fps=data.fps,
@@ -232,22 +233,21 @@ def generate_online(model, data, *, alpha: int, seed: int, window: int = 50,
 
 
 def perturbed_speaker(data, rows: np.ndarray, end: int, seed: int) -> dict:
-    """Copies of the speaker arrays with frames [end, T) of ``rows`` replaced: time-reversed
-    and shifted by random noise, so every future value differs from the original."""
+    """Copies of the speaker arrays of ``rows`` ((B, T, ...), aligned with ``rows``) whose frames
+    [end, T) are time-reversed and shifted by random noise, so every future value differs."""
     rng = np.random.default_rng([seed, end, 7])
-    out = {}
-    for key, arr in (("emotion", data.speaker_emotion), ("face_3dmm", data.speaker_3dmm)):
-        arr = arr.copy()
-        fut = arr[rows, end:]
-        arr[rows, end:] = fut[:, ::-1] + rng.uniform(0.05, 0.5, fut.shape).astype(arr.dtype)
-        out[key] = arr
-    out["audio"] = {}
-    for key, arr in data.speaker_audio.items():
-        arr = arr.copy()
-        fut = arr[rows, end:]
-        arr[rows, end:] = fut[:, ::-1] + rng.uniform(0.05, 0.5, fut.shape).astype(arr.dtype)
-        out["audio"][key] = arr
-    return out
+
+    def perturb(arr: np.ndarray) -> np.ndarray:
+        sub = np.array(arr[rows], dtype=np.float32, copy=True)
+        fut = sub[:, end:]
+        sub[:, end:] = fut[:, ::-1] + rng.uniform(0.05, 0.5, fut.shape).astype(np.float32)
+        return sub
+
+    return {
+        "emotion": perturb(data.speaker_emotion),
+        "face_3dmm": perturb(data.speaker_3dmm),
+        "audio": {k: perturb(v) for k, v in data.speaker_audio.items()},
+    }
 
 
 def check_causality(model, data, preds: Predictions, *, alpha: int, seed: int, window: int,
@@ -303,7 +303,7 @@ def predictions_key(info, identity: dict, *, split: str, task: str, window: int 
         "model": info.name,
         "version": info.version,
         "params": info.params,
-        "dataset": identity,
+        "dataset": {k: v for k, v in identity.items() if k not in ("root", "rows")},
         "split": split,
         "task": task,
         "window": window,
@@ -403,6 +403,17 @@ class DataBundle:
     _train: Any = None
     _train_audio: bool = False
 
+    def train_identity(self) -> dict | None:
+        """Identity of the training split (part of the cache key of models that fit on it)."""
+        from reactbench.data import dataset_identity
+
+        try:
+            ident = dataset_identity(self.root, "train")
+        except ReactbenchError:
+            return None
+        ident.pop("root", None)
+        return ident
+
     def train(self, audio: bool):
         if self._train is None or (audio and not self._train_audio):
             from reactbench.data import load_split
@@ -431,8 +442,11 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
     per_seed = []
     pred_files = []
     causality = None
+    identity = dict(bundle.identity)
+    if getattr(model, "needs_train", True):
+        identity["train"] = bundle.train_identity()
     for seed in opt.seeds:
-        key = predictions_key(info, bundle.identity, split=opt.split, task=opt.task,
+        key = predictions_key(info, identity, split=opt.split, task=opt.task,
                               window=window, alpha=opt.alpha, seed=seed, frames=data.frames)
         path = predictions_path(name, key)
         cached = load_cached(path, data.n, opt.alpha, data.frames) if opt.cache else None

@@ -161,14 +161,16 @@ def _cell(rec: dict, metric: str) -> tuple[str, float | None]:
     return text, value
 
 
-def _best(records, cols) -> dict[str, float]:
-    """Best displayed value per metric among non-reference rows."""
+def _best(records, cols) -> dict[tuple[str, str], float]:
+    """Best displayed value per (task, metric) among non-reference rows (2+ rows needed)."""
     best = {}
-    for _, m, d in cols:
-        vals = [_cell(r, m)[1] for r in records if not r["model"]["reference"]]
-        vals = [v for v in vals if v is not None]
-        if len(vals) > 1:
-            best[m] = max(vals) if d == "higher" else min(vals)
+    for task in {r["task"] for r in records}:
+        for _, m, d in cols:
+            vals = [_cell(r, m)[1] for r in records
+                    if r["task"] == task and not r["model"]["reference"]]
+            vals = [v for v in vals if v is not None]
+            if len(vals) > 1:
+                best[(task, m)] = max(vals) if d == "higher" else min(vals)
     return best
 
 
@@ -184,7 +186,8 @@ def _rows(records, cols, table, bold, esc=str) -> list[list[str]]:
         for _, m, _d in cols:
             text, value = _cell(r, m)
             text = esc(text)
-            if value is not None and best.get(m) == value and not r["model"]["reference"]:
+            if (value is not None and best.get((r["task"], m)) == value
+                    and not r["model"]["reference"]):
                 text = bold(text)
             row.append(text)
         rows.append(row)

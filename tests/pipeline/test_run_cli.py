@@ -1,0 +1,198 @@
+"""`reactbench run` end to end through the CLI on the tiny synthetic dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reactbench.registry import BASELINES
+from reactbench.results import read_result
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lagged_mime.py"
+PLUGINS = Path(__file__).resolve().parent / "plugins.py"
+ALPHA = 3
+
+
+def run_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", "--data", str(data), "--samples", str(ALPHA), "--out", str(out),
+            "--no-progress", "--jobs", "1", *extra]
+
+
+def results_in(out: Path) -> dict[str, dict]:
+    return {r["model"]["name"]: r for r in map(read_result, sorted(out.glob("*.json")))}
+
+
+@pytest.fixture(scope="module")
+def offline_run(tiny_dataset, tmp_path_factory):
+    """All baselines + the example plug-in, offline (run once for this module)."""
+    from reactbench.cli import main
+
+    out = tmp_path_factory.mktemp("offline")
+    code = main(run_args(tiny_dataset, out, "--model", f"baselines,{EXAMPLE}:LaggedMime"))
+    assert code == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def online_run(tiny_dataset, tmp_path_factory):
+    from reactbench.cli import main
+
+    out = tmp_path_factory.mktemp("online")
+    code = main(run_args(tiny_dataset, out, "--model", f"baselines,{EXAMPLE}:LaggedMime",
+                         "--task", "online", "--window", "50"))
+    assert code == 0
+    return out
+
+
+@pytest.mark.parametrize("fixture", ["offline_run", "online_run"])
+def test_every_baseline_and_the_example_write_a_result(fixture, request, tiny_dataset):
+    out = request.getfixturevalue(fixture)
+    task = fixture.split("_")[0]
+    recs = results_in(out)
+    assert set(recs) == {*BASELINES, "lagged_mime"}
+    for name, rec in recs.items():
+        assert rec["task"] == task and rec["split"] == "test" and rec["alpha"] == ALPHA
+        assert rec["seeds"] == [0] and rec["protocol"] == "official"
+        assert set(rec["metrics"]) >= {"FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn"}
+        assert all(np.isfinite(e["value"]) for e in rec["metrics"].values())
+        assert rec["model"]["reference"] is (name == "gt")
+        assert rec["dataset"]["n"] == 8 and rec["dataset"]["content_hash"]
+        if task == "online":
+            assert rec["window"] == 50 and rec["causality"]["passed"]
+            assert rec["causality"]["windows_checked"][0] == [0, 50]
+        else:
+            assert rec["window"] is None and rec["causality"] is None
+
+
+def test_official_definition_properties(offline_run, online_run):
+    """B_Mime FRDiv = 0, B_MeanFr FRVar = 0, B_MeanSeq/B_MeanFr FRDvs = 0, GT FRDist = 0."""
+    for out in (offline_run, online_run):
+        m = {k: {n: e["value"] for n, e in r["metrics"].items()} for k, r in
+             results_in(out).items()}
+        assert m["b_mime"]["FRDiv"] == pytest.approx(0, abs=1e-9)
+        assert m["gt"]["FRDiv"] == pytest.approx(0, abs=1e-9)
+        assert m["b_meanfr"]["FRVar"] == pytest.approx(0, abs=1e-9)
+        assert m["b_meanseq"]["FRDvs"] == pytest.approx(0, abs=1e-9)
+        assert m["b_meanfr"]["FRDvs"] == pytest.approx(0, abs=1e-9)
+        assert m["gt"]["FRDist"] == pytest.approx(0, abs=1e-6)
+        assert m["b_random"]["FRDiv"] > 0 and m["b_nn"]["FRDiv"] > 0
+
+
+def test_summary_table_lists_every_model(tiny_dataset, tmp_path, cli):
+    code, out, err = cli(*run_args(tiny_dataset, tmp_path / "r", "--model",
+                                   "b_mime,gt,b_meanfr"))
+    assert code == 0, err
+    table = out[out.index("Method"):]
+    for label in ("GT", "B_Mime", "B_MeanFr", "FRCorr ↑", "FRDist ↓", "FRSyn ↓"):
+        assert label in table
+    assert "3 result file(s)" in out
+
+
+def test_predictions_are_cached_not_regenerated(tiny_dataset, tmp_path, cli, fresh_cache):
+    args = ("--model", f"{PLUGINS}:WithOptions", "--model-arg", "gain=0.5")
+    code, out, err = cli(*run_args(tiny_dataset, tmp_path / "a", *args))
+    assert code == 0, err
+    assert "reusing cached" not in out
+    code, out2, err = cli(*run_args(tiny_dataset, tmp_path / "b", *args))
+    assert code == 0, err
+    assert "reusing cached predictions" in out2
+    a, b = (results_in(tmp_path / d)["with_options"] for d in "ab")
+    assert not a["predictions"][0]["reused"] and b["predictions"][0]["reused"]
+    assert a["metrics"] == b["metrics"]
+    assert a["model"]["params"] == {"gain": 0.5}
+    # another parameter value is another cache entry
+    code, out3, _ = cli(*run_args(tiny_dataset, tmp_path / "c", "--model",
+                                  f"{PLUGINS}:WithOptions", "--model-arg", "gain=0.25"))
+    assert code == 0 and "reusing cached" not in out3
+
+
+def test_several_seeds_give_mean_and_spread(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", "b_random", "--seed", "0,1"))
+    assert code == 0, err
+    rec = results_in(tmp_path)["b_random"]
+    assert rec["seeds"] == [0, 1] and len(rec["per_seed"]) == 2
+    div = rec["metrics"]["FRDiv"]
+    assert div["std"] is not None
+    vals = [s["metrics"]["FRDiv"] for s in rec["per_seed"]]
+    assert div["value"] == pytest.approx(np.mean(vals))
+
+
+def test_list_models(cli):
+    code, out, _ = cli("run", "--list-models")
+    assert code == 0
+    for name in (*BASELINES, "reactdiff", "reactdiff-no-mmt", "baselines"):
+        assert name in out
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_unknown_model_suggests(cli, tmp_path):
+    code, out, err = cli("run", "--model", "b_mimee", "--out", str(tmp_path / "x"))
+    assert code == 2
+    assert "unknown model 'b_mimee'" in err and "Did you mean 'b_mime'" in err
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("cls", "needle"),
+    [
+        ("Raises", "raised RuntimeError: boom inside the plug-in"),
+        ("WrongShape", "expected (B, alpha, t, 25) = (8, 3, 120, 25)"),
+        ("Nan", "returned NaN/inf reactions (1 values), first at row 7"),
+        ("OutOfRange", "outside the attribute ranges"),
+        ("NotReactions", "expected reactbench.models.Reactions"),
+    ],
+)
+def test_bad_plugin_fails_cleanly_and_writes_nothing(cls, needle, tiny_dataset, tmp_path, cli):
+    out = tmp_path / "res"
+    code, _, err = cli(*run_args(tiny_dataset, out, "--model", f"b_mime,{PLUGINS}:{cls}"))
+    assert code == 2
+    assert needle in err, err
+    written = sorted(p.name for p in out.glob("*"))
+    assert written == ["b_mime_offline_test_official_a3_s0.json"]  # the earlier model's only
+    json.loads((out / written[0]).read_text())
+
+
+def test_leaky_online_model_is_caught(tiny_dataset, tmp_path, cli):
+    out = tmp_path / "res"
+    code, _, err = cli(*run_args(tiny_dataset, out, "--model", f"{PLUGINS}:Leaky",
+                                 "--task", "online", "--window", "50"))
+    assert code == 2
+    assert "online causality check failed for model 'leaky'" in err
+    assert "window 0 (frames [0, 50))" in err
+    assert not list(out.glob("*.json"))
+
+
+def test_stateful_causal_online_model_passes(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "a", "--model",
+                                 f"{PLUGINS}:StatefulCausal", "--task", "online",
+                                 "--window", "30"))
+    assert code == 0, err
+
+
+def test_results_directory_holding_the_run_is_refused(tiny_dataset, tmp_path, cli):
+    out = tmp_path / "res"
+    assert cli(*run_args(tiny_dataset, out, "--model", "b_mime"))[0] == 0
+    target = out / "b_mime_offline_test_official_a3_s0.json"
+    before = target.read_bytes()
+    code, _, err = cli(*run_args(tiny_dataset, out, "--model", "b_meanfr,b_mime"))
+    assert code == 2
+    assert "already holds these runs" in err and "nothing was run or overwritten" in err
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == [target.name]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--model-arg", "nope=1"], "no model in ['b_mime'] accepts option 'nope'"),
+        (["--samples", "0"], "--samples must be >= 1"),
+        (["--seed", "x"], "--seed expects integers"),
+        (["--model-arg", "other@k=1"], "model 'other' is not in --model"),
+    ],
+)
+def test_bad_flags(args, needle, tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime", *args))
+    assert code == 2 and needle in err, err
