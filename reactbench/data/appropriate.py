@@ -6,83 +6,87 @@ speaker of row k (official semantics, mirrored row order, diagonal always 1).
 
 The similarity (documented here, used by ``reactbench appropriate``):
 
-1. Each speaker row is summarised at 1 s resolution: its emotion sequence (N, T, 25) and, when
-   audio was loaded, its MFCC sequence (N, T, 26) are averaged over non-overlapping windows of
-   ``WINDOW_FRAMES`` frames -> (N, W, D). Every column is z-scored over the whole split
-   (columns constant over the split are dropped), so AUs, VA, FE and MFCCs weigh alike.
-2. Per stream, the distance between rows k and j is the DTW distance (tslearn: square root of
-   the accumulated squared Euclidean cost) with a Sakoe-Chiba band of ``DTW_RADIUS_S`` seconds
-   (behaviours may drift in time, not be reordered), divided by sqrt(W * D): a root-mean-square
-   difference per window and column.
-3. The streams are averaged (``EMOTION_WEIGHT`` for emotion, the rest for audio; emotion alone
-   without audio) into d[k, j], and the similarity is ``s = exp(-d)`` in (0, 1], 1 for identical
-   behaviour. s is symmetric, so the matrix is symmetric.
+1. Each speaker row is summarised at ``WINDOW_FRAMES`` = 10 frames (0.4 s) resolution: its
+   emotion sequence (N, T, 25) and, when audio was loaded, its MFCC sequence (N, T, 26) are
+   averaged over non-overlapping windows -> (N, W, D).
+2. Per stream, the similarity of rows k and j is the Pearson correlation of the two windowed
+   sequences (each column centred over time within its row, then the whole (W, D) block
+   flattened): how alike the two speakers' behaviour unfolds, regardless of each person's
+   baseline. Small timing differences are tolerated: the correlation is maximised over global
+   shifts of up to ``MAX_SHIFT_S`` = 1 s (computed on the overlapping windows).
+3. The streams are averaged (``EMOTION_WEIGHT`` = 0.5 for emotion, the rest for audio; emotion
+   alone without audio) into s[k, j] in [-1, 1]; s is symmetric with s[k, k] = 1.
 4. ``nb = s >= threshold`` (``--threshold X``), or with ``--target-k K`` the threshold is the
-   value that gives a mean of K neighbours per row (self included).
+   value that gives a mean of K neighbours per row (self included); the default is
+   ``DEFAULT_TARGET_K``. The matrix is symmetric because s is.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from reactbench.constants import FPS
 from reactbench.errors import DataError
 
-WINDOW_FRAMES = 25  # 1 s windows at 25 fps
-DTW_RADIUS_S = 3  # Sakoe-Chiba band radius, in 1 s windows
+WINDOW_FRAMES = 10  # 0.4 s windows at 25 fps
+MAX_SHIFT_S = 1.0  # timing tolerance: best correlation over global shifts up to this
 EMOTION_WEIGHT = 0.5  # weight of the emotion stream (audio gets 1 - EMOTION_WEIGHT)
 DEFAULT_TARGET_K = 8  # default mean neighbours per row (self included)
 
 
-def _windowed(x: np.ndarray, window: int = WINDOW_FRAMES) -> np.ndarray:
-    """(N, T, D) -> (N, W, D) window means (the last partial window is dropped if W >= 1)."""
+def _windowed(x: np.ndarray, window: int) -> np.ndarray:
+    """(N, T, D) -> (N, W, D) window means (a last partial window is dropped)."""
     N, T, D = x.shape
-    W = max(1, T // window)
-    w = min(window, T)
+    w = max(1, min(window, T))
+    W = T // w
     return x[:, : W * w].reshape(N, W, w, D).mean(axis=2)
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
-    """z-score every column over all rows and windows; drop columns constant over the split."""
-    mu = x.mean(axis=(0, 1), keepdims=True)
-    sd = x.std(axis=(0, 1), keepdims=True)
-    keep = sd[0, 0] > 1e-8
-    if not keep.any():
-        return np.zeros(x.shape[:2] + (1,))
-    return ((x - mu) / np.where(sd > 1e-8, sd, 1.0))[..., keep]
+def _unit_rows(w: np.ndarray) -> np.ndarray:
+    """(N, W, D) -> (N, W*D): columns centred over time per row, rows scaled to unit norm."""
+    c = w - w.mean(axis=1, keepdims=True)
+    f = c.reshape(len(c), -1)
+    norm = np.linalg.norm(f, axis=1, keepdims=True)
+    return f / np.where(norm > 1e-12, norm, 1.0)
 
 
-def stream_distance(x: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
-    """(N, T, D) sequences of one stream -> (N, N) banded-DTW distance, RMS per window/column."""
-    from tslearn.metrics import cdist_dtw
+def stream_similarity(x: np.ndarray, window: int = WINDOW_FRAMES,
+                      max_shift_s: float = MAX_SHIFT_S) -> np.ndarray:
+    """(N, T, D) sequences of one stream -> (N, N) shift-tolerant correlation in [-1, 1].
 
-    z = _zscore(_windowed(np.asarray(x, dtype=np.float64)))
-    W, D = z.shape[1], z.shape[2]
-    d = cdist_dtw(z, global_constraint="sakoe_chiba", sakoe_chiba_radius=DTW_RADIUS_S,
-                  n_jobs=n_jobs)
-    d = np.asarray(d, dtype=np.float64) / np.sqrt(W * D)
-    d = 0.5 * (d + d.T)
-    np.fill_diagonal(d, 0.0)
-    return d
+    A row with no variation at all correlates 0 with every other row (1 with itself).
+    """
+    w = _windowed(np.asarray(x, dtype=np.float64), window)
+    W = w.shape[1]
+    u = _unit_rows(w)
+    sim = u @ u.T
+    max_shift = min(int(round(max_shift_s * FPS / window)), W - 2)
+    for s in range(1, max(0, max_shift) + 1):
+        m = _unit_rows(w[:, s:]) @ _unit_rows(w[:, : W - s]).T  # row k later than row j
+        sim = np.maximum(sim, np.maximum(m, m.T))
+    sim = np.clip(0.5 * (sim + sim.T), -1.0, 1.0)
+    np.fill_diagonal(sim, 1.0)
+    return sim
 
 
-def speaker_similarity(speaker_emotion: np.ndarray, speaker_mfcc: np.ndarray | None = None,
-                       n_jobs: int | None = None) -> np.ndarray:
-    """Speaker-behaviour similarity s = exp(-d) (see the module docstring).
+def speaker_similarity(speaker_emotion: np.ndarray,
+                       speaker_mfcc: np.ndarray | None = None) -> np.ndarray:
+    """Speaker-behaviour similarity (see the module docstring).
 
     speaker_emotion: (N, T, 25); speaker_mfcc: (N, T, 26) or None (emotion only).
-    Returns (N, N) float64 in (0, 1], symmetric, diagonal 1.
+    Returns (N, N) float64 in [-1, 1], symmetric, diagonal 1.
     """
     e = np.asarray(speaker_emotion)
-    if e.ndim != 3 or e.shape[0] < 1:
+    if e.ndim != 3 or e.shape[0] < 1 or e.shape[1] < 1:
         raise DataError(f"speaker_emotion: expected (N, T, 25), got shape {e.shape}")
-    d = stream_distance(e, n_jobs)
+    sim = stream_similarity(e)
     if speaker_mfcc is not None:
         a = np.asarray(speaker_mfcc)
-        if a.shape[:2] != e.shape[:2]:
+        if a.ndim != 3 or a.shape[:2] != e.shape[:2]:
             raise DataError(
                 f"speaker_mfcc: expected shape ({e.shape[0]}, {e.shape[1]}, F), got {a.shape}")
-        d = EMOTION_WEIGHT * d + (1.0 - EMOTION_WEIGHT) * stream_distance(a, n_jobs)
-    return np.exp(-d)
+        sim = EMOTION_WEIGHT * sim + (1.0 - EMOTION_WEIGHT) * stream_similarity(a)
+    return sim
 
 
 def threshold_for_k(sim: np.ndarray, target_k: float) -> float:
@@ -104,6 +108,7 @@ def neighbours_from_similarity(sim: np.ndarray, *, threshold: float | None = Non
 
     Exactly one of ``threshold`` (absolute, in (0, 1]) or ``target_k`` (mean neighbours per
     row, self included) may be given; neither means ``target_k = DEFAULT_TARGET_K`` (capped at N).
+    An absolute threshold is a similarity in [-1, 1].
     """
     sim = np.asarray(sim, dtype=np.float64)
     if sim.ndim != 2 or sim.shape[0] != sim.shape[1]:
@@ -113,21 +118,21 @@ def neighbours_from_similarity(sim: np.ndarray, *, threshold: float | None = Non
     if threshold is None:
         k = DEFAULT_TARGET_K if target_k is None else target_k
         threshold = threshold_for_k(sim, min(k, sim.shape[0]))
-    elif not 0.0 < threshold <= 1.0:
-        raise DataError(f"--threshold {threshold}: expected a similarity in (0, 1]")
+    elif not -1.0 <= threshold <= 1.0:
+        raise DataError(f"--threshold {threshold}: expected a similarity in [-1, 1]")
     nb = (sim >= threshold).astype(np.float64)
     np.fill_diagonal(nb, 1.0)
     return nb
 
 
 def build_neighbours(data, *, threshold: float | None = None, target_k: float | None = None,
-                     use_audio: bool = True, n_jobs: int | None = None) -> np.ndarray:
+                     use_audio: bool = True) -> np.ndarray:
     """Neighbour matrix of a loaded split (:class:`SplitData`), in its mirrored row order.
 
     Returns (N, N) float64 0/1 with diagonal 1; see the module docstring for the similarity.
     """
     mfcc = data.speaker_audio.get("mfcc") if use_audio else None
-    sim = speaker_similarity(data.speaker_emotion, mfcc, n_jobs=n_jobs)
+    sim = speaker_similarity(data.speaker_emotion, mfcc)
     return neighbours_from_similarity(sim, threshold=threshold, target_k=target_k)
 
 
@@ -163,5 +168,65 @@ def precision_recall(nb: np.ndarray, truth: np.ndarray) -> dict:
             "predicted": int(p.sum()), "true": int(t.sum()), "true_positives": tp}
 
 
+
+def appropriate_split(root, split: str, *, threshold: float | None = None,
+                      target_k: float | None = None, frames: int | None = 750,
+                      use_audio: bool = True, out=None, force: bool = False, write: bool = True,
+                      progress: bool = False) -> dict:
+    """Build, check and (optionally) write the neighbour matrix of one split of a dataset.
+
+    Writes ``out`` (default ``<root>/neighbour_emotion_<split>.npy``, official name and mirrored
+    order); an existing file is never replaced unless ``force``. Returns a report dict:
+    {path (or None), written, stats (see neighbour_stats), threshold, similarity (the method),
+    truth (precision/recall against the synthetic generator's truth, or None)}.
+    """
+    from pathlib import Path
+
+    from reactbench.data import layout
+    from reactbench.data.loader import load_split
+    from reactbench.data.synthetic import read_truth
+
+    root = Path(root)
+    layout.check_split_name(split)
+    path = Path(out) if out is not None else layout.neighbour_path(root, split)
+    if write and path.exists() and not force:
+        raise DataError(
+            f"{path}: already exists; pass --force to replace it (or --out FILE to write "
+            f"elsewhere, --no-write to only print the statistics)")
+    data = load_split(root, split, frames=frames, audio=use_audio, neighbours=False,
+                      progress=progress)
+    mfcc = data.speaker_audio.get("mfcc") if use_audio else None
+    sim = speaker_similarity(data.speaker_emotion, mfcc)
+    nb = neighbours_from_similarity(sim, threshold=threshold, target_k=target_k)
+    if threshold is None:
+        k = DEFAULT_TARGET_K if target_k is None else target_k
+        used = threshold_for_k(sim, min(k, sim.shape[0]))
+    else:
+        used = float(threshold)
+    truth = read_truth(root, split)
+    if truth is not None and truth.shape != nb.shape:
+        raise DataError(
+            f"{root / ('synthetic_truth_' + split + '.npy')}: shape {truth.shape}, "
+            f"expected {nb.shape} (N = 2 x pairs in {split}.csv)")
+    report = {
+        "path": str(path) if write else None,
+        "written": False,
+        "n": int(nb.shape[0]),
+        "stats": neighbour_stats(nb),
+        "threshold": float(used),
+        "similarity": "emotion+mfcc" if mfcc is not None else "emotion",
+        "truth": precision_recall(nb, truth) if truth is not None else None,
+        "neighbours": nb,
+    }
+    if write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp.npy")
+        np.save(tmp, nb)
+        tmp.replace(path)
+        report["written"] = True
+    return report
+
+
 __all__ = ["build_neighbours", "speaker_similarity", "neighbours_from_similarity",
-           "threshold_for_k", "neighbour_stats", "precision_recall", "DEFAULT_TARGET_K"]
+           "threshold_for_k", "stream_similarity", "neighbour_stats", "precision_recall",
+           "appropriate_split", "DEFAULT_TARGET_K"]
