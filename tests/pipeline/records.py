@@ -1,0 +1,43 @@
+"""Hand-made result records (fixed numbers) for the table and schema tests."""
+
+from __future__ import annotations
+
+from reactbench.results import SCHEMA_VERSION, metric_entry
+
+DIRS = {"FRCorr": "higher", "FRDist": "lower", "FRDiv": "higher", "FRVar": "higher",
+        "FRDvs": "higher", "FRRea": "lower", "FRSyn": "lower"}
+
+
+def record(name: str, values: dict[str, float], *, task: str = "offline", ci: float = 0.0,
+           protocol: str = "official", reference: bool = False, content_hash: str = "abc",
+           alpha: int = 10) -> dict:
+    metrics = {
+        m: metric_entry(v, direction=DIRS[m], version="1",
+                        ci=(v - ci, v + ci) if ci else None)
+        for m, v in values.items()
+    }
+    return {
+        "schema": SCHEMA_VERSION, "created": "2026-01-01T00:00:00+00:00", "kind": "run",
+        "task": task, "window": 50 if task == "online" else None, "split": "test",
+        "alpha": alpha, "seeds": [0], "protocol": protocol, "bootstrap": 200 if ci else 0,
+        "realism_features": "emotion", "metrics": metrics, "extra": {}, "per_seed": None,
+        "model": {"spec": name, "name": name, "version": "1", "params": {}, "citation": "",
+                  "reference": reference, "class": None},
+        "dataset": {"root": "/data/x", "split": "test", "content_hash": content_hash,
+                    "generator": {"version": "synth-2", "seed": 0}, "n": 80, "frames": 750},
+        "predictions": [], "causality": None, "software": {}, "machine": {}, "timings": {},
+    }
+
+
+def values(corr, dist, div, var, dvs, rea, syn) -> dict[str, float]:
+    return dict(zip(DIRS, (corr, dist, div, var, dvs, rea, syn)))
+
+
+def board(ci: float = 0.0) -> list[dict]:
+    """A small offline board: GT reference row, two baselines and a model."""
+    return [
+        record("b_mime", values(2.5, 80.1234, 0.0, 0.0431, 0.1213, 3.2, 0.0), ci=ci),
+        record("gt", values(9.99999, 0.0, 0.0, 0.0431, 0.1213, 0.0, 48.5), reference=True, ci=ci),
+        record("my_model", values(3.125, 70.5, 0.0278, 0.0422, 0.1209, 2.9, 45.0), ci=ci),
+        record("b_random", values(0.03, 91.69, 0.1671, 0.0835, 0.1675, 40.1, 46.0), ci=ci),
+    ]

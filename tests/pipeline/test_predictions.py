@@ -1,0 +1,138 @@
+"""`reactbench score`: saved predictions are validated before any metric runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reactbench.data import load_split
+from reactbench.predictions import (
+    Predictions,
+    PredictionsError,
+    check_predictions,
+    load_predictions,
+    save_predictions,
+)
+from reactbench.results import read_result
+
+
+@pytest.fixture(scope="module")
+def split(tiny_dataset):
+    return load_split(tiny_dataset, "test", audio=False)
+
+
+def mime(split, alpha=2) -> np.ndarray:
+    return np.repeat(split.speaker_emotion[:, None], alpha, axis=1)
+
+
+def score_args(data, pred, out, *extra):
+    return ["score", "--predictions", str(pred), "--data", str(data), "--out", str(out),
+            "--no-progress", "--jobs", "1", *extra]
+
+
+def test_score_npy_npz_and_directory_agree(split, tiny_dataset, tmp_path, cli):
+    pred = mime(split)
+    np.save(tmp_path / "p.npy", pred)
+    save_predictions(tmp_path / "p.npz", Predictions(pred, speaker_ids=split.speaker_ids))
+    per = tmp_path / "per_speaker"
+    for sid, p in zip(split.speaker_ids, pred):
+        f = per / f"{sid}.npy"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        np.save(f, p)
+    values = []
+    for i, src in enumerate((tmp_path / "p.npy", tmp_path / "p.npz", per)):
+        code, out, err = cli(*score_args(tiny_dataset, src, tmp_path / f"o{i}", "--name", "m"))
+        assert code == 0, err
+        (res,) = (tmp_path / f"o{i}").glob("*.json")
+        rec = read_result(res)
+        assert rec["kind"] == "score" and rec["alpha"] == 2 and rec["model"]["name"] == "m"
+        values.append({k: e["value"] for k, e in rec["metrics"].items()})
+    assert values[0] == values[1] == values[2]
+    assert values[0]["FRDiv"] == pytest.approx(0, abs=1e-9)
+
+
+def test_wrong_order_is_reported_before_scoring(split, tiny_dataset, tmp_path, cli, monkeypatch):
+    import reactbench.metrics as metrics
+
+    def fail(*a, **k):
+        raise AssertionError("a metric ran on invalid predictions")
+
+    monkeypatch.setattr(metrics, "compute_metrics", fail, raising=False)
+    ids = list(split.speaker_ids)
+    ids[0], ids[1] = ids[1], ids[0]
+    save_predictions(tmp_path / "p.npz", Predictions(mime(split), speaker_ids=ids))
+    code, _, err = cli(*score_args(tiny_dataset, tmp_path / "p.npz", tmp_path / "o"))
+    assert code == 2
+    assert "rows are in a different order than the split: row 0 holds speaker" in err
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda p: p[:4], "predictions have 4 rows; the split has N = 8 mirrored rows (it looks "
+                          "like the CSV pairs only"),
+        (lambda p: p[:, :, :100], "predictions have 100 frames per clip; the split was loaded "
+                                  "with T = 120"),
+        (lambda p: p[..., :20], "predictions have 20 columns; expected 25"),
+        (lambda p: p[:, 0], "got an array of rank 3"),
+        (lambda p: np.where(np.arange(25) == 16, np.nan, p),
+         "holds 1920 NaN/inf values (first at index (0, 0, 0, 16))"),
+        (lambda p: p + 2.0, "AU columns must lie in [0, 1]"),
+    ],
+)
+def test_bad_predictions_files(mutate, needle, split, tiny_dataset, tmp_path, cli):
+    np.save(tmp_path / "p.npy", mutate(mime(split)))
+    code, _, err = cli(*score_args(tiny_dataset, tmp_path / "p.npy", tmp_path / "o"))
+    assert code == 2
+    assert needle in err, err
+    assert not list(tmp_path.glob("o/*.json"))
+
+
+def test_out_of_range_can_be_allowed(split, tiny_dataset, tmp_path, cli):
+    np.save(tmp_path / "p.npy", np.clip(mime(split) + 0.01, None, 1.5))
+    code, _, err = cli(*score_args(tiny_dataset, tmp_path / "p.npy", tmp_path / "o",
+                                   "--allow-out-of-range"))
+    assert code == 0, err
+
+
+def test_per_speaker_directory_problems(split, tmp_path):
+    per = tmp_path / "d"
+    for sid in split.speaker_ids[1:]:
+        f = per / f"{sid}.npy"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        np.save(f, np.zeros((2, split.frames, 25), np.float32))
+    np.save(per / "stray.npy", np.zeros(1))
+    with pytest.raises(PredictionsError, match="1 speaker file\\(s\\) missing.*1 file\\(s\\) "
+                                               "name no speaker"):
+        load_predictions(per, speaker_ids=split.speaker_ids)
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    (tmp_path / "bad.npy").write_bytes(b"not numpy")
+    with pytest.raises(PredictionsError, match="cannot read predictions"):
+        load_predictions(tmp_path / "bad.npy")
+    with pytest.raises(PredictionsError, match="do not exist"):
+        load_predictions(tmp_path / "missing.npz")
+    np.savez(tmp_path / "two.npz", a=np.zeros(1), b=np.zeros(1))
+    with pytest.raises(PredictionsError, match="no predictions array"):
+        load_predictions(tmp_path / "two.npz")
+
+
+def test_3dmm_shape_checked(split):
+    p = Predictions(mime(split), face_3dmm=np.zeros((8, 2, 120, 57), np.float32))
+    with pytest.raises(PredictionsError, match=r"3DMM predictions have shape \(8, 2, 120, 57\)"):
+        check_predictions(p, n=8, frames=120)
+
+
+def test_score_refuses_existing_result(split, tiny_dataset, tmp_path, cli):
+    np.save(tmp_path / "p.npy", mime(split))
+    assert cli(*score_args(tiny_dataset, tmp_path / "p.npy", tmp_path / "o"))[0] == 0
+    (res,) = (tmp_path / "o").glob("*.json")
+    before = res.read_bytes()
+    code, _, err = cli(*score_args(tiny_dataset, tmp_path / "p.npy", tmp_path / "o"))
+    assert code == 2 and "already holds a result" in err
+    assert res.read_bytes() == before
+    assert Path(res).parent.joinpath(res.name).exists()

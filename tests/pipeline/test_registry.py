@@ -1,0 +1,78 @@
+"""Model registry: built-ins, groups, entry points, module:Class and file.py:Class specs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reactbench import registry
+from reactbench.errors import ModelError
+
+PLUGINS = Path(__file__).resolve().parent / "plugins.py"
+
+
+def test_listing_is_instant_and_imports_no_model():
+    before = set(sys.modules)
+    t0 = time.perf_counter()
+    text = registry.describe_models()
+    assert time.perf_counter() - t0 < 1.0
+    assert "reactdiff-no-audio" in text and "models.reactdiff.plugin:ReactDiffNoAudio" in text
+    assert not any(m.startswith(("models.reactdiff", "baselines.")) for m in
+                   set(sys.modules) - before)
+
+
+def test_reactdiff_names_are_lazy_strings():
+    want = {"reactdiff": "ReactDiff", "reactdiff-no-mmt": "ReactDiffNoMMT",
+            "reactdiff-no-diffusion": "ReactDiffNoDiffusion", "reactdiff-no-video":
+            "ReactDiffNoVideo", "reactdiff-no-audio": "ReactDiffNoAudio",
+            "reactdiff-lrs": "ReactDiffLRS"}
+    for name, cls in want.items():
+        assert registry.BUILTIN_MODELS[name] == f"models.reactdiff.plugin:{cls}"
+
+
+def test_expand_groups_keeps_order_and_drops_duplicates():
+    got = registry.expand_models("reactdiff,baselines,b_mime")
+    assert got == ["reactdiff", "b_random", "b_mime", "b_meanseq", "b_meanfr", "b_nn", "gt"]
+
+
+def test_unknown_name_suggests_close_matches():
+    with pytest.raises(ModelError, match=r"Did you mean 'b_meanfr'"):
+        registry.expand_models("b_meanfrr")
+    with pytest.raises(ModelError, match="no model given"):
+        registry.expand_models(" , ")
+
+
+def test_file_and_module_specs(monkeypatch):
+    cls = registry.resolve_model(f"{PLUGINS}:WithOptions")
+    assert cls.__name__ == "WithOptions"
+    model = registry.create_model(f"{PLUGINS}:WithOptions", gain="0.5")
+    assert model.gain == 0.5
+    assert registry.resolve_model("baselines.b_mime:BMime").__name__ == "BMime"
+    with pytest.raises(ModelError, match="has no class 'Nope'.*Model classes there"):
+        registry.resolve_model(f"{PLUGINS}:Nope")
+    with pytest.raises(ModelError, match="does not exist"):
+        registry.resolve_model("no/such/file.py:Model")
+    with pytest.raises(ModelError, match="cannot import module 'no_such_pkg.mod'"):
+        registry.resolve_model("no_such_pkg.mod:Model")
+    with pytest.raises(ModelError, match=r"does not accept option\(s\) \['nope'\]"):
+        registry.create_model(f"{PLUGINS}:WithOptions", nope="1")
+
+
+def test_entry_point_models_are_listed(monkeypatch):
+    monkeypatch.setattr(registry, "entry_point_models",
+                        lambda: {"acme": "baselines.b_mime:BMime"})
+    assert registry.available_models()["acme"] == "baselines.b_mime:BMime"
+    assert registry.expand_models("acme") == ["acme"]
+    assert "acme" in registry.describe_models()
+    assert registry.resolve_model("acme").__name__ == "BMime"
+
+
+def test_model_args_route_to_models_that_take_them():
+    spec = f"{PLUGINS}:WithOptions"
+    got = registry.parse_model_args(["gain=2", f"{spec}@gain=3"], ["b_mime", spec])
+    assert got == {"b_mime": {}, spec: {"gain": "3"}}
+    with pytest.raises(ModelError, match="expected \\[MODEL@\\]key=value"):
+        registry.parse_model_args(["gain"], [spec])

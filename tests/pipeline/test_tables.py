@@ -1,0 +1,79 @@
+"""Leaderboard tables: golden Markdown / LaTeX / CSV, grouping, refusals."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from reactbench.errors import ResultsError
+from reactbench.results import write_result
+from reactbench.tables import render
+
+from .records import board, record, values
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+@pytest.mark.parametrize(("fmt", "ci", "golden"), [
+    ("md", 0.0, "offline.md"),
+    ("latex", 0.0, "offline.tex"),
+    ("md", 0.05, "offline_ci.md"),
+    ("latex", 0.05, "offline_ci.tex"),
+])
+def test_golden_tables(fmt, ci, golden):
+    assert render(board(ci), fmt=fmt, table="offline") == (GOLDEN / golden).read_text()
+
+
+def test_online_and_ablation_layouts():
+    recs = board() + [record("b_mime", values(2.0, 81, 0, 0.04, 0.12, 3, 1), task="online")]
+    online = render(recs, fmt="md", table="online")
+    assert "B_Mime" in online and "GT" not in online and "Online results" in online
+    abl = [record(n, values(1, 2, 3, 4, 5, 6, 7)) for n in ("reactdiff", "reactdiff-no-mmt",
+                                                           "reactdiff-no-audio")]
+    text = render(abl, fmt="md", table="ablation")
+    assert "(w/o) MMT" in text and "(w/o) Audio" in text and "Ablation (offline)" in text
+
+
+def test_csv_has_values_and_intervals():
+    rows = list(csv.DictReader(io.StringIO(render(board(0.05), fmt="csv"))))
+    assert [r["model"] for r in rows] == ["gt", "b_random", "b_mime", "my_model"]
+    mime = rows[2]
+    assert float(mime["FRDist"]) == pytest.approx(80.1234)
+    assert float(mime["FRDist_ci_low"]) == pytest.approx(80.0734)
+    assert mime["FRRea-feat"] and mime["reference"] == "0" and rows[0]["reference"] == "1"
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    ({"protocol": "corrected"}, "refusing to mix protocols"),
+    ({"content_hash": "zzz"}, "refusing to mix datasets"),
+    ({"alpha": 5}, "refusing to mix alpha values"),
+])
+def test_refuses_to_mix(change, needle):
+    recs = board() + [record("other", values(1, 2, 3, 4, 5, 6, 7), **change)]
+    with pytest.raises(ResultsError, match=needle):
+        render(recs, fmt="md")
+
+
+def test_duplicate_model_refused_and_empty_selection():
+    with pytest.raises(ResultsError, match="two results for model 'b_mime'"):
+        render(board() + [board()[0]], fmt="md")
+    with pytest.raises(ResultsError, match="no online results among the files given"):
+        render(board(), fmt="md", table="online")
+
+
+def test_leaderboard_cli_reads_files_and_refuses_mixed_protocols(tmp_path, cli):
+    for i, rec in enumerate(board()):
+        write_result(rec, tmp_path / "a" / f"{i}.json")
+    code, out, err = cli("leaderboard", tmp_path / "a", "--format", "md", "--table", "offline")
+    assert code == 0, err
+    assert out == (GOLDEN / "offline.md").read_text()
+    code, out, _ = cli("leaderboard", tmp_path / "a", "--format", "latex",
+                       "--output", tmp_path / "t.tex")
+    assert code == 0 and (tmp_path / "t.tex").read_text() == (GOLDEN / "offline.tex").read_text()
+    write_result(record("x", values(1, 2, 3, 4, 5, 6, 7), protocol="corrected"),
+                 tmp_path / "b" / "x.json")
+    code, out, err = cli("leaderboard", tmp_path / "a", tmp_path / "b" / "x.json")
+    assert code == 2 and "refusing to mix protocols" in err and out == ""
