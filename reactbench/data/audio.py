@@ -89,3 +89,51 @@ def wav_features(path: Path, frames: int | None = None) -> dict[str, np.ndarray]
 
     y, sr = read_wav(path)
     return audio_features(y, sr, frames)
+
+
+def _feature_cache_path(path: Path) -> Path | None:
+    import hashlib
+
+    from reactbench.paths import cache_dir
+
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    key = f"{FEATURES_VERSION}|{LOGMEL_DIM}|{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    return cache_dir() / "audio" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+
+
+def cached_wav_features(path: Path, cache: bool = True) -> tuple[dict[str, np.ndarray], int]:
+    """Both feature streams of a wav file over all its whole 40 ms frames, and that frame count.
+
+    Cached as ``cache_dir()/audio/<key>.npz``, keyed by the features version, the file's path,
+    size and mtime (a changed file is recomputed; a corrupt cache entry is rebuilt).
+    Returns ({"mfcc": (F, 26), "logmel": (F, LOGMEL_DIM)}, F) with F = duration * 25 fps.
+    """
+    import os
+    import tempfile
+
+    from reactbench.data.layout import read_wav
+
+    cpath = _feature_cache_path(path) if cache else None
+    if cpath is not None and cpath.is_file():
+        try:
+            with np.load(cpath, allow_pickle=False) as z:
+                feats = {k: z[k] for k in z.files if k != "frames"}
+                return feats, int(z["frames"])
+        except (OSError, ValueError, EOFError, KeyError):
+            pass
+    y, sr = read_wav(path)
+    n_frames = int(len(y) * FPS // sr)
+    feats = audio_features(y, sr, frames=max(n_frames, 1))
+    if cpath is not None:
+        try:
+            cpath.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cpath.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, frames=np.int64(n_frames), **feats)
+            os.replace(tmp, cpath)
+        except OSError:
+            pass  # caching is best effort
+    return feats, n_frames

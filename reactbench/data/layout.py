@@ -133,7 +133,8 @@ def read_emotion(path: Path) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: emotion file not found (expected a CSV with 25 columns)")
     try:
-        df = pd.read_csv(path, header=None, skiprows=1, dtype=str, skip_blank_lines=True)
+        df = pd.read_csv(path, header=None, skiprows=1, dtype=str, skip_blank_lines=True,
+                         keep_default_na=False)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: empty emotion file (expected a header row and frames)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -148,10 +149,24 @@ def read_emotion(path: Path) -> np.ndarray:
         )
     if df.shape[0] == 0:
         raise DataError(f"{path}: no frames after the header row")
+    missing = (df.isna() | (df.apply(lambda c: c.str.strip()) == "")).to_numpy()
+    if missing.any():
+        r = int(np.argmax(missing.any(axis=1)))
+        cols = np.flatnonzero(missing[r])
+        raise DataError(
+            f"{path}, line {r + 2}: {len(cols)} empty or missing value(s) (first in column "
+            f"{cols[0]}); expected {EMOTION_DIM} numbers per row"
+        )
     try:
         arr = df.to_numpy().astype(np.float64)
-    except ValueError as exc:
-        raise DataError(f"{path}: non-numeric value ({exc})") from exc
+    except ValueError:
+        num = df.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        nan_text = df.apply(lambda c: c.str.strip().str.lower().isin(("nan", "-nan", "+nan")))
+        r, c = np.argwhere(np.isnan(num) & ~nan_text.to_numpy())[0]
+        raise DataError(
+            f"{path}, line {r + 2}: non-numeric value {df.iat[r, c]!r} in column {c}; "
+            f"expected numbers"
+        ) from None
     bad = ~np.isfinite(arr)
     if bad.any():
         r, c = np.argwhere(bad)[0]

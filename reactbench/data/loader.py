@@ -22,7 +22,7 @@ from reactbench.data.split import SplitData
 from reactbench.errors import DataError
 from reactbench.paths import cache_dir
 
-LOADER_VERSION = "loader-1"
+LOADER_VERSION = "loader-2"
 AUDIO_FRAME_TOLERANCE = 2  # a wav may be up to this many 40 ms frames shorter than the clip
 
 
@@ -55,12 +55,11 @@ def _load_clip(root: Path, split: str, clip: str, audio: bool) -> dict:
     face = layout.read_3dmm(layout.face_path(root, split, clip))
     out = {"emotion": emo, "face": face}
     if audio:
-        from reactbench.data.audio import audio_features
+        from reactbench.data.audio import cached_wav_features
 
-        y, sr = layout.read_wav(layout.audio_path(root, split, clip))
-        n_frames = int(len(y) * FPS // sr)
+        feats, n_frames = cached_wav_features(layout.audio_path(root, split, clip))
         out["audio_frames"] = n_frames
-        out["audio"] = audio_features(y, sr, frames=max(n_frames, 1))
+        out["audio"] = feats
     return out
 
 
@@ -170,6 +169,7 @@ def load_split(root: str | Path, split: str, *, frames: int | None = DEFAULT_FRA
         data = _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, progress)
         if cache:
             _write_cache(cpath, data)
+    data = _mirror(data)
     nb = _read_neighbours(root, split, len(speakers)) if neighbours else None
     video = [layout.video_path(root, split, s) for s in speakers]
     video_dirs = video if all(v.is_dir() for v in video) else None
@@ -227,13 +227,11 @@ def _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, pr
                 f"expected at least {T / FPS:.2f} s ({T} frames at {FPS} fps)"
             )
     idx = {c: i for i, c in enumerate(clips)}
-    emo = np.stack([by[c]["emotion"][:T] for c in clips])
-    face = np.stack([by[c]["face"][:T] for c in clips])
-    s_idx = np.array([idx[c] for c in speakers])
-    l_idx = np.array([idx[c] for c in listeners])
     out = {
-        "speaker_emotion": emo[s_idx], "listener_emotion": emo[l_idx],
-        "speaker_3dmm": face[s_idx], "listener_3dmm": face[l_idx],
+        "emotion": np.stack([by[c]["emotion"][:T] for c in clips]),
+        "face": np.stack([by[c]["face"][:T] for c in clips]),
+        "s_idx": np.array([idx[c] for c in speakers]),
+        "l_idx": np.array([idx[c] for c in listeners]),
     }
     if audio:
         for name in by[clips[0]]["audio"]:
@@ -243,9 +241,21 @@ def _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, pr
                 if f.shape[0] < T:
                     f = np.pad(f, ((0, T - f.shape[0]), (0, 0)), mode="edge")
                 feats.append(f[:T])
-            arr = np.stack(feats)
-            out[f"speaker_audio_{name}"] = arr[s_idx]
-            out[f"listener_audio_{name}"] = arr[l_idx]
+            out[f"audio_{name}"] = np.stack(feats)
+    return out
+
+
+def _mirror(data: dict) -> dict:
+    """Per-clip arrays (cached form) -> speaker/listener arrays in mirrored row order."""
+    s, l = data["s_idx"], data["l_idx"]
+    out = {
+        "speaker_emotion": data["emotion"][s], "listener_emotion": data["emotion"][l],
+        "speaker_3dmm": data["face"][s], "listener_3dmm": data["face"][l],
+    }
+    for k, v in data.items():
+        if k.startswith("audio_"):
+            out[f"speaker_{k}"] = v[s]
+            out[f"listener_{k}"] = v[l]
     return out
 
 
@@ -254,7 +264,8 @@ def _read_cache(path: Path) -> dict | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            data = {k: z[k] for k in z.files}
+        return data if {"emotion", "face", "s_idx", "l_idx"} <= data.keys() else None
     except (OSError, ValueError, EOFError):
         return None  # a corrupt cache entry is simply rebuilt
 

@@ -1,0 +1,221 @@
+"""Validate a dataset directory in the official layout and list every problem with its file.
+
+Checked, per split that has a ``<split>.csv``: the split list itself; for every clip it names,
+the Emotion CSV (25 columns, numbers, no NaN, AU/FE in [0, 1], VA in [-1, 1], FE rows summing
+to 1), the 3DMM array ((T, 58) or (T, 1, 58), finite), the wav (readable, long enough);
+frame counts (Emotion vs 3DMM vs audio of a clip, and across clips); the neighbour matrix
+(shape (2M, 2M) for M pairs, values 0/1, no empty row, diagonal 1) and, for synthetic
+datasets, the generator's truth matrices. Nothing stops at the first problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.constants import AU, FE, FPS, VA
+from reactbench.data import layout
+from reactbench.errors import DataError
+
+FE_SUM_TOLERANCE = 0.02  # |sum(FE) - 1| allowed per frame
+RANGE_TOLERANCE = 1e-4  # slack on [0, 1] and [-1, 1]
+AUDIO_FRAME_TOLERANCE = 2  # a wav may be this many 40 ms frames shorter than the clip
+
+Problem = tuple[str, str]  # (file, what is wrong and what was expected)
+
+
+def _problem(path: Path, exc_or_msg) -> Problem:
+    """(file, message) with the file-name prefix of a DataError message removed."""
+    msg = str(exc_or_msg)
+    p = str(path)
+    if msg.startswith(p):
+        msg = msg[len(p):].lstrip(":, ")
+    return (p, msg)
+
+
+def _range_problems(path: Path, emo: np.ndarray) -> list[Problem]:
+    out = []
+    checks = (("AU", AU, 0.0, 1.0), ("valence/arousal", VA, -1.0, 1.0), ("FE", FE, 0.0, 1.0))
+    for name, cols, lo, hi in checks:
+        x = emo[:, cols]
+        bad = (x < lo - RANGE_TOLERANCE) | (x > hi + RANGE_TOLERANCE)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            out.append(_problem(path, (
+                f"{int(bad.sum())} {name} value(s) outside [{lo:g}, {hi:g}], first "
+                f"{x[r, c]:g} at frame {r} column {cols.start + c}")))
+    err = np.abs(emo[:, FE].sum(axis=1) - 1.0)
+    if (err > FE_SUM_TOLERANCE).any():
+        r = int(np.argmax(err > FE_SUM_TOLERANCE))
+        out.append(_problem(path, (
+            f"{int((err > FE_SUM_TOLERANCE).sum())} frame(s) whose 8 FE probabilities do not sum "
+            f"to 1 (first: frame {r}, sum {emo[r, FE].sum():.4f}; tolerance {FE_SUM_TOLERANCE})")))
+    return out
+
+
+def check_clip(root: Path, split: str, clip: str, audio: bool = True) -> tuple[list[Problem], dict]:
+    """Problems of one person-clip's files, and its frame counts {emotion, face, audio}."""
+    problems: list[Problem] = []
+    lengths: dict[str, int] = {}
+    ep = layout.emotion_path(root, split, clip)
+    try:
+        emo = layout.read_emotion(ep)
+        lengths["emotion"] = emo.shape[0]
+        problems += _range_problems(ep, emo)
+    except DataError as exc:
+        problems.append(_problem(ep, exc))
+    fp = layout.face_path(root, split, clip)
+    try:
+        lengths["face"] = layout.read_3dmm(fp).shape[0]
+    except DataError as exc:
+        problems.append(_problem(fp, exc))
+    if audio:
+        ap = layout.audio_path(root, split, clip)
+        try:
+            y, sr = layout.read_wav(ap)
+            lengths["audio"] = int(len(y) * FPS // sr)
+        except DataError as exc:
+            problems.append(_problem(ap, exc))
+    if "emotion" in lengths and "face" in lengths and lengths["emotion"] != lengths["face"]:
+        problems.append(_problem(fp, (
+            f"{lengths['face']} frames, but the Emotion CSV {ep.name} of the same clip has "
+            f"{lengths['emotion']} (expected equal frame counts)")))
+    if "audio" in lengths and "emotion" in lengths and \
+            lengths["audio"] < lengths["emotion"] - AUDIO_FRAME_TOLERANCE:
+        problems.append(_problem(layout.audio_path(root, split, clip), (
+            f"audio lasts {lengths['audio'] / FPS:.2f} s ({lengths['audio']} frames), expected "
+            f"at least {lengths['emotion'] / FPS:.2f} s like the Emotion CSV")))
+    return problems, lengths
+
+
+def check_neighbours(path: Path, n: int) -> list[Problem]:
+    """Problems of a neighbour matrix file that should be (n, n) float 0/1 with diagonal 1."""
+    try:
+        nb = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        return [_problem(path, f"cannot read the matrix ({exc}); expected an ({n}, {n}) .npy")]
+    if nb.shape != (n, n):
+        return [_problem(path, (
+            f"shape {nb.shape}, expected ({n}, {n}): N = 2 x the pairs in the split CSV, "
+            f"mirrored order"))]
+    if not (np.issubdtype(nb.dtype, np.number) or nb.dtype == bool):
+        return [_problem(path, f"dtype {nb.dtype}, expected numbers 0/1")]
+    nb = nb.astype(np.float64)
+    out = []
+    bad = ~np.isin(nb, (0.0, 1.0))
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        out.append(_problem(path, (
+            f"{int(bad.sum())} value(s) other than 0/1, first {nb[r, c]!r} at [{r}, {c}]")))
+    empty = np.flatnonzero((nb == 1).sum(axis=1) == 0)
+    if len(empty):
+        out.append(_problem(path, (
+            f"{len(empty)} row(s) with no appropriate reaction (first: row {empty[0]}); "
+            f"every row needs at least one 1")))
+    zero_diag = np.flatnonzero(np.diag(nb) != 1)
+    if len(zero_diag):
+        out.append(_problem(path, (
+            f"{len(zero_diag)} diagonal entr(y/ies) not 1 (first: row {zero_diag[0]}); a "
+            f"speaker's own listener is always appropriate")))
+    return out
+
+
+def _frame_problems(root: Path, split: str, lengths: dict[str, dict], frames: int | None
+                    ) -> list[Problem]:
+    """Clips shorter than ``frames``, or (frames None) clips whose length differs from most."""
+    T = {c: min(v.get("emotion", 10**9), v.get("face", 10**9)) for c, v in lengths.items()
+         if "emotion" in v or "face" in v}
+    if not T:
+        return []
+    out = []
+    if frames is not None:
+        for c, t in T.items():
+            if t < frames:
+                out.append(_problem(layout.emotion_path(root, split, c),
+                                    f"{t} frames, expected at least {frames}"))
+        return out
+    values, counts = np.unique(list(T.values()), return_counts=True)
+    common = int(values[np.argmax(counts)])
+    for c, t in T.items():
+        if t != common:
+            out.append(_problem(layout.emotion_path(root, split, c), (
+                f"{t} frames, expected {common} like most clips of {split}")))
+    return out
+
+
+def check_split(root: Path, split: str, *, frames: int | None = None, audio: bool = True,
+                n_jobs: int = -1, progress: bool = False) -> list[Problem]:
+    """Every problem of one split (its CSV must exist)."""
+    from joblib import Parallel, delayed
+
+    csv_path = layout.split_csv_path(root, split)
+    try:
+        pairs = layout.read_split_csv(root, split)
+    except DataError as exc:
+        return [_problem(csv_path, exc)]
+    problems: list[Problem] = []
+    for i, (s, lst) in enumerate(pairs):
+        if s == lst:
+            problems.append(_problem(csv_path, (
+                f"pair {i}: speaker and listener are the same clip {s!r} "
+                f"(expected the two persons of one dyad)")))
+    speakers, _ = layout.mirrored(pairs)
+    clips = list(dict.fromkeys(speakers))
+    nj = 1 if len(clips) < 16 else n_jobs
+    results = Parallel(n_jobs=nj, return_as="generator")(
+        delayed(check_clip)(root, split, c, audio) for c in clips)
+    if progress:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(clips), desc=f"checking {split}", unit="clip")
+    lengths = {}
+    for c, (probs, lens) in zip(clips, results):
+        problems += probs
+        lengths[c] = lens
+    problems += _frame_problems(root, split, lengths, frames)
+    n = 2 * len(pairs)
+    nb = layout.neighbour_path(root, split)
+    if nb.is_file():
+        problems += check_neighbours(nb, n)
+    from reactbench.data.synthetic import META_FILE, TRUTH_FILE
+
+    truth = Path(root) / TRUTH_FILE.format(split=split)
+    if (Path(root) / META_FILE).is_file():
+        if not truth.is_file():
+            problems.append(_problem(truth, (
+                f"missing: the synthetic dataset's true appropriateness of {split}, "
+                f"expected an ({n}, {n}) 0/1 .npy")))
+        else:
+            problems += check_neighbours(truth, n)
+    return problems
+
+
+def check_dataset(root: str | Path, *, frames: int | None = None, audio: bool = True,
+                  n_jobs: int = -1, progress: bool = False) -> list[Problem]:
+    """Every problem of the dataset at ``root`` as (file, message) pairs; [] when it is sound.
+
+    frames: minimum frames per clip (None: the clips of a split must agree);
+    audio: also check the wav files.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        return [(str(root), "dataset directory not found")]
+    present = [s for s in layout.SPLITS if layout.split_csv_path(root, s).is_file()]
+    if not present:
+        return [(str(root), "no split list: expected train.csv, val.csv or test.csv "
+                            "(official layout)")]
+    problems: list[Problem] = []
+    from reactbench.data.synthetic import META_FILE, read_meta
+
+    try:
+        read_meta(root)
+    except DataError as exc:
+        problems.append(_problem(root / META_FILE, exc))
+    for split in present:
+        problems += check_split(root, split, frames=frames, audio=audio, n_jobs=n_jobs,
+                                progress=progress)
+    return problems
+
+
+__all__ = ["check_dataset", "check_split", "check_clip", "check_neighbours", "Problem"]
