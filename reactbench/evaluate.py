@@ -563,15 +563,19 @@ def load_bundle(opt: RunOptions, need_audio: bool) -> DataBundle:
 
 
 def run(
-    specs: list[str], opt: RunOptions, out: str | Path, *, log=print
+    specs: list[str], opt: RunOptions, out: str | Path, *, skip_existing: bool = False, log=print
 ) -> list[tuple[dict, Path]]:
     """Evaluate every model spec, writing one result JSON per model into ``out``.
 
     All target files are checked BEFORE any work: a results directory that already holds one
-    of these runs is an error, and nothing is overwritten. A model that fails stops the run
-    with a ModelError; results already written for earlier models stay (each is complete).
+    of these runs is an error (nothing is overwritten) unless ``skip_existing``, which keeps
+    the existing result, skips that model and returns the stored record instead. A model that
+    fails stops the run with a ModelError; results already written for earlier models stay
+    (each is complete). Returns (record, path) per model, in ``specs`` order.
     """
     from reactbench import registry
+    from reactbench.errors import ResultsError
+    from reactbench.results import read_result
 
     opt.validate()
     out = Path(out)
@@ -582,33 +586,38 @@ def run(
         stub = {"model": {"name": info.name}, "task": opt.task, "split": opt.split,
                 "protocol": opt.protocol, "alpha": opt.alpha, "seeds": list(opt.seeds)}
         targets[s] = out / result_filename(stub)
-    clash = [str(p) for p in targets.values() if p.exists()]
-    if clash:
-        from reactbench.errors import ResultsError
-
-        raise ResultsError(
-            f"results directory {out} already holds these runs: {', '.join(clash)}; nothing was "
-            "run or overwritten (remove them or choose another --out)"
-        )
     dup = {p for p in targets.values() if list(targets.values()).count(p) > 1}
     if dup:
         raise ModelError(f"two models share the result file name(s) {sorted(map(str, dup))}")
-    need_audio = any(getattr(m, "needs_audio", True) for m in models.values())
-    t0 = time.perf_counter()
-    bundle = load_bundle(opt, need_audio)
-    load_s = time.perf_counter() - t0
-    log(f"data: {bundle.root} split {opt.split}: N = {bundle.test.n} rows, "
-        f"T = {bundle.test.frames} frames ({load_s:.1f} s)")
-    written = []
-    for s, m in models.items():
+    clash = [s for s, p in targets.items() if p.exists()]
+    if clash and not skip_existing:
+        raise ResultsError(
+            f"results directory {out} already holds these runs: "
+            f"{', '.join(str(targets[s]) for s in clash)}; nothing was run or overwritten "
+            "(remove them, choose another --out, or pass --skip-existing)"
+        )
+    existing = {s: (read_result(targets[s]), targets[s]) for s in clash}
+    todo = {s: m for s, m in models.items() if s not in existing}
+    for s in existing:
+        log(f"[{s}] keeping existing result {targets[s]}")
+    bundle = None
+    if todo:
+        need_audio = any(getattr(m, "needs_audio", True) for m in todo.values())
+        t0 = time.perf_counter()
+        bundle = load_bundle(opt, need_audio)
+        load_s = time.perf_counter() - t0
+        log(f"data: {bundle.root} split {opt.split}: N = {bundle.test.n} rows, "
+            f"T = {bundle.test.frames} frames ({load_s:.1f} s)")
+    written = {}
+    for s, m in todo.items():
         t1 = time.perf_counter()
         record = evaluate_model(s, bundle, model=m, log=log)
         record["timings"]["load"] = round(load_s, 4)
         record["timings"]["total"] = round(time.perf_counter() - t1 + load_s, 4)
         path = write_result(record, targets[s])
         log(f"[{record['model']['name']}] wrote {path}")
-        written.append((record, path))
-    return written
+        written[s] = (record, path)
+    return [existing[s] if s in existing else written[s] for s in specs]
 
 
 # ----------------------------------------------------------------------------- saved predictions

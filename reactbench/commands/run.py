@@ -29,6 +29,8 @@ def register(sub) -> None:
     p.add_argument("--window", type=int, default=50, help="online window length in frames")
     p.add_argument("--model-arg", action="append", default=[], metavar="[MODEL@]KEY=VALUE",
                    help="constructor option for the model(s) (repeatable)")
+    p.add_argument("--skip-existing", action="store_true",
+                   help="keep results already in --out and run only the missing models")
     p.add_argument("--no-cache", action="store_true",
                    help="neither reuse nor store cached predictions")
     p.set_defaults(func=main)
@@ -57,7 +59,7 @@ def main(args) -> int:
         model_args=registry.parse_model_args(args.model_arg, specs),
     )
     out = args.out or default_out_dir()
-    written = run(specs, opt, out)
+    written = run(specs, opt, out, skip_existing=args.skip_existing)
     records = [r for r, _ in written]
     print()
     print(render(records, fmt="text", table="all"))

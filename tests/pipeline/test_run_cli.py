@@ -182,6 +182,13 @@ def test_results_directory_holding_the_run_is_refused(tiny_dataset, tmp_path, cl
     assert "already holds these runs" in err and "nothing was run or overwritten" in err
     assert target.read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == [target.name]
+    # --skip-existing keeps the stored result and runs only the missing model
+    code, text, err = cli(*run_args(tiny_dataset, out, "--model", "b_meanfr,b_mime",
+                                    "--skip-existing"))
+    assert code == 0, err
+    assert target.read_bytes() == before and "keeping existing result" in text
+    assert "B_Mime" in text and "B_MeanFr" in text
+    assert len(list(out.glob("*.json"))) == 2
 
 
 @pytest.mark.parametrize(
@@ -196,3 +203,14 @@ def test_results_directory_holding_the_run_is_refused(tiny_dataset, tmp_path, cl
 def test_bad_flags(args, needle, tiny_dataset, tmp_path, cli):
     code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime", *args))
     assert code == 2 and needle in err, err
+
+
+def test_examples_readme_snippet_runs(tiny_dataset, tmp_path, cli):
+    text = (EXAMPLE.parent / "README.md").read_text()
+    code_block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "my_model.py").write_text(code_block)
+    code, out, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model",
+                                   f"{tmp_path / 'my_model.py'}:MyModel", "--model-arg",
+                                   "strength=0.8", "--task", "online"))
+    assert code == 0, err
+    assert results_in(tmp_path / "o")["my_model"]["model"]["params"] == {"strength": 0.8}
