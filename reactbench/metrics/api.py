@@ -1,0 +1,217 @@
+"""``compute_metrics``: the seven REACT2024 metrics under one protocol, with bootstrap CIs.
+
+Protocols (``../shared/spec/metrics.md``):
+
+* ``official``: the challenge code's numbers, every quirk included (``official_react2024.md``
+  section 5): FRCorr/FRDist are sums over the alpha generations averaged over speakers, CCC with
+  NaN -> 0 and +1e-8, grouped DTW (1/15, 1, 1/8), unbiased FRVar, FRSyn on generation 0 only with
+  the NaN -> first-NaN-index rule.
+* ``corrected``: the paper's formulas without the code's accidents: FRSyn over all generations;
+  constant columns left out of the CCC and TLCC column means; FRCorr/FRDist also per generation
+  (``extra["FRCorr/gen"]``, ``extra["FRDist/gen"]``).
+
+FRRea is always ``FRRea-feat`` (:mod:`reactbench.metrics.frechet`), never image FID.
+Bootstrap (``bootstrap=B``): speaker rows are resampled with replacement (seeded); metrics that
+are means over speakers resample per-speaker contributions, FRDvs and FRRea are recomputed from
+per-row sufficient statistics; intervals are the 2.5 / 97.5 percentiles.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from reactbench.metrics import concordance as _ccc
+from reactbench.metrics import diversity as _div
+from reactbench.metrics import frechet as _fr
+from reactbench.metrics import tlcc as _tlcc
+from reactbench.metrics import validate as _v
+from reactbench.metrics.constants import CI_LEVEL
+from reactbench.metrics.dtw_engine import _n_threads, min_grouped_dtw, neighbour_csr
+
+METRIC_NAMES = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRRea", "FRSyn")
+DIRECTIONS = {
+    "FRCorr": "higher", "FRDist": "lower", "FRDiv": "higher", "FRVar": "higher",
+    "FRDvs": "higher", "FRRea": "lower", "FRSyn": "lower",
+}
+METRIC_GROUPS = {
+    "Appropriateness": ("FRCorr", "FRDist"),
+    "Diversity": ("FRDiv", "FRVar", "FRDvs"),
+    "Realism": ("FRRea",),
+    "Synchrony": ("FRSyn",),
+}
+METRIC_LABELS = {m: m for m in METRIC_NAMES} | {"FRRea": "FRRea-feat"}
+PROTOCOLS = ("official", "corrected")
+# bump a version when the metric's value for the same input changes
+METRIC_VERSIONS = {
+    "FRCorr": "1", "FRDist": "1", "FRDiv": "1", "FRVar": "1", "FRDvs": "1",
+    "FRRea": _fr.REA_FEATURES_VERSION, "FRSyn": "1",
+}
+_NEEDS_NEIGHBOURS = ("FRCorr", "FRDist", "FRRea")
+
+
+class MetricScores(dict):
+    """metric name -> float, with ``protocol``, ``versions``, ``ci``, ``extra``, ``timings``."""
+
+    def __init__(self, values: dict, *, protocol: str, versions: dict, ci: dict | None = None,
+                 extra: dict | None = None, timings: dict | None = None,
+                 realism_features: str | None = None, bootstrap: int = 0):
+        super().__init__(values)
+        self.protocol = protocol
+        self.versions = dict(versions)
+        self.ci = dict(ci or {})
+        self.extra = dict(extra or {})
+        self.timings = dict(timings or {})
+        self.realism_features = realism_features
+        self.bootstrap = bootstrap
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data."""
+        return {
+            "protocol": self.protocol,
+            "metrics": {k: float(v) for k, v in self.items()},
+            "versions": dict(self.versions),
+            "ci": {k: [float(a), float(b)] for k, (a, b) in self.ci.items()},
+            "extra": {k: float(v) for k, v in self.extra.items()},
+            "timings": {k: float(v) for k, v in self.timings.items()},
+            "realism_features": self.realism_features,
+            "bootstrap": int(self.bootstrap),
+        }
+
+    def __repr__(self) -> str:
+        vals = ", ".join(f"{k}={v:.4g}" for k, v in self.items())
+        return f"MetricScores({self.protocol}: {vals})"
+
+
+def _resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
+    if metrics is None:
+        return METRIC_NAMES
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    out = []
+    for m in metrics:
+        if m not in METRIC_NAMES:
+            alias = {"FRRea-feat": "FRRea"}.get(m)
+            if alias is None:
+                raise ValueError(f"metrics: unknown metric {m!r}; expected names from "
+                                 f"{list(METRIC_NAMES)}")
+            m = alias
+        if m not in out:
+            out.append(m)
+    if not out:
+        raise ValueError(f"metrics: expected at least one of {list(METRIC_NAMES)}, got none")
+    return tuple(m for m in METRIC_NAMES if m in out)
+
+
+def _percentile_ci(samples: np.ndarray) -> tuple[float, float]:
+    lo = (1.0 - CI_LEVEL) / 2.0 * 100.0
+    return float(np.percentile(samples, lo)), float(np.percentile(samples, 100.0 - lo))
+
+
+def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "official",
+                    metrics=None, n_jobs: int = -1, device: str = "cpu", bootstrap: int = 0,
+                    seed: int = 0, pred_3dmm=None, listener_3dmm=None,
+                    progress: bool = False) -> MetricScores:
+    """Score generated reactions with the REACT2024 metrics.
+
+    pred: (N, alpha, T, 25) generated listener emotions; listener_gt: (N, T, 25) real listener
+    reaction of each speaker row; speaker: (N, T, 25); neighbours: (N, N) 0/1 with
+    ``neighbours[k, j] == 1`` when ``listener_gt[j]`` is appropriate for speaker k. Optional
+    pred_3dmm (N, alpha, T, 58) and listener_3dmm (N, T, 58) extend the FRRea-feat features.
+    protocol: "official" or "corrected"; metrics: None (all) or names from ``METRIC_NAMES``;
+    n_jobs: CPU threads (-1 = all); device: "cpu" or "cuda[:k]" (GPU DTW engine for FRDist);
+    bootstrap: B > 0 adds 95% percentile intervals over speakers (seeded by ``seed``).
+    Returns a :class:`MetricScores`. Bad input raises ``ValueError`` naming the argument.
+    """
+    protocol = _v.check_protocol(protocol)
+    names = _resolve_metrics(metrics)
+    if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+        raise ValueError(f"bootstrap: expected a non-negative integer, got {bootstrap!r}")
+    dev = str(device)
+    if not (dev == "cpu" or dev.startswith("cuda")):
+        raise ValueError(f"device: expected 'cpu' or 'cuda[:k]', got {device!r}")
+    p = _v.check_pred(pred)
+    n, alpha, t, _ = p.shape
+    lg = _v.check_sequences(listener_gt, "listener_gt", n, t)
+    sp = _v.check_sequences(speaker, "speaker", n, t) if "FRSyn" in names else None
+    need_nb = any(m in names for m in _NEEDS_NEIGHBOURS)
+    nb = _v.check_neighbours(neighbours, n, need_rows=need_nb) if need_nb else None
+    if "FRDiv" in names:
+        _v.check_alpha_pairs(p, "FRDiv")
+    if "FRDvs" in names:
+        _v.check_n_pairs(p, "FRDvs")
+    if ("FRVar" in names or "FRCorr" in names) and t < 2:
+        raise ValueError(f"pred: FRVar/FRCorr need T >= 2 frames, got shape {tuple(p.shape)}")
+    face = _v.check_3dmm(pred_3dmm, listener_3dmm, p.shape) if "FRRea" in names else None
+    corrected = protocol == "corrected"
+
+    import numba
+
+    old_threads = numba.get_num_threads()
+    numba.set_num_threads(_n_threads(n_jobs))
+    per: dict[str, np.ndarray] = {}  # per-speaker contributions (means over speakers)
+    values: dict[str, float] = {}
+    extra: dict[str, float] = {}
+    timings: dict[str, float] = {}
+    dvs_q = rea = None
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=bootstrap) if bootstrap else None
+    try:
+        csr = neighbour_csr(nb) if nb is not None else None
+        for m in names:
+            if progress:
+                print(f"  {m} ...", flush=True)
+            t0 = time.perf_counter()
+            if m == "FRCorr":
+                per[m] = _ccc.max_ccc(p, lg, *csr, corrected).sum(axis=1)
+            elif m == "FRDist":
+                per[m] = min_grouped_dtw(p, lg, nb, n_jobs=n_jobs, device=dev).sum(axis=1)
+            elif m == "FRDiv":
+                per[m] = _div.per_speaker_div(p)
+            elif m == "FRVar":
+                per[m] = _div.per_speaker_var(p)
+            elif m == "FRSyn":
+                off = _tlcc.offsets(p, sp, alpha if corrected else 1, corrected)
+                per[m] = np.abs(off).mean(axis=1).astype(np.float64)
+            elif m == "FRDvs":
+                q, total, shape = _div.dvs_stats(p)
+                values[m] = _div.fr_dvs_value(total, shape)
+                dvs_q = q
+            elif m == "FRRea":
+                gen, real = _fr.rea_inputs(p, lg, *(face or (None, None)))
+                values[m] = _fr.fr_rea_value(gen, real, nb)
+                if bootstrap:
+                    rea = _fr.ReaStats(gen, real, nb)
+                del gen, real
+            if m in per:
+                values[m] = float(per[m].mean())
+            timings[m] = time.perf_counter() - t0
+        if corrected:
+            for m in ("FRCorr", "FRDist"):
+                if m in values:
+                    extra[f"{m}/gen"] = values[m] / alpha
+        ci: dict[str, tuple[float, float]] = {}
+        if bootstrap:
+            t0 = time.perf_counter()
+            w = weights.astype(np.float64)
+            for m in names:
+                if m in per:
+                    samples = w @ per[m] / n
+                elif m == "FRDvs":
+                    samples = _div.fr_dvs_bootstrap(p, dvs_q, weights)
+                else:  # FRRea
+                    samples = np.array([rea.value(wb) for wb in w])
+                ci[m] = _percentile_ci(samples)
+            timings["bootstrap"] = time.perf_counter() - t0
+    finally:
+        numba.set_num_threads(old_threads)
+    versions = {m: METRIC_VERSIONS[m] for m in names}
+    feats = None
+    if "FRRea" in names:
+        feats = "emotion+3dmm" if face is not None else "emotion"
+        versions["FRRea"] = f"{METRIC_VERSIONS['FRRea']}-{feats}"
+    return MetricScores({m: float(values[m]) for m in names}, protocol=protocol,
+                        versions=versions, ci=ci, extra=extra, timings=timings,
+                        realism_features=feats, bootstrap=int(bootstrap))

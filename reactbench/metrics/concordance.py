@@ -1,0 +1,154 @@
+"""Concordance correlation coefficient (CCC) as FRCorr uses it, vectorised with numba.
+
+``official`` (``official_react2024.md`` section 3.1): per column c of two (T, 25) arrays,
+``r`` = Pearson correlation (float64 covariance, NaN -> 0, clipped to [-1, 1]); mean, population
+variance and standard deviation rounded to float32 as numpy computes them on float32 columns;
+``ccc_c = 2 r sd_t sd_p / (var_t + var_p + (mu_t - mu_p)^2 + 1e-8)`` with the denominator in
+float32; the value is the plain mean over the 25 columns (a constant column gives 0).
+
+``corrected`` (``metrics.md``): Lin's CCC per column without the epsilon; a column constant in
+either array is left out of the column mean, except a constant column equal to the same constant
+in the other array, which counts as perfect agreement (1). With no usable column the value is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from reactbench.metrics.constants import CCC_EPS
+
+_EPS32 = np.float32(CCC_EPS)
+
+
+@njit(cache=True, error_model="numpy")
+def _col_stats(x):
+    """x (T, D) f32 -> float64 mean (D,), float64 centred sum of squares (D,), constant (D,)."""
+    t, d = x.shape
+    mean = np.zeros(d)
+    for a in range(t):
+        for c in range(d):
+            mean[c] += np.float64(x[a, c])
+    for c in range(d):
+        mean[c] /= t
+    ss = np.zeros(d)
+    const = np.ones(d, dtype=np.bool_)
+    for a in range(t):
+        for c in range(d):
+            v = np.float64(x[a, c]) - mean[c]
+            ss[c] += v * v
+            if x[a, c] != x[0, c]:
+                const[c] = False
+    return mean, ss, const
+
+
+@njit(cache=True, error_model="numpy")
+def _ccc_pair(x, mx, ssx, cx, y, my, ssy, cy, corrected, acc):
+    """25-column mean CCC of x and y (T, D) given their column stats; ``acc`` (D,) scratch."""
+    t, d = x.shape
+    for c in range(d):
+        acc[c] = 0.0
+    for a in range(t):
+        for c in range(d):
+            acc[c] += (np.float64(x[a, c]) - mx[c]) * (np.float64(y[a, c]) - my[c])
+    total = 0.0
+    used = 0
+    for c in range(d):
+        if corrected:
+            if cx[c] or cy[c]:
+                if cx[c] and cy[c] and x[0, c] == y[0, c]:
+                    total += 1.0
+                    used += 1
+                continue
+            sxy = acc[c] / t
+            den = ssx[c] / t + ssy[c] / t + (mx[c] - my[c]) ** 2
+            total += 2.0 * sxy / den
+            used += 1
+        else:
+            cov = acc[c] / (t - 1)
+            sdx = np.sqrt(ssx[c] / (t - 1))
+            sdy = np.sqrt(ssy[c] / (t - 1))
+            r = cov / sdx / sdy
+            if np.isnan(r):
+                r = 0.0
+            elif r > 1.0:
+                r = 1.0
+            elif r < -1.0:
+                r = -1.0
+            # numpy's float32 mean/var/std of the float32 columns
+            mu_x = np.float32(mx[c])
+            mu_y = np.float32(my[c])
+            var_x = np.float32(ssx[c] / t)
+            var_y = np.float32(ssy[c] / t)
+            sd_x = np.sqrt(var_x)
+            sd_y = np.sqrt(var_y)
+            diff = mu_x - mu_y
+            den32 = var_x + var_y + diff * diff + _EPS32
+            total += 2.0 * r * np.float64(sd_x) * np.float64(sd_y) / np.float64(den32)
+            used += 1
+    if used == 0:
+        return 0.0
+    return total / used if corrected else total / d
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _max_ccc(pred, gt, nb_ptr, nb_idx, corrected):
+    """pred (N, alpha, T, D), gt (N, T, D) f32; CSR neighbours -> (N, alpha) max CCC."""
+    n, alpha, t, d = pred.shape
+    ng = gt.shape[0]
+    gm = np.empty((ng, d))
+    gs = np.empty((ng, d))
+    gc = np.empty((ng, d), dtype=np.bool_)
+    for j in prange(ng):
+        m, s, c = _col_stats(gt[j])
+        gm[j] = m
+        gs[j] = s
+        gc[j] = c
+    out = np.empty((n, alpha))
+    for task in prange(n * alpha):
+        i = task // alpha
+        k = task % alpha
+        x = pred[i, k]
+        mx, ssx, cx = _col_stats(x)
+        acc = np.empty(d)
+        best = -np.inf
+        for q in range(nb_ptr[i], nb_ptr[i + 1]):
+            j = nb_idx[q]
+            v = _ccc_pair(x, mx, ssx, cx, gt[j], gm[j], gs[j], gc[j], corrected, acc)
+            if v > best:
+                best = v
+        out[i, k] = best
+    return out
+
+
+def max_ccc(pred: np.ndarray, gt: np.ndarray, nb_ptr: np.ndarray, nb_idx: np.ndarray,
+            corrected: bool = False) -> np.ndarray:
+    """(N, alpha) max over neighbours of the CCC (trusted float32 inputs, CSR neighbours)."""
+    return _max_ccc(pred, gt, nb_ptr, nb_idx, bool(corrected))
+
+
+def ccc(x, y, *, protocol: str = "official") -> float:
+    """Column-mean CCC of two (T, 25) (or (T, d)) arrays; ``x`` real, ``y`` generated.
+
+    See the module docstring for the ``official`` and ``corrected`` semantics.
+    """
+    from reactbench.metrics.validate import as_float32, check_finite, check_protocol
+
+    check_protocol(protocol)
+    x = as_float32(x, "x")
+    y = as_float32(y, "y")
+    if x.ndim == 1:
+        x = x[:, None]
+    if y.ndim == 1:
+        y = y[:, None]
+    if x.ndim != 2 or x.shape != y.shape or x.shape[0] < 2:
+        raise ValueError(
+            f"x, y: expected two (T, d) arrays of the same shape with T >= 2, got {x.shape} and "
+            f"{y.shape}"
+        )
+    check_finite(x, "x")
+    check_finite(y, "y")
+    mx, sx, cx = _col_stats(x)
+    my, sy, cy = _col_stats(y)
+    acc = np.empty(x.shape[1])
+    return float(_ccc_pair(x, mx, sx, cx, y, my, sy, cy, protocol == "corrected", acc))

@@ -1,0 +1,171 @@
+"""Time-lagged cross-correlation (TLCC) offsets behind FRSyn, vectorised with numba.
+
+``official`` (``official_react2024.md`` section 3.6): for lags -49..49, x = generated reaction,
+y = speaker; lag L > 0 pairs x[L:] with y[:-L], L < 0 pairs x[:L] with y[-L:]; per column the
+Pearson r (float64; a constant window gives NaN); the lag score is the float32 mean of the 25
+values (NaN if any is NaN). ``offset = 49 - argmax(scores)``, where argmax returns the first NaN
+if any score is NaN (so |offset| = 49 whenever a column is constant), else the first maximum.
+
+``corrected``: a column constant in either window is left out of the lag's column mean, except
+when both windows hold the same constant (counts as r = 1); a lag with no usable column is
+skipped; argmax is the first maximum over the remaining lags; with none left |offset| = 49.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from reactbench.metrics.constants import TLCC_MAX_LAG, TLCC_N_LAGS
+
+
+@njit(cache=True, error_model="numpy")
+def _changes(x):
+    """x (T, D) -> (T, D) int64 prefix count of frame-to-frame changes per column."""
+    t, d = x.shape
+    out = np.zeros((t, d), dtype=np.int64)
+    for a in range(1, t):
+        for c in range(d):
+            out[a, c] = out[a - 1, c] + (1 if x[a, c] != x[a - 1, c] else 0)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _scores(x, y, chx, chy, corrected, max_lag):
+    """Lag scores (2 max_lag + 1,) float32 of x, y (T, D) f32 (see module docstring)."""
+    t, d = x.shape
+    nl = 2 * max_lag + 1
+    out = np.empty(nl, dtype=np.float32)
+    for li in range(nl):
+        lag = li - max_lag
+        if lag >= 0:
+            xs = lag
+            ys = 0
+        else:
+            xs = 0
+            ys = -lag
+        n = t - abs(lag)
+        if n < 1:
+            out[li] = np.nan
+            continue
+        total = 0.0
+        used = 0
+        bad = False
+        for c in range(d):
+            cx = chx[xs + n - 1, c] - chx[xs, c] == 0
+            cy = chy[ys + n - 1, c] - chy[ys, c] == 0
+            if cx or cy:
+                if corrected:
+                    if cx and cy and x[xs, c] == y[ys, c]:
+                        total += 1.0
+                        used += 1
+                    continue
+                bad = True
+                break
+            mx = 0.0
+            my = 0.0
+            for a in range(n):
+                mx += np.float64(x[xs + a, c])
+                my += np.float64(y[ys + a, c])
+            mx /= n
+            my /= n
+            sxy = 0.0
+            sxx = 0.0
+            syy = 0.0
+            for a in range(n):
+                u = np.float64(x[xs + a, c]) - mx
+                v = np.float64(y[ys + a, c]) - my
+                sxy += u * v
+                sxx += u * u
+                syy += v * v
+            r = (sxy / (n - 1)) / np.sqrt(sxx / (n - 1)) / np.sqrt(syy / (n - 1))
+            if r > 1.0:
+                r = 1.0
+            elif r < -1.0:
+                r = -1.0
+            total += np.float64(np.float32(r))
+            used += 1
+        if bad or used == 0:
+            out[li] = np.nan
+        else:
+            out[li] = np.float32(total / used)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _offset(scores, corrected, max_lag):
+    """49 - argmax (official: first NaN wins; corrected: NaN lags skipped)."""
+    best = -1
+    bv = -np.inf
+    for li in range(scores.shape[0]):
+        s = scores[li]
+        if np.isnan(s):
+            if corrected:
+                continue
+            return max_lag - li
+        if best < 0 or s > bv:
+            best = li
+            bv = s
+    if best < 0:
+        return max_lag
+    return max_lag - best
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _offsets(pred, speaker, n_gen, corrected, max_lag):
+    n = pred.shape[0]
+    out = np.empty((n, n_gen), dtype=np.int64)
+    for i in prange(n):
+        chy = _changes(speaker[i])
+        for k in range(n_gen):
+            x = pred[i, k]
+            sc = _scores(x, speaker[i], _changes(x), chy, corrected, max_lag)
+            out[i, k] = _offset(sc, corrected, max_lag)
+    return out
+
+
+def offsets(pred: np.ndarray, speaker: np.ndarray, n_gen: int, corrected: bool) -> np.ndarray:
+    """(N, n_gen) signed offsets for generations 0..n_gen-1 (trusted float32 inputs)."""
+    return _offsets(pred, speaker, int(n_gen), bool(corrected), TLCC_MAX_LAG)
+
+
+def tlcc_scores(x, y, *, protocol: str = "official") -> np.ndarray:
+    """The 99 lag scores (float32, lags -49..49) of a generated reaction x and speaker y (T, 25)."""
+    from reactbench.metrics.validate import as_float32, check_finite, check_protocol
+
+    check_protocol(protocol)
+    x = as_float32(x, "x")
+    y = as_float32(y, "y")
+    if x.ndim != 2 or x.shape != y.shape:
+        raise ValueError(f"x, y: expected two (T, d) arrays of one shape, got {x.shape}, {y.shape}")
+    check_finite(x, "x")
+    check_finite(y, "y")
+    return _scores(x, y, _changes(x), _changes(y), protocol == "corrected", TLCC_MAX_LAG)
+
+
+def tlcc_offsets(pred, speaker, *, protocol: str = "official", all_generations: bool = True,
+                 n_jobs: int = -1) -> np.ndarray:
+    """Signed TLCC offsets, (N, alpha) int64 (or (N, 1) with ``all_generations=False``).
+
+    pred: (N, alpha, T, 25) generated reactions; speaker: (N, T, 25). ``offset = 49 - argmax``
+    over the 99 lags -49..49 (see the module docstring for the NaN rule of each protocol); a
+    prediction trailing the speaker by L frames gives -L. FRSyn is the mean of ``|offset|``.
+    """
+    from reactbench.metrics.validate import check_pred, check_protocol, check_sequences
+
+    check_protocol(protocol)
+    p = check_pred(pred)
+    s = check_sequences(speaker, "speaker", p.shape[0], p.shape[2])
+    import numba
+
+    from reactbench.metrics.dtw_engine import _n_threads
+
+    old = numba.get_num_threads()
+    numba.set_num_threads(_n_threads(n_jobs))
+    try:
+        return offsets(p, s, p.shape[1] if all_generations else 1, protocol == "corrected")
+    finally:
+        numba.set_num_threads(old)
+
+
+__all__ = ["tlcc_offsets", "tlcc_scores", "TLCC_N_LAGS"]
