@@ -159,9 +159,10 @@ def _online_call(model, inp: SpeakerInput, start: int, alpha: int, seed: int) ->
 
 # ----------------------------------------------------------------------------- generation
 def generate_offline(model, data, *, alpha: int, seed: int, batch_size: int = 32,
-                     check_range: bool = True, progress: bool = False, name: str = "model"
-                     ) -> Predictions:
-    """Offline predictions (N, alpha, T, 25) for every row of ``data``."""
+                     check_range: bool = True, progress: bool = False, name: str = "model",
+                     keep_face: bool = True) -> Predictions:
+    """Offline predictions (N, alpha, T, 25) for every row of ``data`` (plus the model's 3DMM
+    (N, alpha, T, 58) when it returns them and ``keep_face``)."""
     n, t = data.n, data.frames
     emotion = np.empty((n, alpha, t, EMOTION_DIM), dtype=np.float32)
     face: np.ndarray | None = None
@@ -174,7 +175,8 @@ def generate_offline(model, data, *, alpha: int, seed: int, batch_size: int = 32
         emo, fc = check_reactions(out, model=name, batch=len(rows), alpha=alpha, frames=t,
                                   rows=rows, clip_ids=inp.clip_ids, check_range=check_range)
         emotion[rows] = emo
-        face = _store_face(face, fc, rows, (n, alpha, t, FACE_3DMM_DIM), rows[0] == 0, name)
+        if keep_face:
+            face = _store_face(face, fc, rows, (n, alpha, t, FACE_3DMM_DIM), rows[0] == 0, name)
     return Predictions(emotion=emotion, face_3dmm=face, speaker_ids=list(data.speaker_ids))
 
 
@@ -219,7 +221,7 @@ def _online_rows(model, data, rows, *, alpha, seed, window, check_range, name, s
 
 def generate_online(model, data, *, alpha: int, seed: int, window: int = 50,
                     batch_size: int = 32, check_range: bool = True, progress: bool = False,
-                    name: str = "model") -> Predictions:
+                    name: str = "model", keep_face: bool = True) -> Predictions:
     """Online predictions, window by window, each call seeing speaker frames [0, end) only."""
     n, t = data.n, data.frames
     emotion = np.empty((n, alpha, t, EMOTION_DIM), dtype=np.float32)
@@ -228,7 +230,7 @@ def generate_online(model, data, *, alpha: int, seed: int, window: int = 50,
     for rows in _progress(todo, total=len(todo), desc=f"{name} online", enabled=progress):
         _, face = _online_rows(model, data, rows, alpha=alpha, seed=seed, window=window,
                                check_range=check_range, name=name, emotion=emotion, face=face,
-                               face_shape=(n, alpha, t, FACE_3DMM_DIM))
+                               face_shape=(n, alpha, t, FACE_3DMM_DIM) if keep_face else None)
     return Predictions(emotion=emotion, face_3dmm=face, speaker_ids=list(data.speaker_ids))
 
 
@@ -297,8 +299,9 @@ def check_causality(model, data, preds: Predictions, *, alpha: int, seed: int, w
 
 # ----------------------------------------------------------------------------- cache
 def predictions_key(info, identity: dict, *, split: str, task: str, window: int | None,
-                    alpha: int, seed: int, frames: int) -> str:
+                    alpha: int, seed: int, frames: int, keep_face: bool = True) -> str:
     payload = {
+        "face": keep_face,
         "cache": PREDICTIONS_CACHE_VERSION,
         "model": info.name,
         "version": info.version,
@@ -447,7 +450,8 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
         identity["train"] = bundle.train_identity()
     for seed in opt.seeds:
         key = predictions_key(info, identity, split=opt.split, task=opt.task,
-                              window=window, alpha=opt.alpha, seed=seed, frames=data.frames)
+                              window=window, alpha=opt.alpha, seed=seed, frames=data.frames,
+                              keep_face=opt.realism_3dmm)
         path = predictions_path(name, key)
         cached = load_cached(path, data.n, opt.alpha, data.frames) if opt.cache else None
         if cached is not None and online and not cached[1].get("causality", {}).get("passed"):
@@ -468,7 +472,8 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
                 fitted = True
             t0 = time.perf_counter()
             kw = dict(alpha=opt.alpha, seed=seed, batch_size=opt.batch_size,
-                      check_range=opt.check_range, progress=opt.progress, name=name)
+                      check_range=opt.check_range, progress=opt.progress, name=name,
+                      keep_face=opt.realism_3dmm)
             if online:
                 preds = generate_online(model, data, window=opt.window, **kw)
             else:

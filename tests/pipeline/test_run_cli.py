@@ -214,3 +214,18 @@ def test_examples_readme_snippet_runs(tiny_dataset, tmp_path, cli):
                                    "strength=0.8", "--task", "online"))
     assert code == 0, err
     assert results_in(tmp_path / "o")["my_model"]["model"]["params"] == {"strength": 0.8}
+
+
+def test_3dmm_kept_only_for_realism_3dmm(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "a", "--model", "b_nn"))
+    assert code == 0, err
+    plain = results_in(tmp_path / "a")["b_nn"]
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "b", "--model", "b_nn",
+                                 "--realism-3dmm"))
+    assert code == 0, err
+    rich = results_in(tmp_path / "b")["b_nn"]
+    assert plain["realism_features"] == "emotion" and rich["realism_features"] == "emotion+3dmm"
+    with np.load(plain["predictions"][0]["path"]) as z:
+        assert "face_3dmm" not in z.files
+    with np.load(rich["predictions"][0]["path"]) as z:
+        assert z["face_3dmm"].shape == (8, ALPHA, 120, 58)

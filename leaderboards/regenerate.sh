@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Regenerate leaderboards/synthetic/: result JSONs and tables (Markdown, LaTeX, CSV) that
+# reactbench produces on its default synthetic dataset (generated once into the user cache).
+#
+#   leaderboards/regenerate.sh                         # every baseline, offline and online
+#   leaderboards/regenerate.sh reactdiff               # add ReactDiff rows (stored results kept)
+#   TASKS=ablation leaderboards/regenerate.sh reactdiff-ablation   # the ablation table
+#   FRESH=1 leaderboards/regenerate.sh                 # drop stored results of TASKS first
+#
+# MODELS (first argument, default "baselines") is what `reactbench run --model` takes.
+# Results live in synthetic/results/<task>/ (ablation: offline runs in results/ablation/);
+# models whose result file is already there are skipped (`--skip-existing`), so adding a model
+# never re-runs the others. Tables are rebuilt from ALL result files of each task.
+# Extra flags for `reactbench run` (e.g. --device cuda, --model-arg k=v) go in RUN_ARGS.
+set -euo pipefail
+
+MODELS="${1:-baselines}"
+TASKS="${TASKS:-offline online}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUT="$HERE/synthetic"
+RB="${REACTBENCH:-reactbench}"
+read -r -a EXTRA <<< "${RUN_ARGS:-}"
+
+for task in $TASKS; do
+  res="$OUT/results/$task"
+  run_task="$task"
+  [ "$task" = "ablation" ] && run_task="offline"
+  if [ "${FRESH:-0}" = "1" ]; then rm -rf "$res"; fi
+  echo "== $task: $MODELS"
+  $RB run --model "$MODELS" --split test --task "$run_task" --samples 10 --seed 0 \
+    --out "$res" --skip-existing "${EXTRA[@]}"
+done
+
+for task in offline online ablation; do
+  res="$OUT/results/$task"
+  compgen -G "$res/*.json" > /dev/null || continue
+  table="$task"
+  for fmt in md latex csv; do
+    ext="$fmt"; [ "$fmt" = "latex" ] && ext="tex"
+    $RB leaderboard "$res" --table "$table" --format "$fmt" --output "$OUT/$task.$ext"
+  done
+done
+echo "tables in $OUT"
