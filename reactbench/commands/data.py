@@ -79,16 +79,13 @@ def _summary(args: argparse.Namespace) -> int:
         print("using the default synthetic dataset (generated once into the cache)")
     root = resolve_data(args.data)
     t1 = time.perf_counter()
-    try:
-        from reactbench.data.check import check_dataset
-    except ImportError:  # pragma: no cover - during development
-        check_dataset = None
-    if check_dataset is not None:
-        problems = check_dataset(root, progress=True)
-        if problems:
-            _print_problems(problems)
-            print(f"{len(problems)} problem(s) in {root}")
-            return 1
+    from reactbench.data.check import check_dataset
+
+    problems = check_dataset(root, progress=True)
+    if problems:
+        _print_problems(problems)
+        print(f"{len(problems)} problem(s) in {root}")
+        return 1
     t2 = time.perf_counter()
     d = load_split(root, args.split, frames=args.frames, progress=True)
     t3 = time.perf_counter()

@@ -116,8 +116,8 @@ def neighbours_from_similarity(sim: np.ndarray, *, threshold: float | None = Non
     if threshold is not None and target_k is not None:
         raise DataError("give either --threshold or --target-k, not both")
     if threshold is None:
-        k = DEFAULT_TARGET_K if target_k is None else target_k
-        threshold = threshold_for_k(sim, min(k, sim.shape[0]))
+        k = min(DEFAULT_TARGET_K, sim.shape[0]) if target_k is None else target_k
+        threshold = threshold_for_k(sim, k)
     elif not -1.0 <= threshold <= 1.0:
         raise DataError(f"--threshold {threshold}: expected a similarity in [-1, 1]")
     nb = (sim >= threshold).astype(np.float64)
@@ -199,8 +199,8 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
     sim = speaker_similarity(data.speaker_emotion, mfcc)
     nb = neighbours_from_similarity(sim, threshold=threshold, target_k=target_k)
     if threshold is None:
-        k = DEFAULT_TARGET_K if target_k is None else target_k
-        used = threshold_for_k(sim, min(k, sim.shape[0]))
+        k = min(DEFAULT_TARGET_K, sim.shape[0]) if target_k is None else target_k
+        used = threshold_for_k(sim, k)
     else:
         used = float(threshold)
     truth = read_truth(root, split)

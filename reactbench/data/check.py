@@ -56,22 +56,30 @@ def _range_problems(path: Path, emo: np.ndarray) -> list[Problem]:
 
 def check_clip(root: Path, split: str, clip: str, audio: bool = True) -> tuple[list[Problem], dict]:
     """Problems of one person-clip's files, and its frame counts {emotion, face, audio}."""
+    from reactbench.data.loader import _missing_message
+
     problems: list[Problem] = []
     lengths: dict[str, int] = {}
-    ep = layout.emotion_path(root, split, clip)
-    try:
-        emo = layout.read_emotion(ep)
-        lengths["emotion"] = emo.shape[0]
-        problems += _range_problems(ep, emo)
-    except DataError as exc:
-        problems.append(_problem(ep, exc))
-    fp = layout.face_path(root, split, clip)
-    try:
-        lengths["face"] = layout.read_3dmm(fp).shape[0]
-    except DataError as exc:
-        problems.append(_problem(fp, exc))
+    files = [layout.emotion_path(root, split, clip), layout.face_path(root, split, clip)]
     if audio:
-        ap = layout.audio_path(root, split, clip)
+        files.append(layout.audio_path(root, split, clip))
+    missing = [p for p in files if not p.is_file()]
+    problems += [_problem(p, _missing_message(p, split)) for p in missing]
+    ep, fp = files[0], files[1]
+    if ep not in missing:
+        try:
+            emo = layout.read_emotion(ep)
+            lengths["emotion"] = emo.shape[0]
+            problems += _range_problems(ep, emo)
+        except DataError as exc:
+            problems.append(_problem(ep, exc))
+    if fp not in missing:
+        try:
+            lengths["face"] = layout.read_3dmm(fp).shape[0]
+        except DataError as exc:
+            problems.append(_problem(fp, exc))
+    ap = layout.audio_path(root, split, clip)
+    if audio and ap not in missing:
         try:
             y, sr = layout.read_wav(ap)
             lengths["audio"] = int(len(y) * FPS // sr)

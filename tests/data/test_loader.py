@@ -47,3 +47,37 @@ def test_identity_is_stable(tiny_dataset):
 
 def test_resolve_data_explicit(tiny_dataset):
     assert resolve_data(tiny_dataset) == tiny_dataset.resolve()
+
+
+def test_any_sample_rate_stereo_wav_and_frame_cut(micro_copy):
+    import soundfile as sf
+
+    from reactbench.data.audio import wav_features
+
+    clip = layout.read_split_csv(micro_copy, "test")[0][0]
+    p = layout.audio_path(micro_copy, "test", clip)
+    before = wav_features(p, frames=100)
+    y, sr = sf.read(p)
+    import librosa
+
+    y44 = librosa.resample(y, orig_sr=sr, target_sr=44100)
+    sf.write(p, np.stack([y44, y44], axis=1), 44100)
+    d = load_split(micro_copy, "test", frames=80, cache=False)
+    assert d.frames == 80 and d.speaker_audio["mfcc"].shape[1] == 80
+    r = np.corrcoef(d.speaker_audio["logmel"][0].ravel(), before["logmel"][:80].ravel())[0, 1]
+    assert r > 0.95
+
+
+def test_no_audio_no_neighbours_and_subset(tiny_dataset):
+    d = load_split(tiny_dataset, "val", audio=False, neighbours=False)
+    assert d.speaker_audio == {} and d.neighbours is None and d.video_dirs is None
+    full = load_split(tiny_dataset, "val")
+    sub = full.subset([0, 5])
+    assert sub.n == 2 and sub.neighbours.shape == (2, 2)
+    np.testing.assert_array_equal(sub.listener_emotion[1], full.listener_emotion[5])
+    assert sub.identity["rows"] == [0, 5]
+
+
+def test_default_dataset_identity_has_generator(tiny_dataset):
+    ident = dataset_identity(tiny_dataset, "val")
+    assert set(ident) >= {"root", "split", "content_hash", "generator"}

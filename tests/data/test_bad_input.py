@@ -1,0 +1,176 @@
+"""Every bad input of issue 2 -> a DataError naming the file and what was expected, from the
+loader, and the same problem listed with its file by check_dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reactbench.data import layout, load_split
+from reactbench.data.check import check_dataset
+from reactbench.errors import DataError
+
+
+def _first_clip(root):
+    return layout.read_split_csv(root, "test")[0][0]
+
+
+def _emotion(root):
+    return layout.emotion_path(root, "test", _first_clip(root))
+
+
+def _replace_line(path, lineno, text):
+    lines = path.read_text().splitlines()
+    lines[lineno] = text
+    path.write_text("\n".join(lines) + "\n")
+
+
+def malformed_csv(root):
+    p = _emotion(root)
+    _replace_line(p, 3, ",".join(["0"] * 30))  # a row with 30 fields among 25-field rows
+    return p, "25"
+
+
+def short_row(root):
+    p = _emotion(root)
+    _replace_line(p, 5, ",".join(["0"] * 20))
+    return p, "expected 25 numbers"
+
+
+def wrong_columns(root):
+    p = _emotion(root)
+    lines = p.read_text().splitlines()
+    p.write_text("\n".join(",".join(line.split(",")[:24]) for line in lines) + "\n")
+    return p, "expected 25 columns"
+
+
+def nan_value(root):
+    p = _emotion(root)
+    lines = p.read_text().splitlines()
+    cells = lines[7].split(",")
+    cells[16] = "nan"
+    lines[7] = ",".join(cells)
+    p.write_text("\n".join(lines) + "\n")
+    return p, "NaN"
+
+
+def non_numeric(root):
+    p = _emotion(root)
+    lines = p.read_text().splitlines()
+    lines[2] = "x" + lines[2][1:]
+    p.write_text("\n".join(lines) + "\n")
+    return p, "non-numeric"
+
+
+def face_wrong_width(root):
+    p = layout.face_path(root, "test", _first_clip(root))
+    np.save(p, np.zeros((100, 57), dtype=np.float32))
+    return p, "expected (T, 58)"
+
+
+def unreadable_wav(root):
+    p = layout.audio_path(root, "test", _first_clip(root))
+    p.write_bytes(b"this is not a wav file at all" * 10)
+    return p, "expected a readable .wav"
+
+
+def missing_clip(root):
+    csv = layout.split_csv_path(root, "test")
+    text = csv.read_text().replace("test001/P2/1", "test001/P2/9")
+    csv.write_text(text)
+    return layout.emotion_path(root, "test", "Synthetic/test001/P2/9"), "test.csv names this clip"
+
+
+def neighbour_wrong_size(root):
+    p = layout.neighbour_path(root, "test")
+    np.save(p, np.eye(5))
+    return p, "expected (4, 4)"
+
+
+def neighbour_empty_row(root):
+    p = layout.neighbour_path(root, "test")
+    nb = np.load(p)
+    nb[2] = 0
+    np.save(p, nb)
+    return p, "no appropriate reaction"
+
+
+def split_csv_columns(root):
+    csv = layout.split_csv_path(root, "test")
+    lines = csv.read_text().splitlines()
+    lines[1] = lines[1] + ",extra"
+    csv.write_text("\n".join(lines) + "\n")
+    return csv, "expected 3 columns"
+
+
+BAD_INPUTS = [malformed_csv, short_row, wrong_columns, nan_value, non_numeric, face_wrong_width,
+              unreadable_wav, missing_clip, neighbour_wrong_size, neighbour_empty_row,
+              split_csv_columns]
+
+
+@pytest.mark.parametrize("damage", BAD_INPUTS, ids=lambda f: f.__name__)
+def test_loader_names_file_and_expectation(micro_copy, damage):
+    path, expected = damage(micro_copy)
+    with pytest.raises(DataError) as info:
+        load_split(micro_copy, "test", cache=False)
+    msg = str(info.value)
+    assert str(path) in msg and expected in msg
+
+
+@pytest.mark.parametrize("damage", BAD_INPUTS, ids=lambda f: f.__name__)
+def test_check_lists_the_problem_with_its_file(micro_copy, damage):
+    path, expected = damage(micro_copy)
+    problems = check_dataset(micro_copy, n_jobs=1)
+    assert any(f == str(path) and expected in m for f, m in problems), problems
+
+
+def test_check_lists_every_problem_not_just_the_first(micro_copy):
+    paths = {str(f(micro_copy)[0]) for f in (face_wrong_width, neighbour_wrong_size)}
+    p = layout.emotion_path(micro_copy, "test", layout.read_split_csv(micro_copy, "test")[1][1])
+    lines = p.read_text().splitlines()
+    cells = lines[4].split(",")
+    cells[15] = "1.7"  # valence out of range
+    lines[4] = ",".join(cells)
+    p.write_text("\n".join(lines) + "\n")
+    problems = check_dataset(micro_copy, n_jobs=1)
+    files = {f for f, _ in problems}
+    assert paths | {str(p)} <= files
+    assert any("outside [-1, 1]" in m for f, m in problems if f == str(p))
+
+
+def test_frame_mismatch_between_modalities(micro_copy):
+    clip = _first_clip(micro_copy)
+    p = layout.face_path(micro_copy, "test", clip)
+    np.save(p, np.load(p)[:80])
+    problems = check_dataset(micro_copy, n_jobs=1)
+    assert any(f == str(p) and "80 frames" in m for f, m in problems)
+    with pytest.raises(DataError, match="80 frames"):
+        load_split(micro_copy, "test", cache=False)
+
+
+def test_short_audio(micro_copy):
+    import soundfile as sf
+
+    p = layout.audio_path(micro_copy, "test", _first_clip(micro_copy))
+    y, sr = sf.read(p)
+    sf.write(p, y[: sr], sr)  # 1 s of a 4 s clip
+    with pytest.raises(DataError, match="expected at least 4.00 s"):
+        load_split(micro_copy, "test", cache=False)
+    assert any(f == str(p) and "audio lasts 1.00 s" in m for f, m in check_dataset(micro_copy))
+
+
+def test_missing_directory_and_split(tmp_path):
+    with pytest.raises(DataError, match="dataset directory not found"):
+        load_split(tmp_path / "nope", "test")
+    with pytest.raises(DataError, match="split list not found"):
+        load_split(tmp_path, "test")
+    with pytest.raises(DataError, match="unknown split"):
+        load_split(tmp_path, "dev")
+    assert check_dataset(tmp_path / "nope") == [(str(tmp_path / "nope"),
+                                                 "dataset directory not found")]
+    assert "no split list" in check_dataset(tmp_path)[0][1]
+
+
+def test_clean_dataset_has_no_problems(micro_dataset, tiny_dataset):
+    assert check_dataset(micro_dataset, n_jobs=1) == []
+    assert check_dataset(tiny_dataset, n_jobs=1) == []
