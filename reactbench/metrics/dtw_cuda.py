@@ -1,0 +1,268 @@
+"""Exact grouped DTW on the GPU, the ``device="cuda"`` engine behind FRDist.
+
+Same values as the CPU engine (:mod:`reactbench.metrics.dtw_engine`) and ``tslearn.metrics.dtw``:
+per column group (AU 0:15, VA 15:17, FE 17:25) a multivariate DTW with steps (i-1, j), (i, j-1),
+(i-1, j-1), local cost the squared Euclidean distance over the group's columns (inputs cast to
+float32, every cost and sum in float64), value = sqrt of the minimal accumulated cost; the grouped
+distance is ``1/15 DTW_AU + 1 DTW_VA + 1/8 DTW_FE`` and FRDist keeps its minimum over the
+appropriate real reactions. Hard min, no band, no soft-DTW.
+
+Two engines, both batched over all (speaker, generation, neighbour) triples:
+
+* ``triton`` (the fast one; Triton ships with CUDA builds of PyTorch): one program per triple and
+  group, sweeping the rows of the DP. A row is one associative scan: with ``P`` the previous row,
+  ``c`` the cost row and ``R_j = min(P_j, D_j)``, the recurrence
+  ``D_j = c_j + min(P_j, P_{j-1}, D_{j-1})`` becomes ``D_j = c_j + min(P_j, R_{j-1})`` and
+  ``R_j = min(P_j, c_j + R_{j-1})``: both are (min, +)-affine in ``R_{j-1}``, so the row is an
+  inclusive scan of such maps, exact (only additions of non-negative numbers and minima, no
+  cancellation; ``DTW(x, x)`` is exactly 0).
+* ``torch`` (fallback, any torch device): the textbook anti-diagonal wavefront over cost matrices,
+  the same arithmetic as tslearn; slow on big inputs, used when Triton is missing and in CPU tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from reactbench.metrics.constants import DTW_GROUPS, EMOTION_DIM
+
+_BIG = 1e300  # "infinity" of the DP: finite so no inf - inf or inf * 0 can appear
+_ENGINES = ("auto", "triton", "torch")
+
+
+# ----------------------------------------------------------------------------- device checks
+def resolve_cuda_device(device: str = "cuda"):
+    """``"cuda"`` / ``"cuda:k"`` -> ``torch.device``; a clear ValueError when CUDA is unusable."""
+    import torch
+
+    name = str(device)
+    if not name.startswith("cuda"):
+        raise ValueError(
+            f"device: expected 'cuda' or 'cuda:k' for the GPU DTW engine, got {name!r}"
+        )
+    if not torch.cuda.is_available():
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise ValueError(
+            f"device={name!r} requested but torch.cuda.is_available() is False (torch "
+            f"{torch.__version__}, {build}); use device='cpu' or run on a machine with a GPU"
+        )
+    dev = torch.device(name)
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist"
+        )
+    return dev
+
+
+def triton_available() -> bool:
+    """True when Triton imports (it is never imported at module load)."""
+    try:
+        import triton  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- public entry
+def min_grouped_dtw_cuda(pred, gt, neighbours, *, device: str = "cuda",
+                         engine: str = "auto") -> np.ndarray:
+    """Per (speaker, generation) minimum grouped DTW over the appropriate real reactions, on GPU.
+
+    pred: (N, alpha, T, 25); gt: (N, T', 25); neighbours: (N, N) 0/1 with
+    ``neighbours[i, j] == 1`` when ``gt[j]`` is appropriate for speaker i (every row non-empty).
+    Returns (N, alpha) float64, ``out[i, k] = min_j grouped_dtw(pred[i, k], gt[j])``, the same
+    values as ``reactbench.metrics.dtw_engine.min_grouped_dtw`` (to float64 rounding).
+    ``engine``: "triton" (fast), "torch" (slow fallback) or "auto" (triton when it imports).
+    """
+    dev = resolve_cuda_device(device)
+    return _min_grouped_dtw(pred, gt, neighbours, dev, engine)
+
+
+def _check_inputs(pred, gt, neighbours) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from reactbench.metrics.validate import check_neighbours, check_pred, check_sequences
+
+    p = check_pred(pred, "pred")
+    g = check_sequences(gt, "gt", n=p.shape[0])
+    nb = check_neighbours(neighbours, p.shape[0], "neighbours")
+    return p, g, nb
+
+
+def _triples(nb: np.ndarray, alpha: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x row of pred.reshape(N * alpha, ...), gt row) of every triple, sorted by gt row so that
+    programs running side by side read the same reaction (cache reuse). int64 arrays."""
+    rows, cols = np.nonzero(nb)
+    order = np.argsort(cols, kind="stable")
+    rows, cols = rows[order], cols[order]
+    gen = np.arange(alpha, dtype=np.int64)
+    x_idx = (rows.astype(np.int64)[:, None] * alpha + gen[None, :]).reshape(-1)
+    y_idx = np.repeat(cols.astype(np.int64), alpha)
+    return x_idx, y_idx
+
+
+def _min_grouped_dtw(pred, gt, neighbours, dev, engine: str = "auto",
+                     chunk_triples: int | None = None) -> np.ndarray:
+    """Engine-agnostic body of :func:`min_grouped_dtw_cuda` on any torch device ``dev``."""
+    import torch
+
+    if engine not in _ENGINES:
+        raise ValueError(f"engine: expected one of {_ENGINES}, got {engine!r}")
+    if engine == "auto":
+        engine = "triton" if dev.type == "cuda" and triton_available() else "torch"
+    if engine == "triton" and not triton_available():
+        raise ValueError("engine='triton' requested but triton does not import; "
+                         "pip install triton, or use engine='torch'")
+    p, g, nb = _check_inputs(pred, gt, neighbours)
+    n, alpha, t, d = p.shape
+    x_idx, y_idx = _triples(nb, alpha)
+    x = torch.from_numpy(p.reshape(n * alpha, t, d)).to(dev, non_blocking=True)
+    y = torch.from_numpy(g).to(dev, non_blocking=True)
+    xi = torch.from_numpy(x_idx).to(dev)
+    yi = torch.from_numpy(y_idx).to(dev)
+    if engine == "triton":
+        dist = _triples_triton(x, y, xi, yi)
+    else:
+        dist = _triples_torch(x, y, xi, yi, chunk_triples)
+    best = torch.full((n * alpha,), math.inf, dtype=torch.float64, device=dev)
+    best.scatter_reduce_(0, xi, dist, reduce="amin")
+    return best.reshape(n, alpha).cpu().numpy()
+
+
+def _weighted(per_group: list) -> object:
+    """sum_g w_g * sqrt(cost_g), in the official order (AU, VA, FE); float64 tensors."""
+    out = None
+    for (_, _, w), cost in zip(DTW_GROUPS, per_group):
+        term = w * cost.sqrt()
+        out = term if out is None else out + term
+    return out
+
+
+# ----------------------------------------------------------------------------- triton engine
+_KERNEL = None
+
+
+def _build_kernel():
+    """Compile-on-first-use Triton kernel (module import stays Triton-free)."""
+    global _KERNEL
+    if _KERNEL is not None:
+        return _KERNEL
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def _combine(a1, g1, f1, a2, g2, f2):
+        # compose (min,+)-affine maps r -> min(g, a + r) (the R recurrence) and
+        # r -> min(f, a + r) (the D output of the segment's last element)
+        return a1 + a2, tl.minimum(g2, a2 + g1), tl.minimum(f2, a2 + g1)
+
+    # Triton resolves the names a kernel calls through the module's globals
+    globals()["_combine"] = _combine
+
+    @triton.jit
+    def _kernel(X, YT, XI, YI, OUT, n_triples, TX, TY,
+                C0: tl.constexpr, C1: tl.constexpr, D: tl.constexpr,
+                NB: tl.constexpr, BLOCK: tl.constexpr):
+        # X: (Nx, TX, D) f32; YT: (Ny, D, TY) f32; XI/YI: (n_triples,) int64; OUT: f64 costs
+        pid = tl.program_id(0)
+        rows = pid * NB + tl.arange(0, NB)
+        rmask = rows < n_triples
+        xi = tl.load(XI + rows, mask=rmask, other=0)
+        yi = tl.load(YI + rows, mask=rmask, other=0)
+        cols = tl.arange(0, BLOCK)
+        cmask = cols < TY
+        m2 = rmask[:, None] & cmask[None, :]
+        x_row = X + xi * (TX * D)
+        y_ptr = YT + (yi * (D * TY))[:, None] + cols[None, :]
+        prev = tl.full([NB, BLOCK], 1e300, tl.float64)
+        r0 = tl.zeros([NB, BLOCK], tl.float64)  # R_{-1}: 0 on row 0 (D[-1, -1] = 0), then BIG
+        for i in tl.range(0, TX):
+            c = tl.zeros([NB, BLOCK], tl.float64)
+            for k in tl.static_range(C0, C1):
+                xv = tl.load(x_row + i * D + k, mask=rmask, other=0.0).to(tl.float64)
+                yv = tl.load(y_ptr + k * TY, mask=m2, other=0.0).to(tl.float64)
+                diff = xv[:, None] - yv
+                c += diff * diff
+            c = tl.where(m2, c, 0.0)
+            a, g, f = tl.associative_scan((c, prev, c + prev), 1, _combine)
+            prev = tl.minimum(f, a + r0)
+            r0 = tl.full([NB, BLOCK], 1e300, tl.float64)
+        last = tl.sum(tl.where(cols[None, :] == TY - 1, prev, 0.0), axis=1)
+        tl.store(OUT + rows, last, mask=rmask)
+
+    _KERNEL = _kernel
+    return _KERNEL
+
+
+# launch configuration: triples per program, warps per program (tuned on an H100)
+TRITON_CONFIG = {"nb": 1, "num_warps": 4}
+
+
+def _triples_triton(x, y, xi, yi, nb: int | None = None, num_warps: int | None = None):
+    """Weighted grouped DTW of every triple: x (Nx, TX, 25) f32, y (Ny, TY, 25) f32 on the GPU,
+    xi / yi (n,) int64 -> (n,) float64."""
+    import torch
+    import triton
+
+    kernel = _build_kernel()
+    nb = nb or TRITON_CONFIG["nb"]
+    num_warps = num_warps or TRITON_CONFIG["num_warps"]
+    n = xi.shape[0]
+    tx, ty = x.shape[1], y.shape[1]
+    yt = y.transpose(1, 2).contiguous()
+    block = max(16, triton.next_power_of_2(ty))
+    grid = (triton.cdiv(n, nb),)
+    costs = []
+    for c0, c1, _ in DTW_GROUPS:
+        out = torch.empty(n, dtype=torch.float64, device=x.device)
+        kernel[grid](x, yt, xi, yi, out, n, tx, ty, C0=c0, C1=c1, D=EMOTION_DIM, NB=nb,
+                     BLOCK=block, num_warps=num_warps)
+        costs.append(out)
+    return _weighted(costs)
+
+
+# ----------------------------------------------------------------------------- torch engine
+def _dtw_costs_torch(xg, yg):
+    """Accumulated DTW cost of each pair: xg (B, TX, d), yg (B, TY, d) float64 -> (B,) float64.
+
+    Anti-diagonal wavefront over a padded (TX + 1, TY + 1) table; cost summed column by column in
+    ascending order and ``c + min(up, left, diag)``, the same arithmetic as tslearn.
+    """
+    import torch
+
+    b, tx, d = xg.shape
+    ty = yg.shape[1]
+    cost = torch.zeros((b, tx, ty), dtype=torch.float64, device=xg.device)
+    for k in range(d):
+        diff = xg[:, :, None, k] - yg[:, None, :, k]
+        cost += diff * diff
+    w = ty + 1
+    table = torch.full((b, (tx + 1) * w), _BIG, dtype=torch.float64, device=xg.device)
+    table[:, 0] = 0.0
+    flat_cost = cost.reshape(b, -1)
+    for s in range(2, tx + ty + 1):
+        i = torch.arange(max(1, s - ty), min(tx, s - 1) + 1, device=xg.device)
+        j = s - i
+        idx = i * w + j
+        step = torch.minimum(torch.minimum(table[:, idx - w], table[:, idx - 1]),
+                             table[:, idx - w - 1])
+        table[:, idx] = flat_cost[:, (i - 1) * ty + (j - 1)] + step
+    return table[:, -1]
+
+
+def _triples_torch(x, y, xi, yi, chunk_triples: int | None = None):
+    """Torch fallback of :func:`_triples_triton` (any device): (n,) float64."""
+    import torch
+
+    n = xi.shape[0]
+    tx, ty = x.shape[1], y.shape[1]
+    if chunk_triples is None:  # ~ 256 MiB of float64 cost + table per chunk
+        chunk_triples = max(1, (256 << 20) // (16 * (tx + 1) * (ty + 1)))
+    out = torch.empty(n, dtype=torch.float64, device=x.device)
+    for lo in range(0, n, chunk_triples):
+        sl = slice(lo, min(n, lo + chunk_triples))
+        xb = x[xi[sl]].to(torch.float64)
+        yb = y[yi[sl]].to(torch.float64)
+        costs = [_dtw_costs_torch(xb[..., c0:c1], yb[..., c0:c1]) for c0, c1, _ in DTW_GROUPS]
+        out[sl] = _weighted(costs)
+    return out

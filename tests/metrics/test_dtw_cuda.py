@@ -1,0 +1,151 @@
+"""GPU grouped-DTW engine (reactbench.metrics.dtw_cuda) against the CPU engine and tslearn.
+
+The CPU-runnable tests cover the CUDA-absent error and the torch wavefront engine (the same
+orchestration code as the GPU path, run on CPU tensors); ``@pytest.mark.gpu`` tests need CUDA.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from reactbench.metrics.constants import DTW_GROUPS
+from reactbench.metrics.dtw_cuda import (
+    _min_grouped_dtw,
+    _triples_torch,
+    min_grouped_dtw_cuda,
+    resolve_cuda_device,
+    triton_available,
+)
+from reactbench.metrics.dtw_engine import grouped_dtw, min_grouped_dtw
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _inputs(seed: int, n: int = 6, alpha: int = 3, t: int = 14, ty: int | None = None):
+    """Emotion-like random inputs with ragged neighbour rows (1 to n neighbours)."""
+    rng = np.random.default_rng(seed)
+    ty = t if ty is None else ty
+    pred = rng.random((n, alpha, t, 25)).astype(np.float32)
+    pred[..., :15] = pred[..., :15] > 0.6
+    pred[..., 15:17] = 2 * pred[..., 15:17] - 1
+    gt = rng.random((n, ty, 25)).astype(np.float32)
+    gt[..., :15] = gt[..., :15] > 0.6
+    if ty == t:
+        gt[1] = pred[1, 0]  # an exact match: distance 0 for (1, 0) when 1 is its own neighbour
+    nb = np.zeros((n, n))
+    for i in range(n):
+        k = 1 + i % n
+        nb[i, rng.choice(n, size=k, replace=False)] = 1
+    nb[1, 1] = 1
+    return pred, gt, nb
+
+
+def _tslearn_grouped(x, y) -> float:
+    from tslearn.metrics import dtw
+
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.float32)
+    return sum(w * dtw(x[:, a:b], y[:, a:b]) for a, b, w in DTW_GROUPS)
+
+
+# ----------------------------------------------------------------------------- CPU tests
+def test_error_when_cuda_absent(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    pred, gt, nb = _inputs(0)
+    with pytest.raises(ValueError, match=r"device='cuda' requested but"):
+        min_grouped_dtw_cuda(pred, gt, nb, device="cuda")
+
+
+def test_error_on_non_cuda_device():
+    with pytest.raises(ValueError, match="device: expected 'cuda'"):
+        resolve_cuda_device("cpu")
+
+
+def test_unknown_engine():
+    pred, gt, nb = _inputs(0)
+    with pytest.raises(ValueError, match="engine: expected one of"):
+        _min_grouped_dtw(pred, gt, nb, torch.device("cpu"), "cudnn")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_torch_engine_matches_cpu_engine(seed):
+    pred, gt, nb = _inputs(seed)
+    ref = min_grouped_dtw(pred, gt, nb, n_jobs=1)
+    out = _min_grouped_dtw(pred, gt, nb, torch.device("cpu"), "torch", chunk_triples=7)
+    assert out.shape == ref.shape and out.dtype == np.float64
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    assert out[1, 0] == 0.0
+
+
+def test_torch_engine_matches_tslearn_unequal_lengths():
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.standard_normal((2, 9, 25)).astype(np.float32))
+    y = torch.from_numpy(rng.standard_normal((2, 13, 25)).astype(np.float32))
+    xi, yi = torch.tensor([0, 1, 1]), torch.tensor([1, 0, 1])
+    out = _triples_torch(x, y, xi, yi).numpy()
+    ref = [_tslearn_grouped(x[a], y[b]) for a, b in zip(xi.tolist(), yi.tolist())]
+    np.testing.assert_allclose(out, ref, rtol=1e-12)
+
+
+def test_bad_input_names_argument():
+    pred, gt, nb = _inputs(0)
+    nb[2] = 0
+    with pytest.raises(ValueError, match="neighbours: row 2"):
+        _min_grouped_dtw(pred, gt, nb, torch.device("cpu"), "torch")
+    pred[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="pred: non-finite"):
+        _min_grouped_dtw(pred, gt, np.ones((6, 6)), torch.device("cpu"), "torch")
+
+
+# ----------------------------------------------------------------------------- GPU tests
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("engine", ["triton", "torch"])
+@pytest.mark.parametrize("seed,t,ty", [(0, 14, None), (1, 33, None), (2, 20, 27)])
+def test_gpu_matches_cpu_engine(engine, seed, t, ty):
+    if engine == "triton" and not triton_available():
+        pytest.skip("triton not installed")
+    pred, gt, nb = _inputs(seed, t=t, ty=ty)
+    ref = min_grouped_dtw(pred, gt, nb, n_jobs=1)
+    out = min_grouped_dtw_cuda(pred, gt, nb, device="cuda", engine=engine)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    if ty is None:
+        assert out[1, 0] == 0.0
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("nb_per_prog,num_warps", [(1, 4), (1, 8), (2, 8), (4, 8)])
+def test_triton_configs_full_length(nb_per_prog, num_warps):
+    """T = 750 pairs, every launch configuration, against the numba single-pair DTW."""
+    if not triton_available():
+        pytest.skip("triton not installed")
+    from reactbench.metrics.dtw_cuda import _triples_triton
+
+    rng = np.random.default_rng(7)
+    x = rng.random((3, 750, 25)).astype(np.float32)
+    y = rng.random((4, 750, 25)).astype(np.float32)
+    x[..., :15] = x[..., :15] > 0.7
+    y[..., :15] = y[..., :15] > 0.7
+    xi = np.array([0, 1, 2, 2, 0])
+    yi = np.array([3, 0, 1, 2, 3])
+    dev = torch.device("cuda")
+    out = _triples_triton(torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev),
+                          torch.from_numpy(xi).to(dev), torch.from_numpy(yi).to(dev),
+                          nb=nb_per_prog, num_warps=num_warps).cpu().numpy()
+    ref = np.array([grouped_dtw(x[a], y[b]) for a, b in zip(xi, yi)])
+    np.testing.assert_allclose(out, ref, rtol=1e-12)
+    ts = _tslearn_grouped(x[0], y[3])
+    np.testing.assert_allclose(out[0], ts, rtol=1e-10)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_gpu_self_distance_is_zero():
+    pred, gt, nb = _inputs(4, t=40)
+    gt = pred[:, 2].copy()
+    out = min_grouped_dtw_cuda(pred, gt, np.eye(6), device="cuda")
+    assert np.all(out[:, 2] == 0.0)
+    assert np.all(out >= 0.0)
