@@ -20,10 +20,10 @@ def register(subparsers) -> None:
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     g = p.add_mutually_exclusive_group()
     g.add_argument("--threshold", type=float, default=None, metavar="X",
-                   help="absolute similarity threshold in [-1, 1]")
+                   help="absolute similarity threshold in [-1, 1] (default 0.5)")
     g.add_argument("--target-k", type=float, default=None, metavar="K",
-                   help="choose the threshold for a mean of K neighbours per row, self included "
-                        "(default 8)")
+                   help="choose the threshold for a mean of K neighbours per row, self "
+                        "included")
     p.add_argument("--frames", type=int, default=750, help="frames per clip to load (750)")
     p.add_argument("--no-audio", action="store_true", help="emotion similarity only")
     p.add_argument("--out", default=None, metavar="FILE",

@@ -17,8 +17,8 @@ The similarity (documented here, used by ``reactbench appropriate``):
 3. The streams are averaged (``EMOTION_WEIGHT`` = 0.5 for emotion, the rest for audio; emotion
    alone without audio) into s[k, j] in [-1, 1]; s is symmetric with s[k, k] = 1.
 4. ``nb = s >= threshold`` (``--threshold X``), or with ``--target-k K`` the threshold is the
-   value that gives a mean of K neighbours per row (self included); the default is
-   ``DEFAULT_TARGET_K``. The matrix is symmetric because s is.
+   value that gives a mean of K neighbours per row (self included); the default is the
+   absolute ``DEFAULT_THRESHOLD`` = 0.5. The matrix is symmetric because s is.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from reactbench.errors import DataError
 WINDOW_FRAMES = 10  # 0.4 s windows at 25 fps
 MAX_SHIFT_S = 1.0  # timing tolerance: best correlation over global shifts up to this
 EMOTION_WEIGHT = 0.5  # weight of the emotion stream (audio gets 1 - EMOTION_WEIGHT)
-DEFAULT_TARGET_K = 8  # default mean neighbours per row (self included)
+DEFAULT_THRESHOLD = 0.5  # default absolute similarity threshold
 
 
 def _windowed(x: np.ndarray, window: int) -> np.ndarray:
@@ -102,24 +102,34 @@ def threshold_for_k(sim: np.ndarray, target_k: float) -> float:
     return float(off[min(n_pairs, len(off)) - 1])
 
 
+def resolve_threshold(sim: np.ndarray, threshold: float | None = None,
+                      target_k: float | None = None) -> float:
+    """The threshold to apply: ``threshold`` (a similarity in [-1, 1]), the one reaching
+    ``target_k`` neighbours per row on average, or ``DEFAULT_THRESHOLD`` when neither is given."""
+    if threshold is not None and target_k is not None:
+        raise DataError("give either --threshold or --target-k, not both")
+    if target_k is not None:
+        return threshold_for_k(sim, target_k)
+    t = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+    if not -1.0 <= t <= 1.0:
+        raise DataError(f"--threshold {t}: expected a similarity in [-1, 1]")
+    return t
+
+
 def neighbours_from_similarity(sim: np.ndarray, *, threshold: float | None = None,
                                target_k: float | None = None) -> np.ndarray:
     """(N, N) similarity -> (N, N) float64 0/1 neighbour matrix, diagonal 1.
 
-    Exactly one of ``threshold`` (absolute, in (0, 1]) or ``target_k`` (mean neighbours per
-    row, self included) may be given; neither means ``target_k = DEFAULT_TARGET_K`` (capped at N).
-    An absolute threshold is a similarity in [-1, 1].
+    At most one of ``threshold`` (absolute, a similarity in [-1, 1]) or ``target_k`` (mean
+    neighbours per row, self included); neither means ``threshold = DEFAULT_THRESHOLD``.
     """
     sim = np.asarray(sim, dtype=np.float64)
     if sim.ndim != 2 or sim.shape[0] != sim.shape[1]:
         raise DataError(f"similarity: expected a square (N, N) matrix, got shape {sim.shape}")
-    if threshold is not None and target_k is not None:
-        raise DataError("give either --threshold or --target-k, not both")
-    if threshold is None:
-        k = min(DEFAULT_TARGET_K, sim.shape[0]) if target_k is None else target_k
-        threshold = threshold_for_k(sim, k)
-    elif not -1.0 <= threshold <= 1.0:
-        raise DataError(f"--threshold {threshold}: expected a similarity in [-1, 1]")
+    return _apply(sim, resolve_threshold(sim, threshold, target_k))
+
+
+def _apply(sim: np.ndarray, threshold: float) -> np.ndarray:
     nb = (sim >= threshold).astype(np.float64)
     np.fill_diagonal(nb, 1.0)
     return nb
@@ -197,12 +207,8 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
                       progress=progress)
     mfcc = data.speaker_audio.get("mfcc") if use_audio else None
     sim = speaker_similarity(data.speaker_emotion, mfcc)
-    nb = neighbours_from_similarity(sim, threshold=threshold, target_k=target_k)
-    if threshold is None:
-        k = min(DEFAULT_TARGET_K, sim.shape[0]) if target_k is None else target_k
-        used = threshold_for_k(sim, k)
-    else:
-        used = float(threshold)
+    used = resolve_threshold(sim, threshold, target_k)
+    nb = _apply(sim, used)
     truth = read_truth(root, split)
     if truth is not None and truth.shape != nb.shape:
         raise DataError(
@@ -229,4 +235,5 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
 
 __all__ = ["build_neighbours", "speaker_similarity", "neighbours_from_similarity",
            "threshold_for_k", "stream_similarity", "neighbour_stats", "precision_recall",
-           "appropriate_split", "DEFAULT_TARGET_K"]
+           "appropriate_split", "resolve_threshold",
+           "DEFAULT_THRESHOLD"]

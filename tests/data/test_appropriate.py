@@ -64,6 +64,8 @@ def test_threshold_and_errors():
     s = _sym(5, 1)
     nb = neighbours_from_similarity(s, threshold=1.0)
     np.testing.assert_array_equal(nb, np.eye(5))
+    np.testing.assert_array_equal(neighbours_from_similarity(s), (s >= 0.5) | np.eye(5, dtype=bool))
+    np.testing.assert_array_equal(neighbours_from_similarity(s, target_k=1), np.eye(5))
     assert threshold_for_k(s, 1) > s[~np.eye(5, dtype=bool)].max()
     with pytest.raises(DataError, match="not both"):
         neighbours_from_similarity(s, threshold=0.1, target_k=2)
