@@ -2,14 +2,16 @@
 
 Checked, per split that has a ``<split>.csv``: the split list itself; for every clip it names,
 the Emotion CSV (25 columns, numbers, no NaN, AU/FE in [0, 1], VA in [-1, 1], FE rows summing
-to 1), the 3DMM array ((T, 58) or (T, 1, 58), finite), the wav (readable, long enough);
-frame counts (Emotion vs 3DMM vs audio of a clip, and across clips); the neighbour matrix
-(shape (2M, 2M) for M pairs, values 0/1, no empty row, diagonal 1) and, for synthetic
-datasets, the generator's truth matrices. Nothing stops at the first problem.
+to 1), the 3DMM array ((T, 58) or (T, 1, 58), finite), the wav (readable, long enough), the
+video frames folder only when the split has ``Video_files`` (nothing requires pixels); frame
+counts (Emotion vs 3DMM vs audio of a clip, and across clips); the neighbour matrix (shape
+(2M, 2M) for M pairs, values 0/1, no empty row, diagonal 1) and, for synthetic datasets, the
+generator's truth matrices. Nothing stops at the first problem.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from reactbench.errors import DataError
 FE_SUM_TOLERANCE = 0.02  # |sum(FE) - 1| allowed per frame
 RANGE_TOLERANCE = 1e-4  # slack on [0, 1] and [-1, 1]
 AUDIO_FRAME_TOLERANCE = 2  # a wav may be this many 40 ms frames shorter than the clip
+VIDEO_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 Problem = tuple[str, str]  # (file, what is wrong and what was expected)
 
@@ -54,8 +57,12 @@ def _range_problems(path: Path, emo: np.ndarray) -> list[Problem]:
     return out
 
 
-def check_clip(root: Path, split: str, clip: str, audio: bool = True) -> tuple[list[Problem], dict]:
-    """Problems of one person-clip's files, and its frame counts {emotion, face, audio}."""
+def check_clip(root: Path, split: str, clip: str, audio: bool = True, video: bool = False
+               ) -> tuple[list[Problem], dict]:
+    """Problems of one person-clip's files, and its frame counts {emotion, face, audio, video}.
+
+    video: also check the clip's frames folder (done when ``<split>/Video_files`` exists).
+    """
     from reactbench.data.loader import _missing_message
 
     problems: list[Problem] = []
@@ -85,6 +92,19 @@ def check_clip(root: Path, split: str, clip: str, audio: bool = True) -> tuple[l
             lengths["audio"] = int(len(y) * FPS // sr)
         except DataError as exc:
             problems.append(_problem(ap, exc))
+    if video:
+        vp = layout.video_path(root, split, clip)
+        if not vp.is_dir():
+            problems.append(_problem(vp, (
+                f"video frames folder not found ({split}/{layout.VIDEO_DIR} exists, so every "
+                f"clip needs a folder of frames 1.png ... T.png)")))
+        else:
+            n = sum(1 for e in os.scandir(vp) if e.name.lower().endswith(VIDEO_EXTENSIONS))
+            lengths["video"] = n
+            t = lengths.get("emotion")
+            if t is not None and n < t:
+                problems.append(_problem(vp, (
+                    f"{n} video frames, expected at least {t} like the Emotion CSV")))
     if "emotion" in lengths and "face" in lengths and lengths["emotion"] != lengths["face"]:
         problems.append(_problem(fp, (
             f"{lengths['face']} frames, but the Emotion CSV {ep.name} of the same clip has "
@@ -171,8 +191,9 @@ def check_split(root: Path, split: str, *, frames: int | None = None, audio: boo
     speakers, _ = layout.mirrored(pairs)
     clips = list(dict.fromkeys(speakers))
     nj = 1 if len(clips) < 16 else n_jobs
+    video = (Path(root) / split / layout.VIDEO_DIR).is_dir()
     results = Parallel(n_jobs=nj, return_as="generator")(
-        delayed(check_clip)(root, split, c, audio) for c in clips)
+        delayed(check_clip)(root, split, c, audio, video) for c in clips)
     if progress:
         from tqdm import tqdm
 

@@ -174,3 +174,21 @@ def test_missing_directory_and_split(tmp_path):
 def test_clean_dataset_has_no_problems(micro_dataset, tiny_dataset):
     assert check_dataset(micro_dataset, n_jobs=1) == []
     assert check_dataset(tiny_dataset, n_jobs=1) == []
+
+
+def test_video_frames_are_optional_but_checked_when_present(micro_copy):
+    assert check_dataset(micro_copy) == []
+    pairs = layout.read_split_csv(micro_copy, "test")
+    clips = [c for p in pairs for c in p]
+    for c in clips[1:]:
+        v = layout.video_path(micro_copy, "test", c)
+        v.mkdir(parents=True)
+        for i in range(1, 101):
+            (v / f"{i}.png").write_bytes(b"")
+    short = layout.video_path(micro_copy, "test", clips[1])
+    (short / "100.png").unlink()
+    problems = dict(check_dataset(micro_copy))
+    assert "video frames folder not found" in problems[str(layout.video_path(
+        micro_copy, "test", clips[0]))]
+    assert "99 video frames, expected at least 100" in problems[str(short)]
+    assert load_split(micro_copy, "test", cache=False).video_dirs is None  # not all present
