@@ -9,6 +9,7 @@ As in the ReactDiff paper: audio resampled to 16 kHz, 40 ms analysis window, 40 
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +43,41 @@ def _resample(y: np.ndarray, sr: int) -> np.ndarray:
     return librosa.resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=SAMPLE_RATE)
 
 
-def _mel_power(y: np.ndarray, n_mels: int) -> np.ndarray:
+@lru_cache(maxsize=4)
+def _mel_basis(n_mels: int) -> np.ndarray:
     import librosa
 
-    return librosa.feature.melspectrogram(
-        y=y, sr=SAMPLE_RATE, n_fft=WIN, hop_length=HOP, win_length=WIN, center=False,
-        n_mels=n_mels, fmin=FMIN, fmax=FMAX, power=2.0,
-    )
+    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=WIN, n_mels=n_mels, fmin=FMIN, fmax=FMAX)
+
+
+def _power_spectrogram(y: np.ndarray) -> np.ndarray:
+    """(S,) 16 kHz samples -> (WIN // 2 + 1, frames) power spectrogram (Hann window)."""
+    import librosa
+
+    spec = librosa.stft(y, n_fft=WIN, hop_length=HOP, win_length=WIN, center=False)
+    return np.abs(spec) ** 2
+
+
+def _mel_power(y: np.ndarray, n_mels: int, power: np.ndarray | None = None) -> np.ndarray:
+    """(n_mels, frames) mel power spectrogram (as librosa.feature.melspectrogram)."""
+    p = _power_spectrogram(y) if power is None else power
+    return _mel_basis(n_mels) @ p
+
+
+def _mfcc(power: np.ndarray, n: int) -> np.ndarray:
+    import librosa
+
+    S = librosa.power_to_db(_mel_power(None, MFCC_MELS, power), ref=1.0, top_db=None)
+    m = librosa.feature.mfcc(S=S, n_mfcc=MFCC_DIM)
+    return np.ascontiguousarray(m.T[:n], dtype=np.float32)
+
+
+def _logmel(power: np.ndarray, n: int) -> np.ndarray:
+    import librosa
+
+    S = librosa.power_to_db(_mel_power(None, LOGMEL_DIM, power), ref=1.0, amin=1e-10,
+                            top_db=None)
+    return np.ascontiguousarray(S.T[:n], dtype=np.float32)
 
 
 def mfcc_features(y: np.ndarray, sr: int = SAMPLE_RATE, frames: int | None = None) -> np.ndarray:
@@ -57,30 +86,22 @@ def mfcc_features(y: np.ndarray, sr: int = SAMPLE_RATE, frames: int | None = Non
     y: (S,) mono samples at sample rate ``sr`` (resampled to 16 kHz); frames: output length
     (default: as many whole 40 ms frames as the signal holds).
     """
-    import librosa
-
     y, n = _frames_of(_resample(y, sr), frames)
-    S = librosa.power_to_db(_mel_power(y, MFCC_MELS), ref=1.0, top_db=None)
-    m = librosa.feature.mfcc(S=S, n_mfcc=MFCC_DIM)
-    return np.ascontiguousarray(m.T[:n], dtype=np.float32)
+    return _mfcc(_power_spectrogram(y), n)
 
 
 def logmel_features(y: np.ndarray, sr: int = SAMPLE_RATE, frames: int | None = None) -> np.ndarray:
     """Waveform -> (frames, LOGMEL_DIM) float32 log-mel energies (dB) at 25 fps."""
-    import librosa
-
     y, n = _frames_of(_resample(y, sr), frames)
-    S = librosa.power_to_db(_mel_power(y, LOGMEL_DIM), ref=1.0, amin=1e-10, top_db=None)
-    return np.ascontiguousarray(S.T[:n], dtype=np.float32)
+    return _logmel(_power_spectrogram(y), n)
 
 
 def audio_features(y: np.ndarray, sr: int, frames: int | None = None) -> dict[str, np.ndarray]:
-    """Both streams at once (resampling once): {"mfcc": (T, 26), "logmel": (T, LOGMEL_DIM)}."""
-    y16 = _resample(y, sr)
-    return {
-        "mfcc": mfcc_features(y16, SAMPLE_RATE, frames),
-        "logmel": logmel_features(y16, SAMPLE_RATE, frames),
-    }
+    """Both streams from one resampling and one STFT: {"mfcc": (T, 26), "logmel": (T, LOGMEL_DIM)}.
+    """
+    y16, n = _frames_of(_resample(y, sr), frames)
+    power = _power_spectrogram(y16)
+    return {"mfcc": _mfcc(power, n), "logmel": _logmel(power, n)}
 
 
 def wav_features(path: Path, frames: int | None = None) -> dict[str, np.ndarray]:

@@ -124,8 +124,8 @@ def mirrored(pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
 def read_emotion(path: Path) -> np.ndarray:
     """One Emotion CSV -> (T, 25) float32. The first line is a header and is dropped.
 
-    Raises DataError for a missing/malformed file, a column count other than 25, non-numeric
-    cells or NaN/inf values.
+    Raises DataError for a missing/malformed file, a column count other than 25, empty or
+    non-numeric cells or NaN/inf values (naming the line and column).
     """
     import pandas as pd
 
@@ -133,8 +133,8 @@ def read_emotion(path: Path) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: emotion file not found (expected a CSV with 25 columns)")
     try:
-        df = pd.read_csv(path, header=None, skiprows=1, dtype=str, skip_blank_lines=True,
-                         keep_default_na=False)
+        df = pd.read_csv(path, header=None, skiprows=1, dtype=np.float64, skip_blank_lines=True,
+                         keep_default_na=False, na_values=[])
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: empty emotion file (expected a header row and frames)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -142,31 +142,19 @@ def read_emotion(path: Path) -> np.ndarray:
             f"{path}: malformed emotion CSV (expected 25 comma-separated columns per row): "
             f"{str(exc).strip()}"
         ) from exc
-    if df.shape[1] != EMOTION_DIM:
+    except ValueError:
+        df = None  # a cell is not a number: find it below
+    if df is not None and df.shape[1] != EMOTION_DIM:
         raise DataError(
             f"{path}: expected {EMOTION_DIM} columns (15 AU, valence, arousal, 8 FE), "
             f"got {df.shape[1]}"
         )
-    if df.shape[0] == 0:
+    if df is not None and df.shape[0] == 0:
         raise DataError(f"{path}: no frames after the header row")
-    missing = (df.isna() | (df.apply(lambda c: c.str.strip()) == "")).to_numpy()
-    if missing.any():
-        r = int(np.argmax(missing.any(axis=1)))
-        cols = np.flatnonzero(missing[r])
-        raise DataError(
-            f"{path}, line {r + 2}: {len(cols)} empty or missing value(s) (first in column "
-            f"{cols[0]}); expected {EMOTION_DIM} numbers per row"
-        )
-    try:
-        arr = df.to_numpy().astype(np.float64)
-    except ValueError:
-        num = df.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-        nan_text = df.apply(lambda c: c.str.strip().str.lower().isin(("nan", "-nan", "+nan")))
-        r, c = np.argwhere(np.isnan(num) & ~nan_text.to_numpy())[0]
-        raise DataError(
-            f"{path}, line {r + 2}: non-numeric value {df.iat[r, c]!r} in column {c}; "
-            f"expected numbers"
-        ) from None
+    if df is None or df.isna().to_numpy().any():
+        arr = _diagnose_cells(path)  # raises for empty, missing or non-numeric cells
+    else:
+        arr = df.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():
         r, c = np.argwhere(bad)[0]
@@ -175,6 +163,42 @@ def read_emotion(path: Path) -> np.ndarray:
             f"(expected finite numbers)"
         )
     return arr.astype(np.float32)
+
+
+def _diagnose_cells(path: Path) -> np.ndarray:
+    """Slow path of read_emotion: raise for the first empty, missing or non-numeric cell;
+    otherwise return the (T, 25) float64 values (literal "nan" cells are left to the caller's
+    NaN check)."""
+    import pandas as pd
+
+    df = pd.read_csv(path, header=None, skiprows=1, dtype=str, skip_blank_lines=True,
+                     keep_default_na=False)
+    if df.shape[1] != EMOTION_DIM:
+        raise DataError(
+            f"{path}: expected {EMOTION_DIM} columns (15 AU, valence, arousal, 8 FE), "
+            f"got {df.shape[1]}"
+        )
+    text = df.apply(lambda c: c.str.strip())
+    missing = (df.isna() | (text == "")).to_numpy()
+    if missing.any():
+        r = int(np.argmax(missing.any(axis=1)))
+        cols = np.flatnonzero(missing[r])
+        raise DataError(
+            f"{path}, line {r + 2}: {len(cols)} empty or missing value(s) (first in column "
+            f"{cols[0]}); expected {EMOTION_DIM} numbers per row"
+        )
+    num = df.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    nan_text = text.apply(lambda c: c.str.lower().isin(("nan", "-nan", "+nan"))).to_numpy()
+    bad = np.isnan(num) & ~nan_text
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(
+            f"{path}, line {r + 2}: non-numeric value {df.iat[r, c]!r} in column {c}; "
+            f"expected numbers"
+        )
+    if df.shape[0] == 0:
+        raise DataError(f"{path}: no frames after the header row")
+    return num
 
 
 def write_emotion(path: Path, emotion: np.ndarray) -> None:
