@@ -80,6 +80,8 @@ class ReactDiff:
     """ReactDiff (MMT + conditional latent DDIM): alpha diverse listener reactions per speaker."""
 
     variant = "reactdiff"
+    needs_train = True  # fit checks the checkpoint against the training split's identity
+    needs_audio = True
     OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data")
 
     def __init__(self, **options):
@@ -188,6 +190,7 @@ class ReactDiffNoAudio(ReactDiff):
     """Ablation: visual streams only."""
 
     variant = "reactdiff-no-audio"
+    needs_audio = False
 
 
 class ReactDiffLRS(ReactDiff):

@@ -47,3 +47,17 @@ def speaker_input(split: SplitData, rows, frames=None) -> SpeakerInput:
                         face_3dmm=split.speaker_3dmm[rows, :t],
                         audio={k: v[rows, :t] for k, v in split.speaker_audio.items()},
                         rows=rows, clip_ids=[split.speaker_ids[i] for i in rows])
+
+
+def tiny_config(variant: str = "reactdiff"):
+    """A very small ReactDiff config (window 10) for fast CPU tests."""
+    from models.reactdiff.config import ModelConfig, TrainConfig, apply_variant, preset_config
+
+    cfg = preset_config("small", "reactdiff")
+    cfg.model = ModelConfig(
+        d_model=16, heads=2, intra_blocks=1, inter_layers=1, latent_dim=8, dec_d_model=16,
+        dec_layers=1, dec_heads=2, window=10, cond_dim=16, cond_groups=4, unet_width=8,
+        unet_mults=(1, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2)
+    cfg.train = TrainConfig(batch_size=4, lr1=1e-2, lr2=3e-3, epochs1=1, epochs2=1,
+                            warmup_steps=1, crop=0, val_every=1)
+    return apply_variant(cfg, variant)

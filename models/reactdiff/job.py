@@ -1,0 +1,94 @@
+"""The training job behind ``reactbench train``: dataset folder -> train/val splits -> training.
+
+:func:`train_job` resolves the dataset (default: the embedded synthetic one), loads the TRAIN
+split for fitting and the VAL split for validation (the test split is never read: the public
+code's bug 3), records both dataset identities in the checkpoint, and runs
+:func:`models.reactdiff.train.train_reactdiff`. Under ``torchrun`` every process runs this same
+function (the data layer's cache makes the repeated loading cheap).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reactbench.errors import DataError, ModelError
+
+from .config import VARIANTS, ReactDiffConfig, load_config_file, merge_overrides, preset_config
+
+
+def default_out(variant: str, preset: str) -> Path:
+    """``runs/<variant>-<preset>``: where the plug-in looks for a variant's checkpoint."""
+    return Path("runs") / f"{variant}-{preset}"
+
+
+def build_config(model: str = "reactdiff", preset: str = "small", config: str | None = None,
+                 epochs: int | None = None) -> ReactDiffConfig:
+    """The preset for ``model`` (a ReactDiff variant name), with a JSON override file and an
+    epoch count (both stages) applied."""
+    if model not in VARIANTS:
+        raise ModelError(f"`reactbench train` trains the ReactDiff models {list(VARIANTS)}, not "
+                         f"{model!r} (baselines need no training)")
+    cfg = preset_config(preset, model)
+    if config:
+        cfg = merge_overrides(cfg, load_config_file(config))
+    if epochs is not None:
+        if epochs < 1:
+            raise ModelError(f"--epochs must be >= 1 (got {epochs})")
+        cfg.train.epochs1 = cfg.train.epochs2 = int(epochs)
+    return cfg
+
+
+def load_training_splits(cfg: ReactDiffConfig, data=None, frames: int | None = 750,
+                         progress: bool = True):
+    """(root, train SplitData, val SplitData or None, identities) for training."""
+    from reactbench.data import dataset_identity, load_split, resolve_data
+    from reactbench.data.layout import split_csv_path
+
+    root = Path(resolve_data(data))
+    audio = any(s.group == "audio" and s.source.startswith("audio:") for s in cfg.model.streams)
+    splits = {}
+    for name in ("train", "val"):
+        if name == "val" and not split_csv_path(root, "val").is_file():
+            splits[name] = None
+            continue
+        try:
+            splits[name] = load_split(root, name, frames=frames, audio=audio, neighbours=False,
+                                      progress=progress)
+        except DataError as exc:
+            if audio and "wav" in str(exc).lower():
+                raise ModelError(
+                    f"{cfg.variant} is configured with audio streams but the dataset has no "
+                    f"usable audio ({exc}). Add the wav files, or train a model without audio: "
+                    "`reactbench train --model reactdiff-no-audio ...` (or a --config whose "
+                    "streams have no audio group)") from None
+            raise
+    if splits["train"] is None:
+        raise DataError(f"{root}: no train split")
+    ids = {name: dataset_identity(root, name) for name, s in splits.items() if s is not None}
+    return root, splits["train"], splits["val"], ids
+
+
+def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "small",
+              device: str = "cpu", data=None, out=None, resume: bool = False, seed: int = 0,
+              config: str | None = None, epochs: int | None = None, precision: str = "auto",
+              compile: bool = False, progress: bool = True, half_export: bool = False,
+              max_steps: int | None = None, frames: int | None = 750,
+              log=print) -> Path | None:
+    """Train ``model`` (a ReactDiff variant) into ``out``; returns ``out/model.pt`` once stage 2
+    is done (None after stage 1 alone, and on ranks > 0)."""
+    from .train import resolve_device, train_reactdiff
+
+    if stage not in ("1", "2", "all"):
+        raise ModelError(f"--stage must be 1, 2 or all (got {stage!r})")
+    resolve_device(device)
+    cfg = build_config(model, preset, config, epochs)
+    out = Path(out) if out else default_out(model, preset)
+    root, train, val, ids = load_training_splits(cfg, data, frames, progress)
+    if val is None:
+        log(f"warning: {root} has no val split; training runs without validation")
+    log(f"{cfg.variant} ({preset}) stage {stage} on {root}: train N = {train.n}, "
+        f"val N = {val.n if val is not None else 0}, T = {train.frames}; output {out}")
+    return train_reactdiff(cfg, train, val, out=out, stage=stage, device=device, seed=seed,
+                           resume=resume, precision=precision, compile=compile,
+                           progress=progress, identities=ids, half_export=half_export,
+                           max_steps=max_steps)

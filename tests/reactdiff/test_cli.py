@@ -1,0 +1,73 @@
+"""``reactbench train`` end to end on the tiny synthetic dataset, and its argument handling."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from reactbench.cli import main
+
+from .fakes import tiny_config
+
+
+@pytest.fixture(scope="module")
+def tiny_json(tmp_path_factory):
+    cfg = tiny_config().to_dict()
+    path = tmp_path_factory.mktemp("cfg") / "tiny.json"
+    path.write_text(json.dumps({"model": {k: v for k, v in cfg["model"].items()
+                                          if k != "streams"},
+                                "train": cfg["train"]}))
+    return path
+
+
+def test_train_command_end_to_end(tiny_dataset, tiny_json, tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["train", "--model", "reactdiff", "--data", str(tiny_dataset), "--out", str(out),
+               "--config", str(tiny_json), "--epochs", "1", "--no-progress"])
+    assert rc == 0
+    assert (out / "model.pt").is_file() and (out / "loss.png").is_file()
+    assert "reactbench run --model reactdiff --model-arg checkpoint=" in capsys.readouterr().out
+    from models.reactdiff import checkpoint as ck
+
+    ident = ck.read_checkpoint(out / "model.pt")["dataset"]
+    assert set(ident) == {"train", "val"}  # the test split is never read
+    rc = main(["train", "--model", "reactdiff", "--data", str(tiny_dataset), "--out", str(out),
+               "--config", str(tiny_json)])
+    assert rc == 2 and "--resume" in capsys.readouterr().err
+
+
+def test_train_without_audio_files(tiny_dataset, tiny_json, tmp_path, capsys):
+    data = tmp_path / "silent"
+    shutil.copytree(tiny_dataset, data)
+    for split in ("train", "val", "test"):
+        shutil.rmtree(data / split / "Audio_files", ignore_errors=True)
+    rc = main(["train", "--model", "reactdiff", "--data", str(data), "--out",
+               str(tmp_path / "o"), "--config", str(tiny_json), "--epochs", "1"])
+    assert rc == 2 and "reactdiff-no-audio" in capsys.readouterr().err
+    rc = main(["train", "--model", "reactdiff-no-audio", "--data", str(data), "--out",
+               str(tmp_path / "o2"), "--config", str(tiny_json), "--epochs", "1",
+               "--no-progress"])
+    assert rc == 0
+
+
+def test_bad_arguments(capsys):
+    assert main(["train", "--model", "b_mime"]) == 2
+    assert "baselines need no training" in capsys.readouterr().err
+    assert main(["train", "--gpus", "2"]) == 2
+    assert "--device cuda" in capsys.readouterr().err
+
+
+def test_torchrun_command_line():
+    import argparse
+
+    from reactbench.commands.train import add_arguments, torchrun_command
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    p.add_argument("--gpus", type=int)
+    args = p.parse_args(["--device", "cuda", "--gpus", "4", "--resume", "--preset", "paper"])
+    cmd = torchrun_command(args)
+    assert "--nproc_per_node=4" in cmd and cmd[cmd.index("-m", 3) + 1] == "reactbench.train"
+    assert "--resume" in cmd and "--gpus" not in cmd and cmd[cmd.index("--preset") + 1] == "paper"

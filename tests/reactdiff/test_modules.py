@@ -1,0 +1,141 @@
+"""Shapes and invariants of the ReactDiff building blocks (MMT, UNet, normalisation, DDIM)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models.reactdiff.config import StreamSpec
+from models.reactdiff.diffusion import (
+    Diffusion,
+    LatentNorm,
+    cosine_alpha_bar,
+    from_windows,
+    to_windows,
+)
+from models.reactdiff.mmt import MMTDecoder, MMTEncoder
+from models.reactdiff.network import ReactDiffNet
+from models.reactdiff.unet import UNet1D
+
+from .fakes import tiny_config
+
+WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 16, "mfcc": 26}
+
+
+def _streams(b=2, t=30, seed=0, widths=WIDTHS):
+    g = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(b, t, w, generator=g) for k, w in widths.items()}
+
+
+@pytest.mark.parametrize("variant", ["reactdiff", "reactdiff-no-mmt", "reactdiff-no-video",
+                                     "reactdiff-no-audio"])
+def test_encoder_decoder_shapes(variant):
+    cfg = tiny_config(variant).model
+    widths = {s.name: WIDTHS[s.name] for s in cfg.streams}
+    enc, dec = MMTEncoder(cfg, widths), MMTDecoder(cfg)
+    z = enc(_streams(widths=widths))
+    assert z.shape == (2, 30, cfg.latent_dim)
+    face, emo = dec(z)
+    assert face.shape == (2, 30, 58) and emo.shape == (2, 30, 25)
+
+
+def test_emotion_head_ranges():
+    cfg = tiny_config().model
+    _, emo = MMTDecoder(cfg)(torch.randn(3, 20, cfg.latent_dim) * 10)
+    assert emo[..., :15].min() >= 0 and emo[..., :15].max() <= 1
+    assert emo[..., 15:17].abs().max() <= 1
+    assert torch.allclose(emo[..., 17:].sum(-1), torch.ones(3, 20), atol=1e-5)
+
+
+def test_encoder_and_decoder_are_causal_in_online_mode():
+    cfg = tiny_config().model
+    net = ReactDiffNet(cfg, WIDTHS).eval()
+    a = _streams(1, 40, seed=1)
+    b = {k: v.clone() for k, v in a.items()}
+    for v in b.values():
+        v[:, 25:] = torch.randn_like(v[:, 25:]) * 5
+    with torch.no_grad():
+        za, zb = net.encode(a, causal=True), net.encode(b, causal=True)
+        assert torch.allclose(za[:, :25], zb[:, :25], atol=1e-5)
+        assert not torch.allclose(za[:, 25:], zb[:, 25:])
+        fa, ea = net.decode(za, causal=True)
+        fb, eb = net.decode(zb, causal=True)
+    assert torch.allclose(ea[:, :25], eb[:, :25], atol=1e-5)
+    assert torch.allclose(fa[:, :25], fb[:, :25], atol=1e-4)
+
+
+@pytest.mark.parametrize("length", [8, 13, 32])
+def test_unet_shapes_and_zero_init(length):
+    cfg = tiny_config().model
+    net = UNet1D(cfg)
+    x = torch.randn(3, cfg.window, length)
+    out = net(x, torch.tensor([0, 5, 19]), torch.randn(3, cfg.cond_dim))
+    assert out.shape == x.shape
+    assert torch.count_nonzero(out) == 0  # zero-initialised output convolution
+
+
+def test_latent_norm_round_trip():
+    norm = LatentNorm(10, 8)
+    data = torch.randn(50, 10, 8) * 3 + 1
+    norm.fit(data)
+    y = norm.normalise(data)
+    assert y.min() >= -1 - 1e-6 and y.max() <= 1 + 1e-6
+    x = torch.randn(4, 3, 10, 8) * 5
+    assert torch.allclose(norm.denormalise(norm.normalise(x)), x, atol=1e-5)
+
+
+@pytest.mark.parametrize("frames", [50, 73, 700, 750])
+def test_windows_round_trip_any_length(frames):
+    z = torch.randn(2, frames, 4)
+    w, t = to_windows(z, 50)
+    assert w.shape == (2, -(-frames // 50), 50, 4) and t == frames
+    assert torch.equal(from_windows(w, t), z)
+
+
+def test_cosine_schedule():
+    ab = cosine_alpha_bar(20)
+    assert ab.shape == (20,)
+    assert torch.all(ab[1:] < ab[:-1]) and 0 < ab[-1] < 0.01 and ab[0] > 0.9
+
+
+def test_ddim_eta0_deterministic_and_clamped():
+    cfg = tiny_config().model
+    torch.manual_seed(0)
+    net = UNet1D(cfg)
+    for p in net.parameters():  # non-trivial output
+        torch.nn.init.normal_(p, std=0.05)
+    diff = Diffusion(20)
+    xt = torch.randn(4, cfg.window, cfg.latent_dim, generator=torch.Generator().manual_seed(3))
+    cond = torch.randn(4, cfg.cond_dim)
+    a = diff.ddim_sample(net, xt, cond)
+    b = diff.ddim_sample(net, xt.clone(), cond)
+    assert torch.equal(a, b)
+    assert a.abs().max() <= 1.0 + 1e-6
+    c = diff.ddim_sample(net, torch.randn_like(xt), cond)
+    assert not torch.allclose(a, c)
+
+
+def test_condition_and_stage2_loss_shapes():
+    cfg = tiny_config("reactdiff-lrs").model
+    net = ReactDiffNet(cfg, WIDTHS)
+    spk = torch.rand(6, cfg.window, cfg.latent_dim) * 2 - 1
+    assert net.condition(spk).shape == (6, cfg.cond_dim)
+    style = torch.nn.functional.one_hot(torch.arange(6) % cfg.lrs_styles, cfg.lrs_styles).float()
+    assert net.condition(spk, style).shape == (6, cfg.cond_dim)
+    batch = {"speaker": _streams(2, 25), "listener": _streams(2, 25, seed=2),
+             "t": torch.randint(0, 20, (2, 3)), "noise": torch.randn(2, 3, 10, cfg.latent_dim),
+             "gumbel": torch.from_numpy(np.random.default_rng(0).gumbel(size=(2, 8))).float()}
+    loss, logs = net.stage2_loss(batch, causal=False, w_eps=10.0, w_lrs=1.0)
+    assert loss.ndim == 0 and torch.isfinite(loss) and "lrs_kl" in logs
+
+
+def test_stream_spec_validation():
+    from reactbench.errors import ModelError
+
+    with pytest.raises(ModelError, match="width"):
+        StreamSpec("afr", "file:feats/afr", "audio")
+    with pytest.raises(ModelError, match="unknown source"):
+        StreamSpec("x", "emotion:xyz")
+    with pytest.raises(ModelError, match="group"):
+        StreamSpec("au", "emotion:au", "sound")

@@ -1,0 +1,119 @@
+"""The plug-in: seeded offline/online generation, causality, variants and clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from models.reactdiff import plugin
+from reactbench.errors import ModelError
+
+from .conftest import train_tiny
+from .fakes import speaker_input
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model, fake_splits):
+    m = plugin.ReactDiff(checkpoint=str(tiny_model), batch_rows="3")
+    m.fit(fake_splits[0])
+    return m
+
+
+def _valid(emotion):
+    assert emotion[..., :15].min() >= 0 and emotion[..., :15].max() <= 1
+    assert np.abs(emotion[..., 15:17]).max() <= 1
+    np.testing.assert_allclose(emotion[..., 17:].sum(-1), 1, atol=1e-4)
+
+
+def test_offline_shapes_ranges_and_seeds(model, fake_splits):
+    inp = speaker_input(fake_splits[0], [0, 1, 2, 3])
+    a = model.generate(inp, alpha=3, seed=0)
+    assert a.emotion.shape == (4, 3, 40, 25) and a.face_3dmm.shape == (4, 3, 40, 58)
+    _valid(a.emotion)
+    b = model.generate(inp, alpha=3, seed=0)
+    np.testing.assert_array_equal(a.emotion, b.emotion)
+    c = model.generate(inp, alpha=3, seed=1)
+    assert not np.allclose(a.emotion, c.emotion)
+    assert not np.allclose(a.emotion[:, 0], a.emotion[:, 1])  # alpha samples differ
+    # a row's reactions do not depend on the batch it came in
+    d = model.generate(speaker_input(fake_splits[0], [2]), alpha=3, seed=0)
+    np.testing.assert_allclose(d.emotion[0], a.emotion[2], atol=1e-5)
+
+
+def test_online_is_causal_and_incremental(model, fake_splits):
+    split = fake_splits[0]
+    rows = [0, 5]
+    full = speaker_input(split, rows, 40)
+    pieces = [model.generate_online(speaker_input(split, rows, end), start=end - 10, alpha=2,
+                                    seed=3).emotion for end in (10, 20, 30, 40)]
+    online = np.concatenate(pieces, axis=2)
+    assert online.shape == (2, 2, 40, 25)
+    _valid(online)
+    whole = model.generate_online(full, start=0, alpha=2, seed=3).emotion
+    np.testing.assert_allclose(online, whole, atol=1e-5)
+    # perturb the speaker after frame 20: frames < 20 must not change
+    pert = dataclasses.replace(full, emotion=full.emotion.copy(),
+                               audio={k: v.copy() for k, v in full.audio.items()})
+    pert.emotion[:, 20:] = np.random.default_rng(0).random(pert.emotion[:, 20:].shape)
+    for v in pert.audio.values():
+        v[:, 20:] += 3.0
+    again = model.generate_online(pert, start=0, alpha=2, seed=3).emotion
+    np.testing.assert_allclose(again[:, :, :20], whole[:, :, :20], atol=1e-5)
+    assert not np.allclose(again[:, :, 20:], whole[:, :, 20:])
+
+
+def test_no_diffusion_variant_is_deterministic(tmp_path, fake_splits):
+    path = train_tiny(tmp_path / "nd", "reactdiff-no-diffusion", fake_splits)
+    m = plugin.ReactDiffNoDiffusion(checkpoint=str(path))
+    m.fit(fake_splits[0])
+    out = m.generate(speaker_input(fake_splits[0], [0, 1]), alpha=3, seed=0).emotion
+    np.testing.assert_array_equal(out[:, 0], out[:, 2])
+    with pytest.raises(ModelError, match="--model reactdiff-no-diffusion"):
+        plugin.ReactDiff(checkpoint=str(path)).fit(fake_splits[0])
+
+
+def test_missing_checkpoint_says_how_to_train(tmp_path, fake_splits):
+    with pytest.raises(ModelError, match="reactbench train --model reactdiff-lrs"):
+        plugin.ReactDiffLRS(checkpoint=str(tmp_path / "none.pt")).fit(fake_splits[0])
+    with pytest.raises(ModelError, match="unknown option"):
+        plugin.ReactDiff(steps=3)
+    with pytest.raises(ModelError, match="positive integer"):
+        plugin.ReactDiff(ddim_steps="-1")
+    with pytest.raises(ModelError, match="call fit"):
+        plugin.ReactDiff().generate(speaker_input(fake_splits[0], [0]), alpha=1, seed=0)
+
+
+def test_checkpoint_for_other_data_offers_retraining(tiny_model, fake_splits):
+    other = dataclasses.replace(fake_splits[0], identity={"content_hash": "other"})
+    with pytest.raises(ModelError, match="reactbench train --model reactdiff"):
+        plugin.ReactDiff(checkpoint=str(tiny_model)).fit(other)
+    plugin.ReactDiff(checkpoint=str(tiny_model), check_data="false").fit(other)
+
+
+def test_data_without_audio_is_a_clear_error(tiny_model, fake_splits):
+    silent = dataclasses.replace(fake_splits[0], speaker_audio={}, listener_audio={})
+    with pytest.raises(ModelError, match="reactdiff-no-audio"):
+        plugin.ReactDiff(checkpoint=str(tiny_model)).fit(silent)
+
+
+def test_feature_file_streams(tmp_path, fake_splits):
+    from models.reactdiff.config import StreamSpec
+    from models.reactdiff.streams import person_streams
+
+    split = fake_splits[0]
+    spec = StreamSpec("afr", "file:feats", "audio", width=12)
+    (tmp_path / "feats" / "fake" / "train").mkdir(parents=True)
+    for cid in split.speaker_ids[:2]:
+        np.save(tmp_path / "feats" / f"{cid}.npy", np.ones((40, 12), np.float32))
+    out = person_streams([spec], split.speaker_emotion[:2], split.speaker_3dmm[:2], {},
+                         split.speaker_ids[:2], tmp_path)
+    assert out["afr"].shape == (2, 40, 12)
+    np.save(tmp_path / "feats" / f"{split.speaker_ids[0]}.npy", np.ones((40, 7), np.float32))
+    with pytest.raises(ModelError, match=r"expected \(T, 12\)"):
+        person_streams([spec], split.speaker_emotion[:2], split.speaker_3dmm[:2], {},
+                       split.speaker_ids[:2], tmp_path)
+    with pytest.raises(ModelError, match="does not exist"):
+        person_streams([spec], split.speaker_emotion[2:3], split.speaker_3dmm[2:3], {},
+                       split.speaker_ids[2:3], tmp_path)

@@ -1,0 +1,107 @@
+"""Two-stage training: loss decreases, checkpoints round-trip and resume, clear errors."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from models.reactdiff import checkpoint as ck
+from models.reactdiff.streams import stream_widths
+from models.reactdiff.train import ClipDataset, Trainer, _to, resolve_device, split_arrays
+from reactbench.errors import ModelError
+
+from .conftest import train_tiny
+from .fakes import tiny_config
+
+
+def _trainer(variant, split, steps=100):
+    cfg = tiny_config(variant)
+    arrays = split_arrays(split, cfg)
+    tr = Trainer(cfg, stream_widths(cfg.model.streams, arrays["listener"]), progress=False)
+    tr.fit_input_statistics(arrays)
+    return tr, arrays, cfg
+
+
+@pytest.mark.parametrize("variant", ["reactdiff", "reactdiff-lrs"])
+def test_a_few_steps_reduce_the_loss(fake_splits, variant):
+    train, _ = fake_splits
+    tr, arrays, cfg = _trainer(variant, train)
+    for stage in (1, 2):
+        if stage == 2:
+            tr.fit_latent_statistics(arrays)
+        tr._setup_stage(stage, 100)
+        ds = ClipDataset(arrays, cfg, stage, seed=0)
+        batch = _to(torch.utils.data.default_collate([ds[i] for i in range(2)]), "cpu")
+        losses = [tr.train_step(batch, causal=False) for _ in range(15)]
+        assert np.mean(losses[-3:]) < 0.9 * losses[0], (stage, losses)
+
+
+def test_outputs_files_and_checkpoint_round_trip(tiny_model, fake_splits):
+    out = tiny_model.parent
+    for name in ("checkpoint.pt", "model.pt", "stage1_best.pt", "stage2_best.pt", "loss.csv",
+                 "loss.png"):
+        assert (out / name).is_file(), name
+    rows = list(csv.DictReader((out / "loss.csv").open()))
+    assert {r["stage"] for r in rows} == {"1", "2"}
+    full = torch.load(out / "checkpoint.pt", weights_only=False)
+    model = ck.read_checkpoint(tiny_model)
+    for key in ("config", "widths", "dataset", "reactbench_version", "model"):
+        assert key in model
+    assert "optimizer" in full and model["dataset"]["train"]["content_hash"] == "fake0"
+    # every parameter and statistic restored: identical outputs for a fixed input
+    _, net = ck.build_network(model)
+    _, net2 = ck.build_network(full, weights="ema")
+    streams = {k: torch.from_numpy(v[:2]) for k, v in
+               split_arrays(fake_splits[0], tiny_config())["speaker"].items()}
+    noise = torch.randn(2, 3, 4, 10, 8, generator=torch.Generator().manual_seed(0))
+    uni = torch.rand(2, 3)
+    a = net.sample_latents(streams, noise, uni, causal=False)
+    b = net2.sample_latents(streams, noise, uni, causal=False)
+    assert torch.equal(a, b)
+    assert bool(net.latent_norm.fitted)
+    assert not torch.equal(net.cond_proj.weight, torch.zeros_like(net.cond_proj.weight))
+
+
+def test_resume_and_stage_errors(tmp_path, fake_splits):
+    out = tmp_path / "run"
+    with pytest.raises(ModelError, match="--stage 1"):
+        train_tiny(out, splits=fake_splits, stage="2")
+    assert train_tiny(out, splits=fake_splits, stage="1") is None
+    path = train_tiny(out, splits=fake_splits, stage="2")  # continues after stage 1
+    assert path.is_file()
+    with pytest.raises(ModelError, match="--resume"):
+        train_tiny(out, splits=fake_splits)
+    before = ck.read_checkpoint(path)["model"]
+    train_tiny(out, splits=fake_splits, resume=True)  # both stages done: nothing to train
+    after = ck.read_checkpoint(path)["model"]
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_interrupted_stage_resumes(tmp_path, fake_splits):
+    """A stage stopped after its first epoch continues from the checkpoint's epoch."""
+    from models.reactdiff.train import Trainer as T
+
+    cfg = tiny_config()
+    cfg.train.epochs1 = 3
+    train, val = fake_splits
+    arrays, varr = split_arrays(train, cfg), split_arrays(val, cfg)
+    widths = stream_widths(cfg.model.streams, arrays["listener"])
+    t1 = T(cfg, widths, out=tmp_path, progress=False)
+    t1.run_stage(1, arrays, varr, epochs=3, max_steps=1)  # "interrupted" after one epoch
+    assert t1.state["epoch"] == 1
+    t2 = T(cfg, widths, out=tmp_path, progress=False)
+    t2.load(tmp_path / "checkpoint.pt")
+    assert t2.state["epoch"] == 1 and t2._pending_opt is not None
+    t2.run_stage(1, arrays, varr, epochs=3)
+    assert t2.state["epoch"] == 3 and [r["epoch"] for r in t2.log] == [1, 2, 3]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_without_gpu_is_a_clear_error():
+    with pytest.raises(ModelError, match="--device cpu"):
+        resolve_device("cuda")
+    with pytest.raises(ModelError, match="'cpu' or 'cuda'"):
+        resolve_device("tpu")
