@@ -4,6 +4,7 @@ generated once into the user cache directory and reused."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 from reactbench.data import layout
@@ -25,6 +26,9 @@ def default_dataset(seed: int = 0, progress: bool = False) -> Path:
         return target
     if target.exists():  # an incomplete leftover (never produced by generate(): it renames)
         shutil.rmtree(target, ignore_errors=True)
+    if progress:
+        print(f"generating the default synthetic dataset ({GENERATOR_VERSION}, seed {seed}) "
+              f"into {target} (once; it is reused afterwards)", file=sys.stderr)
     try:
         generate(target, seed=seed, progress=progress)
     except (DataError, OSError):
@@ -34,11 +38,12 @@ def default_dataset(seed: int = 0, progress: bool = False) -> Path:
     return target
 
 
-def resolve_data(data: str | Path | None) -> Path:
-    """``None`` -> :func:`default_dataset`; otherwise the given directory, which must exist and
-    hold at least one split list (``train.csv``, ``val.csv`` or ``test.csv``)."""
+def resolve_data(data: str | Path | None, progress: bool = True) -> Path:
+    """``None`` -> :func:`default_dataset` (with a progress bar on stderr if it must be
+    generated); otherwise the given directory, which must exist and hold at least one split list
+    (``train.csv``, ``val.csv`` or ``test.csv``)."""
     if data is None:
-        return default_dataset()
+        return default_dataset(progress=progress)
     root = Path(data).expanduser()
     if not root.is_dir():
         raise DataError(f"{root}: dataset directory not found")
