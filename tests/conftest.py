@@ -1,7 +1,8 @@
 """Shared test fixtures (owned by the data layer).
 
 * ``REACTBENCH_CACHE`` points at a per-session temporary directory before any test runs, so no
-  test reads or writes the user's cache (the default synthetic dataset, split caches, ...).
+  test reads or writes the user's cache (the default synthetic dataset, split caches, ...);
+  it is removed when the session ends.
 * ``tiny_dataset`` (session): a tiny synthetic dataset in the official layout, made once per
   session in well under 3 s: ``TINY_PAIRS`` pairs (train 6, val 4, test 4 -> N = 12 / 8 / 8
   mirrored rows), ``TINY_FRAMES`` = 120 frames (+-49-frame lags fit), audio (16 kHz wav),
@@ -13,7 +14,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -21,6 +24,7 @@ import pytest
 
 _SESSION_CACHE = tempfile.mkdtemp(prefix="reactbench-test-cache-")
 os.environ["REACTBENCH_CACHE"] = _SESSION_CACHE
+atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 TINY_PAIRS = {"train": 6, "val": 4, "test": 4}
 TINY_FRAMES = 120
