@@ -1,0 +1,103 @@
+"""Move the training data of a dataset to a machine without the audio stack (the GPU device).
+
+``export``: load the train and val splits here (audio features computed by reactbench.data) and
+write one compressed ``.npz`` per split: every person-clip once (float16), the mirrored row
+order as indices, clip ids and the dataset identity. ``load``: rebuild the SplitData there.
+Used by benchmarks/device_reactdiff.sh to train the shipped checkpoint on the GPU with exactly
+the data (and dataset identity) of this machine.
+
+    python benchmarks/reactdiff_data.py export OUTDIR [--data DIR]
+    python benchmarks/reactdiff_data.py train OUTDIR --variant reactdiff --run runs/x \
+        [--device cuda] [--epochs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def export(out: Path, data=None, splits=("train", "val")) -> list[Path]:
+    from reactbench.data import dataset_identity, load_split, resolve_data
+
+    root = Path(resolve_data(data))
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for split in splits:
+        s = load_split(root, split, neighbours=False)
+        clips = list(dict.fromkeys(s.speaker_ids))
+        first = [s.speaker_ids.index(c) for c in clips]
+        arrays = {"emotion": s.speaker_emotion[first], "3dmm": s.speaker_3dmm[first]}
+        arrays.update({f"audio_{k}": v[first] for k, v in s.speaker_audio.items()})
+        index = {c: i for i, c in enumerate(clips)}
+        meta = {"split": split, "clips": clips, "identity": dataset_identity(root, split),
+                "speaker": [index[c] for c in s.speaker_ids],
+                "listener": [index[c] for c in s.listener_ids],
+                "speaker_ids": s.speaker_ids, "listener_ids": s.listener_ids}
+        path = out / f"{split}.npz"
+        np.savez_compressed(path, meta=np.array(json.dumps(meta)),
+                            **{k: v.astype(np.float16) for k, v in arrays.items()})
+        written.append(path)
+    return written
+
+
+def load(path: Path):
+    """The SplitData of an exported split (float32 arrays)."""
+    from reactbench.data.split import SplitData
+
+    z = np.load(path)
+    meta = json.loads(str(z["meta"]))
+    spk, lis = np.array(meta["speaker"]), np.array(meta["listener"])
+
+    def arr(name):
+        return z[name].astype(np.float32)
+
+    emo, face = arr("emotion"), arr("3dmm")
+    audio = {k[len("audio_"):]: arr(k) for k in z.files if k.startswith("audio_")}
+    return SplitData(split=meta["split"], root=Path("."), speaker_ids=meta["speaker_ids"],
+                     listener_ids=meta["listener_ids"], speaker_emotion=emo[spk],
+                     listener_emotion=emo[lis], speaker_3dmm=face[spk], listener_3dmm=face[lis],
+                     speaker_audio={k: v[spk] for k, v in audio.items()},
+                     listener_audio={k: v[lis] for k, v in audio.items()},
+                     identity=meta["identity"])
+
+
+def train(folder: Path, variant: str, run: Path, device: str, preset: str = "small",
+          epochs: int | None = None, seed: int = 0, half: bool = False) -> Path:
+    """Train ``variant`` on the exported train/val splits (identities of the exporting
+    machine's dataset are recorded in the checkpoint)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from models.reactdiff.job import build_config
+    from models.reactdiff.train import train_reactdiff
+
+    tr, va = load(folder / "train.npz"), load(folder / "val.npz")
+    cfg = build_config(variant, preset, epochs=epochs)
+    return train_reactdiff(cfg, tr, va, out=run, device=device, seed=seed, progress=False,
+                           identities={"train": tr.identity, "val": va.identity},
+                           half_export=half)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("action", choices=("export", "train"))
+    ap.add_argument("folder")
+    ap.add_argument("--data", default=None)
+    ap.add_argument("--variant", default="reactdiff")
+    ap.add_argument("--run", default=None)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--half", action="store_true")
+    a = ap.parse_args()
+    if a.action == "export":
+        for p in export(Path(a.folder), a.data):
+            print(p, p.stat().st_size // 1024, "KiB")
+    else:
+        t0 = time.perf_counter()
+        path = train(Path(a.folder), a.variant, Path(a.run), a.device, epochs=a.epochs,
+                     half=a.half)
+        print(f"{a.variant}: {path} in {time.perf_counter() - t0:.0f} s", flush=True)

@@ -1,0 +1,200 @@
+"""ReactDiff GPU benchmark (paper preset): training throughput, memory, sampling, online latency.
+
+Measures, on random inputs of the default streams' widths (AU/FE/VA/3DMM, log-mel 64, MFCC 26):
+- stage-1 and stage-2 training throughput (clips/s, whole 750-frame clips, batch 16) in fp32
+  eager, bf16 autocast, and bf16 + torch.compile (``--compile``), with peak GPU memory;
+- time to sample alpha = 10 reactions for the whole synthetic test split (80 rows x 750 frames;
+  DDIM 20 steps, fp32 and bf16);
+- online latency per 50-frame window at batch 1 (alpha 1 and 10), the harness's call pattern:
+  causal encoder over the prefix, DDIM for the new window only, causal decoder; worst case
+  (prefix 750 frames), eager and with CUDA graphs (torch.compile mode "reduce-overhead").
+
+    python benchmarks/reactdiff_gpu.py --out benchmarks/results/reactdiff_gpu_h100.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.reactdiff.config import preset_config  # noqa: E402
+from models.reactdiff.network import ReactDiffNet  # noqa: E402
+
+WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 64, "mfcc": 26}
+
+
+def streams(b, t, device):
+    return {k: torch.randn(b, t, w, device=device) for k, w in WIDTHS.items()}
+
+
+def batch(cfg, b, t, device):
+    m = cfg.model
+    k = -(-t // m.window)
+    return {"speaker": streams(b, t, device), "listener": streams(b, t, device),
+            "listener_emotion": torch.rand(b, t, 25, device=device),
+            "listener_3dmm": torch.randn(b, t, 58, device=device),
+            "t": torch.randint(0, m.diffusion_steps, (b, k), device=device),
+            "noise": torch.randn(b, k, m.window, m.latent_dim, device=device),
+            "gumbel": torch.randn(b, m.lrs_styles, device=device)}
+
+
+def sync():
+    torch.cuda.synchronize()
+
+
+def train_throughput(cfg, stage, precision, compile_, b=16, t=750, steps=20, warmup=5):
+    net = ReactDiffNet(cfg.model, WIDTHS).cuda()
+    net.set_stage(stage)
+    opt = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=1e-4)
+    tr = cfg.train
+
+    def step_fn(bt):
+        with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):
+            if stage == 1:
+                loss, _ = net.stage1_loss(bt, False, tr.w_3dmm, tr.w_emotion)
+            else:
+                loss, _ = net.stage2_loss(bt, False, tr.w_eps, tr.w_lrs)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss
+
+    fn = torch.compile(step_fn) if compile_ else step_fn
+    bt = batch(cfg, b, t, "cuda")
+    torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    for _ in range(warmup):
+        fn(bt)
+    sync()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        fn(bt)
+    sync()
+    dt = time.perf_counter() - t0
+    return {"stage": stage, "precision": precision, "compile": compile_, "batch": b,
+            "frames": t, "clips_per_s": round(b * steps / dt, 2),
+            "step_ms": round(1000 * dt / steps, 2), "warmup_s": round(first, 2),
+            "peak_mem_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3)}
+
+
+@torch.no_grad()
+def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
+    net = ReactDiffNet(cfg.model, WIDTHS).cuda().eval()
+    k = -(-t // cfg.model.window)
+    spk = streams(rows, t, "cuda")
+    sync()
+    t0 = time.perf_counter()
+    with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):
+        for i in range(0, rows, 16):
+            s = {n: v[i:i + 16] for n, v in spk.items()}
+            b = next(iter(s.values())).shape[0]
+            noise = torch.randn(b, alpha, k, cfg.model.window, cfg.model.latent_dim,
+                                device="cuda")
+            z = net.sample_latents(s, noise, torch.rand(b, alpha, device="cuda"), causal=False)
+            net.decode(z.reshape(b * alpha, t, -1))
+    sync()
+    return {"precision": precision, "rows": rows, "alpha": alpha, "frames": t,
+            "ddim_steps": cfg.model.diffusion_steps,
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+@torch.no_grad()
+def online_latency(cfg, alpha, graphs, prefix=750, reps=20):
+    """One online window at batch 1: encode the prefix causally, DDIM the last window,
+    decode the prefix causally (what Sampler.online does for a new window)."""
+    net = ReactDiffNet(cfg.model, WIDTHS).cuda().eval()
+    ws, d = cfg.model.window, cfg.model.latent_dim
+    spk = streams(1, prefix, "cuda")
+    cached = torch.randn(1, alpha, prefix - ws, d, device="cuda")
+    unet = net.unet
+    if graphs:
+        net.unet = torch.compile(unet, mode="reduce-overhead", dynamic=False)
+
+    def window():
+        w, _ = net.latent_windows(spk, causal=True)
+        last = w[:, -1:].expand(1, alpha, 1, ws, d).reshape(alpha, ws, d)
+        new = net.sample_windows(last, torch.randn(alpha, ws, d, device="cuda"))
+        z = torch.cat([cached, new.reshape(1, alpha, ws, d)], dim=2)
+        return net.decode(z.reshape(alpha, prefix, d), causal=True)
+
+    for _ in range(5):
+        window()
+    sync()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        window()
+        sync()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    net.unet = unet
+    return {"alpha": alpha, "prefix_frames": prefix, "cuda_graphs": graphs,
+            "median_ms": round(1000 * times[len(times) // 2], 2),
+            "p90_ms": round(1000 * times[int(0.9 * len(times))], 2),
+            "realtime_factor": round(2.0 / times[len(times) // 2], 1)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--compile", action="store_true", help="also bf16 + torch.compile")
+    ap.add_argument("--steps", type=int, default=20)
+    a = ap.parse_args()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    cfg = preset_config("paper")
+    res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
+           "python": platform.python_version(), "preset": "paper",
+           "params": sum(p.numel() for p in ReactDiffNet(cfg.model, WIDTHS).parameters()),
+           "train": [], "sampling": [], "online": []}
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save():
+        out.write_text(json.dumps(res, indent=1))
+
+    runs = [("fp32", False), ("bf16", False)] + ([("bf16", True)] if a.compile else [])
+    for stage in (1, 2):
+        for precision, comp in runs:
+            try:
+                r = train_throughput(cfg, stage, precision, comp, steps=a.steps)
+            except Exception as exc:  # noqa: BLE001 - record and continue
+                r = {"stage": stage, "precision": precision, "compile": comp,
+                     "error": repr(exc)[:300]}
+            print(r, flush=True)
+            res["train"].append(r)
+            save()
+    for stage in (1, 2):
+        rows = {(r["precision"], r["compile"]): r for r in res["train"]
+                if r["stage"] == stage and "clips_per_s" in r}
+        if ("fp32", False) in rows and ("bf16", False) in rows:
+            res[f"stage{stage}_bf16_speedup"] = round(
+                rows[("bf16", False)]["clips_per_s"] / rows[("fp32", False)]["clips_per_s"], 2)
+    for precision in ("fp32", "bf16"):
+        r = sampling_time(cfg, precision)
+        print(r, flush=True)
+        res["sampling"].append(r)
+        save()
+    for graphs in (False, True):
+        for alpha in (1, 10):
+            try:
+                r = online_latency(cfg, alpha, graphs)
+            except Exception as exc:  # noqa: BLE001
+                r = {"alpha": alpha, "cuda_graphs": graphs, "error": repr(exc)[:300]}
+            print(r, flush=True)
+            res["online"].append(r)
+            save()
+    save()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The ablation study behind ``reactbench ablate --model reactdiff``.
+
+For each variant (full model, the four ablations of the paper's Table 4, and LRS): find its
+checkpoint (``runs/<variant>-<preset>/model.pt``; for ``reactdiff`` on the default synthetic
+dataset with the small preset, the shipped one), train it with :func:`models.reactdiff.job.
+train_job` if it is missing (or ``retrain``), then evaluate every variant through the same
+harness as ``reactbench run`` (reactbench.evaluate.run: one result JSON per variant) and write
+the ablation table (``ablation.md``) next to the result files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reactbench.errors import ModelError
+
+from . import checkpoint as ck
+from .config import VARIANTS
+from .job import default_out, train_job
+
+ABLATION_VARIANTS = ("reactdiff", "reactdiff-no-mmt", "reactdiff-no-diffusion",
+                     "reactdiff-no-video", "reactdiff-no-audio", "reactdiff-lrs")
+
+
+def variant_checkpoint(variant: str, preset: str, data, runs: str | Path = "runs") -> Path:
+    """Where ``variant``'s model file is (or will be written)."""
+    path = Path(runs) / default_out(variant, preset).name / "model.pt"
+    if (variant == "reactdiff" and preset == "small" and data is None and not path.exists()
+            and ck.SHIPPED.exists()):
+        return ck.SHIPPED
+    return path
+
+
+def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, device: str = "cpu",
+           runs: str | Path = "runs", out: str | Path, split: str = "test", alpha: int = 10,
+           seeds=(0,), task: str = "offline", retrain: bool = False, train_device=None,
+           epochs: int | None = None, progress: bool = True, log=print) -> tuple[list, Path]:
+    """Train what is missing, evaluate every variant, write ``out/ablation.md``.
+    Returns (result records, table path)."""
+    from reactbench.evaluate import RunOptions, run
+    from reactbench.tables import render
+
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ModelError(f"unknown ReactDiff variant(s) {unknown}; choose from {list(VARIANTS)}")
+    paths = {}
+    for v in variants:
+        path = variant_checkpoint(v, preset, data, runs)
+        if retrain or not path.exists():
+            if path == ck.SHIPPED:
+                path = Path(runs) / default_out(v, preset).name / "model.pt"
+            log(f"[ablate] training {v} ({preset}) into {path.parent}")
+            train_job(v, preset=preset, device=train_device or device, data=data,
+                      out=path.parent, resume=path.parent.joinpath("checkpoint.pt").exists(),
+                      epochs=epochs, progress=progress, log=log)
+        paths[v] = path
+    opt = RunOptions(split=split, data=data, task=task, alpha=alpha, seeds=tuple(seeds),
+                     device=device, progress=progress,
+                     model_args={v: {"checkpoint": str(p)} for v, p in paths.items()})
+    written = run(list(variants), opt, out, log=log)
+    records = [r for r, _ in written]
+    table = Path(out) / "ablation.md"
+    table.write_text(render(records, fmt="md", table="ablation"))
+    return records, table

@@ -1,0 +1,52 @@
+"""``reactbench ablate --model reactdiff``: train (if needed) and evaluate the ReactDiff variants
+(w/o MMT, w/o diffusion, w/o video, w/o audio, LRS) and write the ablation table."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "ablate", help="ReactDiff ablations: train missing variants, evaluate, table",
+        description="Train every ReactDiff variant that has no checkpoint under RUNS "
+        "(runs/<variant>-<preset>/model.pt), evaluate all of them with the same harness as "
+        "`reactbench run` and write OUT/ablation.md.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", default="reactdiff", choices=("reactdiff",),
+                   help="the model whose ablations to run")
+    p.add_argument("--variants", default=None, metavar="V[,V...]",
+                   help="subset of variants (default: full, no-mmt, no-diffusion, no-video, "
+                   "no-audio, lrs)")
+    p.add_argument("--preset", choices=("paper", "small"), default="small")
+    p.add_argument("--data", default=None, help="dataset root (default: synthetic)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--task", choices=("offline", "online"), default="offline")
+    p.add_argument("--samples", type=int, default=10, metavar="ALPHA")
+    p.add_argument("--seed", default="0", help="generation seed(s)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--runs", default="runs", help="folder of the variants' training outputs")
+    p.add_argument("--retrain", action="store_true", help="train even if a checkpoint exists")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per stage when training")
+    p.add_argument("--out", default=None, help="results folder (default: runs/<timestamp>)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from models.reactdiff.ablation import ABLATION_VARIANTS, ablate
+    from reactbench.commands._common import default_out_dir, parse_seeds
+
+    variants = tuple(v.strip() for v in args.variants.split(",")) if args.variants \
+        else ABLATION_VARIANTS
+    variants = tuple(v if v.startswith("reactdiff") else f"reactdiff-{v}" for v in variants)
+    out = args.out or default_out_dir()
+    records, table = ablate(variants=variants, preset=args.preset, data=args.data,
+                            device=args.device, runs=args.runs, out=out, split=args.split,
+                            alpha=args.samples, seeds=parse_seeds(args.seed), task=args.task,
+                            retrain=args.retrain, epochs=args.epochs,
+                            progress=not args.no_progress)
+    print()
+    print(table.read_text())
+    print(f"{len(records)} result file(s) and {table.name} in {out}")
+    return 0
