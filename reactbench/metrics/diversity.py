@@ -60,8 +60,12 @@ def fr_dvs_value(q_total: float, shape: tuple[int, int, int, int]) -> float:
 def fr_dvs_bootstrap(pred: np.ndarray, q: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """FRDvs on resampled speaker rows. weights: (B, N) multiplicities (rows sum to N).
 
-    For multiplicities m: sum_{a,b} ||y_{s_a} - y_{s_b}||^2 = 2 N (sum_k m_k ||z_k||^2 -
-    ||sum_k m_k z_k||^2 / N), z centred at the full-sample mean.
+    The resample's FRDvs is the mean per-element squared distance over pairs of draws of
+    *different* speakers (a speaker drawn twice is not a pair of two speakers; counting such
+    pairs as 0 would bias every resample down by (N - 1) / N):
+    ``sum_{k != l} m_k m_l D_kl / (N^2 - sum_k m_k^2) / (alpha T D)``, where
+    ``sum_{k,l} m_k m_l D_kl = 2 N (sum_k m_k ||z_k||^2 - ||sum_k m_k z_k||^2 / N)`` with z
+    centred at the full-sample mean (D_kk = 0).
     """
     n, alpha, t, d = pred.shape
     b = weights.shape[0]
@@ -74,5 +78,8 @@ def fr_dvs_bootstrap(pred: np.ndarray, q: np.ndarray, weights: np.ndarray) -> np
         for s in range(0, b, 64):
             sz = w[s:s + 64] @ z
             second[s:s + 64] += np.einsum("be,be->b", sz, sz)
-    total = first - second / n
-    return 2.0 * n * total / (n * (n - 1) * alpha) / (t * d)
+    pair_sum = 2.0 * n * (first - second / n)
+    pairs = float(n) * n - (w * w).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = pair_sum / pairs / (alpha * t * d)
+    return np.where(pairs > 0, out, 0.0)

@@ -26,9 +26,12 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
-from reactbench.metrics.constants import DTW_GROUPS, EMOTION_DIM
+from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
+
+AU_END = AU_COLUMNS[1]
 
 _G0, _G1, _G2 = DTW_GROUPS
 _W = np.array([g[2] for g in DTW_GROUPS], dtype=np.float64)
@@ -62,130 +65,191 @@ def _dtw_single(x, y):
     return np.sqrt(prev[ty])
 
 
-@njit(cache=True, error_model="numpy")
-def _grouped_pair(x, yt, bounds, w, best, cost, d_prev, d_cur):
-    """Grouped DTW of x (T, 25) float32 against yt (25, T) float32 (y transposed).
+@intrinsic
+def _popcount(typingctx, x):
+    """Number of set bits of an integer (one ``popcnt`` instruction)."""
+    if isinstance(x, types.Integer):
 
-    Returns the weighted distance, or inf when abandoned because a row lower bound exceeded
-    ``best``. ``cost`` (3, T), ``d_prev``/``d_cur`` (3, T + 1) are float64 scratch buffers.
-    """
+        def codegen(context, builder, signature, args):
+            return builder.ctpop(args[0])
+
+        return x(x), codegen
+    return None
+
+
+@njit(cache=True, error_model="numpy")
+def _prepare(x, reverse, xt, masks):
+    """x (T, 25) f32 -> xt (25, T) float64 (time reversed if asked) and AU bit masks (T,).
+
+    Returns True when every AU value is 0 or 1 (then the AU cost is a popcount, exactly the
+    same float64 value as the sum of squared differences)."""
     t = x.shape[0]
-    ty = yt.shape[1]
-    for g in range(3):
-        for b in range(ty + 1):
-            d_prev[g, b] = np.inf
-        d_prev[g, 0] = 0.0
+    binary = True
     for a in range(t):
-        # cost rows, summed over each group's columns in ascending order (as tslearn does)
+        src = t - 1 - a if reverse else a
+        m = 0
+        for c in range(EMOTION_DIM):
+            v = x[src, c]
+            xt[c, a] = np.float64(v)
+            if c < AU_END:
+                if v == 1.0:
+                    m |= 1 << c
+                elif v != 0.0:
+                    binary = False
+        masks[a] = m
+    return binary
+
+
+@njit(cache=True, error_model="numpy")
+def _acc_sq(cost, xs, ys, n):
+    for a in range(n):
+        d = xs[a] - ys[a]
+        cost[a] += d * d
+
+
+@njit(cache=True, error_model="numpy", fastmath={"nnan", "nsz"})
+def _diag_step(d_cur, p0, p1, q, cost, n):
+    """One anti-diagonal of the DP: d = cost + min(three predecessors); returns min(d)."""
+    for a in range(n):
+        v = p0[a] if p0[a] < p1[a] else p1[a]
+        v = v if v < q[a] else q[a]
+        d_cur[a] = cost[a] + v
+    m = np.inf
+    for a in range(n):
+        m = m if m < d_cur[a] else d_cur[a]
+    return m
+
+
+@njit(cache=True, error_model="numpy")
+def _grouped_pair(xt, xm, yr, ymr, bits, bounds, w, best, cost, buf):
+    """Grouped DTW of x against y, both length T, by anti-diagonal wavefront.
+
+    xt (25, T) float64 = x transposed; yr (25, T) float64 = y transposed and reversed in time;
+    xm/ymr (T,) AU bit masks (used when ``bits``); cost (3, T) and buf (3, 3, T + 2) scratch.
+    Cell (a, b) lies on diagonal s = a + b at position a; its cost pairs x[a] with
+    y[b] = yr[:, T - 1 - s + a], so every diagonal is a contiguous slice of both inputs. Each cell
+    is ``cost + min`` of the same three predecessors as the row-wise DP, so values are identical.
+    Every warping path visits diagonal s or s - 1, so ``sum_g w_g sqrt(min over both)`` bounds
+    the result from below; returns inf as soon as that bound exceeds ``best``.
+    """
+    t = xt.shape[1]
+    for g in range(3):
+        for q in range(3):
+            for a in range(t + 2):
+                buf[g, q, a] = np.inf
+    mp0 = np.inf
+    mp1 = np.inf
+    mp2 = np.inf
+    c0 = cost[0]
+    c1 = cost[1]
+    c2 = cost[2]
+    for s in range(2 * t - 1):
+        lo = max(0, s - t + 1)
+        hi = min(s, t - 1)
+        n = hi - lo + 1
+        off = t - 1 - s + lo
+        if bits:
+            xs = xm[lo:hi + 1]
+            ys = ymr[off:off + n]
+            for a in range(n):
+                c0[a] = np.float64(_popcount(xs[a] ^ ys[a]))
+        else:
+            for a in range(n):
+                c0[a] = 0.0
+            for c in range(bounds[0], bounds[1]):
+                _acc_sq(c0, xt[c, lo:hi + 1], yr[c, off:off + n], n)
+        for a in range(n):
+            c1[a] = 0.0
+            c2[a] = 0.0
+        for c in range(bounds[1], bounds[2]):
+            _acc_sq(c1, xt[c, lo:hi + 1], yr[c, off:off + n], n)
+        for c in range(bounds[2], bounds[3]):
+            _acc_sq(c2, xt[c, lo:hi + 1], yr[c, off:off + n], n)
+        cu = s % 3
+        p1 = (s + 2) % 3
+        p2 = (s + 1) % 3
+        if s == 0:
+            for g in range(3):
+                buf[g, cu, 1] = cost[g, 0]
+            m0 = c0[0]
+            m1 = c1[0]
+            m2 = c2[0]
+        else:
+            m0 = _diag_step(buf[0, cu, lo + 1:hi + 2], buf[0, p1, lo:hi + 1],
+                            buf[0, p1, lo + 1:hi + 2], buf[0, p2, lo:hi + 1], c0, n)
+            m1 = _diag_step(buf[1, cu, lo + 1:hi + 2], buf[1, p1, lo:hi + 1],
+                            buf[1, p1, lo + 1:hi + 2], buf[1, p2, lo:hi + 1], c1, n)
+            m2 = _diag_step(buf[2, cu, lo + 1:hi + 2], buf[2, p1, lo:hi + 1],
+                            buf[2, p1, lo + 1:hi + 2], buf[2, p2, lo:hi + 1], c2, n)
         for g in range(3):
-            for b in range(ty):
-                cost[g, b] = 0.0
-            for c in range(bounds[g], bounds[g + 1]):
-                xv = np.float64(x[a, c])
-                for b in range(ty):
-                    diff = xv - np.float64(yt[c, b])
-                    cost[g, b] += diff * diff
-        # the three DP recurrences advance together
-        c0 = np.inf
-        c1 = np.inf
-        c2 = np.inf
-        m0 = np.inf
-        m1 = np.inf
-        m2 = np.inf
-        for b in range(ty):
-            p = d_prev[0, b + 1]
-            q = d_prev[0, b]
-            if q < p:
-                p = q
-            if c0 < p:
-                p = c0
-            c0 = cost[0, b] + p
-            d_cur[0, b + 1] = c0
-            if c0 < m0:
-                m0 = c0
-            p = d_prev[1, b + 1]
-            q = d_prev[1, b]
-            if q < p:
-                p = q
-            if c1 < p:
-                p = c1
-            c1 = cost[1, b] + p
-            d_cur[1, b + 1] = c1
-            if c1 < m1:
-                m1 = c1
-            p = d_prev[2, b + 1]
-            q = d_prev[2, b]
-            if q < p:
-                p = q
-            if c2 < p:
-                p = c2
-            c2 = cost[2, b] + p
-            d_cur[2, b + 1] = c2
-            if c2 < m2:
-                m2 = c2
-        for g in range(3):
-            d_cur[g, 0] = np.inf
-        lb = w[0] * np.sqrt(m0) + w[1] * np.sqrt(m1) + w[2] * np.sqrt(m2)
+            buf[g, cu, lo] = np.inf
+            buf[g, cu, hi + 2] = np.inf
+        lb = (w[0] * np.sqrt(min(m0, mp0)) + w[1] * np.sqrt(min(m1, mp1))
+              + w[2] * np.sqrt(min(m2, mp2)))
         if lb > best:
             return np.inf
-        d_prev, d_cur = d_cur, d_prev
-    return w[0] * np.sqrt(d_prev[0, ty]) + w[1] * np.sqrt(d_prev[1, ty]) + w[2] * np.sqrt(
-        d_prev[2, ty]
+        mp0 = m0
+        mp1 = m1
+        mp2 = m2
+    cu = (2 * t - 2) % 3
+    return w[0] * np.sqrt(buf[0, cu, t]) + w[1] * np.sqrt(buf[1, cu, t]) + w[2] * np.sqrt(
+        buf[2, cu, t]
     )
 
 
 @njit(cache=True, error_model="numpy")
-def _diagonal_bound(x, yt, bounds, w):
+def _diagonal_bound(xt, yr, bounds, w):
     """Grouped cost of the diagonal warping path (equal lengths): an upper bound of the DTW,
     accumulated in the same float order as the DP so it bounds the computed value too."""
-    t = x.shape[0]
+    t = xt.shape[1]
     acc = np.zeros(3)
     for a in range(t):
         for g in range(3):
             s = 0.0
             for c in range(bounds[g], bounds[g + 1]):
-                diff = np.float64(x[a, c]) - np.float64(yt[c, a])
+                diff = xt[c, a] - yr[c, t - 1 - a]
                 s += diff * diff
             acc[g] = s + acc[g]
     return w[0] * np.sqrt(acc[0]) + w[1] * np.sqrt(acc[1]) + w[2] * np.sqrt(acc[2])
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _min_grouped(pred, gtt, nb_ptr, nb_idx, bounds, w, abandon):
-    """pred (N, alpha, T, 25) f32, gtt (N, 25, T) f32; CSR neighbours -> (N, alpha) float64."""
-    n, alpha, t, _ = pred.shape
+def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
+    """pred (N, alpha, T, 25) f32, gt (M, T, 25) f32; CSR neighbours -> (N, alpha) float64."""
+    n, alpha, t, d = pred.shape
     out = np.empty((n, alpha))
     for task in prange(n * alpha):
         i = task // alpha
         k = task % alpha
-        x = pred[i, k]
         start = nb_ptr[i]
-        stop = nb_ptr[i + 1]
-        cnt = stop - start
+        cnt = nb_ptr[i + 1] - start
+        xt = np.empty((d, t))
+        xm = np.empty(t, dtype=np.int64)
+        xbin = _prepare(pred[i, k], False, xt, xm)
+        yrs = np.empty((cnt, d, t))
+        yms = np.empty((cnt, t), dtype=np.int64)
+        ybin = np.empty(cnt, dtype=np.bool_)
+        for q in range(cnt):
+            ybin[q] = _prepare(gt[nb_idx[start + q]], True, yrs[q], yms[q])
         cost = np.empty((3, t))
-        d_prev = np.empty((3, t + 1))
-        d_cur = np.empty((3, t + 1))
+        buf = np.empty((3, 3, t + 2))
         best = np.inf
-        if abandon and cnt > 1 and gtt.shape[2] == t:
+        order = np.arange(cnt)
+        if abandon and cnt > 1:
+            # visit neighbours by increasing diagonal-path cost, an upper bound of the DTW
+            # computed in the same float order: seeding `best` with the smallest keeps the
+            # minimum exact (the minimiser's row bounds never exceed its value <= best)
             ub = np.empty(cnt)
             for q in range(cnt):
-                ub[q] = _diagonal_bound(x, gtt[nb_idx[start + q]], bounds, w)
+                ub[q] = _diagonal_bound(xt, yrs[q], bounds, w)
             order = np.argsort(ub)
             best = ub[order[0]]
-            for q in range(cnt):
-                j = nb_idx[start + order[q]]
-                dist = _grouped_pair(x, gtt[j], bounds, w, best, cost, d_prev, d_cur)
-                if dist < best:
-                    best = dist
-            # exact: the minimiser's value is <= the seed bound, so its row bounds never
-            # exceed `best` and it is never abandoned
-        else:
-            for q in range(cnt):
-                j = nb_idx[start + q]
-                dist = _grouped_pair(x, gtt[j], bounds, w, np.inf if not abandon else best,
-                                     cost, d_prev, d_cur)
-                if dist < best:
-                    best = dist
+        for r in range(cnt):
+            q = order[r]
+            dist = _grouped_pair(xt, xm, yrs[q], yms[q], xbin and ybin[q], bounds, w,
+                                 best if abandon else np.inf, cost, buf)
+            if dist < best:
+                best = dist
         out[i, k] = best
     return out
 
@@ -231,12 +295,12 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
     import numba
 
     pred = np.ascontiguousarray(pred, dtype=np.float32)
-    gtt = np.ascontiguousarray(np.asarray(gt, dtype=np.float32).transpose(0, 2, 1))
+    gt = np.ascontiguousarray(gt, dtype=np.float32)
     ptr, idx = neighbour_csr(neighbours)
     old = numba.get_num_threads()
     numba.set_num_threads(_n_threads(n_jobs))
     try:
-        return _min_grouped(pred, gtt, ptr, idx, _BOUNDS, _W, bool(abandon))
+        return _min_grouped(pred, gt, ptr, idx, _BOUNDS, _W, bool(abandon))
     finally:
         numba.set_num_threads(old)
 
@@ -249,11 +313,17 @@ def grouped_dtw(x, y) -> float:
         raise ValueError(
             f"x, y: expected two (T, {EMOTION_DIM}) arrays, got {x.shape} and {y.shape}"
         )
-    cost = np.empty((3, y.shape[0]))
-    d_prev = np.empty((3, y.shape[0] + 1))
-    d_cur = np.empty((3, y.shape[0] + 1))
-    return float(_grouped_pair(x, np.ascontiguousarray(y.T), _BOUNDS, _W, np.inf, cost, d_prev,
-                               d_cur))
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x, y: expected finite values (found NaN or inf)")
+    if x.shape[0] != y.shape[0]:  # unequal lengths: one DTW per group
+        return float(sum(w * _dtw_single(x[:, a:b].astype(np.float64), y[:, a:b].astype(
+            np.float64)) for a, b, w in DTW_GROUPS))
+    t = x.shape[0]
+    xt, yr = np.empty((EMOTION_DIM, t)), np.empty((EMOTION_DIM, t))
+    xm, ym = np.empty(t, dtype=np.int64), np.empty(t, dtype=np.int64)
+    bits = _prepare(x, False, xt, xm) & _prepare(y, True, yr, ym)
+    return float(_grouped_pair(xt, xm, yr, ym, bits, _BOUNDS, _W, np.inf, np.empty((3, t)),
+                               np.empty((3, 3, t + 2))))
 
 
 def dtw(x, y) -> float:

@@ -34,7 +34,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name}: non-finite value {arr[idx]!r} at index {idx}; "
+            f"{name}: non-finite value {arr[idx].item()!r} at index {idx}; "
             f"expected finite numbers everywhere ({int(bad.sum())} bad values)"
         )
 
@@ -97,8 +97,8 @@ def check_neighbours(nb, n: int, name: str = "neighbours", need_rows: bool = Tru
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise ValueError(
-                f"{name}: value {arr[idx]!r} at index {idx}; expected a binary matrix of 0 and 1 "
-                f"({int(bad.sum())} non-binary entries)"
+                f"{name}: value {arr[idx].item()!r} at index {idx}; expected a binary matrix of 0 "
+                f"and 1 ({int(bad.sum())} non-binary entries)"
             )
         out = num == 1
     if need_rows:
