@@ -42,6 +42,16 @@ def _inputs(seed: int, n: int = 6, alpha: int = 3, t: int = 14, ty: int | None =
     return pred, gt, nb
 
 
+def _reference_min(pred, gt, nb) -> np.ndarray:
+    """Obviously-correct loop over (speaker, generation, neighbour) with the single-pair DTW."""
+    n, alpha = pred.shape[:2]
+    out = np.empty((n, alpha))
+    for i in range(n):
+        for k in range(alpha):
+            out[i, k] = min(grouped_dtw(pred[i, k], gt[j]) for j in np.flatnonzero(nb[i] == 1))
+    return out
+
+
 def _tslearn_grouped(x, y) -> float:
     from tslearn.metrics import dtw
 
@@ -79,6 +89,12 @@ def test_torch_engine_matches_cpu_engine(seed):
     assert out[1, 0] == 0.0
 
 
+def test_torch_engine_unequal_lengths_matches_pair_loop():
+    pred, gt, nb = _inputs(5, n=4, alpha=2, t=9, ty=12)
+    out = _min_grouped_dtw(pred, gt, nb, torch.device("cpu"), "torch")
+    np.testing.assert_allclose(out, _reference_min(pred, gt, nb), rtol=1e-12)
+
+
 def test_torch_engine_matches_tslearn_unequal_lengths():
     rng = np.random.default_rng(3)
     x = torch.from_numpy(rng.standard_normal((2, 9, 25)).astype(np.float32))
@@ -108,7 +124,8 @@ def test_gpu_matches_cpu_engine(engine, seed, t, ty):
     if engine == "triton" and not triton_available():
         pytest.skip("triton not installed")
     pred, gt, nb = _inputs(seed, t=t, ty=ty)
-    ref = min_grouped_dtw(pred, gt, nb, n_jobs=1)
+    # the CPU engine's batched path assumes equal lengths; unequal ones use the pair loop
+    ref = min_grouped_dtw(pred, gt, nb, n_jobs=1) if ty is None else _reference_min(pred, gt, nb)
     out = min_grouped_dtw_cuda(pred, gt, nb, device="cuda", engine=engine)
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
     if ty is None:

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Device-machine run for the metrics speed work (issue 3): the GPU tests and the full-size
+# metrics benchmark with the GPU engine. Run from the repository root:
+#   bash benchmarks/device_metrics.sh OUT_DIR [extra metrics_speed.py arguments]
+# Wheels of packages the device image lacks (tslearn) are taken from .whl/ when it exists.
+set -uo pipefail
+out=${1:-benchmarks/results}
+shift || true
+mkdir -p "$out"
+if [ -d .whl ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:${PYTHONPATH:-}
+fi
+export PYTHONPATH=$PWD:${PYTHONPATH:-}
+NUMBA_CACHE_DIR=$(mktemp -d)
+export NUMBA_CACHE_DIR PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+python3 -c "import torch, triton, numpy, numba, tslearn; print('torch', torch.__version__,
+'triton', triton.__version__, 'numpy', numpy.__version__, 'numba', numba.__version__,
+'tslearn', tslearn.__version__, 'cpus', len(__import__('os').sched_getaffinity(0)))"
+python3 -m pytest -m gpu tests/metrics -q -p no:cacheprovider --continue-on-collection-errors \
+    2>&1 | tee "$out/metrics_gpu_tests.log"
+python3 benchmarks/metrics_speed.py --device cuda --results-dir "$out" "$@" \
+    2>&1 | tee "$out/metrics_speed_run.log"
