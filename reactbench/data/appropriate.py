@@ -23,6 +23,8 @@ The similarity (documented here, used by ``reactbench appropriate``):
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from reactbench.constants import FPS
@@ -178,7 +180,6 @@ def precision_recall(nb: np.ndarray, truth: np.ndarray) -> dict:
             "predicted": int(p.sum()), "true": int(t.sum()), "true_positives": tp}
 
 
-
 def appropriate_split(root, split: str, *, threshold: float | None = None,
                       target_k: float | None = None, frames: int | None = 750,
                       use_audio: bool = True, out=None, force: bool = False, write: bool = True,
@@ -190,11 +191,9 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
     {path (or None), written, stats (see neighbour_stats), threshold, similarity (the method),
     truth (precision/recall against the synthetic generator's truth, or None)}.
     """
-    from pathlib import Path
-
     from reactbench.data import layout
     from reactbench.data.loader import load_split
-    from reactbench.data.synthetic import read_truth
+    from reactbench.data.synthetic import TRUTH_FILE, read_truth
 
     root = Path(root)
     layout.check_split_name(split)
@@ -212,7 +211,7 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
     truth = read_truth(root, split)
     if truth is not None and truth.shape != nb.shape:
         raise DataError(
-            f"{root / ('synthetic_truth_' + split + '.npy')}: shape {truth.shape}, "
+            f"{root / TRUTH_FILE.format(split=split)}: shape {truth.shape}, "
             f"expected {nb.shape} (N = 2 x pairs in {split}.csv)")
     report = {
         "path": str(path) if write else None,
