@@ -165,34 +165,47 @@ def run_gpu(data: dict, cpu_frdist: np.ndarray | None, repeats: int, sweep: bool
         return dtw_cuda.min_grouped_dtw_cuda(data["pred"], data["listener_gt"],
                                              data["neighbours"], device="cuda")
 
-    configs = [dict(dtw_cuda.TRITON_CONFIG)]
-    if sweep and out["engine"] == "triton":
-        configs += [c for c in ({"nb": 1, "num_warps": 8}, {"nb": 2, "num_warps": 8},
-                                {"nb": 2, "num_warps": 4}, {"nb": 4, "num_warps": 8})
-                    if c != configs[0]]
     default = dict(dtw_cuda.TRITON_CONFIG)
-    sweep_times = {}
+    configs = [default]
+    if sweep and out["engine"] == "triton":
+        for change in ({"y_dtype": "float32"}, {"num_warps": 8}, {"num_warps": 2},
+                       {"nb": 2, "num_warps": 8}):
+            configs.append({**default, **change})
+    sweep_times = []
     for cfg in configs:
         dtw_cuda.TRITON_CONFIG.update(cfg)
         _, cold = _timed(lambda: dtw_cuda.min_grouped_dtw_cuda(
             small["pred"], small["listener_gt"], small["neighbours"], device="cuda"))
         res, t = _timed(frdist)
-        key = f"nb={cfg['nb']},warps={cfg['num_warps']}"
-        sweep_times[key] = t
-        log(f"  gpu {key}: full FRDist {t:.3f} s (small-input warm-up incl. compile {cold:.2f} s)")
-    best_key = min(sweep_times, key=sweep_times.get)
-    best_cfg = dict(zip(("nb", "num_warps"),
-                        (int(v.split("=")[1]) for v in best_key.split(","))))
-    dtw_cuda.TRITON_CONFIG.update(best_cfg if sweep else default)
+        sweep_times.append(t)
+        log(f"  gpu {cfg}: full FRDist {t:.3f} s (small-input warm-up incl. compile {cold:.2f} s)")
+    dtw_cuda.TRITON_CONFIG.update(configs[int(np.argmin(sweep_times))])
     runs = []
     for _ in range(repeats):
         torch.cuda.synchronize()
         res, t = _timed(frdist)
         runs.append(t)
-    out.update(config=dict(dtw_cuda.TRITON_CONFIG), sweep_s=sweep_times, runs_s=runs,
+    sweep_map = {", ".join(f"{k}={v}" for k, v in c.items()): t
+                 for c, t in zip(configs, sweep_times)}
+    out.update(config=dict(dtw_cuda.TRITON_CONFIG), sweep_s=sweep_map, runs_s=runs,
                median_s=statistics.median(runs), FRDist=float(res.sum(axis=1).mean()))
     log(f"  gpu FRDist (min_grouped_dtw_cuda, incl. transfers) median {out['median_s']:.3f} s "
         f"over {repeats}: {', '.join(f'{r:.3f}' for r in runs)}")
+    if out["engine"] == "triton":  # where the time goes: the kernels alone, inputs on device
+        dev = torch.device("cuda")
+        xi, yi = (torch.from_numpy(a).to(dev) for a in dtw_cuda._triples(
+            data["neighbours"] == 1, data["pred"].shape[1]))
+        x = torch.from_numpy(data["pred"].reshape(-1, *data["pred"].shape[2:])).to(dev)
+        y = torch.from_numpy(data["listener_gt"]).to(dev)
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        dtw_cuda._triples_triton(x, y, xi, yi)
+        torch.cuda.synchronize()
+        out["kernels_only_s"] = time.perf_counter() - t0
+        out["triples"] = int(xi.shape[0])
+        log(f"  gpu kernels alone ({out['triples']} triples x 3 groups): "
+            f"{out['kernels_only_s']:.3f} s")
+        del x, y, xi, yi
     scores, t = run_reactbench(data, 1, ["FRDist"], device="cuda")
     out["compute_metrics_FRDist_s"] = t
     log(f"  gpu compute_metrics(metrics=['FRDist'], device='cuda') {t:.3f} s")
