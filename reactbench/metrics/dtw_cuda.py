@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from reactbench.metrics.constants import DTW_GROUPS, EMOTION_DIM
+from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
 
 _BIG = 1e300  # "infinity" of the DP: finite so no inf - inf or inf * 0 can appear
 _ENGINES = ("auto", "triton", "torch")
@@ -160,10 +160,12 @@ def _build_kernel():
     globals()["_combine"] = _combine
 
     @triton.jit
-    def _kernel(X, YT, XI, YI, OUT, n_triples, TX, TY,
-                C0: tl.constexpr, C1: tl.constexpr, D: tl.constexpr,
+    def _kernel(X, YT, XB, YB, XI, YI, OUT, n_triples, TX, TY,
+                C0: tl.constexpr, C1: tl.constexpr, D: tl.constexpr, BITS: tl.constexpr,
                 NB: tl.constexpr, BLOCK: tl.constexpr):
-        # X: (Nx, TX, D) f32; YT: (Ny, D, TY) f32 or f64; XI/YI: (n_triples,) int64; OUT: f64 costs
+        # X: (Nx, TX, D) f32; YT: (Ny, D, TY) f32 or f64; XI/YI: (n_triples,) int64; OUT: f64
+        # costs. BITS: the group's columns are 0/1 and packed into XB (Nx, TX) / YB (Ny, TY)
+        # int32 bit masks, so its cost is popcount(x ^ y), the same integer the float sum gives.
         pid = tl.program_id(0)
         rows = pid * NB + tl.arange(0, NB)
         rmask = rows < n_triples
@@ -174,15 +176,28 @@ def _build_kernel():
         m2 = rmask[:, None] & cmask[None, :]
         x_row = X + xi * (TX * D)
         y_ptr = YT + (yi * (D * TY))[:, None] + cols[None, :]
+        xb_row = XB + xi * TX
+        yb = tl.zeros([NB, BLOCK], tl.int32)
+        if BITS:
+            yb = tl.load(YB + (yi * TY)[:, None] + cols[None, :], mask=m2, other=0)
         prev = tl.full([NB, BLOCK], 1e300, tl.float64)
         r0 = tl.zeros([NB, BLOCK], tl.float64)  # R_{-1}: 0 on row 0 (D[-1, -1] = 0), then BIG
         for i in tl.range(0, TX):
-            c = tl.zeros([NB, BLOCK], tl.float64)
-            for k in tl.static_range(C0, C1):
-                xv = tl.load(x_row + i * D + k, mask=rmask, other=0.0).to(tl.float64)
-                yv = tl.load(y_ptr + k * TY, mask=m2, other=0.0).to(tl.float64)
-                diff = xv[:, None] - yv
-                c += diff * diff
+            if BITS:
+                v = tl.load(xb_row + i, mask=rmask, other=0)[:, None] ^ yb
+                v = v - ((v >> 1) & 0x55555555)
+                v = (v & 0x33333333) + ((v >> 2) & 0x33333333)
+                v = (v + (v >> 4)) & 0x0F0F0F0F
+                v = (v + (v >> 8)) & 0x00FF00FF
+                v = (v + (v >> 16)) & 0x0000FFFF
+                c = v.to(tl.float64)
+            else:
+                c = tl.zeros([NB, BLOCK], tl.float64)
+                for k in tl.static_range(C0, C1):
+                    xv = tl.load(x_row + i * D + k, mask=rmask, other=0.0).to(tl.float64)
+                    yv = tl.load(y_ptr + k * TY, mask=m2, other=0.0).to(tl.float64)
+                    diff = xv[:, None] - yv
+                    c += diff * diff
             c = tl.where(m2, c, 0.0)
             a, g, f = tl.associative_scan((c, prev, c + prev), 1, _combine)
             prev = tl.minimum(f, a + r0)
@@ -194,23 +209,38 @@ def _build_kernel():
     return _KERNEL
 
 
-# launch configuration (tuned on an H100): triples per program, warps per program, and the
-# dtype in which the reactions are kept on the device. float64 saves the per-element
-# float32 -> float64 conversion in the cost loop (a slow instruction); values are identical.
-TRITON_CONFIG = {"nb": 1, "num_warps": 4, "y_dtype": "float64"}
+# launch configuration (tuned on an H100): triples per program, warps per program, the dtype
+# in which the reactions are kept on the device (float64 saves a slow per-element float32 ->
+# float64 conversion in the cost loop), and whether binary AU columns use the bit-mask cost.
+# Every setting gives the same values.
+TRITON_CONFIG = {"nb": 1, "num_warps": 4, "y_dtype": "float64", "au_bits": True}
+
+
+def _pack_bits(x, c0: int, c1: int):
+    """(..., T, 25) tensor -> (..., T) int32 bit masks of columns c0:c1, or None unless every
+    value there is exactly 0 or 1 (then popcount(a ^ b) equals the float cost exactly)."""
+    import torch
+
+    cols = x[..., c0:c1]
+    if c1 - c0 > 31 or not bool(((cols == 0) | (cols == 1)).all()):
+        return None
+    weights = 2 ** torch.arange(c1 - c0, device=x.device, dtype=torch.int32)
+    return (cols.to(torch.int32) * weights).sum(dim=-1, dtype=torch.int32).contiguous()
 
 
 def _triples_triton(x, y, xi, yi, nb: int | None = None, num_warps: int | None = None,
-                    y_dtype: str | None = None):
+                    y_dtype: str | None = None, au_bits: bool | None = None):
     """Weighted grouped DTW of every triple: x (Nx, TX, 25) f32, y (Ny, TY, 25) f32 on the GPU,
     xi / yi (n,) int64 -> (n,) float64."""
     import torch
     import triton
 
     kernel = _build_kernel()
-    nb = nb or TRITON_CONFIG["nb"]
-    num_warps = num_warps or TRITON_CONFIG["num_warps"]
-    y_dtype = getattr(torch, y_dtype or TRITON_CONFIG["y_dtype"])
+    cfg = TRITON_CONFIG
+    nb = nb or cfg["nb"]
+    num_warps = num_warps or cfg["num_warps"]
+    y_dtype = getattr(torch, y_dtype or cfg["y_dtype"])
+    au_bits = cfg["au_bits"] if au_bits is None else au_bits
     n = xi.shape[0]
     tx, ty = x.shape[1], y.shape[1]
     yt = y.transpose(1, 2).to(y_dtype).contiguous()
@@ -218,9 +248,16 @@ def _triples_triton(x, y, xi, yi, nb: int | None = None, num_warps: int | None =
     grid = (triton.cdiv(n, nb),)
     costs = []
     for c0, c1, _ in DTW_GROUPS:
+        xb = yb = None
+        if au_bits and (c0, c1) == AU_COLUMNS:
+            xb = _pack_bits(x, c0, c1)
+            yb = _pack_bits(y, c0, c1) if xb is not None else None
+        bits = xb is not None and yb is not None
+        if not bits:
+            xb = yb = xi  # unused placeholders
         out = torch.empty(n, dtype=torch.float64, device=x.device)
-        kernel[grid](x, yt, xi, yi, out, n, tx, ty, C0=c0, C1=c1, D=EMOTION_DIM, NB=nb,
-                     BLOCK=block, num_warps=num_warps)
+        kernel[grid](x, yt, xb, yb, xi, yi, out, n, tx, ty, C0=c0, C1=c1, D=EMOTION_DIM,
+                     BITS=bits, NB=nb, BLOCK=block, num_warps=num_warps)
         costs.append(out)
     return _weighted(costs)
 

@@ -134,10 +134,12 @@ def test_gpu_matches_cpu_engine(engine, seed, t, ty):
 
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize("nb_per_prog,num_warps,y_dtype",
-                         [(1, 4, "float64"), (1, 4, "float32"), (1, 2, "float64"),
-                          (1, 8, "float64"), (2, 8, "float64"), (4, 8, "float32")])
-def test_triton_configs_full_length(nb_per_prog, num_warps, y_dtype):
+@pytest.mark.parametrize("nb_per_prog,num_warps,y_dtype,au_bits",
+                         [(1, 4, "float64", True), (1, 4, "float64", False),
+                          (1, 4, "float32", False), (1, 2, "float64", True),
+                          (1, 8, "float64", True), (2, 8, "float64", True),
+                          (4, 8, "float32", True)])
+def test_triton_configs_full_length(nb_per_prog, num_warps, y_dtype, au_bits):
     """T = 750 pairs, every launch configuration, against the numba single-pair DTW."""
     if not triton_available():
         pytest.skip("triton not installed")
@@ -153,7 +155,8 @@ def test_triton_configs_full_length(nb_per_prog, num_warps, y_dtype):
     dev = torch.device("cuda")
     out = _triples_triton(torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev),
                           torch.from_numpy(xi).to(dev), torch.from_numpy(yi).to(dev),
-                          nb=nb_per_prog, num_warps=num_warps, y_dtype=y_dtype).cpu().numpy()
+                          nb=nb_per_prog, num_warps=num_warps, y_dtype=y_dtype,
+                          au_bits=au_bits).cpu().numpy()
     ref = np.array([grouped_dtw(x[a], y[b]) for a, b in zip(xi, yi)])
     np.testing.assert_allclose(out, ref, rtol=1e-12)
     ts = _tslearn_grouped(x[0], y[3])
