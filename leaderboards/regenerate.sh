@@ -11,14 +11,17 @@
 # Results live in synthetic/results/<task>/ (ablation: offline runs in results/ablation/);
 # models whose result file is already there are skipped (`--skip-existing`), so adding a model
 # never re-runs the others. Tables are rebuilt from ALL result files of each task.
-# Extra flags for `reactbench run` (e.g. --device cuda, --model-arg k=v) go in RUN_ARGS.
+# Extra flags for `reactbench run` (e.g. --device cuda, --model-arg k=v) go in RUN_ARGS;
+# REACTBENCH or PYTHON choose the interpreter (default: `reactbench` on PATH, else python3 -m).
 set -euo pipefail
 
 MODELS="${1:-baselines}"
 TASKS="${TASKS:-offline online}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OUT="$HERE/synthetic"
-RB="${REACTBENCH:-reactbench}"
+OUT="${LEADERBOARD_OUT:-$HERE/synthetic}"
+if [ -n "${REACTBENCH:-}" ]; then RB="$REACTBENCH"
+elif command -v reactbench > /dev/null; then RB="reactbench"
+else RB="${PYTHON:-python3} -m reactbench"; fi
 read -r -a EXTRA <<< "${RUN_ARGS:-}"
 
 for task in $TASKS; do

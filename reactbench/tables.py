@@ -162,14 +162,14 @@ def _cell(rec: dict, metric: str) -> tuple[str, float | None]:
 
 
 def _best(records, cols) -> dict[tuple[str, str], float]:
-    """Best displayed value per (task, metric) among non-reference rows (2+ rows needed)."""
+    """Best displayed value per (task, metric) among non-reference rows (when they differ)."""
     best = {}
     for task in {r["task"] for r in records}:
         for _, m, d in cols:
             vals = [_cell(r, m)[1] for r in records
                     if r["task"] == task and not r["model"]["reference"]]
             vals = [v for v in vals if v is not None]
-            if len(vals) > 1:
+            if len(set(vals)) > 1:  # a column where every model ties marks nothing
                 best[(task, m)] = max(vals) if d == "higher" else min(vals)
     return best
 

@@ -77,3 +77,10 @@ def test_leaderboard_cli_reads_files_and_refuses_mixed_protocols(tmp_path, cli):
                  tmp_path / "b" / "x.json")
     code, out, err = cli("leaderboard", tmp_path / "a", tmp_path / "b" / "x.json")
     assert code == 2 and "refusing to mix protocols" in err and out == ""
+
+
+def test_ties_everywhere_mark_nothing():
+    recs = [record(n, values(1, 2, 3, 4, 5, 6, 49.0 if n != "b" else 40)) for n in "abc"]
+    text = render(recs, fmt="md")
+    assert text.count("**") == 2 * 2  # the caption and the one FRSyn winner
+    assert "**40.00**" in text
