@@ -55,13 +55,14 @@ def plot_speaker(
         ax.set_ylabel(label)
         ax.set_xlim(t[0], t[-1])
         ax.grid(alpha=0.3)
-    axes[0].legend(loc="upper right", ncol=2 + len(gens), fontsize=8, framealpha=0.8)
+    axes[0].legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2 + len(gens), fontsize=8,
+                   frameon=False)
     rasters = (("speaker AUs", speaker), ("real listener AUs", listener),
                ("generated #0 AUs", gens[0]))
     for ax, (label, seq) in zip(axes[2:], rasters):
         ax.imshow(seq[:, AU].T, aspect="auto", cmap="Greys", vmin=0, vmax=1,
                   interpolation="nearest", extent=(t[0], t[-1], len(AU_NAMES) - 0.5, -0.5))
-        ax.set_yticks(range(len(AU_NAMES))[::2], AU_NAMES[::2], fontsize=7)
+        ax.set_yticks(range(len(AU_NAMES)), AU_NAMES, fontsize=6)
         ax.set_ylabel(label, fontsize=9)
     axes[-1].set_xlabel("time (s)")
     if title:
