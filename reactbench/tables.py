@@ -223,6 +223,16 @@ def notes(records: Sequence[dict]) -> list[str]:
     if any("FRRea" in r["metrics"] for r in records):
         feats = records[0]["realism_features"]
         out.append(f"FRRea-feat: Frechet distance on reactbench features ({feats}), not image FID.")
+    online = [r for r in records if r["task"] == "online"]
+    if online:
+        wins = sorted({r.get("window") for r in online if r.get("window")})
+        checked = all((r.get("causality") or {}).get("passed") for r in online
+                      if r["kind"] == "run")
+        out.append(
+            f"Online: generated window by window ({', '.join(map(str, wins)) or '?'} frames), "
+            "each call seeing speaker frames up to the window's end"
+            + ("; causality verified by perturbing future frames." if checked else ".")
+        )
     if records[0]["protocol"] == "official":
         out.append("Official protocol: FRCorr/FRDist sum over the alpha generations; "
                    "FRSyn scores generation 0.")

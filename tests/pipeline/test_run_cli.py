@@ -229,3 +229,17 @@ def test_3dmm_kept_only_for_realism_3dmm(tiny_dataset, tmp_path, cli):
         assert "face_3dmm" not in z.files
     with np.load(rich["predictions"][0]["path"]) as z:
         assert z["face_3dmm"].shape == (8, ALPHA, 120, 58)
+
+
+def test_corrected_protocol_with_bootstrap_and_mixed_table_refused(offline_run, tiny_dataset,
+                                                                    tmp_path, cli):
+    code, out, err = cli(*run_args(tiny_dataset, tmp_path, "--model", "b_random",
+                                   "--protocol", "corrected", "--bootstrap", "20"))
+    assert code == 0, err
+    rec = results_in(tmp_path)["b_random"]
+    assert rec["protocol"] == "corrected" and rec["bootstrap"] == 20
+    lo, hi = rec["metrics"]["FRDiv"]["ci"]
+    assert lo <= rec["metrics"]["FRDiv"]["value"] <= hi
+    assert " ± " in out
+    code, _, err = cli("leaderboard", offline_run, tmp_path)
+    assert code == 2 and "refusing to mix protocols" in err
