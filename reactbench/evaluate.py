@@ -46,6 +46,7 @@ from reactbench.results import (
 )
 
 PREDICTIONS_CACHE_VERSION = "1"
+NEIGHBOUR_METRICS = ("FRCorr", "FRDist", "FRRea")  # metrics that read the neighbour matrix
 CAUSALITY_ATOL = {"cpu": 1e-5, "cuda": 1e-3}
 
 
@@ -345,18 +346,43 @@ def score(preds: Predictions, data, *, protocol: str, bootstrap: int, seed: int,
     """compute_metrics on the split's ground truth; returns its MetricScores."""
     from reactbench.metrics import compute_metrics
 
-    if data.neighbours is None:
-        raise ReactbenchError(
-            f"split {data.split!r} has no neighbour matrix (neighbour_emotion_{data.split}.npy); "
-            "FRCorr/FRDist need it: run `reactbench appropriate` first"
-        )
+    preflight(data, metrics=metrics, alpha=preds.alpha)
     use_face = realism_3dmm and preds.face_3dmm is not None
-    return compute_metrics(
-        preds.emotion, data.listener_emotion, data.speaker_emotion, data.neighbours,
-        protocol=protocol, metrics=metrics, n_jobs=n_jobs, device=device, bootstrap=bootstrap,
-        seed=seed, pred_3dmm=preds.face_3dmm if use_face else None,
-        listener_3dmm=data.listener_3dmm if use_face else None, progress=progress,
-    )
+    try:
+        return compute_metrics(
+            preds.emotion, data.listener_emotion, data.speaker_emotion, data.neighbours,
+            protocol=protocol, metrics=metrics, n_jobs=n_jobs, device=device,
+            bootstrap=bootstrap, seed=seed, pred_3dmm=preds.face_3dmm if use_face else None,
+            listener_3dmm=data.listener_3dmm if use_face else None, progress=progress,
+        )
+    except ReactbenchError:
+        raise
+    except ValueError as exc:  # the metrics' input checks: report them as clean CLI errors
+        raise ReactbenchError(f"scoring failed: {exc}") from exc
+
+
+def preflight(data, *, metrics: list[str] | None, alpha: int) -> None:
+    """Fail BEFORE generating when the requested metrics cannot be computed on this split."""
+    from reactbench.metrics import METRIC_NAMES
+
+    names = list(metrics) if metrics else list(METRIC_NAMES)
+    unknown = [m for m in names if m not in METRIC_NAMES]
+    if unknown:
+        raise ReactbenchError(f"--metrics: unknown metric(s) {unknown}; choose from "
+                              f"{', '.join(METRIC_NAMES)}")
+    need_nb = [m for m in names if m in NEIGHBOUR_METRICS]
+    if need_nb and data.neighbours is None:
+        raise ReactbenchError(
+            f"split {data.split!r} of {data.root} has no neighbour matrix "
+            f"(neighbour_emotion_{data.split}.npy), which {', '.join(need_nb)} need: build it "
+            f"with `reactbench appropriate --data {data.root} --split {data.split}`, or pass "
+            "--metrics without them"
+        )
+    if "FRDiv" in names and alpha < 2:
+        raise ReactbenchError(f"FRDiv compares reactions of one speaker: it needs --samples >= 2 "
+                              f"(got {alpha}); or pass --metrics without FRDiv")
+    if "FRDvs" in names and data.n < 2:
+        raise ReactbenchError(f"FRDvs compares speakers: the split has N = {data.n} row")
 
 
 def aggregate(per_seed: list[tuple[int, Any]]) -> tuple[dict, dict, list | None, dict]:
@@ -613,6 +639,7 @@ def run(
         load_s = time.perf_counter() - t0
         log(f"data: {bundle.root} split {opt.split}: N = {bundle.test.n} rows, "
             f"T = {bundle.test.frames} frames ({load_s:.1f} s)")
+        preflight(bundle.test, metrics=opt.metrics, alpha=opt.alpha)
     written = {}
     for s, m in todo.items():
         t1 = time.perf_counter()
@@ -649,6 +676,7 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
                       speaker_ids=split_data.speaker_ids, check_range=check_range,
                       source=str(source))
     preds.emotion = np.asarray(preds.emotion, dtype=np.float32)
+    preflight(split_data, metrics=metrics, alpha=preds.alpha)
     opt = RunOptions(split=split, data=root, task=task, protocol=protocol,
                      alpha=preds.alpha, seeds=(), bootstrap=bootstrap, device=device,
                      frames=split_data.frames, n_jobs=n_jobs, realism_3dmm=realism_3dmm,

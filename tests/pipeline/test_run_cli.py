@@ -243,3 +243,33 @@ def test_corrected_protocol_with_bootstrap_and_mixed_table_refused(offline_run, 
     assert " ± " in out
     code, _, err = cli("leaderboard", offline_run, tmp_path)
     assert code == 2 and "refusing to mix protocols" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--samples", "1"], "FRDiv compares reactions of one speaker: it needs --samples >= 2"),
+        (["--metrics", "FRCorr,Nope"], "--metrics: unknown metric(s) ['Nope']"),
+    ],
+)
+def test_unscorable_requests_fail_before_generating(args, needle, tiny_dataset, tmp_path, cli):
+    code, out, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime", *args))
+    assert code == 2 and needle in err, err
+    assert "Traceback" not in err and not list(tmp_path.glob("o/*.json"))
+
+
+def test_split_without_neighbour_matrix(tiny_dataset, tmp_path, cli):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    (data / "neighbour_emotion_test.npy").unlink()
+    code, _, err = cli(*run_args(data, tmp_path / "o", "--model", "b_mime"))
+    assert code == 2
+    assert "has no neighbour matrix (neighbour_emotion_test.npy)" in err
+    assert "reactbench appropriate --data" in err
+    code, _, err = cli(*run_args(data, tmp_path / "o", "--model", "b_mime", "--samples", "1",
+                                 "--metrics", "FRVar,FRDvs,FRSyn"))
+    assert code == 0, err
+    rec = results_in(tmp_path / "o")["b_mime"]
+    assert set(rec["metrics"]) == {"FRVar", "FRDvs", "FRSyn"}
