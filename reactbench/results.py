@@ -46,6 +46,7 @@ from reactbench.errors import ResultsError
 
 SCHEMA_VERSION = "reactbench.result/1"
 TASKS = ("offline", "online")
+KINDS = ("run", "score")
 REQUIRED_KEYS = (
     "schema", "created", "kind", "task", "window", "split", "alpha", "seeds", "protocol",
     "bootstrap", "realism_features", "metrics", "extra", "model", "dataset", "predictions",
@@ -146,6 +147,19 @@ def validate_record(record: Any, source: str = "result") -> dict:
         raise ResultsError(f"{source}: result file lacks key(s) {missing}")
     if record["task"] not in TASKS:
         raise ResultsError(f"{source}: task {record['task']!r} is not one of {TASKS}")
+    if record["kind"] not in KINDS:
+        raise ResultsError(f"{source}: kind {record['kind']!r} is not one of {KINDS}")
+    alpha = record["alpha"]
+    if not isinstance(alpha, int) or isinstance(alpha, bool) or alpha < 1:
+        raise ResultsError(f"{source}: alpha must be a positive integer, not {alpha!r}")
+    seeds = record["seeds"]
+    if not isinstance(seeds, list) or not all(isinstance(x, int) for x in seeds):
+        raise ResultsError(f"{source}: seeds must be a list of integers, not {seeds!r}")
+    for key in ("split", "protocol"):
+        if not isinstance(record[key], str) or not record[key]:
+            raise ResultsError(f"{source}: {key} must be a non-empty string")
+    if not isinstance(record["dataset"], dict):
+        raise ResultsError(f"{source}: 'dataset' must be an object (the dataset identity)")
     if not isinstance(record["metrics"], dict) or not record["metrics"]:
         raise ResultsError(f"{source}: 'metrics' must map metric names to entries")
     for name, entry in record["metrics"].items():

@@ -76,3 +76,21 @@ def test_reading_bad_files(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ResultsError, match="holds no result"):
         read_results([tmp_path / "empty"])
+
+
+@pytest.mark.parametrize(("key", "value", "needle"), [
+    ("alpha", 0, "alpha must be a positive integer"),
+    ("seeds", "0", "seeds must be a list of integers"),
+    ("task", "both", "task 'both' is not one of"),
+    ("kind", "other", "kind 'other' is not one of"),
+    ("protocol", "", "protocol must be a non-empty string"),
+])
+def test_field_types_are_checked(key, value, needle):
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    rec[key] = value
+    with pytest.raises(ResultsError, match=needle):
+        validate_record(rec)
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    rec["metrics"]["FRCorr"]["direction"] = "up"
+    with pytest.raises(ResultsError, match="direction 'up'"):
+        validate_record(rec)
