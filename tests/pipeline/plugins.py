@@ -108,3 +108,18 @@ class WithOptions(_Base):
 
     def generate(self, speaker, *, alpha, seed):
         return Reactions(emotion=np.clip(self._mime(speaker, alpha) * self.gain, -1, 1))
+
+
+class Unseeded(_Base):
+    """Draws noise from an unseeded generator: online results cannot be verified."""
+
+    info = ModelInfo(name="unseeded")
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng()
+
+    def generate(self, speaker, *, alpha, seed):
+        out = self._mime(speaker, alpha)
+        out[..., 15:17] = np.clip(out[..., 15:17] + self.rng.normal(0, 0.1, out[..., 15:17].shape),
+                                  -1, 1)
+        return Reactions(emotion=out)

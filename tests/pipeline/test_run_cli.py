@@ -103,6 +103,11 @@ def test_predictions_are_cached_not_regenerated(tiny_dataset, tmp_path, cli, fre
     assert not a["predictions"][0]["reused"] and b["predictions"][0]["reused"]
     assert a["metrics"] == b["metrics"]
     assert a["model"]["params"] == {"gain": 0.5}
+    # another protocol re-scores the same predictions
+    code, out4, err = cli(*run_args(tiny_dataset, tmp_path / "d", *args, "--protocol",
+                                    "corrected"))
+    assert code == 0, err
+    assert "reusing cached predictions" in out4
     # another parameter value is another cache entry
     code, out3, _ = cli(*run_args(tiny_dataset, tmp_path / "c", "--model",
                                   f"{PLUGINS}:WithOptions", "--model-arg", "gain=0.25"))
@@ -163,6 +168,14 @@ def test_leaky_online_model_is_caught(tiny_dataset, tmp_path, cli):
     assert "online causality check failed for model 'leaky'" in err
     assert "window 0 (frames [0, 50))" in err
     assert not list(out.glob("*.json"))
+
+
+def test_unreproducible_online_model_is_caught(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", f"{PLUGINS}:Unseeded",
+                                 "--task", "online", "--window", "50"))
+    assert code == 2
+    assert "online causality check failed for model 'unseeded'" in err
+    assert "must be reproducible for a fixed seed" in err
 
 
 def test_stateful_causal_online_model_passes(tiny_dataset, tmp_path, cli):
