@@ -19,7 +19,9 @@ Optional class attributes the harness reads (defaults in :class:`BaseReactionMod
 ``needs_audio`` (False: audio features are not loaded for this model),
 ``needs_listener`` (True only for the ground-truth reference row: the harness then fills
 ``SpeakerInput.listener_emotion`` / ``listener_3dmm`` with the REAL listener reactions; such
-a row is a reference, never a model, and tables mark it).
+a row is a reference, never a model, and tables mark it), and ``OPTIONS`` (a tuple of the
+keyword options a constructor taking ``**options`` accepts, so that ``--model-arg key=value``
+without ``MODEL@`` reaches only the models that take ``key``).
 """
 
 from __future__ import annotations

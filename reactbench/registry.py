@@ -165,7 +165,16 @@ def resolve_model(spec: str) -> type:
 
 
 def accepted_options(cls: type) -> tuple[set[str], bool]:
-    """(keyword names the constructor takes, whether it takes **kwargs)."""
+    """(keyword names the constructor takes, whether it takes **kwargs).
+
+    A class whose constructor takes ``**options`` may declare the names it accepts in a class
+    attribute ``OPTIONS`` (a tuple of strings); they are used instead of the signature.
+    """
+    declared = getattr(cls, "OPTIONS", None)
+    if isinstance(declared, (tuple, list, frozenset, set)) and all(
+        isinstance(o, str) for o in declared
+    ):
+        return set(declared), False
     try:
         sig = inspect.signature(cls)
     except (TypeError, ValueError):

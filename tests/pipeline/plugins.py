@@ -123,3 +123,16 @@ class Unseeded(_Base):
         out[..., 15:17] = np.clip(out[..., 15:17] + self.rng.normal(0, 0.1, out[..., 15:17].shape),
                                   -1, 1)
         return Reactions(emotion=out)
+
+
+class DeclaredOptions(_Base):
+    """Takes **options and declares the names it accepts in OPTIONS."""
+
+    OPTIONS = ("checkpoint", "steps")
+    info = ModelInfo(name="declared_options")
+
+    def __init__(self, **options) -> None:
+        self.options = options
+
+    def generate(self, speaker, *, alpha, seed):
+        return Reactions(emotion=self._mime(speaker, alpha))

@@ -76,3 +76,11 @@ def test_model_args_route_to_models_that_take_them():
     assert got == {"b_mime": {}, spec: {"gain": "3"}}
     with pytest.raises(ModelError, match="expected \\[MODEL@\\]key=value"):
         registry.parse_model_args(["gain"], [spec])
+
+
+def test_declared_options_route_model_args():
+    spec, other = f"{PLUGINS}:DeclaredOptions", f"{PLUGINS}:WithOptions"
+    names, var_kw = registry.accepted_options(registry.resolve_model(spec))
+    assert names == {"checkpoint", "steps"} and not var_kw
+    got = registry.parse_model_args(["gain=2", "checkpoint=x.pt"], [spec, other])
+    assert got == {spec: {"checkpoint": "x.pt"}, other: {"gain": "2"}}
