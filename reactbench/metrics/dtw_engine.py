@@ -4,14 +4,16 @@ Value semantics (``official_react2024.md`` section 3.3): one DTW per column grou
 15:17, FE 17:25), each a multivariate DTW with steps (i-1, j), (i, j-1), (i-1, j-1), local cost
 the squared Euclidean distance over the group's columns, value = sqrt of the minimal accumulated
 cost (``tslearn.metrics.dtw``); the grouped distance is ``1/15 DTW_AU + 1 DTW_VA + 1/8 DTW_FE``.
-Inputs are float32 (as the official code casts them); every cost and sum is float64, summed in
-the same order as tslearn, so values agree with tslearn to rounding.
+Inputs are float32 (as the official code casts them); every cost and sum is float64, with the
+same operations in the same order as tslearn, so values are bit-identical to tslearn's.
 
 Speed without changing a value:
 
 * the three groups share one pass over the (T, T) grid: per row of ``x`` the three cost rows are
-  computed column-group by column-group (vectorised over ``y``'s frames) and then the three DP
-  recurrences advance together;
+  computed (vectorised over ``y``'s frames, each cell's column sum in registers) and then the
+  three DP recurrences advance together;
+* when the AU columns of both sequences hold only 0 and 1 (real AU occurrences), the AU cost is
+  the popcount of the XOR of 15-bit masks: the same integer the float sum yields, exactly;
 * ``min_grouped_dtw`` is parallel over (speaker, generation) pairs; the neighbours of a pair are
   visited in order of their diagonal-path cost, whose value (an upper bound of the DTW, computed in
   the same float order) seeds the best-so-far;
@@ -32,6 +34,8 @@ from numba.extending import intrinsic
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
 
 AU_END = AU_COLUMNS[1]
+# the kernel hard-codes this layout (AU 0:15 as a bit mask or a loop, VA 15:17, FE 17:25)
+assert [g[:2] for g in DTW_GROUPS] == [(0, 15), (15, 17), (17, 25)] and EMOTION_DIM == 25
 
 _G0, _G1, _G2 = DTW_GROUPS
 _W = np.array([g[2] for g in DTW_GROUPS], dtype=np.float64)
@@ -78,18 +82,17 @@ def _popcount(typingctx, x):
 
 
 @njit(cache=True, error_model="numpy")
-def _prepare(x, reverse, xt, masks):
-    """x (T, 25) f32 -> xt (25, T) float64 (time reversed if asked) and AU bit masks (T,).
+def _prepare(x, xt, masks):
+    """x (T, 25) f32 -> xt (25, T) float64 and AU bit masks (T,).
 
     Returns True when every AU value is 0 or 1 (then the AU cost is a popcount, exactly the
     same float64 value as the sum of squared differences)."""
     t = x.shape[0]
     binary = True
     for a in range(t):
-        src = t - 1 - a if reverse else a
         m = 0
         for c in range(EMOTION_DIM):
-            v = x[src, c]
+            v = x[a, c]
             xt[c, a] = np.float64(v)
             if c < AU_END:
                 if v == 1.0:
@@ -101,104 +104,181 @@ def _prepare(x, reverse, xt, masks):
 
 
 @njit(cache=True, error_model="numpy")
-def _acc_sq(cost, xs, ys, n):
-    for a in range(n):
-        d = xs[a] - ys[a]
-        cost[a] += d * d
+def _grouped_pair(xt, xm, yt, ym, bits, bounds, w, best, cost, d_prev, d_cur):
+    """Grouped DTW of x against y (equal length T), row by row.
 
-
-@njit(cache=True, error_model="numpy", fastmath={"nnan", "nsz"})
-def _diag_step(d_cur, p0, p1, q, cost, n):
-    """One anti-diagonal of the DP: d = cost + min(three predecessors); returns min(d)."""
-    for a in range(n):
-        v = p0[a] if p0[a] < p1[a] else p1[a]
-        v = v if v < q[a] else q[a]
-        d_cur[a] = cost[a] + v
-    m = np.inf
-    for a in range(n):
-        m = m if m < d_cur[a] else d_cur[a]
-    return m
-
-
-@njit(cache=True, error_model="numpy")
-def _grouped_pair(xt, xm, yr, ymr, bits, bounds, w, best, cost, buf):
-    """Grouped DTW of x against y, both length T, by anti-diagonal wavefront.
-
-    xt (25, T) float64 = x transposed; yr (25, T) float64 = y transposed and reversed in time;
-    xm/ymr (T,) AU bit masks (used when ``bits``); cost (3, T) and buf (3, 3, T + 2) scratch.
-    Cell (a, b) lies on diagonal s = a + b at position a; its cost pairs x[a] with
-    y[b] = yr[:, T - 1 - s + a], so every diagonal is a contiguous slice of both inputs. Each cell
-    is ``cost + min`` of the same three predecessors as the row-wise DP, so values are identical.
-    Every warping path visits diagonal s or s - 1, so ``sum_g w_g sqrt(min over both)`` bounds
-    the result from below; returns inf as soon as that bound exceeds ``best``.
+    xt, yt (25, T) float64 = x and y transposed; xm, ym (T,) AU bit masks (used when ``bits``);
+    cost (3, T), d_prev and d_cur (3, T + 1) float64 scratch. Per row a of x the three cost rows
+    are filled (vectorised over y's frames) and the three DP recurrences advance together.
+    After each row, ``sum_g w_g sqrt(min_b D_g[a, b])`` bounds the result from below (every
+    warping path crosses every row, costs are non-negative and rounding is monotone): returns inf
+    as soon as it exceeds ``best``.
     """
     t = xt.shape[1]
+    ty = yt.shape[1]
     for g in range(3):
-        for q in range(3):
-            for a in range(t + 2):
-                buf[g, q, a] = np.inf
-    mp0 = np.inf
-    mp1 = np.inf
-    mp2 = np.inf
-    c0 = cost[0]
-    c1 = cost[1]
-    c2 = cost[2]
-    for s in range(2 * t - 1):
-        lo = max(0, s - t + 1)
-        hi = min(s, t - 1)
-        n = hi - lo + 1
-        off = t - 1 - s + lo
+        for b in range(ty + 1):
+            d_prev[g, b] = np.inf
+        d_prev[g, 0] = 0.0
+    c_au = cost[0]
+    c_va = cost[1]
+    c_fe = cost[2]
+    for a in range(t):
         if bits:
-            xs = xm[lo:hi + 1]
-            ys = ymr[off:off + n]
-            for a in range(n):
-                c0[a] = np.float64(_popcount(xs[a] ^ ys[a]))
-        else:
-            for a in range(n):
-                c0[a] = 0.0
-            for c in range(bounds[0], bounds[1]):
-                _acc_sq(c0, xt[c, lo:hi + 1], yr[c, off:off + n], n)
-        for a in range(n):
-            c1[a] = 0.0
-            c2[a] = 0.0
-        for c in range(bounds[1], bounds[2]):
-            _acc_sq(c1, xt[c, lo:hi + 1], yr[c, off:off + n], n)
-        for c in range(bounds[2], bounds[3]):
-            _acc_sq(c2, xt[c, lo:hi + 1], yr[c, off:off + n], n)
-        cu = s % 3
-        p1 = (s + 2) % 3
-        p2 = (s + 1) % 3
-        if s == 0:
-            for g in range(3):
-                buf[g, cu, 1] = cost[g, 0]
-            m0 = c0[0]
-            m1 = c1[0]
-            m2 = c2[0]
-        else:
-            m0 = _diag_step(buf[0, cu, lo + 1:hi + 2], buf[0, p1, lo:hi + 1],
-                            buf[0, p1, lo + 1:hi + 2], buf[0, p2, lo:hi + 1], c0, n)
-            m1 = _diag_step(buf[1, cu, lo + 1:hi + 2], buf[1, p1, lo:hi + 1],
-                            buf[1, p1, lo + 1:hi + 2], buf[1, p2, lo:hi + 1], c1, n)
-            m2 = _diag_step(buf[2, cu, lo + 1:hi + 2], buf[2, p1, lo:hi + 1],
-                            buf[2, p1, lo + 1:hi + 2], buf[2, p2, lo:hi + 1], c2, n)
-        for g in range(3):
-            buf[g, cu, lo] = np.inf
-            buf[g, cu, hi + 2] = np.inf
-        lb = (w[0] * np.sqrt(min(m0, mp0)) + w[1] * np.sqrt(min(m1, mp1))
-              + w[2] * np.sqrt(min(m2, mp2)))
-        if lb > best:
+            xa = xm[a]
+            for b in range(ty):
+                c_au[b] = np.float64(_popcount(xa ^ ym[b]))
+        else:  # AU values other than 0/1: the same sum, column by column, in registers
+            x0 = xt[0, a]
+            x1 = xt[1, a]
+            x2 = xt[2, a]
+            x3 = xt[3, a]
+            x4 = xt[4, a]
+            x5 = xt[5, a]
+            x6 = xt[6, a]
+            x7 = xt[7, a]
+            x8 = xt[8, a]
+            x9 = xt[9, a]
+            x10 = xt[10, a]
+            x11 = xt[11, a]
+            x12 = xt[12, a]
+            x13 = xt[13, a]
+            x14 = xt[14, a]
+            y0 = yt[0]
+            y1 = yt[1]
+            y2 = yt[2]
+            y3 = yt[3]
+            y4 = yt[4]
+            y5 = yt[5]
+            y6 = yt[6]
+            y7 = yt[7]
+            y8 = yt[8]
+            y9 = yt[9]
+            y10 = yt[10]
+            y11 = yt[11]
+            y12 = yt[12]
+            y13 = yt[13]
+            y14 = yt[14]
+            for b in range(ty):
+                d = x0 - y0[b]
+                s = 0.0 + d * d
+                d = x1 - y1[b]
+                s += d * d
+                d = x2 - y2[b]
+                s += d * d
+                d = x3 - y3[b]
+                s += d * d
+                d = x4 - y4[b]
+                s += d * d
+                d = x5 - y5[b]
+                s += d * d
+                d = x6 - y6[b]
+                s += d * d
+                d = x7 - y7[b]
+                s += d * d
+                d = x8 - y8[b]
+                s += d * d
+                d = x9 - y9[b]
+                s += d * d
+                d = x10 - y10[b]
+                s += d * d
+                d = x11 - y11[b]
+                s += d * d
+                d = x12 - y12[b]
+                s += d * d
+                d = x13 - y13[b]
+                s += d * d
+                d = x14 - y14[b]
+                c_au[b] = s + d * d
+        # VA and FE: squared differences summed in column order, in registers
+        x15 = xt[15, a]
+        x16 = xt[16, a]
+        x17 = xt[17, a]
+        x18 = xt[18, a]
+        x19 = xt[19, a]
+        x20 = xt[20, a]
+        x21 = xt[21, a]
+        x22 = xt[22, a]
+        x23 = xt[23, a]
+        x24 = xt[24, a]
+        y15 = yt[15]
+        y16 = yt[16]
+        y17 = yt[17]
+        y18 = yt[18]
+        y19 = yt[19]
+        y20 = yt[20]
+        y21 = yt[21]
+        y22 = yt[22]
+        y23 = yt[23]
+        y24 = yt[24]
+        for b in range(ty):
+            d = x15 - y15[b]
+            s = 0.0 + d * d
+            d = x16 - y16[b]
+            c_va[b] = s + d * d
+            d = x17 - y17[b]
+            s = 0.0 + d * d
+            d = x18 - y18[b]
+            s += d * d
+            d = x19 - y19[b]
+            s += d * d
+            d = x20 - y20[b]
+            s += d * d
+            d = x21 - y21[b]
+            s += d * d
+            d = x22 - y22[b]
+            s += d * d
+            d = x23 - y23[b]
+            s += d * d
+            d = x24 - y24[b]
+            c_fe[b] = s + d * d
+        p0 = d_prev[0]
+        p1 = d_prev[1]
+        p2 = d_prev[2]
+        n0 = d_cur[0]
+        n1 = d_cur[1]
+        n2 = d_cur[2]
+        v0 = np.inf
+        v1 = np.inf
+        v2 = np.inf
+        m0 = np.inf
+        m1 = np.inf
+        m2 = np.inf
+        q0 = p0[0]
+        q1 = p1[0]
+        q2 = p2[0]
+        for b in range(ty):
+            r0 = p0[b + 1]
+            r1 = p1[b + 1]
+            r2 = p2[b + 1]
+            u0 = q0 if q0 < r0 else r0
+            u1 = q1 if q1 < r1 else r1
+            u2 = q2 if q2 < r2 else r2
+            v0 = c_au[b] + (v0 if v0 < u0 else u0)
+            v1 = c_va[b] + (v1 if v1 < u1 else u1)
+            v2 = c_fe[b] + (v2 if v2 < u2 else u2)
+            n0[b + 1] = v0
+            n1[b + 1] = v1
+            n2[b + 1] = v2
+            m0 = m0 if m0 < v0 else v0
+            m1 = m1 if m1 < v1 else v1
+            m2 = m2 if m2 < v2 else v2
+            q0 = r0
+            q1 = r1
+            q2 = r2
+        n0[0] = np.inf
+        n1[0] = np.inf
+        n2[0] = np.inf
+        if w[0] * np.sqrt(m0) + w[1] * np.sqrt(m1) + w[2] * np.sqrt(m2) > best:
             return np.inf
-        mp0 = m0
-        mp1 = m1
-        mp2 = m2
-    cu = (2 * t - 2) % 3
-    return w[0] * np.sqrt(buf[0, cu, t]) + w[1] * np.sqrt(buf[1, cu, t]) + w[2] * np.sqrt(
-        buf[2, cu, t]
+        d_prev, d_cur = d_cur, d_prev
+    return w[0] * np.sqrt(d_prev[0, ty]) + w[1] * np.sqrt(d_prev[1, ty]) + w[2] * np.sqrt(
+        d_prev[2, ty]
     )
 
 
 @njit(cache=True, error_model="numpy")
-def _diagonal_bound(xt, yr, bounds, w):
+def _diagonal_bound(xt, yt, bounds, w):
     """Grouped cost of the diagonal warping path (equal lengths): an upper bound of the DTW,
     accumulated in the same float order as the DP so it bounds the computed value too."""
     t = xt.shape[1]
@@ -207,7 +287,7 @@ def _diagonal_bound(xt, yr, bounds, w):
         for g in range(3):
             s = 0.0
             for c in range(bounds[g], bounds[g + 1]):
-                diff = xt[c, a] - yr[c, t - 1 - a]
+                diff = xt[c, a] - yt[c, a]
                 s += diff * diff
             acc[g] = s + acc[g]
     return w[0] * np.sqrt(acc[0]) + w[1] * np.sqrt(acc[1]) + w[2] * np.sqrt(acc[2])
@@ -225,14 +305,15 @@ def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
         cnt = nb_ptr[i + 1] - start
         xt = np.empty((d, t))
         xm = np.empty(t, dtype=np.int64)
-        xbin = _prepare(pred[i, k], False, xt, xm)
-        yrs = np.empty((cnt, d, t))
+        xbin = _prepare(pred[i, k], xt, xm)
+        yts = np.empty((cnt, d, t))
         yms = np.empty((cnt, t), dtype=np.int64)
         ybin = np.empty(cnt, dtype=np.bool_)
         for q in range(cnt):
-            ybin[q] = _prepare(gt[nb_idx[start + q]], True, yrs[q], yms[q])
+            ybin[q] = _prepare(gt[nb_idx[start + q]], yts[q], yms[q])
         cost = np.empty((3, t))
-        buf = np.empty((3, 3, t + 2))
+        d_prev = np.empty((3, t + 1))
+        d_cur = np.empty((3, t + 1))
         best = np.inf
         order = np.arange(cnt)
         if abandon and cnt > 1:
@@ -241,13 +322,13 @@ def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
             # minimum exact (the minimiser's row bounds never exceed its value <= best)
             ub = np.empty(cnt)
             for q in range(cnt):
-                ub[q] = _diagonal_bound(xt, yrs[q], bounds, w)
+                ub[q] = _diagonal_bound(xt, yts[q], bounds, w)
             order = np.argsort(ub)
             best = ub[order[0]]
         for r in range(cnt):
             q = order[r]
-            dist = _grouped_pair(xt, xm, yrs[q], yms[q], xbin and ybin[q], bounds, w,
-                                 best if abandon else np.inf, cost, buf)
+            dist = _grouped_pair(xt, xm, yts[q], yms[q], xbin and ybin[q], bounds, w,
+                                 best if abandon else np.inf, cost, d_prev, d_cur)
             if dist < best:
                 best = dist
         out[i, k] = best
@@ -319,11 +400,11 @@ def grouped_dtw(x, y) -> float:
         return float(sum(w * _dtw_single(x[:, a:b].astype(np.float64), y[:, a:b].astype(
             np.float64)) for a, b, w in DTW_GROUPS))
     t = x.shape[0]
-    xt, yr = np.empty((EMOTION_DIM, t)), np.empty((EMOTION_DIM, t))
+    xt, yt = np.empty((EMOTION_DIM, t)), np.empty((EMOTION_DIM, t))
     xm, ym = np.empty(t, dtype=np.int64), np.empty(t, dtype=np.int64)
-    bits = _prepare(x, False, xt, xm) & _prepare(y, True, yr, ym)
-    return float(_grouped_pair(xt, xm, yr, ym, bits, _BOUNDS, _W, np.inf, np.empty((3, t)),
-                               np.empty((3, 3, t + 2))))
+    bits = _prepare(x, xt, xm) & _prepare(y, yt, ym)
+    return float(_grouped_pair(xt, xm, yt, ym, bits, _BOUNDS, _W, np.inf, np.empty((3, t)),
+                               np.empty((3, t + 1)), np.empty((3, t + 1))))
 
 
 def dtw(x, y) -> float:
