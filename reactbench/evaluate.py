@@ -342,12 +342,22 @@ def load_cached(path: Path, n: int, alpha: int, frames: int) -> tuple[Prediction
 
 # ----------------------------------------------------------------------------- scoring
 def score(preds: Predictions, data, *, protocol: str, bootstrap: int, seed: int, n_jobs: int,
-          device: str, realism_3dmm: bool, metrics: list[str] | None, progress: bool):
-    """compute_metrics on the split's ground truth; returns its MetricScores."""
-    from reactbench.metrics import compute_metrics
+          device: str, realism_3dmm: bool, metrics: list[str] | None, progress: bool,
+          log=print):
+    """compute_metrics on the split's ground truth; returns its MetricScores.
+
+    With ``realism_3dmm`` FRRea-feat sees emotion + 3DMM features; predictions without 3DMM
+    then get no FRRea (a value in another feature space would not be comparable).
+    """
+    from reactbench.metrics import METRIC_NAMES, compute_metrics
 
     preflight(data, metrics=metrics, alpha=preds.alpha)
     use_face = realism_3dmm and preds.face_3dmm is not None
+    if realism_3dmm and not use_face:
+        wanted = list(metrics) if metrics else list(METRIC_NAMES)
+        if "FRRea" in wanted:
+            log("  (no 3DMM reactions: FRRea-feat with --realism-3dmm is skipped)")
+            metrics = [m for m in wanted if m != "FRRea"]
     try:
         return compute_metrics(
             preds.emotion, data.listener_emotion, data.speaker_emotion, data.neighbours,
@@ -521,6 +531,7 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
         t0 = time.perf_counter()
         scores = score(preds, data, protocol=opt.protocol, bootstrap=opt.bootstrap, seed=seed,
                        n_jobs=opt.n_jobs, device=opt.device, realism_3dmm=opt.realism_3dmm,
+                       log=log,
                        metrics=opt.metrics, progress=opt.progress)
         timings["score"] += time.perf_counter() - t0
         per_seed.append((seed, scores))

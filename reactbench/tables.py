@@ -75,6 +75,15 @@ def _versions(rec: dict) -> dict:
     return {m: e.get("version") for m, e in rec["metrics"].items()}
 
 
+def _version_clash(a: dict, b: dict) -> str | None:
+    """The first metric both records report with different versions (None: compatible)."""
+    va, vb = _versions(a), _versions(b)
+    for m in va:
+        if m in vb and va[m] != vb[m]:
+            return m
+    return None
+
+
 def select(records: Sequence[dict], table: str = "all") -> list[dict]:
     """The records a table shows, checked for compatibility, in display order."""
     if table not in TABLE_KINDS:
@@ -93,7 +102,6 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
     first = chosen[0]
     checks = (
         ("protocol", lambda r: r["protocol"], "protocols"),
-        ("metric versions", _versions, "metric versions"),
         ("dataset", _identity, "datasets"),
         ("split", lambda r: r["split"], "splits"),
         ("alpha", lambda r: r["alpha"], "alpha values (FRCorr/FRDist sum over generations)"),
@@ -106,6 +114,13 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
                     f"refusing to mix {plural} in one table: {_src(first)} has {what} "
                     f"{get(first)!r} but {_src(r)} has {get(r)!r}"
                 )
+    for r in chosen[1:]:
+        m = _version_clash(first, r)
+        if m is not None:
+            raise ResultsError(
+                f"refusing to mix metric versions in one table: {_src(first)} has {m} version "
+                f"{_versions(first)[m]!r} but {_src(r)} has {_versions(r)[m]!r}"
+            )
     seen: dict[tuple, str] = {}
     for r in chosen:
         key = (_name(r), r["task"])

@@ -39,7 +39,7 @@ def register(sub) -> None:
 def main(args) -> int:
     from reactbench import registry
     from reactbench.commands._common import default_out_dir, parse_metrics, parse_seeds
-    from reactbench.errors import ModelError
+    from reactbench.errors import ModelError, ResultsError
     from reactbench.evaluate import RunOptions, run
     from reactbench.tables import render
 
@@ -62,7 +62,10 @@ def main(args) -> int:
     written = run(specs, opt, out, skip_existing=args.skip_existing)
     records = [r for r, _ in written]
     print()
-    print(render(records, fmt="text", table="all"))
+    try:
+        print(render(records, fmt="text", table="all"))
+    except ResultsError as exc:  # results are written; only the combined table is impossible
+        print(f"(no combined summary table: {exc})")
     print(f"\n{len(written)} result file(s) in {out}; tables: "
           f"reactbench leaderboard {out} --format md|latex|csv")
     return 0

@@ -233,10 +233,15 @@ def test_3dmm_kept_only_for_realism_3dmm(tiny_dataset, tmp_path, cli):
     code, _, err = cli(*run_args(tiny_dataset, tmp_path / "a", "--model", "b_nn"))
     assert code == 0, err
     plain = results_in(tmp_path / "a")["b_nn"]
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "b", "--model", "b_nn",
-                                 "--realism-3dmm"))
+    code, out, err = cli(*run_args(tiny_dataset, tmp_path / "b", "--model", "b_nn,b_mime",
+                                   "--realism-3dmm"))
     assert code == 0, err
     rich = results_in(tmp_path / "b")["b_nn"]
+    # B_Mime returns no 3DMM: no FRRea-feat in that feature space, shown as "-"
+    assert "FRRea" not in results_in(tmp_path / "b")["b_mime"]["metrics"]
+    assert "FRRea-feat with --realism-3dmm is skipped" in out
+    mime_row = next(line for line in out.splitlines() if line.startswith("B_Mime"))
+    assert " - " in mime_row
     assert plain["realism_features"] == "emotion" and rich["realism_features"] == "emotion+3dmm"
     with np.load(plain["predictions"][0]["path"]) as z:
         assert "face_3dmm" not in z.files

@@ -84,3 +84,14 @@ def test_ties_everywhere_mark_nothing():
     text = render(recs, fmt="md")
     assert text.count("**") == 2 * 2  # the caption and the one FRSyn winner
     assert "**40.00**" in text
+
+
+def test_metric_versions_compared_on_shared_metrics_only():
+    partial = record("partial", values(1, 2, 3, 4, 5, 6, 7))
+    del partial["metrics"]["FRRea"]
+    text = render(board() + [partial], fmt="md")
+    assert "| partial " in text and text.split("| partial ")[1].split("\n")[0].count(" - ") == 1
+    clash = record("clash", values(1, 2, 3, 4, 5, 6, 7))
+    clash["metrics"]["FRDist"]["version"] = "2"
+    with pytest.raises(ResultsError, match="refusing to mix metric versions.*FRDist version"):
+        render(board() + [clash], fmt="md")
