@@ -272,8 +272,11 @@ def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
 
     if fmt == "text":
         rows = _rows(recs, cols, table, lambda s: s + " *")
-        return tabulate(rows, headers=_header(cols, ARROWS), tablefmt="simple",
-                        disable_numparse=True) + "\n(* best among models)"
+        text = tabulate(rows, headers=_header(cols, ARROWS), tablefmt="simple",
+                        disable_numparse=True)
+        if any(cell.endswith(" *") for row in rows for cell in row[1:]):
+            text += "\n(* best among models)"
+        return text + "\n"
     rows = _rows(recs, cols, table, lambda s: f"**{s}**")
     body = tabulate(rows, headers=_header(cols, ARROWS), tablefmt="pipe",
                     disable_numparse=True, colalign=("left",) + ("right",) * len(cols))
