@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 
 def register(sub) -> None:
     from reactbench.commands._common import add_scoring_args
@@ -14,21 +12,27 @@ def register(sub) -> None:
         description="Generate alpha reactions per speaker with each model (offline or online), "
         "score them with the seven metrics, write one result JSON per model and print a "
         "summary table. Predictions are cached: re-scoring never re-generates.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--model", default=None, metavar="NAME[,NAME...]",
                    help="registered names, groups ('baselines'), package.module:Class or "
                    "path/to/file.py:Class")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
     add_scoring_args(p)
-    p.add_argument("--task", choices=("offline", "online"), default="offline")
+    p.add_argument("--task", choices=("offline", "online"), default="offline",
+                   help="offline: whole clips; online: window by window, causality-checked "
+                   "(default: offline)")
     p.add_argument("--samples", type=int, default=10, metavar="ALPHA",
-                   help="reactions generated per speaker (alpha)")
-    p.add_argument("--seed", default="0", help="generation seed(s), e.g. 0 or 0,1,2")
-    p.add_argument("--batch-size", type=int, default=32, help="speaker rows per model call")
-    p.add_argument("--window", type=int, default=50, help="online window length in frames")
+                   help="reactions generated per speaker, alpha (default: 10)")
+    p.add_argument("--seed", default="0",
+                   help="generation seed(s), e.g. 0 or 0,1,2: values are means over seeds "
+                   "(default: 0)")
+    p.add_argument("--batch-size", type=int, default=32,
+                   help="speaker rows per model call (default: 32)")
+    p.add_argument("--window", type=int, default=50,
+                   help="online window length in frames (default: 50)")
     p.add_argument("--model-arg", action="append", default=[], metavar="[MODEL@]KEY=VALUE",
-                   help="constructor option for the model(s) (repeatable)")
+                   help="constructor option for the model(s) that take KEY, or only MODEL "
+                   "(repeatable)")
     p.add_argument("--skip-existing", action="store_true",
                    help="keep results already in --out and run only the missing models")
     p.add_argument("--no-cache", action="store_true",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 
 def register(sub) -> None:
     from reactbench.commands._common import add_scoring_args
@@ -15,7 +13,6 @@ def register(sub) -> None:
         "ranges) BEFORE any metric runs, then score them. Accepts an .npy (N, alpha, T, 25), an "
         ".npz with 'emotion' [+ 'face_3dmm', 'speaker_ids'], or a directory of per-speaker "
         "files <speaker_id>.npy (alpha, T, 25).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--predictions", required=True, metavar="FILE_OR_DIR")
     add_scoring_args(p)
