@@ -47,8 +47,10 @@ def add_scoring_args(p) -> None:
                    help="bootstrap resamples for 95%% CIs over speakers (default 0: none)")
     p.add_argument("--metrics", default=None, metavar="M[,M...]",
                    help="compute only these metrics (default: all seven)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (models and metric engines; default cpu)")
-    p.add_argument("--jobs", type=int, default=-1, help="CPU workers for the metrics (default -1: all)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu or cuda (models and metric engines; default cpu)")
+    p.add_argument("--jobs", type=int, default=-1,
+                   help="CPU workers for the metrics (default -1: all)")
     p.add_argument("--out", default=None,
                    help="results directory (default: a new runs/<timestamp>/)")
     p.add_argument("--realism-3dmm", action="store_true",
