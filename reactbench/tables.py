@@ -307,6 +307,7 @@ def _latex(recs, cols, table) -> str:
         r"\begin{table}[t]",
         r"\centering",
         r"\caption{" + _tex(caption(recs, table)) + "}",
+        r"\label{tab:reactbench-" + table + "}",
         r"\begin{tabular}{l" + "c" * len(cols) + "}",
         r"\toprule",
     ]

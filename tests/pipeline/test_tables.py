@@ -70,7 +70,7 @@ def test_leaderboard_cli_reads_files_and_refuses_mixed_protocols(tmp_path, cli):
     code, out, err = cli("leaderboard", tmp_path / "a", "--format", "md", "--table", "offline")
     assert code == 0, err
     assert out == (GOLDEN / "offline.md").read_text()
-    code, out, _ = cli("leaderboard", tmp_path / "a", "--format", "latex",
+    code, out, _ = cli("leaderboard", tmp_path / "a", "--format", "latex", "--table", "offline",
                        "--output", tmp_path / "t.tex")
     assert code == 0 and (tmp_path / "t.tex").read_text() == (GOLDEN / "offline.tex").read_text()
     write_result(record("x", values(1, 2, 3, 4, 5, 6, 7), protocol="corrected"),
