@@ -95,3 +95,14 @@ def test_metric_versions_compared_on_shared_metrics_only():
     clash["metrics"]["FRDist"]["version"] = "2"
     with pytest.raises(ResultsError, match="refusing to mix metric versions.*FRDist version"):
         render(board() + [clash], fmt="md")
+
+
+def test_seed_spread_shown_when_no_bootstrap():
+    recs = board()
+    for r in recs:
+        r["seeds"] = [0, 1, 2]
+        for e in r["metrics"].values():
+            e["std"] = 0.25
+    text = render(recs, fmt="md", table="offline")
+    assert "2.500 ± 0.250" in text and "± = standard deviation over generation seeds." in text
+    assert "seed(s) 0, 1, 2" in text
