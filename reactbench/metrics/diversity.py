@@ -10,31 +10,89 @@ sufficient statistics FRDvs needs to be recomputed on resampled rows.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
-_CHUNK = 256  # speaker rows per float64 chunk (bounds memory on full-size inputs)
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _div_kernel(x):
+    """x (N, alpha, E) f32 -> (N,) sum over elements of squared deviations from the
+    generation mean (float64; exactly 0 when all generations are equal)."""
+    n, alpha, e = x.shape
+    out = np.zeros(n)
+    for i in prange(n):
+        acc = 0.0
+        for k in range(e):
+            m = 0.0
+            for a in range(alpha):
+                m += np.float64(x[i, a, k])
+            m /= alpha
+            for a in range(alpha):
+                v = np.float64(x[i, a, k]) - m
+                acc += v * v
+        out[i] = acc
+    return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _var_kernel(x):
+    """x (N, alpha, T, D) f32 -> (N,) mean over (alpha, D) of the unbiased variance over T."""
+    n, alpha, t, d = x.shape
+    out = np.zeros(n)
+    for i in prange(n):
+        total = 0.0
+        mean = np.zeros(d)
+        ss = np.zeros(d)
+        for a in range(alpha):
+            mean[:] = 0.0
+            ss[:] = 0.0
+            for f in range(t):
+                for c in range(d):
+                    mean[c] += np.float64(x[i, a, f, c])
+            for c in range(d):
+                mean[c] /= t
+            for f in range(t):
+                for c in range(d):
+                    v = np.float64(x[i, a, f, c]) - mean[c]
+                    ss[c] += v * v
+            for c in range(d):
+                total += ss[c] / (t - 1)
+        out[i] = total / (alpha * d)
+    return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _dvs_kernel(y):
+    """y (N, alpha, E) f32 -> (N,) sum over generations and elements of squared deviations
+    from the per-generation mean over speakers."""
+    n, alpha, e = y.shape
+    out = np.zeros(n)
+    for a in range(alpha):
+        mean = np.zeros(e)
+        for i in range(n):
+            for k in range(e):
+                mean[k] += np.float64(y[i, a, k])
+        for k in range(e):
+            mean[k] /= n
+        for i in prange(n):
+            acc = 0.0
+            for k in range(e):
+                v = np.float64(y[i, a, k]) - mean[k]
+                acc += v * v
+            out[i] += acc
+    return out
 
 
 def per_speaker_div(pred: np.ndarray) -> np.ndarray:
     """pred (N, alpha, T, D) -> (N,) S-MSE per speaker: mean over ordered generation pairs
     (i != i') of the per-element squared difference."""
     n, alpha, t, d = pred.shape
-    out = np.empty(n)
-    for s in range(0, n, _CHUNK):
-        x = pred[s:s + _CHUNK].reshape(-1, alpha, t * d).astype(np.float64)
-        z = x - x.mean(axis=1, keepdims=True)
-        ss = np.einsum("nae,nae->n", z, z)
-        out[s:s + _CHUNK] = 2.0 * alpha * ss / (alpha * (alpha - 1) * t * d)
-    return out
+    ss = _div_kernel(pred.reshape(n, alpha, t * d))
+    return 2.0 * alpha * ss / (alpha * (alpha - 1) * t * d)
 
 
 def per_speaker_var(pred: np.ndarray) -> np.ndarray:
     """pred (N, alpha, T, D) -> (N,) mean over (alpha, D) of the unbiased variance over time."""
-    n, alpha, t, d = pred.shape
-    out = np.empty(n)
-    for s in range(0, n, _CHUNK):
-        x = pred[s:s + _CHUNK].astype(np.float64)
-        out[s:s + _CHUNK] = x.var(axis=2, ddof=1).mean(axis=(1, 2))
-    return out
+    return _var_kernel(pred)
 
 
 def dvs_stats(pred: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int, int, int]]:
@@ -43,11 +101,7 @@ def dvs_stats(pred: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int, int,
     Returns ``q`` (N,) = sum_i ||Y_ik - mean_k Y_i||^2 (float64), its total, and the shape.
     """
     n, alpha, t, d = pred.shape
-    q = np.zeros(n)
-    for i in range(alpha):
-        y = pred[:, i].reshape(n, t * d).astype(np.float64)
-        z = y - y.mean(axis=0, keepdims=True)
-        q += np.einsum("ne,ne->n", z, z)
+    q = _dvs_kernel(pred.reshape(n, alpha, t * d))
     return q, float(q.sum()), (n, alpha, t, d)
 
 

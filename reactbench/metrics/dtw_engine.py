@@ -10,8 +10,9 @@ same operations in the same order as tslearn, so values are bit-identical to tsl
 Speed without changing a value:
 
 * the three groups share one pass over the (T, T) grid: per row of ``x`` the three cost rows are
-  computed (vectorised over ``y``'s frames, each cell's column sum in registers) and then the
-  three DP recurrences advance together;
+  computed (vectorised over ``y``'s frames, each cell's column sum in registers) and the DP
+  advances six independent chains in one loop (three groups x two skewed half-rows: the first
+  half of row k with the second half of row k - 1), which hides the add/min latency;
 * when the AU columns of both sequences hold only 0 and 1 (real AU occurrences), the AU cost is
   the popcount of the XOR of 15-bit masks: the same integer the float sum yields, exactly;
 * ``min_grouped_dtw`` is parallel over (speaker, generation) pairs; the neighbours of a pair are
@@ -104,176 +105,278 @@ def _prepare(x, xt, masks):
 
 
 @njit(cache=True, error_model="numpy")
-def _grouped_pair(xt, xm, yt, ym, bits, bounds, w, best, cost, d_prev, d_cur):
-    """Grouped DTW of x against y (equal length T), row by row.
+def _cost_row(a, xt, xm, yt, ym, bits, c_au, c_va, c_fe):
+    """Fill the three cost rows of frame a of x against every frame of y (see _grouped_pair)."""
+    ty = yt.shape[1]
+    if bits:
+        xa = xm[a]
+        for b in range(ty):
+            c_au[b] = np.float64(_popcount(xa ^ ym[b]))
+    else:  # AU values other than 0/1: the same sum, column by column, in registers
+        x0 = xt[0, a]
+        x1 = xt[1, a]
+        x2 = xt[2, a]
+        x3 = xt[3, a]
+        x4 = xt[4, a]
+        x5 = xt[5, a]
+        x6 = xt[6, a]
+        x7 = xt[7, a]
+        x8 = xt[8, a]
+        x9 = xt[9, a]
+        x10 = xt[10, a]
+        x11 = xt[11, a]
+        x12 = xt[12, a]
+        x13 = xt[13, a]
+        x14 = xt[14, a]
+        y0 = yt[0]
+        y1 = yt[1]
+        y2 = yt[2]
+        y3 = yt[3]
+        y4 = yt[4]
+        y5 = yt[5]
+        y6 = yt[6]
+        y7 = yt[7]
+        y8 = yt[8]
+        y9 = yt[9]
+        y10 = yt[10]
+        y11 = yt[11]
+        y12 = yt[12]
+        y13 = yt[13]
+        y14 = yt[14]
+        for b in range(ty):
+            d = x0 - y0[b]
+            s = 0.0 + d * d
+            d = x1 - y1[b]
+            s += d * d
+            d = x2 - y2[b]
+            s += d * d
+            d = x3 - y3[b]
+            s += d * d
+            d = x4 - y4[b]
+            s += d * d
+            d = x5 - y5[b]
+            s += d * d
+            d = x6 - y6[b]
+            s += d * d
+            d = x7 - y7[b]
+            s += d * d
+            d = x8 - y8[b]
+            s += d * d
+            d = x9 - y9[b]
+            s += d * d
+            d = x10 - y10[b]
+            s += d * d
+            d = x11 - y11[b]
+            s += d * d
+            d = x12 - y12[b]
+            s += d * d
+            d = x13 - y13[b]
+            s += d * d
+            d = x14 - y14[b]
+            c_au[b] = s + d * d
+    # VA and FE: squared differences summed in column order, in registers
+    x15 = xt[15, a]
+    x16 = xt[16, a]
+    x17 = xt[17, a]
+    x18 = xt[18, a]
+    x19 = xt[19, a]
+    x20 = xt[20, a]
+    x21 = xt[21, a]
+    x22 = xt[22, a]
+    x23 = xt[23, a]
+    x24 = xt[24, a]
+    y15 = yt[15]
+    y16 = yt[16]
+    y17 = yt[17]
+    y18 = yt[18]
+    y19 = yt[19]
+    y20 = yt[20]
+    y21 = yt[21]
+    y22 = yt[22]
+    y23 = yt[23]
+    y24 = yt[24]
+    for b in range(ty):
+        d = x15 - y15[b]
+        s = 0.0 + d * d
+        d = x16 - y16[b]
+        c_va[b] = s + d * d
+        d = x17 - y17[b]
+        s = 0.0 + d * d
+        d = x18 - y18[b]
+        s += d * d
+        d = x19 - y19[b]
+        s += d * d
+        d = x20 - y20[b]
+        s += d * d
+        d = x21 - y21[b]
+        s += d * d
+        d = x22 - y22[b]
+        s += d * d
+        d = x23 - y23[b]
+        s += d * d
+        d = x24 - y24[b]
+        c_fe[b] = s + d * d
+
+
+@njit(cache=True, error_model="numpy")
+def _grouped_pair(xt, xm, yt, ym, bits, w, best, cost, rows):
+    """Grouped DTW of x against y (equal length T): the same DP as tslearn, three groups at once.
 
     xt, yt (25, T) float64 = x and y transposed; xm, ym (T,) AU bit masks (used when ``bits``);
-    cost (3, T), d_prev and d_cur (3, T + 1) float64 scratch. Per row a of x the three cost rows
-    are filled (vectorised over y's frames) and the three DP recurrences advance together.
-    After each row, ``sum_g w_g sqrt(min_b D_g[a, b])`` bounds the result from below (every
-    warping path crosses every row, costs are non-negative and rounding is monotone): returns inf
-    as soon as it exceeds ``best``.
+    cost (2, 3, T) and rows (3, 3, T + 1) float64 scratch. Every cell is ``cost + min`` of the
+    same three predecessors as the textbook row-by-row DP, so the value is identical. To hide the
+    latency of the chain along a row, step k advances two independent chains in one loop: the
+    first half of row k and the second half of row k - 1 (skewed halves); with three groups that
+    is six chains. After row a is complete, ``sum_g w_g sqrt(min_b D_g[a, b])`` bounds the
+    result from below (every warping path crosses every row, costs are non-negative, rounding is
+    monotone): returns inf as soon as it exceeds ``best``.
     """
     t = xt.shape[1]
-    ty = yt.shape[1]
+    h = t // 2
     for g in range(3):
-        for b in range(ty + 1):
-            d_prev[g, b] = np.inf
-        d_prev[g, 0] = 0.0
-    c_au = cost[0]
-    c_va = cost[1]
-    c_fe = cost[2]
-    for a in range(t):
-        if bits:
-            xa = xm[a]
-            for b in range(ty):
-                c_au[b] = np.float64(_popcount(xa ^ ym[b]))
-        else:  # AU values other than 0/1: the same sum, column by column, in registers
-            x0 = xt[0, a]
-            x1 = xt[1, a]
-            x2 = xt[2, a]
-            x3 = xt[3, a]
-            x4 = xt[4, a]
-            x5 = xt[5, a]
-            x6 = xt[6, a]
-            x7 = xt[7, a]
-            x8 = xt[8, a]
-            x9 = xt[9, a]
-            x10 = xt[10, a]
-            x11 = xt[11, a]
-            x12 = xt[12, a]
-            x13 = xt[13, a]
-            x14 = xt[14, a]
-            y0 = yt[0]
-            y1 = yt[1]
-            y2 = yt[2]
-            y3 = yt[3]
-            y4 = yt[4]
-            y5 = yt[5]
-            y6 = yt[6]
-            y7 = yt[7]
-            y8 = yt[8]
-            y9 = yt[9]
-            y10 = yt[10]
-            y11 = yt[11]
-            y12 = yt[12]
-            y13 = yt[13]
-            y14 = yt[14]
-            for b in range(ty):
-                d = x0 - y0[b]
-                s = 0.0 + d * d
-                d = x1 - y1[b]
-                s += d * d
-                d = x2 - y2[b]
-                s += d * d
-                d = x3 - y3[b]
-                s += d * d
-                d = x4 - y4[b]
-                s += d * d
-                d = x5 - y5[b]
-                s += d * d
-                d = x6 - y6[b]
-                s += d * d
-                d = x7 - y7[b]
-                s += d * d
-                d = x8 - y8[b]
-                s += d * d
-                d = x9 - y9[b]
-                s += d * d
-                d = x10 - y10[b]
-                s += d * d
-                d = x11 - y11[b]
-                s += d * d
-                d = x12 - y12[b]
-                s += d * d
-                d = x13 - y13[b]
-                s += d * d
-                d = x14 - y14[b]
-                c_au[b] = s + d * d
-        # VA and FE: squared differences summed in column order, in registers
-        x15 = xt[15, a]
-        x16 = xt[16, a]
-        x17 = xt[17, a]
-        x18 = xt[18, a]
-        x19 = xt[19, a]
-        x20 = xt[20, a]
-        x21 = xt[21, a]
-        x22 = xt[22, a]
-        x23 = xt[23, a]
-        x24 = xt[24, a]
-        y15 = yt[15]
-        y16 = yt[16]
-        y17 = yt[17]
-        y18 = yt[18]
-        y19 = yt[19]
-        y20 = yt[20]
-        y21 = yt[21]
-        y22 = yt[22]
-        y23 = yt[23]
-        y24 = yt[24]
-        for b in range(ty):
-            d = x15 - y15[b]
-            s = 0.0 + d * d
-            d = x16 - y16[b]
-            c_va[b] = s + d * d
-            d = x17 - y17[b]
-            s = 0.0 + d * d
-            d = x18 - y18[b]
-            s += d * d
-            d = x19 - y19[b]
-            s += d * d
-            d = x20 - y20[b]
-            s += d * d
-            d = x21 - y21[b]
-            s += d * d
-            d = x22 - y22[b]
-            s += d * d
-            d = x23 - y23[b]
-            s += d * d
-            d = x24 - y24[b]
-            c_fe[b] = s + d * d
-        p0 = d_prev[0]
-        p1 = d_prev[1]
-        p2 = d_prev[2]
-        n0 = d_cur[0]
-        n1 = d_cur[1]
-        n2 = d_cur[2]
-        v0 = np.inf
-        v1 = np.inf
-        v2 = np.inf
-        m0 = np.inf
-        m1 = np.inf
-        m2 = np.inf
-        q0 = p0[0]
-        q1 = p1[0]
-        q2 = p2[0]
-        for b in range(ty):
-            r0 = p0[b + 1]
-            r1 = p1[b + 1]
-            r2 = p2[b + 1]
-            u0 = q0 if q0 < r0 else r0
-            u1 = q1 if q1 < r1 else r1
-            u2 = q2 if q2 < r2 else r2
-            v0 = c_au[b] + (v0 if v0 < u0 else u0)
-            v1 = c_va[b] + (v1 if v1 < u1 else u1)
-            v2 = c_fe[b] + (v2 if v2 < u2 else u2)
-            n0[b + 1] = v0
-            n1[b + 1] = v1
-            n2[b + 1] = v2
-            m0 = m0 if m0 < v0 else v0
-            m1 = m1 if m1 < v1 else v1
-            m2 = m2 if m2 < v2 else v2
-            q0 = r0
-            q1 = r1
-            q2 = r2
-        n0[0] = np.inf
-        n1[0] = np.inf
-        n2[0] = np.inf
-        if w[0] * np.sqrt(m0) + w[1] * np.sqrt(m1) + w[2] * np.sqrt(m2) > best:
-            return np.inf
-        d_prev, d_cur = d_cur, d_prev
-    return w[0] * np.sqrt(d_prev[0, ty]) + w[1] * np.sqrt(d_prev[1, ty]) + w[2] * np.sqrt(
-        d_prev[2, ty]
+        for r in range(3):
+            for b in range(t + 1):
+                rows[g, r, b] = np.inf
+        rows[g, 2, 0] = 0.0  # virtual row -1 (buffer (-1) % 3): D(-1, -1) = 0
+    f0 = np.inf
+    f1 = np.inf
+    f2 = np.inf
+    for k in range(t + 1):
+        cur = k % 3  # row k
+        prv = (k + 2) % 3  # row k - 1
+        old = (k + 1) % 3  # row k - 2
+        n1 = 0
+        if k < t:
+            _cost_row(k, xt, xm, yt, ym, bits, cost[k % 2, 0], cost[k % 2, 1], cost[k % 2, 2])
+            for g in range(3):
+                rows[g, cur, 0] = np.inf
+            n1 = h
+        n2 = t - h if k >= 1 else 0
+        # chain 1: row k, columns [0, h); chain 2: row k - 1, columns [h, t)
+        ca0 = cost[k % 2, 0]
+        ca1 = cost[k % 2, 1]
+        ca2 = cost[k % 2, 2]
+        cb0 = cost[(k + 1) % 2, 0]
+        cb1 = cost[(k + 1) % 2, 1]
+        cb2 = cost[(k + 1) % 2, 2]
+        pa0 = rows[0, prv]
+        pa1 = rows[1, prv]
+        pa2 = rows[2, prv]
+        na0 = rows[0, cur]
+        na1 = rows[1, cur]
+        na2 = rows[2, cur]
+        pb0 = rows[0, old]
+        pb1 = rows[1, old]
+        pb2 = rows[2, old]
+        nb0 = rows[0, prv]
+        nb1 = rows[1, prv]
+        nb2 = rows[2, prv]
+        va0 = np.inf
+        va1 = np.inf
+        va2 = np.inf
+        ma0 = np.inf
+        ma1 = np.inf
+        ma2 = np.inf
+        qa0 = pa0[0]
+        qa1 = pa1[0]
+        qa2 = pa2[0]
+        vb0 = nb0[h]
+        vb1 = nb1[h]
+        vb2 = nb2[h]
+        mb0 = np.inf
+        mb1 = np.inf
+        mb2 = np.inf
+        qb0 = pb0[h]
+        qb1 = pb1[h]
+        qb2 = pb2[h]
+        both = min(n1, n2)
+        for b in range(both):
+            ra0 = pa0[b + 1]
+            ra1 = pa1[b + 1]
+            ra2 = pa2[b + 1]
+            rb0 = pb0[h + b + 1]
+            rb1 = pb1[h + b + 1]
+            rb2 = pb2[h + b + 1]
+            ua0 = qa0 if qa0 < ra0 else ra0
+            ua1 = qa1 if qa1 < ra1 else ra1
+            ua2 = qa2 if qa2 < ra2 else ra2
+            ub0 = qb0 if qb0 < rb0 else rb0
+            ub1 = qb1 if qb1 < rb1 else rb1
+            ub2 = qb2 if qb2 < rb2 else rb2
+            va0 = ca0[b] + (va0 if va0 < ua0 else ua0)
+            va1 = ca1[b] + (va1 if va1 < ua1 else ua1)
+            va2 = ca2[b] + (va2 if va2 < ua2 else ua2)
+            vb0 = cb0[h + b] + (vb0 if vb0 < ub0 else ub0)
+            vb1 = cb1[h + b] + (vb1 if vb1 < ub1 else ub1)
+            vb2 = cb2[h + b] + (vb2 if vb2 < ub2 else ub2)
+            na0[b + 1] = va0
+            na1[b + 1] = va1
+            na2[b + 1] = va2
+            nb0[h + b + 1] = vb0
+            nb1[h + b + 1] = vb1
+            nb2[h + b + 1] = vb2
+            ma0 = ma0 if ma0 < va0 else va0
+            ma1 = ma1 if ma1 < va1 else va1
+            ma2 = ma2 if ma2 < va2 else va2
+            mb0 = mb0 if mb0 < vb0 else vb0
+            mb1 = mb1 if mb1 < vb1 else vb1
+            mb2 = mb2 if mb2 < vb2 else vb2
+            qa0 = ra0
+            qa1 = ra1
+            qa2 = ra2
+            qb0 = rb0
+            qb1 = rb1
+            qb2 = rb2
+        for b in range(both, n1):  # chain 1 alone (k = 0)
+            ra0 = pa0[b + 1]
+            ra1 = pa1[b + 1]
+            ra2 = pa2[b + 1]
+            ua0 = qa0 if qa0 < ra0 else ra0
+            ua1 = qa1 if qa1 < ra1 else ra1
+            ua2 = qa2 if qa2 < ra2 else ra2
+            va0 = ca0[b] + (va0 if va0 < ua0 else ua0)
+            va1 = ca1[b] + (va1 if va1 < ua1 else ua1)
+            va2 = ca2[b] + (va2 if va2 < ua2 else ua2)
+            na0[b + 1] = va0
+            na1[b + 1] = va1
+            na2[b + 1] = va2
+            ma0 = ma0 if ma0 < va0 else va0
+            ma1 = ma1 if ma1 < va1 else va1
+            ma2 = ma2 if ma2 < va2 else va2
+            qa0 = ra0
+            qa1 = ra1
+            qa2 = ra2
+        for b in range(both, n2):  # chain 2 alone (k = t, or the odd last column)
+            rb0 = pb0[h + b + 1]
+            rb1 = pb1[h + b + 1]
+            rb2 = pb2[h + b + 1]
+            ub0 = qb0 if qb0 < rb0 else rb0
+            ub1 = qb1 if qb1 < rb1 else rb1
+            ub2 = qb2 if qb2 < rb2 else rb2
+            vb0 = cb0[h + b] + (vb0 if vb0 < ub0 else ub0)
+            vb1 = cb1[h + b] + (vb1 if vb1 < ub1 else ub1)
+            vb2 = cb2[h + b] + (vb2 if vb2 < ub2 else ub2)
+            nb0[h + b + 1] = vb0
+            nb1[h + b + 1] = vb1
+            nb2[h + b + 1] = vb2
+            mb0 = mb0 if mb0 < vb0 else vb0
+            mb1 = mb1 if mb1 < vb1 else vb1
+            mb2 = mb2 if mb2 < vb2 else vb2
+            qb0 = rb0
+            qb1 = rb1
+            qb2 = rb2
+        if k >= 1:  # row k - 1 is complete
+            m0 = f0 if f0 < mb0 else mb0
+            m1 = f1 if f1 < mb1 else mb1
+            m2 = f2 if f2 < mb2 else mb2
+            if w[0] * np.sqrt(m0) + w[1] * np.sqrt(m1) + w[2] * np.sqrt(m2) > best:
+                return np.inf
+        f0 = ma0
+        f1 = ma1
+        f2 = ma2
+    last = (t - 1) % 3
+    return w[0] * np.sqrt(rows[0, last, t]) + w[1] * np.sqrt(rows[1, last, t]) + w[2] * np.sqrt(
+        rows[2, last, t]
     )
 
 
@@ -311,9 +414,8 @@ def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
         ybin = np.empty(cnt, dtype=np.bool_)
         for q in range(cnt):
             ybin[q] = _prepare(gt[nb_idx[start + q]], yts[q], yms[q])
-        cost = np.empty((3, t))
-        d_prev = np.empty((3, t + 1))
-        d_cur = np.empty((3, t + 1))
+        cost = np.empty((2, 3, t))
+        rows = np.empty((3, 3, t + 1))
         best = np.inf
         order = np.arange(cnt)
         if abandon and cnt > 1:
@@ -327,8 +429,8 @@ def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
             best = ub[order[0]]
         for r in range(cnt):
             q = order[r]
-            dist = _grouped_pair(xt, xm, yts[q], yms[q], xbin and ybin[q], bounds, w,
-                                 best if abandon else np.inf, cost, d_prev, d_cur)
+            dist = _grouped_pair(xt, xm, yts[q], yms[q], xbin and ybin[q], w,
+                                 best if abandon else np.inf, cost, rows)
             if dist < best:
                 best = dist
         out[i, k] = best
@@ -403,8 +505,8 @@ def grouped_dtw(x, y) -> float:
     xt, yt = np.empty((EMOTION_DIM, t)), np.empty((EMOTION_DIM, t))
     xm, ym = np.empty(t, dtype=np.int64), np.empty(t, dtype=np.int64)
     bits = _prepare(x, xt, xm) & _prepare(y, yt, ym)
-    return float(_grouped_pair(xt, xm, yt, ym, bits, _BOUNDS, _W, np.inf, np.empty((3, t)),
-                               np.empty((3, t + 1)), np.empty((3, t + 1))))
+    return float(_grouped_pair(xt, xm, yt, ym, bits, _W, np.inf, np.empty((2, 3, t)),
+                               np.empty((3, 3, t + 1))))
 
 
 def dtw(x, y) -> float:

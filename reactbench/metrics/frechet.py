@@ -21,11 +21,11 @@ Feature space ``feat-1`` (versioned by :data:`REA_FEATURES_VERSION`):
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
 from reactbench.metrics.constants import FRECHET_EPS, REA_HOP, REA_WINDOW
 
 REA_FEATURES_VERSION = "feat-1"
-_CHUNK = 512
 
 
 def _window_starts(t: int) -> tuple[int, np.ndarray]:
@@ -33,29 +33,38 @@ def _window_starts(t: int) -> tuple[int, np.ndarray]:
     return w, np.arange(0, t - w + 1, REA_HOP)
 
 
+@njit(cache=True, parallel=True, error_model="numpy")
+def _window_kernel(seq, starts, w):
+    """seq (M, T, C) f32 -> (M, n_windows, 3 C) float64 (mean | std | mean |diff|)."""
+    m, t, c = seq.shape
+    nw = starts.shape[0]
+    out = np.empty((m, nw, 3 * c))
+    for i in prange(m):
+        for q in range(nw):
+            s = starts[q]
+            for col in range(c):
+                mean = 0.0
+                for f in range(s, s + w):
+                    mean += np.float64(seq[i, f, col])
+                mean /= w
+                ss = 0.0
+                sp = 0.0
+                for f in range(s, s + w):
+                    v = np.float64(seq[i, f, col]) - mean
+                    ss += v * v
+                for f in range(s + 1, s + w):
+                    sp += abs(np.float64(seq[i, f, col]) - np.float64(seq[i, f - 1, col]))
+                out[i, q, col] = mean
+                out[i, q, c + col] = np.sqrt(ss / w)
+                out[i, q, 2 * c + col] = sp / max(w - 1, 1)
+    return out
+
+
 def window_features(seq: np.ndarray) -> np.ndarray:
     """seq (M, T, C) -> (M, n_windows, 3 C) float64: per-window mean, std, mean |diff|."""
-    m, t, c = seq.shape
-    w, starts = _window_starts(t)
-    out = np.empty((m, starts.size, 3 * c))
-    for s in range(0, m, _CHUNK):
-        x = seq[s:s + _CHUNK].astype(np.float64)
-        x = x - x.mean(axis=1, keepdims=True)  # conditioning of the running sums
-        cs = np.zeros((x.shape[0], t + 1, c))
-        np.cumsum(x, axis=1, out=cs[:, 1:])
-        cs2 = np.zeros((x.shape[0], t + 1, c))
-        np.cumsum(x * x, axis=1, out=cs2[:, 1:])
-        dif = np.zeros((x.shape[0], t, c))
-        np.cumsum(np.abs(np.diff(x, axis=1)), axis=1, out=dif[:, 1:])
-        mean = (cs[:, starts + w] - cs[:, starts]) / w
-        ex2 = (cs2[:, starts + w] - cs2[:, starts]) / w
-        std = np.sqrt(np.maximum(ex2 - mean * mean, 0.0))
-        speed = (dif[:, starts + w - 1] - dif[:, starts]) / max(w - 1, 1)
-        out[s:s + _CHUNK] = np.concatenate([mean, std, speed], axis=2)
-    # the per-sequence centring above shifts the means: add the sequence means back
-    for s in range(0, m, _CHUNK):
-        out[s:s + _CHUNK, :, :c] += seq[s:s + _CHUNK].astype(np.float64).mean(axis=1)[:, None]
-    return out
+    seq = np.ascontiguousarray(seq, dtype=np.float32)
+    w, starts = _window_starts(seq.shape[1])
+    return _window_kernel(seq, starts.astype(np.int64), w)
 
 
 def reaction_features(emotion: np.ndarray, face_3dmm: np.ndarray | None = None) -> np.ndarray:

@@ -30,10 +30,34 @@ def _changes(x):
     return out
 
 
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "nsz", "contract"})
+def _pearson(xs, ys):
+    """Pearson r of two non-constant float64 windows (two-pass, vectorised sums)."""
+    n = xs.shape[0]
+    mx = 0.0
+    my = 0.0
+    for a in range(n):
+        mx += xs[a]
+        my += ys[a]
+    mx /= n
+    my /= n
+    sxy = 0.0
+    sxx = 0.0
+    syy = 0.0
+    for a in range(n):
+        u = xs[a] - mx
+        v = ys[a] - my
+        sxy += u * v
+        sxx += u * u
+        syy += v * v
+    return (sxy / (n - 1)) / np.sqrt(sxx / (n - 1)) / np.sqrt(syy / (n - 1))
+
+
 @njit(cache=True, error_model="numpy")
 def _scores(x, y, chx, chy, corrected, max_lag):
-    """Lag scores (2 max_lag + 1,) float32 of x, y (T, D) f32 (see module docstring)."""
-    t, d = x.shape
+    """Lag scores (2 max_lag + 1,) float32 of x, y (D, T) float64, i.e. transposed (T, D)
+    sequences, with their change counts chx, chy (T, D) (see module docstring)."""
+    d, t = x.shape
     nl = 2 * max_lag + 1
     out = np.empty(nl, dtype=np.float32)
     for li in range(nl):
@@ -56,29 +80,13 @@ def _scores(x, y, chx, chy, corrected, max_lag):
             cy = chy[ys + n - 1, c] - chy[ys, c] == 0
             if cx or cy:
                 if corrected:
-                    if cx and cy and x[xs, c] == y[ys, c]:
+                    if cx and cy and x[c, xs] == y[c, ys]:
                         total += 1.0
                         used += 1
                     continue
                 bad = True
                 break
-            mx = 0.0
-            my = 0.0
-            for a in range(n):
-                mx += np.float64(x[xs + a, c])
-                my += np.float64(y[ys + a, c])
-            mx /= n
-            my /= n
-            sxy = 0.0
-            sxx = 0.0
-            syy = 0.0
-            for a in range(n):
-                u = np.float64(x[xs + a, c]) - mx
-                v = np.float64(y[ys + a, c]) - my
-                sxy += u * v
-                sxx += u * u
-                syy += v * v
-            r = (sxy / (n - 1)) / np.sqrt(sxx / (n - 1)) / np.sqrt(syy / (n - 1))
+            r = _pearson(x[c, xs:xs + n], y[c, ys:ys + n])
             if r > 1.0:
                 r = 1.0
             elif r < -1.0:
@@ -115,12 +123,25 @@ def _offset(scores, corrected, max_lag):
 def _offsets(pred, speaker, n_gen, corrected, max_lag):
     n = pred.shape[0]
     out = np.empty((n, n_gen), dtype=np.int64)
-    for i in prange(n):
-        chy = _changes(speaker[i])
-        for k in range(n_gen):
-            x = pred[i, k]
-            sc = _scores(x, speaker[i], _changes(x), chy, corrected, max_lag)
-            out[i, k] = _offset(sc, corrected, max_lag)
+    for task in prange(n * n_gen):
+        i = task // n_gen
+        k = task % n_gen
+        x = pred[i, k]
+        y = speaker[i]
+        sc = _scores(_transposed(x), _transposed(y), _changes(x), _changes(y), corrected,
+                     max_lag)
+        out[i, k] = _offset(sc, corrected, max_lag)
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _transposed(x):
+    """(T, D) f32 -> (D, T) float64, contiguous per column."""
+    t, d = x.shape
+    out = np.empty((d, t))
+    for a in range(t):
+        for c in range(d):
+            out[c, a] = np.float64(x[a, c])
     return out
 
 
@@ -140,7 +161,8 @@ def tlcc_scores(x, y, *, protocol: str = "official") -> np.ndarray:
         raise ValueError(f"x, y: expected two (T, d) arrays of one shape, got {x.shape}, {y.shape}")
     check_finite(x, "x")
     check_finite(y, "y")
-    return _scores(x, y, _changes(x), _changes(y), protocol == "corrected", TLCC_MAX_LAG)
+    return _scores(_transposed(x), _transposed(y), _changes(x), _changes(y),
+                   protocol == "corrected", TLCC_MAX_LAG)
 
 
 def tlcc_offsets(pred, speaker, *, protocol: str = "official", all_generations: bool = True,

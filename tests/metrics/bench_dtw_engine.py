@@ -4,8 +4,9 @@
 
 Smooth synthetic emotions (binary AUs with dead columns, VA in [-1, 1], FE probabilities), ~11
 neighbours per row; ``model`` predictions are lagged noisy copies of an appropriate reaction,
-``random`` ones are U[0, 1) (B_Random). Prints seconds per (speaker, generation, neighbour)
-triple with and without early abandoning, and tslearn's time for the same triples (sampled).
+``indep`` ones are independent smooth sequences, ``random`` ones U[0, 1) (B_Random). Prints
+seconds per (speaker, generation, neighbour) triple with and without early abandoning, and
+tslearn's time for the same triples (sampled).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def make(n, alpha, t, k, kind, seed=0):
         nb[i, i] = 1
     if kind == "random":
         pred = rng.random((n, alpha, t, 25), dtype=np.float32)
+    elif kind == "indep":
+        pred = np.stack([emotions(rng, n, t) for _ in range(alpha)], axis=1)
     else:
         pred = np.empty((n, alpha, t, 25), np.float32)
         for i in range(n):
@@ -63,11 +66,12 @@ def main():
     ap.add_argument("--t", type=int, default=750)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--kinds", default="model,indep,random")
     ap.add_argument("--tslearn", type=int, default=20, help="triples timed with tslearn")
     args = ap.parse_args()
     from reactbench.metrics.dtw_engine import grouped_dtw, min_grouped_dtw
 
-    for kind in ("model", "random"):
+    for kind in args.kinds.split(","):
         pred, gt, nb = make(args.n, args.alpha, args.t, args.k, kind)
         triples = int(nb.sum()) * args.alpha
         min_grouped_dtw(pred[:2], gt, nb[:2], n_jobs=args.threads)  # compile / load cache
