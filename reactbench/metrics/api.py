@@ -202,7 +202,7 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
                 elif m == "FRDvs":
                     samples = _div.fr_dvs_bootstrap(p, dvs_q, weights)
                 else:  # FRRea
-                    samples = np.array([rea.value(wb) for wb in w])
+                    samples = rea.values(w)
                 ci[m] = _percentile_ci(samples)
             timings["bootstrap"] = time.perf_counter() - t0
     finally:

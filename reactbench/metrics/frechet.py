@@ -149,20 +149,27 @@ class ReaStats:
 
     @staticmethod
     def _moments(w, n, s1, s2):
+        """Weighted mean (B, F) and unbiased covariance (B, F, F) for row weights w (B, N)."""
         cnt = w @ n
-        m1 = (w @ s1) / cnt
+        m1 = (w @ s1) / cnt[:, None]
         f = s1.shape[1]
-        m2 = (w @ s2.reshape(s2.shape[0], -1)).reshape(f, f)
-        cov = (m2 - cnt * np.outer(m1, m1)) / (cnt - 1)
-        return m1, (cov + cov.T) / 2.0
+        m2 = (w @ s2.reshape(s2.shape[0], -1)).reshape(-1, f, f)
+        cov = (m2 - cnt[:, None, None] * np.einsum("bf,bg->bfg", m1, m1)) / (cnt - 1)[:, None,
+                                                                                    None]
+        return m1, (cov + cov.transpose(0, 2, 1)) / 2.0
 
-    def value(self, weights: np.ndarray) -> float:
-        """FRRea-feat for speaker multiplicities ``weights`` (N,)."""
-        w = np.asarray(weights, dtype=np.float64)
-        mg, sg = self._moments(w, self.gen_n, self.gen_s1, self.gen_s2)
-        used = (w > 0) @ self.neighbours > 0
-        mr, sr = self._moments(used.astype(np.float64), self.real_n, self.real_s1, self.real_s2)
-        return frechet_from_stats(mg, sg, mr, sr)
+    def values(self, weights: np.ndarray, chunk: int = 64) -> np.ndarray:
+        """FRRea-feat for each row of speaker multiplicities ``weights`` (B, N) -> (B,)."""
+        w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+        out = np.empty(w.shape[0])
+        for s in range(0, w.shape[0], chunk):
+            wc = w[s:s + chunk]
+            mg, sg = self._moments(wc, self.gen_n, self.gen_s1, self.gen_s2)
+            used = ((wc > 0).astype(np.float64) @ self.neighbours > 0).astype(np.float64)
+            mr, sr = self._moments(used, self.real_n, self.real_s1, self.real_s2)
+            for b in range(wc.shape[0]):
+                out[s + b] = frechet_from_stats(mg[b], sg[b], mr[b], sr[b])
+        return out
 
 
 def rea_inputs(pred, listener_gt, pred_3dmm=None, listener_3dmm=None):
