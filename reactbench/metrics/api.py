@@ -11,9 +11,11 @@ Protocols (``../shared/spec/metrics.md``):
   (``extra["FRCorr/gen"]``, ``extra["FRDist/gen"]``).
 
 FRRea is always ``FRRea-feat`` (:mod:`reactbench.metrics.frechet`), never image FID.
-Bootstrap (``bootstrap=B``): speaker rows are resampled with replacement (seeded); metrics that
-are means over speakers resample per-speaker contributions, FRDvs and FRRea are recomputed from
-per-row sufficient statistics; intervals are the 2.5 / 97.5 percentiles.
+Bootstrap (``bootstrap=B``): speaker rows are resampled with replacement (seeded by ``seed``);
+metrics that are means over speakers (FRCorr, FRDist, FRDiv, FRVar, FRSyn) resample their
+per-speaker contributions; FRDvs (mean over pairs of draws of *different* speakers) and FRRea
+(generated windows of the drawn rows vs the union of their appropriate real reactions) are
+recomputed from per-row sufficient statistics; intervals are the 2.5 / 97.5 percentiles.
 """
 
 from __future__ import annotations

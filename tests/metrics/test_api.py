@@ -130,3 +130,17 @@ def test_bootstrap_interval_contains_estimate_on_larger_set():
     for m, (lo, hi) in s.ci.items():
         assert lo <= s[m] <= hi, m
         assert lo < hi
+
+
+def test_cuda_device_without_cuda_is_a_clear_error(small_case):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present: the GPU tests cover device='cuda'")
+    with pytest.raises(ValueError, match="cuda"):
+        compute_metrics(*_args(small_case), metrics=["FRDist"], device="cuda")
+
+
+def test_progress_prints_metric_names(small_case, capsys):
+    compute_metrics(*_args(small_case), metrics=["FRVar", "FRDiv"], progress=True)
+    out = capsys.readouterr().out
+    assert "FRDiv" in out and "FRVar" in out
