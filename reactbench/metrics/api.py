@@ -108,6 +108,11 @@ def _resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
 
 
 def _percentile_ci(samples: np.ndarray) -> tuple[float, float]:
+    """95% percentile interval of the bootstrap samples (undefined resamples, NaN, left out)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    samples = samples[np.isfinite(samples)]
+    if samples.size == 0:
+        return float("nan"), float("nan")
     lo = (1.0 - CI_LEVEL) / 2.0 * 100.0
     return float(np.percentile(samples, lo)), float(np.percentile(samples, 100.0 - lo))
 

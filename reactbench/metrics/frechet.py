@@ -159,7 +159,8 @@ class ReaStats:
         return m1, (cov + cov.transpose(0, 2, 1)) / 2.0
 
     def values(self, weights: np.ndarray, chunk: int = 64) -> np.ndarray:
-        """FRRea-feat for each row of speaker multiplicities ``weights`` (B, N) -> (B,)."""
+        """FRRea-feat for each row of speaker multiplicities ``weights`` (B, N) -> (B,); NaN for a
+        resample whose appropriate real set has fewer than 2 windows (left out of the CI)."""
         w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
         out = np.empty(w.shape[0])
         for s in range(0, w.shape[0], chunk):
@@ -167,7 +168,11 @@ class ReaStats:
             mg, sg = self._moments(wc, self.gen_n, self.gen_s1, self.gen_s2)
             used = ((wc > 0).astype(np.float64) @ self.neighbours > 0).astype(np.float64)
             mr, sr = self._moments(used, self.real_n, self.real_s1, self.real_s2)
+            real_count = used @ self.real_n
             for b in range(wc.shape[0]):
+                if real_count[b] < 2:  # too few real windows in this resample: undefined
+                    out[s + b] = np.nan
+                    continue
                 out[s + b] = frechet_from_stats(mg[b], sg[b], mr[b], sr[b])
         return out
 
@@ -187,4 +192,14 @@ def fr_rea_value(gen: np.ndarray, real: np.ndarray, neighbours: np.ndarray) -> f
     used = neighbours.any(axis=0)
     g = gen.reshape(-1, gen.shape[-1])
     r = real[used].reshape(-1, real.shape[-1])
+    if g.shape[0] < 2:
+        raise ValueError(
+            f"pred: FRRea-feat needs at least 2 generated windows for a covariance, got "
+            f"{g.shape[0]} (N * alpha * windows); use more speakers, generations or frames"
+        )
+    if r.shape[0] < 2:
+        raise ValueError(
+            f"neighbours: FRRea-feat needs at least 2 real windows for a covariance, got "
+            f"{r.shape[0]} from {int(used.sum())} appropriate real reaction(s)"
+        )
     return frechet_from_stats(*stats(g), *stats(r))

@@ -103,3 +103,14 @@ def test_torch_and_list_inputs(small_case):
                         c["speaker"], torch.from_numpy(c["neighbours"]),
                         metrics=["FRVar", "FRCorr"])
     assert dict(a) == pytest.approx(dict(b))
+
+
+def test_frrea_needs_two_windows_each():
+    rng = np.random.default_rng(0)
+    pred = rng.random((1, 1, 30, 25), dtype=np.float32)
+    gt = rng.random((1, 30, 25), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"pred: FRRea-feat needs at least 2 generated windows"):
+        compute_metrics(pred, gt, gt, np.ones((1, 1)), metrics=["FRRea"])
+    pred2 = rng.random((1, 2, 30, 25), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"neighbours: FRRea-feat needs at least 2 real windows"):
+        compute_metrics(pred2, gt, gt, np.ones((1, 1)), metrics=["FRRea"])
