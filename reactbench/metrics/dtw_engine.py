@@ -33,6 +33,20 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
+from reactbench.metrics.simd_lanes import (
+    W,
+    vadd,
+    vall_gt,
+    vlane,
+    vload,
+    vmin,
+    vmul,
+    vpopxor,
+    vsplat,
+    vsqrt,
+    vstore,
+    vsub,
+)
 
 AU_END = AU_COLUMNS[1]
 # the kernel hard-codes this layout (AU 0:15 as a bit mask or a loop, VA 15:17, FE 17:25)
@@ -381,59 +395,238 @@ def _grouped_pair(xt, xm, yt, ym, bits, w, best, cost, rows):
 
 
 @njit(cache=True, error_model="numpy")
-def _diagonal_bound(xt, yt, bounds, w):
-    """Grouped cost of the diagonal warping path (equal lengths): an upper bound of the DTW,
-    accumulated in the same float order as the DP so it bounds the computed value too."""
-    t = xt.shape[1]
+def _diagonal_bound(x, y, bounds, w):
+    """Grouped cost of the diagonal warping path of x, y (T, 25) float32: an upper bound of the
+    DTW, accumulated in the same float order as the DP so it bounds the computed value too."""
+    t = x.shape[0]
     acc = np.zeros(3)
     for a in range(t):
         for g in range(3):
             s = 0.0
             for c in range(bounds[g], bounds[g + 1]):
-                diff = xt[c, a] - yt[c, a]
+                diff = np.float64(x[a, c]) - np.float64(y[a, c])
                 s += diff * diff
             acc[g] = s + acc[g]
     return w[0] * np.sqrt(acc[0]) + w[1] * np.sqrt(acc[1]) + w[2] * np.sqrt(acc[2])
 
 
+@njit(cache=True, error_model="numpy")
+def _au_masks(x, masks):
+    """x (T, 25) f32 -> AU bit masks (T,); True when every AU value is 0 or 1."""
+    binary = True
+    for a in range(x.shape[0]):
+        m = 0
+        for c in range(AU_END):
+            v = x[a, c]
+            if v == 1.0:
+                m |= 1 << c
+            elif v != 0.0:
+                binary = False
+        masks[a] = m
+    return binary
+
+
+@njit(cache=True, error_model="numpy")
+def _lane_group(XA, XV, XM, YA, YV, YM, bits, w, best, rows, cau, out):
+    """W grouped DTWs in lock-step, lane l = one (x, y) pair; each lane does exactly the float64
+    operations of ``_grouped_pair`` (the row-by-row DP), so its value is the same.
+
+    XA, YA (T, 15, W) and XV, YV (T, 10, W) float64: AU and VA/FE columns, lane-minor; XM, YM
+    (T, W) int64 AU masks (used when ``bits``); best (W,) abandon thresholds; rows (2, 3, T+1, W)
+    and cau (T, W) scratch. Writes out (W,); all inf once every lane's row bound exceeds its
+    threshold (see ``_grouped_pair``).
+    """
+    t = XA.shape[0]
+    inf = vsplat(np.inf)
+    bv = vload(best, 0)
+    w0 = vsplat(w[0])
+    w1 = vsplat(w[1])
+    w2 = vsplat(w[2])
+    st = (t + 1) * W
+    for g in range(3):  # virtual row -1 (buffer 1): D(-1, -1) = 0
+        for b in range(1, t + 1):
+            vstore(rows, (3 + g) * st + b * W, inf)
+        vstore(rows, (3 + g) * st, vsplat(0.0))
+    v0 = inf
+    v1 = inf
+    v2 = inf
+    for a in range(t):
+        p0 = (1 - a % 2) * 3 * st
+        p1 = p0 + st
+        p2 = p1 + st
+        n0 = (a % 2) * 3 * st
+        n1 = n0 + st
+        n2 = n1 + st
+        if bits:  # binary AUs: popcount of the XOR, the same integer the float sum yields
+            xm = vload(XM, a * W)
+            for b in range(t):
+                vstore(cau, b * W, vpopxor(xm, vload(YM, b * W)))
+        else:
+            xa = a * 15 * W
+            for b in range(t):
+                yb = b * 15 * W
+                d = vsub(vload(XA, xa), vload(YA, yb))
+                s = vmul(d, d)  # = 0.0 + d * d exactly (d * d is never -0)
+                for c in range(1, 15):
+                    d = vsub(vload(XA, xa + c * W), vload(YA, yb + c * W))
+                    s = vadd(s, vmul(d, d))
+                vstore(cau, b * W, s)
+        xv = a * 10 * W
+        x15 = vload(XV, xv)
+        x16 = vload(XV, xv + W)
+        x17 = vload(XV, xv + 2 * W)
+        x18 = vload(XV, xv + 3 * W)
+        x19 = vload(XV, xv + 4 * W)
+        x20 = vload(XV, xv + 5 * W)
+        x21 = vload(XV, xv + 6 * W)
+        x22 = vload(XV, xv + 7 * W)
+        x23 = vload(XV, xv + 8 * W)
+        x24 = vload(XV, xv + 9 * W)
+        q0 = vload(rows, p0)
+        q1 = vload(rows, p1)
+        q2 = vload(rows, p2)
+        vstore(rows, n0, inf)
+        vstore(rows, n1, inf)
+        vstore(rows, n2, inf)
+        v0 = inf
+        v1 = inf
+        v2 = inf
+        m0 = inf
+        m1 = inf
+        m2 = inf
+        for b in range(t):
+            yb = b * 10 * W
+            d = vsub(x15, vload(YV, yb))
+            s = vmul(d, d)
+            d = vsub(x16, vload(YV, yb + W))
+            c1 = vadd(s, vmul(d, d))
+            d = vsub(x17, vload(YV, yb + 2 * W))
+            s = vmul(d, d)
+            d = vsub(x18, vload(YV, yb + 3 * W))
+            s = vadd(s, vmul(d, d))
+            d = vsub(x19, vload(YV, yb + 4 * W))
+            s = vadd(s, vmul(d, d))
+            d = vsub(x20, vload(YV, yb + 5 * W))
+            s = vadd(s, vmul(d, d))
+            d = vsub(x21, vload(YV, yb + 6 * W))
+            s = vadd(s, vmul(d, d))
+            d = vsub(x22, vload(YV, yb + 7 * W))
+            s = vadd(s, vmul(d, d))
+            d = vsub(x23, vload(YV, yb + 8 * W))
+            s = vadd(s, vmul(d, d))
+            d = vsub(x24, vload(YV, yb + 9 * W))
+            c2 = vadd(s, vmul(d, d))
+            o = (b + 1) * W
+            r0 = vload(rows, p0 + o)
+            r1 = vload(rows, p1 + o)
+            r2 = vload(rows, p2 + o)
+            v0 = vadd(vload(cau, b * W), vmin(v0, vmin(q0, r0)))
+            v1 = vadd(c1, vmin(v1, vmin(q1, r1)))
+            v2 = vadd(c2, vmin(v2, vmin(q2, r2)))
+            vstore(rows, n0 + o, v0)
+            vstore(rows, n1 + o, v1)
+            vstore(rows, n2 + o, v2)
+            m0 = vmin(m0, v0)
+            m1 = vmin(m1, v1)
+            m2 = vmin(m2, v2)
+            q0 = r0
+            q1 = r1
+            q2 = r2
+        # row a is complete: sum_g w_g sqrt(min_b D_g[a, b]) bounds each lane from below
+        lb = vadd(vadd(vmul(w0, vsqrt(m0)), vmul(w1, vsqrt(m1))), vmul(w2, vsqrt(m2)))
+        if vall_gt(lb, bv):
+            for lane in range(W):
+                out[lane] = np.inf
+            return
+    fin = vadd(vadd(vmul(w0, vsqrt(v0)), vmul(w1, vsqrt(v1))), vmul(w2, vsqrt(v2)))
+    for lane in range(W):
+        out[lane] = vlane(fin, lane)
+
+
+@njit(cache=True, error_model="numpy")
+def _fill_lane(x, lane, ka, kv):
+    """Copy x (T, 25) f32 into lane ``lane`` of ka (T, 15, W) and kv (T, 10, W) as float64."""
+    for a in range(x.shape[0]):
+        for c in range(AU_END):
+            ka[a, c, lane] = x[a, c]
+        for c in range(AU_END, EMOTION_DIM):
+            kv[a, c - AU_END, lane] = x[a, c]
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
-    """pred (N, alpha, T, 25) f32, gt (M, T, 25) f32; CSR neighbours -> (N, alpha) float64."""
+    """pred (N, alpha, T, 25) f32, gt (M, T, 25) f32; CSR neighbours -> (N, alpha) float64.
+
+    Parallel over speakers; the alpha x |J_i| (generation, neighbour) pairs of a speaker run W at
+    a time in ``_lane_group``, ordered by their diagonal-path cost relative to the generation's
+    smallest one (which seeds the generation's best-so-far, an exact upper bound)."""
     n, alpha, t, d = pred.shape
+    nv = EMOTION_DIM - AU_END
     out = np.empty((n, alpha))
-    for task in prange(n * alpha):
-        i = task // alpha
-        k = task % alpha
+    for i in prange(n):
         start = nb_ptr[i]
         cnt = nb_ptr[i + 1] - start
-        xt = np.empty((d, t))
-        xm = np.empty(t, dtype=np.int64)
-        xbin = _prepare(pred[i, k], xt, xm)
-        yts = np.empty((cnt, d, t))
-        yms = np.empty((cnt, t), dtype=np.int64)
+        xm = np.empty((alpha, t), dtype=np.int64)
+        xbin = np.empty(alpha, dtype=np.bool_)
+        for k in range(alpha):
+            xbin[k] = _au_masks(pred[i, k], xm[k])
+        ym = np.empty((cnt, t), dtype=np.int64)
         ybin = np.empty(cnt, dtype=np.bool_)
         for q in range(cnt):
-            ybin[q] = _prepare(gt[nb_idx[start + q]], yts[q], yms[q])
-        cost = np.empty((2, 3, t))
-        rows = np.empty((3, 3, t + 1))
-        best = np.inf
-        order = np.arange(cnt)
-        if abandon and cnt > 1:
-            # visit neighbours by increasing diagonal-path cost, an upper bound of the DTW
-            # computed in the same float order: seeding `best` with the smallest keeps the
-            # minimum exact (the minimiser's row bounds never exceed its value <= best)
-            ub = np.empty(cnt)
-            for q in range(cnt):
-                ub[q] = _diagonal_bound(xt, yts[q], bounds, w)
-            order = np.argsort(ub)
-            best = ub[order[0]]
-        for r in range(cnt):
-            q = order[r]
-            dist = _grouped_pair(xt, xm, yts[q], yms[q], xbin and ybin[q], w,
-                                 best if abandon else np.inf, cost, rows)
-            if dist < best:
-                best = dist
-        out[i, k] = best
+            ybin[q] = _au_masks(gt[nb_idx[start + q]], ym[q])
+        m = alpha * cnt
+        best = np.full(alpha, np.inf)
+        order = np.arange(m)
+        if abandon:
+            ub = np.empty(m)
+            for k in range(alpha):
+                for q in range(cnt):
+                    ub[k * cnt + q] = _diagonal_bound(pred[i, k], gt[nb_idx[start + q]], bounds, w)
+                    best[k] = min(best[k], ub[k * cnt + q])
+            key = np.empty(m)
+            for r in range(m):
+                lo = best[r // cnt]
+                key[r] = ub[r] / lo if lo > 0.0 else (0.0 if ub[r] == 0.0 else np.inf)
+            order = np.argsort(key, kind="mergesort")
+        xa = np.zeros((t, AU_END, W))
+        xv = np.zeros((t, nv, W))
+        ya = np.zeros((t, AU_END, W))
+        yv = np.zeros((t, nv, W))
+        xms = np.zeros((t, W), dtype=np.int64)
+        yms = np.zeros((t, W), dtype=np.int64)
+        rows = np.empty((2, 3, t + 1, W))
+        cau = np.empty((t, W))
+        lim = np.empty(W)
+        res = np.empty(W)
+        for g0 in range(0, m, W):
+            nl = min(W, m - g0)
+            bits = True
+            for lane in range(W):
+                if lane < nl:
+                    r = order[g0 + lane]
+                    k = r // cnt
+                    q = r % cnt
+                    _fill_lane(pred[i, k], lane, xa, xv)
+                    _fill_lane(gt[nb_idx[start + q]], lane, ya, yv)
+                    for a in range(t):
+                        xms[a, lane] = xm[k, a]
+                        yms[a, lane] = ym[q, a]
+                    bits = bits and xbin[k] and ybin[q]
+                    lim[lane] = best[k] if abandon else np.inf
+                else:  # padding: zero sequences, never holds the group back
+                    xa[:, :, lane] = 0.0
+                    xv[:, :, lane] = 0.0
+                    ya[:, :, lane] = 0.0
+                    yv[:, :, lane] = 0.0
+                    xms[:, lane] = 0
+                    yms[:, lane] = 0
+                    lim[lane] = -np.inf
+            _lane_group(xa, xv, xms, ya, yv, yms, bits, w, lim, rows, cau, res)
+            for lane in range(nl):
+                k = order[g0 + lane] // cnt
+                if res[lane] < best[k]:
+                    best[k] = res[lane]
+        out[i] = best
     return out
 
 
