@@ -429,12 +429,14 @@ def _au_masks(x, masks):
 @njit(cache=True, error_model="numpy")
 def _lane_group(XA, XV, XM, YA, YV, YM, bits, w, best, rows, cau, out):
     """W grouped DTWs in lock-step, lane l = one (x, y) pair; each lane does exactly the float64
-    operations of ``_grouped_pair`` (the row-by-row DP), so its value is the same.
+    operations of ``_grouped_pair`` (every cell ``cost + min`` of the same three predecessors,
+    costs summed in column order), so its value is the same.
 
     XA, YA (T, 15, W) and XV, YV (T, 10, W) float64: AU and VA/FE columns, lane-minor; XM, YM
     (T, W) int64 AU masks (used when ``bits``); best (W,) abandon thresholds; rows (2, 3, T+1, W)
-    and cau (T, W) scratch. Writes out (W,); all inf once every lane's row bound exceeds its
-    threshold (see ``_grouped_pair``).
+    and cau (T, 2, W) scratch. Writes out (W,); all inf once every lane's row bound exceeds its
+    threshold (see ``_grouped_pair``). Rows go in strips of two (a, a + 1) sharing each load of
+    y's frame b; the top row's cells feed the bottom row's in registers.
     """
     t = XA.shape[0]
     inf = vsplat(np.inf)
@@ -447,31 +449,48 @@ def _lane_group(XA, XV, XM, YA, YV, YM, bits, w, best, rows, cau, out):
         for b in range(1, t + 1):
             vstore(rows, (3 + g) * st + b * W, inf)
         vstore(rows, (3 + g) * st, vsplat(0.0))
-    v0 = inf
-    v1 = inf
-    v2 = inf
-    for a in range(t):
-        p0 = (1 - a % 2) * 3 * st
+    t0 = inf
+    t1 = inf
+    t2 = inf
+    u0 = inf
+    u1 = inf
+    u2 = inf
+    for a in range(0, t, 2):
+        a2 = a + 1 if a + 1 < t else a  # x frame of the bottom row (a dummy when T is odd)
+        s = (a // 2) % 2
+        p0 = (1 - s) * 3 * st
         p1 = p0 + st
         p2 = p1 + st
-        n0 = (a % 2) * 3 * st
+        n0 = s * 3 * st
         n1 = n0 + st
         n2 = n1 + st
         if bits:  # binary AUs: popcount of the XOR, the same integer the float sum yields
             xm = vload(XM, a * W)
+            zm = vload(XM, a2 * W)
             for b in range(t):
-                vstore(cau, b * W, vpopxor(xm, vload(YM, b * W)))
+                ym = vload(YM, b * W)
+                vstore(cau, 2 * b * W, vpopxor(xm, ym))
+                vstore(cau, (2 * b + 1) * W, vpopxor(zm, ym))
         else:
             xa = a * 15 * W
+            za = a2 * 15 * W
             for b in range(t):
                 yb = b * 15 * W
-                d = vsub(vload(XA, xa), vload(YA, yb))
-                s = vmul(d, d)  # = 0.0 + d * d exactly (d * d is never -0)
+                y = vload(YA, yb)
+                d = vsub(vload(XA, xa), y)
+                e = vsub(vload(XA, za), y)
+                s1 = vmul(d, d)  # = 0.0 + d * d exactly (d * d is never -0)
+                s2 = vmul(e, e)
                 for c in range(1, 15):
-                    d = vsub(vload(XA, xa + c * W), vload(YA, yb + c * W))
-                    s = vadd(s, vmul(d, d))
-                vstore(cau, b * W, s)
+                    y = vload(YA, yb + c * W)
+                    d = vsub(vload(XA, xa + c * W), y)
+                    e = vsub(vload(XA, za + c * W), y)
+                    s1 = vadd(s1, vmul(d, d))
+                    s2 = vadd(s2, vmul(e, e))
+                vstore(cau, 2 * b * W, s1)
+                vstore(cau, (2 * b + 1) * W, s2)
         xv = a * 10 * W
+        zv = a2 * 10 * W
         x15 = vload(XV, xv)
         x16 = vload(XV, xv + W)
         x17 = vload(XV, xv + 2 * W)
@@ -482,63 +501,119 @@ def _lane_group(XA, XV, XM, YA, YV, YM, bits, w, best, rows, cau, out):
         x22 = vload(XV, xv + 7 * W)
         x23 = vload(XV, xv + 8 * W)
         x24 = vload(XV, xv + 9 * W)
+        z15 = vload(XV, zv)
+        z16 = vload(XV, zv + W)
+        z17 = vload(XV, zv + 2 * W)
+        z18 = vload(XV, zv + 3 * W)
+        z19 = vload(XV, zv + 4 * W)
+        z20 = vload(XV, zv + 5 * W)
+        z21 = vload(XV, zv + 6 * W)
+        z22 = vload(XV, zv + 7 * W)
+        z23 = vload(XV, zv + 8 * W)
+        z24 = vload(XV, zv + 9 * W)
         q0 = vload(rows, p0)
         q1 = vload(rows, p1)
         q2 = vload(rows, p2)
         vstore(rows, n0, inf)
         vstore(rows, n1, inf)
         vstore(rows, n2, inf)
-        v0 = inf
-        v1 = inf
-        v2 = inf
+        t0 = inf  # D[a, b - 1] per group (top row)
+        t1 = inf
+        t2 = inf
+        u0 = inf  # D[a + 1, b - 1] per group (bottom row)
+        u1 = inf
+        u2 = inf
         m0 = inf
         m1 = inf
         m2 = inf
         for b in range(t):
             yb = b * 10 * W
-            d = vsub(x15, vload(YV, yb))
-            s = vmul(d, d)
-            d = vsub(x16, vload(YV, yb + W))
-            c1 = vadd(s, vmul(d, d))
-            d = vsub(x17, vload(YV, yb + 2 * W))
-            s = vmul(d, d)
-            d = vsub(x18, vload(YV, yb + 3 * W))
-            s = vadd(s, vmul(d, d))
-            d = vsub(x19, vload(YV, yb + 4 * W))
-            s = vadd(s, vmul(d, d))
-            d = vsub(x20, vload(YV, yb + 5 * W))
-            s = vadd(s, vmul(d, d))
-            d = vsub(x21, vload(YV, yb + 6 * W))
-            s = vadd(s, vmul(d, d))
-            d = vsub(x22, vload(YV, yb + 7 * W))
-            s = vadd(s, vmul(d, d))
-            d = vsub(x23, vload(YV, yb + 8 * W))
-            s = vadd(s, vmul(d, d))
-            d = vsub(x24, vload(YV, yb + 9 * W))
-            c2 = vadd(s, vmul(d, d))
+            y = vload(YV, yb)
+            d = vsub(x15, y)
+            e = vsub(z15, y)
+            sd = vmul(d, d)
+            se = vmul(e, e)
+            y = vload(YV, yb + W)
+            d = vsub(x16, y)
+            e = vsub(z16, y)
+            cd1 = vadd(sd, vmul(d, d))
+            ce1 = vadd(se, vmul(e, e))
+            y = vload(YV, yb + 2 * W)
+            d = vsub(x17, y)
+            e = vsub(z17, y)
+            sd = vmul(d, d)
+            se = vmul(e, e)
+            y = vload(YV, yb + 3 * W)
+            d = vsub(x18, y)
+            e = vsub(z18, y)
+            sd = vadd(sd, vmul(d, d))
+            se = vadd(se, vmul(e, e))
+            y = vload(YV, yb + 4 * W)
+            d = vsub(x19, y)
+            e = vsub(z19, y)
+            sd = vadd(sd, vmul(d, d))
+            se = vadd(se, vmul(e, e))
+            y = vload(YV, yb + 5 * W)
+            d = vsub(x20, y)
+            e = vsub(z20, y)
+            sd = vadd(sd, vmul(d, d))
+            se = vadd(se, vmul(e, e))
+            y = vload(YV, yb + 6 * W)
+            d = vsub(x21, y)
+            e = vsub(z21, y)
+            sd = vadd(sd, vmul(d, d))
+            se = vadd(se, vmul(e, e))
+            y = vload(YV, yb + 7 * W)
+            d = vsub(x22, y)
+            e = vsub(z22, y)
+            sd = vadd(sd, vmul(d, d))
+            se = vadd(se, vmul(e, e))
+            y = vload(YV, yb + 8 * W)
+            d = vsub(x23, y)
+            e = vsub(z23, y)
+            sd = vadd(sd, vmul(d, d))
+            se = vadd(se, vmul(e, e))
+            y = vload(YV, yb + 9 * W)
+            d = vsub(x24, y)
+            e = vsub(z24, y)
+            cd2 = vadd(sd, vmul(d, d))
+            ce2 = vadd(se, vmul(e, e))
             o = (b + 1) * W
             r0 = vload(rows, p0 + o)
             r1 = vload(rows, p1 + o)
             r2 = vload(rows, p2 + o)
-            v0 = vadd(vload(cau, b * W), vmin(v0, vmin(q0, r0)))
-            v1 = vadd(c1, vmin(v1, vmin(q1, r1)))
-            v2 = vadd(c2, vmin(v2, vmin(q2, r2)))
-            vstore(rows, n0 + o, v0)
-            vstore(rows, n1 + o, v1)
-            vstore(rows, n2 + o, v2)
-            m0 = vmin(m0, v0)
-            m1 = vmin(m1, v1)
-            m2 = vmin(m2, v2)
+            # top row a: diagonal q = D[a-1, b-1], up r = D[a-1, b], left t = D[a, b-1]
+            h0 = vadd(vload(cau, 2 * b * W), vmin(t0, vmin(q0, r0)))
+            h1 = vadd(cd1, vmin(t1, vmin(q1, r1)))
+            h2 = vadd(cd2, vmin(t2, vmin(q2, r2)))
+            # bottom row a + 1: diagonal t = D[a, b-1], up h = D[a, b], left u = D[a+1, b-1]
+            u0 = vadd(vload(cau, (2 * b + 1) * W), vmin(u0, vmin(t0, h0)))
+            u1 = vadd(ce1, vmin(u1, vmin(t1, h1)))
+            u2 = vadd(ce2, vmin(u2, vmin(t2, h2)))
+            vstore(rows, n0 + o, u0)
+            vstore(rows, n1 + o, u1)
+            vstore(rows, n2 + o, u2)
+            m0 = vmin(m0, u0)
+            m1 = vmin(m1, u1)
+            m2 = vmin(m2, u2)
+            t0 = h0
+            t1 = h1
+            t2 = h2
             q0 = r0
             q1 = r1
             q2 = r2
-        # row a is complete: sum_g w_g sqrt(min_b D_g[a, b]) bounds each lane from below
-        lb = vadd(vadd(vmul(w0, vsqrt(m0)), vmul(w1, vsqrt(m1))), vmul(w2, vsqrt(m2)))
-        if vall_gt(lb, bv):
-            for lane in range(W):
-                out[lane] = np.inf
-            return
-    fin = vadd(vadd(vmul(w0, vsqrt(v0)), vmul(w1, vsqrt(v1))), vmul(w2, vsqrt(v2)))
+        if a + 1 < t:
+            # row a + 1 is complete: sum_g w_g sqrt(min_b D_g[a+1, b]) bounds each lane below
+            lb = vadd(vadd(vmul(w0, vsqrt(m0)), vmul(w1, vsqrt(m1))), vmul(w2, vsqrt(m2)))
+            if vall_gt(lb, bv):
+                for lane in range(W):
+                    out[lane] = np.inf
+                return
+    if t % 2 == 1:  # the last strip's bottom row was a dummy
+        u0 = t0
+        u1 = t1
+        u2 = t2
+    fin = vadd(vadd(vmul(w0, vsqrt(u0)), vmul(w1, vsqrt(u1))), vmul(w2, vsqrt(u2)))
     for lane in range(W):
         out[lane] = vlane(fin, lane)
 
@@ -595,7 +670,7 @@ def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
         xms = np.zeros((t, W), dtype=np.int64)
         yms = np.zeros((t, W), dtype=np.int64)
         rows = np.empty((2, 3, t + 1, W))
-        cau = np.empty((t, W))
+        cau = np.empty((t, 2, W))
         lim = np.empty(W)
         res = np.empty(W)
         for g0 in range(0, m, W):
