@@ -2,7 +2,9 @@
 # Device-machine run for the metrics speed work (issue 3): the GPU tests and the full-size
 # metrics benchmark with the GPU engine. Run from the repository root:
 #   bash benchmarks/device_metrics.sh OUT_DIR [extra metrics_speed.py arguments]
-# Wheels of packages the device image lacks (tslearn) are taken from .whl/ when it exists.
+# Wheels of packages the device image lacks (tslearn) are taken from .whl/ when it exists; make it
+# here with: pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl tslearn==0.10.0
+# (.whl/ is git-ignored locally; name it in the device tool's carry list).
 set -uo pipefail
 out=${1:-benchmarks/results}
 shift || true
