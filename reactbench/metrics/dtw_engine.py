@@ -9,19 +9,22 @@ same operations in the same order as tslearn, so values are bit-identical to tsl
 
 Speed without changing a value:
 
-* the three groups share one pass over the (T, T) grid: per row of ``x`` the three cost rows are
-  computed (vectorised over ``y``'s frames, each cell's column sum in registers) and the DP
-  advances six independent chains in one loop (three groups x two skewed half-rows: the first
-  half of row k with the second half of row k - 1), which hides the add/min latency;
+* ``min_grouped_dtw`` is parallel over speakers; the alpha x |J_i| (generation, neighbour) pairs of
+  a speaker run W = 8 at a time in lock-step (``_lane_group``): lane-minor arrays and explicit
+  8 x float64 vectors (``simd_lanes``, one AVX-512 register), each lane doing exactly the scalar
+  operations (no fast-math, no FMA), so every value is the same as the single-pair kernel's;
+* the three groups share one pass over the (T, T) grid, and rows go in strips of two: each
+  y frame is loaded once for two rows, the top row's cells feed the bottom row in registers;
 * when the AU columns of both sequences hold only 0 and 1 (real AU occurrences), the AU cost is
   the popcount of the XOR of 15-bit masks: the same integer the float sum yields, exactly;
-* ``min_grouped_dtw`` is parallel over (speaker, generation) pairs; the neighbours of a pair are
-  visited in order of their diagonal-path cost, whose value (an upper bound of the DTW, computed in
-  the same float order) seeds the best-so-far;
-* early abandoning: after each DP row, ``sum_g w_g sqrt(min_b D_g[a, b])`` is a lower bound of the
-  final distance (every warping path crosses every row and costs are non-negative, and IEEE
-  rounding is monotone), so a neighbour is dropped once that bound exceeds the best distance found;
-  the minimum is therefore exact.
+* early abandoning: the diagonal-path cost of each pair (an upper bound of its DTW, computed in
+  the same float order) seeds each generation's best-so-far; pairs run in order of that bound
+  relative to the seed; after each strip, ``sum_g w_g sqrt(min_b D_g[a, b])`` is a lower bound
+  of a lane's final distance (every warping path crosses every row, costs are non-negative,
+  rounding is monotone), and a lane group stops once every lane's bound exceeds its best; the
+  minimum is therefore exact.
+* ``grouped_dtw`` (one pair) keeps the scalar kernel ``_grouped_pair``: six independent chains
+  (three groups x two skewed half-rows) hide the add/min latency.
 """
 
 from __future__ import annotations
