@@ -730,6 +730,22 @@ def neighbour_csr(neighbours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ptr, idx
 
 
+def _check_engine_shapes(pred, gt, neighbours) -> None:
+    """Shapes the batched engines need: pred (N, alpha, T, 25), gt (M, T, 25), nb (N, M)."""
+    p, g, nb = np.shape(pred), np.shape(gt), np.shape(neighbours)
+    if len(p) != 4 or p[3] != EMOTION_DIM:
+        raise ValueError(f"pred: expected shape (N, alpha, T, {EMOTION_DIM}), got {p}")
+    if len(g) != 3 or g[2] != EMOTION_DIM:
+        raise ValueError(f"gt: expected shape (N, T, {EMOTION_DIM}), got {g}")
+    if g[1] != p[2]:
+        raise ValueError(
+            f"gt: expected T = {p[2]} frames like pred (the batched engine needs equal lengths; "
+            f"use grouped_dtw for unequal ones), got {g[1]}"
+        )
+    if nb != (p[0], g[0]):
+        raise ValueError(f"neighbours: expected shape ({p[0]}, {g[0]}), got {nb}")
+
+
 def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cpu",
                     abandon: bool = True) -> np.ndarray:
     """Per (speaker, generation) minimum grouped DTW over the appropriate real reactions.
@@ -738,8 +754,9 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
     ``gt`` appropriate for speaker i; every row non-empty). Returns (N, alpha) float64 with
     ``out[i, k] = min_{j: nb[i, j] == 1} grouped_dtw(pred[i, k], gt[j])``. ``device`` "cuda..."
     runs the GPU engine (``reactbench.metrics.dtw_cuda``). Inputs are trusted (validated by the
-    public callers).
+    public callers), except for the shapes, which the compiled kernels rely on.
     """
+    _check_engine_shapes(pred, gt, neighbours)
     if str(device).startswith("cuda"):
         from reactbench.metrics.dtw_cuda import min_grouped_dtw_cuda
 

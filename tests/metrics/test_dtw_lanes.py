@@ -48,3 +48,12 @@ def test_lane_group_abandons_only_when_every_lane_is_beaten():
     got = min_grouped_dtw(pred, gt, nb, abandon=True)
     np.testing.assert_array_equal(got, _pairwise_min(pred, gt, nb))
     assert np.all(got[:, 0] == 0.0)
+
+
+def test_engine_refuses_unequal_lengths_and_bad_neighbour_shape():
+    rng = np.random.default_rng(0)
+    pred = rng.random((2, 2, 20, 25)).astype(np.float32)
+    with pytest.raises(ValueError, match="gt: expected T = 20"):
+        min_grouped_dtw(pred, rng.random((2, 27, 25)), np.ones((2, 2)), n_jobs=1)
+    with pytest.raises(ValueError, match="neighbours: expected shape"):
+        min_grouped_dtw(pred, rng.random((2, 20, 25)), np.ones((3, 3)), n_jobs=1)
