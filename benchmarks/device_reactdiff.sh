@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
-# ReactDiff work on the GPU device (one call): train the shipped small checkpoint and the
-# variants on the exported synthetic data, then the paper-preset benchmark and the DDP
-# 1-GPU throughput. Everything lands in $OUT (tarred: at most 8 files come back).
-#   carry: .rdcarry (benchmarks/reactdiff_data.py export .rdcarry)
-#   usage: bash benchmarks/device_reactdiff.sh [train|bench|all] [variants...]
+# ReactDiff work on the GPU device. Data: carry .rdcarry (benchmarks/reactdiff_data.py export
+# .rdcarry: train/val/test of this machine's default synthetic dataset, with its identities).
+#   bash benchmarks/device_reactdiff.sh train JOBS...   JOB = name:variant[:epochs[:config]]
+#       trains the jobs in parallel on the one GPU, evaluates them (+ naive baselines) on the
+#       exported test split, tars model.pt/loss.csv/loss.png + scores into $OUT/runs.tgz
+#   bash benchmarks/device_reactdiff.sh bench
+#       paper-preset benchmark + DDP 1-GPU throughput -> $OUT/bench.tgz
 set -u
-what=${1:-all}; shift || true
-variants=${*:-reactdiff reactdiff-no-mmt reactdiff-no-diffusion reactdiff-no-video reactdiff-no-audio reactdiff-lrs}
+what=$1; shift
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT/runs" "$OUT/bench"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/bench/nvidia_smi.txt"
-python3 -c "import torch, numpy; print(torch.__version__, numpy.__version__, torch.cuda.get_device_name())"
-if [[ $what == train || $what == all ]]; then
-  i=0
-  for v in $variants; do   # two variants at a time on the one GPU
-    python3 benchmarks/reactdiff_data.py train .rdcarry --variant "$v" --run "$OUT/runs/$v-small" \
-      > "$OUT/runs/$v.log" 2>&1 &
-    i=$((i + 1)); if (( i % 3 == 0 )); then wait; fi
+OUT=${OUT:-/tmp/out}
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+if [[ $what == train ]]; then
+  mkdir -p "$OUT/runs"
+  runs=()
+  for job in "$@"; do
+    IFS=: read -r name variant epochs config <<< "$job"
+    args=(--variant "$variant" --run "$OUT/runs/$name" --half)
+    [[ -n ${epochs:-} ]] && args+=(--epochs "$epochs")
+    [[ -n ${config:-} ]] && args+=(--config "benchmarks/reactdiff_configs/$config.json")
+    OMP_NUM_THREADS=2 timeout "${TRAIN_LIMIT:-420}" python3 benchmarks/reactdiff_data.py train .rdcarry \
+      "${args[@]}" > "$OUT/runs/$name.log" 2>&1 &
+    runs+=("$OUT/runs/$name")
   done
   wait
-  tail -n 3 "$OUT"/runs/*.log
-  (cd "$OUT/runs" && tar czf ../runs.tgz --exclude=checkpoint.pt --exclude='stage*_best.pt' .)
+  ok=()
+  for r in "${runs[@]}"; do [[ -f $r/model.pt ]] && ok+=("$r"); done
+  runs=("${ok[@]}")
+  tail -n 2 "$OUT"/runs/*.log
+  python3 benchmarks/reactdiff_data.py evaluate .rdcarry --runs "${runs[@]}" ${EVAL_FLAGS:-} \
+    --out "$OUT/runs/scores.json" 2>&1 | grep -v Warning
+  cp "$OUT/runs/scores.json" "$OUT/scores.json"
+  for r in "${runs[@]}"; do   # one archive per run (the device returns files of <= 16 MiB)
+    n=$(basename "$r"); tar czf "$OUT/$n.tgz" -C "$OUT/runs" "$n/model.pt" "$n/loss.csv" \
+      "$n/loss.png" "$n.log"
+  done
   rm -rf "$OUT/runs"
-fi
-if [[ $what == bench || $what == all ]]; then
-  python3 benchmarks/reactdiff_gpu.py --out "$OUT/bench/reactdiff_gpu.json" --compile
-  torchrun --standalone --nproc_per_node=1 benchmarks/reactdiff_ddp.py \
+elif [[ $what == bench ]]; then
+  mkdir -p "$OUT/bench"
+  timeout "${BENCH_LIMIT:-400}" python3 benchmarks/reactdiff_gpu.py \
+    --out "$OUT/bench/reactdiff_gpu.json" "$@"
+  timeout 90 torchrun --standalone --nproc_per_node=1 benchmarks/reactdiff_ddp.py \
     --out "$OUT/bench/reactdiff_ddp_g1.json"
   (cd "$OUT" && tar czf bench.tgz bench) && rm -rf "$OUT/bench"
 fi

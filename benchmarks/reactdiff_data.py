@@ -22,14 +22,14 @@ from pathlib import Path
 import numpy as np
 
 
-def export(out: Path, data=None, splits=("train", "val")) -> list[Path]:
+def export(out: Path, data=None, splits=("train", "val", "test")) -> list[Path]:
     from reactbench.data import dataset_identity, load_split, resolve_data
 
     root = Path(resolve_data(data))
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for split in splits:
-        s = load_split(root, split, neighbours=False)
+        s = load_split(root, split, neighbours=split != "train")
         clips = list(dict.fromkeys(s.speaker_ids))
         first = [s.speaker_ids.index(c) for c in clips]
         arrays = {"emotion": s.speaker_emotion[first], "3dmm": s.speaker_3dmm[first]}
@@ -40,6 +40,8 @@ def export(out: Path, data=None, splits=("train", "val")) -> list[Path]:
                 "listener": [index[c] for c in s.listener_ids],
                 "speaker_ids": s.speaker_ids, "listener_ids": s.listener_ids}
         path = out / f"{split}.npz"
+        if s.neighbours is not None:
+            arrays["neighbours"] = s.neighbours
         np.savez_compressed(path, meta=np.array(json.dumps(meta)),
                             **{k: v.astype(np.float16) for k, v in arrays.items()})
         written.append(path)
@@ -64,11 +66,62 @@ def load(path: Path):
                      listener_emotion=emo[lis], speaker_3dmm=face[spk], listener_3dmm=face[lis],
                      speaker_audio={k: v[spk] for k, v in audio.items()},
                      listener_audio={k: v[lis] for k, v in audio.items()},
-                     identity=meta["identity"])
+                     identity=meta["identity"],
+                     neighbours=z["neighbours"].astype(np.float64) if "neighbours" in z.files
+                     else None)
+
+
+def evaluate(folder: Path, runs: list[Path], alpha: int = 10, seed: int = 0,
+             device: str = "cuda", baselines: bool = True, splits=("val", "test"),
+             temperatures=(1.0, 0.6, 0.3)) -> list[dict]:
+    """Offline scores (official protocol) of trained runs (at several sampling temperatures)
+    and the naive baselines on the exported val and test splits."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from models.reactdiff import plugin
+    from models.reactdiff.checkpoint import read_checkpoint
+    from reactbench import registry
+    from reactbench.metrics.api import compute_metrics
+    from reactbench.models import SpeakerInput
+
+    tr = load(folder / "train.npz")
+    jobs = []
+    if baselines:
+        for name in ("b_random", "b_mime", "b_meanseq", "b_meanfr", "b_nn"):
+            jobs.append((name, None, lambda name=name: registry.create_model(name)))
+    for run in runs:
+        variant = read_checkpoint(run / "model.pt")["variant"]
+        temps = temperatures if variant not in ("reactdiff-no-diffusion",) else (1.0,)
+        for temp in temps:
+            jobs.append((run.name, temp, lambda v=variant, r=run, t=temp: plugin.VARIANT_CLASSES[v](
+                checkpoint=str(r / "model.pt"), check_data="false", temperature=t)))
+    rows = []
+    names = ["FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn"]
+    for split in splits:
+        te = load(folder / f"{split}.npz")
+        inp = SpeakerInput(te.speaker_emotion, te.speaker_3dmm, te.speaker_audio,
+                           np.arange(te.n), te.speaker_ids)
+        for name, temp, make in jobs:
+            t0 = time.perf_counter()
+            try:
+                m = make()
+                m.fit(tr, seed=seed, device=device)
+                pred = m.generate(inp, alpha=alpha, seed=seed).emotion
+            except Exception as exc:  # noqa: BLE001 - report and go on
+                print(name, "failed:", repr(exc)[:300], flush=True)
+                continue
+            gen = time.perf_counter() - t0
+            s = compute_metrics(pred, te.listener_emotion, te.speaker_emotion, te.neighbours,
+                                metrics=names, device=device)
+            row = {"split": split, "model": name, "temperature": temp,
+                   "generate_s": round(gen, 2), **{k: round(float(s[k]), 4) for k in names}}
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
 
 
 def train(folder: Path, variant: str, run: Path, device: str, preset: str = "small",
-          epochs: int | None = None, seed: int = 0, half: bool = False) -> Path:
+          epochs: int | None = None, seed: int = 0, half: bool = False,
+          config: str | None = None) -> Path:
     """Train ``variant`` on the exported train/val splits (identities of the exporting
     machine's dataset are recorded in the checkpoint)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -76,7 +129,7 @@ def train(folder: Path, variant: str, run: Path, device: str, preset: str = "sma
     from models.reactdiff.train import train_reactdiff
 
     tr, va = load(folder / "train.npz"), load(folder / "val.npz")
-    cfg = build_config(variant, preset, epochs=epochs)
+    cfg = build_config(variant, preset, config, epochs)
     return train_reactdiff(cfg, tr, va, out=run, device=device, seed=seed, progress=False,
                            identities={"train": tr.identity, "val": va.identity},
                            half_export=half)
@@ -84,7 +137,7 @@ def train(folder: Path, variant: str, run: Path, device: str, preset: str = "sma
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("action", choices=("export", "train"))
+    ap.add_argument("action", choices=("export", "train", "evaluate"))
     ap.add_argument("folder")
     ap.add_argument("--data", default=None)
     ap.add_argument("--variant", default="reactdiff")
@@ -92,12 +145,21 @@ if __name__ == "__main__":
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--half", action="store_true")
+    ap.add_argument("--config", default=None)
+    ap.add_argument("--runs", nargs="*", default=[])
+    ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--out", default=None, help="evaluate: write the rows as JSON here")
     a = ap.parse_args()
     if a.action == "export":
         for p in export(Path(a.folder), a.data):
             print(p, p.stat().st_size // 1024, "KiB")
+    elif a.action == "evaluate":
+        rows = evaluate(Path(a.folder), [Path(r) for r in a.runs], device=a.device,
+                        baselines=not a.no_baselines)
+        if a.out:
+            Path(a.out).write_text(json.dumps(rows, indent=1))
     else:
         t0 = time.perf_counter()
         path = train(Path(a.folder), a.variant, Path(a.run), a.device, epochs=a.epochs,
-                     half=a.half)
+                     half=a.half, config=a.config)
         print(f"{a.variant}: {path} in {time.perf_counter() - t0:.0f} s", flush=True)

@@ -48,12 +48,12 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
 
 def export_model(ckpt: dict, path: str | Path, half: bool = False) -> Path:
     """Write the generation file (EMA weights, no optimiser) from a training checkpoint dict."""
-    state = ckpt["ema"]
+    state = {k: v.detach().cpu() for k, v in ckpt["ema"].items()}  # loads without a GPU
     if half:
         state = {k: (v.half() if v.is_floating_point() and k.split(".")[0] not in _KEEP_FP32
                      else v) for k, v in state.items()}
     keep = ("format", "config", "widths", "dataset", "reactbench_version", "stages_done",
-            "summary", "variant")
+            "summary", "variant", "sampling")
     return atomic_save({**{k: ckpt[k] for k in keep if k in ckpt}, "model": state}, path)
 
 

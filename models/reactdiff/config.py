@@ -96,6 +96,7 @@ class ModelConfig:
     unet_heads: int = 4
     diffusion_steps: int = DIFFUSION_STEPS
     dropout: float = 0.0
+    frame_skip: bool = False  # cross-attention units also add the context's own frame
     # variants (ablations of the paper's Table 4 and LRS)
     fusion: str = "cross"  # "cross" (MMT) | "concat" (w/o MMT: concatenation + linear)
     diffusion: bool = True  # False: deterministic latent from the condition (w/o diffusion)
@@ -123,6 +124,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     crop: int = 0  # frames per training crop (multiple of the window); 0 = whole clips
     causal_prob: float = 0.5  # share of batches trained in online (causal) mode
+    modality_dropout: float = 0.0  # stage 1: share of batches encoded without the video group
     val_every: int = 5  # epochs between validations (and resumable checkpoints)
     w_3dmm: float = 10.0
     w_emotion: float = 10.0
@@ -177,10 +179,12 @@ def preset_config(preset: str = "paper", variant: str = "reactdiff") -> ReactDif
     if preset == "small":
         cfg.model = ModelConfig(
             d_model=64, heads=4, intra_blocks=1, inter_layers=1, latent_dim=32, dec_d_model=64,
-            dec_layers=2, dec_heads=4, cond_dim=64, cond_groups=8, unet_width=32,
-            unet_mults=(1, 2, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2)
-        cfg.train = TrainConfig(batch_size=16, lr1=2e-3, lr2=1e-3, epochs1=40, epochs2=60,
-                                warmup_steps=30, crop=250, val_every=5)
+            dec_layers=2, dec_heads=4, cond_dim=64, cond_groups=8, unet_width=64,
+            unet_mults=(1, 2, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2,
+            frame_skip=True)
+        cfg.train = TrainConfig(batch_size=32, lr1=2e-3, lr2=1e-3, epochs1=300, epochs2=600,
+                                ema=0.995, warmup_steps=50, crop=250, val_every=10,
+                                modality_dropout=0.0)
     return apply_variant(cfg, variant)
 
 

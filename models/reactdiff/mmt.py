@@ -55,20 +55,27 @@ def causal_mask(length: int, device=None) -> torch.Tensor:
 
 
 class AttentionUnit(nn.Module):
-    """Project q/k/v to d, multi-head attention, residual onto projected query, LayerNorm."""
+    """Project q/k/v to d, multi-head attention, residual onto projected query, LayerNorm.
 
-    def __init__(self, d: int, heads: int, dropout: float = 0.0):
+    With ``frame_skip`` the context's own frame t is also added (a Linear of it) to query frame
+    t: the streams are frame-synchronous, and without this path a stream's per-frame values
+    reach the state only through attention that must first learn to align positions."""
+
+    def __init__(self, d: int, heads: int, dropout: float = 0.0, frame_skip: bool = False):
         super().__init__()
         self.q = nn.Linear(d, d)
         self.k = nn.Linear(d, d)
         self.v = nn.Linear(d, d)
         self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.skip = nn.Linear(d, d) if frame_skip else None
         self.norm = nn.LayerNorm(d)
 
     def forward(self, query, context, mask=None):
         q = self.q(query)
         out, _ = self.attn(q, self.k(context), self.v(context), attn_mask=mask,
                            need_weights=False)
+        if self.skip is not None:
+            out = out + self.skip(context)
         return self.norm(q + out)
 
 
@@ -88,11 +95,12 @@ class IntraCA(nn.Module):
     """Intra-cross attention within one modality group (first stream queries the others)."""
 
     def __init__(self, n_streams: int, d: int, heads: int, blocks: int, self_first: bool,
-                 dropout: float):
+                 dropout: float, frame_skip: bool = False):
         super().__init__()
         self.self_attn = AttentionUnit(d, heads, dropout) if self_first else None
         self.blocks = nn.ModuleList(
-            nn.ModuleList(AttentionUnit(d, heads, dropout) for _ in range(n_streams - 1))
+            nn.ModuleList(AttentionUnit(d, heads, dropout, frame_skip)
+                          for _ in range(n_streams - 1))
             for _ in range(blocks if n_streams > 1 else 0))
 
     def forward(self, streams: list[torch.Tensor], mask=None):
@@ -118,12 +126,13 @@ class MMTEncoder(nn.Module):
             self.intra = nn.ModuleDict()
             if "video" in self.names:
                 self.intra["video"] = IntraCA(len(self.names["video"]), d, cfg.heads,
-                                              cfg.intra_blocks, True, cfg.dropout)
+                                              cfg.intra_blocks, True, cfg.dropout, cfg.frame_skip)
             if "audio" in self.names:
                 self.intra["audio"] = IntraCA(len(self.names["audio"]), d, cfg.heads, 1,
-                                              len(self.names["audio"]) == 1, cfg.dropout)
+                                              len(self.names["audio"]) == 1, cfg.dropout,
+                                              cfg.frame_skip)
             both = len(self.names) == 2
-            self.inter = nn.ModuleList(AttentionUnit(d, cfg.heads, cfg.dropout)
+            self.inter = nn.ModuleList(AttentionUnit(d, cfg.heads, cfg.dropout, cfg.frame_skip)
                                        for _ in range(cfg.inter_layers if both else 0))
         elif cfg.fusion == "concat":
             self.fuse = nn.Linear(d * len(cfg.streams), d)
@@ -134,7 +143,9 @@ class MMTEncoder(nn.Module):
                                        nn.Linear(cfg.latent_dim, cfg.latent_dim))
 
     def forward(self, streams: dict[str, torch.Tensor], causal: bool = False,
-                offset: torch.Tensor | None = None) -> torch.Tensor:
+                offset: torch.Tensor | None = None, drop: str | None = None) -> torch.Tensor:
+        """``drop``: a modality group left out (stage-1 modality dropout): the latent is then
+        computed from the other group alone, as in the single-modality variants."""
         first = next(iter(streams.values()))
         t = first.shape[1]
         pos = sinusoidal_positions(t, self.cfg.d_model, first.device, first.dtype, offset)
@@ -144,10 +155,11 @@ class MMTEncoder(nn.Module):
             h = self.fuse(torch.cat([emb[s.name] for s in self.cfg.streams], dim=-1))
         else:
             states = {g: self.intra[g]([emb[n] for n in names], mask)
-                      for g, names in self.names.items()}
+                      for g, names in self.names.items() if g != drop}
             h = states.get("video", states.get("audio"))
-            for unit in self.inter:
-                h = unit(h, states["audio"], mask)
+            if len(states) == 2:
+                for unit in self.inter:
+                    h = unit(h, states["audio"], mask)
         return self.to_latent(self.project(h))
 
 

@@ -82,18 +82,20 @@ class ReactDiffNet(nn.Module):
             m.requires_grad_(True)
 
     # ---- MMT -----------------------------------------------------------------------------
-    def encode(self, streams: dict[str, torch.Tensor], causal: bool = False, offset=None):
+    def encode(self, streams: dict[str, torch.Tensor], causal: bool = False, offset=None,
+               drop: str | None = None):
         """streams: name -> (B, T, width) raw features -> latent (B, T, latent_dim)."""
         normed = {name: self.stream_norm[name](streams[name]) for name in self.stream_norm}
-        return self.encoder(normed, causal=causal, offset=offset)
+        return self.encoder(normed, causal=causal, offset=offset, drop=drop)
 
     def decode(self, z: torch.Tensor, causal: bool = False, offset=None):
         """latent (B, T, L) -> (3DMM (B, T, 58) raw units, emotion (B, T, 25))."""
         face, emo = self.decoder(z, causal=causal, offset=offset)
         return self.target_norm.inverse(face), emo
 
-    def stage1_loss(self, batch: dict, causal: bool, w_3dmm: float, w_emotion: float):
-        z = self.encode(batch["listener"], causal, batch.get("offset"))
+    def stage1_loss(self, batch: dict, causal: bool, w_3dmm: float, w_emotion: float,
+                    drop: str | None = None):
+        z = self.encode(batch["listener"], causal, batch.get("offset"), drop)
         face, emo = self.decoder(z, causal=causal, offset=batch.get("offset"))
         target = self.target_norm(batch["listener_3dmm"])
         l_3dmm = F.mse_loss(face.float(), target.float())

@@ -11,6 +11,8 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
 - ``ddim_steps``: DDIM steps (default: the schedule's T = 20);
 - ``device``: ``cpu`` or ``cuda`` (default: the harness's device);
 - ``batch_rows``: speaker rows per generation batch (default 16);
+- ``temperature``: scale of the initial DDIM noise (default: the checkpoint's
+  ``sampling.temperature``, chosen on the val split; 1.0 when absent);
 - ``check_data``: ``true`` (default) refuses a checkpoint trained on another dataset or
   generator version, ``false`` skips that check.
 """
@@ -55,6 +57,18 @@ def _int(name: str, value) -> int | None:
     return n
 
 
+def _float(name: str, value) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"option {name}={value!r}: expected a number") from None
+    if not x > 0:
+        raise ModelError(f"option {name}={value!r}: expected a positive number")
+    return x
+
+
 def default_checkpoint(variant: str) -> Path:
     if variant == "reactdiff":
         return ck.SHIPPED
@@ -82,7 +96,7 @@ class ReactDiff:
     variant = "reactdiff"
     needs_train = True  # fit checks the checkpoint against the training split's identity
     needs_audio = True
-    OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data")
+    OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data", "temperature")
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self.OPTIONS))
@@ -97,10 +111,11 @@ class ReactDiff:
         self.device = options.get("device") or None
         self.batch_rows = _int("batch_rows", options.get("batch_rows")) or 16
         self.check_data = _flag("check_data", options.get("check_data", True))
+        self.temperature = _float("temperature", options.get("temperature"))
         self.info = ModelInfo(
             name=self.variant, version="1",
             params={"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
-                    "ddim_steps": self.ddim_steps},
+                    "ddim_steps": self.ddim_steps, "temperature": self.temperature},
             citation=CITATION)
         self._sampler = None
         self._cfg = None
@@ -130,7 +145,10 @@ class ReactDiff:
         cfg, net = ck.build_network(ckpt)
         self._check_inputs(cfg, train)
         dev = resolve_device(self.device or device)
-        self._sampler = Sampler(net, dev, self.ddim_steps)
+        temperature = self.temperature
+        if temperature is None:
+            temperature = float(ckpt.get("sampling", {}).get("temperature", 1.0))
+        self._sampler = Sampler(net, dev, self.ddim_steps, temperature=temperature)
         self._cfg = cfg
         self._root = getattr(train, "root", None)
 

@@ -147,9 +147,9 @@ class StageLoss(torch.nn.Module):
         super().__init__()
         self.net, self.stage, self.t = net, stage, cfg.train
 
-    def forward(self, batch, causal: bool):
+    def forward(self, batch, causal: bool, drop: str | None = None):
         if self.stage == 1:
-            return self.net.stage1_loss(batch, causal, self.t.w_3dmm, self.t.w_emotion)
+            return self.net.stage1_loss(batch, causal, self.t.w_3dmm, self.t.w_emotion, drop)
         return self.net.stage2_loss(batch, causal, self.t.w_eps, self.t.w_lrs)
 
 
@@ -205,8 +205,18 @@ class Trainer:
         t = self.cfg.train
         self.net.set_stage(stage)
         params = [p for p in self.net.parameters() if p.requires_grad]
+        fused = {"fused": True} if self.device == "cuda" else {"foreach": True}
         self.opt = torch.optim.AdamW(params, lr=t.lr1 if stage == 1 else t.lr2, betas=t.betas,
-                                     weight_decay=t.weight_decay)
+                                     weight_decay=t.weight_decay, **fused)
+        # EMA pairs of the trained parameters (frozen ones and buffers are copied per stage)
+        self._ema_pairs = [(pe, p) for pe, p in zip(self.ema.parameters(), self.net.parameters())
+                           if p.requires_grad]
+        with torch.no_grad():
+            for pe, p in zip(self.ema.parameters(), self.net.parameters()):
+                if not p.requires_grad:
+                    pe.copy_(p)
+            for be, b in zip(self.ema.buffers(), self.net.buffers()):
+                be.copy_(b)
         warm = max(1, min(t.warmup_steps, steps_total // 4))
 
         def lr_lambda(step):
@@ -219,7 +229,8 @@ class Trainer:
         self.model = StageLoss(self.net, stage, self.cfg)
         if self.dist.world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.dist.local_rank] if self.device == "cuda" else None)
+                self.model, device_ids=[self.dist.local_rank] if self.device == "cuda" else None,
+                find_unused_parameters=stage == 1 and t.modality_dropout > 0)
         if self.compile:
             self.model = torch.compile(self.model)
 
@@ -227,13 +238,9 @@ class Trainer:
     def _ema_update(self) -> None:
         step = self.state["step"]
         decay = min(self.cfg.train.ema, (1 + step) / (10 + step))
-        for pe, p in zip(self.ema.parameters(), self.net.parameters()):
-            if p.requires_grad:
-                pe.lerp_(p.detach(), 1 - decay)
-            else:
-                pe.copy_(p.detach())
-        for be, b in zip(self.ema.buffers(), self.net.buffers()):
-            be.copy_(b)
+        if self._ema_pairs:
+            ema, cur = zip(*self._ema_pairs)
+            torch._foreach_lerp_(list(ema), [p.detach() for p in cur], 1 - decay)
 
     def _autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp and
@@ -242,10 +249,20 @@ class Trainer:
     def causal_for(self, stage: int, epoch: int, step: int) -> bool:
         return bool(_rng(self.seed, stage, epoch, step, 7).random() < self.cfg.train.causal_prob)
 
-    def train_step(self, batch: dict, causal: bool) -> float:
+    def dropped_for(self, stage: int, epoch: int, step: int) -> str | None:
+        """Stage-1 modality dropout: the video group is left out of this step's encoder with
+        probability ``modality_dropout`` (only when the model has both groups), so the latent
+        also has to carry what the audio says about the reaction."""
+        p = self.cfg.train.modality_dropout
+        if stage != 1 or p <= 0 or len(self.cfg.model.groups_used()) < 2 \
+                or self.cfg.model.fusion != "cross":
+            return None
+        return "video" if _rng(self.seed, stage, epoch, step, 11).random() < p else None
+
+    def train_step(self, batch: dict, causal: bool, drop: str | None = None) -> float:
         self.net.train()
         with self._autocast():
-            loss, _ = self.model(batch, causal)
+            loss, _ = self.model(batch, causal, drop)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.train.grad_clip:
@@ -327,7 +344,8 @@ class Trainer:
             t0, losses = time.perf_counter(), []
             for j, batch in enumerate(loader):
                 batch = _to(batch, self.device)
-                losses.append(self.train_step(batch, self.causal_for(stage, epoch, j)))
+                losses.append(self.train_step(batch, self.causal_for(stage, epoch, j),
+                                              self.dropped_for(stage, epoch, j)))
                 steps_done += 1
                 if max_steps is not None and steps_done >= max_steps:
                     break

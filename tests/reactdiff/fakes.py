@@ -57,7 +57,8 @@ def tiny_config(variant: str = "reactdiff"):
     cfg.model = ModelConfig(
         d_model=16, heads=2, intra_blocks=1, inter_layers=1, latent_dim=8, dec_d_model=16,
         dec_layers=1, dec_heads=2, window=10, cond_dim=16, cond_groups=4, unet_width=8,
-        unet_mults=(1, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2)
+        unet_mults=(1, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2,
+        frame_skip=True)
     cfg.train = TrainConfig(batch_size=4, lr1=1e-2, lr2=3e-3, epochs1=1, epochs2=1,
                             warmup_steps=1, crop=0, val_every=1)
     return apply_variant(cfg, variant)

