@@ -7,12 +7,11 @@ speaker, the real listener and the first generated listener. matplotlib, Agg bac
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from reactbench.atomic import atomic_path
 from reactbench.constants import AU, AU_NAMES, VA
 from reactbench.errors import ReactbenchError
 
@@ -68,15 +67,11 @@ def plot_speaker(
     if title:
         fig.suptitle(title, fontsize=11)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".png", dir=out.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, out)
+        with atomic_path(out, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return out
 
 

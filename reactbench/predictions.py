@@ -13,12 +13,12 @@ Accepted files (``reactbench score --predictions FILE_OR_DIR``):
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from reactbench.atomic import atomic_savez
 from reactbench.constants import AU, EMOTION_DIM, FACE_3DMM_DIM, FE, VA
 from reactbench.errors import ModelError, ReactbenchError
 
@@ -61,15 +61,7 @@ def save_predictions(path: str | Path, preds: Predictions, meta: dict | None = N
         import json
 
         arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True, default=str))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_savez(path, arrays)
 
 
 def _pick(npz, keys: tuple[str, ...], path: Path, required: bool):

@@ -15,14 +15,13 @@ so an interrupted write never leaves a half-written checkpoint.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import reactbench
+from reactbench.atomic import atomic_path
 from reactbench.errors import ModelError
 
 from .config import ReactDiffConfig
@@ -34,15 +33,8 @@ SHIPPED = Path(__file__).parent / "checkpoints" / "small_synthetic.pt"
 
 def atomic_save(obj: Any, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -30,6 +30,7 @@ import torch
 from torch import distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from reactbench.atomic import atomic_path
 from reactbench.errors import ModelError
 
 from . import checkpoint as ck
@@ -440,13 +441,10 @@ def write_log(log: list[dict], out: Path) -> None:
     """loss.csv (one row per epoch) and loss.png (train and val loss per stage)."""
     if not log:
         return
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".loss.csv.tmp"
-    with tmp.open("w", newline="") as fh:
+    with atomic_path(out / "loss.csv") as tmp, tmp.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(log[0]))
         w.writeheader()
         w.writerows(log)
-    os.replace(tmp, out / "loss.csv")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -465,9 +463,11 @@ def write_log(log: list[dict], out: Path) -> None:
         ax.set_ylabel("loss")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(out / ".loss.png.tmp.png", dpi=100)
-    plt.close(fig)
-    os.replace(out / ".loss.png.tmp.png", out / "loss.png")
+    try:
+        with atomic_path(out / "loss.png", suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)
 
 
 # ---- the whole job -------------------------------------------------------------------------

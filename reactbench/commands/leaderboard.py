@@ -19,10 +19,9 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
-    import os
-    import tempfile
     from pathlib import Path
 
+    from reactbench.atomic import atomic_path
     from reactbench.results import read_results
     from reactbench.tables import render
 
@@ -31,10 +30,7 @@ def main(args) -> int:
         print(text, end="")
         return 0
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        tmp.write_text(text)
     print(f"wrote {out}")
     return 0

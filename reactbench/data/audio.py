@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reactbench.atomic import atomic_savez
 from reactbench.constants import FPS
 
 SAMPLE_RATE = 16000
@@ -132,8 +133,6 @@ def cached_wav_features(path: Path, cache: bool = True) -> tuple[dict[str, np.nd
     size and mtime (a changed file is recomputed; a corrupt cache entry is rebuilt).
     Returns ({"mfcc": (F, 26), "logmel": (F, LOGMEL_DIM)}, F) with F = duration * 25 fps.
     """
-    import os
-    import tempfile
 
     from reactbench.data.layout import read_wav
 
@@ -150,11 +149,7 @@ def cached_wav_features(path: Path, cache: bool = True) -> tuple[dict[str, np.nd
     feats = audio_features(y, sr, frames=max(n_frames, 1))
     if cpath is not None:
         try:
-            cpath.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cpath.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, frames=np.int64(n_frames), **feats)
-            os.replace(tmp, cpath)
+            atomic_savez(cpath, {"frames": np.int64(n_frames), **feats})
         except OSError:
             pass  # caching is best effort
     return feats, n_frames

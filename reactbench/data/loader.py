@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from reactbench.atomic import atomic_path, atomic_savez
 from reactbench.constants import DEFAULT_FRAMES, FPS
 from reactbench.data import layout
 from reactbench.data.split import SplitData
@@ -271,15 +270,7 @@ def _read_cache(path: Path) -> dict | None:
 
 
 def _write_cache(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_savez(path, data)
 
 
 _IDENTITY_MEMO: dict[str, dict] = {}
@@ -331,10 +322,8 @@ def dataset_identity(root: str | Path, split: str) -> dict:
         if meta is not None:
             ident["generator"] = {"version": meta.get("version"), "seed": meta.get("seed")}
         try:
-            cpath.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cpath.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(ident))
-            os.replace(tmp, cpath)
+            with atomic_path(cpath) as tmp:
+                tmp.write_text(json.dumps(ident))
         except OSError:
             pass
     _IDENTITY_MEMO[key] = ident
