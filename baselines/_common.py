@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reactbench.errors import ModelError
+from reactbench.models import BaseReactionModel, Reactions, SpeakerInput
 
 
 def repeat_alpha(x: np.ndarray, alpha: int) -> np.ndarray:
@@ -27,3 +28,20 @@ def frames_of(sequence: np.ndarray, t: int, name: str) -> np.ndarray:
             f"{sequence.shape[0]}; load both splits with the same --frames"
         )
     return sequence[:t]
+
+
+class WindowBaseline(BaseReactionModel):
+    """A baseline that computes the reactions of frames [start, end) directly (end =
+    speaker.frames): offline is the window starting at 0, online each harness window."""
+
+    def window(self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int) -> Reactions:
+        """Reactions for frames [start, end) -> (B, alpha, end - start, ...)."""
+        raise NotImplementedError
+
+    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
+        return self.window(speaker, start=0, alpha=alpha, seed=seed)
+
+    def generate_online(
+        self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int
+    ) -> Reactions:
+        return self.window(speaker, start=start, alpha=alpha, seed=seed)

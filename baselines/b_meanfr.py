@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from reactbench.models import BaseReactionModel, ModelInfo, Reactions, SpeakerInput
+from reactbench.models import ModelInfo, Reactions, SpeakerInput
 
-from ._common import repeat_alpha, require_train
+from ._common import WindowBaseline, repeat_alpha, require_train
 from .b_meanseq import mean_sequence
 
 
-class BMeanFr(BaseReactionModel):
+class BMeanFr(WindowBaseline):
     info = ModelInfo(name="b_meanfr", version="1", citation="REACT2024 official baselines")
     needs_audio = False
 
@@ -22,14 +22,6 @@ class BMeanFr(BaseReactionModel):
         seq = mean_sequence(require_train(train, "b_meanfr"))
         self.mean_frame = seq.mean(axis=0, dtype=np.float64).astype(np.float32)
 
-    def _frames(self, speaker: SpeakerInput, start: int, alpha: int) -> Reactions:
+    def window(self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int) -> Reactions:
         shape = (speaker.batch_size, speaker.frames - start, self.mean_frame.shape[0])
         return Reactions(emotion=repeat_alpha(np.broadcast_to(self.mean_frame, shape), alpha))
-
-    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
-        return self._frames(speaker, 0, alpha)
-
-    def generate_online(
-        self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int
-    ) -> Reactions:
-        return self._frames(speaker, start, alpha)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reactbench.models import BaseReactionModel, ModelInfo, Reactions, SpeakerInput
+from reactbench.models import ModelInfo, Reactions, SpeakerInput
 
-from ._common import frames_of, repeat_alpha, require_train
+from ._common import WindowBaseline, frames_of, repeat_alpha, require_train
 
 
 def mean_sequence(train) -> np.ndarray:
@@ -16,7 +16,7 @@ def mean_sequence(train) -> np.ndarray:
     return both.mean(axis=0, dtype=np.float64).astype(np.float32)
 
 
-class BMeanSeq(BaseReactionModel):
+class BMeanSeq(WindowBaseline):
     info = ModelInfo(name="b_meanseq", version="1", citation="REACT2024 official baselines")
     needs_audio = False
 
@@ -26,15 +26,7 @@ class BMeanSeq(BaseReactionModel):
     def fit(self, train, *, seed: int = 0, device: str = "cpu") -> None:
         self.mean_seq = mean_sequence(require_train(train, "b_meanseq"))
 
-    def _frames(self, speaker: SpeakerInput, start: int, alpha: int) -> Reactions:
+    def window(self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int) -> Reactions:
         seq = frames_of(self.mean_seq, speaker.frames, "b_meanseq")[start:]
         rows = np.broadcast_to(seq, (speaker.batch_size, *seq.shape))
         return Reactions(emotion=repeat_alpha(rows, alpha))
-
-    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
-        return self._frames(speaker, 0, alpha)
-
-    def generate_online(
-        self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int
-    ) -> Reactions:
-        return self._frames(speaker, start, alpha)

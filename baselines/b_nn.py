@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reactbench.models import BaseReactionModel, ModelInfo, Reactions, SpeakerInput
+from reactbench.models import ModelInfo, Reactions, SpeakerInput
 
-from ._common import frames_of, require_train
+from ._common import WindowBaseline, frames_of, require_train
 
 BLOCK = 25  # frames per descriptor block (1 s at 25 fps)
 
@@ -34,7 +34,7 @@ def descriptor(emotion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stats, (sums / counts).reshape(b, -1)
 
 
-class BNearestNeighbour(BaseReactionModel):
+class BNearestNeighbour(WindowBaseline):
     info = ModelInfo(name="b_nn", version="1", citation="reactbench retrieval baseline")
     needs_audio = False
 
@@ -65,7 +65,7 @@ class BNearestNeighbour(BaseReactionModel):
             dist += np.maximum(sq, 0) / z.shape[1]
         return np.argsort(dist, axis=1, kind="stable")
 
-    def _retrieve(self, speaker: SpeakerInput, start: int, alpha: int) -> Reactions:
+    def window(self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int) -> Reactions:
         order = self.neighbours(speaker.emotion)
         pick = order[:, np.arange(alpha) % order.shape[1]]  # (B, alpha)
         end = speaker.frames
@@ -75,11 +75,3 @@ class BNearestNeighbour(BaseReactionModel):
             emotion=np.ascontiguousarray(emotion, dtype=np.float32),
             face_3dmm=np.ascontiguousarray(face, dtype=np.float32),
         )
-
-    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
-        return self._retrieve(speaker, 0, alpha)
-
-    def generate_online(
-        self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int
-    ) -> Reactions:
-        return self._retrieve(speaker, start, alpha)

@@ -9,25 +9,19 @@ from __future__ import annotations
 import numpy as np
 
 from reactbench.constants import EMOTION_DIM
-from reactbench.models import BaseReactionModel, ModelInfo, Reactions, SpeakerInput, row_rng
+from reactbench.models import ModelInfo, Reactions, SpeakerInput, row_rng
+
+from ._common import WindowBaseline
 
 
-class BRandom(BaseReactionModel):
+class BRandom(WindowBaseline):
     info = ModelInfo(name="b_random", version="1", citation="REACT2024 official baselines")
     needs_train = False
     needs_audio = False
 
-    def _draw(self, speaker: SpeakerInput, alpha: int, seed: int, start: int) -> Reactions:
+    def window(self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int) -> Reactions:
         t = speaker.frames - start
         out = np.empty((speaker.batch_size, alpha, t, EMOTION_DIM), dtype=np.float32)
         for b, row in enumerate(speaker.rows):
             out[b] = row_rng(seed, row, start).random((alpha, t, EMOTION_DIM), dtype=np.float32)
         return Reactions(emotion=out)
-
-    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
-        return self._draw(speaker, alpha, seed, 0)
-
-    def generate_online(
-        self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int
-    ) -> Reactions:
-        return self._draw(speaker, alpha, seed, start)
