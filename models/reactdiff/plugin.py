@@ -45,28 +45,25 @@ def _flag(name: str, value) -> bool:
     raise ModelError(f"option {name}={value!r}: expected true or false")
 
 
-def _int(name: str, value) -> int | None:
+def _positive(name: str, value, cast: type, what: str):
+    """A positive ``cast`` (int or float) from a CLI string; None when unset."""
     if value is None or value == "":
         return None
     try:
-        n = int(value)
+        x = cast(value)
     except (TypeError, ValueError):
-        raise ModelError(f"option {name}={value!r}: expected an integer") from None
-    if n <= 0:
-        raise ModelError(f"option {name}={value!r}: expected a positive integer")
-    return n
+        raise ModelError(f"option {name}={value!r}: expected {what}") from None
+    if not x > 0:
+        raise ModelError(f"option {name}={value!r}: expected a positive {what.split()[-1]}")
+    return x
+
+
+def _int(name: str, value) -> int | None:
+    return _positive(name, value, int, "an integer")
 
 
 def _float(name: str, value) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ModelError(f"option {name}={value!r}: expected a number") from None
-    if not x > 0:
-        raise ModelError(f"option {name}={value!r}: expected a positive number")
-    return x
+    return _positive(name, value, float, "a number")
 
 
 def default_checkpoint(variant: str) -> Path:
