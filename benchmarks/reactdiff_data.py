@@ -9,6 +9,7 @@ the data (and dataset identity) of this machine.
     python benchmarks/reactdiff_data.py export OUTDIR [--data DIR]
     python benchmarks/reactdiff_data.py train OUTDIR --variant reactdiff --run runs/x \
         [--device cuda] [--epochs N]
+    python benchmarks/reactdiff_data.py stamp runs/x/model.pt --scores scores.json --name x
 """
 
 from __future__ import annotations
@@ -119,6 +120,33 @@ def evaluate(folder: Path, runs: list[Path], alpha: int = 10, seed: int = 0,
     return rows
 
 
+def choose_temperature(rows: list[dict], run: str) -> tuple[float, str]:
+    """The sampling temperature of ``run`` with the best mean rank of FRCorr (higher) and
+    FRDist (lower) on the VAL split; ties go to the higher temperature (more diverse)."""
+    val = [r for r in rows if r["split"] == "val" and r["model"] == run]
+    if not val:
+        raise SystemExit(f"no val rows for run {run!r} in the scores")
+    corr = sorted(val, key=lambda r: -r["FRCorr"])
+    dist = sorted(val, key=lambda r: r["FRDist"])
+    best = min(val, key=lambda r: (corr.index(r) + dist.index(r), -r["temperature"]))
+    temps = ", ".join(str(r["temperature"]) for r in val)
+    return best["temperature"], (f"val split (temperatures {temps}; best mean rank of FRCorr "
+                                 "and FRDist, ties to the higher temperature)")
+
+
+def stamp(model: Path, scores: Path, run: str) -> dict:
+    """Write the val-chosen sampling temperature into a model file (``sampling``)."""
+    import torch
+
+    from models.reactdiff.checkpoint import atomic_save
+
+    temp, how = choose_temperature(json.loads(scores.read_text()), run)
+    ckpt = torch.load(model, map_location="cpu", weights_only=False)
+    ckpt["sampling"] = {"temperature": temp, "chosen_on": how}
+    atomic_save(ckpt, model)
+    return ckpt["sampling"]
+
+
 def train(folder: Path, variant: str, run: Path, device: str, preset: str = "small",
           epochs: int | None = None, seed: int = 0, half: bool = False,
           config: str | None = None) -> Path:
@@ -137,7 +165,7 @@ def train(folder: Path, variant: str, run: Path, device: str, preset: str = "sma
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("action", choices=("export", "train", "evaluate"))
+    ap.add_argument("action", choices=("export", "train", "evaluate", "stamp"))
     ap.add_argument("folder")
     ap.add_argument("--data", default=None)
     ap.add_argument("--variant", default="reactdiff")
@@ -148,14 +176,21 @@ if __name__ == "__main__":
     ap.add_argument("--config", default=None)
     ap.add_argument("--runs", nargs="*", default=[])
     ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--temperatures", default="1.0,0.6,0.3",
+                    help="evaluate: comma-separated sampling temperatures")
     ap.add_argument("--out", default=None, help="evaluate: write the rows as JSON here")
+    ap.add_argument("--scores", default=None, help="stamp: scores JSON of evaluate")
+    ap.add_argument("--name", default=None, help="stamp: the run's name in the scores")
     a = ap.parse_args()
     if a.action == "export":
         for p in export(Path(a.folder), a.data):
             print(p, p.stat().st_size // 1024, "KiB")
+    elif a.action == "stamp":  # folder = the model file
+        print(stamp(Path(a.folder), Path(a.scores), a.name))
     elif a.action == "evaluate":
         rows = evaluate(Path(a.folder), [Path(r) for r in a.runs], device=a.device,
-                        baselines=not a.no_baselines)
+                        baselines=not a.no_baselines,
+                        temperatures=tuple(float(t) for t in a.temperatures.split(",")))
         if a.out:
             Path(a.out).write_text(json.dumps(rows, indent=1))
     else:

@@ -91,6 +91,11 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
     net = ReactDiffNet(cfg.model, WIDTHS).cuda().eval()
     k = -(-t // cfg.model.window)
     spk = streams(rows, t, "cuda")
+    with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):  # warm-up
+        net.sample_latents({n: v[:1, :100] for n, v in spk.items()},
+                           torch.randn(1, alpha, 2, cfg.model.window, cfg.model.latent_dim,
+                                       device="cuda"), torch.rand(1, alpha, device="cuda"),
+                           causal=False)
     sync()
     t0 = time.perf_counter()
     with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):
@@ -121,7 +126,8 @@ def online_latency(cfg, alpha, graphs, prefix=750, reps=20):
 
     def window():
         w, _ = net.latent_windows(spk, causal=True)
-        last = w[:, -1:].expand(1, alpha, 1, ws, d).reshape(alpha, ws, d)
+        feats = net.condition_features(w)[:, -1]
+        last = feats.expand(alpha, feats.shape[-1])
         new = net.sample_windows(last, torch.randn(alpha, ws, d, device="cuda"))
         z = torch.cat([cached, new.reshape(1, alpha, ws, d)], dim=2)
         return net.decode(z.reshape(alpha, prefix, d), causal=True)
@@ -148,12 +154,22 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--compile", action="store_true", help="also bf16 + torch.compile")
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--preset", default="paper", choices=("paper", "small"))
+    ap.add_argument("--parts", default="train,sampling,online",
+                    help="comma-separated subset of train, sampling, online")
+    ap.add_argument("--precisions", default="fp32,bf16",
+                    help="train: eager precisions to measure (with --compile: also bf16 "
+                         "compiled)")
     a = ap.parse_args()
+    parts = set(a.parts.split(","))
+    unknown = parts - {"train", "sampling", "online"}
+    if unknown:
+        ap.error(f"unknown --parts {sorted(unknown)}")
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    cfg = preset_config("paper")
+    cfg = preset_config(a.preset)
     res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
-           "python": platform.python_version(), "preset": "paper",
+           "python": platform.python_version(), "preset": a.preset,
            "params": sum(p.numel() for p in ReactDiffNet(cfg.model, WIDTHS).parameters()),
            "train": [], "sampling": [], "online": []}
     out = Path(a.out)
@@ -162,8 +178,9 @@ def main():
     def save():
         out.write_text(json.dumps(res, indent=1))
 
-    runs = [("fp32", False), ("bf16", False)] + ([("bf16", True)] if a.compile else [])
-    for stage in (1, 2):
+    runs = [(p, False) for p in a.precisions.split(",") if p] + (
+        [("bf16", True)] if a.compile else [])
+    for stage in (1, 2) if "train" in parts else ():
         for precision, comp in runs:
             try:
                 r = train_throughput(cfg, stage, precision, comp, steps=a.steps)
@@ -179,12 +196,12 @@ def main():
         if ("fp32", False) in rows and ("bf16", False) in rows:
             res[f"stage{stage}_bf16_speedup"] = round(
                 rows[("bf16", False)]["clips_per_s"] / rows[("fp32", False)]["clips_per_s"], 2)
-    for precision in ("fp32", "bf16"):
+    for precision in ("fp32", "bf16") if "sampling" in parts else ():
         r = sampling_time(cfg, precision)
         print(r, flush=True)
         res["sampling"].append(r)
         save()
-    for graphs in (False, True):
+    for graphs in (False, True) if "online" in parts else ():
         for alpha in (1, 10):
             try:
                 r = online_latency(cfg, alpha, graphs)

@@ -97,6 +97,9 @@ class ModelConfig:
     diffusion_steps: int = DIFFUSION_STEPS
     dropout: float = 0.0
     frame_skip: bool = False  # cross-attention units also add the context's own frame
+    # condition context (reactbench extension; the paper: current window only, no summary)
+    cond_windows: int = 1  # speaker windows k-c+1..k flattened into z_bc's input
+    cond_summary: bool = False  # also the running mean of the speaker's windows 0..k
     # variants (ablations of the paper's Table 4 and LRS)
     fusion: str = "cross"  # "cross" (MMT) | "concat" (w/o MMT: concatenation + linear)
     diffusion: bool = True  # False: deterministic latent from the condition (w/o diffusion)
@@ -178,8 +181,10 @@ def preset_config(preset: str = "paper", variant: str = "reactdiff") -> ReactDif
     the shipped checkpoint's recipe (300 + 600 epochs at batch 32: about 4 minutes on one
     H100, tens of minutes on a CPU); it adds the frame-synchronous skip path in the attention
     units (``frame_skip``, see mmt.py), without which the small MMT autoencoder converged far
-    more slowly, and it uses a 64-wide UNet so that the first convolution does not squeeze the
-    50 frame channels."""
+    more slowly, it uses a 64-wide UNet so that the first convolution does not squeeze the
+    50 frame channels, and its condition sees speaker windows k-2..k plus the running mean of
+    the conversation so far (``cond_windows=3, cond_summary=True``; chosen on the val split:
+    FRDist 105.0 -> 95.0 and FRCorr 0.383 -> 0.409 against the paper's one-window condition)."""
     if preset not in PRESETS:
         raise ModelError(f"unknown preset {preset!r}; choose one of {PRESETS}")
     cfg = ReactDiffConfig(preset=preset)
@@ -188,7 +193,7 @@ def preset_config(preset: str = "paper", variant: str = "reactdiff") -> ReactDif
             d_model=64, heads=4, intra_blocks=1, inter_layers=1, latent_dim=32, dec_d_model=64,
             dec_layers=2, dec_heads=4, cond_dim=64, cond_groups=8, unet_width=64,
             unet_mults=(1, 2, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2,
-            frame_skip=True)
+            frame_skip=True, cond_windows=3, cond_summary=True)
         cfg.train = TrainConfig(batch_size=32, lr1=2e-3, lr2=1e-3, epochs1=300, epochs2=600,
                                 ema=0.995, warmup_steps=50, crop=250, val_every=10,
                                 modality_dropout=0.0)

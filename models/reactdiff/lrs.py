@@ -28,13 +28,16 @@ from torch.nn import functional as F
 
 
 class ListenerReactionShifts(nn.Module):
-    def __init__(self, in_dim: int, cond_dim: int, styles: int, rank: int):
+    def __init__(self, in_dim: int, cond_dim: int, styles: int, rank: int,
+                 listener_dim: int | None = None):
+        """in_dim: width of the condition input (speaker side); listener_dim: width of a
+        flattened listener window (the posterior's input; default in_dim)."""
         super().__init__()
         self.styles = styles
         self.u = nn.Parameter(torch.zeros(styles, cond_dim, rank))  # zero: starts as no edit
         self.v = nn.Parameter(torch.randn(styles, rank, in_dim) / in_dim ** 0.5)
         hidden = min(256, cond_dim)
-        self.posterior = nn.Sequential(nn.Linear(in_dim, hidden), nn.SiLU(),
+        self.posterior = nn.Sequential(nn.Linear(listener_dim or in_dim, hidden), nn.SiLU(),
                                        nn.Linear(hidden, styles))
         self.prior = nn.Sequential(nn.Linear(in_dim, hidden), nn.SiLU(),
                                    nn.Linear(hidden, styles))

@@ -7,6 +7,11 @@ Stage 2 (:meth:`stage2_loss`, MMT frozen): x0 = normalised listener latent windo
 z_bc = SiLU(GroupNorm(Linear(flatten(normalised speaker window latent)))) (paper eq. 6), loss
 ``w_eps * L1(eps_theta(x_t, t, z_bc) - eps)``; variant ``diffusion=False`` regresses x0 from z_bc
 directly (deterministic), variant ``lrs=True`` adds Listener Reaction Shifts (see lrs.py).
+Condition context (:meth:`condition_features`, a reactbench extension, off in the paper preset):
+``cond_windows = c`` flattens speaker windows k-c+1..k (zeros before the clip starts) instead of
+window k alone, and ``cond_summary`` appends the running mean of the speaker's windows 0..k, so a
+window's reaction can follow speaker events of the previous window (reaction lags reach 2 s, a
+whole window) and the conversation so far. Both only look back: online stays causal.
 Generation (:meth:`sample_latents`): every window from its own noise, DDIM eta 0, then
 :meth:`decode` of the whole (offline) or causal (online) sequence.
 
@@ -61,11 +66,15 @@ class ReactDiffNet(nn.Module):
         self.decoder = MMTDecoder(cfg)
         self.latent_norm = LatentNorm(cfg.window, cfg.latent_dim)
         flat = cfg.window * cfg.latent_dim
-        self.cond_proj = nn.Linear(flat, cfg.cond_dim)
+        if cfg.cond_windows < 1:
+            raise ValueError(f"cond_windows must be >= 1 (got {cfg.cond_windows})")
+        self.cond_in = cfg.cond_windows * flat + (cfg.latent_dim if cfg.cond_summary else 0)
+        self.cond_proj = nn.Linear(self.cond_in, cfg.cond_dim)
         self.cond_norm = nn.GroupNorm(cfg.cond_groups, cfg.cond_dim)
         self.unet = UNet1D(cfg)
         self.diffusion = Diffusion(cfg.diffusion_steps)
-        self.lrs = (ListenerReactionShifts(flat, cfg.cond_dim, cfg.lrs_styles, cfg.lrs_rank)
+        self.lrs = (ListenerReactionShifts(self.cond_in, cfg.cond_dim, cfg.lrs_styles,
+                                           cfg.lrs_rank, listener_dim=flat)
                     if cfg.lrs else None)
 
     # ---- parameter groups per stage ------------------------------------------------------
@@ -111,9 +120,23 @@ class ReactDiffNet(nn.Module):
         w, frames = to_windows(z.float(), self.cfg.window)
         return self.latent_norm.normalise(w), frames
 
-    def condition(self, speaker_w: torch.Tensor, style: torch.Tensor | None = None):
-        """speaker_w (n, ws, L) normalised -> z_bc (n, cond_dim); style (n, styles) for LRS."""
-        flat = speaker_w.flatten(1)
+    def condition_features(self, spk: torch.Tensor) -> torch.Tensor:
+        """Normalised speaker windows (B, K, ws, L) -> condition inputs (B, K, cond_in): for
+        window k the flattened windows k-c+1..k (c = cond_windows; zeros before the first
+        window), then (cond_summary) the mean latent of windows 0..k. Causal by construction."""
+        b, k = spk.shape[:2]
+        flat = spk.flatten(2)
+        parts = [F.pad(flat, (0, 0, c, 0))[:, :k] for c in range(self.cfg.cond_windows - 1, 0, -1)]
+        parts.append(flat)
+        if self.cfg.cond_summary:
+            counts = torch.arange(1, k + 1, device=spk.device, dtype=spk.dtype)
+            parts.append(spk.mean(2).cumsum(1) / counts[None, :, None])
+        return torch.cat(parts, -1) if len(parts) > 1 else flat
+
+    def condition(self, features: torch.Tensor, style: torch.Tensor | None = None):
+        """features (n, cond_in) from :meth:`condition_features` (for the paper's condition, the
+        flattened speaker window) -> z_bc (n, cond_dim); style (n, styles) for LRS."""
+        flat = features.flatten(1)
         h = self.cond_proj(flat)
         if self.lrs is not None and style is not None:
             h = h + self.lrs.shift(flat, style)
@@ -122,15 +145,16 @@ class ReactDiffNet(nn.Module):
     def stage2_loss(self, batch: dict, causal: bool, w_eps: float, w_lrs: float):
         spk, _ = self.latent_windows(batch["speaker"], causal, batch.get("offset"))
         lis, _ = self.latent_windows(batch["listener"], causal, batch.get("offset"))
+        feats = self.condition_features(spk)
         b, k, ws, d = lis.shape
         style, extra, logs = None, 0.0, {}
         if self.lrs is not None:
             weights, logq = self.lrs.train_weights(lis.flatten(2), batch["gumbel"])
             style = weights[:, None].expand(b, k, -1).reshape(b * k, -1)
-            prior = self.lrs.prior_logits(spk.flatten(2))
+            prior = self.lrs.prior_logits(feats)
             extra = w_lrs * self.lrs.prior_loss(logq, prior)
             logs["lrs_kl"] = extra.detach() if torch.is_tensor(extra) else extra
-        cond = self.condition(spk.reshape(b * k, ws, d), style)
+        cond = self.condition(feats.reshape(b * k, -1), style)
         x0 = lis.reshape(b * k, ws, d)
         if self.cfg.diffusion:
             t = batch["t"][:, :k].reshape(-1)
@@ -149,22 +173,23 @@ class ReactDiffNet(nn.Module):
         return self.unet(zeros, t, cond)
 
     @torch.no_grad()
-    def style_weights(self, spk: torch.Tensor, uniforms: torch.Tensor):
-        """LRS style one-hots (B, A, K, styles) for speaker windows (B, K, ws, L); else None."""
+    def style_weights(self, feats: torch.Tensor, uniforms: torch.Tensor):
+        """LRS style one-hots (B, A, K, styles) for condition features (B, K, cond_in);
+        else None."""
         if self.lrs is None:
             return None
-        return self.lrs.sample_weights(self.lrs.prior_logits(spk.flatten(2)), uniforms)
+        return self.lrs.sample_weights(self.lrs.prior_logits(feats), uniforms)
 
     @torch.no_grad()
-    def sample_windows(self, spk_w: torch.Tensor, noise: torch.Tensor,
+    def sample_windows(self, feats: torch.Tensor, noise: torch.Tensor,
                        style: torch.Tensor | None = None, steps: int | None = None,
                        chunk: int = 4096) -> torch.Tensor:
-        """Independent windows: speaker (n, ws, L) normalised, x_T (n, ws, L), style (n, S) ->
-        generated listener windows (n, ws, L) in the MMT's (denormalised) units."""
+        """Independent windows: condition features (n, cond_in), x_T (n, ws, L), style (n, S)
+        -> generated listener windows (n, ws, L) in the MMT's (denormalised) units."""
         out = []
-        xt = noise.to(spk_w.dtype)
+        xt = noise.to(feats.dtype)
         for i in range(0, xt.shape[0], chunk):
-            cond = self.condition(spk_w[i:i + chunk], None if style is None else style[i:i + chunk])
+            cond = self.condition(feats[i:i + chunk], None if style is None else style[i:i + chunk])
             if self.cfg.diffusion:
                 out.append(self.diffusion.ddim_sample(self.unet, xt[i:i + chunk], cond, steps))
             else:
@@ -179,8 +204,9 @@ class ReactDiffNet(nn.Module):
         spk, frames = self.latent_windows(speaker, causal)
         b, k, ws, d = spk.shape
         a = noise.shape[1]
-        style = self.style_weights(spk, uniforms)
-        spk_rep = spk[:, None].expand(b, a, k, ws, d).reshape(b * a * k, ws, d)
-        x0 = self.sample_windows(spk_rep, noise.reshape(b * a * k, ws, d),
+        feats = self.condition_features(spk)
+        style = self.style_weights(feats, uniforms)
+        rep = feats[:, None].expand(b, a, k, feats.shape[-1]).reshape(b * a * k, -1)
+        x0 = self.sample_windows(rep, noise.reshape(b * a * k, ws, d),
                                  None if style is None else style.reshape(b * a * k, -1), steps)
         return from_windows(x0.reshape(b * a, k, ws, d), frames).reshape(b, a, frames, d)

@@ -116,10 +116,12 @@ def test_ddim_eta0_deterministic_and_clamped():
     assert not torch.allclose(a, c)
 
 
-def test_condition_and_stage2_loss_shapes():
+@pytest.mark.parametrize("context", [(1, False), (3, True)])
+def test_condition_and_stage2_loss_shapes(context):
     cfg = tiny_config("reactdiff-lrs").model
+    cfg.cond_windows, cfg.cond_summary = context
     net = ReactDiffNet(cfg, WIDTHS)
-    spk = torch.rand(6, cfg.window, cfg.latent_dim) * 2 - 1
+    spk = torch.rand(6, net.cond_in) * 2 - 1
     assert net.condition(spk).shape == (6, cfg.cond_dim)
     style = torch.nn.functional.one_hot(torch.arange(6) % cfg.lrs_styles, cfg.lrs_styles).float()
     assert net.condition(spk, style).shape == (6, cfg.cond_dim)
@@ -139,3 +141,28 @@ def test_stream_spec_validation():
         StreamSpec("x", "emotion:xyz")
     with pytest.raises(ModelError, match="group"):
         StreamSpec("au", "emotion:au", "sound")
+
+
+def test_condition_features_context_is_causal_and_lagged():
+    cfg = tiny_config().model
+    cfg.cond_windows, cfg.cond_summary = 3, True
+    net = ReactDiffNet(cfg, WIDTHS)
+    ws, d = cfg.window, cfg.latent_dim
+    spk = torch.rand(2, 4, ws, d) * 2 - 1
+    feats = net.condition_features(spk)
+    assert feats.shape == (2, 4, net.cond_in) and net.cond_in == 3 * ws * d + d
+    flat = spk.flatten(2)
+    n = ws * d
+    # window 2 sees windows 0, 1, 2 (oldest first); window 0 sees zeros before the clip
+    assert torch.equal(feats[:, 2, :3 * n], flat[:, 0:3].flatten(1))
+    assert torch.equal(feats[:, 0, :2 * n], torch.zeros(2, 2 * n))
+    assert torch.allclose(feats[:, 1, 3 * n:], spk[:, :2].mean((1, 2)))
+    # nothing of window 3 reaches windows 0..2
+    later = spk.clone()
+    later[:, 3] = 5.0
+    assert torch.equal(net.condition_features(later)[:, :3], feats[:, :3])
+    assert net.condition(feats.reshape(8, -1)).shape == (8, cfg.cond_dim)
+    # the paper's condition (one window, no summary) is the flattened window itself
+    paper = ReactDiffNet(tiny_config().model, WIDTHS)
+    assert torch.equal(paper.condition_features(spk), flat)
+
