@@ -2,6 +2,7 @@
 
 Stage 1 (:meth:`stage1_loss`): the MMT is an autoencoder of a person's own behaviour: listener
 streams -> latent -> listener 3DMM + emotion; loss ``w_3dmm * MSE(3DMM) + w_emotion * L1(emotion)``
+(+ ``w_au_bce * BCE(AU)``, a reactbench addition, 0 in the paper preset)
 (3DMM in standardised units).
 Stage 2 (:meth:`stage2_loss`, MMT frozen): x0 = normalised listener latent windows,
 z_bc = SiLU(GroupNorm(Linear(flatten(normalised speaker window latent)))) (paper eq. 6), loss
@@ -31,6 +32,8 @@ from .diffusion import Diffusion, LatentNorm, from_windows, to_windows
 from .lrs import ListenerReactionShifts
 from .mmt import MMTDecoder, MMTEncoder
 from .unet import UNet1D
+
+AU_COLUMNS = 15  # emotion columns 0..14 are the AUs
 
 
 class Standardise(nn.Module):
@@ -103,14 +106,26 @@ class ReactDiffNet(nn.Module):
         return self.target_norm.inverse(face), emo
 
     def stage1_loss(self, batch: dict, causal: bool, w_3dmm: float, w_emotion: float,
-                    drop: str | None = None):
+                    drop: str | None = None, w_au_bce: float = 0.0):
+        """``w_3dmm * MSE(3DMM) + w_emotion * L1(emotion)`` (the paper) ``+ w_au_bce *
+        BCE(AU)``: through the AU sigmoid, L1's gradient vanishes once an output saturates
+        near 0, and sparse AUs (active a few % of frames) then stay at 0 even when they are
+        inputs; BCE's gradient (p - y) does not vanish."""
         z = self.encode(batch["listener"], causal, batch.get("offset"), drop)
         face, emo = self.decoder(z, causal=causal, offset=batch.get("offset"))
         target = self.target_norm(batch["listener_3dmm"])
         l_3dmm = F.mse_loss(face.float(), target.float())
-        l_emo = F.l1_loss(emo.float(), batch["listener_emotion"].float())
-        return w_3dmm * l_3dmm + w_emotion * l_emo, {"mse_3dmm": l_3dmm.detach(),
-                                                     "l1_emotion": l_emo.detach()}
+        emo_t = batch["listener_emotion"].float()
+        l_emo = F.l1_loss(emo.float(), emo_t)
+        loss = w_3dmm * l_3dmm + w_emotion * l_emo
+        logs = {"mse_3dmm": l_3dmm.detach(), "l1_emotion": l_emo.detach()}
+        if w_au_bce:
+            p = emo[..., :AU_COLUMNS].float().clamp(1e-7, 1 - 1e-7)
+            y = emo_t[..., :AU_COLUMNS]
+            l_bce = -(y * p.log() + (1 - y) * (1 - p).log()).mean()  # autocast-safe form
+            loss = loss + w_au_bce * l_bce
+            logs["bce_au"] = l_bce.detach()
+        return loss, logs
 
     # ---- latent diffusion ----------------------------------------------------------------
     def latent_windows(self, streams, causal: bool, offset=None):

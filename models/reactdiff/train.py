@@ -150,7 +150,8 @@ class StageLoss(torch.nn.Module):
 
     def forward(self, batch, causal: bool, drop: str | None = None):
         if self.stage == 1:
-            return self.net.stage1_loss(batch, causal, self.t.w_3dmm, self.t.w_emotion, drop)
+            return self.net.stage1_loss(batch, causal, self.t.w_3dmm, self.t.w_emotion, drop,
+                                        self.t.w_au_bce)
         return self.net.stage2_loss(batch, causal, self.t.w_eps, self.t.w_lrs)
 
 

@@ -166,3 +166,25 @@ def test_condition_features_context_is_causal_and_lagged():
     paper = ReactDiffNet(tiny_config().model, WIDTHS)
     assert torch.equal(paper.condition_features(spk), flat)
 
+
+
+def test_stage1_au_bce_term_keeps_a_gradient_where_l1_has_none():
+    """A saturated AU output (sigmoid ~ 0) with an active target: L1 through the sigmoid gives
+    (almost) no gradient, the BCE term gives (p - y) -- why the small preset adds it."""
+    cfg = tiny_config().model
+    net = ReactDiffNet(cfg, WIDTHS)
+    with torch.no_grad():  # saturate every AU output near 0
+        net.decoder.head_emotion.mlp[-1].bias[:15] = -12.0
+    emo_t = torch.zeros(2, 30, 25)
+    emo_t[..., :15] = 1.0
+    batch = {"listener": _streams(), "listener_3dmm": torch.randn(2, 30, 58),
+             "listener_emotion": emo_t}
+    bias = net.decoder.head_emotion.mlp[-1].bias
+    grads = {}
+    for w in (0.0, 1.0):
+        net.zero_grad()
+        loss, logs = net.stage1_loss(batch, False, 10.0, 10.0, w_au_bce=w)
+        loss.backward()
+        grads[w] = bias.grad[:15].abs().mean().item()
+        assert ("bce_au" in logs) == (w > 0)
+    assert grads[0.0] < 1e-4 and grads[1.0] > 0.05  # BCE: (p - y) / 15 columns
