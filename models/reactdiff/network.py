@@ -27,13 +27,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from reactbench.constants import AU
+
 from .config import ModelConfig
 from .diffusion import Diffusion, LatentNorm, from_windows, to_windows
 from .lrs import ListenerReactionShifts
 from .mmt import MMTDecoder, MMTEncoder
 from .unet import UNet1D
-
-AU_COLUMNS = 15  # emotion columns 0..14 are the AUs
 
 
 class Standardise(nn.Module):
@@ -120,8 +120,8 @@ class ReactDiffNet(nn.Module):
         loss = w_3dmm * l_3dmm + w_emotion * l_emo
         logs = {"mse_3dmm": l_3dmm.detach(), "l1_emotion": l_emo.detach()}
         if w_au_bce:
-            p = emo[..., :AU_COLUMNS].float().clamp(1e-7, 1 - 1e-7)
-            y = emo_t[..., :AU_COLUMNS]
+            p = emo[..., AU].float().clamp(1e-7, 1 - 1e-7)
+            y = emo_t[..., AU]
             l_bce = -(y * p.log() + (1 - y) * (1 - p).log()).mean()  # autocast-safe form
             loss = loss + w_au_bce * l_bce
             logs["bce_au"] = l_bce.detach()
@@ -139,13 +139,12 @@ class ReactDiffNet(nn.Module):
         """Normalised speaker windows (B, K, ws, L) -> condition inputs (B, K, cond_in): for
         window k the flattened windows k-c+1..k (c = cond_windows; zeros before the first
         window), then (cond_summary) the mean latent of windows 0..k. Causal by construction."""
-        b, k = spk.shape[:2]
+        k = spk.shape[1]
         flat = spk.flatten(2)
         parts = [F.pad(flat, (0, 0, c, 0))[:, :k] for c in range(self.cfg.cond_windows - 1, 0, -1)]
         parts.append(flat)
         if self.cfg.cond_summary:
-            counts = torch.arange(1, k + 1, device=spk.device, dtype=spk.dtype)
-            parts.append(spk.mean(2).cumsum(1) / counts[None, :, None])
+            parts.append(ListenerReactionShifts.running_mean(spk.mean(2)))
         return torch.cat(parts, -1) if len(parts) > 1 else flat
 
     def condition(self, features: torch.Tensor, style: torch.Tensor | None = None):

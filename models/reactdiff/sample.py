@@ -105,12 +105,12 @@ class Sampler:
             style = self.net.style_weights(feats, torch.from_numpy(uni).to(self.device))
             idx_i = torch.tensor([i for i, _, _ in missing], device=self.device)
             idx_j = torch.tensor([j for _, j, _ in missing], device=self.device)
-            spk_w = feats[idx_i, idx_j][:, None].expand(-1, alpha, -1)
+            cond_in = feats[idx_i, idx_j][:, None].expand(-1, alpha, -1)
             noise = torch.from_numpy(np.stack([window_noise(seed, int(rows[i]), j, alpha, self.ws,
                                                             self.dim) for i, j, _ in missing])
                                      * self.temperature)
             sty = None if style is None else style[idx_i, :, idx_j].reshape(-1, style.shape[-1])
-            new = self.net.sample_windows(spk_w.reshape(-1, spk_w.shape[-1]),
+            new = self.net.sample_windows(cond_in.reshape(-1, cond_in.shape[-1]),
                                           noise.to(self.device).reshape(-1, self.ws, self.dim),
                                           sty, self.steps).reshape(len(missing), alpha, self.ws,
                                                                    self.dim)

@@ -167,7 +167,6 @@ def test_condition_features_context_is_causal_and_lagged():
     assert torch.equal(paper.condition_features(spk), flat)
 
 
-
 def test_stage1_au_bce_term_keeps_a_gradient_where_l1_has_none():
     """A saturated AU output (sigmoid ~ 0) with an active target: L1 through the sigmoid gives
     (almost) no gradient, the BCE term gives (p - y) -- why the small preset adds it."""
