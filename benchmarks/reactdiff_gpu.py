@@ -5,9 +5,11 @@ Measures, on random inputs of the default streams' widths (AU/FE/VA/3DMM, log-me
   eager, bf16 autocast, and bf16 + torch.compile (``--compile``), with peak GPU memory;
 - time to sample alpha = 10 reactions for the whole synthetic test split (80 rows x 750 frames;
   DDIM 20 steps, fp32 and bf16);
-- online latency per 50-frame window at batch 1 (alpha 1 and 10), the harness's call pattern:
-  causal encoder over the prefix, DDIM for the new window only, causal decoder; worst case
-  (prefix 750 frames), eager and with CUDA graphs (torch.compile mode "reduce-overhead").
+- online latency per 50-frame window at batch 1 (alpha 1 and 10) of the real code path,
+  ``Sampler.online`` called as the harness calls it (prefix [0, end) for windows 0..14 of a
+  750-frame clip; streaming: encoder/decoder KV caches, DDIM for the new window only): first
+  window and median / p90 over the later ones, eager and with CUDA graphs (torch.compile mode
+  "reduce-overhead" on the UNet).
 
     python benchmarks/reactdiff_gpu.py --out benchmarks/results/reactdiff_gpu_h100.json
 """
@@ -21,12 +23,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.reactdiff.config import preset_config  # noqa: E402
 from models.reactdiff.network import ReactDiffNet  # noqa: E402
+from models.reactdiff.sample import Sampler  # noqa: E402
 
 WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 64, "mfcc": 26}
 
@@ -113,40 +117,43 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
 
 
 @torch.no_grad()
-def online_latency(cfg, alpha, graphs, prefix=750, reps=20):
-    """One online window at batch 1: encode the prefix causally, DDIM the last window,
-    decode the prefix causally (what Sampler.online does for a new window)."""
-    net = ReactDiffNet(cfg.model, WIDTHS).cuda().eval()
-    ws, d = cfg.model.window, cfg.model.latent_dim
-    spk = streams(1, prefix, "cuda")
-    cached = torch.randn(1, alpha, prefix - ws, d, device="cuda")
+def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda"):
+    """Per-window latency of the real online path at batch 1: ``Sampler.online`` called as the
+    harness calls it (speaker prefix [0, end), start = end - window) for every window of a
+    ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
+    Reports the first window and the median / p90 over the later windows."""
+    net = ReactDiffNet(cfg.model, WIDTHS).eval()
+    sampler = Sampler(net, device)
+    rng = np.random.default_rng(0)
+    spk = {k: rng.standard_normal((1, frames, w), dtype=np.float32) for k, w in WIDTHS.items()}
     unet = net.unet
     if graphs:
         net.unet = torch.compile(unet, mode="reduce-overhead", dynamic=False)
 
-    def window():
-        w, _ = net.latent_windows(spk, causal=True)
-        feats = net.condition_features(w)[:, -1]
-        last = feats.expand(alpha, feats.shape[-1])
-        new = net.sample_windows(last, torch.randn(alpha, ws, d, device="cuda"))
-        z = torch.cat([cached, new.reshape(1, alpha, ws, d)], dim=2)
-        return net.decode(z.reshape(alpha, prefix, d), causal=True)
+    def clip(seed):
+        times = []
+        for start in range(0, frames, window):
+            end = min(start + window, frames)
+            prefix = {k: v[:, :end].copy() for k, v in spk.items()}
+            t0 = time.perf_counter()
+            sampler.online(prefix, [0], alpha, seed, start)  # returns numpy: synchronised
+            times.append(time.perf_counter() - t0)
+        return times
 
-    for _ in range(5):
-        window()
-    sync()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        window()
-        sync()
-        times.append(time.perf_counter() - t0)
-    times.sort()
+    clip(0)
+    runs = [clip(seed) for seed in range(1, reps + 1)]
     net.unet = unet
-    return {"alpha": alpha, "prefix_frames": prefix, "cuda_graphs": graphs,
-            "median_ms": round(1000 * times[len(times) // 2], 2),
-            "p90_ms": round(1000 * times[int(0.9 * len(times))], 2),
-            "realtime_factor": round(2.0 / times[len(times) // 2], 1)}
+    first = sorted(r[0] for r in runs)
+    later = sorted(t for r in runs for t in r[1:])
+    med = later[len(later) // 2]
+    return {"alpha": alpha, "prefix_frames": frames, "window": window, "cuda_graphs": graphs,
+            "path": "Sampler.online (streaming KV caches)", "device": device,
+            "first_ms": round(1000 * first[len(first) // 2], 2),
+            "median_ms": round(1000 * med, 2),
+            "p90_ms": round(1000 * later[int(0.9 * (len(later) - 1))], 2),
+            "max_ms": round(1000 * later[-1], 2),
+            "per_window_ms": [round(1000 * t, 2) for t in runs[-1]],
+            "realtime_factor": round(window / 25.0 / med, 1)}
 
 
 def main():
@@ -160,6 +167,10 @@ def main():
     ap.add_argument("--precisions", default="fp32,bf16",
                     help="train: eager precisions to measure (with --compile: also bf16 "
                          "compiled)")
+    ap.add_argument("--online-frames", type=int, default=750,
+                    help="online: clip length (windows of 50 frames, as the harness calls)")
+    ap.add_argument("--online-reps", type=int, default=3,
+                    help="online: timed clips after one warm-up clip")
     a = ap.parse_args()
     parts = set(a.parts.split(","))
     unknown = parts - {"train", "sampling", "online"}
@@ -204,7 +215,8 @@ def main():
     for graphs in (False, True) if "online" in parts else ():
         for alpha in (1, 10):
             try:
-                r = online_latency(cfg, alpha, graphs)
+                r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
+                                   reps=a.online_reps)
             except Exception as exc:  # noqa: BLE001
                 r = {"alpha": alpha, "cuda_graphs": graphs, "error": repr(exc)[:300]}
             print(r, flush=True)

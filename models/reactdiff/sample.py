@@ -12,21 +12,29 @@ it came in, nor on how many rows were generated before it.
 Online (``causal=True``): the MMT encoder and decoder run with causal masks, window k of the
 latent is conditioned on speaker window k (computed from frames <= the window's end), so the
 reaction at frame t depends on speaker frames <= the end of t's window only. The harness calls
-``generate_online`` once per window with the prefix [0, end); generated latent windows are cached
-per (row, seed, alpha, window, hash of the speaker prefix up to the window's end), so each call
-samples only its new windows and earlier outputs are reproduced exactly.
+``generate_online`` once per window with the prefix [0, end). A call continues the streaming
+state of its batch (online.py: encoder/decoder key/value caches, committed latent windows) when
+the batch (rows, seed, alpha, temperature, steps) and the speaker prefix up to the committed
+frames are the ones it was computed from and ``start`` is not before them; it then encodes,
+samples and decodes only frames [committed, end) (O(new frames) per call), with the same result
+as a full causal recompute. Otherwise (``start == 0``, another batch, a changed prefix) it starts
+from an empty state, i.e. recomputes [0, end). Only complete windows are committed: a trailing
+partial window is computed (edge-padded as offline) but sampled again once it is complete.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import OrderedDict
 
 import numpy as np
 import torch
 
+from reactbench.errors import ModelError
+
+from .diffusion import to_windows
 from .network import ReactDiffNet
+from .online import StreamState, decode_new, encode_new
 
 STYLE_KEY = 2**30
 
@@ -44,15 +52,16 @@ class Sampler:
     """Wraps a trained network for batched, seeded generation."""
 
     def __init__(self, net: ReactDiffNet, device: str = "cpu", ddim_steps: int | None = None,
-                 cache_size: int = 20000, temperature: float = 1.0):
+                 streams_kept: int = 8, temperature: float = 1.0):
+        """``streams_kept``: online streaming states kept (one per batch of rows, LRU)."""
         self.net = net.to(device).eval()
         self.temperature = float(temperature)  # scale of the initial noise x_T
         self.device = device
         self.steps = ddim_steps
         self.ws = net.cfg.window
         self.dim = net.cfg.latent_dim
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache_size
+        self._states: OrderedDict[tuple, StreamState] = OrderedDict()
+        self._states_kept = streams_kept
 
     def _tensors(self, streams: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device)
@@ -84,49 +93,57 @@ class Sampler:
 
     @torch.no_grad()
     def online(self, streams, rows, alpha, seed, start: int):
-        """Reactions for frames [start, end) given the speaker prefix [0, end)."""
+        """Reactions for frames [start, end) given the speaker prefix [0, end):
+        (emotion (B, alpha, end - start, 25), 3DMM (B, alpha, end - start, 58))."""
         frames = next(iter(streams.values())).shape[1]
-        k = math.ceil(frames / self.ws)
-        z = torch.empty(len(rows), alpha, k, self.ws, self.dim, device=self.device)
-        missing = []  # (batch index, window, cache key)
-        for i, r in enumerate(rows):
-            for j in range(k):
-                key = self._key(streams, i, int(r), j, alpha, seed, frames)
-                hit = self._cache.get(key)
-                if hit is None:
-                    missing.append((i, j, key))
-                else:
-                    self._cache.move_to_end(key)
-                    z[i, :, j] = hit.to(self.device)
-        if missing:
-            spk, _ = self.net.latent_windows(self._tensors(streams), causal=True)
-            feats = self.net.condition_features(spk)
+        if not 0 <= start < frames:
+            raise ModelError(f"online: start must lie in [0, {frames}) (got {start})")
+        state = self._state(streams, rows, alpha, seed, start)
+        first = state.committed
+        new = self._tensors({k: v[:, first:frames] for k, v in streams.items()})
+        z, enc = encode_new(self.net, new, state)
+        w, _ = to_windows(z.float(), self.ws)
+        spk = self.net.latent_norm.normalise(w)
+        if state.speaker is not None:
+            spk = torch.cat([state.speaker, spk], dim=1)
+        lat = self._new_windows(spk, rows, alpha, seed, first // self.ws)
+        b, n = len(rows), frames - first
+        lat = lat.reshape(b * alpha, -1, self.dim)[:, :n]
+        face, emo, dec = decode_new(self.net, lat, state)
+        state.commit(streams, frames - frames % self.ws, enc, dec, spk)
+        cut = start - first
+        return (emo.reshape(b, alpha, n, 25)[:, :, cut:].cpu().numpy().astype(np.float32),
+                face.reshape(b, alpha, n, 58)[:, :, cut:].cpu().numpy().astype(np.float32))
+
+    def _state(self, streams, rows, alpha: int, seed: int, start: int) -> StreamState:
+        """The streaming state this call continues, or a fresh one (kept, LRU)."""
+        key = (tuple(int(r) for r in rows), int(seed), int(alpha), self.temperature, self.steps,
+               tuple(sorted(streams)))
+        state = self._states.get(key)
+        if state is None or not state.matches(streams, start):
+            state = StreamState(key)
+            self._states[key] = state
+        self._states.move_to_end(key)
+        while len(self._states) > self._states_kept:
+            self._states.popitem(last=False)
+        return state
+
+    def _new_windows(self, spk: torch.Tensor, rows, alpha: int, seed: int,
+                     first: int) -> torch.Tensor:
+        """Sample windows first..K-1 of every row from normalised speaker windows
+        spk (B, K, ws, L) (all windows so far) -> latents (B, alpha, K - first, ws, L)."""
+        feats = self.net.condition_features(spk)
+        b, k = feats.shape[:2]
+        new = k - first
+        style = None
+        if self.net.lrs is not None:
             uni = np.stack([style_uniforms(seed, int(r), alpha) for r in rows])
             style = self.net.style_weights(feats, torch.from_numpy(uni).to(self.device))
-            idx_i = torch.tensor([i for i, _, _ in missing], device=self.device)
-            idx_j = torch.tensor([j for _, j, _ in missing], device=self.device)
-            cond_in = feats[idx_i, idx_j][:, None].expand(-1, alpha, -1)
-            noise = torch.from_numpy(np.stack([window_noise(seed, int(rows[i]), j, alpha, self.ws,
-                                                            self.dim) for i, j, _ in missing])
-                                     * self.temperature)
-            sty = None if style is None else style[idx_i, :, idx_j].reshape(-1, style.shape[-1])
-            new = self.net.sample_windows(cond_in.reshape(-1, cond_in.shape[-1]),
-                                          noise.to(self.device).reshape(-1, self.ws, self.dim),
-                                          sty, self.steps).reshape(len(missing), alpha, self.ws,
-                                                                   self.dim)
-            for n, (i, j, key) in enumerate(missing):
-                z[i, :, j] = new[n]
-                if (j + 1) * self.ws <= frames:  # cache complete windows only
-                    self._cache[key] = new[n].cpu()
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        zz = z.reshape(len(rows), alpha, k * self.ws, self.dim)[:, :, :frames]
-        emo, face = self.decode(zz, causal=True)
-        return emo[:, :, start:frames], face[:, :, start:frames]
-
-    def _key(self, streams, i, row, j, alpha, seed, frames):
-        end = min((j + 1) * self.ws, frames)
-        h = hashlib.blake2b(digest_size=16)
-        for name in sorted(streams):
-            h.update(np.ascontiguousarray(streams[name][i, :end]).tobytes())
-        return (row, seed, alpha, j, end, self.steps, self.temperature, h.hexdigest())
+            style = style[:, :, first:].transpose(1, 2).reshape(b * new * alpha, -1)
+        noise = np.stack([np.stack([window_noise(seed, int(r), j, alpha, self.ws, self.dim)
+                                    for j in range(first, k)]) for r in rows])
+        noise = torch.from_numpy(noise * self.temperature).to(self.device)
+        cond = feats[:, first:, None].expand(b, new, alpha, feats.shape[-1])
+        out = self.net.sample_windows(cond.reshape(b * new * alpha, -1),
+                                      noise.reshape(-1, self.ws, self.dim), style, self.steps)
+        return out.reshape(b, new, alpha, self.ws, self.dim).transpose(1, 2)
