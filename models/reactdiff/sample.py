@@ -111,9 +111,9 @@ class Sampler:
         lat = lat.reshape(b * alpha, -1, self.dim)[:, :n]
         face, emo, dec = decode_new(self.net, lat, state)
         state.commit(streams, frames - frames % self.ws, enc, dec, spk)
-        cut = start - first
-        return (emo.reshape(b, alpha, n, 25)[:, :, cut:].cpu().numpy().astype(np.float32),
-                face.reshape(b, alpha, n, 58)[:, :, cut:].cpu().numpy().astype(np.float32))
+        out = torch.cat([emo.float(), face.float()], -1).reshape(b, alpha, n, 25 + 58)
+        out = out[:, :, start - first:].cpu().numpy()  # one device -> host copy
+        return np.ascontiguousarray(out[..., :25]), np.ascontiguousarray(out[..., 25:])
 
     def _state(self, streams, rows, alpha: int, seed: int, start: int) -> StreamState:
         """The streaming state this call continues, or a fresh one (kept, LRU)."""

@@ -78,6 +78,33 @@ def test_decoder_step_equals_full_causal_decoder(size):
     torch.testing.assert_close(torch.cat(emos, 1), emo, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("size", [50, 17])
+def test_small_preset_encoder_and_decoder_steps(size):
+    """The shipped recipe's widths (window 50, frame skip): chunks of a window and odd ones."""
+    from models.reactdiff.config import preset_config
+
+    cfg = preset_config("small").model
+    torch.manual_seed(0)
+    net = ReactDiffNet(cfg, {s.name: WIDTHS[s.name] for s in cfg.streams}).eval()
+    x = {k: torch.from_numpy(v) for k, v in _streams(net, b=1, t=120).items()}
+    normed = {k: net.stream_norm[k](v) for k, v in x.items()}
+    with torch.no_grad():
+        z = net.encode(x, causal=True)
+        face, emo = net.decoder(z, causal=True)
+        enc = dec = None
+        zs, faces, emos = [], [], []
+        for s, e in _chunks(120, size):
+            part, enc = encoder_step(net.encoder, {k: v[:, s:e] for k, v in normed.items()},
+                                     enc, s)
+            f, m, dec = decoder_step(net.decoder, z[:, s:e], dec, s)
+            zs.append(part)
+            faces.append(f)
+            emos.append(m)
+    torch.testing.assert_close(torch.cat(zs, 1), z, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(torch.cat(faces, 1), face, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(torch.cat(emos, 1), emo, atol=1e-5, rtol=1e-5)
+
+
 def _reference(net, streams, rows, alpha, seed, start, end):
     """The full causal recompute over [0, end) (no streaming state), frames [start, end)."""
     ref = Sampler(net, temperature=0.7)
