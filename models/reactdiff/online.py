@@ -51,33 +51,59 @@ def _in_proj(attn: nn.MultiheadAttention, x: torch.Tensor, part: int) -> torch.T
     return F.linear(x, w, b)
 
 
+Mask = torch.Tensor | bool | None  # bool tensor (n, offset + n) / True: is_causal / None: all
+
+
+def new_frames_mask(n: int, offset: int, device) -> Mask:
+    """Which keys [0, offset + n) new frame i (absolute offset + i) may attend: keys <= offset +
+    i. True (square causal) when offset is 0, None (every key) for one frame, else a bool
+    tensor (n, offset + n), True where allowed. Built once per step, shared by all units."""
+    if offset == 0:
+        return n > 1 or None
+    if n == 1:
+        return None
+    keys = torch.arange(offset + n, device=device)
+    return keys[None, :] <= keys[offset:, None]
+
+
 def _attend(attn: nn.MultiheadAttention, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-            past: KV | None, offset: int) -> tuple[torch.Tensor, KV]:
-    """Causal attention of new frames [offset, offset + n) over cached keys [0, offset) and the
-    new ones. q, k, v: (B, n, d) head-projected inputs -> (out_proj output (B, n, d), new KV)."""
+            past: KV | None, mask: Mask) -> tuple[torch.Tensor, KV]:
+    """Causal attention of new frames over cached keys and the new ones. q, k, v: (B, n, d)
+    head-projected inputs; mask from :func:`new_frames_mask` -> (out_proj output (B, n, d),
+    keys/values of all frames so far)."""
     h = attn.num_heads
     qh, kh, vh = _heads(q, h), _heads(k, h), _heads(v, h)
     if past is not None:
         kh, vh = torch.cat([past[0], kh], dim=2), torch.cat([past[1], vh], dim=2)
-    n = q.shape[1]
-    if offset == 0:
-        out = F.scaled_dot_product_attention(qh, kh, vh, is_causal=n > 1)
-    elif n == 1:
-        out = F.scaled_dot_product_attention(qh, kh, vh)
+    if isinstance(mask, torch.Tensor):
+        out = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask)
     else:
-        keys = torch.arange(offset + n, device=q.device)
-        allowed = keys[None, :] <= keys[offset:, None]  # (n, offset + n)
-        out = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=allowed)
+        out = F.scaled_dot_product_attention(qh, kh, vh, is_causal=bool(mask))
     return attn.out_proj(_merge(out)), (kh, vh)
 
 
+_POSITIONS: dict[tuple, torch.Tensor] = {}
+
+
+def positions(offset: int, n: int, dim: int, device, dtype) -> torch.Tensor:
+    """Sinusoidal codes of frames [offset, offset + n): (n, dim), equal to
+    ``sinusoidal_positions(offset + n, ...)[offset:]``; one table per (dim, device, dtype),
+    grown by doubling, so a step costs a slice instead of recomputing every frame."""
+    key = (dim, str(device), dtype)
+    table = _POSITIONS.get(key)
+    if table is None or table.shape[0] < offset + n:
+        length = max(1024, 2 * (offset + n))
+        table = _POSITIONS[key] = sinusoidal_positions(length, dim, device, dtype)
+    return table[offset:offset + n]
+
+
 def unit_step(unit: AttentionUnit, query: torch.Tensor, context: torch.Tensor,
-              past: KV | None, offset: int) -> tuple[torch.Tensor, KV]:
+              past: KV | None, mask: Mask) -> tuple[torch.Tensor, KV]:
     """:class:`AttentionUnit` on new frames: query/context (B, n, d) -> ((B, n, d), new KV)."""
     q = unit.q(query)
     out, kv = _attend(unit.attn, _in_proj(unit.attn, q, 0),
                       _in_proj(unit.attn, unit.k(context), 1),
-                      _in_proj(unit.attn, unit.v(context), 2), past, offset)
+                      _in_proj(unit.attn, unit.v(context), 2), past, mask)
     if unit.skip is not None:
         out = out + unit.skip(context)
     return unit.norm(q + out), kv
@@ -86,27 +112,27 @@ def unit_step(unit: AttentionUnit, query: torch.Tensor, context: torch.Tensor,
 class _Caches:
     """Hands out the cached KV of each attention in call order and collects the new ones."""
 
-    def __init__(self, past: list[KV] | None):
+    def __init__(self, past: list[KV] | None, mask: Mask):
         self.past = past
+        self.mask = mask
         self.new: list[KV] = []
 
-    def step(self, unit: AttentionUnit, query, context, offset: int) -> torch.Tensor:
+    def step(self, unit: AttentionUnit, query, context) -> torch.Tensor:
         past = None if self.past is None else self.past[len(self.new)]
-        out, kv = unit_step(unit, query, context, past, offset)
+        out, kv = unit_step(unit, query, context, past, self.mask)
         self.new.append(kv)
         return out
 
 
 # ----------------------------------------------------------------------------- encoder
-def _intra_step(intra: IntraCA, streams: list[torch.Tensor], caches: _Caches,
-                offset: int) -> torch.Tensor:
+def _intra_step(intra: IntraCA, streams: list[torch.Tensor], caches: _Caches) -> torch.Tensor:
     """:class:`IntraCA` on new frames: embedded streams (B, n, d) each -> state (B, n, d)."""
     h = streams[0]
     if intra.self_attn is not None:
-        h = caches.step(intra.self_attn, h, h, offset)
+        h = caches.step(intra.self_attn, h, h)
     for block in intra.blocks:
         for unit, ctx in zip(block, streams[1:]):
-            h = caches.step(unit, h, ctx, offset)
+            h = caches.step(unit, h, ctx)
     return h
 
 
@@ -117,29 +143,29 @@ def encoder_step(enc: MMTEncoder, streams: dict[str, torch.Tensor], past: list[K
     -> (latent (B, n, latent_dim), caches of frames [0, offset + n))."""
     first = next(iter(streams.values()))
     n = first.shape[1]
-    pos = sinusoidal_positions(offset + n, enc.cfg.d_model, first.device, first.dtype)[offset:]
+    pos = positions(offset, n, enc.cfg.d_model, first.device, first.dtype)
     emb = {name: enc.embed[name](streams[name]) + pos for name in enc.embed}
-    caches = _Caches(past)
+    caches = _Caches(past, new_frames_mask(n, offset, first.device))
     if enc.cfg.fusion == "concat":
         h = enc.fuse(torch.cat([emb[s.name] for s in enc.cfg.streams], dim=-1))
     else:
-        states = {g: _intra_step(enc.intra[g], [emb[m] for m in names], caches, offset)
+        states = {g: _intra_step(enc.intra[g], [emb[m] for m in names], caches)
                   for g, names in enc.names.items()}
         h = states.get("video", states.get("audio"))
         if len(states) == 2:
             for unit in enc.inter:
-                h = caches.step(unit, h, states["audio"], offset)
+                h = caches.step(unit, h, states["audio"])
     return enc.to_latent(enc.project(h)), caches.new
 
 
 # ----------------------------------------------------------------------------- decoder
 def _layer_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor, past: KV | None,
-                offset: int) -> tuple[torch.Tensor, KV]:
+                mask: Mask) -> tuple[torch.Tensor, KV]:
     """One norm-first transformer encoder layer (eval: dropout off) on new frames (B, n, d)."""
     x = layer.norm1(h)
     q, k, v = F.linear(x, layer.self_attn.in_proj_weight,
                        layer.self_attn.in_proj_bias).chunk(3, dim=-1)
-    out, kv = _attend(layer.self_attn, q, k, v, past, offset)
+    out, kv = _attend(layer.self_attn, q, k, v, past, mask)
     h = h + out
     return h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h)))), kv
 
@@ -149,12 +175,13 @@ def decoder_step(dec: MMTDecoder, z: torch.Tensor, past: list[KV] | None, offset
     """Causal :class:`MMTDecoder` on new latent frames z (B, n, L) at [offset, offset + n) ->
     (3DMM (B, n, 58) standardised, emotion (B, n, 25), caches of frames [0, offset + n))."""
     n = z.shape[1]
-    h = dec.inp(z) + sinusoidal_positions(offset + n, dec.d, z.device, z.dtype)[offset:]
+    h = dec.inp(z) + positions(offset, n, dec.d, z.device, z.dtype)
+    mask = new_frames_mask(n, offset, z.device)
     new: list[KV] = []
     for i, layer in enumerate(dec.layers.layers):
         if not layer.norm_first:
             raise ValueError("decoder_step expects norm_first transformer layers")
-        h, kv = _layer_step(layer, h, None if past is None else past[i], offset)
+        h, kv = _layer_step(layer, h, None if past is None else past[i], mask)
         new.append(kv)
     if dec.layers.norm is not None:
         h = dec.layers.norm(h)
