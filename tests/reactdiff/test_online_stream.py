@@ -105,22 +105,23 @@ def test_small_preset_encoder_and_decoder_steps(size):
     torch.testing.assert_close(torch.cat(emos, 1), emo, atol=1e-5, rtol=1e-5)
 
 
-def _reference(net, streams, rows, alpha, seed, start, end):
+def _reference(net, streams, rows, alpha, seed, start, end, device="cpu"):
     """The full causal recompute over [0, end) (no streaming state), frames [start, end)."""
-    ref = Sampler(net, temperature=0.7)
+    ref = Sampler(net, device, temperature=0.7)
     z = ref.latents({k: v[:, :end] for k, v in streams.items()}, rows, alpha, seed, causal=True)
     emo, face = ref.decode(z, causal=True)
     return emo[:, :, start:], face[:, :, start:]
 
 
-def _check_windows(sampler, net, streams, rows, window, alpha=2, seed=4):
+def _check_windows(sampler, net, streams, rows, window, alpha=2, seed=4, atol=2e-4):
     t = next(iter(streams.values())).shape[1]
     for start, end in _chunks(t, window):
         emo, face = sampler.online({k: v[:, :end].copy() for k, v in streams.items()}, rows,
                                    alpha, seed, start)
-        ref_emo, ref_face = _reference(net, streams, rows, alpha, seed, start, end)
-        np.testing.assert_allclose(emo, ref_emo, atol=2e-4)
-        np.testing.assert_allclose(face, ref_face, atol=2e-4)
+        ref_emo, ref_face = _reference(net, streams, rows, alpha, seed, start, end,
+                                       sampler.device)
+        np.testing.assert_allclose(emo, ref_emo, atol=atol)
+        np.testing.assert_allclose(face, ref_face, atol=atol)
 
 
 @pytest.mark.parametrize(("variant", "window"), [
@@ -133,6 +134,16 @@ def test_online_window_by_window_equals_full_recompute(variant, window):
     _check_windows(sampler, net, _streams(net), [3, 1], window)
     state = next(iter(sampler._states.values()))
     assert state.committed == 40 and state.speaker.shape[1] == 4
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("variant", ["reactdiff", "reactdiff-lrs"])
+def test_online_streaming_on_cuda(variant):
+    """Same on the GPU (tolerance of the harness's CUDA causality check)."""
+    net = _net(variant)
+    _check_windows(Sampler(net, "cuda", temperature=0.7), net, _streams(net), [3, 1], 15,
+                   atol=1e-3)
 
 
 def test_online_without_condition_context():
