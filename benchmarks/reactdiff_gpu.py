@@ -8,8 +8,9 @@ Measures, on random inputs of the default streams' widths (AU/FE/VA/3DMM, log-me
 - online latency per 50-frame window at batch 1 (alpha 1 and 10) of the real code path,
   ``Sampler.online`` called as the harness calls it (prefix [0, end) for windows 0..14 of a
   750-frame clip; streaming: encoder/decoder KV caches, DDIM for the new window only): first
-  window and median / p90 over the later ones, eager and with CUDA graphs (torch.compile mode
-  "reduce-overhead" on the UNet).
+  window and median / p90 over the later ones, eager and with CUDA graphs (encoder/decoder
+  steps captured by ``Sampler(streaming="graphs")``, UNet through torch.compile mode
+  "reduce-overhead").
 
     python benchmarks/reactdiff_gpu.py --out benchmarks/results/reactdiff_gpu_h100.json
 """
@@ -117,17 +118,22 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
 
 
 @torch.no_grad()
-def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda"):
+def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
+                   unet_compile=True):
     """Per-window latency of the real online path at batch 1: ``Sampler.online`` called as the
     harness calls it (speaker prefix [0, end), start = end - window) for every window of a
     ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
-    Reports the first window and the median / p90 over the later windows."""
+    Reports the first window and the median / p90 over the later windows. ``graphs``: the
+    encoder/decoder steps in CUDA graphs (``Sampler(streaming="graphs")``) and, with
+    ``unet_compile``, the UNet through torch.compile mode "reduce-overhead"."""
     net = ReactDiffNet(cfg.model, WIDTHS).eval()
-    sampler = Sampler(net, device)
+    streaming = "graphs" if graphs else "dynamic"
+    sampler = Sampler(net, device, streaming=streaming)
     rng = np.random.default_rng(0)
     spk = {k: rng.standard_normal((1, frames, w), dtype=np.float32) for k, w in WIDTHS.items()}
     unet = net.unet
-    if graphs:
+    unet_compile = bool(graphs and unet_compile)
+    if unet_compile:
         net.unet = torch.compile(unet, mode="reduce-overhead", dynamic=False)
 
     def clip(seed):
@@ -147,7 +153,8 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     later = sorted(t for r in runs for t in r[1:])
     med = later[len(later) // 2]
     return {"alpha": alpha, "prefix_frames": frames, "window": window, "cuda_graphs": graphs,
-            "path": "Sampler.online (streaming KV caches)", "device": device,
+            "path": "Sampler.online", "streaming": streaming, "unet_compile": unet_compile,
+            "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),
             "median_ms": round(1000 * med, 2),
             "p90_ms": round(1000 * later[int(0.9 * (len(later) - 1))], 2),
@@ -171,6 +178,9 @@ def main():
                     help="online: clip length (windows of 50 frames, as the harness calls)")
     ap.add_argument("--online-reps", type=int, default=3,
                     help="online: timed clips after one warm-up clip")
+    ap.add_argument("--online-no-unet-compile", action="store_true",
+                    help="online with CUDA graphs: graph the encoder/decoder steps only (not the "
+                         "UNet through torch.compile)")
     a = ap.parse_args()
     parts = set(a.parts.split(","))
     unknown = parts - {"train", "sampling", "online"}
@@ -216,7 +226,7 @@ def main():
         for alpha in (1, 10):
             try:
                 r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
-                                   reps=a.online_reps)
+                                   reps=a.online_reps, unet_compile=not a.online_no_unet_compile)
             except Exception as exc:  # noqa: BLE001
                 r = {"alpha": alpha, "cuda_graphs": graphs, "error": repr(exc)[:300]}
             print(r, flush=True)

@@ -66,20 +66,55 @@ def new_frames_mask(n: int, offset: int, device) -> Mask:
     return keys[None, :] <= keys[offset:, None]
 
 
-def _attend(attn: nn.MultiheadAttention, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-            past: KV | None, mask: Mask) -> tuple[torch.Tensor, KV]:
-    """Causal attention of new frames over cached keys and the new ones. q, k, v: (B, n, d)
-    head-projected inputs; mask from :func:`new_frames_mask` -> (out_proj output (B, n, d),
-    keys/values of all frames so far)."""
-    h = attn.num_heads
-    qh, kh, vh = _heads(q, h), _heads(k, h), _heads(v, h)
-    if past is not None:
-        kh, vh = torch.cat([past[0], kh], dim=2), torch.cat([past[1], vh], dim=2)
-    if isinstance(mask, torch.Tensor):
-        out = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask)
-    else:
-        out = F.scaled_dot_product_attention(qh, kh, vh, is_causal=bool(mask))
-    return attn.out_proj(_merge(out)), (kh, vh)
+class _Growing:
+    """Attention over cached keys/values grown by concatenation (sizes change every call):
+    hands out each attention's cache in call order and collects the grown ones in ``new``."""
+
+    def __init__(self, past: list[KV] | None, mask: Mask):
+        self.past = past
+        self.mask = mask
+        self.new: list[KV] = []
+
+    def attend(self, attn: nn.MultiheadAttention, q: torch.Tensor, k: torch.Tensor,
+               v: torch.Tensor) -> torch.Tensor:
+        """q, k, v: (B, n, d) head-projected new frames -> out_proj output (B, n, d)."""
+        h = attn.num_heads
+        qh, kh, vh = _heads(q, h), _heads(k, h), _heads(v, h)
+        if self.past is not None:
+            old_k, old_v = self.past[len(self.new)]
+            kh, vh = torch.cat([old_k, kh], dim=2), torch.cat([old_v, vh], dim=2)
+        self.new.append((kh, vh))
+        if isinstance(self.mask, torch.Tensor):
+            out = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=self.mask)
+        else:
+            out = F.scaled_dot_product_attention(qh, kh, vh, is_causal=bool(self.mask))
+        return attn.out_proj(_merge(out))
+
+
+class _InPlace:
+    """Attention over preallocated buffers (B, heads, capacity, dh), written in place at the
+    new frames' slots ``index`` (n,); ``mask`` (n, capacity) hides every slot after a frame
+    (stale or empty slots included). Same shapes every call: CUDA-graph capturable."""
+
+    def __init__(self, buffers: list[KV], capacity: int, index: torch.Tensor,
+                 mask: torch.Tensor):
+        self.buffers, self.capacity, self.index, self.mask = buffers, capacity, index, mask
+        self.count = 0
+
+    def attend(self, attn: nn.MultiheadAttention, q: torch.Tensor, k: torch.Tensor,
+               v: torch.Tensor) -> torch.Tensor:
+        """q, k, v: (B, n, d) head-projected new frames -> out_proj output (B, n, d)."""
+        h = attn.num_heads
+        qh, kh, vh = _heads(q, h), _heads(k, h), _heads(v, h)
+        if self.count == len(self.buffers):  # first call: allocate (outside any capture)
+            b, _, _, dh = kh.shape
+            self.buffers.append(tuple(kh.new_zeros(b, h, self.capacity, dh) for _ in "kv"))
+        kb, vb = self.buffers[self.count]
+        self.count += 1
+        kb.index_copy_(2, self.index, kh)
+        vb.index_copy_(2, self.index, vh)
+        return attn.out_proj(_merge(F.scaled_dot_product_attention(qh, kb, vb,
+                                                                   attn_mask=self.mask)))
 
 
 _POSITIONS: dict[tuple, torch.Tensor] = {}
@@ -98,42 +133,45 @@ def positions(offset: int, n: int, dim: int, device, dtype) -> torch.Tensor:
 
 
 def unit_step(unit: AttentionUnit, query: torch.Tensor, context: torch.Tensor,
-              past: KV | None, mask: Mask) -> tuple[torch.Tensor, KV]:
-    """:class:`AttentionUnit` on new frames: query/context (B, n, d) -> ((B, n, d), new KV)."""
+              caches: _Growing | _InPlace) -> torch.Tensor:
+    """:class:`AttentionUnit` on new frames: query/context (B, n, d) -> (B, n, d)."""
     q = unit.q(query)
-    out, kv = _attend(unit.attn, _in_proj(unit.attn, q, 0),
-                      _in_proj(unit.attn, unit.k(context), 1),
-                      _in_proj(unit.attn, unit.v(context), 2), past, mask)
+    out = caches.attend(unit.attn, _in_proj(unit.attn, q, 0),
+                        _in_proj(unit.attn, unit.k(context), 1),
+                        _in_proj(unit.attn, unit.v(context), 2))
     if unit.skip is not None:
         out = out + unit.skip(context)
-    return unit.norm(q + out), kv
-
-
-class _Caches:
-    """Hands out the cached KV of each attention in call order and collects the new ones."""
-
-    def __init__(self, past: list[KV] | None, mask: Mask):
-        self.past = past
-        self.mask = mask
-        self.new: list[KV] = []
-
-    def step(self, unit: AttentionUnit, query, context) -> torch.Tensor:
-        past = None if self.past is None else self.past[len(self.new)]
-        out, kv = unit_step(unit, query, context, past, self.mask)
-        self.new.append(kv)
-        return out
+    return unit.norm(q + out)
 
 
 # ----------------------------------------------------------------------------- encoder
-def _intra_step(intra: IntraCA, streams: list[torch.Tensor], caches: _Caches) -> torch.Tensor:
+def _intra_step(intra: IntraCA, streams: list[torch.Tensor],
+                caches: _Growing | _InPlace) -> torch.Tensor:
     """:class:`IntraCA` on new frames: embedded streams (B, n, d) each -> state (B, n, d)."""
     h = streams[0]
     if intra.self_attn is not None:
-        h = caches.step(intra.self_attn, h, h)
+        h = unit_step(intra.self_attn, h, h, caches)
     for block in intra.blocks:
         for unit, ctx in zip(block, streams[1:]):
-            h = caches.step(unit, h, ctx)
+            h = unit_step(unit, h, ctx, caches)
     return h
+
+
+def _encode(enc: MMTEncoder, streams: dict[str, torch.Tensor], pos: torch.Tensor,
+            caches: _Growing | _InPlace) -> torch.Tensor:
+    """Causal encoder on new frames: standardised streams name -> (B, n, width), their
+    positions (n, d_model) -> latent (B, n, latent_dim)."""
+    emb = {name: enc.embed[name](streams[name]) + pos for name in enc.embed}
+    if enc.cfg.fusion == "concat":
+        h = enc.fuse(torch.cat([emb[s.name] for s in enc.cfg.streams], dim=-1))
+    else:
+        states = {g: _intra_step(enc.intra[g], [emb[m] for m in names], caches)
+                  for g, names in enc.names.items()}
+        h = states.get("video", states.get("audio"))
+        if len(states) == 2:
+            for unit in enc.inter:
+                h = unit_step(unit, h, states["audio"], caches)
+    return enc.to_latent(enc.project(h))
 
 
 def encoder_step(enc: MMTEncoder, streams: dict[str, torch.Tensor], past: list[KV] | None,
@@ -143,31 +181,35 @@ def encoder_step(enc: MMTEncoder, streams: dict[str, torch.Tensor], past: list[K
     -> (latent (B, n, latent_dim), caches of frames [0, offset + n))."""
     first = next(iter(streams.values()))
     n = first.shape[1]
+    caches = _Growing(past, new_frames_mask(n, offset, first.device))
     pos = positions(offset, n, enc.cfg.d_model, first.device, first.dtype)
-    emb = {name: enc.embed[name](streams[name]) + pos for name in enc.embed}
-    caches = _Caches(past, new_frames_mask(n, offset, first.device))
-    if enc.cfg.fusion == "concat":
-        h = enc.fuse(torch.cat([emb[s.name] for s in enc.cfg.streams], dim=-1))
-    else:
-        states = {g: _intra_step(enc.intra[g], [emb[m] for m in names], caches)
-                  for g, names in enc.names.items()}
-        h = states.get("video", states.get("audio"))
-        if len(states) == 2:
-            for unit in enc.inter:
-                h = caches.step(unit, h, states["audio"])
-    return enc.to_latent(enc.project(h)), caches.new
+    return _encode(enc, streams, pos, caches), caches.new
 
 
 # ----------------------------------------------------------------------------- decoder
-def _layer_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor, past: KV | None,
-                mask: Mask) -> tuple[torch.Tensor, KV]:
+def _layer_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor,
+                caches: _Growing | _InPlace) -> torch.Tensor:
     """One norm-first transformer encoder layer (eval: dropout off) on new frames (B, n, d)."""
+    if not layer.norm_first:
+        raise ValueError("the streaming decoder expects norm_first transformer layers")
     x = layer.norm1(h)
     q, k, v = F.linear(x, layer.self_attn.in_proj_weight,
                        layer.self_attn.in_proj_bias).chunk(3, dim=-1)
-    out, kv = _attend(layer.self_attn, q, k, v, past, mask)
-    h = h + out
-    return h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h)))), kv
+    h = h + caches.attend(layer.self_attn, q, k, v)
+    return h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
+
+
+def _decode(dec: MMTDecoder, z: torch.Tensor, pos: torch.Tensor,
+            caches: _Growing | _InPlace) -> tuple[torch.Tensor, torch.Tensor]:
+    """Causal decoder on new latent frames z (B, n, L) with positions (n, d) -> (3DMM
+    (B, n, 58) standardised, emotion (B, n, 25))."""
+    h = dec.inp(z) + pos
+    for layer in dec.layers.layers:
+        h = _layer_step(layer, h, caches)
+    if dec.layers.norm is not None:
+        h = dec.layers.norm(h)
+    h = dec.norm(h)
+    return dec.head_3dmm(h).float(), dec.head_emotion(h)
 
 
 def decoder_step(dec: MMTDecoder, z: torch.Tensor, past: list[KV] | None, offset: int
@@ -175,23 +217,120 @@ def decoder_step(dec: MMTDecoder, z: torch.Tensor, past: list[KV] | None, offset
     """Causal :class:`MMTDecoder` on new latent frames z (B, n, L) at [offset, offset + n) ->
     (3DMM (B, n, 58) standardised, emotion (B, n, 25), caches of frames [0, offset + n))."""
     n = z.shape[1]
-    h = dec.inp(z) + positions(offset, n, dec.d, z.device, z.dtype)
-    mask = new_frames_mask(n, offset, z.device)
-    new: list[KV] = []
-    for i, layer in enumerate(dec.layers.layers):
-        if not layer.norm_first:
-            raise ValueError("decoder_step expects norm_first transformer layers")
-        h, kv = _layer_step(layer, h, None if past is None else past[i], mask)
-        new.append(kv)
-    if dec.layers.norm is not None:
-        h = dec.layers.norm(h)
-    h = dec.norm(h)
-    return dec.head_3dmm(h).float(), dec.head_emotion(h), new
+    caches = _Growing(past, new_frames_mask(n, offset, z.device))
+    face, emo = _decode(dec, z, positions(offset, n, dec.d, z.device, z.dtype), caches)
+    return face, emo, caches.new
 
 
 def truncate(caches: list[KV], frames: int) -> list[KV]:
     """Keep the cached keys/values of frames [0, frames) only."""
     return [(k[:, :, :frames], v[:, :, :frames]) for k, v in caches]
+
+
+# ----------------------------------------------------------------------------- static
+class StaticKV:
+    """Preallocated key/value buffers of one batch of rows (encoder: B rows, decoder: B * alpha)
+    with room for ``capacity`` frames (doubled when a call needs more). A step writes the new
+    frames' keys/values at their slots and attends over all slots with a mask, so its shapes
+    depend on the number of new frames only: with ``graphs`` (CUDA) each (encoder/decoder,
+    new frames) step is captured once in a CUDA graph and replayed afterwards (one launch
+    instead of a few hundred). Slots after the committed frames may hold values of frames that
+    were not committed; the mask hides them until they are overwritten."""
+
+    def __init__(self, capacity: int = 1024, graphs: bool = False):
+        self.capacity = capacity
+        self.graphs = graphs
+        self.encoder: list[KV] = []
+        self.decoder: list[KV] = []
+        self._captured: dict[tuple[str, int], tuple] = {}
+        self._ran: set[str] = set()  # steps run eagerly once (buffers allocated)
+        self._tables: dict[int, torch.Tensor] = {}
+
+    def encode(self, net: ReactDiffNet, streams: dict[str, torch.Tensor], offset: int
+               ) -> torch.Tensor:
+        """Raw streams name -> (B, n, width) of frames [offset, offset + n) -> latent (B, n, L);
+        writes their keys/values (the caller commits or later overwrites them)."""
+        return self._run("encoder", streams, offset, lambda x: self._encode(net, x))[0]
+
+    def decode(self, net: ReactDiffNet, z: torch.Tensor, offset: int
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent (B * alpha, n, L) of frames [offset, offset + n) -> (3DMM (B * alpha, n, 58)
+        raw units, emotion (B * alpha, n, 25))."""
+        return self._run("decoder", {"z": z}, offset, lambda x: self._decode(net, x))
+
+    # -- one step, eager or graphed ------------------------------------------------------
+    def _run(self, name: str, inputs: dict[str, torch.Tensor], offset: int, fn) -> tuple:
+        first = next(iter(inputs.values()))
+        n = first.shape[1]
+        self._grow(offset + n)
+        inputs = {**inputs, "index": torch.arange(offset, offset + n, device=first.device)}
+        if not self.graphs or name not in self._ran:
+            self._ran.add(name)
+            return fn(inputs)
+        entry = self._captured.get((name, n))
+        if entry is None:
+            entry = self._captured[(name, n)] = _capture(fn, inputs)
+        graph, static_in, static_out = entry
+        for key, value in inputs.items():
+            static_in[key].copy_(value)
+        graph.replay()
+        return static_out
+
+    def _grow(self, frames: int) -> None:
+        """Make room for frames [0, frames): double the buffers (keeping their content)."""
+        if frames <= self.capacity:
+            return
+        new = max(2 * self.capacity, frames)
+        for buffers in (self.encoder, self.decoder):
+            for i, (k, v) in enumerate(buffers):
+                kn, vn = k.new_zeros(*k.shape[:2], new, k.shape[3]), v.new_zeros(
+                    *v.shape[:2], new, v.shape[3])
+                kn[:, :, :self.capacity] = k
+                vn[:, :, :self.capacity] = v
+                buffers[i] = (kn, vn)
+        self.capacity = new
+        self._captured.clear()  # graphs of the old buffers; the next step runs eagerly and
+        self._tables.clear()  # allocates on the current stream before anything is captured
+        self._ran.clear()
+
+    def _caches(self, buffers: list[KV], index: torch.Tensor, dim: int, dtype
+                ) -> tuple[_InPlace, torch.Tensor]:
+        """The in-place caches of one step and the positions (n, dim) of its frames."""
+        table = self._tables.get(dim)
+        if table is None:  # kept here: a captured graph reads this very tensor
+            table = self._tables[dim] = sinusoidal_positions(self.capacity, dim, index.device,
+                                                             dtype)
+        slots = torch.arange(self.capacity, device=index.device)
+        mask = slots[None, :] <= index[:, None]
+        return _InPlace(buffers, self.capacity, index, mask), table.index_select(0, index)
+
+    def _encode(self, net: ReactDiffNet, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor]:
+        normed = {name: net.stream_norm[name](x[name]) for name in net.stream_norm}
+        first = next(iter(normed.values()))
+        caches, pos = self._caches(self.encoder, x["index"], net.cfg.d_model, first.dtype)
+        return (_encode(net.encoder, normed, pos, caches),)
+
+    def _decode(self, net: ReactDiffNet, x: dict[str, torch.Tensor]
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        caches, pos = self._caches(self.decoder, x["index"], net.decoder.d, x["z"].dtype)
+        face, emo = _decode(net.decoder, x["z"], pos, caches)
+        return net.target_norm.inverse(face), emo
+
+
+def _capture(fn, inputs: dict[str, torch.Tensor]) -> tuple:
+    """CUDA-graph ``fn(static inputs)`` (after a warm-up on a side stream, as PyTorch's CUDA
+    graph notes prescribe) -> (graph, static inputs, static outputs). The warm-up and the
+    replay write the same keys/values at the same slots."""
+    static_in = {k: v.clone() for k, v in inputs.items()}
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        fn(static_in)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        static_out = fn(static_in)
+    return graph, static_in, static_out
 
 
 # ----------------------------------------------------------------------------- state
@@ -203,7 +342,9 @@ class StreamState:
     ``prefix``: name -> (B, committed, width) raw speaker frames it was computed from;
     ``encoder`` / ``decoder``: KV caches of frames [0, committed) (decoder batch B * alpha);
     ``speaker``: normalised speaker latent windows (B, committed / ws, ws, L) (the condition of
-    a window needs earlier windows and the running mean over all of them; LRS styles too)."""
+    a window needs earlier windows and the running mean over all of them; LRS styles too);
+    ``static``: preallocated buffers instead of ``encoder`` / ``decoder`` (static mode; kept
+    when the same batch starts again at frame 0, with its CUDA graphs)."""
 
     key: tuple
     committed: int = 0
@@ -211,6 +352,7 @@ class StreamState:
     encoder: list[KV] | None = None
     decoder: list[KV] | None = None
     speaker: torch.Tensor | None = None
+    static: StaticKV | None = None
 
     def matches(self, streams: dict[str, np.ndarray], start: int) -> bool:
         """True when a call for frames [start, end) may continue this state: nothing after
@@ -228,15 +370,18 @@ class StreamState:
         ws = speaker.shape[2]
         self.committed = frames
         self.prefix = {k: np.array(v[:, :frames], dtype=np.float32) for k, v in streams.items()}
-        self.encoder = truncate(encoder, frames)
-        self.decoder = truncate(decoder, frames)
+        if self.static is None:
+            self.encoder = truncate(encoder, frames)
+            self.decoder = truncate(decoder, frames)
         self.speaker = speaker[:, :frames // ws]
 
 
 def encode_new(net: ReactDiffNet, streams: dict[str, torch.Tensor], state: StreamState
                ) -> tuple[torch.Tensor, list[KV]]:
     """Raw speaker streams name -> (B, n, width) of frames [committed, committed + n) ->
-    (latent (B, n, L), encoder caches of frames [0, committed + n))."""
+    (latent (B, n, L), encoder caches of frames [0, committed + n); empty in static mode)."""
+    if state.static is not None:
+        return state.static.encode(net, streams, state.committed), []
     normed = {name: net.stream_norm[name](streams[name]) for name in net.stream_norm}
     return encoder_step(net.encoder, normed, state.encoder, state.committed)
 
@@ -244,6 +389,9 @@ def encode_new(net: ReactDiffNet, streams: dict[str, torch.Tensor], state: Strea
 def decode_new(net: ReactDiffNet, z: torch.Tensor, state: StreamState
                ) -> tuple[torch.Tensor, torch.Tensor, list[KV]]:
     """Latent (B * alpha, n, L) of frames [committed, committed + n) -> (3DMM (B * alpha, n, 58)
-    raw units, emotion (B * alpha, n, 25), decoder caches of frames [0, committed + n))."""
+    raw units, emotion (B * alpha, n, 25), decoder caches of frames [0, committed + n); empty in
+    static mode)."""
+    if state.static is not None:
+        return (*state.static.decode(net, z, state.committed), [])
     face, emo, caches = decoder_step(net.decoder, z, state.decoder, state.committed)
     return net.target_norm.inverse(face), emo, caches

@@ -34,9 +34,10 @@ from reactbench.errors import ModelError
 
 from .diffusion import to_windows
 from .network import ReactDiffNet
-from .online import StreamState, decode_new, encode_new
+from .online import StaticKV, StreamState, decode_new, encode_new
 
 STYLE_KEY = 2**30
+STREAMING = ("dynamic", "static", "graphs")
 
 
 def window_noise(seed: int, row: int, window: int, alpha: int, ws: int, dim: int) -> np.ndarray:
@@ -52,12 +53,20 @@ class Sampler:
     """Wraps a trained network for batched, seeded generation."""
 
     def __init__(self, net: ReactDiffNet, device: str = "cpu", ddim_steps: int | None = None,
-                 streams_kept: int = 4, temperature: float = 1.0):
+                 streams_kept: int = 4, temperature: float = 1.0, streaming: str = "dynamic"):
         """``streams_kept``: online streaming states kept (one per batch of rows, LRU; the
         harness needs one per ``batch_rows`` slice of its batch). A state holds the encoder's
         and decoder's keys/values of its committed frames: for B rows x T frames about
         ``8 * T * B * (units * d_model + alpha * dec_layers * dec_d_model)`` bytes (paper preset,
-        B 16, alpha 10, T 750: 3 GB; small preset: 0.16 GB)."""
+        B 16, alpha 10, T 750: 3 GB; small preset: 0.16 GB).
+        ``streaming``: how the online caches grow: ``dynamic`` (concatenation, exactly the
+        frames seen), ``static`` (preallocated buffers of 1024 frames, doubled as needed) or
+        ``graphs`` (static + CUDA graphs of the encoder and decoder steps; CUDA only)."""
+        if streaming not in STREAMING:
+            raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
+        if streaming == "graphs" and not str(device).startswith("cuda"):
+            raise ModelError(f"streaming='graphs' needs a CUDA device (got {device!r})")
+        self.streaming = streaming
         self.net = net.to(device).eval()
         self.temperature = float(temperature)  # scale of the initial noise x_T
         self.device = device
@@ -125,7 +134,10 @@ class Sampler:
                tuple(sorted(streams)))
         state = self._states.get(key)
         if state is None or not state.matches(streams, start):
-            state = StreamState(key)
+            static = state.static if state is not None else None
+            if static is None and self.streaming != "dynamic":
+                static = StaticKV(graphs=self.streaming == "graphs")
+            state = StreamState(key, static=static)
             self._states[key] = state
         self._states.move_to_end(key)
         while len(self._states) > self._states_kept:

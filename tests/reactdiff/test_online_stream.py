@@ -9,7 +9,7 @@ import torch
 from models.reactdiff import checkpoint as ck
 from models.reactdiff import plugin
 from models.reactdiff.network import ReactDiffNet
-from models.reactdiff.online import decoder_step, encoder_step
+from models.reactdiff.online import StaticKV, decoder_step, encoder_step
 from models.reactdiff.sample import Sampler
 from reactbench.evaluate import check_causality, generate_online
 
@@ -124,26 +124,54 @@ def _check_windows(sampler, net, streams, rows, window, alpha=2, seed=4, atol=2e
         np.testing.assert_allclose(face, ref_face, atol=atol)
 
 
-@pytest.mark.parametrize(("variant", "window"), [
-    ("reactdiff", 10), ("reactdiff", 5), ("reactdiff", 15), *((v, 15) for v in VARIANTS[1:])])
-def test_online_window_by_window_equals_full_recompute(variant, window):
+@pytest.mark.parametrize(("variant", "window", "streaming"), [
+    ("reactdiff", 10, "dynamic"), ("reactdiff", 5, "dynamic"), ("reactdiff", 15, "dynamic"),
+    *((v, 15, "dynamic") for v in VARIANTS[1:]),
+    ("reactdiff", 15, "static"), ("reactdiff-lrs", 10, "static"),
+    ("reactdiff-no-mmt", 10, "static")])
+def test_online_window_by_window_equals_full_recompute(variant, window, streaming):
     """Harness windows equal to, below and above the model window; T = 43 leaves a partial
     model window at the end."""
     net = _net(variant)
-    sampler = Sampler(net, temperature=0.7)
+    sampler = Sampler(net, temperature=0.7, streaming=streaming)
     _check_windows(sampler, net, _streams(net), [3, 1], window)
     state = next(iter(sampler._states.values()))
     assert state.committed == 40 and state.speaker.shape[1] == 4
 
 
+@pytest.mark.parametrize("size", [10, 7])
+def test_static_buffers_grow_and_equal_full_causal_pass(size):
+    """Preallocated buffers (capacity 16, grown while streaming 43 frames) give the full causal
+    encoder and decoder; stale slots of uncommitted frames are hidden until overwritten."""
+    net = _net()
+    x = {k: torch.from_numpy(v) for k, v in _streams(net).items()}
+    z_in = torch.randn(2, 43, net.cfg.latent_dim, generator=torch.Generator().manual_seed(3))
+    static = StaticKV(capacity=16)
+    with torch.no_grad():
+        z = net.encode(x, causal=True)
+        face, emo = net.decode(z_in, causal=True)
+        static.encode(net, {k: v[:, :5] + 9.0 for k, v in x.items()}, 0)  # stale slots 0..4
+        static.decode(net, z_in[:, :5] - 9.0, 0)
+        parts = [(static.encode(net, {k: v[:, s:e] for k, v in x.items()}, s),
+                  *static.decode(net, z_in[:, s:e], s)) for s, e in _chunks(43, size)]
+    assert static.capacity == 64
+    for got, want in zip(zip(*parts), (z, face, emo)):
+        torch.testing.assert_close(torch.cat(got, 1), want, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("variant", ["reactdiff", "reactdiff-lrs"])
-def test_online_streaming_on_cuda(variant):
-    """Same on the GPU (tolerance of the harness's CUDA causality check)."""
+@pytest.mark.parametrize(("variant", "streaming"), [
+    ("reactdiff", "dynamic"), ("reactdiff-lrs", "dynamic"), ("reactdiff", "graphs"),
+    ("reactdiff-no-audio", "graphs")])
+def test_online_streaming_on_cuda(variant, streaming):
+    """Same on the GPU (tolerance of the harness's CUDA causality check); ``graphs`` captures
+    the encoder/decoder steps (window 10: one capture per step) and replays them; a second
+    pass over the clip restarts the state at frame 0 and replays the same graphs."""
     net = _net(variant)
-    _check_windows(Sampler(net, "cuda", temperature=0.7), net, _streams(net), [3, 1], 15,
-                   atol=1e-3)
+    sampler = Sampler(net, "cuda", temperature=0.7, streaming=streaming)
+    for _ in range(2):
+        _check_windows(sampler, net, _streams(net), [3, 1], 10, atol=1e-3)
 
 
 def test_online_without_condition_context():
@@ -167,9 +195,10 @@ def test_online_streams_only_new_frames():
     assert seen == [10, 10, 10, 10]
 
 
-def test_changed_prefix_or_rows_fall_back_to_recompute():
+@pytest.mark.parametrize("streaming", ["dynamic", "static"])
+def test_changed_prefix_or_rows_fall_back_to_recompute(streaming):
     net = _net()
-    sampler = Sampler(net, temperature=0.7)
+    sampler = Sampler(net, temperature=0.7, streaming=streaming)
     a = _streams(net, t=40, seed=0)
     for start, end in _chunks(30, 10):
         sampler.online({k: v[:, :end] for k, v in a.items()}, [0, 1], 2, 4, start)
