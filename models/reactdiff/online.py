@@ -265,8 +265,9 @@ class StaticKV:
         self._grow(offset + n)
         inputs = {**inputs, "index": torch.arange(offset, offset + n, device=first.device)}
         if not self.graphs or name not in self._ran:
-            self._ran.add(name)
-            return fn(inputs)
+            out = fn(inputs)
+            self._ran.add(name)  # buffers allocated: later steps may be captured
+            return out
         entry = self._captured.get((name, n))
         if entry is None:
             entry = self._captured[(name, n)] = _capture(fn, inputs)

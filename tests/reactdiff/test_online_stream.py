@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from models.reactdiff import checkpoint as ck
-from models.reactdiff import plugin
+from models.reactdiff import online, plugin
 from models.reactdiff.network import ReactDiffNet
 from models.reactdiff.online import StaticKV, decoder_step, encoder_step
 from models.reactdiff.sample import Sampler
@@ -139,24 +139,44 @@ def test_online_window_by_window_equals_full_recompute(variant, window, streamin
     assert state.committed == 40 and state.speaker.shape[1] == 4
 
 
-@pytest.mark.parametrize("size", [10, 7])
-def test_static_buffers_grow_and_equal_full_causal_pass(size):
+def _replaying_capture(fn, inputs):
+    """Stands in for online._capture on CPU: 'replay' re-runs fn on the static inputs and
+    writes into the static outputs, as a CUDA graph replay would."""
+    static_in = {k: v.clone() for k, v in inputs.items()}
+    static_out = fn(static_in)
+
+    class Graph:
+        def replay(self):
+            for old, new in zip(static_out, fn(static_in)):
+                old.copy_(new)
+
+    return Graph(), static_in, static_out
+
+
+@pytest.mark.parametrize(("size", "graphs"), [(10, False), (7, False), (10, True)])
+def test_static_buffers_grow_and_equal_full_causal_pass(size, graphs, monkeypatch):
     """Preallocated buffers (capacity 16, grown while streaming 43 frames) give the full causal
-    encoder and decoder; stale slots of uncommitted frames are hidden until overwritten."""
+    encoder and decoder; stale slots of uncommitted frames are hidden until overwritten;
+    ``graphs``: the capture/replay plumbing (static inputs/outputs), twice over the clip."""
+    monkeypatch.setattr(online, "_capture", _replaying_capture)
     net = _net()
     x = {k: torch.from_numpy(v) for k, v in _streams(net).items()}
     z_in = torch.randn(2, 43, net.cfg.latent_dim, generator=torch.Generator().manual_seed(3))
-    static = StaticKV(capacity=16)
+    static = StaticKV(capacity=16, graphs=graphs)
     with torch.no_grad():
         z = net.encode(x, causal=True)
         face, emo = net.decode(z_in, causal=True)
         static.encode(net, {k: v[:, :5] + 9.0 for k, v in x.items()}, 0)  # stale slots 0..4
         static.decode(net, z_in[:, :5] - 9.0, 0)
-        parts = [(static.encode(net, {k: v[:, s:e] for k, v in x.items()}, s),
-                  *static.decode(net, z_in[:, s:e], s)) for s, e in _chunks(43, size)]
+        for _ in range(2 if graphs else 1):
+            parts = [tuple(t.clone() for t in (
+                static.encode(net, {k: v[:, s:e] for k, v in x.items()}, s),
+                *static.decode(net, z_in[:, s:e], s))) for s, e in _chunks(43, size)]
+            for got, want in zip(zip(*parts), (z, face, emo)):
+                torch.testing.assert_close(torch.cat(got, 1), want, atol=1e-5, rtol=1e-5)
     assert static.capacity == 64
-    for got, want in zip(zip(*parts), (z, face, emo)):
-        torch.testing.assert_close(torch.cat(got, 1), want, atol=1e-5, rtol=1e-5)
+    assert sorted(static._captured) == ([("decoder", 3), ("decoder", 10), ("encoder", 3),
+                                         ("encoder", 10)] if graphs else [])
 
 
 @pytest.mark.gpu
