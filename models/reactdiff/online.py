@@ -11,7 +11,10 @@ to float rounding.
 
 Cache layout: a list with one ``(keys, values)`` pair per attention, each ``(B, heads, frames,
 head_dim)``, in the order the units run (encoder: video self-attention, video cross units,
-audio units, inter units; decoder: one per layer). :class:`StreamState` bundles the caches of one
+audio units, inter units; decoder: one per layer). Two kinds: growing caches (concatenation,
+exactly the frames seen; :func:`encoder_step` / :func:`decoder_step`) and :class:`StaticKV`
+(preallocated buffers written in place and masked, so every step of n new frames has the same
+shapes and can be replayed from a CUDA graph). :class:`StreamState` bundles the caches of one
 batch of speaker rows with what was committed so far (complete model windows only).
 """
 
