@@ -20,6 +20,8 @@ samples and decodes only frames [committed, end) (O(new frames) per call), with 
 as a full causal recompute. Otherwise (``start == 0``, another batch, a changed prefix) it starts
 from an empty state, i.e. recomputes [0, end). Only complete windows are committed: a trailing
 partial window is computed (edge-padded as offline) but sampled again once it is complete.
+The caches grow by concatenation (``streaming="dynamic"``) or live in preallocated buffers
+(``"static"``; ``"graphs"`` also replays the encoder/decoder steps from CUDA graphs).
 """
 
 from __future__ import annotations
