@@ -8,7 +8,7 @@ the data (and dataset identity) of this machine.
 
     python benchmarks/reactdiff_data.py export OUTDIR [--data DIR]
     python benchmarks/reactdiff_data.py train OUTDIR --variant reactdiff --run runs/x \
-        [--device cuda] [--epochs N]
+        [--device cuda] [--epochs N] [--config C.json] [--stage1-from MODEL.pt]
     python benchmarks/reactdiff_data.py stamp runs/x/model.pt --scores scores.json --name x
 """
 
@@ -149,7 +149,7 @@ def stamp(model: Path, scores: Path, run: str) -> dict:
 
 def train(folder: Path, variant: str, run: Path, device: str, preset: str = "small",
           epochs: int | None = None, seed: int = 0, half: bool = False,
-          config: str | None = None) -> Path:
+          config: str | None = None, stage1_from: str | None = None) -> Path:
     """Train ``variant`` on the exported train/val splits (identities of the exporting
     machine's dataset are recorded in the checkpoint)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -160,7 +160,8 @@ def train(folder: Path, variant: str, run: Path, device: str, preset: str = "sma
     cfg = build_config(variant, preset, config, epochs)
     return train_reactdiff(cfg, tr, va, out=run, device=device, seed=seed, progress=False,
                            identities={"train": tr.identity, "val": va.identity},
-                           half_export=half)
+                           half_export=half, stage="2" if stage1_from else "all",
+                           stage1_from=stage1_from)
 
 
 if __name__ == "__main__":
@@ -174,10 +175,14 @@ if __name__ == "__main__":
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--half", action="store_true")
     ap.add_argument("--config", default=None)
+    ap.add_argument("--seed", type=int, default=0, help="train: training seed")
+    ap.add_argument("--stage1-from", default=None,
+                    help="train: stage 2 only, on the MMT of this model file")
     ap.add_argument("--runs", nargs="*", default=[])
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--temperatures", default="1.0,0.6,0.3",
                     help="evaluate: comma-separated sampling temperatures")
+    ap.add_argument("--splits", default="val,test", help="evaluate: comma-separated splits")
     ap.add_argument("--out", default=None, help="evaluate: write the rows as JSON here")
     ap.add_argument("--scores", default=None, help="stamp: scores JSON of evaluate")
     ap.add_argument("--name", default=None, help="stamp: the run's name in the scores")
@@ -189,12 +194,12 @@ if __name__ == "__main__":
         print(stamp(Path(a.folder), Path(a.scores), a.name))
     elif a.action == "evaluate":
         rows = evaluate(Path(a.folder), [Path(r) for r in a.runs], device=a.device,
-                        baselines=not a.no_baselines,
+                        baselines=not a.no_baselines, splits=tuple(a.splits.split(",")),
                         temperatures=tuple(float(t) for t in a.temperatures.split(",")))
         if a.out:
             Path(a.out).write_text(json.dumps(rows, indent=1))
     else:
         t0 = time.perf_counter()
         path = train(Path(a.folder), a.variant, Path(a.run), a.device, epochs=a.epochs,
-                     half=a.half, config=a.config)
+                     half=a.half, config=a.config, stage1_from=a.stage1_from, seed=a.seed)
         print(f"{a.variant}: {path} in {time.perf_counter() - t0:.0f} s", flush=True)

@@ -100,6 +100,7 @@ class ModelConfig:
     # condition context (reactbench extension; the paper: current window only, no summary)
     cond_windows: int = 1  # speaker windows k-c+1..k flattened into z_bc's input
     cond_summary: bool = False  # also the running mean of the speaker's windows 0..k
+    cond_position: int = 0  # width of a sinusoidal code of the window's index k (0 = none)
     # variants (ablations of the paper's Table 4 and LRS)
     fusion: str = "cross"  # "cross" (MMT) | "concat" (w/o MMT: concatenation + linear)
     diffusion: bool = True  # False: deterministic latent from the condition (w/o diffusion)
@@ -126,6 +127,7 @@ class TrainConfig:
     warmup_steps: int = 100
     grad_clip: float = 1.0
     crop: int = 0  # frames per training crop (multiple of the window); 0 = whole clips
+    crop2: int = -1  # stage 2's crop (-1: the same as ``crop``)
     causal_prob: float = 0.5  # share of batches trained in online (causal) mode
     modality_dropout: float = 0.0  # stage 1: share of batches encoded without the video group
     val_every: int = 5  # epochs between validations (and resumable checkpoints)

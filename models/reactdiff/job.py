@@ -73,7 +73,7 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
               config: str | None = None, epochs: int | None = None, precision: str = "auto",
               compile: bool = False, progress: bool = True, half_export: bool = False,
               max_steps: int | None = None, frames: int | None = 750,
-              log=print) -> Path | None:
+              stage1_from: str | None = None, log=print) -> Path | None:
     """Train ``model`` (a ReactDiff variant) into ``out``; returns ``out/model.pt`` once stage 2
     is done (None after stage 1 alone, and on ranks > 0)."""
     from .train import resolve_device, train_reactdiff
@@ -91,4 +91,4 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
     return train_reactdiff(cfg, train, val, out=out, stage=stage, device=device, seed=seed,
                            resume=resume, precision=precision, compile=compile,
                            progress=progress, identities=ids, half_export=half_export,
-                           max_steps=max_steps)
+                           max_steps=max_steps, stage1_from=stage1_from)

@@ -32,7 +32,7 @@ from reactbench.constants import AU
 from .config import ModelConfig
 from .diffusion import Diffusion, LatentNorm, from_windows, to_windows
 from .lrs import ListenerReactionShifts
-from .mmt import MMTDecoder, MMTEncoder
+from .mmt import MMTDecoder, MMTEncoder, sinusoidal_positions
 from .unet import UNet1D
 
 
@@ -71,7 +71,8 @@ class ReactDiffNet(nn.Module):
         flat = cfg.window * cfg.latent_dim
         if cfg.cond_windows < 1:
             raise ValueError(f"cond_windows must be >= 1 (got {cfg.cond_windows})")
-        self.cond_in = cfg.cond_windows * flat + (cfg.latent_dim if cfg.cond_summary else 0)
+        self.cond_in = (cfg.cond_windows * flat + (cfg.latent_dim if cfg.cond_summary else 0)
+                        + cfg.cond_position)
         self.cond_proj = nn.Linear(self.cond_in, cfg.cond_dim)
         self.cond_norm = nn.GroupNorm(cfg.cond_groups, cfg.cond_dim)
         self.unet = UNet1D(cfg)
@@ -135,17 +136,28 @@ class ReactDiffNet(nn.Module):
         w, frames = to_windows(z.float(), self.cfg.window)
         return self.latent_norm.normalise(w), frames
 
-    def condition_features(self, spk: torch.Tensor) -> torch.Tensor:
+    def condition_features(self, spk: torch.Tensor, offset=None) -> torch.Tensor:
         """Normalised speaker windows (B, K, ws, L) -> condition inputs (B, K, cond_in): for
         window k the flattened windows k-c+1..k (c = cond_windows; zeros before the first
-        window), then (cond_summary) the mean latent of windows 0..k. Causal by construction."""
+        window), then (cond_summary) the mean latent of windows 0..k, then (cond_position) a
+        sinusoidal code of the window's index in the clip (``offset`` (B,): first frame of a
+        training crop). Causal by construction."""
         k = spk.shape[1]
         flat = spk.flatten(2)
         parts = [F.pad(flat, (0, 0, c, 0))[:, :k] for c in range(self.cfg.cond_windows - 1, 0, -1)]
         parts.append(flat)
         if self.cfg.cond_summary:
             parts.append(ListenerReactionShifts.running_mean(spk.mean(2)))
+        if self.cfg.cond_position:
+            parts.append(self.window_positions(spk.shape[0], k, spk.device, spk.dtype, offset))
         return torch.cat(parts, -1) if len(parts) > 1 else flat
+
+    def window_positions(self, b: int, k: int, device, dtype, offset=None) -> torch.Tensor:
+        """(B, K, cond_position) sinusoidal codes of window indices (offset // ws) + 0..K-1."""
+        first = None if offset is None else torch.as_tensor(offset, device=device) \
+            // self.cfg.window
+        codes = sinusoidal_positions(k, self.cfg.cond_position, device, dtype, first)
+        return codes.expand(b, k, -1) if codes.dim() == 2 else codes
 
     def condition(self, features: torch.Tensor, style: torch.Tensor | None = None):
         """features (n, cond_in) from :meth:`condition_features` (for the paper's condition, the
@@ -159,7 +171,7 @@ class ReactDiffNet(nn.Module):
     def stage2_loss(self, batch: dict, causal: bool, w_eps: float, w_lrs: float):
         spk, _ = self.latent_windows(batch["speaker"], causal, batch.get("offset"))
         lis, _ = self.latent_windows(batch["listener"], causal, batch.get("offset"))
-        feats = self.condition_features(spk)
+        feats = self.condition_features(spk, batch.get("offset"))
         b, k, ws, d = lis.shape
         style, extra, logs = None, 0.0, {}
         if self.lrs is not None:

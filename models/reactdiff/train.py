@@ -103,7 +103,7 @@ class ClipDataset(Dataset):
         self.a, self.cfg, self.stage, self.seed, self.train = arrays, cfg, stage, seed, train
         self.n, self.frames = arrays["listener_emotion"].shape[:2]
         ws = cfg.model.window
-        crop = cfg.train.crop
+        crop = cfg.train.crop if stage == 1 or cfg.train.crop2 < 0 else cfg.train.crop2
         self.crop = crop if 0 < crop < self.frames else self.frames
         self.windows = math.ceil(self.crop / ws)
         self.epoch = 0
@@ -174,6 +174,7 @@ class Trainer:
         self.net = ReactDiffNet(cfg.model, widths).to(self.device)
         self.ema = copy.deepcopy(self.net).requires_grad_(False).eval()
         self.stages_done: list[int] = []
+        self.stage1_from: str | None = None  # model file stage 1 was taken from
         self.state = {"stage": 1, "epoch": 0, "step": 0, "best_val": math.inf}
         self.log: list[dict] = []
         self.opt = None
@@ -403,7 +404,8 @@ class Trainer:
         d = ck.metadata(self.cfg, self.widths, self.identities)
         d.update({"ema": self.ema.state_dict(), "stages_done": list(self.stages_done),
                   "summary": {"log": self.log[-1] if self.log else None,
-                              "best_val": self.state["best_val"]}})
+                              "best_val": self.state["best_val"],
+                              "stage1_from": self.stage1_from}})
         if with_opt:
             d.update({"model": self.net.state_dict(), "state": dict(self.state),
                       "log": list(self.log), "seed": self.seed,
@@ -432,10 +434,38 @@ class Trainer:
         self.state.update(d["state"])
         self.log = list(d.get("log", []))
         self.stages_done = list(d.get("stages_done", []))
+        self.stage1_from = (d.get("summary") or {}).get("stage1_from")
         if d.get("optimizer") is not None:
             self._pending_opt = {"stage": self.state["stage"], "optimizer": d["optimizer"],
                                  "scheduler": d["scheduler"]}
         self.opt = None
+
+
+STAGE1_PREFIXES = ("encoder.", "decoder.", "stream_norm.", "target_norm.")
+STAGE1_FIELDS = ("streams", "d_model", "heads", "intra_blocks", "inter_layers", "latent_dim",
+                 "dec_d_model", "dec_layers", "dec_heads", "window", "dropout", "frame_skip",
+                 "fusion")
+
+
+def adopt_stage1(trainer: Trainer, path: str | Path) -> None:
+    """Load the stage-1 modules of model file ``path`` into ``trainer`` (net and EMA) and
+    mark stage 1 done."""
+    src = ck.read_checkpoint(path)
+    theirs, ours = src["config"]["model"], trainer.cfg.to_dict()["model"]
+    diff = [f for f in STAGE1_FIELDS if theirs.get(f) != ours.get(f)]
+    if diff or dict(src["widths"]) != dict(trainer.widths):
+        what = diff or ["stream widths"]
+        raise ModelError(f"{path}: its stage-1 architecture differs from this run's in {what}; "
+                         "use a model trained with the same preset/stream settings")
+    state = {k: v.float() if v.is_floating_point() else v
+             for k, v in src["model"].items() if k.startswith(STAGE1_PREFIXES)}
+    for module in (trainer.net, trainer.ema):
+        own = module.state_dict()
+        own.update({k: v.to(own[k].device) for k, v in state.items()})
+        module.load_state_dict(own)
+    trainer.stages_done = [1]
+    trainer.state.update(stage=1, epoch=0, step=0)
+    trainer.stage1_from = str(path)
 
 
 def write_log(log: list[dict], out: Path) -> None:
@@ -478,8 +508,13 @@ def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | 
                     stage: str = "all", device: str = "cpu", seed: int = 0, resume: bool = False,
                     precision: str = "auto", compile: bool = False, progress: bool = True,
                     identities: dict | None = None, half_export: bool = False,
-                    max_steps: int | None = None) -> Path | None:
-    """Train stage 1, 2 or both into ``out``; returns the path of ``model.pt`` (rank 0)."""
+                    max_steps: int | None = None,
+                    stage1_from: str | Path | None = None) -> Path | None:
+    """Train stage 1, 2 or both into ``out``; returns the path of ``model.pt`` (rank 0).
+
+    ``stage1_from``: a model file whose trained MMT (encoder, decoder, input and target
+    statistics) becomes this run's stage 1, so only stage 2 is trained (stage-2 ablations
+    against one fixed autoencoder); its stage-1 architecture must equal this config's."""
     device = resolve_device(device)
     info = init_distributed(device)
     out = Path(out)
@@ -499,6 +534,11 @@ def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | 
         if not resume and not starting_stage2:
             raise ModelError(f"{ckpt_path} exists: pass --resume to continue that run, or choose "
                              "another --out")
+    if stage1_from is not None and not ckpt_path.exists():
+        if stages != [2]:
+            raise ModelError("--stage1-from takes stage 1 from a model file: use it with "
+                             "--stage 2")
+        adopt_stage1(trainer, stage1_from)
     if stages == [2] and 1 not in trainer.stages_done:
         raise ModelError(f"stage 2 needs a finished stage 1 in {out}: run "
                          f"`reactbench train --model {cfg.variant} --stage 1 --out {out}` first")

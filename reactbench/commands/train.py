@@ -38,6 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="store model.pt weights in float16 (smaller file)")
     p.add_argument("--frames", type=int, default=750, help="frames per clip to load (750)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--stage1-from", default=None, metavar="MODEL_PT",
+                   help="with --stage 2: take the trained MMT (stage 1) from this model file")
 
 
 def register(sub) -> None:
@@ -82,7 +84,8 @@ def run(args) -> int:
                      data=args.data, out=args.out, resume=args.resume, seed=args.seed,
                      config=args.config, epochs=args.epochs, precision=args.precision,
                      compile=args.compile, progress=not args.no_progress,
-                     half_export=args.half_export, max_steps=args.max_steps, frames=args.frames)
+                     half_export=args.half_export, max_steps=args.max_steps, frames=args.frames,
+                     stage1_from=args.stage1_from)
     if int(os.environ.get("RANK", "0")) == 0:
         if path is not None:
             print(f"model: {path}\nevaluate it: reactbench run --model {args.model} "

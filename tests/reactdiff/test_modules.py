@@ -167,6 +167,22 @@ def test_condition_features_context_is_causal_and_lagged():
     assert torch.equal(paper.condition_features(spk), flat)
 
 
+def test_condition_window_positions_follow_the_clip_not_the_crop():
+    cfg = tiny_config().model
+    cfg.cond_position = 6
+    net = ReactDiffNet(cfg, WIDTHS)
+    ws, d = cfg.window, cfg.latent_dim
+    spk = torch.rand(2, 4, ws, d) * 2 - 1
+    feats = net.condition_features(spk)
+    assert feats.shape == (2, 4, ws * d + 6) and net.cond_in == ws * d + 6
+    codes = feats[..., -6:]
+    assert not torch.allclose(codes[:, 0], codes[:, 1])  # windows differ by position
+    # a training crop starting at window 2 gets the codes of windows 2, 3 of the whole clip
+    crop = net.condition_features(spk[:, 2:], offset=torch.tensor([2 * ws, 2 * ws]))
+    assert torch.allclose(crop[..., -6:], codes[:, 2:])
+    assert torch.equal(crop[..., :-6], feats[:, 2:, :-6])
+
+
 def test_stage1_au_bce_term_keeps_a_gradient_where_l1_has_none():
     """A saturated AU output (sigmoid ~ 0) with an active target: L1 through the sigmoid gives
     (almost) no gradient, the BCE term gives (p - y) -- why the small preset adds it."""

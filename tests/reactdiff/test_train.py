@@ -105,3 +105,40 @@ def test_cuda_without_gpu_is_a_clear_error():
         resolve_device("cuda")
     with pytest.raises(ModelError, match="'cpu' or 'cuda'"):
         resolve_device("tpu")
+
+
+def test_stage2_from_another_models_mmt(tmp_path, tiny_model, fake_splits):
+    """--stage1-from: stage 2 trains on the given model's MMT, left unchanged; a condition of
+    another width (window positions) is fine, another MMT architecture is a clear error."""
+    from models.reactdiff.train import train_reactdiff
+
+    train, val = fake_splits
+    ids = {"train": train.identity, "val": val.identity}
+    cfg = tiny_config()
+    cfg.model.cond_position = 4
+    path = train_reactdiff(cfg, train, val, out=tmp_path / "s2", stage="2", progress=False,
+                           identities=ids, stage1_from=tiny_model)
+    src, new = ck.read_checkpoint(tiny_model), ck.read_checkpoint(path)
+    mmt = [k for k in src["model"] if k.startswith(("encoder.", "decoder.", "stream_norm."))]
+    assert mmt and all(torch.equal(src["model"][k], new["model"][k]) for k in mmt)
+    assert new["model"]["cond_proj.weight"].shape[1] == \
+        src["model"]["cond_proj.weight"].shape[1] + 4
+    assert new["summary"]["stage1_from"] == str(tiny_model)
+    other = tiny_config()
+    other.model.latent_dim += 2
+    with pytest.raises(ModelError, match="latent_dim"):
+        train_reactdiff(other, train, val, out=tmp_path / "bad", stage="2", progress=False,
+                        identities=ids, stage1_from=tiny_model)
+    with pytest.raises(ModelError, match="--stage 2"):
+        train_reactdiff(tiny_config(), train, val, out=tmp_path / "all", progress=False,
+                        identities=ids, stage1_from=tiny_model)
+
+
+def test_stage2_crop_is_separate_from_stage1(fake_splits):
+    cfg = tiny_config()
+    cfg.train.crop, cfg.train.crop2 = 20, 0
+    arrays = split_arrays(fake_splits[0], cfg)
+    assert ClipDataset(arrays, cfg, 1, seed=0)[0]["listener_emotion"].shape[0] == 20
+    assert ClipDataset(arrays, cfg, 2, seed=0)[0]["listener_emotion"].shape[0] == 40
+    cfg.train.crop2 = -1  # default: the same crop in both stages
+    assert ClipDataset(arrays, cfg, 2, seed=0)[0]["listener_emotion"].shape[0] == 20
