@@ -4,7 +4,8 @@
 #   bash benchmarks/device_reactdiff.sh train JOBS...   JOB = name:variant[:epochs[:config[:seed]]]
 #       trains the jobs in parallel on the one GPU, evaluates them (+ naive baselines) on the
 #       exported test split, tars model.pt/loss.csv/loss.png + scores into $OUT/runs.tgz;
-#       STAGE1_FROM=MODEL.pt trains stage 2 only, on that model's MMT (stage-2 experiments)
+#       STAGE1_FROM=MODEL.pt trains stage 2 only, on that model's MMT (stage-2 experiments;
+#       "{variant}" in it is replaced by each job's variant)
 #   bash benchmarks/device_reactdiff.sh bench
 #       paper-preset benchmark + DDP 1-GPU throughput -> $OUT/bench.tgz
 set -u
@@ -20,7 +21,7 @@ if [[ $what == train ]]; then
     args=(--variant "$variant" --run "$OUT/runs/$name" --half --seed "${seed:-0}")
     [[ -n ${epochs:-} ]] && args+=(--epochs "$epochs")
     [[ -n ${config:-} ]] && args+=(--config "benchmarks/reactdiff_configs/$config.json")
-    [[ -n ${STAGE1_FROM:-} ]] && args+=(--stage1-from "$STAGE1_FROM")
+    [[ -n ${STAGE1_FROM:-} ]] && args+=(--stage1-from "${STAGE1_FROM//\{variant\}/$variant}")
     OMP_NUM_THREADS=2 timeout "${TRAIN_LIMIT:-420}" python3 benchmarks/reactdiff_data.py train .rdcarry \
       "${args[@]}" > "$OUT/runs/$name.log" 2>&1 &
     runs+=("$OUT/runs/$name")
@@ -36,8 +37,8 @@ if [[ $what == train ]]; then
   for r in "${runs[@]}"; do   # one archive per run (the device returns files of <= 16 MiB)
     n=$(basename "$r"); tar czf "$OUT/$n.tgz" -C "$OUT/runs" "$n/model.pt" "$n/loss.csv" \
       "$n/loss.png" "$n.log"
-    if (( $(stat -c %s "$OUT/$n.tgz") > 15000000 )); then  # cat name.tgz.part* | tar xz
-      split -b 15000000 -d "$OUT/$n.tgz" "$OUT/$n.tgz.part" && rm "$OUT/$n.tgz"
+    if (( $(stat -c %s "$OUT/$n.tgz") > 16500000 )); then  # cat name.tgz.part* | tar xz
+      split -b 16500000 -d "$OUT/$n.tgz" "$OUT/$n.tgz.part" && rm "$OUT/$n.tgz"
     fi
   done
   rm -rf "$OUT/runs"

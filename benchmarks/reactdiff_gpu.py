@@ -119,13 +119,14 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
 
 @torch.no_grad()
 def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
-                   unet_compile=True):
+                   unet_compile=True, precision="fp32"):
     """Per-window latency of the real online path at batch 1: ``Sampler.online`` called as the
     harness calls it (speaker prefix [0, end), start = end - window) for every window of a
     ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
     Reports the first window and the median / p90 over the later windows. ``graphs``: the
     encoder/decoder steps in CUDA graphs (``Sampler(streaming="graphs")``) and, with
-    ``unet_compile``, the UNet through torch.compile mode "reduce-overhead"."""
+    ``unet_compile``, the UNet through torch.compile mode "reduce-overhead" (without it, the
+    Sampler's own CUDA graph of the DDIM loop); ``precision`` bf16: under bf16 autocast."""
     net = ReactDiffNet(cfg.model, WIDTHS).eval()
     streaming = "graphs" if graphs else "dynamic"
     sampler = Sampler(net, device, streaming=streaming)
@@ -142,7 +143,8 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
             end = min(start + window, frames)
             prefix = {k: v[:, :end].copy() for k, v in spk.items()}
             t0 = time.perf_counter()
-            sampler.online(prefix, [0], alpha, seed, start)  # returns numpy: synchronised
+            with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):
+                sampler.online(prefix, [0], alpha, seed, start)  # returns numpy: synchronised
             times.append(time.perf_counter() - t0)
         return times
 
@@ -154,6 +156,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     med = later[len(later) // 2]
     return {"alpha": alpha, "prefix_frames": frames, "window": window, "cuda_graphs": graphs,
             "path": "Sampler.online", "streaming": streaming, "unet_compile": unet_compile,
+            "precision": precision,
             "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),
             "median_ms": round(1000 * med, 2),
@@ -181,6 +184,8 @@ def main():
     ap.add_argument("--online-no-unet-compile", action="store_true",
                     help="online with CUDA graphs: graph the encoder/decoder steps only (not the "
                          "UNet through torch.compile)")
+    ap.add_argument("--online-precisions", default="fp32",
+                    help="online: comma-separated precisions (fp32, bf16 autocast)")
     a = ap.parse_args()
     parts = set(a.parts.split(","))
     unknown = parts - {"train", "sampling", "online"}
@@ -222,13 +227,16 @@ def main():
         print(r, flush=True)
         res["sampling"].append(r)
         save()
-    for graphs in (False, True) if "online" in parts else ():
+    online = [(g, p) for g in (False, True) for p in a.online_precisions.split(",") if p]
+    for graphs, precision in online if "online" in parts else ():
         for alpha in (1, 10):
             try:
                 r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
-                                   reps=a.online_reps, unet_compile=not a.online_no_unet_compile)
+                                   reps=a.online_reps, unet_compile=not a.online_no_unet_compile,
+                                   precision=precision)
             except Exception as exc:  # noqa: BLE001
-                r = {"alpha": alpha, "cuda_graphs": graphs, "error": repr(exc)[:300]}
+                r = {"alpha": alpha, "cuda_graphs": graphs, "precision": precision,
+                     "error": repr(exc)[:300]}
             print(r, flush=True)
             res["online"].append(r)
             save()

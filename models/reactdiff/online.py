@@ -273,7 +273,7 @@ class StaticKV:
             return out
         entry = self._captured.get((name, n))
         if entry is None:
-            entry = self._captured[(name, n)] = _capture(fn, inputs)
+            entry = self._captured[(name, n)] = capture(fn, inputs)
         graph, static_in, static_out = entry
         for key, value in inputs.items():
             static_in[key].copy_(value)
@@ -321,7 +321,7 @@ class StaticKV:
         return net.target_norm.inverse(face), emo
 
 
-def _capture(fn, inputs: dict[str, torch.Tensor]) -> tuple:
+def capture(fn, inputs: dict[str, torch.Tensor]) -> tuple:
     """CUDA-graph ``fn(static inputs)`` (after a warm-up on a side stream, as PyTorch's CUDA
     graph notes prescribe) -> (graph, static inputs, static outputs). The warm-up and the
     replay write the same keys/values at the same slots."""

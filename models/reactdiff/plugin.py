@@ -13,6 +13,8 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
 - ``batch_rows``: speaker rows per generation batch (default 16);
 - ``temperature``: scale of the initial DDIM noise (default: the checkpoint's
   ``sampling.temperature``, chosen on the val split; 1.0 when absent);
+- ``streaming``: online caches: ``dynamic`` (default), ``static`` or ``graphs`` (CUDA only:
+  the encoder/decoder steps and the DDIM loop of each window replayed from CUDA graphs);
 - ``check_data``: ``true`` (default) refuses a checkpoint trained on another dataset or
   generator version, ``false`` skips that check.
 """
@@ -93,7 +95,8 @@ class ReactDiff:
     variant = "reactdiff"
     needs_train = True  # fit checks the checkpoint against the training split's identity
     needs_audio = True
-    OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data", "temperature")
+    OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data", "temperature",
+               "streaming")
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self.OPTIONS))
@@ -109,6 +112,7 @@ class ReactDiff:
         self.batch_rows = _int("batch_rows", options.get("batch_rows")) or 16
         self.check_data = _flag("check_data", options.get("check_data", True))
         self.temperature = _float("temperature", options.get("temperature"))
+        self.streaming = str(options.get("streaming") or "dynamic")
         self.info = ModelInfo(
             name=self.variant, version="1",
             params={"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
@@ -145,7 +149,8 @@ class ReactDiff:
         temperature = self.temperature
         if temperature is None:
             temperature = float(ckpt.get("sampling", {}).get("temperature", 1.0))
-        self._sampler = Sampler(net, dev, self.ddim_steps, temperature=temperature)
+        self._sampler = Sampler(net, dev, self.ddim_steps, temperature=temperature,
+                                streaming=self.streaming)
         self._cfg = cfg
         self._root = getattr(train, "root", None)
 

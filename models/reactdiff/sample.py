@@ -36,7 +36,7 @@ from reactbench.errors import ModelError
 
 from .diffusion import to_windows
 from .network import ReactDiffNet
-from .online import StaticKV, StreamState, decode_new, encode_new
+from .online import StaticKV, StreamState, capture, decode_new, encode_new
 
 STYLE_KEY = 2**30
 STREAMING = ("dynamic", "static", "graphs")
@@ -63,7 +63,8 @@ class Sampler:
         B 16, alpha 10, T 750: 3 GB; small preset: 0.16 GB).
         ``streaming``: how the online caches grow: ``dynamic`` (concatenation, exactly the
         frames seen), ``static`` (preallocated buffers of 1024 frames, doubled as needed) or
-        ``graphs`` (static + CUDA graphs of the encoder and decoder steps; CUDA only)."""
+        ``graphs`` (static + CUDA graphs of the encoder and decoder steps and of the whole
+        DDIM loop of a window batch; CUDA only)."""
         if streaming not in STREAMING:
             raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
         if streaming == "graphs" and not str(device).startswith("cuda"):
@@ -77,6 +78,7 @@ class Sampler:
         self.dim = net.cfg.latent_dim
         self._states: OrderedDict[tuple, StreamState] = OrderedDict()
         self._states_kept = streams_kept
+        self._ddim_graphs: dict[tuple, tuple] = {}  # input shapes -> captured DDIM loop
 
     def _tensors(self, streams: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device)
@@ -162,6 +164,29 @@ class Sampler:
                                     for j in range(first, k)]) for r in rows])
         noise = torch.from_numpy(noise * self.temperature).to(self.device)
         cond = feats[:, first:, None].expand(b, new, alpha, feats.shape[-1])
-        out = self.net.sample_windows(cond.reshape(b * new * alpha, -1),
-                                      noise.reshape(-1, self.ws, self.dim), style, self.steps)
+        out = self._sample(cond.reshape(b * new * alpha, -1),
+                           noise.reshape(-1, self.ws, self.dim), style)
         return out.reshape(b, new, alpha, self.ws, self.dim).transpose(1, 2)
+
+    def _sample(self, cond: torch.Tensor, noise: torch.Tensor,
+                style: torch.Tensor | None) -> torch.Tensor:
+        """``net.sample_windows`` (n, cond_in), (n, ws, L), (n, S) -> (n, ws, L); with
+        ``streaming="graphs"`` the whole DDIM loop (condition, T UNet steps, updates) is one
+        CUDA graph per input shape: captured on first use, replayed after (one launch instead
+        of hundreds per window)."""
+        def run(x: dict[str, torch.Tensor]) -> torch.Tensor:
+            return self.net.sample_windows(x["cond"], x["noise"], x.get("style"), self.steps)
+
+        inputs = {"cond": cond, "noise": noise.to(cond.dtype)}
+        if style is not None:
+            inputs["style"] = style
+        if self.streaming != "graphs":
+            return run(inputs)
+        key = tuple((k, tuple(v.shape), v.dtype) for k, v in inputs.items())
+        if key not in self._ddim_graphs:
+            self._ddim_graphs[key] = capture(run, inputs)
+        graph, static_in, static_out = self._ddim_graphs[key]
+        for k, v in inputs.items():
+            static_in[k].copy_(v)
+        graph.replay()
+        return static_out.clone()

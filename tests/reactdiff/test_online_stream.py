@@ -140,7 +140,7 @@ def test_online_window_by_window_equals_full_recompute(variant, window, streamin
 
 
 def _replaying_capture(fn, inputs):
-    """Stands in for online._capture on CPU: 'replay' re-runs fn on the static inputs and
+    """Stands in for online.capture on CPU: 'replay' re-runs fn on the static inputs and
     writes into the static outputs, as a CUDA graph replay would."""
     static_in = {k: v.clone() for k, v in inputs.items()}
     static_out = fn(static_in)
@@ -158,7 +158,7 @@ def test_static_buffers_grow_and_equal_full_causal_pass(size, graphs, monkeypatc
     """Preallocated buffers (capacity 16, grown while streaming 43 frames) give the full causal
     encoder and decoder; stale slots of uncommitted frames are hidden until overwritten;
     ``graphs``: the capture/replay plumbing (static inputs/outputs), twice over the clip."""
-    monkeypatch.setattr(online, "_capture", _replaying_capture)
+    monkeypatch.setattr(online, "capture", _replaying_capture)
     net = _net()
     x = {k: torch.from_numpy(v) for k, v in _streams(net).items()}
     z_in = torch.randn(2, 43, net.cfg.latent_dim, generator=torch.Generator().manual_seed(3))
@@ -177,6 +177,28 @@ def test_static_buffers_grow_and_equal_full_causal_pass(size, graphs, monkeypatc
     assert static.capacity == 64
     assert sorted(static._captured) == ([("decoder", 3), ("decoder", 10), ("encoder", 3),
                                          ("encoder", 10)] if graphs else [])
+
+
+@pytest.mark.parametrize("variant", ["reactdiff", "reactdiff-lrs"])
+def test_graphed_ddim_loop_replays_the_same_windows(variant, monkeypatch):
+    """``streaming="graphs"``: the DDIM loop of each window batch is captured once per input
+    shape and replayed (CPU stand-in for the CUDA graph): same reactions as eager."""
+    from models.reactdiff import sample
+
+    monkeypatch.setattr(online, "capture", _replaying_capture)
+    monkeypatch.setattr(sample, "capture", _replaying_capture)
+    net = _net(variant)
+    streams = _streams(net)
+    eager = Sampler(net, temperature=0.7)
+    graphed = Sampler(net, temperature=0.7)
+    graphed.streaming = "graphs"  # CUDA-only by the constructor; the plumbing runs on CPU
+    for start, end in _chunks(streams["au"].shape[1], 10):
+        prefix = {k: v[:, :end] for k, v in streams.items()}
+        want = eager.online(prefix, [3, 1], 2, 0, start)
+        got = graphed.online(prefix, [3, 1], 2, 0, start)
+        for g, w in zip(got, want):  # the static copy is contiguous: other kernels, rounding
+            np.testing.assert_allclose(g, w, atol=1e-4)
+    assert len(graphed._ddim_graphs) == 1  # one (rows x alpha, ws, L) shape: one capture
 
 
 @pytest.mark.gpu

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
 from models.reactdiff import plugin
 from reactbench.errors import ModelError
@@ -89,6 +90,17 @@ def test_checkpoint_for_other_data_offers_retraining(tiny_model, fake_splits):
     with pytest.raises(ModelError, match="reactbench train --model reactdiff"):
         plugin.ReactDiff(checkpoint=str(tiny_model)).fit(other)
     plugin.ReactDiff(checkpoint=str(tiny_model), check_data="false").fit(other)
+
+
+def test_streaming_option_is_checked(tiny_model, fake_splits):
+    with pytest.raises(ModelError, match="streaming must be one of"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), streaming="fast").fit(fake_splits[0])
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelError, match="needs a CUDA device"):
+            plugin.ReactDiff(checkpoint=str(tiny_model), streaming="graphs").fit(fake_splits[0])
+    m = plugin.ReactDiff(checkpoint=str(tiny_model), streaming="static")
+    m.fit(fake_splits[0])
+    assert m._sampler.streaming == "static"
 
 
 def test_data_without_audio_is_a_clear_error(tiny_model, fake_splits):
