@@ -124,9 +124,9 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     harness calls it (speaker prefix [0, end), start = end - window) for every window of a
     ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
     Reports the first window and the median / p90 over the later windows. ``graphs``: the
-    encoder/decoder steps in CUDA graphs (``Sampler(streaming="graphs")``) and, with
-    ``unet_compile``, the UNet through torch.compile mode "reduce-overhead" (without it, the
-    Sampler's own CUDA graph of the DDIM loop); ``precision`` bf16: under bf16 autocast."""
+    encoder/decoder steps and the DDIM loop in CUDA graphs (``Sampler(streaming="graphs")``),
+    with ``unet_compile`` the UNet's kernels fused by torch.compile (default mode) inside
+    them; ``precision`` bf16: under bf16 autocast."""
     net = ReactDiffNet(cfg.model, WIDTHS).eval()
     streaming = "graphs" if graphs else "dynamic"
     sampler = Sampler(net, device, streaming=streaming)
@@ -134,8 +134,8 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     spk = {k: rng.standard_normal((1, frames, w), dtype=np.float32) for k, w in WIDTHS.items()}
     unet = net.unet
     unet_compile = bool(graphs and unet_compile)
-    if unet_compile:
-        net.unet = torch.compile(unet, mode="reduce-overhead", dynamic=False)
+    if unet_compile:  # fused kernels; the Sampler's own CUDA graph of the DDIM loop holds them
+        net.unet = torch.compile(unet, dynamic=False)
 
     def clip(seed):
         times = []
@@ -143,7 +143,9 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
             end = min(start + window, frames)
             prefix = {k: v[:, :end].copy() for k, v in spk.items()}
             t0 = time.perf_counter()
-            with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):
+            # no autocast weight cache: a captured graph must not read casts freed after it
+            with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16",
+                                cache_enabled=False):
                 sampler.online(prefix, [0], alpha, seed, start)  # returns numpy: synchronised
             times.append(time.perf_counter() - t0)
         return times
@@ -182,8 +184,11 @@ def main():
     ap.add_argument("--online-reps", type=int, default=3,
                     help="online: timed clips after one warm-up clip")
     ap.add_argument("--online-no-unet-compile", action="store_true",
-                    help="online with CUDA graphs: graph the encoder/decoder steps only (not the "
-                         "UNet through torch.compile)")
+                    help="online with CUDA graphs: the UNet without torch.compile (the graphs "
+                         "then replay its eager kernels)")
+    ap.add_argument("--online-modes", default="dynamic,graphs",
+                    help="online: comma-separated streaming modes (dynamic, graphs)")
+    ap.add_argument("--online-alphas", default="1,10", help="online: comma-separated alphas")
     ap.add_argument("--online-precisions", default="fp32",
                     help="online: comma-separated precisions (fp32, bf16 autocast)")
     a = ap.parse_args()
@@ -227,9 +232,10 @@ def main():
         print(r, flush=True)
         res["sampling"].append(r)
         save()
-    online = [(g, p) for g in (False, True) for p in a.online_precisions.split(",") if p]
+    modes = [m == "graphs" for m in a.online_modes.split(",") if m]
+    online = [(g, p) for g in modes for p in a.online_precisions.split(",") if p]
     for graphs, precision in online if "online" in parts else ():
-        for alpha in (1, 10):
+        for alpha in (int(x) for x in a.online_alphas.split(",")):
             try:
                 r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
                                    reps=a.online_reps, unet_compile=not a.online_no_unet_compile,
