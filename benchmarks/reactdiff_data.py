@@ -10,6 +10,7 @@ the data (and dataset identity) of this machine.
     python benchmarks/reactdiff_data.py train OUTDIR --variant reactdiff --run runs/x \
         [--device cuda] [--epochs N] [--config C.json] [--stage1-from MODEL.pt]
     python benchmarks/reactdiff_data.py stamp runs/x/model.pt --scores scores.json --name x
+    python benchmarks/reactdiff_data.py quantise runs/x/model.pt --out shipped.pt
 """
 
 from __future__ import annotations
@@ -147,6 +148,18 @@ def stamp(model: Path, scores: Path, run: str) -> dict:
     return ckpt["sampling"]
 
 
+def quantise(model: Path, out: Path) -> Path:
+    """Write ``model`` with its weight matrices stored as int8 + per-channel scales (the
+    shipped checkpoint's format; about half the size of float16)."""
+    from models.reactdiff.checkpoint import atomic_save, quantise_int8, read_checkpoint
+
+    ckpt = read_checkpoint(model)
+    ckpt.pop("path", None)
+    ckpt["model"] = quantise_int8(ckpt["model"])
+    ckpt["storage"] = "int8 weight matrices, per-output-channel float32 scales"
+    return atomic_save(ckpt, out)
+
+
 def train(folder: Path, variant: str, run: Path, device: str, preset: str = "small",
           epochs: int | None = None, seed: int = 0, half: bool = False,
           config: str | None = None, stage1_from: str | None = None) -> Path:
@@ -163,10 +176,9 @@ def train(folder: Path, variant: str, run: Path, device: str, preset: str = "sma
                            half_export=half, stage="2" if stage1_from else "all",
                            stage1_from=stage1_from)
 
-
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("action", choices=("export", "train", "evaluate", "stamp"))
+    ap.add_argument("action", choices=("export", "train", "evaluate", "stamp", "quantise"))
     ap.add_argument("folder")
     ap.add_argument("--data", default=None)
     ap.add_argument("--variant", default="reactdiff")
@@ -190,6 +202,8 @@ if __name__ == "__main__":
     if a.action == "export":
         for p in export(Path(a.folder), a.data):
             print(p, p.stat().st_size // 1024, "KiB")
+    elif a.action == "quantise":  # folder = the model file, --out the int8 copy
+        print(quantise(Path(a.folder), Path(a.out)))
     elif a.action == "stamp":  # folder = the model file
         print(stamp(Path(a.folder), Path(a.scores), a.name))
     elif a.action == "evaluate":

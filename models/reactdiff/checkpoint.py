@@ -7,7 +7,8 @@ Two kinds, one format (``FORMAT``), both ``torch.save`` dicts with plain-Python 
   statistic: stream standardisation, 3DMM standardisation, latent min-max statistics), optimiser
   and LR-schedule state, the loss log, dataset identities (train and val), reactbench version;
 - model file ``<out>/model.pt`` (for generation): the same without optimiser state, EMA weights
-  only (optionally stored as float16 to keep the shipped checkpoint small).
+  only (optionally stored as float16, or -- the shipped checkpoint -- weight matrices as int8
+  with per-channel scales, :func:`quantise_int8`, to keep it small).
 
 Writes go to a temporary file in the same folder and are moved into place with ``os.replace``,
 so an interrupted write never leaves a half-written checkpoint.
@@ -51,6 +52,37 @@ def export_model(ckpt: dict, path: str | Path, half: bool = False) -> Path:
 
 # statistics kept in float32 even in a half-precision export
 _KEEP_FP32 = {"stream_norm", "target_norm", "latent_norm"}
+Q8, Q8_SCALE = "#int8", "#int8_scale"  # key suffixes of int8-stored weights and their scales
+
+
+def quantise_int8(state: dict[str, torch.Tensor], min_size: int = 1024) -> dict:
+    """Store every weight matrix / kernel (>= 2 dims, >= ``min_size`` values; statistics
+    excluded) as int8 with one float32 scale per output channel (symmetric, round to nearest):
+    ``w ~= q * scale``, at most half a quantisation step (scale / 2) off per value. Other
+    tensors are kept as they are. Inverse: :func:`dequantise`."""
+    out = {}
+    for k, v in state.items():
+        if (not v.is_floating_point() or v.dim() < 2 or v.numel() < min_size
+                or k.split(".")[0] in _KEEP_FP32):
+            out[k] = v
+            continue
+        flat = v.detach().float().reshape(v.shape[0], -1)
+        scale = (flat.abs().amax(1) / 127.0).clamp_min(1e-12)
+        out[k + Q8] = torch.round(flat / scale[:, None]).clamp(-127, 127).to(torch.int8) \
+            .reshape(v.shape)
+        out[k + Q8_SCALE] = scale
+    return out
+
+
+def dequantise(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The float32 state dict of a (possibly) int8-stored one (see :func:`quantise_int8`)."""
+    out = {k: v for k, v in state.items() if not k.endswith((Q8, Q8_SCALE))}
+    for k, q in state.items():
+        if k.endswith(Q8):
+            base = k[:-len(Q8)]
+            scale = state[base + Q8_SCALE].float()
+            out[base] = q.float() * scale.view(-1, *([1] * (q.dim() - 1)))
+    return out
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -77,7 +109,7 @@ def build_network(ckpt: dict, weights: str = "model") -> tuple[ReactDiffConfig, 
     """Rebuild the network of a checkpoint and load its weights (``model`` or ``ema``) in fp32."""
     cfg = ReactDiffConfig.from_dict(ckpt["config"])
     net = ReactDiffNet(cfg.model, ckpt["widths"])
-    state = ckpt[weights] if weights in ckpt else ckpt["model"]
+    state = dequantise(ckpt[weights] if weights in ckpt else ckpt["model"])
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in state.items()}
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:

@@ -180,26 +180,30 @@ def preset_config(preset: str = "paper", variant: str = "reactdiff") -> ReactDif
     """The named preset with the named variant applied.
 
     ``paper``: the paper's widths (attention 1024, latent 128, UNet 256 x (1, 2, 4, 8); 558 M
-    parameters), the public code's optimiser settings, for GPUs. ``small`` (3 M parameters):
+    parameters), the public code's optimiser settings, for GPUs. ``small`` (7.7 M parameters):
     the shipped checkpoint's recipe (300 + 600 epochs at batch 32: about 4 minutes on one
     H100, tens of minutes on a CPU); it adds the frame-synchronous skip path in the attention
     units (``frame_skip``, see mmt.py), without which the small MMT autoencoder converged far
-    more slowly, it uses a 64-wide UNet so that the first convolution does not squeeze the
-    50 frame channels, and its condition sees speaker windows k-2..k plus the running mean of
+    more slowly, and its condition sees speaker windows k-2..k plus the running mean of
     the conversation so far (``cond_windows=3, cond_summary=True``; chosen on the val split:
-    FRDist 105.0 -> 95.0 and FRCorr 0.383 -> 0.409 against the paper's one-window condition),
-    and stage 1 adds a BCE term on the AU columns (``w_au_bce=1``): with the paper's L1 alone the
-    autoencoder never reconstructed the sparse AUs (output ~0 for AUs active in 6 % of frames),
-    so no generated reaction ever moved them (val FRCorr 0.409 -> 0.549, FRDiv 0.014 -> 0.025)."""
+    FRDist 105.0 -> 95.0 and FRCorr 0.383 -> 0.409 against the paper's one-window condition)
+    and a code of the window's position in the clip (``cond_position=16``; val FRDist 102.7 ->
+    95.0-98.1 with a 64-wide UNet, no clear effect with the 128-wide one), stage 1 adds a BCE
+    term on the AU columns (``w_au_bce=1``): with the paper's L1 alone the autoencoder never
+    reconstructed the sparse AUs (output ~0 for AUs active in 6 % of frames), so no generated
+    reaction ever moved them (val FRCorr 0.409 -> 0.549, FRDiv 0.014 -> 0.025), and its UNet is
+    128 wide with widths (1, 1, 2) (stage 2 on one MMT, val FRCorr: 64-wide (1, 2, 2) UNet
+    0.47-0.49, 128-wide (1, 1, 2) 0.70-0.78 over three seeds; every score is in
+    leaderboards/synthetic/reactdiff_device_scores.json)."""
     if preset not in PRESETS:
         raise ModelError(f"unknown preset {preset!r}; choose one of {PRESETS}")
     cfg = ReactDiffConfig(preset=preset)
     if preset == "small":
         cfg.model = ModelConfig(
             d_model=64, heads=4, intra_blocks=1, inter_layers=1, latent_dim=32, dec_d_model=64,
-            dec_layers=2, dec_heads=4, cond_dim=64, cond_groups=8, unet_width=64,
-            unet_mults=(1, 2, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2,
-            frame_skip=True, cond_windows=3, cond_summary=True)
+            dec_layers=2, dec_heads=4, cond_dim=64, cond_groups=8, unet_width=128,
+            unet_mults=(1, 1, 2), unet_res_blocks=1, unet_attn_levels=(1,), unet_heads=2,
+            frame_skip=True, cond_windows=3, cond_summary=True, cond_position=16)
         cfg.train = TrainConfig(batch_size=32, lr1=2e-3, lr2=1e-3, epochs1=300, epochs2=600,
                                 ema=0.995, warmup_steps=50, crop=250, val_every=10,
                                 modality_dropout=0.0, w_au_bce=1.0)

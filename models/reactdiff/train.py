@@ -458,7 +458,7 @@ def adopt_stage1(trainer: Trainer, path: str | Path) -> None:
         raise ModelError(f"{path}: its stage-1 architecture differs from this run's in {what}; "
                          "use a model trained with the same preset/stream settings")
     state = {k: v.float() if v.is_floating_point() else v
-             for k, v in src["model"].items() if k.startswith(STAGE1_PREFIXES)}
+             for k, v in ck.dequantise(src["model"]).items() if k.startswith(STAGE1_PREFIXES)}
     for module in (trainer.net, trainer.ema):
         own = module.state_dict()
         own.update({k: v.to(own[k].device) for k, v in state.items()})
