@@ -206,10 +206,13 @@ def test_graphed_ddim_loop_replays_the_same_windows(variant, monkeypatch):
 @pytest.mark.parametrize(("variant", "streaming"), [
     ("reactdiff", "dynamic"), ("reactdiff-lrs", "dynamic"), ("reactdiff", "graphs"),
     ("reactdiff-no-audio", "graphs")])
-def test_online_streaming_on_cuda(variant, streaming):
+def test_online_streaming_on_cuda(variant, streaming, monkeypatch):
     """Same on the GPU (tolerance of the harness's CUDA causality check); ``graphs`` captures
     the encoder/decoder steps (window 10: one capture per step) and replays them; a second
-    pass over the clip restarts the state at frame 0 and replays the same graphs."""
+    pass over the clip restarts the state at frame 0 and replays the same graphs. TF32
+    convolutions off: with them the reference (all windows in one batch) and the stream (one
+    window per call) differ by ~1e-3 before DDIM, enough to flip an LRS style draw."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     net = _net(variant)
     sampler = Sampler(net, "cuda", temperature=0.7, streaming=streaming)
     for _ in range(2):
