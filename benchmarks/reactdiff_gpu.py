@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from models.reactdiff.config import preset_config  # noqa: E402
 from models.reactdiff.network import ReactDiffNet  # noqa: E402
 from models.reactdiff.sample import Sampler  # noqa: E402
+from models.reactdiff.unet import use_gemm_convs  # noqa: E402
 
 WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 64, "mfcc": 26}
 
@@ -119,15 +120,22 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
 
 @torch.no_grad()
 def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
-                   unet_compile=True, precision="fp32"):
+                   unet_compile=True, precision="fp32", gemm_convs=False, bf16_weights=False):
     """Per-window latency of the real online path at batch 1: ``Sampler.online`` called as the
     harness calls it (speaker prefix [0, end), start = end - window) for every window of a
     ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
     Reports the first window and the median / p90 over the later windows. ``graphs``: the
     encoder/decoder steps and the DDIM loop in CUDA graphs (``Sampler(streaming="graphs")``),
     with ``unet_compile`` the UNet's kernels fused by torch.compile (default mode) inside
-    them; ``precision`` bf16: under bf16 autocast."""
+    them; ``precision`` bf16: under bf16 autocast (``bf16_weights``: parameters stored in bf16,
+    so autocast casts no weight per call; buffers stay fp32); ``gemm_convs``: the UNet's
+    convolutions as matrix products (unet.use_gemm_convs)."""
     net = ReactDiffNet(cfg.model, WIDTHS).eval()
+    if gemm_convs:
+        use_gemm_convs(net.unet)
+    if bf16_weights:
+        for p in net.parameters():
+            p.data = p.data.to(torch.bfloat16)
     streaming = "graphs" if graphs else "dynamic"
     sampler = Sampler(net, device, streaming=streaming)
     rng = np.random.default_rng(0)
@@ -158,7 +166,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     med = later[len(later) // 2]
     return {"alpha": alpha, "prefix_frames": frames, "window": window, "cuda_graphs": graphs,
             "path": "Sampler.online", "streaming": streaming, "unet_compile": unet_compile,
-            "precision": precision,
+            "precision": precision, "gemm_convs": gemm_convs, "bf16_weights": bf16_weights,
             "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),
             "median_ms": round(1000 * med, 2),
@@ -189,6 +197,10 @@ def main():
     ap.add_argument("--online-modes", default="dynamic,graphs",
                     help="online: comma-separated streaming modes (dynamic, graphs)")
     ap.add_argument("--online-alphas", default="1,10", help="online: comma-separated alphas")
+    ap.add_argument("--online-gemm-convs", action="store_true",
+                    help="online: the UNet's convolutions as matrix products")
+    ap.add_argument("--online-bf16-weights", action="store_true",
+                    help="online bf16: parameters stored in bf16 (no per-call weight casts)")
     ap.add_argument("--online-precisions", default="fp32",
                     help="online: comma-separated precisions (fp32, bf16 autocast)")
     a = ap.parse_args()
@@ -239,7 +251,8 @@ def main():
             try:
                 r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
                                    reps=a.online_reps, unet_compile=not a.online_no_unet_compile,
-                                   precision=precision)
+                                   precision=precision, gemm_convs=a.online_gemm_convs,
+                                   bf16_weights=a.online_bf16_weights and precision == "bf16")
             except Exception as exc:  # noqa: BLE001
                 r = {"alpha": alpha, "cuda_graphs": graphs, "precision": precision,
                      "error": repr(exc)[:300]}

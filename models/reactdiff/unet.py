@@ -131,6 +131,34 @@ class UNet1D(nn.Module):
         return out[..., :length] if pad else out
 
 
+class GemmConv1d(nn.Conv1d):
+    """nn.Conv1d computed as one matrix product (im2col): x (B, C, L) -> windows
+    (B, L_out, C * k) @ weight (out, C * k)^T. Same parameters and results; on a GPU at the
+    online batch sizes (a few windows, 16-128 positions) it avoids cuDNN's per-call layout
+    transposes (half the time of a paper-preset window in bf16). Installed in place on an
+    existing network by :func:`use_gemm_convs`."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (k,), (stride,), (pad,) = self.kernel_size, self.stride, self.padding
+        if self.groups != 1 or self.dilation != (1,) or self.padding_mode != "zeros":
+            return super().forward(x)
+        if pad:
+            x = F.pad(x, (pad, pad))
+        cols = x.unfold(2, k, stride).transpose(1, 2).reshape(x.shape[0], -1, x.shape[1] * k)
+        w = self.weight.reshape(self.out_channels, -1)
+        out = F.linear(cols, w, self.bias)  # (B, L_out, out)
+        return out.transpose(1, 2)
+
+
+def use_gemm_convs(module: nn.Module) -> nn.Module:
+    """Switch every nn.Conv1d of ``module`` to :class:`GemmConv1d` (same parameters, so the
+    state dict is unchanged)."""
+    for m in module.modules():
+        if type(m) is nn.Conv1d:
+            m.__class__ = GemmConv1d
+    return module
+
+
 class _Upsample(nn.Module):
     def __init__(self, ch: int):
         super().__init__()

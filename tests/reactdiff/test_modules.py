@@ -203,3 +203,23 @@ def test_stage1_au_bce_term_keeps_a_gradient_where_l1_has_none():
         grads[w] = bias.grad[:15].abs().mean().item()
         assert ("bce_au" in logs) == (w > 0)
     assert grads[0.0] < 1e-4 and grads[1.0] > 0.05  # BCE: (p - y) / 15 columns
+
+
+def test_gemm_convolutions_equal_conv1d():
+    """unet.use_gemm_convs: the UNet's convolutions as matrix products, same outputs and state."""
+    from models.reactdiff.unet import GemmConv1d, UNet1D, use_gemm_convs
+
+    cfg = tiny_config().model
+    unet = UNet1D(cfg).eval()
+    for p in unet.parameters():  # the zero-initialised output convolution would hide errors
+        torch.nn.init.normal_(p, std=0.1)
+    x = torch.randn(3, cfg.window, cfg.latent_dim)
+    t, cond = torch.tensor([0, 5, 19]), torch.randn(3, cfg.cond_dim)
+    with torch.no_grad():
+        ref = unet(x, t, cond)
+        keys = set(unet.state_dict())
+        use_gemm_convs(unet)
+        out = unet(x, t, cond)
+    assert any(type(m) is GemmConv1d for m in unet.modules())
+    assert set(unet.state_dict()) == keys
+    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
