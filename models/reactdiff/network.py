@@ -209,9 +209,12 @@ class ReactDiffNet(nn.Module):
     @torch.no_grad()
     def sample_windows(self, feats: torch.Tensor, noise: torch.Tensor,
                        style: torch.Tensor | None = None, steps: int | None = None,
-                       chunk: int = 4096) -> torch.Tensor:
+                       chunk: int | None = None) -> torch.Tensor:
         """Independent windows: condition features (n, cond_in), x_T (n, ws, L), style (n, S)
-        -> generated listener windows (n, ws, L) in the MMT's (denormalised) units."""
+        -> generated listener windows (n, ws, L) in the MMT's (denormalised) units, ``chunk``
+        windows at a time (default 4096 on a GPU; 256 on a CPU, where larger batches fall out
+        of the caches: 1.5 vs 2.6 ms per window and UNet step for the small preset)."""
+        chunk = chunk or (4096 if feats.is_cuda else 256)
         out = []
         xt = noise.to(feats.dtype)
         for i in range(0, xt.shape[0], chunk):
