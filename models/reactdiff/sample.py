@@ -21,7 +21,8 @@ as a full causal recompute. Otherwise (``start == 0``, another batch, a changed 
 from an empty state, i.e. recomputes [0, end). Only complete windows are committed: a trailing
 partial window is computed (edge-padded as offline) but sampled again once it is complete.
 The caches grow by concatenation (``streaming="dynamic"``) or live in preallocated buffers
-(``"static"``; ``"graphs"`` also replays the encoder/decoder steps from CUDA graphs).
+(``"static"``; ``"graphs"`` also replays the encoder/decoder steps and the whole DDIM loop of
+each window batch from CUDA graphs).
 """
 
 from __future__ import annotations
