@@ -36,6 +36,19 @@ def test_train_command_end_to_end(tiny_dataset, tiny_json, tmp_path, capsys):
     rc = main(["train", "--model", "reactdiff", "--data", str(tiny_dataset), "--out", str(out),
                "--config", str(tiny_json)])
     assert rc == 2 and "--resume" in capsys.readouterr().err
+    # stage 2 alone on the MMT of that model, into another folder
+    out2 = tmp_path / "stage2"
+    rc = main(["train", "--model", "reactdiff", "--data", str(tiny_dataset), "--out", str(out2),
+               "--config", str(tiny_json), "--epochs", "1", "--no-progress", "--stage", "2",
+               "--stage1-from", str(out / "model.pt")])
+    assert rc == 0 and ck.read_checkpoint(out2 / "model.pt")["summary"]["stage1_from"]
+    for extra, said in ((["--stage", "all"], "use it with --stage 2"),
+                        (["--stage", "2", "--stage1-from", str(tmp_path / "none.pt")],
+                         "does not exist")):
+        args = ["train", "--model", "reactdiff", "--out", str(tmp_path / "x"), *extra]
+        if "--stage1-from" not in extra:
+            args += ["--stage1-from", str(out / "model.pt")]
+        assert main(args) == 2 and said in capsys.readouterr().err
 
 
 def test_train_without_audio_files(tiny_dataset, tiny_json, tmp_path, capsys):
