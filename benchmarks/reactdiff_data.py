@@ -176,6 +176,7 @@ def train(folder: Path, variant: str, run: Path, device: str, preset: str = "sma
                            half_export=half, stage="2" if stage1_from else "all",
                            stage1_from=stage1_from)
 
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("action", choices=("export", "train", "evaluate", "stamp", "quantise"))

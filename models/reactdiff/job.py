@@ -76,18 +76,13 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
               stage1_from: str | None = None, log=print) -> Path | None:
     """Train ``model`` (a ReactDiff variant) into ``out``; returns ``out/model.pt`` once stage 2
     is done (None after stage 1 alone, and on ranks > 0)."""
-    from .train import resolve_device, train_reactdiff
+    from .train import check_stage1_from, resolve_device, train_reactdiff
 
     if stage not in ("1", "2", "all"):
         raise ModelError(f"--stage must be 1, 2 or all (got {stage!r})")
     resolve_device(device)
     if stage1_from is not None:  # fail before loading any data
-        if stage != "2":
-            raise ModelError("--stage1-from takes stage 1 from a model file: use it with "
-                             "--stage 2")
-        from .checkpoint import read_checkpoint
-
-        read_checkpoint(stage1_from)
+        check_stage1_from(stage, stage1_from)
     cfg = build_config(model, preset, config, epochs)
     out = Path(out) if out else default_out(model, preset)
     root, train, val, ids = load_training_splits(cfg, data, frames, progress)

@@ -447,10 +447,17 @@ STAGE1_FIELDS = ("streams", "d_model", "heads", "intra_blocks", "inter_layers", 
                  "fusion")
 
 
+def check_stage1_from(stage: str, path: str | Path) -> dict:
+    """``--stage1-from`` needs ``--stage 2`` and a readable model file; returns its dict."""
+    if stage != "2":
+        raise ModelError("--stage1-from takes stage 1 from a model file: use it with --stage 2")
+    return ck.read_checkpoint(path)
+
+
 def adopt_stage1(trainer: Trainer, path: str | Path) -> None:
     """Load the stage-1 modules of model file ``path`` into ``trainer`` (net and EMA) and
     mark stage 1 done."""
-    src = ck.read_checkpoint(path)
+    src = check_stage1_from("2", path)
     theirs, ours = src["config"]["model"], trainer.cfg.to_dict()["model"]
     diff = [f for f in STAGE1_FIELDS if theirs.get(f) != ours.get(f)]
     if diff or dict(src["widths"]) != dict(trainer.widths):
@@ -535,9 +542,7 @@ def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | 
             raise ModelError(f"{ckpt_path} exists: pass --resume to continue that run, or choose "
                              "another --out")
     if stage1_from is not None and not ckpt_path.exists():
-        if stages != [2]:
-            raise ModelError("--stage1-from takes stage 1 from a model file: use it with "
-                             "--stage 2")
+        check_stage1_from(stage, stage1_from)
         adopt_stage1(trainer, stage1_from)
     if stages == [2] and 1 not in trainer.stages_done:
         raise ModelError(f"stage 2 needs a finished stage 1 in {out}: run "
