@@ -1,15 +1,24 @@
-"""Where the time of one online window goes (CUDA kernels, torch.profiler), at batch 1.
+"""Where the time of one online window goes, at batch 1.
 
-Runs ``Sampler.online`` eagerly (streaming "dynamic") over the first windows of a clip of random
-speaker streams, then profiles one further window and prints the CUDA kernels by total time.
+Default: ``Sampler.online`` eagerly (streaming "dynamic") over the first windows of a clip of
+random speaker streams, then torch.profiler over one further window, CUDA kernels by total time.
+
+``--graphs`` (the fast path, streaming "graphs", optionally ``--compile`` for the UNet): the
+synchronised wall time of each stage of a window (encoder step, condition, DDIM loop, decoder
+step), median over windows 4..14 of a 750-frame clip, then the kernels of one UNet evaluation
+(outside any graph, so each kernel is visible): count, summed kernel time, table.
 
     python benchmarks/reactdiff_online_profile.py --preset paper [--alpha 1] [--bf16]
+        [--gemm-convs] [--bf16-weights] [--graphs [--compile]]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +26,57 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import models.reactdiff.sample as sample_mod  # noqa: E402
 from models.reactdiff.config import preset_config  # noqa: E402
 from models.reactdiff.network import ReactDiffNet  # noqa: E402
 from models.reactdiff.sample import Sampler  # noqa: E402
+from models.reactdiff.unet import use_gemm_convs  # noqa: E402
 
 WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 64, "mfcc": 26}
+
+
+def _kernel_table(fn, rows: int) -> None:
+    torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
+                                            torch.profiler.ProfilerActivity.CUDA]) as prof:
+        fn()
+        torch.cuda.synchronize()
+    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    total = sum(e.device_time for e in kernels) / 1000
+    print(f"kernels: {len(kernels)}, summed kernel time {total:.3f} ms")
+    print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=rows,
+                                    max_name_column_width=60))
+
+
+def _stage_times(sampler: Sampler, spk: dict, alpha: int, autocast) -> None:
+    """Median synchronised wall time per stage of windows 4..14 (graphs mode)."""
+    times: dict[str, list[float]] = defaultdict(list)
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            torch.cuda.synchronize()
+            times[name].append(1000 * (time.perf_counter() - t0))
+            return out
+        return wrapper
+
+    sample_mod.encode_new = timed("encoder step", sample_mod.encode_new)
+    sample_mod.decode_new = timed("decoder step", sample_mod.decode_new)
+    sampler.net.condition_features = timed("condition features",
+                                           sampler.net.condition_features)
+    sampler._sample = timed("DDIM loop (20 UNet steps)", sampler._sample)
+    frames = next(iter(spk.values())).shape[1]
+    for start in range(0, frames, 50):
+        if start == 200:
+            times.clear()
+        t0 = time.perf_counter()
+        with autocast():
+            sampler.online({k: v[:, :start + 50] for k, v in spk.items()}, [0], alpha, 0, start)
+        times["whole call"].append(1000 * (time.perf_counter() - t0))
+    for name, ts in times.items():
+        print(f"{name:28s} median {statistics.median(ts):8.3f} ms  (n={len(ts)})")
 
 
 def main() -> None:
@@ -29,26 +84,53 @@ def main() -> None:
     ap.add_argument("--preset", default="paper", choices=("paper", "small"))
     ap.add_argument("--alpha", type=int, default=1)
     ap.add_argument("--bf16", action="store_true")
+    ap.add_argument("--gemm-convs", action="store_true",
+                    help="the UNet's convolutions as matrix products (unet.use_gemm_convs)")
+    ap.add_argument("--bf16-weights", action="store_true",
+                    help="with --bf16: parameters stored in bf16 (no per-call weight casts)")
+    ap.add_argument("--graphs", action="store_true",
+                    help="stage times of the CUDA-graph path, then one UNet call's kernels")
+    ap.add_argument("--compile", action="store_true", help="with --graphs: torch.compile UNet")
     ap.add_argument("--rows", type=int, default=25, help="kernels to print")
     a = ap.parse_args()
     net = ReactDiffNet(preset_config(a.preset).model, WIDTHS).eval()
-    sampler = Sampler(net, "cuda")
+    if a.gemm_convs:
+        use_gemm_convs(net.unet)
+    if a.bf16 and a.bf16_weights:
+        for p in net.parameters():
+            p.data = p.data.to(torch.bfloat16)
+    sampler = Sampler(net, "cuda", streaming="graphs" if a.graphs else "dynamic")
     rng = np.random.default_rng(0)
+
+    def autocast():
+        return torch.autocast("cuda", torch.bfloat16, enabled=a.bf16, cache_enabled=False)
+
+    if a.graphs:
+        if a.compile:
+            net.unet = torch.compile(net.unet, dynamic=False)
+        spk = {k: rng.standard_normal((1, 750, w), dtype=np.float32) for k, w in WIDTHS.items()}
+        with torch.no_grad():
+            _stage_times(sampler, spk, a.alpha, autocast)
+            cfg = net.cfg
+            x = torch.randn(a.alpha, cfg.window, cfg.latent_dim, device="cuda")
+            t = torch.full((a.alpha,), 10, device="cuda")
+            cond = torch.randn(a.alpha, cfg.cond_dim, device="cuda")
+
+            def unet_call():
+                with autocast():
+                    net.unet(x, t, cond)
+            unet_call()
+            _kernel_table(unet_call, a.rows)
+        return
     spk = {k: rng.standard_normal((1, 200, w), dtype=np.float32) for k, w in WIDTHS.items()}
 
     def window(start: int) -> None:
-        with torch.autocast("cuda", torch.bfloat16, enabled=a.bf16, cache_enabled=False):
+        with autocast():
             sampler.online({k: v[:, :start + 50] for k, v in spk.items()}, [0], a.alpha, 0, start)
 
     for start in (0, 50, 100):
         window(start)
-    torch.cuda.synchronize()
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
-                                            torch.profiler.ProfilerActivity.CUDA]) as prof:
-        window(150)
-        torch.cuda.synchronize()
-    print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=a.rows,
-                                    max_name_column_width=60))
+    _kernel_table(lambda: window(150), a.rows)
 
 
 if __name__ == "__main__":
