@@ -120,7 +120,8 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
 
 @torch.no_grad()
 def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
-                   unet_compile=True, precision="fp32", gemm_convs=False, bf16_weights=False):
+                   unet_compile=True, precision="fp32", gemm_convs=False, bf16_weights=False,
+                   compile_mode="default"):
     """Per-window latency of the real online path at batch 1: ``Sampler.online`` called as the
     harness calls it (speaker prefix [0, end), start = end - window) for every window of a
     ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
@@ -143,7 +144,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     unet = net.unet
     unet_compile = bool(graphs and unet_compile)
     if unet_compile:  # fused kernels; the Sampler's own CUDA graph of the DDIM loop holds them
-        net.unet = torch.compile(unet, dynamic=False)
+        net.unet = torch.compile(unet, dynamic=False, mode=compile_mode)
 
     def clip(seed):
         times = []
@@ -167,6 +168,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     return {"alpha": alpha, "prefix_frames": frames, "window": window, "cuda_graphs": graphs,
             "path": "Sampler.online", "streaming": streaming, "unet_compile": unet_compile,
             "precision": precision, "gemm_convs": gemm_convs, "bf16_weights": bf16_weights,
+            "compile_mode": compile_mode if unet_compile else None,
             "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),
             "median_ms": round(1000 * med, 2),
@@ -194,6 +196,9 @@ def main():
     ap.add_argument("--online-no-unet-compile", action="store_true",
                     help="online with CUDA graphs: the UNet without torch.compile (the graphs "
                          "then replay its eager kernels)")
+    ap.add_argument("--online-compile-mode", default="default",
+                    help="online: torch.compile mode of the UNet (default, "
+                         "max-autotune-no-cudagraphs, ...; the Sampler captures its own graphs)")
     ap.add_argument("--online-modes", default="dynamic,graphs",
                     help="online: comma-separated streaming modes (dynamic, graphs)")
     ap.add_argument("--online-alphas", default="1,10", help="online: comma-separated alphas")
@@ -252,7 +257,8 @@ def main():
                 r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
                                    reps=a.online_reps, unet_compile=not a.online_no_unet_compile,
                                    precision=precision, gemm_convs=a.online_gemm_convs,
-                                   bf16_weights=a.online_bf16_weights and precision == "bf16")
+                                   bf16_weights=a.online_bf16_weights and precision == "bf16",
+                                   compile_mode=a.online_compile_mode)
             except Exception as exc:  # noqa: BLE001
                 r = {"alpha": alpha, "cuda_graphs": graphs, "precision": precision,
                      "error": repr(exc)[:300]}

@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--graphs", action="store_true",
                     help="stage times of the CUDA-graph path, then one UNet call's kernels")
     ap.add_argument("--compile", action="store_true", help="with --graphs: torch.compile UNet")
+    ap.add_argument("--compile-mode", default="default", help="torch.compile mode")
     ap.add_argument("--rows", type=int, default=25, help="kernels to print")
     a = ap.parse_args()
     net = ReactDiffNet(preset_config(a.preset).model, WIDTHS).eval()
@@ -107,7 +108,7 @@ def main() -> None:
 
     if a.graphs:
         if a.compile:
-            net.unet = torch.compile(net.unet, dynamic=False)
+            net.unet = torch.compile(net.unet, dynamic=False, mode=a.compile_mode)
         spk = {k: rng.standard_normal((1, 750, w), dtype=np.float32) for k, w in WIDTHS.items()}
         with torch.no_grad():
             _stage_times(sampler, spk, a.alpha, autocast)
@@ -116,9 +117,12 @@ def main() -> None:
             t = torch.full((a.alpha,), 10, device="cuda")
             cond = torch.randn(a.alpha, cfg.cond_dim, device="cuda")
 
+            with autocast():  # as in the DDIM loop: the blocks' projections precomputed
+                proj = net.unet.step_embeddings(t[:1], cond)[0]
+
             def unet_call():
                 with autocast():
-                    net.unet(x, t, cond)
+                    net.unet(x, t, cond, proj)
             unet_call()
             _kernel_table(unet_call, a.rows)
         return

@@ -96,12 +96,15 @@ class Diffusion(nn.Module):
         """DDIM with eta 0 from x_T = ``x_t`` (B, ws, L); ``steps`` <= T evenly spaced."""
         n = steps or self.steps
         seq = torch.linspace(self.steps - 1, 0, n).round().long().tolist()
+        # the blocks' projections of (t, cond) for every step at once, where the net has them
+        proj = (net.step_embeddings(torch.tensor(seq, device=x_t.device), cond)
+                if hasattr(net, "step_embeddings") else None)
         x = x_t
         for i, t in enumerate(seq):
             ab = self.alpha_bar[t]
             ab_prev = self.alpha_bar[seq[i + 1]] if i + 1 < len(seq) else torch.ones_like(ab)
             tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
-            eps = net(x, tt, cond).float()
+            eps = (net(x, tt, cond) if proj is None else net(x, tt, cond, proj[i])).float()
             x0 = ((x.float() - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
             eps = (x.float() - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = (ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps).to(x_t.dtype)
