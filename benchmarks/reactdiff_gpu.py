@@ -121,7 +121,7 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
 @torch.no_grad()
 def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
                    unet_compile=True, precision="fp32", gemm_convs=False, bf16_weights=False,
-                   compile_mode="default"):
+                   compile_mode="default", ddim_steps=None):
     """Per-window latency of the real online path at batch 1: ``Sampler.online`` called as the
     harness calls it (speaker prefix [0, end), start = end - window) for every window of a
     ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
@@ -138,7 +138,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
         for p in net.parameters():
             p.data = p.data.to(torch.bfloat16)
     streaming = "graphs" if graphs else "dynamic"
-    sampler = Sampler(net, device, streaming=streaming)
+    sampler = Sampler(net, device, ddim_steps, streaming=streaming)
     rng = np.random.default_rng(0)
     spk = {k: rng.standard_normal((1, frames, w), dtype=np.float32) for k, w in WIDTHS.items()}
     unet = net.unet
@@ -169,6 +169,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
             "path": "Sampler.online", "streaming": streaming, "unet_compile": unet_compile,
             "precision": precision, "gemm_convs": gemm_convs, "bf16_weights": bf16_weights,
             "compile_mode": compile_mode if unet_compile else None,
+            "ddim_steps": ddim_steps or cfg.model.diffusion_steps,
             "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),
             "median_ms": round(1000 * med, 2),
@@ -199,6 +200,8 @@ def main():
     ap.add_argument("--online-compile-mode", default="default",
                     help="online: torch.compile mode of the UNet (default, "
                          "max-autotune-no-cudagraphs, ...; the Sampler captures its own graphs)")
+    ap.add_argument("--online-ddim-steps", default="",
+                    help="online: comma-separated DDIM step counts (default: the schedule's T)")
     ap.add_argument("--online-modes", default="dynamic,graphs",
                     help="online: comma-separated streaming modes (dynamic, graphs)")
     ap.add_argument("--online-alphas", default="1,10", help="online: comma-separated alphas")
@@ -250,18 +253,19 @@ def main():
         res["sampling"].append(r)
         save()
     modes = [m == "graphs" for m in a.online_modes.split(",") if m]
-    online = [(g, p) for g in modes for p in a.online_precisions.split(",") if p]
-    for graphs, precision in online if "online" in parts else ():
+    online = [(g, p, s) for g in modes for p in a.online_precisions.split(",") if p
+              for s in ([int(x) for x in a.online_ddim_steps.split(",") if x] or [None])]
+    for graphs, precision, steps in online if "online" in parts else ():
         for alpha in (int(x) for x in a.online_alphas.split(",")):
             try:
                 r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
                                    reps=a.online_reps, unet_compile=not a.online_no_unet_compile,
                                    precision=precision, gemm_convs=a.online_gemm_convs,
                                    bf16_weights=a.online_bf16_weights and precision == "bf16",
-                                   compile_mode=a.online_compile_mode)
+                                   compile_mode=a.online_compile_mode, ddim_steps=steps)
             except Exception as exc:  # noqa: BLE001
                 r = {"alpha": alpha, "cuda_graphs": graphs, "precision": precision,
-                     "error": repr(exc)[:300]}
+                     "ddim_steps": steps, "error": repr(exc)[:300]}
             print(r, flush=True)
             res["online"].append(r)
             save()

@@ -91,14 +91,24 @@ class Diffusion(nn.Module):
         pred = net(self.q_sample(x0, t, noise), t, cond)
         return (pred.float() - noise.float()).abs().mean()
 
+    def timesteps(self, n: int, device=None) -> torch.Tensor:
+        """The n <= T sampling steps, evenly spaced from T - 1 down to 0 (rounded half up):
+        (n,) int64, in integer arithmetic, so it is built on the GPU (also while a CUDA graph
+        is captured) with the same values as on the CPU."""
+        if not 1 <= n <= self.steps:
+            raise ValueError(f"DDIM steps must lie in [1, {self.steps}] (got {n})")
+        if n == 1:
+            return torch.full((1,), self.steps - 1, dtype=torch.long, device=device)
+        i = torch.arange(n, device=device)
+        return ((self.steps - 1) * (n - 1 - i) * 2 + (n - 1)) // (2 * (n - 1))
+
     @torch.no_grad()
     def ddim_sample(self, net, x_t, cond, steps: int | None = None):
         """DDIM with eta 0 from x_T = ``x_t`` (B, ws, L); ``steps`` <= T evenly spaced."""
-        n = steps or self.steps
-        seq = torch.linspace(self.steps - 1, 0, n).round().long().tolist()
+        seq_t = self.timesteps(steps or self.steps, x_t.device)
+        seq = self.timesteps(steps or self.steps).tolist()
         # the blocks' projections of (t, cond) for every step at once, where the net has them
-        proj = (net.step_embeddings(torch.tensor(seq, device=x_t.device), cond)
-                if hasattr(net, "step_embeddings") else None)
+        proj = net.step_embeddings(seq_t, cond) if hasattr(net, "step_embeddings") else None
         x = x_t
         for i, t in enumerate(seq):
             ab = self.alpha_bar[t]

@@ -144,6 +144,10 @@ class ReactDiff:
         if self.check_data and getattr(train, "identity", None):
             ck.check_dataset(ckpt, train.identity, train_command(self.variant))
         cfg, net = ck.build_network(ckpt)
+        if self.ddim_steps is not None and self.ddim_steps > cfg.model.diffusion_steps:
+            raise ModelError(f"{self.variant}: ddim_steps={self.ddim_steps} exceeds the "
+                             f"model's {cfg.model.diffusion_steps} diffusion steps; use 1.."
+                             f"{cfg.model.diffusion_steps}")
         self._check_inputs(cfg, train)
         dev = resolve_device(self.device or device)
         temperature = self.temperature

@@ -223,3 +223,34 @@ def test_gemm_convolutions_equal_conv1d():
     assert any(type(m) is GemmConv1d for m in unet.modules())
     assert set(unet.state_dict()) == keys
     torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+
+
+def test_precomputed_step_embeddings_equal_per_step_projections():
+    """UNet1D.step_embeddings (all steps' block projections in one batch, as the DDIM loop
+    uses them) gives the outputs of projecting (t, cond) inside every block."""
+    cfg = tiny_config().model
+    unet = UNet1D(cfg).eval()
+    for p in unet.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    x = torch.randn(3, cfg.window, cfg.latent_dim)
+    steps, cond = torch.tensor([19, 7, 0]), torch.randn(3, cfg.cond_dim)
+    with torch.no_grad():
+        proj = unet.step_embeddings(steps, cond)
+        assert proj.shape == (3, 3, sum(unet.emb_sizes))
+        for i, t in enumerate(steps.tolist()):
+            ref = unet(x, torch.full((3,), t), cond)
+            torch.testing.assert_close(unet(x, torch.full((3,), t), cond, proj[i]), ref)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 20])
+def test_ddim_timesteps_evenly_spaced_and_device_independent(n):
+    diff = Diffusion(20)
+    seq = diff.timesteps(n).tolist()
+    assert len(seq) == n and seq[0] == 19 and (n == 1 or seq[-1] == 0)
+    assert all(a > b for a, b in zip(seq, seq[1:]))
+    exact = np.linspace(19, 0, n)
+    assert np.all(np.abs(np.array(seq) - exact) <= 0.5)
+    if n == 20:
+        assert seq == list(range(19, -1, -1))
+    with pytest.raises(ValueError, match="DDIM steps"):
+        diff.timesteps(21)

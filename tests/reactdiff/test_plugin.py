@@ -92,6 +92,11 @@ def test_checkpoint_for_other_data_offers_retraining(tiny_model, fake_splits):
     plugin.ReactDiff(checkpoint=str(tiny_model), check_data="false").fit(other)
 
 
+def test_ddim_steps_beyond_the_schedule_are_refused(tiny_model, fake_splits):
+    with pytest.raises(ModelError, match="ddim_steps=21 exceeds the model's 20"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), ddim_steps=21).fit(fake_splits[0])
+
+
 def test_streaming_option_is_checked(tiny_model, fake_splits):
     with pytest.raises(ModelError, match="streaming must be one of"):
         plugin.ReactDiff(checkpoint=str(tiny_model), streaming="fast").fit(fake_splits[0])
