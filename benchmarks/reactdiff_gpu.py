@@ -8,9 +8,9 @@ Measures, on random inputs of the default streams' widths (AU/FE/VA/3DMM, log-me
 - online latency per 50-frame window at batch 1 (alpha 1 and 10) of the real code path,
   ``Sampler.online`` called as the harness calls it (prefix [0, end) for windows 0..14 of a
   750-frame clip; streaming: encoder/decoder KV caches, DDIM for the new window only): first
-  window and median / p90 over the later ones, eager and with CUDA graphs (encoder/decoder
-  steps captured by ``Sampler(streaming="graphs")``, UNet through torch.compile mode
-  "reduce-overhead").
+  window and median / p90 over the later ones, eager and with CUDA graphs
+  (``Sampler(streaming="graphs")``: encoder/decoder steps and the whole DDIM loop), fp32 or bf16,
+  with the UNet compiled (``Sampler(compile=True)``) or not, at T or fewer DDIM steps.
 
     python benchmarks/reactdiff_gpu.py --out benchmarks/results/reactdiff_gpu_h100.json
 """
@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from models.reactdiff.config import preset_config  # noqa: E402
 from models.reactdiff.network import ReactDiffNet  # noqa: E402
 from models.reactdiff.sample import Sampler  # noqa: E402
-from models.reactdiff.unet import use_gemm_convs  # noqa: E402
 
 WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 64, "mfcc": 26}
 
@@ -120,31 +119,25 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
 
 @torch.no_grad()
 def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
-                   unet_compile=True, precision="fp32", gemm_convs=False, bf16_weights=False,
-                   compile_mode="default", ddim_steps=None):
+                   unet_compile=True, precision="fp32", compile_mode="default",
+                   ddim_steps=None):
     """Per-window latency of the real online path at batch 1: ``Sampler.online`` called as the
     harness calls it (speaker prefix [0, end), start = end - window) for every window of a
     ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
     Reports the first window and the median / p90 over the later windows. ``graphs``: the
-    encoder/decoder steps and the DDIM loop in CUDA graphs (``Sampler(streaming="graphs")``),
-    with ``unet_compile`` the UNet's kernels fused by torch.compile (default mode) inside
-    them; ``precision`` bf16: under bf16 autocast (``bf16_weights``: parameters stored in bf16,
-    so autocast casts no weight per call; buffers stay fp32); ``gemm_convs``: the UNet's
-    convolutions as matrix products (unet.use_gemm_convs)."""
+    encoder/decoder steps and the DDIM loop in CUDA graphs (``Sampler(streaming="graphs")``);
+    ``precision`` and ``unet_compile`` (with graphs only): the Sampler's ``precision`` (bf16:
+    parameters in bf16 + autocast) and ``compile`` (UNet convolutions as matrix products, fused
+    by torch.compile in ``compile_mode``) options, i.e. the plug-in's options of those names."""
     net = ReactDiffNet(cfg.model, WIDTHS).eval()
-    if gemm_convs:
-        use_gemm_convs(net.unet)
-    if bf16_weights:
-        for p in net.parameters():
-            p.data = p.data.to(torch.bfloat16)
     streaming = "graphs" if graphs else "dynamic"
-    sampler = Sampler(net, device, ddim_steps, streaming=streaming)
+    unet_compile = bool(graphs and unet_compile)
+    sampler = Sampler(net, device, ddim_steps, streaming=streaming, precision=precision,
+                      compile=unet_compile)
+    if unet_compile and compile_mode != "default":
+        net.unet = torch.compile(net.unet._orig_mod, dynamic=False, mode=compile_mode)
     rng = np.random.default_rng(0)
     spk = {k: rng.standard_normal((1, frames, w), dtype=np.float32) for k, w in WIDTHS.items()}
-    unet = net.unet
-    unet_compile = bool(graphs and unet_compile)
-    if unet_compile:  # fused kernels; the Sampler's own CUDA graph of the DDIM loop holds them
-        net.unet = torch.compile(unet, dynamic=False, mode=compile_mode)
 
     def clip(seed):
         times = []
@@ -152,22 +145,19 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
             end = min(start + window, frames)
             prefix = {k: v[:, :end].copy() for k, v in spk.items()}
             t0 = time.perf_counter()
-            # no autocast weight cache: a captured graph must not read casts freed after it
-            with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16",
-                                cache_enabled=False):
-                sampler.online(prefix, [0], alpha, seed, start)  # returns numpy: synchronised
+            sampler.online(prefix, [0], alpha, seed, start)  # returns numpy: synchronised
             times.append(time.perf_counter() - t0)
         return times
 
     clip(0)
     runs = [clip(seed) for seed in range(1, reps + 1)]
-    net.unet = unet
     first = sorted(r[0] for r in runs)
     later = sorted(t for r in runs for t in r[1:])
     med = later[len(later) // 2]
     return {"alpha": alpha, "prefix_frames": frames, "window": window, "cuda_graphs": graphs,
             "path": "Sampler.online", "streaming": streaming, "unet_compile": unet_compile,
-            "precision": precision, "gemm_convs": gemm_convs, "bf16_weights": bf16_weights,
+            "precision": precision, "gemm_convs": unet_compile,
+            "bf16_weights": precision == "bf16",
             "compile_mode": compile_mode if unet_compile else None,
             "ddim_steps": ddim_steps or cfg.model.diffusion_steps,
             "device": device,
@@ -205,12 +195,9 @@ def main():
     ap.add_argument("--online-modes", default="dynamic,graphs",
                     help="online: comma-separated streaming modes (dynamic, graphs)")
     ap.add_argument("--online-alphas", default="1,10", help="online: comma-separated alphas")
-    ap.add_argument("--online-gemm-convs", action="store_true",
-                    help="online: the UNet's convolutions as matrix products")
-    ap.add_argument("--online-bf16-weights", action="store_true",
-                    help="online bf16: parameters stored in bf16 (no per-call weight casts)")
     ap.add_argument("--online-precisions", default="fp32",
-                    help="online: comma-separated precisions (fp32, bf16 autocast)")
+                    help="online: comma-separated precisions (fp32; bf16: parameters in bf16 "
+                         "and autocast)")
     a = ap.parse_args()
     parts = set(a.parts.split(","))
     unknown = parts - {"train", "sampling", "online"}
@@ -260,9 +247,8 @@ def main():
             try:
                 r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
                                    reps=a.online_reps, unet_compile=not a.online_no_unet_compile,
-                                   precision=precision, gemm_convs=a.online_gemm_convs,
-                                   bf16_weights=a.online_bf16_weights and precision == "bf16",
-                                   compile_mode=a.online_compile_mode, ddim_steps=steps)
+                                   precision=precision, compile_mode=a.online_compile_mode,
+                                   ddim_steps=steps)
             except Exception as exc:  # noqa: BLE001
                 r = {"alpha": alpha, "cuda_graphs": graphs, "precision": precision,
                      "ddim_steps": steps, "error": repr(exc)[:300]}

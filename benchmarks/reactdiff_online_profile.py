@@ -3,13 +3,15 @@
 Default: ``Sampler.online`` eagerly (streaming "dynamic") over the first windows of a clip of
 random speaker streams, then torch.profiler over one further window, CUDA kernels by total time.
 
-``--graphs`` (the fast path, streaming "graphs", optionally ``--compile`` for the UNet): the
+``--graphs`` (the fast path, streaming "graphs"; ``--compile``: Sampler(compile=True)): the
 synchronised wall time of each stage of a window (encoder step, condition, DDIM loop, decoder
 step), median over windows 4..14 of a 750-frame clip, then the kernels of one UNet evaluation
 (outside any graph, so each kernel is visible): count, summed kernel time, table.
 
     python benchmarks/reactdiff_online_profile.py --preset paper [--alpha 1] [--bf16]
-        [--gemm-convs] [--bf16-weights] [--graphs [--compile]]
+        [--graphs] [--compile]
+
+``--bf16``: Sampler(precision="bf16") (parameters in bf16, autocast).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import models.reactdiff.sample as sample_mod  # noqa: E402
 from models.reactdiff.config import preset_config  # noqa: E402
 from models.reactdiff.network import ReactDiffNet  # noqa: E402
 from models.reactdiff.sample import Sampler  # noqa: E402
-from models.reactdiff.unet import use_gemm_convs  # noqa: E402
 
 WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 64, "mfcc": 26}
 
@@ -48,7 +49,7 @@ def _kernel_table(fn, rows: int) -> None:
                                     max_name_column_width=60))
 
 
-def _stage_times(sampler: Sampler, spk: dict, alpha: int, autocast) -> None:
+def _stage_times(sampler: Sampler, spk: dict, alpha: int) -> None:
     """Median synchronised wall time per stage of windows 4..14 (graphs mode)."""
     times: dict[str, list[float]] = defaultdict(list)
 
@@ -72,8 +73,7 @@ def _stage_times(sampler: Sampler, spk: dict, alpha: int, autocast) -> None:
         if start == 200:
             times.clear()
         t0 = time.perf_counter()
-        with autocast():
-            sampler.online({k: v[:, :start + 50] for k, v in spk.items()}, [0], alpha, 0, start)
+        sampler.online({k: v[:, :start + 50] for k, v in spk.items()}, [0], alpha, 0, start)
         times["whole call"].append(1000 * (time.perf_counter() - t0))
     for name, ts in times.items():
         print(f"{name:28s} median {statistics.median(ts):8.3f} ms  (n={len(ts)})")
@@ -84,44 +84,34 @@ def main() -> None:
     ap.add_argument("--preset", default="paper", choices=("paper", "small"))
     ap.add_argument("--alpha", type=int, default=1)
     ap.add_argument("--bf16", action="store_true")
-    ap.add_argument("--gemm-convs", action="store_true",
-                    help="the UNet's convolutions as matrix products (unet.use_gemm_convs)")
-    ap.add_argument("--bf16-weights", action="store_true",
-                    help="with --bf16: parameters stored in bf16 (no per-call weight casts)")
     ap.add_argument("--graphs", action="store_true",
                     help="stage times of the CUDA-graph path, then one UNet call's kernels")
-    ap.add_argument("--compile", action="store_true", help="with --graphs: torch.compile UNet")
+    ap.add_argument("--compile", action="store_true",
+                    help="Sampler(compile=True): UNet convolutions as GEMMs + torch.compile")
     ap.add_argument("--compile-mode", default="default", help="torch.compile mode")
     ap.add_argument("--rows", type=int, default=25, help="kernels to print")
     a = ap.parse_args()
     net = ReactDiffNet(preset_config(a.preset).model, WIDTHS).eval()
-    if a.gemm_convs:
-        use_gemm_convs(net.unet)
-    if a.bf16 and a.bf16_weights:
-        for p in net.parameters():
-            p.data = p.data.to(torch.bfloat16)
-    sampler = Sampler(net, "cuda", streaming="graphs" if a.graphs else "dynamic")
+    sampler = Sampler(net, "cuda", streaming="graphs" if a.graphs else "dynamic",
+                      precision="bf16" if a.bf16 else "fp32", compile=a.compile)
+    if a.compile and a.compile_mode != "default":
+        net.unet = torch.compile(net.unet._orig_mod, dynamic=False, mode=a.compile_mode)
     rng = np.random.default_rng(0)
 
-    def autocast():
-        return torch.autocast("cuda", torch.bfloat16, enabled=a.bf16, cache_enabled=False)
-
     if a.graphs:
-        if a.compile:
-            net.unet = torch.compile(net.unet, dynamic=False, mode=a.compile_mode)
         spk = {k: rng.standard_normal((1, 750, w), dtype=np.float32) for k, w in WIDTHS.items()}
         with torch.no_grad():
-            _stage_times(sampler, spk, a.alpha, autocast)
+            _stage_times(sampler, spk, a.alpha)
             cfg = net.cfg
             x = torch.randn(a.alpha, cfg.window, cfg.latent_dim, device="cuda")
             t = torch.full((a.alpha,), 10, device="cuda")
             cond = torch.randn(a.alpha, cfg.cond_dim, device="cuda")
 
-            with autocast():  # as in the DDIM loop: the blocks' projections precomputed
+            with sampler.autocast():  # as in the DDIM loop: block projections precomputed
                 proj = net.unet.step_embeddings(t[:1], cond)[0]
 
             def unet_call():
-                with autocast():
+                with sampler.autocast():
                     net.unet(x, t, cond, proj)
             unet_call()
             _kernel_table(unet_call, a.rows)
@@ -129,8 +119,7 @@ def main() -> None:
     spk = {k: rng.standard_normal((1, 200, w), dtype=np.float32) for k, w in WIDTHS.items()}
 
     def window(start: int) -> None:
-        with autocast():
-            sampler.online({k: v[:, :start + 50] for k, v in spk.items()}, [0], a.alpha, 0, start)
+        sampler.online({k: v[:, :start + 50] for k, v in spk.items()}, [0], a.alpha, 0, start)
 
     for start in (0, 50, 100):
         window(start)

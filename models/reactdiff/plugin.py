@@ -15,6 +15,11 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   ``sampling.temperature``, chosen on the val split; 1.0 when absent);
 - ``streaming``: online caches: ``dynamic`` (default), ``static`` or ``graphs`` (CUDA only:
   the encoder/decoder steps and the DDIM loop of each window replayed from CUDA graphs);
+- ``precision``: ``fp32`` (default) or ``bf16`` (CUDA only: parameters in bf16, bf16 autocast);
+- ``compile``: ``false`` (default) or ``true`` (CUDA only: the UNet's convolutions as matrix
+  products, fused by torch.compile; the first batch of each shape pays the compilation).
+  ``streaming=graphs precision=bf16 compile=true`` is the fast online path measured by
+  ``benchmarks/reactdiff_gpu.py``;
 - ``check_data``: ``true`` (default) refuses a checkpoint trained on another dataset or
   generator version, ``false`` skips that check.
 """
@@ -96,6 +101,7 @@ class ReactDiff:
     needs_train = True  # fit checks the checkpoint against the training split's identity
     needs_audio = True
     OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data", "temperature",
+               "precision", "compile",
                "streaming")
 
     def __init__(self, **options):
@@ -113,10 +119,13 @@ class ReactDiff:
         self.check_data = _flag("check_data", options.get("check_data", True))
         self.temperature = _float("temperature", options.get("temperature"))
         self.streaming = str(options.get("streaming") or "dynamic")
+        self.precision = str(options.get("precision") or "fp32")
+        self.compile = _flag("compile", options.get("compile", False))
         self.info = ModelInfo(
             name=self.variant, version="1",
             params={"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
-                    "ddim_steps": self.ddim_steps, "temperature": self.temperature},
+                    "ddim_steps": self.ddim_steps, "temperature": self.temperature,
+                    "precision": self.precision},
             citation=CITATION)
         self._sampler = None
         self._cfg = None
@@ -154,7 +163,8 @@ class ReactDiff:
         if temperature is None:
             temperature = float(ckpt.get("sampling", {}).get("temperature", 1.0))
         self._sampler = Sampler(net, dev, self.ddim_steps, temperature=temperature,
-                                streaming=self.streaming)
+                                streaming=self.streaming, precision=self.precision,
+                                compile=self.compile)
         self._cfg = cfg
         self._root = getattr(train, "root", None)
 

@@ -23,10 +23,17 @@ partial window is computed (edge-padded as offline) but sampled again once it is
 The caches grow by concatenation (``streaming="dynamic"``) or live in preallocated buffers
 (``"static"``; ``"graphs"`` also replays the encoder/decoder steps and the whole DDIM loop of
 each window batch from CUDA graphs).
+
+GPU speed (CUDA only): ``precision="bf16"`` stores the parameters in bf16 and runs under bf16
+autocast (no per-call weight casts); ``compile=True`` computes the UNet's convolutions as matrix
+products (unet.use_gemm_convs: no cuDNN layout transposes at the small online batches) and fuses
+its kernels with torch.compile. With ``streaming="graphs"`` this is the fast online path of
+``benchmarks/reactdiff_gpu.py``. Both change results at bf16 / kernel rounding level only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import OrderedDict
 
@@ -38,9 +45,11 @@ from reactbench.errors import ModelError
 from .diffusion import to_windows
 from .network import ReactDiffNet
 from .online import StaticKV, StreamState, capture, decode_new, encode_new
+from .unet import use_gemm_convs
 
 STYLE_KEY = 2**30
 STREAMING = ("dynamic", "static", "graphs")
+PRECISIONS = ("fp32", "bf16")
 
 
 def window_noise(seed: int, row: int, window: int, alpha: int, ws: int, dim: int) -> np.ndarray:
@@ -56,7 +65,8 @@ class Sampler:
     """Wraps a trained network for batched, seeded generation."""
 
     def __init__(self, net: ReactDiffNet, device: str = "cpu", ddim_steps: int | None = None,
-                 streams_kept: int = 4, temperature: float = 1.0, streaming: str = "dynamic"):
+                 streams_kept: int = 4, temperature: float = 1.0, streaming: str = "dynamic",
+                 precision: str = "fp32", compile: bool = False):
         """``streams_kept``: online streaming states kept (one per batch of rows, LRU; the
         harness needs one per ``batch_rows`` slice of its batch). A state holds the encoder's
         and decoder's keys/values of its committed frames: for B rows x T frames about
@@ -65,13 +75,27 @@ class Sampler:
         ``streaming``: how the online caches grow: ``dynamic`` (concatenation, exactly the
         frames seen), ``static`` (preallocated buffers of 1024 frames, doubled as needed) or
         ``graphs`` (static + CUDA graphs of the encoder and decoder steps and of the whole
-        DDIM loop of a window batch; CUDA only)."""
+        DDIM loop of a window batch; CUDA only). ``precision``, ``compile``: see the module doc
+        (CUDA only; they modify ``net`` in place)."""
         if streaming not in STREAMING:
             raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
-        if streaming == "graphs" and not str(device).startswith("cuda"):
-            raise ModelError(f"streaming='graphs' needs a CUDA device (got {device!r})")
+        if precision not in PRECISIONS:
+            raise ModelError(f"precision must be one of {PRECISIONS} (got {precision!r})")
+        cuda = str(device).startswith("cuda")
+        for what, on in ((f"streaming={streaming!r}", streaming == "graphs"),
+                         ("precision='bf16'", precision == "bf16"), ("compile=True", compile)):
+            if on and not cuda:
+                raise ModelError(f"{what} needs a CUDA device (got {device!r}); use "
+                                 "device=cuda on a GPU machine")
         self.streaming = streaming
+        self.precision = precision
         self.net = net.to(device).eval()
+        if precision == "bf16":  # buffers (latent statistics, schedule) stay fp32
+            for p in self.net.parameters():
+                p.data = p.data.to(torch.bfloat16)
+        if compile:
+            use_gemm_convs(self.net.unet)
+            self.net.unet = torch.compile(self.net.unet, dynamic=False)
         self.temperature = float(temperature)  # scale of the initial noise x_T
         self.device = device
         self.steps = ddim_steps
@@ -80,6 +104,13 @@ class Sampler:
         self._states: OrderedDict[tuple, StreamState] = OrderedDict()
         self._states_kept = streams_kept
         self._ddim_graphs: dict[tuple, tuple] = {}  # input shapes -> captured DDIM loop
+
+    def autocast(self):
+        """bf16 autocast for ``precision="bf16"`` (without the weight-cast cache: a captured CUDA
+        graph must not read casts freed after it)."""
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", torch.bfloat16, cache_enabled=False)
 
     def _tensors(self, streams: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device)
@@ -95,15 +126,18 @@ class Sampler:
                                     for j in range(k)], axis=1) for r in rows])
         uni = np.stack([style_uniforms(seed, int(r), alpha) for r in rows])
         noise *= self.temperature
-        return self.net.sample_latents(self._tensors(streams), torch.from_numpy(noise).to(
-            self.device), torch.from_numpy(uni).to(self.device), causal=causal, steps=self.steps)
+        with self.autocast():
+            return self.net.sample_latents(
+                self._tensors(streams), torch.from_numpy(noise).to(self.device),
+                torch.from_numpy(uni).to(self.device), causal=causal, steps=self.steps)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, causal: bool) -> tuple[np.ndarray, np.ndarray]:
         b, a, t, d = z.shape
-        face, emo = self.net.decode(z.reshape(b * a, t, d), causal=causal)
-        return (emo.reshape(b, a, t, 25).cpu().numpy().astype(np.float32),
-                face.reshape(b, a, t, 58).cpu().numpy().astype(np.float32))
+        with self.autocast():
+            face, emo = self.net.decode(z.reshape(b * a, t, d), causal=causal)
+        return (emo.reshape(b, a, t, 25).float().cpu().numpy(),
+                face.reshape(b, a, t, 58).float().cpu().numpy())
 
     def offline(self, streams, rows, alpha, seed):
         """(emotion (B, alpha, T, 25), 3DMM (B, alpha, T, 58))."""
@@ -113,6 +147,10 @@ class Sampler:
     def online(self, streams, rows, alpha, seed, start: int):
         """Reactions for frames [start, end) given the speaker prefix [0, end):
         (emotion (B, alpha, end - start, 25), 3DMM (B, alpha, end - start, 58))."""
+        with self.autocast():
+            return self._online(streams, rows, alpha, seed, start)
+
+    def _online(self, streams, rows, alpha, seed, start: int):
         frames = next(iter(streams.values())).shape[1]
         if not 0 <= start < frames:
             raise ModelError(f"online: start must lie in [0, {frames}) (got {start})")

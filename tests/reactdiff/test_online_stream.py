@@ -11,6 +11,7 @@ from models.reactdiff import online, plugin
 from models.reactdiff.network import ReactDiffNet
 from models.reactdiff.online import StaticKV, decoder_step, encoder_step
 from models.reactdiff.sample import Sampler
+from reactbench.errors import ModelError
 from reactbench.evaluate import check_causality, generate_online
 
 from .fakes import speaker_input, tiny_config
@@ -217,6 +218,39 @@ def test_online_streaming_on_cuda(variant, streaming, monkeypatch):
     sampler = Sampler(net, "cuda", temperature=0.7, streaming=streaming)
     for _ in range(2):
         _check_windows(sampler, net, _streams(net), [3, 1], 10, atol=1e-3)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("variant", ["reactdiff", "reactdiff-lrs"])
+def test_fast_online_path_on_cuda(variant, monkeypatch):
+    """streaming=graphs + precision=bf16 + compile (the benchmark's fast path): valid reactions
+    near the fp32 stream (bf16 rounding through 20 DDIM steps of an untrained net), and the
+    offline path under the same options."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    ref = Sampler(_net(variant), "cuda", temperature=0.7)
+    fast = Sampler(_net(variant), "cuda", temperature=0.7, streaming="graphs",
+                   precision="bf16", compile=True)
+    assert next(fast.net.parameters()).dtype == torch.bfloat16
+    streams = _streams(_net(variant))
+    for start, end in _chunks(43, 10):
+        prefix = {k: v[:, :end] for k, v in streams.items()}
+        for got, want in zip(fast.online(prefix, [3, 1], 2, 4, start),
+                             ref.online(prefix, [3, 1], 2, 4, start)):
+            assert got.dtype == np.float32 and np.isfinite(got).all()
+            assert np.abs(got - want).mean() < 0.05, np.abs(got - want).mean()
+    emo, face = fast.offline(streams, [3, 1], 2, 4)
+    assert emo.shape == (2, 2, 43, 25) and np.isfinite(face).all()
+
+
+def test_gpu_only_options_are_refused_on_cpu():
+    with pytest.raises(ModelError, match="precision must be one of"):
+        Sampler(_net(), precision="fp16")
+    for kwargs, what in (({"precision": "bf16"}, "precision='bf16'"),
+                         ({"compile": True}, "compile=True"),
+                         ({"streaming": "graphs"}, "streaming='graphs'")):
+        with pytest.raises(ModelError, match=f"{what} needs a CUDA device"):
+            Sampler(_net(), "cpu", **kwargs)
 
 
 def test_online_without_condition_context():

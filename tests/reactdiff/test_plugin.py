@@ -103,6 +103,10 @@ def test_streaming_option_is_checked(tiny_model, fake_splits):
     if not torch.cuda.is_available():
         with pytest.raises(ModelError, match="needs a CUDA device"):
             plugin.ReactDiff(checkpoint=str(tiny_model), streaming="graphs").fit(fake_splits[0])
+        with pytest.raises(ModelError, match="precision='bf16' needs a CUDA device"):
+            plugin.ReactDiff(checkpoint=str(tiny_model), precision="bf16").fit(fake_splits[0])
+    with pytest.raises(ModelError, match="option compile='maybe': expected true or false"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), compile="maybe")
     m = plugin.ReactDiff(checkpoint=str(tiny_model), streaming="static")
     m.fit(fake_splits[0])
     assert m._sampler.streaming == "static"
