@@ -26,8 +26,9 @@ each window batch from CUDA graphs).
 
 GPU speed (CUDA only): ``precision="bf16"`` stores the parameters in bf16 and runs under bf16
 autocast (no per-call weight casts); ``compile=True`` computes the UNet's convolutions as matrix
-products (unet.use_gemm_convs: no cuDNN layout transposes at the small online batches) and fuses
-its kernels with torch.compile. With ``streaming="graphs"`` this is the fast online path of
+products (unet.use_gemm_convs: no cuDNN layout transposes at the small online batches), merges
+matrix products where the function allows (unet.fuse_for_inference) and fuses its kernels with
+torch.compile. With ``streaming="graphs"`` this is the fast online path of
 ``benchmarks/reactdiff_gpu.py``. Both change results at bf16 / kernel rounding level only.
 """
 
@@ -45,7 +46,7 @@ from reactbench.errors import ModelError
 from .diffusion import to_windows
 from .network import ReactDiffNet
 from .online import StaticKV, StreamState, capture, decode_new, encode_new
-from .unet import use_gemm_convs
+from .unet import fuse_for_inference, use_gemm_convs
 
 STYLE_KEY = 2**30
 STREAMING = ("dynamic", "static", "graphs")
@@ -90,11 +91,12 @@ class Sampler:
         self.streaming = streaming
         self.precision = precision
         self.net = net.to(device).eval()
+        if compile:  # fused in fp32, before any cast
+            use_gemm_convs(fuse_for_inference(self.net.unet))
         if precision == "bf16":  # buffers (latent statistics, schedule) stay fp32
             for p in self.net.parameters():
                 p.data = p.data.to(torch.bfloat16)
         if compile:
-            use_gemm_convs(self.net.unet)
             self.net.unet = torch.compile(self.net.unet, dynamic=False)
         self.temperature = float(temperature)  # scale of the initial noise x_T
         self.device = device

@@ -51,6 +51,7 @@ class ResBlock(nn.Module):
         self.out_layers = nn.Sequential(nn.SiLU(), nn.Dropout(dropout),
                                         zero_module(nn.Conv1d(cout, cout, 3, padding=1)))
         self.skip = nn.Identity() if cin == cout else nn.Conv1d(cin, cout, 1)
+        self.out_skip: _OutSkip | None = None  # set by fuse_for_inference
 
     def forward(self, x, emb, proj=None):
         """x (B, cin, L), emb (B, emb_dim) or its projection ``proj`` (B, 2 cout)
@@ -58,7 +59,28 @@ class ResBlock(nn.Module):
         h = self.in_layers(x)
         scale, shift = (self.emb(emb) if proj is None else proj)[..., None].chunk(2, dim=1)
         h = self.out_norm(h) * (1 + scale) + shift
+        if self.out_skip is not None:
+            return self.out_skip(F.silu(h), x)
         return self.skip(x) + self.out_layers(h)
+
+
+class _OutSkip(nn.Module):
+    """A residual block's output convolution (k 3, padding 1) of the activated h plus its 1x1
+    skip convolution of x as ONE matrix product: [windows of h, x] @ [W_out, W_skip]^T
+    + (b_out + b_skip). h (B, cout, L), x (B, cin, L) -> (B, cout, L)."""
+
+    def __init__(self, out: nn.Conv1d, skip: nn.Conv1d):
+        super().__init__()
+        cout = out.out_channels
+        self.weight = nn.Parameter(torch.cat([out.weight.reshape(cout, -1),
+                                              skip.weight.reshape(cout, -1)], dim=1))
+        self.bias = nn.Parameter(out.bias + skip.bias)
+
+    def forward(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        b, _, length = h.shape
+        cols = F.pad(h, (1, 1)).unfold(2, 3, 1).transpose(1, 2).reshape(b, length, -1)
+        cols = torch.cat([cols, x.transpose(1, 2)], dim=2)
+        return F.linear(cols, self.weight, self.bias).transpose(1, 2)
 
 
 class AttnBlock(nn.Module):
@@ -178,6 +200,32 @@ class GemmConv1d(nn.Conv1d):
         w = self.weight.reshape(self.out_channels, -1)
         out = F.linear(cols, w, self.bias)  # (B, L_out, out)
         return out.transpose(1, 2)
+
+
+@torch.no_grad()
+def fuse_for_inference(unet: UNet1D) -> UNet1D:
+    """Fewer, larger matrix products for sampling at small batches (same function, other
+    rounding; inference only: dropout is dropped), in place:
+
+    - attention: the output projection of the multi-head attention and the block's
+      projection that follows it (no non-linearity between) become one matrix,
+      W = W_proj W_out, b = W_proj b_out + b_proj;
+    - residual blocks with a 1x1 skip convolution: the output convolution and the skip become
+      one matrix product over [windows of h, x] (:class:`_OutSkip`).
+
+    Changes the state dict: fuse after loading, not before saving."""
+    unet.eval()
+    for m in unet.modules():
+        if isinstance(m, AttnBlock) and isinstance(m.proj, nn.Linear):
+            out, proj = m.attn.out_proj, m.proj
+            bias = proj.weight @ out.bias + proj.bias
+            out.weight.copy_(proj.weight @ out.weight)
+            out.bias.copy_(bias)
+            m.proj = nn.Identity()
+        if isinstance(m, ResBlock) and isinstance(m.skip, nn.Conv1d) and m.out_skip is None:
+            m.out_skip = _OutSkip(m.out_layers[2], m.skip)
+            m.out_layers, m.skip = nn.Identity(), nn.Identity()
+    return unet
 
 
 def use_gemm_convs(module: nn.Module) -> nn.Module:

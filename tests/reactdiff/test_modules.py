@@ -254,3 +254,26 @@ def test_ddim_timesteps_evenly_spaced_and_device_independent(n):
         assert seq == list(range(19, -1, -1))
     with pytest.raises(ValueError, match="DDIM steps"):
         diff.timesteps(21)
+
+
+def test_inference_fusion_keeps_the_function():
+    """unet.fuse_for_inference (attention projections folded, output + skip convolutions as one
+    matrix product): same outputs, fewer matrix products."""
+    from models.reactdiff.unet import fuse_for_inference
+
+    cfg = tiny_config().model
+    unet = UNet1D(cfg).eval()
+    for p in unet.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    x = torch.randn(3, cfg.window, cfg.latent_dim)
+    t, cond = torch.tensor([0, 5, 19]), torch.randn(3, cfg.cond_dim)
+    linears = sum(isinstance(m, (torch.nn.Linear, torch.nn.Conv1d)) for m in unet.modules())
+    with torch.no_grad():
+        ref = unet(x, t, cond)
+        fuse_for_inference(unet)
+        out = unet(x, t, cond)
+        again = fuse_for_inference(unet)(x, t, cond)  # idempotent
+    fused = sum(isinstance(m, (torch.nn.Linear, torch.nn.Conv1d)) for m in unet.modules())
+    assert fused < linears
+    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(again, ref, atol=1e-4, rtol=1e-4)
