@@ -17,7 +17,8 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   the encoder/decoder steps and the DDIM loop of each window replayed from CUDA graphs);
 - ``precision``: ``fp32`` (default) or ``bf16`` (CUDA only: parameters in bf16, bf16 autocast);
 - ``compile``: ``false`` (default) or ``true`` (CUDA only: the UNet's convolutions as matrix
-  products, fused by torch.compile; the first batch of each shape pays the compilation).
+  products, merged where the function allows and fused by torch.compile; the first batch of
+  each shape pays the compilation).
   ``streaming=graphs precision=bf16 compile=true`` is the fast online path measured by
   ``benchmarks/reactdiff_gpu.py``;
 - ``check_data``: ``true`` (default) refuses a checkpoint trained on another dataset or

@@ -215,7 +215,7 @@ def fuse_for_inference(unet: UNet1D) -> UNet1D:
 
     Changes the state dict: fuse after loading, not before saving."""
     unet.eval()
-    for m in unet.modules():
+    for m in list(unet.modules()):  # modules are replaced on the way
         if isinstance(m, AttnBlock) and isinstance(m.proj, nn.Linear):
             out, proj = m.attn.out_proj, m.proj
             bias = proj.weight @ out.bias + proj.bias
