@@ -205,16 +205,22 @@ def test_stage1_au_bce_term_keeps_a_gradient_where_l1_has_none():
     assert grads[0.0] < 1e-4 and grads[1.0] > 0.05  # BCE: (p - y) / 15 columns
 
 
-def test_gemm_convolutions_equal_conv1d():
-    """unet.use_gemm_convs: the UNet's convolutions as matrix products, same outputs and state."""
-    from models.reactdiff.unet import GemmConv1d, UNet1D, use_gemm_convs
-
+def _jittered_unet():
+    """A tiny UNet with every parameter drawn (the zero-initialised output convolution would
+    hide errors) and inputs x (3, ws, L), t (3,), cond (3, cond_dim)."""
     cfg = tiny_config().model
     unet = UNet1D(cfg).eval()
-    for p in unet.parameters():  # the zero-initialised output convolution would hide errors
+    for p in unet.parameters():
         torch.nn.init.normal_(p, std=0.1)
     x = torch.randn(3, cfg.window, cfg.latent_dim)
-    t, cond = torch.tensor([0, 5, 19]), torch.randn(3, cfg.cond_dim)
+    return unet, x, torch.tensor([0, 5, 19]), torch.randn(3, cfg.cond_dim)
+
+
+def test_gemm_convolutions_equal_conv1d():
+    """unet.use_gemm_convs: the UNet's convolutions as matrix products, same outputs and state."""
+    from models.reactdiff.unet import GemmConv1d, use_gemm_convs
+
+    unet, x, t, cond = _jittered_unet()
     with torch.no_grad():
         ref = unet(x, t, cond)
         keys = set(unet.state_dict())
@@ -228,12 +234,8 @@ def test_gemm_convolutions_equal_conv1d():
 def test_precomputed_step_embeddings_equal_per_step_projections():
     """UNet1D.step_embeddings (all steps' block projections in one batch, as the DDIM loop
     uses them) gives the outputs of projecting (t, cond) inside every block."""
-    cfg = tiny_config().model
-    unet = UNet1D(cfg).eval()
-    for p in unet.parameters():
-        torch.nn.init.normal_(p, std=0.1)
-    x = torch.randn(3, cfg.window, cfg.latent_dim)
-    steps, cond = torch.tensor([19, 7, 0]), torch.randn(3, cfg.cond_dim)
+    unet, x, _, cond = _jittered_unet()
+    steps = torch.tensor([19, 7, 0])
     with torch.no_grad():
         proj = unet.step_embeddings(steps, cond)
         assert proj.shape == (3, 3, sum(unet.emb_sizes))
@@ -261,12 +263,7 @@ def test_inference_fusion_keeps_the_function():
     matrix product): same outputs, fewer matrix products."""
     from models.reactdiff.unet import fuse_for_inference
 
-    cfg = tiny_config().model
-    unet = UNet1D(cfg).eval()
-    for p in unet.parameters():
-        torch.nn.init.normal_(p, std=0.1)
-    x = torch.randn(3, cfg.window, cfg.latent_dim)
-    t, cond = torch.tensor([0, 5, 19]), torch.randn(3, cfg.cond_dim)
+    unet, x, t, cond = _jittered_unet()
     linears = sum(isinstance(m, (torch.nn.Linear, torch.nn.Conv1d)) for m in unet.modules())
     with torch.no_grad():
         ref = unet(x, t, cond)
