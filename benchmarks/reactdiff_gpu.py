@@ -4,7 +4,8 @@ Measures, on random inputs of the default streams' widths (AU/FE/VA/3DMM, log-me
 - stage-1 and stage-2 training throughput (clips/s, whole 750-frame clips, batch 16) in fp32
   eager, bf16 autocast, and bf16 + torch.compile (``--compile``), with peak GPU memory;
 - time to sample alpha = 10 reactions for the whole synthetic test split (80 rows x 750 frames;
-  DDIM 20 steps, fp32 and bf16);
+  DDIM 20 steps) through ``Sampler.offline``, fp32 and bf16 (``--compile``: also bf16 with the
+  compiled UNet, ``Sampler(compile=True)``);
 - online latency per 50-frame window at batch 1 (alpha 1 and 10) of the real code path,
   ``Sampler.online`` called as the harness calls it (prefix [0, end) for windows 0..14 of a
   750-frame clip; streaming: encoder/decoder KV caches, DDIM for the new window only): first
@@ -92,29 +93,24 @@ def train_throughput(cfg, stage, precision, compile_, b=16, t=750, steps=20, war
 
 
 @torch.no_grad()
-def sampling_time(cfg, precision, rows=80, alpha=10, t=750):
-    net = ReactDiffNet(cfg.model, WIDTHS).cuda().eval()
-    k = -(-t // cfg.model.window)
-    spk = streams(rows, t, "cuda")
-    with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):  # warm-up
-        net.sample_latents({n: v[:1, :100] for n, v in spk.items()},
-                           torch.randn(1, alpha, 2, cfg.model.window, cfg.model.latent_dim,
-                                       device="cuda"), torch.rand(1, alpha, device="cuda"),
-                           causal=False)
-    sync()
+def sampling_time(cfg, precision, rows=80, alpha=10, t=750, compile_=False):
+    """Offline generation of alpha reactions for ``rows`` speaker rows of ``t`` frames through
+    ``Sampler.offline`` (the plug-in's path, 16 rows per call, numpy in and out), after one
+    warm-up call (which pays torch.compile with ``compile_``)."""
+    sampler = Sampler(ReactDiffNet(cfg.model, WIDTHS), "cuda", precision=precision,
+                      compile=compile_)
+    rng = np.random.default_rng(0)
+    spk = {k: rng.standard_normal((rows, t, w), dtype=np.float32) for k, w in WIDTHS.items()}
     t0 = time.perf_counter()
-    with torch.autocast("cuda", torch.bfloat16, enabled=precision == "bf16"):
-        for i in range(0, rows, 16):
-            s = {n: v[i:i + 16] for n, v in spk.items()}
-            b = next(iter(s.values())).shape[0]
-            noise = torch.randn(b, alpha, k, cfg.model.window, cfg.model.latent_dim,
-                                device="cuda")
-            z = net.sample_latents(s, noise, torch.rand(b, alpha, device="cuda"), causal=False)
-            net.decode(z.reshape(b * alpha, t, -1))
-    sync()
-    return {"precision": precision, "rows": rows, "alpha": alpha, "frames": t,
-            "ddim_steps": cfg.model.diffusion_steps,
-            "seconds": round(time.perf_counter() - t0, 3)}
+    sampler.offline({n: v[:16] for n, v in spk.items()}, list(range(16)), alpha, 0)
+    warm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(0, rows, 16):
+        sampler.offline({n: v[i:i + 16] for n, v in spk.items()}, list(range(i, i + 16)),
+                        alpha, 0)
+    return {"precision": precision, "compile": compile_, "rows": rows, "alpha": alpha,
+            "frames": t, "ddim_steps": cfg.model.diffusion_steps, "path": "Sampler.offline",
+            "warmup_s": round(warm, 2), "seconds": round(time.perf_counter() - t0, 3)}
 
 
 @torch.no_grad()
@@ -172,14 +168,15 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--compile", action="store_true", help="also bf16 + torch.compile")
+    ap.add_argument("--compile", action="store_true",
+                    help="train and sampling: also bf16 + torch.compile")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--preset", default="paper", choices=("paper", "small"))
     ap.add_argument("--parts", default="train,sampling,online",
                     help="comma-separated subset of train, sampling, online")
     ap.add_argument("--precisions", default="fp32,bf16",
-                    help="train: eager precisions to measure (with --compile: also bf16 "
-                         "compiled)")
+                    help="train and sampling: eager precisions to measure (with --compile: "
+                         "also bf16 compiled)")
     ap.add_argument("--online-frames", type=int, default=750,
                     help="online: clip length (windows of 50 frames, as the harness calls)")
     ap.add_argument("--online-reps", type=int, default=3,
@@ -234,8 +231,10 @@ def main():
         if ("fp32", False) in rows and ("bf16", False) in rows:
             res[f"stage{stage}_bf16_speedup"] = round(
                 rows[("bf16", False)]["clips_per_s"] / rows[("fp32", False)]["clips_per_s"], 2)
-    for precision in ("fp32", "bf16") if "sampling" in parts else ():
-        r = sampling_time(cfg, precision)
+    sampling = [(p, False) for p in a.precisions.split(",") if p] + (
+        [("bf16", True)] if a.compile else [])
+    for precision, comp in sampling if "sampling" in parts else ():
+        r = sampling_time(cfg, precision, compile_=comp)
         print(r, flush=True)
         res["sampling"].append(r)
         save()
