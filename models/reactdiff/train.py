@@ -454,10 +454,10 @@ def check_stage1_from(stage: str, path: str | Path) -> dict:
     return ck.read_checkpoint(path)
 
 
-def adopt_stage1(trainer: Trainer, path: str | Path) -> None:
+def adopt_stage1(trainer: Trainer, path: str | Path, stage: str = "2") -> None:
     """Load the stage-1 modules of model file ``path`` into ``trainer`` (net and EMA) and
-    mark stage 1 done."""
-    src = check_stage1_from("2", path)
+    mark stage 1 done (``stage``: the run's --stage, checked by :func:`check_stage1_from`)."""
+    src = check_stage1_from(stage, path)
     theirs, ours = src["config"]["model"], trainer.cfg.to_dict()["model"]
     diff = [f for f in STAGE1_FIELDS if theirs.get(f) != ours.get(f)]
     if diff or dict(src["widths"]) != dict(trainer.widths):
@@ -542,8 +542,7 @@ def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | 
             raise ModelError(f"{ckpt_path} exists: pass --resume to continue that run, or choose "
                              "another --out")
     if stage1_from is not None and not ckpt_path.exists():
-        check_stage1_from(stage, stage1_from)
-        adopt_stage1(trainer, stage1_from)
+        adopt_stage1(trainer, stage1_from, stage)
     if stages == [2] and 1 not in trainer.stages_done:
         raise ModelError(f"stage 2 needs a finished stage 1 in {out}: run "
                          f"`reactbench train --model {cfg.variant} --stage 1 --out {out}` first")
