@@ -129,9 +129,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     streaming = "graphs" if graphs else "dynamic"
     unet_compile = bool(graphs and unet_compile)
     sampler = Sampler(net, device, ddim_steps, streaming=streaming, precision=precision,
-                      compile=unet_compile)
-    if unet_compile and compile_mode != "default":
-        net.unet = torch.compile(net.unet._orig_mod, dynamic=False, mode=compile_mode)
+                      compile=unet_compile, compile_mode=compile_mode)
     rng = np.random.default_rng(0)
     spk = {k: rng.standard_normal((1, frames, w), dtype=np.float32) for k, w in WIDTHS.items()}
 

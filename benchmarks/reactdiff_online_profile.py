@@ -100,9 +100,8 @@ def main() -> None:
     a = ap.parse_args()
     net = ReactDiffNet(preset_config(a.preset).model, WIDTHS).eval()
     sampler = Sampler(net, "cuda", streaming="graphs" if a.graphs else "dynamic",
-                      precision="bf16" if a.bf16 else "fp32", compile=a.compile)
-    if a.compile and a.compile_mode != "default":
-        net.unet = torch.compile(net.unet._orig_mod, dynamic=False, mode=a.compile_mode)
+                      precision="bf16" if a.bf16 else "fp32", compile=a.compile,
+                      compile_mode=a.compile_mode)
     rng = np.random.default_rng(0)
 
     if a.graphs:

@@ -105,6 +105,8 @@ class Diffusion(nn.Module):
     @torch.no_grad()
     def ddim_sample(self, net, x_t, cond, steps: int | None = None):
         """DDIM with eta 0 from x_T = ``x_t`` (B, ws, L); ``steps`` <= T evenly spaced."""
+        # built on both devices: reading the device copy back would sync (not allowed while a
+        # CUDA graph is captured)
         seq_t = self.timesteps(steps or self.steps, x_t.device)
         seq = self.timesteps(steps or self.steps).tolist()
         # the blocks' projections of (t, cond) for every step at once, where the net has them

@@ -67,7 +67,7 @@ class Sampler:
 
     def __init__(self, net: ReactDiffNet, device: str = "cpu", ddim_steps: int | None = None,
                  streams_kept: int = 4, temperature: float = 1.0, streaming: str = "dynamic",
-                 precision: str = "fp32", compile: bool = False):
+                 precision: str = "fp32", compile: bool = False, compile_mode: str = "default"):
         """``streams_kept``: online streaming states kept (one per batch of rows, LRU; the
         harness needs one per ``batch_rows`` slice of its batch). A state holds the encoder's
         and decoder's keys/values of its committed frames: for B rows x T frames about
@@ -77,7 +77,7 @@ class Sampler:
         frames seen), ``static`` (preallocated buffers of 1024 frames, doubled as needed) or
         ``graphs`` (static + CUDA graphs of the encoder and decoder steps and of the whole
         DDIM loop of a window batch; CUDA only). ``precision``, ``compile``: see the module doc
-        (CUDA only; they modify ``net`` in place)."""
+        (CUDA only; they modify ``net`` in place); ``compile_mode``: torch.compile's mode."""
         if streaming not in STREAMING:
             raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
         if precision not in PRECISIONS:
@@ -97,7 +97,7 @@ class Sampler:
             for p in self.net.parameters():
                 p.data = p.data.to(torch.bfloat16)
         if compile:
-            self.net.unet = torch.compile(self.net.unet, dynamic=False)
+            self.net.unet = torch.compile(self.net.unet, dynamic=False, mode=compile_mode)
         self.temperature = float(temperature)  # scale of the initial noise x_T
         self.device = device
         self.steps = ddim_steps
