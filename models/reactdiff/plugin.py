@@ -102,8 +102,7 @@ class ReactDiff:
     needs_train = True  # fit checks the checkpoint against the training split's identity
     needs_audio = True
     OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data", "temperature",
-               "precision", "compile",
-               "streaming")
+               "streaming", "precision", "compile")
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self.OPTIONS))
