@@ -8,14 +8,17 @@
 # "20,10"), FLAGS: extra reactdiff_gpu.py flags, UNCOMPILED=1: also graphs without
 # torch.compile in fp32 and bf16 (-> online_<preset>.json), PROFILE="FLAGS": also
 # reactdiff_online_profile.py --bf16 FLAGS (e.g. "--graphs --compile"; "-" for none), LIMIT:
-# seconds per run (default 300).
+# seconds per run (default 300), TAG: name of the fast path's results (default "fast"; e.g.
+# TAG=triton FLAGS="--online-kernels triton" -> online_<preset>_triton.json), PYTEST: GPU tests to
+# run (default "tests/reactdiff").
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}
 FLAGS=${FLAGS:-}
 nvidia-smi --query-gpu=name --format=csv,noheader
 if [ "${TESTS:-1}" = 1 ]; then
-  timeout 200 python3 -m pytest -m gpu tests/reactdiff -q -p no:cacheprovider --tb=line 2>&1 | tail -6
+  # shellcheck disable=SC2086
+  timeout 200 python3 -m pytest -m gpu ${PYTEST:-tests/reactdiff} -q -p no:cacheprovider --tb=line 2>&1 | tail -6
 fi
 for preset in ${PRESETS:-small paper}; do
   if [ -n "${PROFILE:-}" ]; then
@@ -33,5 +36,5 @@ for preset in ${PRESETS:-small paper}; do
   # shellcheck disable=SC2086
   timeout "${LIMIT:-300}" python3 benchmarks/reactdiff_gpu.py --parts online --preset $preset \
     --online-modes graphs --online-precisions bf16 --online-ddim-steps "${STEPS:-20,10}" \
-    --online-reps 2 $FLAGS --out "$OUT/online_${preset}_fast.json" 2>&1 | grep -v Warn | cut -c1-300
+    --online-reps 2 $FLAGS --out "$OUT/online_${preset}_${TAG:-fast}.json" 2>&1 | grep -v Warn | cut -c1-300
 done

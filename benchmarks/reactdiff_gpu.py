@@ -116,7 +116,7 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750, compile_=False):
 @torch.no_grad()
 def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
                    unet_compile=True, precision="fp32", compile_mode="default",
-                   ddim_steps=None):
+                   ddim_steps=None, kernels="torch"):
     """Per-window latency of the real online path at batch 1: ``Sampler.online`` called as the
     harness calls it (speaker prefix [0, end), start = end - window) for every window of a
     ``frames``-frame clip; one warm-up clip, then ``reps`` clips (each restarts at start 0).
@@ -124,12 +124,13 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
     encoder/decoder steps and the DDIM loop in CUDA graphs (``Sampler(streaming="graphs")``);
     ``precision`` and ``unet_compile`` (with graphs only): the Sampler's ``precision`` (bf16:
     parameters in bf16 + autocast) and ``compile`` (UNet convolutions as matrix products, fused
-    by torch.compile in ``compile_mode``) options, i.e. the plug-in's options of those names."""
+    by torch.compile in ``compile_mode``) options, i.e. the plug-in's options of those names;
+    ``kernels="triton"``: the UNet on reactbench's Triton kernels instead (not compiled)."""
     net = ReactDiffNet(cfg.model, WIDTHS).eval()
     streaming = "graphs" if graphs else "dynamic"
-    unet_compile = bool(graphs and unet_compile)
+    unet_compile = bool(graphs and unet_compile and kernels == "torch")
     sampler = Sampler(net, device, ddim_steps, streaming=streaming, precision=precision,
-                      compile=unet_compile, compile_mode=compile_mode)
+                      compile=unet_compile, compile_mode=compile_mode, kernels=kernels)
     rng = np.random.default_rng(0)
     spk = {k: rng.standard_normal((1, frames, w), dtype=np.float32) for k, w in WIDTHS.items()}
 
@@ -152,7 +153,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
             "path": "Sampler.online", "streaming": streaming, "unet_compile": unet_compile,
             "precision": precision, "gemm_convs": unet_compile,
             "bf16_weights": precision == "bf16",
-            "compile_mode": compile_mode if unet_compile else None,
+            "compile_mode": compile_mode if unet_compile else None, "kernels": kernels,
             "ddim_steps": ddim_steps or cfg.model.diffusion_steps,
             "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),
@@ -185,6 +186,8 @@ def main():
     ap.add_argument("--online-compile-mode", default="default",
                     help="online: torch.compile mode of the UNet (default, "
                          "max-autotune-no-cudagraphs, ...; the Sampler captures its own graphs)")
+    ap.add_argument("--online-kernels", default="torch", choices=("torch", "triton"),
+                    help="online: the UNet's kernels (triton: Sampler(kernels='triton'))")
     ap.add_argument("--online-ddim-steps", default="",
                     help="online: comma-separated DDIM step counts (default: the schedule's T)")
     ap.add_argument("--online-modes", default="dynamic,graphs",
@@ -245,7 +248,7 @@ def main():
                 r = online_latency(cfg, alpha, graphs, frames=a.online_frames,
                                    reps=a.online_reps, unet_compile=not a.online_no_unet_compile,
                                    precision=precision, compile_mode=a.online_compile_mode,
-                                   ddim_steps=steps)
+                                   ddim_steps=steps, kernels=a.online_kernels)
             except Exception as exc:  # noqa: BLE001
                 r = {"alpha": alpha, "cuda_graphs": graphs, "precision": precision,
                      "ddim_steps": steps, "error": repr(exc)[:300]}

@@ -96,12 +96,14 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true",
                     help="Sampler(compile=True): UNet convolutions as GEMMs + torch.compile")
     ap.add_argument("--compile-mode", default="default", help="torch.compile mode")
+    ap.add_argument("--triton", action="store_true",
+                    help="Sampler(kernels='triton'): the UNet on reactbench's Triton kernels")
     ap.add_argument("--rows", type=int, default=25, help="kernels to print")
     a = ap.parse_args()
     net = ReactDiffNet(preset_config(a.preset).model, WIDTHS).eval()
     sampler = Sampler(net, "cuda", streaming="graphs" if a.graphs else "dynamic",
                       precision="bf16" if a.bf16 else "fp32", compile=a.compile,
-                      compile_mode=a.compile_mode)
+                      compile_mode=a.compile_mode, kernels="triton" if a.triton else "torch")
     rng = np.random.default_rng(0)
 
     if a.graphs:

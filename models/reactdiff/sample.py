@@ -28,14 +28,18 @@ GPU speed (CUDA only): ``precision="bf16"`` stores the parameters in bf16 and ru
 autocast (no per-call weight casts); ``compile=True`` computes the UNet's convolutions as matrix
 products (unet.use_gemm_convs: no cuDNN layout transposes at the small online batches), merges
 matrix products where the function allows (unet.fuse_for_inference) and fuses its kernels with
-torch.compile. With ``streaming="graphs"`` this is the fast online path of
-``benchmarks/reactdiff_gpu.py``. Both change results at bf16 / kernel rounding level only.
+torch.compile. ``kernels="triton"`` instead runs the UNet on the Triton kernels of
+kernels.py (triton_unet.TritonUNet: GroupNorm, SiLU, FiLM, skip and residual fused into the
+convolutions' matrix products; about 170 kernels per paper-preset step instead of about 400).
+With ``streaming="graphs"`` these are the fast online paths of ``benchmarks/reactdiff_gpu.py``.
+They change results at bf16 / kernel rounding level only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -51,6 +55,7 @@ from .unet import fuse_for_inference, use_gemm_convs
 STYLE_KEY = 2**30
 STREAMING = ("dynamic", "static", "graphs")
 PRECISIONS = ("fp32", "bf16")
+KERNELS = ("torch", "triton")
 
 
 def window_noise(seed: int, row: int, window: int, alpha: int, ws: int, dim: int) -> np.ndarray:
@@ -67,7 +72,8 @@ class Sampler:
 
     def __init__(self, net: ReactDiffNet, device: str = "cpu", ddim_steps: int | None = None,
                  streams_kept: int = 4, temperature: float = 1.0, streaming: str = "dynamic",
-                 precision: str = "fp32", compile: bool = False, compile_mode: str = "default"):
+                 precision: str = "fp32", compile: bool = False, compile_mode: str = "default",
+                 kernels: str = "torch"):
         """``streams_kept``: online streaming states kept (one per batch of rows, LRU; the
         harness needs one per ``batch_rows`` slice of its batch). A state holds the encoder's
         and decoder's keys/values of its committed frames: for B rows x T frames about
@@ -76,15 +82,24 @@ class Sampler:
         ``streaming``: how the online caches grow: ``dynamic`` (concatenation, exactly the
         frames seen), ``static`` (preallocated buffers of 1024 frames, doubled as needed) or
         ``graphs`` (static + CUDA graphs of the encoder and decoder steps and of the whole
-        DDIM loop of a window batch; CUDA only). ``precision``, ``compile``: see the module doc
-        (CUDA only; they modify ``net`` in place); ``compile_mode``: torch.compile's mode."""
+        DDIM loop of a window batch; CUDA only). ``precision``, ``compile``, ``kernels``: see
+        the module doc (CUDA only, ``kernels="triton"`` also on the CPU under Triton's
+        interpreter, TRITON_INTERPRET=1; they modify ``net`` in place); ``compile_mode``:
+        torch.compile's mode."""
         if streaming not in STREAMING:
             raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
         if precision not in PRECISIONS:
             raise ModelError(f"precision must be one of {PRECISIONS} (got {precision!r})")
+        if kernels not in KERNELS:
+            raise ModelError(f"kernels must be one of {KERNELS} (got {kernels!r})")
+        if kernels == "triton" and compile:
+            raise ModelError("kernels='triton' and compile=True are two ways to run the UNet: "
+                             "choose one")
         cuda = str(device).startswith("cuda")
+        interpret = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
         for what, on in ((f"streaming={streaming!r}", streaming == "graphs"),
-                         ("precision='bf16'", precision == "bf16"), ("compile=True", compile)):
+                         ("precision='bf16'", precision == "bf16"), ("compile=True", compile),
+                         ("kernels='triton'", kernels == "triton" and not interpret)):
             if on and not cuda:
                 raise ModelError(f"{what} needs a CUDA device (got {device!r}); use "
                                  "device=cuda on a GPU machine")
@@ -98,6 +113,13 @@ class Sampler:
                 p.data = p.data.to(torch.bfloat16)
         if compile:
             self.net.unet = torch.compile(self.net.unet, dynamic=False, mode=compile_mode)
+        if kernels == "triton":
+            try:
+                from .triton_unet import TritonUNet
+            except ImportError as e:
+                raise ModelError(f"kernels='triton' needs the triton package ({e}); "
+                                 "pip install triton") from None
+            self.net.unet = TritonUNet(self.net.unet)
         self.temperature = float(temperature)  # scale of the initial noise x_T
         self.device = device
         self.steps = ddim_steps

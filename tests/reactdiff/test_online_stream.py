@@ -223,14 +223,15 @@ def test_online_streaming_on_cuda(variant, streaming, monkeypatch):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("variant", ["reactdiff", "reactdiff-lrs"])
-def test_fast_online_path_on_cuda(variant, monkeypatch):
-    """streaming=graphs + precision=bf16 + compile (the benchmark's fast path): valid reactions
-    near the fp32 stream (bf16 rounding through 20 DDIM steps of an untrained net), and the
-    offline path under the same options."""
+@pytest.mark.parametrize("unet", [{"compile": True}, {"kernels": "triton"}])
+def test_fast_online_path_on_cuda(variant, unet, monkeypatch):
+    """streaming=graphs + precision=bf16 + compile or Triton kernels (the benchmark's fast
+    paths): valid reactions near the fp32 stream (bf16 rounding through 20 DDIM steps of an
+    untrained net), and the offline path under the same options."""
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     ref = Sampler(_net(variant), "cuda", temperature=0.7)
     fast = Sampler(_net(variant), "cuda", temperature=0.7, streaming="graphs",
-                   precision="bf16", compile=True)
+                   precision="bf16", **unet)
     assert next(fast.net.parameters()).dtype == torch.bfloat16
     streams = _streams(_net(variant))
     for start, end in _chunks(43, 10):
@@ -243,11 +244,17 @@ def test_fast_online_path_on_cuda(variant, monkeypatch):
     assert emo.shape == (2, 2, 43, 25) and np.isfinite(face).all()
 
 
-def test_gpu_only_options_are_refused_on_cpu():
+def test_gpu_only_options_are_refused_on_cpu(monkeypatch):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)  # the Triton kernels' CPU tests set it
     with pytest.raises(ModelError, match="precision must be one of"):
         Sampler(_net(), precision="fp16")
+    with pytest.raises(ModelError, match="kernels must be one of"):
+        Sampler(_net(), kernels="cuda")
+    with pytest.raises(ModelError, match="choose one"):
+        Sampler(_net(), kernels="triton", compile=True)
     for kwargs, what in (({"precision": "bf16"}, "precision='bf16'"),
                          ({"compile": True}, "compile=True"),
+                         ({"kernels": "triton"}, "kernels='triton'"),
                          ({"streaming": "graphs"}, "streaming='graphs'")):
         with pytest.raises(ModelError, match=f"{what} needs a CUDA device"):
             Sampler(_net(), "cpu", **kwargs)

@@ -1,0 +1,164 @@
+"""The UNet's forward pass on the Triton kernels of :mod:`.kernels` (sampling only).
+
+:class:`TritonUNet` reads a trained :class:`~.unet.UNet1D` (unfused) once: convolution weights
+to (taps, C_in, C_out), each attention block's output projection folded into the block's
+projection (as :func:`~.unet.fuse_for_inference`), in the UNet's parameter dtype. A residual
+block is then four kernels (GroupNorm coefficients, GroupNorm + SiLU + convolution,
+GroupNorm + FiLM coefficients, GroupNorm + FiLM + SiLU + convolution + skip + residual), an
+attention block four (coefficients, GroupNorm + QKV projection, attention, output projection +
+residual), and the up path's skip concatenations are read in place. About 170 kernels per step
+of the paper preset instead of about 400 (torch.compile). Same function as the module in eval
+mode (dropout off), other rounding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import kernels as K
+from .unet import AttnBlock, ResBlock, UNet1D, _Upsample
+
+
+def _taps(conv: nn.Conv1d, dtype) -> torch.Tensor:
+    """(C_out, C_in, k) -> (k, C_in, C_out) contiguous."""
+    return conv.weight.detach().permute(2, 1, 0).to(dtype).contiguous()
+
+
+@dataclass
+class _Norm:
+    groups: int
+    gamma: torch.Tensor
+    beta: torch.Tensor
+    eps: float
+
+    @classmethod
+    def of(cls, gn: nn.GroupNorm) -> _Norm:
+        return cls(gn.num_groups, gn.weight.detach().float(), gn.bias.detach().float(), gn.eps)
+
+    def coefs(self, x, film=None):
+        return K.group_norm_coefs(x, self.groups, self.gamma, self.beta, self.eps, film)
+
+
+@dataclass
+class _Conv:
+    weight: torch.Tensor  # (k, C_in, C_out)
+    bias: torch.Tensor | None
+    stride: int = 1
+    upsample: bool = False
+
+    @classmethod
+    def of(cls, conv: nn.Conv1d, dtype, upsample: bool = False) -> _Conv:
+        if conv.padding[0] != (conv.kernel_size[0] - 1) // 2 or conv.groups != 1:
+            raise ValueError(f"unsupported convolution {conv}")
+        return cls(_taps(conv, dtype), None if conv.bias is None else conv.bias.detach().to(dtype),
+                   conv.stride[0], upsample)
+
+    def __call__(self, x, **kw):
+        return K.conv1d(x, self.weight, self.bias, stride=self.stride, upsample=self.upsample, **kw)
+
+
+class _Res:
+    def __init__(self, r: ResBlock, dtype):
+        self.norm1, self.conv1 = _Norm.of(r.in_layers[0]), _Conv.of(r.in_layers[2], dtype)
+        self.norm2 = _Norm.of(r.out_norm)
+        conv2 = r.out_layers[2]
+        self.conv2 = _Conv.of(conv2, dtype)
+        self.skip = None
+        if isinstance(r.skip, nn.Conv1d):
+            self.skip = r.skip.weight.detach()[..., 0].t().to(dtype).contiguous()  # (C_in, C_out)
+            self.conv2.bias = (conv2.bias + r.skip.bias).detach().to(dtype)
+
+    def __call__(self, x, film):
+        h = self.conv1(x, coefs=self.norm1.coefs(x), silu=True)
+        return self.conv2(h, coefs=self.norm2.coefs(h, film), silu=True,
+                          skip=x if self.skip is not None else None, skip_weight=self.skip,
+                          residual=None if self.skip is not None else x)
+
+
+class _Attn:
+    def __init__(self, a: AttnBlock, dtype):
+        mha = a.attn
+        self.norm, self.heads = _Norm.of(a.norm), mha.num_heads
+        self.qkv = mha.in_proj_weight.detach().t()[None].to(dtype).contiguous()  # (1, C, 3C)
+        self.qkv_bias = mha.in_proj_bias.detach().to(dtype)
+        w_out, b_out = mha.out_proj.weight.detach(), mha.out_proj.bias.detach()
+        if isinstance(a.proj, nn.Linear):  # fold the block's projection (no non-linearity)
+            w_out, b_out = a.proj.weight @ w_out, a.proj.weight @ b_out + a.proj.bias
+        self.out = w_out.detach().t()[None].to(dtype).contiguous()  # (1, C, C)
+        self.out_bias = b_out.detach().to(dtype)
+
+    def __call__(self, x):
+        b, ch, length = x.shape
+        qkv = torch.empty(b, length, 3 * ch, device=x.device, dtype=x.dtype)
+        K.conv1d(x, self.qkv, self.qkv_bias, coefs=self.norm.coefs(x),
+                 out=qkv.transpose(1, 2))
+        q, k, v = qkv.view(b, length, 3, self.heads, ch // self.heads).permute(2, 0, 3, 1, 4)
+        o = F.scaled_dot_product_attention(q, k, v).transpose(1, 2)  # (B, L, H, hd)
+        o = o.reshape(b, length, ch).transpose(1, 2)  # (B, C, L) view
+        return K.conv1d(o, self.out, self.out_bias, residual=x)
+
+
+class TritonUNet(nn.Module):
+    """eps_theta of ``unet`` on Triton kernels: same call as :class:`UNet1D` (``forward(x, t,
+    cond, proj=None)``, ``step_embeddings``, ``emb_sizes``), x (B, ws, L) -> (B, ws, L) in the
+    UNet's parameter dtype. Build it after the parameters have their final dtype."""
+
+    def __init__(self, unet: UNet1D):
+        super().__init__()
+        if any(m is not None for m in (getattr(r, "out_skip", None) for r in unet._res)):
+            raise ValueError("TritonUNet reads an unfused UNet1D (build it before "
+                             "fuse_for_inference)")
+        self.unet = unet.eval()
+        dtype = next(unet.parameters()).dtype
+        self.emb_sizes = unet.emb_sizes
+        self.min_length = unet.min_length
+
+        def op(m):
+            if isinstance(m, ResBlock):
+                return _Res(m, dtype)
+            if isinstance(m, AttnBlock):
+                return _Attn(m, dtype)
+            if isinstance(m, _Upsample):
+                return _Conv.of(m.conv, dtype, upsample=True)
+            return _Conv.of(m, dtype)
+
+        self.inp = _Conv.of(unet.inp, dtype)
+        self.down = [[op(m) for m in blocks] for blocks in unet.down]
+        self.mid = [op(m) for m in unet.mid]
+        self.up = [[op(m) for m in blocks] for blocks in unet.up]
+        self.out_norm, self.out = _Norm.of(unet.out[0]), _Conv.of(unet.out[2], dtype)
+
+    def step_embeddings(self, steps: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.unet.step_embeddings(steps, cond)
+
+    def forward(self, x, t, cond, proj=None):
+        length = x.shape[-1]
+        pad = (-length) % self.min_length
+        dtype = self.inp.weight.dtype
+        x = F.pad(x.to(dtype), (0, pad)) if pad else x.to(dtype)
+        if proj is None:
+            emb = self.unet._emb(t, cond.to(dtype))
+            proj = torch.cat([r.emb(emb) for r in self.unet._res], dim=1)
+        films = iter(proj.to(dtype).split(self.emb_sizes, dim=1))
+
+        def block(b, h):
+            return b(h, next(films)) if isinstance(b, _Res) else b(h)
+
+        h = self.inp(x)
+        skips = [h]
+        for blocks in self.down:
+            for b in blocks:
+                h = block(b, h)
+            skips.append(h)
+        for b in self.mid:
+            h = block(b, h)
+        for blocks in self.up:
+            h = (h, skips.pop())  # concatenated on channels where it is read
+            for b in blocks:
+                h = block(b, h)
+        out = self.out(h, coefs=self.out_norm.coefs(h), silu=True)
+        return out[..., :length] if pad else out
