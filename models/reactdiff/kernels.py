@@ -13,11 +13,13 @@ is four kernels:
   optional 1x1 skip convolution of the raw input, bias and residual in the epilogue.
 
 Inputs may be the channel concatenation of two tensors (the UNet's up path) without the copy.
-Shapes: x (B, C, L) with any strides; weights (taps, C_in, C_out) contiguous; coefficients
+Shapes: x (B, C, L) with any strides; weights nn.Conv1d's (C_out, C_in, taps); coefficients
 (B, C_in) fp32. Runs on CUDA, or on the CPU under ``TRITON_INTERPRET=1`` (tests).
 """
 
 from __future__ import annotations
+
+import os
 
 import torch
 import triton
@@ -71,17 +73,31 @@ def _group_coef_kernel(x1, x2, c1, c2, length, s1b, s1c, s1l, s2b, s2c, s2l,
     tl.store(d_out + b * ch + c, d, mask=cm)
 
 
+def _conv_configs():
+    """Tile shapes tried per (rows, C_out, K) on the GPU; one under the interpreter."""
+    if os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"):
+        return [triton.Config({"BLOCK_N": 16, "BLOCK_K": 64})]
+    return [triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=wp, num_stages=st)
+            for bn, bk, wp, st in ((16, 64, 4, 4), (16, 128, 4, 4), (16, 256, 4, 3),
+                                   (32, 64, 4, 4), (32, 128, 4, 4), (32, 256, 8, 3),
+                                   (64, 64, 4, 4), (64, 128, 4, 3), (16, 128, 2, 4))]
+
+
+@triton.autotune(configs=_conv_configs(), key=["m_rows", "n_out", "k_all", "kch"])
 @triton.jit
 def _conv_kernel(x1, x2, c1, c2, l_in, s1b, s1c, s1l, s2b, s2c, s2l,
                  coef_a, coef_d, w, bias,
                  k1, k2, kc1, kc2, k1b, k1c, k1l, k2b, k2c, k2l, w_skip,
                  res, srb, srn, srl,
-                 out, sob, son, sol, n_out, l_out, m_rows,
+                 out, sob, son, sol, n_out, l_out, m_rows, k_all, kch,
                  ACT: tl.constexpr, TAPS: tl.constexpr, STRIDE: tl.constexpr,
                  UP: tl.constexpr, HAS_X2: tl.constexpr, HAS_BIAS: tl.constexpr,
                  HAS_SKIP: tl.constexpr, SKIP_X2: tl.constexpr, HAS_RES: tl.constexpr,
                  PRECISION: tl.constexpr,
-                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_C: tl.constexpr):
+                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+    """out[m, n] = bias[n] + sum_kk act(x)[b, c, src] w[n, kk] (+ sum_c skip[b, c, p] w_skip[n, c])
+    (+ res[b, n, p]); rows m = (b, p), kk = c * TAPS + tap (the Conv1d weight's own layout),
+    w (C_out, C_in * TAPS) and w_skip (C_out, C_s) row-major: tiles contiguous along K."""
     pid_n = tl.program_id(0)
     pid_m = tl.program_id(1)
     m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)  # output rows: (batch, position)
@@ -93,43 +109,41 @@ def _conv_kernel(x1, x2, c1, c2, l_in, s1b, s1c, s1l, s2b, s2c, s2l,
     ch = c1 + c2
     pad: tl.constexpr = (TAPS - 1) // 2
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for c0 in range(0, ch, BLOCK_C):
-        c = c0 + tl.arange(0, BLOCK_C)
-        cm = c < ch
+    for k0 in range(0, k_all, BLOCK_K):
+        kk = k0 + tl.arange(0, BLOCK_K)
+        km = kk < k_all
+        c = kk // TAPS
+        tap = kk % TAPS
+        if UP:  # nearest x2 upsampling of the input, then the convolution
+            q = p_out[:, None] + tap[None, :] - pad
+            ok = (q >= 0) & (q < l_out)
+            src = tl.where(q > 0, q, 0) // 2
+        else:
+            src = p_out[:, None] * STRIDE + tap[None, :] - pad
+            ok = (src >= 0) & (src < l_in)
+        mask = ok & mm[:, None] & km[None, :]
+        v = _load_cat(x1, x2, c1, b[:, None], c[None, :], src, s1b, s1c, s1l, s2b, s2c, s2l,
+                      mask, HAS_X2)
         if ACT != 0:
-            coef_mask = mm[:, None] & cm[None, :]
-            ca = tl.load(coef_a + b[:, None] * ch + c[None, :], mask=coef_mask, other=0.0)
-            cd = tl.load(coef_d + b[:, None] * ch + c[None, :], mask=coef_mask, other=0.0)
-        for k in tl.static_range(TAPS):
-            if UP:  # nearest x2 upsampling of the input, then the convolution
-                q = p_out + k - pad
-                ok = (q >= 0) & (q < l_out)
-                src = tl.where(q > 0, q, 0) // 2
-            else:
-                src = p_out * STRIDE + k - pad
-                ok = (src >= 0) & (src < l_in)
-            mask = (mm & ok)[:, None] & cm[None, :]
-            v = _load_cat(x1, x2, c1, b[:, None], c[None, :], src[:, None],
-                          s1b, s1c, s1l, s2b, s2c, s2l, mask, HAS_X2)
-            if ACT != 0:
-                v = v * ca + cd
-                if ACT == 2:
-                    v = v * tl.sigmoid(v)
-                v = tl.where(mask, v, 0.0)  # zero padding after the activation
-            wk = tl.load(w + (k * ch + c[:, None]) * n_out + n[None, :],
-                         mask=cm[:, None] & nm[None, :], other=0.0)
-            acc = tl.dot(v.to(wk.dtype), wk, acc, input_precision=PRECISION)
+            cmask = mm[:, None] & km[None, :]
+            v = v * tl.load(coef_a + b[:, None] * ch + c[None, :], mask=cmask, other=0.0) \
+                + tl.load(coef_d + b[:, None] * ch + c[None, :], mask=cmask, other=0.0)
+            if ACT == 2:
+                v = v * tl.sigmoid(v)
+            v = tl.where(mask, v, 0.0)  # zero padding after the activation
+        wt = tl.load(w + n[:, None] * k_all + kk[None, :], mask=nm[:, None] & km[None, :],
+                     other=0.0)
+        acc = tl.dot(v.to(wt.dtype), tl.trans(wt), acc, input_precision=PRECISION)
     if HAS_SKIP:  # 1x1 convolution of another input (k1 | k2) of the output's length
-        kch = kc1 + kc2
-        for c0 in range(0, kch, BLOCK_C):
-            c = c0 + tl.arange(0, BLOCK_C)
+        for k0 in range(0, kch, BLOCK_K):
+            c = k0 + tl.arange(0, BLOCK_K)
             cm = c < kch
             mask = mm[:, None] & cm[None, :]
             v = _load_cat(k1, k2, kc1, b[:, None], c[None, :], p_out[:, None],
                           k1b, k1c, k1l, k2b, k2c, k2l, mask, SKIP_X2)
-            ws = tl.load(w_skip + c[:, None] * n_out + n[None, :],
-                         mask=cm[:, None] & nm[None, :], other=0.0)
-            acc = tl.dot(v.to(ws.dtype), ws, acc, input_precision=PRECISION)
+            wt = tl.load(w_skip + n[:, None] * kch + c[None, :], mask=nm[:, None] & cm[None, :],
+                         other=0.0)
+            acc = tl.dot(v.to(wt.dtype), tl.trans(wt), acc, input_precision=PRECISION)
     if HAS_BIAS:
         acc += tl.load(bias + n, mask=nm, other=0.0).to(tl.float32)[None, :]
     omask = mm[:, None] & nm[None, :]
@@ -181,41 +195,42 @@ def conv1d(x, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
            out: torch.Tensor | None = None) -> torch.Tensor:
     """Convolution (zero padding (k - 1) / 2) of act(x), x (B, C_in, L) or a pair concatenated
     on channels, act = identity, or v -> a v + d with ``coefs`` (a, d) (B, C_in) and then SiLU
-    if ``silu``; ``weight`` (k, C_in, C_out), ``bias`` (C_out,); ``upsample``: nearest x2 of
-    act(x) first; ``skip`` (B, C_s, L_out) or a pair, ``skip_weight`` (C_s, C_out): plus the 1x1
-    convolution of that raw input; ``residual`` (B, C_out, L_out): added.
+    if ``silu``; ``weight`` (C_out, C_in, k) contiguous (nn.Conv1d's), ``bias`` (C_out,);
+    ``upsample``: nearest x2 of act(x) first; ``skip`` (B, C_s, L_out) or a pair,
+    ``skip_weight`` (C_out, C_s) contiguous: plus the 1x1 convolution of that raw input;
+    ``residual`` (B, C_out, L_out): added.
     -> (B, C_out, L_out), or written into ``out`` (any strides, e.g. a transposed view)."""
     x1, x2, c1, c2, strides = _parts(x)
-    taps, cin, cout = weight.shape
-    if cin != c1 + c2:
-        raise ValueError(f"conv1d: input has {c1 + c2} channels, weights {tuple(weight.shape)}")
+    cout, cin, taps = weight.shape
+    if cin != c1 + c2 or not weight.is_contiguous():
+        raise ValueError(f"conv1d: input has {c1 + c2} channels, weights {tuple(weight.shape)} "
+                         "(contiguous (C_out, C_in, k) expected)")
     k1, k2, kc1, kc2, kstrides = _parts(skip if skip is not None else x)
-    if skip is not None and tuple(skip_weight.shape) != (kc1 + kc2, cout):
+    if skip is not None and (tuple(skip_weight.shape) != (cout, kc1 + kc2)
+                             or not skip_weight.is_contiguous()):
         raise ValueError(f"conv1d: skip input has {kc1 + kc2} channels, skip weights "
-                         f"{tuple(skip_weight.shape)}")
+                         f"{tuple(skip_weight.shape)} (contiguous (C_out, C_s) expected)")
     bsz, l_in = x1.shape[0], x1.shape[2]
     l_out = 2 * l_in if upsample else (l_in - 1) // stride + 1
     if out is None:
         out = torch.empty(bsz, cout, l_out, device=x1.device, dtype=weight.dtype)
     rows = bsz * l_out
     block_m = min(64, _pow2(rows))
-    block_c = min(64, _pow2(cin))
-    block_n = 16
-    for bn in (64, 32):  # widest tiles that still give every SM some work
-        if triton.cdiv(cout, bn) * triton.cdiv(rows, block_m) >= 128:
-            block_n = bn
-            break
     res = residual if residual is not None else out
     a, d = coefs if coefs is not None else (weight, weight)
-    grid = (triton.cdiv(cout, block_n), triton.cdiv(rows, block_m))
+
+    def grid(meta):
+        return triton.cdiv(cout, meta["BLOCK_N"]), triton.cdiv(rows, block_m)
+
     _conv_kernel[grid](
         x1, x2, c1, c2, l_in, *strides, a, d, weight,
         bias if bias is not None else weight,
         k1, k2, kc1, kc2, *kstrides, skip_weight if skip is not None else weight,
-        res, *res.stride(), out, *out.stride(), cout, l_out, rows,
+        res, *res.stride(), out, *out.stride(), cout, l_out, rows, cin * taps,
+        kc1 + kc2 if skip is not None else 0,
         ACT=(ACT_NONE if coefs is None else ACT_AFFINE_SILU if silu else ACT_AFFINE),
         TAPS=taps, STRIDE=stride, UP=upsample, HAS_X2=c2 > 0, HAS_BIAS=bias is not None,
         HAS_SKIP=skip is not None, SKIP_X2=kc2 > 0, HAS_RES=residual is not None,
         PRECISION="ieee" if weight.dtype == torch.float32 else "tf32",  # fp32: no TF32
-        BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_C=block_c, num_warps=4, num_stages=3)
+        BLOCK_M=block_m)
     return out

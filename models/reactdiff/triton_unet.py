@@ -1,7 +1,7 @@
 """The UNet's forward pass on the Triton kernels of :mod:`.kernels` (sampling only).
 
 :class:`TritonUNet` reads a trained :class:`~.unet.UNet1D` (unfused) once: convolution weights
-to (taps, C_in, C_out), each attention block's output projection folded into the block's
+kept as (C_out, C_in, taps), each attention block's output projection folded into the block's
 projection (as :func:`~.unet.fuse_for_inference`), in the UNet's parameter dtype. A residual
 block is then four kernels (GroupNorm coefficients, GroupNorm + SiLU + convolution,
 GroupNorm + FiLM coefficients, GroupNorm + FiLM + SiLU + convolution + skip + residual), an
@@ -23,9 +23,8 @@ from . import kernels as K
 from .unet import AttnBlock, ResBlock, UNet1D, _Upsample
 
 
-def _taps(conv: nn.Conv1d, dtype) -> torch.Tensor:
-    """(C_out, C_in, k) -> (k, C_in, C_out) contiguous."""
-    return conv.weight.detach().permute(2, 1, 0).to(dtype).contiguous()
+def _weight(conv: nn.Conv1d, dtype) -> torch.Tensor:
+    return conv.weight.detach().to(dtype).contiguous()  # (C_out, C_in, k)
 
 
 @dataclass
@@ -45,7 +44,7 @@ class _Norm:
 
 @dataclass
 class _Conv:
-    weight: torch.Tensor  # (k, C_in, C_out)
+    weight: torch.Tensor  # (C_out, C_in, k)
     bias: torch.Tensor | None
     stride: int = 1
     upsample: bool = False
@@ -54,8 +53,8 @@ class _Conv:
     def of(cls, conv: nn.Conv1d, dtype, upsample: bool = False) -> _Conv:
         if conv.padding[0] != (conv.kernel_size[0] - 1) // 2 or conv.groups != 1:
             raise ValueError(f"unsupported convolution {conv}")
-        return cls(_taps(conv, dtype), None if conv.bias is None else conv.bias.detach().to(dtype),
-                   conv.stride[0], upsample)
+        bias = None if conv.bias is None else conv.bias.detach().to(dtype)
+        return cls(_weight(conv, dtype), bias, conv.stride[0], upsample)
 
     def __call__(self, x, **kw):
         return K.conv1d(x, self.weight, self.bias, stride=self.stride, upsample=self.upsample, **kw)
@@ -69,7 +68,7 @@ class _Res:
         self.conv2 = _Conv.of(conv2, dtype)
         self.skip = None
         if isinstance(r.skip, nn.Conv1d):
-            self.skip = r.skip.weight.detach()[..., 0].t().to(dtype).contiguous()  # (C_in, C_out)
+            self.skip = r.skip.weight.detach()[..., 0].to(dtype).contiguous()  # (C_out, C_in)
             self.conv2.bias = (conv2.bias + r.skip.bias).detach().to(dtype)
 
     def __call__(self, x, film):
@@ -83,12 +82,12 @@ class _Attn:
     def __init__(self, a: AttnBlock, dtype):
         mha = a.attn
         self.norm, self.heads = _Norm.of(a.norm), mha.num_heads
-        self.qkv = mha.in_proj_weight.detach().t()[None].to(dtype).contiguous()  # (1, C, 3C)
+        self.qkv = mha.in_proj_weight.detach()[..., None].to(dtype).contiguous()  # (3C, C, 1)
         self.qkv_bias = mha.in_proj_bias.detach().to(dtype)
         w_out, b_out = mha.out_proj.weight.detach(), mha.out_proj.bias.detach()
         if isinstance(a.proj, nn.Linear):  # fold the block's projection (no non-linearity)
             w_out, b_out = a.proj.weight @ w_out, a.proj.weight @ b_out + a.proj.bias
-        self.out = w_out.detach().t()[None].to(dtype).contiguous()  # (1, C, C)
+        self.out = w_out.detach()[..., None].to(dtype).contiguous()  # (C, C, 1)
         self.out_bias = b_out.detach().to(dtype)
 
     def __call__(self, x):
