@@ -95,15 +95,16 @@ def _conv_kernel(x1, x2, c1, c2, l_in, s1b, s1c, s1l, s2b, s2c, s2l,
                  HAS_SKIP: tl.constexpr, SKIP_X2: tl.constexpr, HAS_RES: tl.constexpr,
                  PRECISION: tl.constexpr,
                  BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
-    """out[m, n] = bias[n] + sum_kk act(x)[b, c, src] w[n, kk] (+ sum_c skip[b, c, p] w_skip[n, c])
-    (+ res[b, n, p]); rows m = (b, p), kk = c * TAPS + tap (the Conv1d weight's own layout),
+    """out[b, n, p] = bias[n] + sum_kk act(x)[b, c, src(p, tap)] w[n, kk]
+    (+ sum_c skip[b, c, p] w_skip[n, c]) (+ res[b, n, p]); program (n block, (b, p block)),
+    kk = c * TAPS + tap (the Conv1d weight's own layout),
     w (C_out, C_in * TAPS) and w_skip (C_out, C_s) row-major: tiles contiguous along K."""
     pid_n = tl.program_id(0)
     pid_m = tl.program_id(1)
-    m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)  # output rows: (batch, position)
-    mm = m < m_rows
-    b = m // l_out
-    p_out = m % l_out
+    blocks = tl.cdiv(l_out, BLOCK_M)  # a program's rows share one batch row b
+    b = pid_m // blocks
+    p_out = (pid_m % blocks) * BLOCK_M + tl.arange(0, BLOCK_M)
+    mm = p_out < l_out
     n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     nm = n < n_out
     ch = c1 + c2
@@ -122,12 +123,12 @@ def _conv_kernel(x1, x2, c1, c2, l_in, s1b, s1c, s1l, s2b, s2c, s2l,
             src = p_out[:, None] * STRIDE + tap[None, :] - pad
             ok = (src >= 0) & (src < l_in)
         mask = ok & mm[:, None] & km[None, :]
-        v = _load_cat(x1, x2, c1, b[:, None], c[None, :], src, s1b, s1c, s1l, s2b, s2c, s2l,
+        v = _load_cat(x1, x2, c1, b, c[None, :], src, s1b, s1c, s1l, s2b, s2c, s2l,
                       mask, HAS_X2)
         if ACT != 0:
-            cmask = mm[:, None] & km[None, :]
-            v = v * tl.load(coef_a + b[:, None] * ch + c[None, :], mask=cmask, other=0.0) \
-                + tl.load(coef_d + b[:, None] * ch + c[None, :], mask=cmask, other=0.0)
+            ca = tl.load(coef_a + b * ch + c, mask=km, other=0.0)
+            cd = tl.load(coef_d + b * ch + c, mask=km, other=0.0)
+            v = v * ca[None, :] + cd[None, :]
             if ACT == 2:
                 v = v * tl.sigmoid(v)
             v = tl.where(mask, v, 0.0)  # zero padding after the activation
@@ -139,7 +140,7 @@ def _conv_kernel(x1, x2, c1, c2, l_in, s1b, s1c, s1l, s2b, s2c, s2l,
             c = k0 + tl.arange(0, BLOCK_K)
             cm = c < kch
             mask = mm[:, None] & cm[None, :]
-            v = _load_cat(k1, k2, kc1, b[:, None], c[None, :], p_out[:, None],
+            v = _load_cat(k1, k2, kc1, b, c[None, :], p_out[:, None],
                           k1b, k1c, k1l, k2b, k2c, k2l, mask, SKIP_X2)
             wt = tl.load(w_skip + n[:, None] * kch + c[None, :], mask=nm[:, None] & cm[None, :],
                          other=0.0)
@@ -148,10 +149,10 @@ def _conv_kernel(x1, x2, c1, c2, l_in, s1b, s1c, s1l, s2b, s2c, s2l,
         acc += tl.load(bias + n, mask=nm, other=0.0).to(tl.float32)[None, :]
     omask = mm[:, None] & nm[None, :]
     if HAS_RES:
-        r = tl.load(res + b[:, None] * srb + n[None, :] * srn + p_out[:, None] * srl,
+        r = tl.load(res + b * srb + n[None, :] * srn + p_out[:, None] * srl,
                     mask=omask, other=0.0)
         acc += r.to(tl.float32)
-    tl.store(out + b[:, None] * sob + n[None, :] * son + p_out[:, None] * sol,
+    tl.store(out + b * sob + n[None, :] * son + p_out[:, None] * sol,
              acc.to(out.dtype.element_ty), mask=omask)
 
 
@@ -214,19 +215,18 @@ def conv1d(x, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
     l_out = 2 * l_in if upsample else (l_in - 1) // stride + 1
     if out is None:
         out = torch.empty(bsz, cout, l_out, device=x1.device, dtype=weight.dtype)
-    rows = bsz * l_out
-    block_m = min(64, _pow2(rows))
+    block_m = min(64, _pow2(l_out))
     res = residual if residual is not None else out
     a, d = coefs if coefs is not None else (weight, weight)
 
     def grid(meta):
-        return triton.cdiv(cout, meta["BLOCK_N"]), triton.cdiv(rows, block_m)
+        return triton.cdiv(cout, meta["BLOCK_N"]), bsz * triton.cdiv(l_out, block_m)
 
     _conv_kernel[grid](
         x1, x2, c1, c2, l_in, *strides, a, d, weight,
         bias if bias is not None else weight,
         k1, k2, kc1, kc2, *kstrides, skip_weight if skip is not None else weight,
-        res, *res.stride(), out, *out.stride(), cout, l_out, rows, cin * taps,
+        res, *res.stride(), out, *out.stride(), cout, l_out, bsz * l_out, cin * taps,
         kc1 + kc2 if skip is not None else 0,
         ACT=(ACT_NONE if coefs is None else ACT_AFFINE_SILU if silu else ACT_AFFINE),
         TAPS=taps, STRIDE=stride, UP=upsample, HAS_X2=c2 > 0, HAS_BIAS=bias is not None,
