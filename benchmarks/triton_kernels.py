@@ -32,8 +32,8 @@ def bench(fn) -> float:
 
 
 def layer_row(name: str, cin: int, cout: int, length: int, bsz: int) -> dict:
-    """cuBLAS and every autotuner config of the conv kernel (GroupNorm affine + SiLU prologue,
-    3 taps, bias) on one layer shape."""
+    """cuBLAS, the GroupNorm + SiLU kernel, and the conv kernel (3 taps, bias) autotuned and
+    under every autotuner config, on one layer shape."""
     dev, dt = "cuda", torch.bfloat16
     x = torch.randn(bsz, cin, length, device=dev, dtype=dt)
     w = torch.randn(cout, cin, 3, device=dev, dtype=dt) * 0.02
@@ -47,19 +47,23 @@ def layer_row(name: str, cin: int, cout: int, length: int, bsz: int) -> dict:
            "cublas_linear_us": round(bench(lambda: F.linear(cols, w2, bias)), 2),
            "hbm_bound_us": round(mb / 3.35e6 * 1e6, 2)}
     block_m = min(64, K._pow2(length))
-    out = torch.empty(bsz, cout, length, device=dev, dtype=dt)
+    xc = x.transpose(1, 2).contiguous()  # channels-last, as the Triton UNet keeps them
+    wk = K.conv_weight(w)
+    out = torch.empty(bsz, length, cout, device=dev, dtype=dt)
+    row["triton_norm_act_us"] = round(bench(lambda: K.norm_act(xc, 32, coefs[0][0],
+                                                               coefs[1][0], 1e-5)), 2)
+    row["triton_autotuned_us"] = round(bench(lambda: K.conv1d(xc, wk, bias, taps=3,
+                                                                out=out)), 2)
     for cfg in K._conv_kernel.configs:
         meta = dict(cfg.kwargs)
         grid = (triton.cdiv(cout, meta["BLOCK_N"]), bsz * triton.cdiv(length, block_m))
 
         def call(meta=meta, cfg=cfg, grid=grid):
             K._conv_kernel.fn[grid](
-                x, x, cin, 0, length, *x.stride(), *x.stride(), *coefs, w, bias,
-                x, x, 0, 0, *x.stride(), *x.stride(), w, out, *out.stride(), out,
-                *out.stride(), cout, length, bsz * length, 3 * cin, 0,
-                ACT=2, TAPS=3, STRIDE=1, UP=False, HAS_X2=False, HAS_BIAS=True,
-                HAS_SKIP=False, SKIP_X2=False, HAS_RES=False, PRECISION="tf32",
-                BLOCK_M=block_m, num_warps=cfg.num_warps, num_stages=cfg.num_stages, **meta)
+                xc, cin, length, wk, bias, xc, xc, 0, 0, wk, out, out, *out.stride(), cout,
+                length, bsz, TAPS=3, STRIDE=1, UP=False, HAS_BIAS=True, HAS_SKIP=False,
+                HAS_RES=False, PRECISION="tf32", BLOCK_M=block_m, num_warps=cfg.num_warps,
+                num_stages=cfg.num_stages, **meta)
         try:
             t = bench(call)
         except Exception as exc:  # noqa: BLE001 - a config that does not compile

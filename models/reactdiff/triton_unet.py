@@ -1,12 +1,12 @@
 """The UNet's forward pass on the Triton kernels of :mod:`.kernels` (sampling only).
 
 :class:`TritonUNet` reads a trained :class:`~.unet.UNet1D` (unfused) once: convolution weights
-kept as (C_out, C_in, taps), each attention block's output projection folded into the block's
-projection (as :func:`~.unet.fuse_for_inference`), in the UNet's parameter dtype. A residual
-block is then four kernels (GroupNorm coefficients, GroupNorm + SiLU + convolution,
-GroupNorm + FiLM coefficients, GroupNorm + FiLM + SiLU + convolution + skip + residual), an
-attention block four (coefficients, GroupNorm + QKV projection, attention, output projection +
-residual), and the up path's skip concatenations are read in place. About 170 kernels per step
+as (C_out, taps * C_in) matrices, each attention block's output projection folded into the
+block's projection (as :func:`~.unet.fuse_for_inference`), in the UNet's parameter dtype.
+Activations are channels-last. A residual block is four kernels (GroupNorm + SiLU,
+convolution, GroupNorm + FiLM + SiLU, convolution + 1x1 skip + bias + residual), an attention
+block four (GroupNorm, QKV projection, attention, output projection + residual), and the up
+path's skip concatenations are read in place. About 170 kernels per step
 of the paper preset instead of about 400 (torch.compile). Same function as the module in eval
 mode (dropout off), other rounding.
 """
@@ -23,10 +23,6 @@ from . import kernels as K
 from .unet import AttnBlock, ResBlock, UNet1D, _Upsample
 
 
-def _weight(conv: nn.Conv1d, dtype) -> torch.Tensor:
-    return conv.weight.detach().to(dtype).contiguous()  # (C_out, C_in, k)
-
-
 @dataclass
 class _Norm:
     groups: int
@@ -38,14 +34,15 @@ class _Norm:
     def of(cls, gn: nn.GroupNorm) -> _Norm:
         return cls(gn.num_groups, gn.weight.detach().float(), gn.bias.detach().float(), gn.eps)
 
-    def coefs(self, x, film=None):
-        return K.group_norm_coefs(x, self.groups, self.gamma, self.beta, self.eps, film)
+    def __call__(self, x, film=None, silu=True):
+        return K.norm_act(x, self.groups, self.gamma, self.beta, self.eps, film, silu)
 
 
 @dataclass
 class _Conv:
-    weight: torch.Tensor  # (C_out, C_in, k)
+    weight: torch.Tensor  # (C_out, taps * C_in)
     bias: torch.Tensor | None
+    taps: int
     stride: int = 1
     upsample: bool = False
 
@@ -54,10 +51,12 @@ class _Conv:
         if conv.padding[0] != (conv.kernel_size[0] - 1) // 2 or conv.groups != 1:
             raise ValueError(f"unsupported convolution {conv}")
         bias = None if conv.bias is None else conv.bias.detach().to(dtype)
-        return cls(_weight(conv, dtype), bias, conv.stride[0], upsample)
+        return cls(K.conv_weight(conv.weight, dtype), bias, conv.kernel_size[0], conv.stride[0],
+                   upsample)
 
     def __call__(self, x, **kw):
-        return K.conv1d(x, self.weight, self.bias, stride=self.stride, upsample=self.upsample, **kw)
+        return K.conv1d(x, self.weight, self.bias, taps=self.taps, stride=self.stride,
+                        upsample=self.upsample, **kw)
 
 
 class _Res:
@@ -72,33 +71,31 @@ class _Res:
             self.conv2.bias = (conv2.bias + r.skip.bias).detach().to(dtype)
 
     def __call__(self, x, film):
-        h = self.conv1(x, coefs=self.norm1.coefs(x), silu=True)
-        return self.conv2(h, coefs=self.norm2.coefs(h, film), silu=True,
-                          skip=x if self.skip is not None else None, skip_weight=self.skip,
-                          residual=None if self.skip is not None else x)
+        if self.skip is None and not isinstance(x, torch.Tensor):
+            raise ValueError("a residual block without a skip convolution takes one input")
+        h = self.conv1(self.norm1(x))
+        return self.conv2(self.norm2(h, film), skip=x if self.skip is not None else None,
+                          skip_weight=self.skip, residual=x if self.skip is None else None)
 
 
 class _Attn:
     def __init__(self, a: AttnBlock, dtype):
         mha = a.attn
         self.norm, self.heads = _Norm.of(a.norm), mha.num_heads
-        self.qkv = mha.in_proj_weight.detach()[..., None].to(dtype).contiguous()  # (3C, C, 1)
+        self.qkv = mha.in_proj_weight.detach().to(dtype).contiguous()  # (3C, C)
         self.qkv_bias = mha.in_proj_bias.detach().to(dtype)
         w_out, b_out = mha.out_proj.weight.detach(), mha.out_proj.bias.detach()
         if isinstance(a.proj, nn.Linear):  # fold the block's projection (no non-linearity)
             w_out, b_out = a.proj.weight @ w_out, a.proj.weight @ b_out + a.proj.bias
-        self.out = w_out.detach()[..., None].to(dtype).contiguous()  # (C, C, 1)
+        self.out = w_out.detach().to(dtype).contiguous()  # (C, C)
         self.out_bias = b_out.detach().to(dtype)
 
     def __call__(self, x):
-        b, ch, length = x.shape
-        qkv = torch.empty(b, length, 3 * ch, device=x.device, dtype=x.dtype)
-        K.conv1d(x, self.qkv, self.qkv_bias, coefs=self.norm.coefs(x),
-                 out=qkv.transpose(1, 2))
+        b, length, ch = x.shape
+        qkv = K.conv1d(self.norm(x, silu=False), self.qkv, self.qkv_bias)  # (B, L, 3C)
         q, k, v = qkv.view(b, length, 3, self.heads, ch // self.heads).permute(2, 0, 3, 1, 4)
         o = F.scaled_dot_product_attention(q, k, v).transpose(1, 2)  # (B, L, H, hd)
-        o = o.reshape(b, length, ch).transpose(1, 2)  # (B, C, L) view
-        return K.conv1d(o, self.out, self.out_bias, residual=x)
+        return K.conv1d(o.reshape(b, length, ch), self.out, self.out_bias, residual=x)
 
 
 class TritonUNet(nn.Module):
@@ -135,10 +132,11 @@ class TritonUNet(nn.Module):
         return self.unet.step_embeddings(steps, cond)
 
     def forward(self, x, t, cond, proj=None):
-        length = x.shape[-1]
+        bsz, ws, length = x.shape
         pad = (-length) % self.min_length
         dtype = self.inp.weight.dtype
         x = F.pad(x.to(dtype), (0, pad)) if pad else x.to(dtype)
+        x = x.transpose(1, 2).contiguous()  # channels-last (B, L, ws)
         if proj is None:
             emb = self.unet._emb(t, cond.to(dtype))
             proj = torch.cat([r.emb(emb) for r in self.unet._res], dim=1)
@@ -159,5 +157,6 @@ class TritonUNet(nn.Module):
             h = (h, skips.pop())  # concatenated on channels where it is read
             for b in blocks:
                 h = block(b, h)
-        out = self.out(h, coefs=self.out_norm.coefs(h), silu=True)
+        out = torch.empty(bsz, ws, length + pad, device=x.device, dtype=dtype)
+        self.out(self.out_norm(h), out=out.transpose(1, 2))
         return out[..., :length] if pad else out

@@ -57,19 +57,13 @@ def test_triton_unet_equals_the_module(monkeypatch):
     torch.testing.assert_close(out_proj, ref_proj, atol=1e-4, rtol=1e-4)
 
 
-def _act(x, a, d, silu):
-    v = x * a[..., None] + d[..., None]
-    return F.silu(v) if silu else v
-
-
-@pytest.mark.parametrize(("stride", "upsample", "pair", "silu"), [
-    (1, False, False, True), (2, False, False, False), (1, True, False, False),
-    (1, False, True, True)])
-def test_conv1d_kernel_equals_torch(stride, upsample, pair, silu, monkeypatch):
-    """conv1d: the prologue's affine map + SiLU, zero padding after the activation, stride 2,
-    nearest x2 upsampling, a channel-concatenated pair read in place, a 1x1 skip of another
-    (pair) input, bias, residual, and an output written through a transposed view."""
-    from models.reactdiff.kernels import conv1d
+@pytest.mark.parametrize(("stride", "upsample", "skip"), [
+    (1, False, False), (2, False, False), (1, True, False), (1, False, True)])
+def test_conv1d_kernel_equals_torch(stride, upsample, skip, monkeypatch):
+    """conv1d (channels-last): 3 taps with zero padding, stride 2, nearest x2 upsampling, a 1x1
+    skip of a channel-concatenated pair read in place, bias, residual, and an output written
+    through a transposed view."""
+    from models.reactdiff.kernels import conv1d, conv_weight
 
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # an exact reference
     g = torch.Generator().manual_seed(1)
@@ -77,29 +71,26 @@ def test_conv1d_kernel_equals_torch(stride, upsample, pair, silu, monkeypatch):
     def r(*s):
         return torch.randn(*s, generator=g).to(DEVICE)
 
-    x1, x2 = r(2, 24, 9), r(2, 20, 9)
-    x = torch.cat([x1, x2], 1) if pair else x1
-    cin = x.shape[1]
-    w, bias, a, d = r(40, cin, 3) * 0.2, r(40), r(2, cin), r(2, cin)
-    skip, w_skip = (x1, x2), r(40, 44) * 0.2
-    y = _act(x, a, d, silu)
-    if upsample:
-        y = F.interpolate(y, scale_factor=2, mode="nearest")
+    x, w, bias = r(2, 44, 9), r(40, 44, 3) * 0.2, r(40)
+    y = F.interpolate(x, scale_factor=2, mode="nearest") if upsample else x
     ref = F.conv1d(y, w, bias, stride=stride, padding=1)
     kw = {}
-    if stride == 1 and not upsample:
-        ref = ref + F.conv1d(torch.cat(skip, 1), w_skip[..., None])
-        kw = {"skip": skip, "skip_weight": w_skip, "residual": ref * 0 + 1.0}
-        ref = ref + 1.0
-    out = torch.empty(2, ref.shape[2], 40, device=DEVICE).transpose(1, 2)
-    got = conv1d((x1, x2) if pair else x, w, bias, coefs=(a, d), silu=silu, stride=stride,
-                 upsample=upsample, out=out, **kw)
-    assert got is out
-    torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-4)
+    if skip:
+        k1, k2, w_skip = r(2, 24, 9), r(2, 20, 9), r(40, 44) * 0.2
+        res = r(2, 40, 9)
+        ref = ref + F.conv1d(torch.cat([k1, k2], 1), w_skip[..., None]) + res
+        cl = [t.transpose(1, 2).contiguous() for t in (k1, k2, res)]
+        kw = {"skip": (cl[0], cl[1]), "skip_weight": w_skip, "residual": cl[2]}
+    out = torch.empty(2, 40, ref.shape[2], device=DEVICE)
+    got = conv1d(x.transpose(1, 2).contiguous(), conv_weight(w), bias, taps=3, stride=stride,
+                 upsample=upsample, out=out.transpose(1, 2), **kw)
+    assert got.data_ptr() == out.data_ptr()
+    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
 
 
-def test_group_norm_coefficients_equal_group_norm_and_film():
-    from models.reactdiff.kernels import group_norm_coefs
+@pytest.mark.parametrize("silu", [True, False])
+def test_norm_act_equals_group_norm_film_silu(silu):
+    from models.reactdiff.kernels import norm_act
 
     x1, x2 = torch.randn(2, 24, 7, device=DEVICE), torch.randn(2, 24, 7, device=DEVICE)
     gn = torch.nn.GroupNorm(4, 48).to(DEVICE)  # group size 12, one group straddles the pair
@@ -107,7 +98,8 @@ def test_group_norm_coefficients_equal_group_norm_and_film():
         gn.weight.normal_()
         gn.bias.normal_()
         film = torch.randn(2, 100, device=DEVICE)[:, 2:98]  # a view with row stride 100
-        x = torch.cat([x1, x2], 1)
-        ref = gn(x) * (1 + film[:, :48, None]) + film[:, 48:, None]
-        a, d = group_norm_coefs((x1, x2), 4, gn.weight, gn.bias, gn.eps, film)
-    torch.testing.assert_close(a[..., None] * x + d[..., None], ref, atol=1e-5, rtol=1e-5)
+        ref = gn(torch.cat([x1, x2], 1)) * (1 + film[:, :48, None]) + film[:, 48:, None]
+        ref = F.silu(ref) if silu else ref
+        cl = [t.transpose(1, 2).contiguous() for t in (x1, x2)]
+        got = norm_act((cl[0], cl[1]), 4, gn.weight, gn.bias, gn.eps, film, silu)
+    torch.testing.assert_close(got.transpose(1, 2), ref, atol=1e-5, rtol=1e-5)
