@@ -46,7 +46,6 @@ def layer_row(name: str, cin: int, cout: int, length: int, bsz: int) -> dict:
            "weight_MB": round(mb, 1),
            "cublas_linear_us": round(bench(lambda: F.linear(cols, w2, bias)), 2),
            "hbm_bound_us": round(mb / 3.35e6 * 1e6, 2)}
-    block_m = min(64, K._pow2(length))
     xc = x.transpose(1, 2).contiguous()  # channels-last, as the Triton UNet keeps them
     wk = K.conv_weight(w)
     out = torch.empty(bsz, length, cout, device=dev, dtype=dt)
@@ -56,21 +55,18 @@ def layer_row(name: str, cin: int, cout: int, length: int, bsz: int) -> dict:
                                                                 out=out)), 2)
     for cfg in K._conv_kernel.configs:
         meta = dict(cfg.kwargs)
-        grid = (triton.cdiv(cout, meta["BLOCK_N"]), bsz * triton.cdiv(length, block_m))
+        if meta["SPLIT"] > 1 and bsz * length > K.SPLIT_MAX_ROWS:
+            continue
 
-        def call(meta=meta, cfg=cfg, grid=grid):
-            K._conv_kernel.fn[grid](
-                xc, cin, length, wk, bias, xc, xc, 0, 0, wk, out, out, *out.stride(), cout,
-                length, bsz, TAPS=3, STRIDE=1, UP=False, HAS_BIAS=True, HAS_SKIP=False,
-                HAS_RES=False, PRECISION="tf32", BLOCK_M=block_m, num_warps=cfg.num_warps,
-                num_stages=cfg.num_stages, **meta)
+        def call(cfg=cfg):
+            K.conv1d(xc, wk, bias, taps=3, out=out, config=cfg)
         try:
             t = bench(call)
         except Exception as exc:  # noqa: BLE001 - a config that does not compile
             t = float("nan")
             print(name, meta, repr(exc)[:200])
         row[f"triton_{meta['BLOCK_N']}x{meta['BLOCK_K']}_w{cfg.num_warps}"
-            f"s{cfg.num_stages}_us"] = round(t, 2)
+            f"s{cfg.num_stages}_split{meta['SPLIT']}_us"] = round(t, 2)
     return row
 
 

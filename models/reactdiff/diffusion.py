@@ -81,6 +81,7 @@ class Diffusion(nn.Module):
         super().__init__()
         self.steps = steps
         self.register_buffer("alpha_bar", cosine_alpha_bar(steps).float(), persistent=False)
+        self._alpha_bar_host = self.alpha_bar.tolist()  # for nets with a fused DDIM update
 
     def q_sample(self, x0, t, noise):
         ab = self.alpha_bar[t].view(-1, *([1] * (x0.dim() - 1))).to(x0.dtype)
@@ -112,11 +113,22 @@ class Diffusion(nn.Module):
         # the blocks' projections of (t, cond) for every step at once, where the net has them
         proj = net.step_embeddings(seq_t, cond) if hasattr(net, "step_embeddings") else None
         x = x_t
+        # a net with ``ddim_update(x, eps, alpha_bar, alpha_bar_prev)`` (the Triton UNet) does
+        # the update below in one kernel, from host-side schedule values
+        fused = proj is not None and hasattr(net, "ddim_update")
         for i, t in enumerate(seq):
+            if fused:
+                ab_host = self._alpha_bar_host
+                x = net.ddim_update(x, net(x, None, cond, proj[i]), ab_host[t],
+                                    ab_host[seq[i + 1]] if i + 1 < len(seq) else 1.0)
+                continue
             ab = self.alpha_bar[t]
             ab_prev = self.alpha_bar[seq[i + 1]] if i + 1 < len(seq) else torch.ones_like(ab)
-            tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
-            eps = (net(x, tt, cond) if proj is None else net(x, tt, cond, proj[i])).float()
+            if proj is None:
+                tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+                eps = net(x, tt, cond).float()
+            else:  # the step is in the precomputed projections
+                eps = net(x, None, cond, proj[i]).float()
             x0 = ((x.float() - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
             eps = (x.float() - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = (ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps).to(x_t.dtype)

@@ -66,22 +66,39 @@ def _norm_act_kernel(x1, x2, c1, c2, length, gamma, beta, film, film_stride, y,
 
 
 def _conv_configs():
-    """Tile shapes tried per (rows, C_out, K) on the GPU; one under the interpreter."""
+    """Tile shapes (and K splits) tried per layer shape on the GPU; one under the interpreter."""
     if os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"):
-        return [triton.Config({"BLOCK_N": 16, "BLOCK_K": 32})]
-    return [triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=wp, num_stages=st)
-            for bn, bk, wp, st in ((16, 128, 4, 4), (16, 256, 4, 3), (32, 128, 4, 4),
-                                   (32, 256, 4, 3), (64, 64, 4, 4), (64, 128, 4, 3))]
+        return [triton.Config({"BLOCK_N": 16, "BLOCK_K": 32, "SPLIT": 1})]
+    return [triton.Config({"BLOCK_N": bn, "BLOCK_K": bk, "SPLIT": sp}, num_warps=wp,
+                          num_stages=st)
+            for bn, bk, wp, st, sp in (
+                (16, 128, 4, 4, 1), (16, 256, 4, 3, 1), (32, 128, 4, 4, 1), (64, 64, 4, 4, 1),
+                (64, 128, 4, 3, 1), (16, 128, 4, 4, 2), (16, 128, 4, 4, 4), (32, 128, 4, 4, 4),
+                (64, 128, 4, 3, 8))]
+
+
+SPLIT_MAX_ROWS = 64  # K splits only for layers of at most this many output rows (batch 1)
+
+
+def _prune(configs, named_args, **kwargs):
+    """K splits only where they can help: one block of rows and a long K; in the interpreter
+    (tests) keep them all."""
+    if os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"):
+        return configs
+    rows = named_args["bsz"] * named_args["l_out"]
+    k = kwargs.get("TAPS", 1) * named_args["c_in"] + named_args["kc1"] + named_args["kc2"]
+    split_ok = rows <= SPLIT_MAX_ROWS and k >= 2048
+    return [c for c in configs if c.kwargs["SPLIT"] == 1 or split_ok]
 
 
 @triton.jit
-def _mma_rows(acc, src, c_src, row_ok, w, k_all, k_off, n, nm, c_in,
+def _mma_rows(acc, src, c_src, row_ok, w, k_all, k_off, n, nm, c_lo, c_hi,
               PRECISION: tl.constexpr, BLOCK_K: tl.constexpr):
-    """acc += src[rows, 0:c_in] @ w[n, k_off:k_off + c_in]^T; ``c_src``: the source's row width,
-    ``row_ok``: rows read as zeros where False."""
-    for c0 in range(0, c_in, BLOCK_K):
+    """acc += src[rows, c_lo:c_hi] @ w[n, k_off + c_lo:k_off + c_hi]^T; ``c_src``: the rows'
+    offsets in ``src``, ``row_ok``: rows read as zeros where False."""
+    for c0 in range(c_lo, c_hi, BLOCK_K):
         c = c0 + tl.arange(0, BLOCK_K)
-        cm = c < c_in
+        cm = c < c_hi
         a = tl.load(src + c_src[:, None] + c[None, :], mask=row_ok[:, None] & cm[None, :],
                     other=0.0)
         wt = tl.load(w + n[:, None] * k_all + k_off + c[None, :],
@@ -90,28 +107,42 @@ def _mma_rows(acc, src, c_src, row_ok, w, k_all, k_off, n, nm, c_in,
     return acc
 
 
-@triton.autotune(configs=_conv_configs(), key=["l_out", "n_out", "c_in", "kc1", "kc2", "bsz"])
+@triton.jit
+def _part(total, pid_s, SPLIT: tl.constexpr, BLOCK_K: tl.constexpr):
+    """[lo, hi) of split pid_s of range(total), in whole BLOCK_K chunks."""
+    size = tl.cdiv(tl.cdiv(total, SPLIT), BLOCK_K) * BLOCK_K
+    lo = pid_s * size
+    return lo, tl.minimum(lo + size, total)
+
+
+@triton.autotune(configs=_conv_configs(), key=["l_out", "n_out", "c_in", "kc1", "kc2", "bsz"],
+                 prune_configs_by={"early_config_prune": _prune})
 @triton.jit
 def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob, sol, son,
-                 n_out, l_out, bsz,
+                 n_out, l_out, bsz, partial, counter,
                  TAPS: tl.constexpr, STRIDE: tl.constexpr, UP: tl.constexpr,
                  HAS_BIAS: tl.constexpr, HAS_SKIP: tl.constexpr, HAS_RES: tl.constexpr,
-                 PRECISION: tl.constexpr,
-                 BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+                 PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                 BLOCK_K: tl.constexpr, SPLIT: tl.constexpr):
     """out[b, p, n] = bias[n] + sum_{tap, c} x[b, src(p, tap), c] w[n, tap * C + c]
-    (+ sum_c cat(k1, k2)[b, p, c] w_skip[n, c]) (+ res[b, p, n]); program (n block,
-    (b, p block)); x, k1, k2, res channels-last contiguous; out (b, p, n) at the given strides."""
+    (+ sum_c cat(k1, k2)[b, p, c] w_skip[n, c]) (+ res[b, p, n]); program (n block, block of
+    rows (b, p), K split); x, k1, k2, res channels-last contiguous; out (b, p, n) at the given
+    strides. With SPLIT > 1 each split stores its fp32 partial sums in ``partial`` (SPLIT,
+    BLOCK_M, C_out) and the last split of a tile to finish (``counter``, reset after) adds them
+    up and writes the output."""
     pid_n = tl.program_id(0)
     pid_m = tl.program_id(1)
-    blocks = tl.cdiv(l_out, BLOCK_M)  # a program's rows share one batch row b
-    b = pid_m // blocks
-    p = (pid_m % blocks) * BLOCK_M + tl.arange(0, BLOCK_M)
-    pm = p < l_out
+    pid_s = tl.program_id(2)
+    m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)  # output rows (b, p), across batch rows
+    b = m // l_out
+    p = m % l_out
+    pm = m < bsz * l_out
     n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     nm = n < n_out
     pad: tl.constexpr = (TAPS - 1) // 2
     k_all = TAPS * c_in
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    lo, hi = _part(c_in, pid_s, SPLIT, BLOCK_K)
     for tap in tl.static_range(TAPS):
         if UP:  # nearest x2 upsampling of the input, then the convolution
             q = p + tap - pad
@@ -121,22 +152,85 @@ def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob
             src = p * STRIDE + tap - pad
             ok = pm & (src >= 0) & (src < l_in)
         acc = _mma_rows(acc, x, (b * l_in + src) * c_in, ok, w, k_all, tap * c_in, n, nm,
-                        c_in, PRECISION, BLOCK_K)
+                        lo, hi, PRECISION, BLOCK_K)
     if HAS_SKIP:  # 1x1 convolution of cat(k1, k2) (the output's length)
         kc = kc1 + kc2
-        acc = _mma_rows(acc, k1, (b * l_out + p) * kc1, pm, w_skip, kc, 0, n, nm, kc1,
+        lo, hi = _part(kc1, pid_s, SPLIT, BLOCK_K)
+        acc = _mma_rows(acc, k1, m * kc1, pm, w_skip, kc, 0, n, nm, lo, hi,
                         PRECISION, BLOCK_K)
         if kc2 > 0:
-            acc = _mma_rows(acc, k2, (b * l_out + p) * kc2, pm, w_skip, kc, kc1, n, nm, kc2,
+            lo, hi = _part(kc2, pid_s, SPLIT, BLOCK_K)
+            acc = _mma_rows(acc, k2, m * kc2, pm, w_skip, kc, kc1, n, nm, lo, hi,
                             PRECISION, BLOCK_K)
+    omask = pm[:, None] & nm[None, :]
+    if SPLIT > 1:
+        tile = pid_m * tl.num_programs(0) + pid_n
+        rows = tl.arange(0, BLOCK_M)[:, None]
+        tl.store(partial + (pid_s * BLOCK_M + rows) * n_out + n[None, :], acc, mask=omask)
+        tl.debug_barrier()  # every thread's partial sums before the release below
+        done = tl.atomic_add(counter + tile, 1, sem="acq_rel", scope="gpu")
+        if done == SPLIT - 1:  # the last split of this tile: sum up and write
+            acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+            for s in tl.static_range(SPLIT):
+                acc += tl.load(partial + (s * BLOCK_M + rows) * n_out + n[None, :], mask=omask,
+                               other=0.0, cache_modifier=".cg")
+            _epilogue(acc, bias, res, out, m, b, p, n, nm, omask, n_out, sob, sol, son,
+                      HAS_BIAS, HAS_RES)
+            tl.atomic_xchg(counter + tile, 0)  # ready for the next call
+    else:
+        _epilogue(acc, bias, res, out, m, b, p, n, nm, omask, n_out, sob, sol, son,
+                  HAS_BIAS, HAS_RES)
+
+
+@triton.jit
+def _epilogue(acc, bias, res, out, m, b, p, n, nm, omask, n_out, sob, sol, son,
+              HAS_BIAS: tl.constexpr, HAS_RES: tl.constexpr):
     if HAS_BIAS:
         acc += tl.load(bias + n, mask=nm, other=0.0).to(tl.float32)[None, :]
-    omask = pm[:, None] & nm[None, :]
     if HAS_RES:
-        r = tl.load(res + (b * l_out + p[:, None]) * n_out + n[None, :], mask=omask, other=0.0)
+        r = tl.load(res + m[:, None] * n_out + n[None, :], mask=omask, other=0.0)
         acc += r.to(tl.float32)
-    tl.store(out + b * sob + p[:, None] * sol + n[None, :] * son,
+    tl.store(out + b[:, None] * sob + p[:, None] * sol + n[None, :] * son,
              acc.to(out.dtype.element_ty), mask=omask)
+
+
+_COUNTERS: dict[torch.device, torch.Tensor] = {}
+COUNTER_SLOTS = 1 << 14
+
+
+def _counters(device: torch.device) -> torch.Tensor:
+    """Zeroed tile counters of the K splits, one buffer per device, allocated on first use
+    (outside any CUDA-graph capture: the first call of a shape is the autotuner's warm-up)
+    and kept: every kernel leaves them at zero."""
+    if device not in _COUNTERS:
+        _COUNTERS[device] = torch.zeros(COUNTER_SLOTS, dtype=torch.int32, device=device)
+    return _COUNTERS[device]
+
+
+@triton.jit
+def _ddim_kernel(x, eps, out, numel, c_eps, inv_sqrt_ab, sqrt_ab, inv_sqrt_1m_ab, sqrt_ab_prev,
+                 sqrt_1m_ab_prev, BLOCK: tl.constexpr):
+    i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = i < numel
+    xv = tl.load(x + i, mask=mask, other=0.0).to(tl.float32)
+    e = tl.load(eps + i, mask=mask, other=0.0).to(tl.float32)
+    x0 = tl.minimum(tl.maximum((xv - c_eps * e) * inv_sqrt_ab, -1.0), 1.0)
+    e = (xv - sqrt_ab * x0) * inv_sqrt_1m_ab
+    tl.store(out + i, (sqrt_ab_prev * x0 + sqrt_1m_ab_prev * e).to(out.dtype.element_ty),
+             mask=mask)
+
+
+def ddim_update(x: torch.Tensor, eps: torch.Tensor, alpha_bar: float,
+                alpha_bar_prev: float) -> torch.Tensor:
+    """One DDIM (eta 0) step with x0 clamped to [-1, 1], in one kernel: x_t, eps (any shape,
+    same) -> x_prev in x's dtype; alpha_bar (< 1) of this step and of the next."""
+    x, eps = x.contiguous(), eps.contiguous()
+    out = torch.empty_like(x)
+    numel, block = x.numel(), 1024
+    _ddim_kernel[(triton.cdiv(numel, block),)](
+        x, eps, out, numel, (1 - alpha_bar) ** 0.5, alpha_bar ** -0.5, alpha_bar ** 0.5,
+        (1 - alpha_bar) ** -0.5, alpha_bar_prev ** 0.5, (1 - alpha_bar_prev) ** 0.5, BLOCK=block)
+    return out
 
 
 def _pow2(n: int, lo: int = 16) -> int:
@@ -180,13 +274,15 @@ def norm_act(x, groups: int, gamma: torch.Tensor, beta: torch.Tensor, eps: float
 def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
            taps: int = 1, stride: int = 1, upsample: bool = False, skip=None,
            skip_weight: torch.Tensor | None = None, residual: torch.Tensor | None = None,
-           out: torch.Tensor | None = None) -> torch.Tensor:
+           out: torch.Tensor | None = None, config: triton.Config | None = None
+           ) -> torch.Tensor:
     """Convolution with zero padding (taps - 1) / 2 of x (B, L, C_in) channels-last;
     ``weight`` (C_out, taps * C_in) from :func:`conv_weight`, ``bias`` (C_out,); ``upsample``:
     nearest x2 of x first; ``skip`` (B, L_out, C_s) or a pair (concatenated on channels) with
     ``skip_weight`` (C_out, C_s): plus its 1x1 convolution; ``residual`` (B, L_out, C_out):
     added. -> (B, L_out, C_out), or written into ``out`` ((B, L_out, C_out) shaped, any
-    strides, e.g. a transposed view of a (B, C_out, L_out) tensor)."""
+    strides, e.g. a transposed view of a (B, C_out, L_out) tensor). ``config``: this tile
+    configuration instead of the autotuner's (tests, benchmarks)."""
     bsz, l_in, c_in = x.shape
     cout = weight.shape[0]
     if weight.shape[1] != taps * c_in or not (weight.is_contiguous() and x.is_contiguous()):
@@ -201,18 +297,29 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     l_out = 2 * l_in if upsample else (l_in - 1) // stride + 1
     if out is None:
         out = torch.empty(bsz, l_out, cout, device=x.device, dtype=weight.dtype)
-    block_m = min(64, _pow2(l_out))
+    rows = bsz * l_out
+    block_m = min(64, _pow2(rows))
+    max_split = max(c.kwargs["SPLIT"] for c in _conv_kernel.configs + [config] if c)
+    partial = (torch.empty(max_split * block_m * cout, device=x.device, dtype=torch.float32)
+               if rows <= SPLIT_MAX_ROWS and max_split > 1 else out)
+    if triton.cdiv(cout, 16) * triton.cdiv(rows, block_m) > COUNTER_SLOTS:
+        raise ValueError(f"conv1d: {rows} x {cout} outputs exceed the split counters")
 
     def grid(meta):
-        return triton.cdiv(cout, meta["BLOCK_N"]), bsz * triton.cdiv(l_out, block_m)
+        return (triton.cdiv(cout, meta["BLOCK_N"]), triton.cdiv(rows, block_m),
+                meta["SPLIT"])
 
-    _conv_kernel[grid](
+    kernel, extra = _conv_kernel, {}
+    if config is not None:
+        kernel = _conv_kernel.fn
+        extra = dict(config.kwargs, num_warps=config.num_warps, num_stages=config.num_stages)
+    kernel[grid if config is None else grid(config.kwargs)](
         x, c_in, l_in, weight, bias if bias is not None else weight,
         k1, k1 if k2 is None else k2, kc1, kc2,
         skip_weight if skip is not None else weight,
         residual if residual is not None else out, out, *out.stride(), cout, l_out, bsz,
-        TAPS=taps, STRIDE=stride, UP=upsample, HAS_BIAS=bias is not None,
-        HAS_SKIP=skip is not None, HAS_RES=residual is not None,
+        partial, _counters(x.device), TAPS=taps, STRIDE=stride, UP=upsample,
+        HAS_BIAS=bias is not None, HAS_SKIP=skip is not None, HAS_RES=residual is not None,
         PRECISION="ieee" if weight.dtype == torch.float32 else "tf32",  # fp32: no TF32
-        BLOCK_M=block_m)
+        BLOCK_M=block_m, **extra)
     return out

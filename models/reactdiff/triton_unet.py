@@ -131,6 +131,10 @@ class TritonUNet(nn.Module):
     def step_embeddings(self, steps: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.unet.step_embeddings(steps, cond)
 
+    def ddim_update(self, x, eps, alpha_bar: float, alpha_bar_prev: float) -> torch.Tensor:
+        """Diffusion.ddim_sample's update in one kernel (:func:`.kernels.ddim_update`)."""
+        return K.ddim_update(x, eps, alpha_bar, alpha_bar_prev)
+
     def forward(self, x, t, cond, proj=None):
         bsz, ws, length = x.shape
         pad = (-length) % self.min_length

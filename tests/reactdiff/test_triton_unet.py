@@ -57,13 +57,17 @@ def test_triton_unet_equals_the_module(monkeypatch):
     torch.testing.assert_close(out_proj, ref_proj, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize(("stride", "upsample", "skip"), [
-    (1, False, False), (2, False, False), (1, True, False), (1, False, True)])
-def test_conv1d_kernel_equals_torch(stride, upsample, skip, monkeypatch):
+@pytest.mark.parametrize(("stride", "upsample", "skip", "split"), [
+    (1, False, False, 1), (2, False, False, 1), (1, True, False, 1), (1, False, True, 1),
+    (1, False, True, 3), (2, False, False, 2)])
+def test_conv1d_kernel_equals_torch(stride, upsample, skip, split, monkeypatch):
     """conv1d (channels-last): 3 taps with zero padding, stride 2, nearest x2 upsampling, a 1x1
-    skip of a channel-concatenated pair read in place, bias, residual, and an output written
-    through a transposed view."""
-    from models.reactdiff.kernels import conv1d, conv_weight
+    skip of a channel-concatenated pair read in place, bias, residual, an output written
+    through a transposed view; K split in 2-3 parts (partial sums added by the last part),
+    twice in a row (the split counters are left at zero)."""
+    import triton
+
+    from models.reactdiff.kernels import _counters, conv1d, conv_weight
 
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # an exact reference
     g = torch.Generator().manual_seed(1)
@@ -81,11 +85,15 @@ def test_conv1d_kernel_equals_torch(stride, upsample, skip, monkeypatch):
         ref = ref + F.conv1d(torch.cat([k1, k2], 1), w_skip[..., None]) + res
         cl = [t.transpose(1, 2).contiguous() for t in (k1, k2, res)]
         kw = {"skip": (cl[0], cl[1]), "skip_weight": w_skip, "residual": cl[2]}
-    out = torch.empty(2, 40, ref.shape[2], device=DEVICE)
-    got = conv1d(x.transpose(1, 2).contiguous(), conv_weight(w), bias, taps=3, stride=stride,
-                 upsample=upsample, out=out.transpose(1, 2), **kw)
-    assert got.data_ptr() == out.data_ptr()
-    torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+    config = triton.Config({"BLOCK_N": 16, "BLOCK_K": 16, "SPLIT": split})
+    for _ in range(2):
+        out = torch.empty(2, 40, ref.shape[2], device=DEVICE)
+        got = conv1d(x.transpose(1, 2).contiguous(), conv_weight(w), bias, taps=3,
+                     stride=stride, upsample=upsample, out=out.transpose(1, 2), config=config,
+                     **kw)
+        assert got.data_ptr() == out.data_ptr()
+        torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
+        assert not _counters(out.device).any()
 
 
 @pytest.mark.parametrize("silu", [True, False])
@@ -103,3 +111,19 @@ def test_norm_act_equals_group_norm_film_silu(silu):
         cl = [t.transpose(1, 2).contiguous() for t in (x1, x2)]
         got = norm_act((cl[0], cl[1]), 4, gn.weight, gn.bias, gn.eps, film, silu)
     torch.testing.assert_close(got.transpose(1, 2), ref, atol=1e-5, rtol=1e-5)
+
+
+def test_fused_ddim_sampling_equals_the_torch_update():
+    """Diffusion.ddim_sample with the Triton UNet's one-kernel update (host-side schedule
+    values) gives the samples of the torch update with the torch UNet."""
+    from models.reactdiff.diffusion import Diffusion
+    from models.reactdiff.triton_unet import TritonUNet
+
+    unet = _unet()
+    diff = Diffusion(20).to(DEVICE)
+    x_t = torch.randn(2, 10, 8, device=DEVICE)
+    cond = torch.randn(2, 16, device=DEVICE)
+    with torch.no_grad():
+        ref = diff.ddim_sample(unet, x_t, cond, steps=3)
+        got = diff.ddim_sample(TritonUNet(unet), x_t, cond, steps=3)
+    torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-4)
