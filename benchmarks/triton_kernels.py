@@ -53,10 +53,9 @@ def layer_row(name: str, cin: int, cout: int, length: int, bsz: int) -> dict:
                                                                coefs[1][0], 1e-5)), 2)
     row["triton_autotuned_us"] = round(bench(lambda: K.conv1d(xc, wk, bias, taps=3,
                                                                 out=out)), 2)
-    for cfg in K._conv_kernel.configs:
+    shape = {"bsz": bsz, "l_out": length, "c_in": cin, "kc1": 0, "kc2": 0}
+    for cfg in K._prune(K._conv_kernel.configs, shape, TAPS=3):
         meta = dict(cfg.kwargs)
-        if meta["SPLIT"] > 1 and bsz * length > K.SPLIT_MAX_ROWS:
-            continue
 
         def call(cfg=cfg):
             K.conv1d(xc, wk, bias, taps=3, out=out, config=cfg)
@@ -65,7 +64,7 @@ def layer_row(name: str, cin: int, cout: int, length: int, bsz: int) -> dict:
         except Exception as exc:  # noqa: BLE001 - a config that does not compile
             t = float("nan")
             print(name, meta, repr(exc)[:200])
-        row[f"triton_{meta['BLOCK_N']}x{meta['BLOCK_K']}_w{cfg.num_warps}"
+        row[f"triton_{meta['BLOCK_M']}x{meta['BLOCK_N']}x{meta['BLOCK_K']}_w{cfg.num_warps}"
             f"s{cfg.num_stages}_split{meta['SPLIT']}_us"] = round(t, 2)
     return row
 

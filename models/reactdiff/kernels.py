@@ -65,30 +65,55 @@ def _norm_act_kernel(x1, x2, c1, c2, length, gamma, beta, film, film_stride, y,
     tl.store(y + rows * ch + c[None, :], out.to(y.dtype.element_ty), mask=mask)
 
 
+def _interpreting() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
 def _conv_configs():
-    """Tile shapes (and K splits) tried per layer shape on the GPU; one under the interpreter."""
-    if os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"):
-        return [triton.Config({"BLOCK_N": 16, "BLOCK_K": 32, "SPLIT": 1})]
-    return [triton.Config({"BLOCK_N": bn, "BLOCK_K": bk, "SPLIT": sp}, num_warps=wp,
-                          num_stages=st)
-            for bn, bk, wp, st, sp in (
-                (16, 128, 4, 4, 1), (16, 256, 4, 3, 1), (32, 128, 4, 4, 1), (64, 64, 4, 4, 1),
-                (64, 128, 4, 3, 1), (16, 128, 4, 4, 2), (16, 128, 4, 4, 4), (32, 128, 4, 4, 4),
-                (64, 128, 4, 3, 8))]
+    """Tiles (rows x C_out x K chunk, warps, stages, K splits) tried per layer shape on the GPU;
+    :func:`_prune` keeps those that fit the shape. One under the interpreter."""
+    if _interpreting():
+        return [triton.Config({"BLOCK_M": m, "BLOCK_N": 16, "BLOCK_K": 32, "SPLIT": 1})
+                for m in (16, 32, 64)]
+    small = ((16, 128, 4, 4, 1), (16, 256, 4, 3, 1), (32, 128, 4, 4, 1), (64, 64, 4, 4, 1),
+             (64, 128, 4, 3, 1), (16, 128, 4, 4, 2), (16, 128, 4, 4, 4), (32, 128, 4, 4, 4),
+             (64, 128, 4, 3, 8))
+    large = ((64, 64, 4, 4, 1), (64, 128, 4, 3, 1), (32, 128, 4, 4, 1), (128, 64, 8, 3, 1),
+             (128, 128, 8, 3, 1))
+    return [triton.Config({"BLOCK_M": m, "BLOCK_N": bn, "BLOCK_K": bk, "SPLIT": sp},
+                          num_warps=wp, num_stages=st)
+            for m in (16, 32, 64) for bn, bk, wp, st, sp in small] + [
+        triton.Config({"BLOCK_M": 128, "BLOCK_N": bn, "BLOCK_K": bk, "SPLIT": 1},
+                      num_warps=wp, num_stages=st) for bn, bk, wp, st, _ in large] + [
+        triton.Config({"BLOCK_M": 64, "BLOCK_N": 128, "BLOCK_K": 64, "SPLIT": 1},
+                      num_warps=8, num_stages=3)]
 
 
 SPLIT_MAX_ROWS = 64  # K splits only for layers of at most this many output rows (batch 1)
 
 
+def _block_m(rows: int) -> int:
+    """Rows per program for layers of up to 64 output rows: all of them in one block."""
+    return max(16, triton.next_power_of_2(rows))
+
+
 def _prune(configs, named_args, **kwargs):
-    """K splits only where they can help: one block of rows and a long K; in the interpreter
-    (tests) keep them all."""
-    if os.environ.get("TRITON_INTERPRET", "0") not in ("", "0"):
-        return configs
+    """Configs that fit the layer: up to 64 output rows, one block of all rows (K splits where
+    K is long); more rows, blocks of 64 or 128 rows and no split."""
     rows = named_args["bsz"] * named_args["l_out"]
     k = kwargs.get("TAPS", 1) * named_args["c_in"] + named_args["kc1"] + named_args["kc2"]
-    split_ok = rows <= SPLIT_MAX_ROWS and k >= 2048
-    return [c for c in configs if c.kwargs["SPLIT"] == 1 or split_ok]
+    if rows <= SPLIT_MAX_ROWS:
+        keep = [c for c in configs if c.kwargs["BLOCK_M"] == _block_m(rows)
+                and (c.kwargs["SPLIT"] == 1 or k >= 2048)]
+    else:
+        keep = [c for c in configs if c.kwargs["BLOCK_M"] >= 64 and c.kwargs["SPLIT"] == 1]
+    return keep or configs[:1]
+
+
+def _bench(fn, quantiles=None):
+    """The autotuner's timer: CUDA-graph replays (no launch overhead, as the kernels run in
+    the sampler's graphs)."""
+    return triton.testing.do_bench_cudagraph(fn, rep=10, quantiles=quantiles)
 
 
 @triton.jit
@@ -116,7 +141,8 @@ def _part(total, pid_s, SPLIT: tl.constexpr, BLOCK_K: tl.constexpr):
 
 
 @triton.autotune(configs=_conv_configs(), key=["l_out", "n_out", "c_in", "kc1", "kc2", "bsz"],
-                 prune_configs_by={"early_config_prune": _prune})
+                 prune_configs_by={"early_config_prune": _prune},
+                 do_bench=None if _interpreting() else _bench)
 @triton.jit
 def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob, sol, son,
                  n_out, l_out, bsz, partial, counter,
@@ -128,8 +154,8 @@ def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob
     (+ sum_c cat(k1, k2)[b, p, c] w_skip[n, c]) (+ res[b, p, n]); program (n block, block of
     rows (b, p), K split); x, k1, k2, res channels-last contiguous; out (b, p, n) at the given
     strides. With SPLIT > 1 each split stores its fp32 partial sums in ``partial`` (SPLIT,
-    BLOCK_M, C_out) and the last split of a tile to finish (``counter``, reset after) adds them
-    up and writes the output."""
+    rows rounded up to BLOCK_M, C_out) and the last split of a tile to finish (``counter``,
+    reset after) adds them up and writes the output."""
     pid_n = tl.program_id(0)
     pid_m = tl.program_id(1)
     pid_s = tl.program_id(2)
@@ -165,15 +191,16 @@ def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob
     omask = pm[:, None] & nm[None, :]
     if SPLIT > 1:
         tile = pid_m * tl.num_programs(0) + pid_n
-        rows = tl.arange(0, BLOCK_M)[:, None]
-        tl.store(partial + (pid_s * BLOCK_M + rows) * n_out + n[None, :], acc, mask=omask)
+        rows_pad = tl.num_programs(1) * BLOCK_M
+        tl.store(partial + (pid_s * rows_pad + m[:, None]) * n_out + n[None, :], acc,
+                 mask=omask)
         tl.debug_barrier()  # every thread's partial sums before the release below
         done = tl.atomic_add(counter + tile, 1, sem="acq_rel", scope="gpu")
         if done == SPLIT - 1:  # the last split of this tile: sum up and write
             acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
             for s in tl.static_range(SPLIT):
-                acc += tl.load(partial + (s * BLOCK_M + rows) * n_out + n[None, :], mask=omask,
-                               other=0.0, cache_modifier=".cg")
+                acc += tl.load(partial + (s * rows_pad + m[:, None]) * n_out + n[None, :],
+                               mask=omask, other=0.0, cache_modifier=".cg")
             _epilogue(acc, bias, res, out, m, b, p, n, nm, omask, n_out, sob, sol, son,
                       HAS_BIAS, HAS_RES)
             tl.atomic_xchg(counter + tile, 0)  # ready for the next call
@@ -208,6 +235,48 @@ def _counters(device: torch.device) -> torch.Tensor:
 
 
 @triton.jit
+def _attention_kernel(qkv, out, length, ch, head_dim, heads, scale, PRECISION: tl.constexpr,
+                      BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
+    pid = tl.program_id(0)
+    b = pid // heads
+    h = pid % heads
+    pos = tl.arange(0, BLOCK_L)
+    d = tl.arange(0, BLOCK_D)
+    lm = pos < length
+    mask = lm[:, None] & (d < head_dim)[None, :]
+    at = qkv + (b * length + pos[:, None]) * 3 * ch + h * head_dim + d[None, :]
+    q = tl.load(at, mask=mask, other=0.0)
+    k = tl.load(at + ch, mask=mask, other=0.0)
+    v = tl.load(at + 2 * ch, mask=mask, other=0.0)
+    s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * scale
+    s = tl.where(lm[None, :], s, float("-inf"))
+    p = tl.exp(s - tl.max(s, axis=1)[:, None])
+    p = p / tl.sum(p, axis=1)[:, None]
+    o = tl.dot(p.to(v.dtype), v, input_precision=PRECISION)
+    tl.store(out + (b * length + pos[:, None]) * ch + h * head_dim + d[None, :],
+             o.to(out.dtype.element_ty), mask=mask)
+
+
+def attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
+    """Multi-head softmax attention of the packed projections qkv (B, L, 3C) (query, key, value
+    of nn.MultiheadAttention's in_proj, heads of C / heads channels), one program per (row,
+    head), for the UNet's short sequences (L <= 128) -> (B, L, C)."""
+    bsz, length, ch3 = qkv.shape
+    ch = ch3 // 3
+    hd = ch // heads
+    if not qkv.is_contiguous() or length > 256:
+        raise ValueError(f"attention: contiguous (B, L <= 256, 3C) expected, got {qkv.shape}")
+    out = torch.empty(bsz, length, ch, device=qkv.device, dtype=qkv.dtype)
+    block_l = max(16, triton.next_power_of_2(length))
+    _attention_kernel[(bsz * heads,)](
+        qkv, out, length, ch, hd, heads, hd ** -0.5,
+        PRECISION="ieee" if qkv.dtype == torch.float32 else "tf32",
+        BLOCK_L=block_l, BLOCK_D=max(16, triton.next_power_of_2(hd)),
+        num_warps=8 if block_l >= 128 else 4)
+    return out
+
+
+@triton.jit
 def _ddim_kernel(x, eps, out, numel, c_eps, inv_sqrt_ab, sqrt_ab, inv_sqrt_1m_ab, sqrt_ab_prev,
                  sqrt_1m_ab_prev, BLOCK: tl.constexpr):
     i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
@@ -231,10 +300,6 @@ def ddim_update(x: torch.Tensor, eps: torch.Tensor, alpha_bar: float,
         x, eps, out, numel, (1 - alpha_bar) ** 0.5, alpha_bar ** -0.5, alpha_bar ** 0.5,
         (1 - alpha_bar) ** -0.5, alpha_bar_prev ** 0.5, (1 - alpha_bar_prev) ** 0.5, BLOCK=block)
     return out
-
-
-def _pow2(n: int, lo: int = 16) -> int:
-    return max(lo, triton.next_power_of_2(n))
 
 
 def _pair(x) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -298,15 +363,17 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if out is None:
         out = torch.empty(bsz, l_out, cout, device=x.device, dtype=weight.dtype)
     rows = bsz * l_out
-    block_m = min(64, _pow2(rows))
     max_split = max(c.kwargs["SPLIT"] for c in _conv_kernel.configs + [config] if c)
-    partial = (torch.empty(max_split * block_m * cout, device=x.device, dtype=torch.float32)
-               if rows <= SPLIT_MAX_ROWS and max_split > 1 else out)
-    if triton.cdiv(cout, 16) * triton.cdiv(rows, block_m) > COUNTER_SLOTS:
+    split_rows = (triton.cdiv(rows, config.kwargs["BLOCK_M"]) * config.kwargs["BLOCK_M"]
+                  if config is not None else _block_m(rows))
+    partial = (torch.empty(max_split * split_rows * cout, device=x.device,
+                           dtype=torch.float32)
+               if (rows <= SPLIT_MAX_ROWS or config is not None) and max_split > 1 else out)
+    if triton.cdiv(cout, 16) * triton.cdiv(rows, 16) > COUNTER_SLOTS:
         raise ValueError(f"conv1d: {rows} x {cout} outputs exceed the split counters")
 
     def grid(meta):
-        return (triton.cdiv(cout, meta["BLOCK_N"]), triton.cdiv(rows, block_m),
+        return (triton.cdiv(cout, meta["BLOCK_N"]), triton.cdiv(rows, meta["BLOCK_M"]),
                 meta["SPLIT"])
 
     kernel, extra = _conv_kernel, {}
@@ -321,5 +388,5 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         partial, _counters(x.device), TAPS=taps, STRIDE=stride, UP=upsample,
         HAS_BIAS=bias is not None, HAS_SKIP=skip is not None, HAS_RES=residual is not None,
         PRECISION="ieee" if weight.dtype == torch.float32 else "tf32",  # fp32: no TF32
-        BLOCK_M=block_m, **extra)
+        **extra)
     return out

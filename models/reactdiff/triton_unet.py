@@ -91,11 +91,8 @@ class _Attn:
         self.out_bias = b_out.detach().to(dtype)
 
     def __call__(self, x):
-        b, length, ch = x.shape
         qkv = K.conv1d(self.norm(x, silu=False), self.qkv, self.qkv_bias)  # (B, L, 3C)
-        q, k, v = qkv.view(b, length, 3, self.heads, ch // self.heads).permute(2, 0, 3, 1, 4)
-        o = F.scaled_dot_product_attention(q, k, v).transpose(1, 2)  # (B, L, H, hd)
-        return K.conv1d(o.reshape(b, length, ch), self.out, self.out_bias, residual=x)
+        return K.conv1d(K.attention(qkv, self.heads), self.out, self.out_bias, residual=x)
 
 
 class TritonUNet(nn.Module):

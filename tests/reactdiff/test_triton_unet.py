@@ -63,8 +63,8 @@ def test_triton_unet_equals_the_module(monkeypatch):
 def test_conv1d_kernel_equals_torch(stride, upsample, skip, split, monkeypatch):
     """conv1d (channels-last): 3 taps with zero padding, stride 2, nearest x2 upsampling, a 1x1
     skip of a channel-concatenated pair read in place, bias, residual, an output written
-    through a transposed view; K split in 2-3 parts (partial sums added by the last part),
-    twice in a row (the split counters are left at zero)."""
+    through a transposed view; two blocks of rows; K split in 2-3 parts (partial sums added
+    by the last part), twice in a row (the split counters are left at zero)."""
     import triton
 
     from models.reactdiff.kernels import _counters, conv1d, conv_weight
@@ -85,7 +85,7 @@ def test_conv1d_kernel_equals_torch(stride, upsample, skip, split, monkeypatch):
         ref = ref + F.conv1d(torch.cat([k1, k2], 1), w_skip[..., None]) + res
         cl = [t.transpose(1, 2).contiguous() for t in (k1, k2, res)]
         kw = {"skip": (cl[0], cl[1]), "skip_weight": w_skip, "residual": cl[2]}
-    config = triton.Config({"BLOCK_N": 16, "BLOCK_K": 16, "SPLIT": split})
+    config = triton.Config({"BLOCK_M": 16, "BLOCK_N": 16, "BLOCK_K": 16, "SPLIT": split})
     for _ in range(2):
         out = torch.empty(2, 40, ref.shape[2], device=DEVICE)
         got = conv1d(x.transpose(1, 2).contiguous(), conv_weight(w), bias, taps=3,
@@ -124,6 +124,18 @@ def test_fused_ddim_sampling_equals_the_torch_update():
     x_t = torch.randn(2, 10, 8, device=DEVICE)
     cond = torch.randn(2, 16, device=DEVICE)
     with torch.no_grad():
-        ref = diff.ddim_sample(unet, x_t, cond, steps=3)
-        got = diff.ddim_sample(TritonUNet(unet), x_t, cond, steps=3)
+        ref = diff.ddim_sample(unet, x_t, cond, steps=2)
+        got = diff.ddim_sample(TritonUNet(unet), x_t, cond, steps=2)
     torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(("length", "heads", "ch"), [(16, 4, 64), (11, 2, 20)])
+def test_attention_kernel_equals_multihead_attention(length, heads, ch):
+    """attention(): packed QKV (B, L, 3C) -> (B, L, C) as scaled_dot_product_attention over
+    heads (head size 5 is padded to the kernel's 16 lanes, L 11 masked)."""
+    from models.reactdiff.kernels import attention
+
+    qkv = torch.randn(2, length, 3 * ch, device=DEVICE)
+    q, k, v = qkv.view(2, length, 3, heads, ch // heads).permute(2, 0, 3, 1, 4)
+    ref = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, length, ch)
+    torch.testing.assert_close(attention(qkv, heads), ref, atol=1e-5, rtol=1e-5)
