@@ -223,7 +223,8 @@ def test_online_streaming_on_cuda(variant, streaming, monkeypatch):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("variant", ["reactdiff", "reactdiff-lrs"])
-@pytest.mark.parametrize("unet", [{"compile": True}, {"kernels": "triton"}])
+@pytest.mark.parametrize("unet", [{"compile": True}, {"kernels": "triton"}],
+                         ids=["compile", "triton"])
 def test_fast_online_path_on_cuda(variant, unet, monkeypatch):
     """streaming=graphs + precision=bf16 + compile or Triton kernels (the benchmark's fast
     paths): valid reactions near the fp32 stream (bf16 rounding through 20 DDIM steps of an
