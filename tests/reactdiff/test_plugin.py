@@ -107,6 +107,11 @@ def test_streaming_option_is_checked(tiny_model, fake_splits):
             plugin.ReactDiff(checkpoint=str(tiny_model), precision="bf16").fit(fake_splits[0])
     with pytest.raises(ModelError, match="option compile='maybe': expected true or false"):
         plugin.ReactDiff(checkpoint=str(tiny_model), compile="maybe")
+    with pytest.raises(ModelError, match="kernels must be one of"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), kernels="cuda").fit(fake_splits[0])
+    with pytest.raises(ModelError, match="choose one"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), kernels="triton",
+                         compile="true").fit(fake_splits[0])
     m = plugin.ReactDiff(checkpoint=str(tiny_model), streaming="static")
     m.fit(fake_splits[0])
     assert m._sampler.streaming == "static"
