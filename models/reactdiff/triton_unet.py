@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import kernels as K
-from .unet import AttnBlock, ResBlock, UNet1D, _Upsample
+from .unet import AttnBlock, ResBlock, UNet1D, _Upsample, walk
 
 
 @dataclass
@@ -146,18 +146,8 @@ class TritonUNet(nn.Module):
         def block(b, h):
             return b(h, next(films)) if isinstance(b, _Res) else b(h)
 
-        h = self.inp(x)
-        skips = [h]
-        for blocks in self.down:
-            for b in blocks:
-                h = block(b, h)
-            skips.append(h)
-        for b in self.mid:
-            h = block(b, h)
-        for blocks in self.up:
-            h = (h, skips.pop())  # concatenated on channels where it is read
-            for b in blocks:
-                h = block(b, h)
+        # the up path's skip connections are concatenated on channels where they are read
+        h = walk(self.inp(x), self.down, self.mid, self.up, block, lambda h, skip: (h, skip))
         out = torch.empty(bsz, ws, length + pad, device=x.device, dtype=dtype)
         self.out(self.out_norm(h), out=out.transpose(1, 2))
         return out[..., :length] if pad else out

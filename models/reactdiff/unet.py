@@ -167,20 +167,28 @@ class UNet1D(nn.Module):
         def block(b, h):
             return b(h, emb, next(projs)) if isinstance(b, ResBlock) else b(h)
 
-        h = self.inp(x)
-        skips = [h]
-        for blocks in self.down:
-            for b in blocks:
-                h = block(b, h)
-            skips.append(h)
-        for b in self.mid:
-            h = block(b, h)
-        for blocks in self.up:
-            h = torch.cat([h, skips.pop()], dim=1)
-            for b in blocks:
-                h = block(b, h)
+        h = walk(self.inp(x), self.down, self.mid, self.up, block,
+                 lambda h, skip: torch.cat([h, skip], dim=1))
         out = self.out(h)
         return out[..., :length] if pad else out
+
+
+def walk(h, down, mid, up, block, join):
+    """The UNet's path from the input convolution's output h to the output layers' input:
+    ``block(b, h)`` runs one block of the down / mid / up lists, ``join(h, skip)`` merges a
+    skip connection into the up path."""
+    skips = [h]
+    for blocks in down:
+        for b in blocks:
+            h = block(b, h)
+        skips.append(h)
+    for b in mid:
+        h = block(b, h)
+    for blocks in up:
+        h = join(h, skips.pop())
+        for b in blocks:
+            h = block(b, h)
+    return h
 
 
 class GemmConv1d(nn.Conv1d):
