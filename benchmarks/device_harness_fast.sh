@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The shipped ReactDiff through the real harness on the GPU device, on its fast path
-# (streaming=graphs precision=bf16 compile=true): `reactbench run` online (causality check
-# included) and offline on the synthetic test split. Needs the wheels of .whl (librosa and
+# (streaming=graphs precision=bf16 and UNET, default compile=true; UNET=kernels=triton for the
+# Triton UNet): `reactbench run` online (causality check included) and offline (TASKS) on the
+# synthetic test split. Needs the wheels of .whl (librosa and
 # friends, tslearn, platformdirs: not in the device image) in `carry`.
 #   bash benchmarks/device_harness_fast.sh    -> $OUT/harness/<task>/*.json, $OUT/harness.log
 set -u
@@ -10,7 +11,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
   --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 REACTBENCH_CACHE=/tmp/rbcache
 nvidia-smi --query-gpu=name --format=csv,noheader
-fast=(--model-arg streaming=graphs --model-arg precision=bf16 --model-arg compile=true)
+fast=(--model-arg streaming=graphs --model-arg precision=bf16 --model-arg "${UNET:-compile=true}")
 for task in ${TASKS:-online offline}; do
   start=$(date +%s)
   timeout "${LIMIT:-280}" python3 -m reactbench run --model reactdiff --split test --task "$task" \

@@ -21,8 +21,8 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   each shape pays the compilation).
 - ``kernels``: ``torch`` (default) or ``triton`` (CUDA only, needs the triton package; not
   with ``compile=true``): the UNet on reactbench's Triton kernels (GroupNorm, SiLU and
-  skip/residual fused into the convolutions, about 170 kernels per paper-preset step instead
-  of about 400).
+  skip/residual fused into the convolutions, 178 kernels per paper-preset step instead of
+  410).
   ``streaming=graphs precision=bf16 kernels=triton`` (or ``compile=true``) is the fast online
   path measured by ``benchmarks/reactdiff_gpu.py``;
 - ``check_data``: ``true`` (default) refuses a checkpoint trained on another dataset or
@@ -130,7 +130,10 @@ class ReactDiff:
             name=self.variant, version="1",
             params={"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
                     "ddim_steps": self.ddim_steps, "temperature": self.temperature,
-                    "precision": self.precision},
+                    "precision": self.precision,
+                    # how the UNet ran, where not the default (rounding-level differences)
+                    **({"compile": True} if self.compile else {}),
+                    **({"kernels": self.kernels} if self.kernels != "torch" else {})},
             citation=CITATION)
         self._sampler = None
         self._cfg = None

@@ -6,8 +6,7 @@ block's projection (as :func:`~.unet.fuse_for_inference`), in the UNet's paramet
 Activations are channels-last. A residual block is four kernels (GroupNorm + SiLU,
 convolution, GroupNorm + FiLM + SiLU, convolution + 1x1 skip + bias + residual), an attention
 block four (GroupNorm, QKV projection, attention, output projection + residual), and the up
-path's skip concatenations are read in place. About 170 kernels per step
-of the paper preset instead of about 400 (torch.compile). Same function as the module in eval
+path's skip concatenations are read in place. Same function as the module in eval
 mode (dropout off), other rounding.
 """
 
