@@ -226,7 +226,7 @@ COUNTER_SLOTS = 1 << 14
 def _counters(device: torch.device) -> torch.Tensor:
     """Zeroed tile counters of the K splits, one buffer per device, allocated on first use
     (outside any CUDA-graph capture: the first call of a shape is the autotuner's warm-up)
-    and kept: every kernel leaves them at zero."""
+    and kept: every kernel leaves them at zero (kernels run one at a time: one stream)."""
     if device not in _COUNTERS:
         _COUNTERS[device] = torch.zeros(COUNTER_SLOTS, dtype=torch.int32, device=device)
     return _COUNTERS[device]
@@ -258,7 +258,7 @@ def _attention_kernel(qkv, out, length, ch, head_dim, heads, scale, PRECISION: t
 def attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
     """Multi-head softmax attention of the packed projections qkv (B, L, 3C) (query, key, value
     of nn.MultiheadAttention's in_proj, heads of C / heads channels), one program per (row,
-    head), for the UNet's short sequences (L <= 128) -> (B, L, C)."""
+    head), for the UNet's short sequences (L <= 256) -> (B, L, C)."""
     bsz, length, ch3 = qkv.shape
     ch = ch3 // 3
     hd = ch // heads
