@@ -1,7 +1,7 @@
 """Triton kernels for the UNet at sampling batch sizes (a few windows, 16-128 positions).
 
 At batch 1 a UNet step of the paper preset is bound by per-kernel latency, not by arithmetic
-or weight reads: torch (even compiled) runs 410 kernels per step, these 178. Activations here are
+or weight reads: torch (even compiled) runs 410 kernels per step, these 163. Activations here are
 channels-last, (B, L, C) contiguous, so that every operand tile is contiguous along channels,
 and a residual block is four kernels:
 

@@ -21,7 +21,7 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   each shape pays the compilation).
 - ``kernels``: ``torch`` (default) or ``triton`` (CUDA only, needs the triton package; not
   with ``compile=true``): the UNet on reactbench's Triton kernels (GroupNorm, SiLU and
-  skip/residual fused into the convolutions, 178 kernels per paper-preset step instead of
+  skip/residual fused into the convolutions, 163 kernels per paper-preset step instead of
   410).
   ``streaming=graphs precision=bf16 kernels=triton`` (or ``compile=true``) is the fast online
   path measured by ``benchmarks/reactdiff_gpu.py``;

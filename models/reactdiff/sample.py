@@ -30,7 +30,7 @@ products (unet.use_gemm_convs: no cuDNN layout transposes at the small online ba
 matrix products where the function allows (unet.fuse_for_inference) and fuses its kernels with
 torch.compile. ``kernels="triton"`` instead runs the UNet on the Triton kernels of
 kernels.py (triton_unet.TritonUNet: GroupNorm, SiLU, FiLM, skip and residual fused into the
-convolutions' matrix products; 178 kernels per paper-preset step instead of 410).
+convolutions' matrix products; 163 kernels per paper-preset step instead of 410).
 With ``streaming="graphs"`` these are the fast online paths of ``benchmarks/reactdiff_gpu.py``.
 They change results at bf16 / kernel rounding level only.
 """
