@@ -67,7 +67,7 @@ class _Res:
         self.skip = None
         if isinstance(r.skip, nn.Conv1d):
             self.skip = r.skip.weight.detach()[..., 0].to(dtype).contiguous()  # (C_out, C_in)
-            self.conv2.bias = (conv2.bias + r.skip.bias).detach().to(dtype)
+            self.conv2.bias = (conv2.bias.float() + r.skip.bias.float()).detach().to(dtype)
 
     def __call__(self, x, film):
         if self.skip is None and not isinstance(x, torch.Tensor):
@@ -83,11 +83,12 @@ class _Attn:
         self.norm, self.heads = _Norm.of(a.norm), mha.num_heads
         self.qkv = mha.in_proj_weight.detach().to(dtype).contiguous()  # (3C, C)
         self.qkv_bias = mha.in_proj_bias.detach().to(dtype)
-        w_out, b_out = mha.out_proj.weight.detach(), mha.out_proj.bias.detach()
-        if isinstance(a.proj, nn.Linear):  # fold the block's projection (no non-linearity)
-            w_out, b_out = a.proj.weight @ w_out, a.proj.weight @ b_out + a.proj.bias
-        self.out = w_out.detach().to(dtype).contiguous()  # (C, C)
-        self.out_bias = b_out.detach().to(dtype)
+        w_out, b_out = mha.out_proj.weight.detach().float(), mha.out_proj.bias.detach().float()
+        if isinstance(a.proj, nn.Linear):  # fold the block's projection (no non-linearity), fp32
+            wp = a.proj.weight.detach().float()
+            w_out, b_out = wp @ w_out, wp @ b_out + a.proj.bias.detach().float()
+        self.out = w_out.to(dtype).contiguous()  # (C, C)
+        self.out_bias = b_out.to(dtype)
 
     def __call__(self, x):
         qkv = K.conv1d(self.norm(x, silu=False), self.qkv, self.qkv_bias)  # (B, L, 3C)

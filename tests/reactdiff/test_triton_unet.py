@@ -139,3 +139,18 @@ def test_attention_kernel_equals_multihead_attention(length, heads, ch):
     q, k, v = qkv.view(2, length, 3, heads, ch // heads).permute(2, 0, 3, 1, 4)
     ref = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(2, length, ch)
     torch.testing.assert_close(attention(qkv, heads), ref, atol=1e-5, rtol=1e-5)
+
+
+def test_kernel_wrappers_refuse_mismatched_inputs():
+    from models.reactdiff.kernels import attention, conv1d, conv_weight
+
+    x = torch.randn(1, 8, 12, device=DEVICE)
+    w = conv_weight(torch.randn(4, 10, 3, device=DEVICE))
+    with pytest.raises(ValueError, match=r"input \(B, L, 12\) contiguous and weights"):
+        conv1d(x, w, taps=3)
+    with pytest.raises(ValueError, match="skip input has 5 channels"):
+        conv1d(torch.randn(1, 8, 10, device=DEVICE), w, taps=3,
+               skip=torch.randn(1, 8, 5, device=DEVICE),
+               skip_weight=torch.randn(4, 6, device=DEVICE))
+    with pytest.raises(ValueError, match="attention: contiguous"):
+        attention(torch.randn(1, 300, 12, device=DEVICE), 2)
