@@ -116,9 +116,9 @@ class Diffusion(nn.Module):
         # a net with ``ddim_update(x, eps, alpha_bar, alpha_bar_prev)`` (the Triton UNet) does
         # the update below in one kernel, from host-side schedule values
         fused = proj is not None and hasattr(net, "ddim_update")
+        ab_host = self._alpha_bar_host
         for i, t in enumerate(seq):
             if fused:
-                ab_host = self._alpha_bar_host
                 x = net.ddim_update(x, net(x, None, cond, proj[i]), ab_host[t],
                                     ab_host[seq[i + 1]] if i + 1 < len(seq) else 1.0)
                 continue

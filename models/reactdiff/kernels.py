@@ -219,6 +219,7 @@ def _epilogue(acc, bias, res, out, m, b, p, n, nm, omask, n_out, sob, sol, son,
              acc.to(out.dtype.element_ty), mask=omask)
 
 
+_MAX_SPLIT = max(c.kwargs["SPLIT"] for c in _conv_kernel.configs)
 _COUNTERS: dict[torch.device, torch.Tensor] = {}
 COUNTER_SLOTS = 1 << 14
 
@@ -361,7 +362,7 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if out is None:
         out = torch.empty(bsz, l_out, cout, device=x.device, dtype=weight.dtype)
     rows = bsz * l_out
-    max_split = max(c.kwargs["SPLIT"] for c in _conv_kernel.configs + [config] if c)
+    max_split = config.kwargs["SPLIT"] if config is not None else _MAX_SPLIT
     split_rows = (triton.cdiv(rows, config.kwargs["BLOCK_M"]) * config.kwargs["BLOCK_M"]
                   if config is not None else _block_m(rows))
     partial = (torch.empty(max_split * split_rows * cout, device=x.device,

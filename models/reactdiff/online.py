@@ -271,14 +271,7 @@ class StaticKV:
             out = fn(inputs)
             self._ran.add(name)  # buffers allocated: later steps may be captured
             return out
-        entry = self._captured.get((name, n))
-        if entry is None:
-            entry = self._captured[(name, n)] = capture(fn, inputs)
-        graph, static_in, static_out = entry
-        for key, value in inputs.items():
-            static_in[key].copy_(value)
-        graph.replay()
-        return static_out
+        return replay(self._captured, (name, n), fn, inputs)
 
     def _grow(self, frames: int) -> None:
         """Make room for frames [0, frames): double the buffers (keeping their content)."""
@@ -319,6 +312,19 @@ class StaticKV:
         caches, pos = self._caches(self.decoder, x["index"], net.decoder.d, x["z"].dtype)
         face, emo = _decode(net.decoder, x["z"], pos, caches)
         return net.target_norm.inverse(face), emo
+
+
+def replay(graphs: dict, key, fn, inputs: dict[str, torch.Tensor]):
+    """``fn(inputs)`` from the CUDA graph ``graphs[key]`` (captured by :func:`capture` on first
+    use): copy the inputs into its static inputs, replay, return its static outputs (overwritten
+    by the next replay)."""
+    if key not in graphs:
+        graphs[key] = capture(fn, inputs)
+    graph, static_in, static_out = graphs[key]
+    for k, v in inputs.items():
+        static_in[k].copy_(v)
+    graph.replay()
+    return static_out
 
 
 def capture(fn, inputs: dict[str, torch.Tensor]) -> tuple:

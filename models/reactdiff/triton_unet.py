@@ -139,8 +139,7 @@ class TritonUNet(nn.Module):
         x = F.pad(x.to(dtype), (0, pad)) if pad else x.to(dtype)
         x = x.transpose(1, 2).contiguous()  # channels-last (B, L, ws)
         if proj is None:
-            emb = self.unet._emb(t, cond.to(dtype))
-            proj = torch.cat([r.emb(emb) for r in self.unet._res], dim=1)
+            proj = self.unet.projections(self.unet._emb(t, cond.to(dtype)))
         films = iter(proj.to(dtype).split(self.emb_sizes, dim=1))
 
         def block(b, h):

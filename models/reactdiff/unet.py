@@ -150,8 +150,13 @@ class UNet1D(nn.Module):
         (S,), (B, cond_dim) -> (S, B, sum(emb_sizes)), blocks in call order (the ``proj`` of
         :meth:`forward`)."""
         s, b = steps.shape[0], cond.shape[0]
-        emb = self._emb(steps.repeat_interleave(b), cond.repeat(s, 1))
-        return torch.cat([r.emb(emb) for r in self._res], dim=1).view(s, b, -1)
+        return self.projections(self._emb(steps.repeat_interleave(b), cond.repeat(s, 1))
+                                ).view(s, b, -1)
+
+    def projections(self, emb: torch.Tensor) -> torch.Tensor:
+        """(N, emb_dim) block inputs -> (N, sum(emb_sizes)): every residual block's scale/shift
+        projection, blocks in call order."""
+        return torch.cat([r.emb(emb) for r in self._res], dim=1)
 
     def forward(self, x, t, cond, proj=None):
         """``proj``: this step's (B, sum(emb_sizes)) slice of :meth:`step_embeddings`, used
