@@ -114,6 +114,12 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750, compile_=False):
 
 
 @torch.no_grad()
+def _pdl(device: str) -> bool:
+    """Whether the Triton kernels launch with programmatic dependent launch here."""
+    from models.reactdiff.kernels import pdl_enabled
+    return pdl_enabled(torch.device(device))
+
+
 def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
                    unet_compile=True, precision="fp32", compile_mode="default",
                    ddim_steps=None, kernels="torch"):
@@ -154,6 +160,7 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
             "precision": precision, "gemm_convs": unet_compile,
             "bf16_weights": precision == "bf16",
             "compile_mode": compile_mode if unet_compile else None, "kernels": kernels,
+            "pdl": kernels == "triton" and _pdl(device),
             "ddim_steps": ddim_steps or cfg.model.diffusion_steps,
             "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),

@@ -10,7 +10,7 @@ then the kernels of one UNet evaluation
 (outside any graph, so each kernel is visible): count, summed kernel time, table.
 
     python benchmarks/reactdiff_online_profile.py --preset paper [--alpha 1] [--bf16]
-        [--graphs] [--compile]
+        [--graphs] [--compile] [--triton] [--host]
 
 ``--bf16``: Sampler(precision="bf16") (parameters in bf16, autocast).
 """
@@ -50,6 +50,19 @@ def _kernel_table(fn, rows: int) -> None:
                                     max_name_column_width=60))
 
 
+def _host_table(sampler: Sampler, spk: dict, alpha: int, rows: int) -> None:
+    """Operators of one whole window call (window 6 of a fresh clip, graphs captured), by self
+    CPU time: where the host-side time between the CUDA graphs goes."""
+    for start in range(0, 300, 50):
+        sampler.online({k: v[:, :start + 50] for k, v in spk.items()}, [0], alpha, 7, start)
+    torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
+                                            torch.profiler.ProfilerActivity.CUDA]) as prof:
+        sampler.online({k: v[:, :350] for k, v in spk.items()}, [0], alpha, 7, 300)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows,
+                                    max_name_column_width=60))
+
+
 def _stage_times(sampler: Sampler, spk: dict, alpha: int) -> None:
     """Synchronised wall time per stage: windows 0..4 of a second clip (the first one
     captures the graphs), then the median over windows 4..14."""
@@ -65,6 +78,7 @@ def _stage_times(sampler: Sampler, spk: dict, alpha: int) -> None:
             return out
         return wrapper
 
+    saved = (sample_mod.encode_new, sample_mod.decode_new)
     sample_mod.encode_new = timed("encoder step", sample_mod.encode_new)
     sample_mod.decode_new = timed("decoder step", sample_mod.decode_new)
     sampler.net.condition_features = timed("condition features",
@@ -84,6 +98,8 @@ def _stage_times(sampler: Sampler, spk: dict, alpha: int) -> None:
             times["whole call"].append(1000 * (time.perf_counter() - t0))
     for name, ts in times.items():
         print(f"{name:20s} median {statistics.median(ts):8.3f} ms  (windows 4..14)")
+    sample_mod.encode_new, sample_mod.decode_new = saved  # untimed again
+    del sampler.net.condition_features, sampler._sample
 
 
 def main() -> None:
@@ -99,6 +115,9 @@ def main() -> None:
     ap.add_argument("--triton", action="store_true",
                     help="Sampler(kernels='triton'): the UNet on reactbench's Triton kernels")
     ap.add_argument("--rows", type=int, default=25, help="kernels to print")
+    ap.add_argument("--host", action="store_true",
+                    help="with --graphs: also the host-side operators of one whole window call, "
+                         "by self CPU time")
     a = ap.parse_args()
     net = ReactDiffNet(preset_config(a.preset).model, WIDTHS).eval()
     sampler = Sampler(net, "cuda", streaming="graphs" if a.graphs else "dynamic",
@@ -123,6 +142,8 @@ def main() -> None:
                     net.unet(x, t, cond, proj)
             unet_call()
             _kernel_table(unet_call, a.rows)
+            if a.host:
+                _host_table(sampler, spk, a.alpha, a.rows)
         return
     spk = {k: rng.standard_normal((1, 200, w), dtype=np.float32) for k, w in WIDTHS.items()}
 

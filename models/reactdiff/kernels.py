@@ -15,6 +15,14 @@ and a residual block is four kernels:
 Weights: ``conv_weight`` turns an nn.Conv1d weight (C_out, C_in, k) into (C_out, k * C_in)
 (tap-major), whose rows are contiguous along the matrix product's K. Runs on CUDA, or on the
 CPU under ``TRITON_INTERPRET=1`` (tests).
+
+Programmatic dependent launch (Hopper and later; :func:`pdl_enabled`): every kernel is launched
+while its predecessor still runs, asks the hardware to wait for the predecessor's completion
+(``griddepcontrol.wait``) before it reads anything another kernel writes, and only then lets its
+own successor launch. Before waiting, a convolution prefetches its (never written) weights into
+L2, up to ``PREFETCH_BYTES`` per layer, so the next layer's weight reads overlap the current
+one. At batch 1 this hides most of the per-kernel launch and memory latency of a UNet step.
+``REACTBENCH_PDL=0`` turns it off (A/B benchmarks); results are the same bit for bit.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ import triton.language as tl
 def _norm_act_kernel(x1, x2, c1, c2, length, gamma, beta, film, film_stride, y,
                      groups, group_size, eps,
                      SILU: tl.constexpr, HAS_X2: tl.constexpr, HAS_FILM: tl.constexpr,
-                     BLOCK_L: tl.constexpr, BLOCK_G: tl.constexpr):
+                     BLOCK_L: tl.constexpr, BLOCK_G: tl.constexpr, PDL: tl.constexpr):
+    if PDL:
+        _pdl_start()
     pid = tl.program_id(0)
     b = pid // groups
     g = pid % groups
@@ -67,6 +77,47 @@ def _norm_act_kernel(x1, x2, c1, c2, length, gamma, beta, film, film_stride, y,
 
 def _interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+PREFETCH_BYTES = 16 << 20  # a convolution's weights prefetched into L2 before it waits (PDL)
+_PDL: dict[torch.device, bool] = {}
+
+
+def pdl_enabled(device: torch.device) -> bool:
+    """Whether the kernels on ``device`` use programmatic dependent launch: a CUDA device of
+    compute capability 9 or more, not under the interpreter, unless ``REACTBENCH_PDL=0``."""
+    if os.environ.get("REACTBENCH_PDL", "1") == "0" or _interpreting() or device.type != "cuda":
+        return False
+    if device not in _PDL:
+        _PDL[device] = torch.cuda.get_device_capability(device)[0] >= 9
+    return _PDL[device]
+
+
+def _prefetch_frac(weight: torch.Tensor) -> int:
+    """Sixteenths of a layer's weights to prefetch: all of them up to ``PREFETCH_BYTES``."""
+    size = weight.numel() * weight.element_size()
+    return max(0, min(16, (16 * PREFETCH_BYTES) // max(size, 1)))
+
+
+@triton.jit
+def _pdl_start():
+    """Wait for the previous kernel (its writes are visible after this), then let the next one
+    launch (it waits in turn, so at most one kernel runs ahead)."""
+    tl.extra.cuda.gdc_wait()
+    tl.extra.cuda.gdc_launch_dependents()
+
+
+@triton.jit
+def _prefetch(w, n, nm, k_all, k_off, lo, hi, FRAC: tl.constexpr, LINE: tl.constexpr):
+    """Prefetch into L2 the first FRAC / 16 of w[n, k_off + lo:k_off + hi] (rows n where nm),
+    one request per cache line of LINE elements."""
+    end = lo + (hi - lo) * FRAC // 16
+    rows = tl.where(nm, n, 0) * k_all + k_off
+    for c0 in range(lo, end, 8 * LINE):
+        c = tl.minimum(c0 + tl.arange(0, 8) * LINE, end - 1)
+        tl.inline_asm_elementwise("prefetch.global.L2 [$1]; // $0", "=r,l",
+                                  [w + rows[:, None] + c[None, :]], dtype=tl.int32,
+                                  is_pure=False, pack=1)
 
 
 def _conv_configs():
@@ -147,7 +198,8 @@ def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob
                  TAPS: tl.constexpr, STRIDE: tl.constexpr, UP: tl.constexpr,
                  HAS_BIAS: tl.constexpr, HAS_SKIP: tl.constexpr, HAS_RES: tl.constexpr,
                  PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
-                 BLOCK_K: tl.constexpr, SPLIT: tl.constexpr):
+                 BLOCK_K: tl.constexpr, SPLIT: tl.constexpr, PDL: tl.constexpr,
+                 FRAC: tl.constexpr, LINE: tl.constexpr):
     """out[b, p, n] = bias[n] + sum_{tap, c} x[b, src(p, tap), c] w[n, tap * C + c]
     (+ sum_c cat(k1, k2)[b, p, c] w_skip[n, c]) (+ res[b, p, n]); program (n block, block of
     rows (b, p), K split); x, k1, k2, res channels-last contiguous; out (b, p, n) at the given
@@ -167,6 +219,17 @@ def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob
     k_all = TAPS * c_in
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     lo, hi = _part(c_in, pid_s, SPLIT, BLOCK_K)
+    if PDL:  # this program's weights into L2 while the previous kernel finishes
+        if FRAC > 0:
+            for tap in tl.static_range(TAPS):
+                _prefetch(w, n, nm, k_all, tap * c_in, lo, hi, FRAC, LINE)
+            if HAS_SKIP:
+                s_lo, s_hi = _part(kc1, pid_s, SPLIT, BLOCK_K)
+                _prefetch(w_skip, n, nm, kc1 + kc2, 0, s_lo, s_hi, FRAC, LINE)
+                if kc2 > 0:
+                    s_lo, s_hi = _part(kc2, pid_s, SPLIT, BLOCK_K)
+                    _prefetch(w_skip, n, nm, kc1 + kc2, kc1, s_lo, s_hi, FRAC, LINE)
+        _pdl_start()
     for tap in tl.static_range(TAPS):
         if UP:  # nearest x2 upsampling of the input, then the convolution
             q = p + tap - pad
@@ -235,7 +298,9 @@ def _counters(device: torch.device) -> torch.Tensor:
 
 @triton.jit
 def _attention_kernel(qkv, out, length, ch, head_dim, heads, scale, PRECISION: tl.constexpr,
-                      BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr):
+                      BLOCK_L: tl.constexpr, BLOCK_D: tl.constexpr, PDL: tl.constexpr):
+    if PDL:
+        _pdl_start()
     pid = tl.program_id(0)
     b = pid // heads
     h = pid % heads
@@ -271,13 +336,15 @@ def attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
         qkv, out, length, ch, hd, heads, hd ** -0.5,
         PRECISION="ieee" if qkv.dtype == torch.float32 else "tf32",
         BLOCK_L=block_l, BLOCK_D=max(16, triton.next_power_of_2(hd)),
-        num_warps=8 if block_l >= 128 else 4)
+        num_warps=8 if block_l >= 128 else 4, **_launch(qkv.device))
     return out
 
 
 @triton.jit
 def _ddim_kernel(x, eps, out, numel, c_eps, inv_sqrt_ab, sqrt_ab, inv_sqrt_1m_ab, sqrt_ab_prev,
-                 sqrt_1m_ab_prev, BLOCK: tl.constexpr):
+                 sqrt_1m_ab_prev, BLOCK: tl.constexpr, PDL: tl.constexpr):
+    if PDL:
+        _pdl_start()
     i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = i < numel
     xv = tl.load(x + i, mask=mask, other=0.0).to(tl.float32)
@@ -297,8 +364,15 @@ def ddim_update(x: torch.Tensor, eps: torch.Tensor, alpha_bar: float,
     numel, block = x.numel(), 1024
     _ddim_kernel[(triton.cdiv(numel, block),)](
         x, eps, out, numel, (1 - alpha_bar) ** 0.5, alpha_bar ** -0.5, alpha_bar ** 0.5,
-        (1 - alpha_bar) ** -0.5, alpha_bar_prev ** 0.5, (1 - alpha_bar_prev) ** 0.5, BLOCK=block)
+        (1 - alpha_bar) ** -0.5, alpha_bar_prev ** 0.5, (1 - alpha_bar_prev) ** 0.5, BLOCK=block,
+        **_launch(x.device))
     return out
+
+
+def _launch(device: torch.device) -> dict:
+    """The PDL arguments of a launch: the kernel's flag and Triton's launch option."""
+    pdl = pdl_enabled(device)
+    return {"PDL": pdl, "launch_pdl": True} if pdl else {"PDL": False}
 
 
 def _pair(x) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -331,7 +405,8 @@ def norm_act(x, groups: int, gamma: torch.Tensor, beta: torch.Tensor, eps: float
         x1, x1 if x2 is None else x2, c1, c2, length, gamma, beta,
         y if film is None else film, 0 if film is None else film.stride(0), y,
         groups, gs, eps, SILU=silu, HAS_X2=c2 > 0, HAS_FILM=film is not None,
-        BLOCK_L=triton.next_power_of_2(length), BLOCK_G=triton.next_power_of_2(gs))
+        BLOCK_L=triton.next_power_of_2(length), BLOCK_G=triton.next_power_of_2(gs),
+        **_launch(x1.device))
     return y
 
 
@@ -388,5 +463,6 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         partial, _counters(x.device), TAPS=taps, STRIDE=stride, UP=upsample,
         HAS_BIAS=bias is not None, HAS_SKIP=skip is not None, HAS_RES=residual is not None,
         PRECISION="ieee" if weight.dtype == torch.float32 else "tf32",  # fp32: no TF32
+        FRAC=_prefetch_frac(weight), LINE=128 // weight.element_size(), **_launch(x.device),
         **extra)
     return out
