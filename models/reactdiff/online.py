@@ -94,15 +94,62 @@ class _Growing:
         return attn.out_proj(_merge(out))
 
 
+@dataclass
+class _Folded:
+    """An :class:`AttentionUnit`'s linear maps merged per input (weights (rows, d), biases):
+    ``query``: [q; in_proj_q o q] (the projected query and the residual's q) from one matrix
+    product, ``context``: [in_proj_k o k; in_proj_v o v (; skip)], ``both``: all of them, for
+    self-attention (query is context)."""
+
+    query: tuple[torch.Tensor, torch.Tensor]
+    context: tuple[torch.Tensor, torch.Tensor]
+    both: tuple[torch.Tensor, torch.Tensor]
+
+    @classmethod
+    def of(cls, unit: AttentionUnit) -> _Folded:
+        """Folded in fp32 from the unit's current weights, cast to their dtype."""
+        attn, d = unit.attn, unit.attn.embed_dim
+        w_in = attn.in_proj_weight.detach().float()
+        b_in = (torch.zeros(3 * d, device=w_in.device) if attn.in_proj_bias is None
+                else attn.in_proj_bias.detach().float())
+
+        def chain(lin: nn.Linear, part: int) -> tuple[torch.Tensor, torch.Tensor]:
+            wi, bi = w_in[part * d:(part + 1) * d], b_in[part * d:(part + 1) * d]
+            return wi @ lin.weight.detach().float(), wi @ lin.bias.detach().float() + bi
+
+        q = (unit.q.weight.detach().float(), unit.q.bias.detach().float())
+        ctx = [chain(unit.k, 1), chain(unit.v, 2)]
+        if unit.skip is not None:
+            ctx.append((unit.skip.weight.detach().float(), unit.skip.bias.detach().float()))
+        query, context = [q, chain(unit.q, 0)], ctx
+        dtype = unit.q.weight.dtype
+
+        def stack(parts):
+            return tuple(torch.cat(t).to(dtype).contiguous() for t in zip(*parts))
+
+        return cls(stack(query), stack(context), stack(query + context))
+
+
 class _InPlace:
     """Attention over preallocated buffers (B, heads, capacity, dh), written in place at the
-    new frames' slots ``index`` (n,); ``mask`` (n, capacity) hides every slot after a frame
-    (stale or empty slots included). Same shapes every call: CUDA-graph capturable."""
+    new frames' slots ``index`` (n,); ``mask`` (n, capacity) (additive: 0 or -inf) hides every
+    slot after a frame (stale or empty slots included). Same shapes every call: CUDA-graph
+    capturable. ``folded``: each attention unit's merged linear maps (:class:`_Folded`, made
+    on first use, i.e. in the eager first step, and kept by the caller)."""
 
     def __init__(self, buffers: list[KV], capacity: int, index: torch.Tensor,
-                 mask: torch.Tensor):
+                 mask: torch.Tensor, folded: dict | None = None):
         self.buffers, self.capacity, self.index, self.mask = buffers, capacity, index, mask
+        self.folded = folded
         self.count = 0
+
+    def fold(self, unit: AttentionUnit) -> _Folded | None:
+        if self.folded is None:
+            return None
+        if unit not in self.folded:
+            with torch.autocast(self.index.device.type, enabled=False):
+                self.folded[unit] = _Folded.of(unit)
+        return self.folded[unit]
 
     def attend(self, attn: nn.MultiheadAttention, q: torch.Tensor, k: torch.Tensor,
                v: torch.Tensor) -> torch.Tensor:
@@ -138,13 +185,25 @@ def positions(offset: int, n: int, dim: int, device, dtype) -> torch.Tensor:
 def unit_step(unit: AttentionUnit, query: torch.Tensor, context: torch.Tensor,
               caches: _Growing | _InPlace) -> torch.Tensor:
     """:class:`AttentionUnit` on new frames: query/context (B, n, d) -> (B, n, d)."""
-    q = unit.q(query)
-    out = caches.attend(unit.attn, _in_proj(unit.attn, q, 0),
-                        _in_proj(unit.attn, unit.k(context), 1),
-                        _in_proj(unit.attn, unit.v(context), 2))
+    folded = caches.fold(unit) if isinstance(caches, _InPlace) else None
+    if folded is None:
+        q = unit.q(query)
+        out = caches.attend(unit.attn, _in_proj(unit.attn, q, 0),
+                            _in_proj(unit.attn, unit.k(context), 1),
+                            _in_proj(unit.attn, unit.v(context), 2))
+        if unit.skip is not None:
+            out = out + unit.skip(context)
+        return unit.norm(q + out)
+    d = unit.attn.embed_dim  # merged matrix products; the parts are views
+    if query is context:
+        both = F.linear(query, *folded.both)
+        qq, ctx = both[..., :2 * d], both[..., 2 * d:]
+    else:
+        qq, ctx = F.linear(query, *folded.query), F.linear(context, *folded.context)
+    out = caches.attend(unit.attn, qq[..., d:], ctx[..., :d], ctx[..., d:2 * d])
     if unit.skip is not None:
-        out = out + unit.skip(context)
-    return unit.norm(q + out)
+        out = out + ctx[..., 2 * d:]
+    return unit.norm(qq[..., :d] + out)
 
 
 # ----------------------------------------------------------------------------- encoder
@@ -248,6 +307,7 @@ class StaticKV:
         self._captured: dict[tuple[str, int], tuple] = {}
         self._ran: set[str] = set()  # steps run eagerly once (buffers allocated)
         self._tables: dict[int, torch.Tensor] = {}
+        self._folded: dict[AttentionUnit, _Folded] = {}
 
     def encode(self, net: ReactDiffNet, streams: dict[str, torch.Tensor], offset: int
                ) -> torch.Tensor:
@@ -290,28 +350,42 @@ class StaticKV:
         self._tables.clear()  # allocates on the current stream before anything is captured
         self._ran.clear()
 
-    def _caches(self, buffers: list[KV], index: torch.Tensor, dim: int, dtype
+    def _caches(self, buffers: list[KV], index: torch.Tensor, dim: int, dtype, mask_dtype
                 ) -> tuple[_InPlace, torch.Tensor]:
-        """The in-place caches of one step and the positions (n, dim) of its frames."""
+        """The in-place caches of one step and the positions (n, dim) of its frames (dtype);
+        the attention mask in the attention's dtype."""
         table = self._tables.get(dim)
         if table is None:  # kept here: a captured graph reads this very tensor
             table = self._tables[dim] = sinusoidal_positions(self.capacity, dim, index.device,
                                                              dtype)
         slots = torch.arange(self.capacity, device=index.device)
-        mask = slots[None, :] <= index[:, None]
-        return _InPlace(buffers, self.capacity, index, mask), table.index_select(0, index)
+        # additive (a boolean mask would be converted by every attention call)
+        mask = torch.zeros(len(index), self.capacity, device=index.device, dtype=mask_dtype)
+        mask.masked_fill_(slots[None, :] > index[:, None], float("-inf"))
+        return (_InPlace(buffers, self.capacity, index, mask, self._folded),
+                table.index_select(0, index))
 
     def _encode(self, net: ReactDiffNet, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor]:
         normed = {name: net.stream_norm[name](x[name]) for name in net.stream_norm}
         first = next(iter(normed.values()))
-        caches, pos = self._caches(self.encoder, x["index"], net.cfg.d_model, first.dtype)
+        caches, pos = self._caches(self.encoder, x["index"], net.cfg.d_model, first.dtype,
+                                   _attention_dtype(net))
         return (_encode(net.encoder, normed, pos, caches),)
 
     def _decode(self, net: ReactDiffNet, x: dict[str, torch.Tensor]
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        caches, pos = self._caches(self.decoder, x["index"], net.decoder.d, x["z"].dtype)
+        caches, pos = self._caches(self.decoder, x["index"], net.decoder.d, x["z"].dtype,
+                                   _attention_dtype(net))
         face, emo = _decode(net.decoder, x["z"], pos, caches)
         return net.target_norm.inverse(face), emo
+
+
+def _attention_dtype(net: ReactDiffNet) -> torch.dtype:
+    """The dtype attention runs in: autocast's when it is on, else the parameters'."""
+    device = next(net.parameters()).device.type
+    if torch.is_autocast_enabled(device):
+        return torch.get_autocast_dtype(device)
+    return next(net.parameters()).dtype
 
 
 def replay(graphs: dict, key, fn, inputs: dict[str, torch.Tensor]):

@@ -95,7 +95,7 @@ class Sampler:
         if kernels == "triton" and compile:
             raise ModelError("kernels='triton' and compile=True are two ways to run the UNet: "
                              "choose one")
-        cuda = str(device).startswith("cuda")
+        self.cuda = cuda = str(device).startswith("cuda")
         interpret = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
         for what, on in ((f"streaming={streaming!r}", streaming == "graphs"),
                          ("precision='bf16'", precision == "bf16"), ("compile=True", compile),
@@ -136,9 +136,16 @@ class Sampler:
             return contextlib.nullcontext()
         return torch.autocast("cuda", torch.bfloat16, cache_enabled=False)
 
-    def _tensors(self, streams: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        return {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device)
-                for k, v in streams.items()}
+    def _tensors(self, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        """Host arrays on the device. On CUDA through page-locked copies: the transfer is queued
+        behind the GPU's work instead of waiting for it."""
+        out = {}
+        for k, v in arrays.items():
+            t = torch.from_numpy(np.ascontiguousarray(v))
+            if self.cuda:
+                t = t.pin_memory().to(self.device, non_blocking=True)
+            out[k] = t.to(self.device)
+        return out
 
     @torch.no_grad()
     def latents(self, streams: dict[str, np.ndarray], rows, alpha: int, seed: int,
@@ -180,20 +187,43 @@ class Sampler:
             raise ModelError(f"online: start must lie in [0, {frames}) (got {start})")
         state = self._state(streams, rows, alpha, seed, start)
         first = state.committed
+        # every host input first (speaker frames, initial noise, LRS uniforms), so that the
+        # host queues the whole window without waiting for the GPU until the result
         new = self._tensors({k: v[:, first:frames] for k, v in streams.items()})
+        draws = {"noise": self._window_noise(rows, alpha, seed, first // self.ws,
+                                             math.ceil(frames / self.ws))}
+        if self.net.lrs is not None:
+            draws["uniforms"] = np.stack([style_uniforms(seed, int(r), alpha) for r in rows])
+        draws = self._tensors(draws)
         z, enc = encode_new(self.net, new, state)
         w, _ = to_windows(z.float(), self.ws)
         spk = self.net.latent_norm.normalise(w)
         if state.speaker is not None:
             spk = torch.cat([state.speaker, spk], dim=1)
-        lat = self._new_windows(spk, rows, alpha, seed, first // self.ws)
+        lat = self._new_windows(spk, draws["noise"], draws.get("uniforms"), first // self.ws)
         b, n = len(rows), frames - first
         lat = lat.reshape(b * alpha, -1, self.dim)[:, :n]
         face, emo, dec = decode_new(self.net, lat, state)
-        state.commit(streams, frames - frames % self.ws, enc, dec, spk)
         out = torch.cat([emo.float(), face.float()], -1).reshape(b, alpha, n, 25 + 58)
-        out = out[:, :, start - first:].cpu().numpy()  # one device -> host copy
+        out = self._to_host(out[:, :, start - first:])  # one device -> host copy
+        state.commit(streams, frames - frames % self.ws, enc, dec, spk)  # while it runs
+        out = out()
         return np.ascontiguousarray(out[..., :25]), np.ascontiguousarray(out[..., 25:])
+
+    def _to_host(self, x: torch.Tensor):
+        """Start copying x to the host; -> a function that waits for it and returns it as a
+        numpy array."""
+        if not self.cuda:
+            return x.numpy
+        buf = torch.empty(x.shape, dtype=x.dtype, pin_memory=True)
+        buf.copy_(x, non_blocking=True)
+        done = torch.cuda.Event()
+        done.record()
+
+        def result() -> np.ndarray:
+            done.synchronize()
+            return buf.numpy()
+        return result
 
     def _state(self, streams, rows, alpha: int, seed: int, start: int) -> StreamState:
         """The streaming state this call continues, or a fresh one (kept, LRU)."""
@@ -211,21 +241,25 @@ class Sampler:
             self._states.popitem(last=False)
         return state
 
-    def _new_windows(self, spk: torch.Tensor, rows, alpha: int, seed: int,
-                     first: int) -> torch.Tensor:
-        """Sample windows first..K-1 of every row from normalised speaker windows
-        spk (B, K, ws, L) (all windows so far) -> latents (B, alpha, K - first, ws, L)."""
-        feats = self.net.condition_features(spk)
-        b, k = feats.shape[:2]
-        new = k - first
-        style = None
-        if self.net.lrs is not None:
-            uni = np.stack([style_uniforms(seed, int(r), alpha) for r in rows])
-            style = self.net.style_weights(feats, torch.from_numpy(uni).to(self.device))
-            style = style[:, :, first:].transpose(1, 2).reshape(b * new * alpha, -1)
+    def _window_noise(self, rows, alpha: int, seed: int, first: int, k: int) -> np.ndarray:
+        """Initial noise x_T (temperature applied) of windows first..k-1 of every row:
+        (B, k - first, alpha, ws, L)."""
         noise = np.stack([np.stack([window_noise(seed, int(r), j, alpha, self.ws, self.dim)
                                     for j in range(first, k)]) for r in rows])
-        noise = torch.from_numpy(noise * self.temperature).to(self.device)
+        return noise * np.float32(self.temperature)
+
+    def _new_windows(self, spk: torch.Tensor, noise: torch.Tensor, uniforms: torch.Tensor | None,
+                     first: int) -> torch.Tensor:
+        """Sample windows first..K-1 of every row from normalised speaker windows
+        spk (B, K, ws, L) (all windows so far), their initial noise (B, K - first, alpha, ws, L)
+        and (LRS) style uniforms (B, alpha) -> latents (B, alpha, K - first, ws, L)."""
+        feats = self.net.condition_features(spk)
+        b, k = feats.shape[:2]
+        new, alpha = k - first, noise.shape[2]
+        style = None
+        if self.net.lrs is not None:
+            style = self.net.style_weights(feats, uniforms)
+            style = style[:, :, first:].transpose(1, 2).reshape(b * new * alpha, -1)
         cond = feats[:, first:, None].expand(b, new, alpha, feats.shape[-1])
         out = self._sample(cond.reshape(b * new * alpha, -1),
                            noise.reshape(-1, self.ws, self.dim), style)
