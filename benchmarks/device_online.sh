@@ -10,7 +10,7 @@
 # reactdiff_online_profile.py --bf16 FLAGS (e.g. "--graphs --compile"; "-" for none), LIMIT:
 # seconds per run (default 300), TAG: name of the fast path's results (default "fast"; e.g.
 # TAG=triton FLAGS="--online-kernels triton" -> online_<preset>_triton.json), PYTEST: GPU tests to
-# run (default "tests/reactdiff").
+# run (default "tests/reactdiff"), TEST_LIMIT: their seconds (default 200).
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/out}
@@ -18,7 +18,7 @@ FLAGS=${FLAGS:-}
 nvidia-smi --query-gpu=name --format=csv,noheader
 if [ "${TESTS:-1}" = 1 ]; then
   # shellcheck disable=SC2086
-  timeout 200 python3 -m pytest -m gpu ${PYTEST:-tests/reactdiff} -q -p no:cacheprovider --tb=line 2>&1 | tail -6
+  timeout "${TEST_LIMIT:-200}" python3 -m pytest -m gpu ${PYTEST:-tests/reactdiff} -q -p no:cacheprovider --tb=line 2>&1 | tail -6
 fi
 for preset in ${PRESETS:-small paper}; do
   if [ -n "${PROFILE:-}" ]; then
