@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -161,6 +162,8 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
             "bf16_weights": precision == "bf16",
             "compile_mode": compile_mode if unet_compile else None, "kernels": kernels,
             "pdl": kernels == "triton" and _pdl(device),
+            "fused_group_norm": kernels == "triton"
+            and os.environ.get("REACTBENCH_FUSE_NORM", "1") != "0",
             "ddim_steps": ddim_steps or cfg.model.diffusion_steps,
             "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),

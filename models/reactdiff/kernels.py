@@ -308,19 +308,29 @@ def _epilogue(acc, bias, res, m, n, nm, omask, n_out, HAS_BIAS: tl.constexpr,
 
 
 @triton.jit
+def _group_sum(col, GROUP_CH: tl.constexpr, BLOCK_N: tl.constexpr):
+    """Per-channel values (BLOCK_N,) -> the sum over each channel's group, per channel."""
+    g = tl.sum(tl.reshape(col, (BLOCK_N // GROUP_CH, GROUP_CH)), axis=1)
+    return tl.reshape(tl.broadcast_to(g[:, None], (BLOCK_N // GROUP_CH, GROUP_CH)), (BLOCK_N,))
+
+
+@triton.jit
 def _group_norm_act(acc, b, n, omask, n_out, gamma, beta, film, film_stride, eps,
                     GROUP_ROWS: tl.constexpr, GROUP_CH: tl.constexpr, HAS_FILM: tl.constexpr,
                     SILU: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """act(GroupNorm(acc) [* (1 + scale) + shift]) of a tile (BLOCK_M, BLOCK_N) that holds
     whole groups: GROUP_ROWS consecutive rows (one batch row) x GROUP_CH channels; rows
-    past the batch form whole groups of their own (not stored)."""
-    v = tl.reshape(acc, (BLOCK_M // GROUP_ROWS, GROUP_ROWS, BLOCK_N // GROUP_CH, GROUP_CH))
+    past the batch form whole groups of their own (not stored). Statistics per batch row of
+    the tile from column sums (two passes)."""
     count: tl.constexpr = GROUP_ROWS * GROUP_CH
-    mean = tl.sum(tl.sum(v, axis=3), axis=1) / count
-    diff = v - mean[:, None, :, None]
-    var = tl.sum(tl.sum(diff * diff, axis=3), axis=1) / count
-    rstd = 1.0 / tl.sqrt(var + eps)
-    y = tl.reshape(diff * rstd[:, None, :, None], (BLOCK_M, BLOCK_N))
+    row_block = tl.arange(0, BLOCK_M) // GROUP_ROWS
+    y = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for j in tl.static_range(BLOCK_M // GROUP_ROWS):
+        sel = omask & (row_block == j)[:, None]
+        mean = _group_sum(tl.sum(tl.where(sel, acc, 0.0), axis=0), GROUP_CH, BLOCK_N) / count
+        diff = tl.where(sel, acc - mean[None, :], 0.0)
+        var = _group_sum(tl.sum(diff * diff, axis=0), GROUP_CH, BLOCK_N) / count
+        y += diff * (1.0 / tl.sqrt(var + eps))[None, :]
     nm = n < n_out
     y = (y * tl.load(gamma + n, mask=nm, other=0.0).to(tl.float32)[None, :]
          + tl.load(beta + n, mask=nm, other=0.0).to(tl.float32)[None, :])
@@ -505,7 +515,8 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if norm is not None:
         group_ch = cout // norm.groups
         candidates = [config] if config is not None else _conv_kernel.configs
-        if (cout % norm.groups or not (_pow2(l_out) and _pow2(group_ch))
+        if (os.environ.get("REACTBENCH_FUSE_NORM", "1") == "0"  # A/B benchmarks
+                or cout % norm.groups or not (_pow2(l_out) and _pow2(group_ch))
                 or not any(_holds_groups(c, l_out, group_ch) for c in candidates)):
             y = norm_act(conv1d(x, weight, bias, taps=taps, stride=stride, upsample=upsample,
                                 skip=skip, skip_weight=skip_weight, residual=residual,
