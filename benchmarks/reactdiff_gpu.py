@@ -121,6 +121,11 @@ def _pdl(device: str) -> bool:
     return pdl_enabled(torch.device(device))
 
 
+def _prefetch_mb() -> float:
+    from models.reactdiff.kernels import PREFETCH_BYTES
+    return PREFETCH_BYTES / (1 << 20)
+
+
 def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cuda",
                    unet_compile=True, precision="fp32", compile_mode="default",
                    ddim_steps=None, kernels="torch"):
@@ -162,8 +167,8 @@ def online_latency(cfg, alpha, graphs, frames=750, window=50, reps=3, device="cu
             "bf16_weights": precision == "bf16",
             "compile_mode": compile_mode if unet_compile else None, "kernels": kernels,
             "pdl": kernels == "triton" and _pdl(device),
-            "fused_group_norm": kernels == "triton"
-            and os.environ.get("REACTBENCH_FUSE_NORM", "1") != "0",
+            "prefetch_mb": (os.environ.get("REACTBENCH_PREFETCH_MB") or _prefetch_mb())
+            if kernels == "triton" else None,
             "ddim_steps": ddim_steps or cfg.model.diffusion_steps,
             "device": device,
             "first_ms": round(1000 * first[len(first) // 2], 2),

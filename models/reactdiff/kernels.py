@@ -22,13 +22,13 @@ while its predecessor still runs, asks the hardware to wait for the predecessor'
 own successor launch. Before waiting, a convolution prefetches its (never written) weights into
 L2, up to ``PREFETCH_BYTES`` per layer, so the next layer's weight reads overlap the current
 one. At batch 1 this hides most of the per-kernel launch and memory latency of a UNet step.
-``REACTBENCH_PDL=0`` turns it off (A/B benchmarks); results are the same bit for bit.
+``REACTBENCH_PDL=0`` turns it off and ``REACTBENCH_PREFETCH_MB`` sets the prefetch (A/B
+benchmarks); results are the same bit for bit.
 """
 
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
 import torch
 import triton
@@ -96,9 +96,13 @@ def pdl_enabled(device: torch.device) -> bool:
 
 def _prefetch_frac(weight: torch.Tensor) -> int:
     """Sixteenths of a layer's weights to prefetch: all of them up to ``PREFETCH_BYTES``
-    (batch-1 layers only: larger ones are not bound by weight reads)."""
+    (``REACTBENCH_PREFETCH_MB`` overrides it; batch-1 layers only: larger ones are not bound
+    by weight reads)."""
+    budget = PREFETCH_BYTES
+    if os.environ.get("REACTBENCH_PREFETCH_MB"):
+        budget = int(float(os.environ["REACTBENCH_PREFETCH_MB"]) * (1 << 20))
     size = weight.numel() * weight.element_size()
-    return max(0, min(16, (16 * PREFETCH_BYTES) // max(size, 1)))
+    return max(0, min(16, (16 * budget) // max(size, 1)))
 
 
 @triton.jit
@@ -148,20 +152,11 @@ def _block_m(rows: int) -> int:
     return max(16, triton.next_power_of_2(rows))
 
 
-def _holds_groups(config: triton.Config, group_rows: int, group_ch: int) -> bool:
-    """Whether the tiles of ``config`` hold whole GroupNorm groups (group_rows 0: no norm)."""
-    return group_rows == 0 or (config.kwargs["BLOCK_M"] % group_rows == 0
-                               and config.kwargs["BLOCK_N"] % group_ch == 0)
-
-
 def _prune(configs, named_args, **kwargs):
     """Configs that fit the layer: up to 64 output rows, one block of all rows (K splits where
-    K is long); more rows, blocks of 64 or 128 rows and no split. With a fused GroupNorm,
-    only tiles that hold whole groups (the caller checked that one does)."""
+    K is long); more rows, blocks of 64 or 128 rows and no split."""
     rows = named_args["bsz"] * named_args["l_out"]
     k = kwargs.get("TAPS", 1) * named_args["c_in"] + named_args["kc1"] + named_args["kc2"]
-    configs = [c for c in configs
-               if _holds_groups(c, kwargs.get("GROUP_ROWS", 0), kwargs.get("GROUP_CH", 1))]
     if rows <= SPLIT_MAX_ROWS:
         keep = [c for c in configs if c.kwargs["BLOCK_M"] == _block_m(rows)
                 and (c.kwargs["SPLIT"] == 1 or k >= 2048)]
@@ -200,17 +195,14 @@ def _part(total, pid_s, SPLIT: tl.constexpr, BLOCK_K: tl.constexpr):
     return lo, tl.minimum(lo + size, total)
 
 
-@triton.autotune(configs=_conv_configs(),
-                 key=["l_out", "n_out", "c_in", "kc1", "kc2", "bsz", "GROUP_ROWS"],
+@triton.autotune(configs=_conv_configs(), key=["l_out", "n_out", "c_in", "kc1", "kc2", "bsz"],
                  prune_configs_by={"early_config_prune": _prune},
                  do_bench=None if _interpreting() else _bench)
 @triton.jit
 def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob, sol, son,
-                 n_out, l_out, bsz, partial, counter, gamma, beta, film, film_stride, eps,
+                 n_out, l_out, bsz, partial, counter,
                  TAPS: tl.constexpr, STRIDE: tl.constexpr, UP: tl.constexpr,
                  HAS_BIAS: tl.constexpr, HAS_SKIP: tl.constexpr, HAS_RES: tl.constexpr,
-                 GROUP_ROWS: tl.constexpr, GROUP_CH: tl.constexpr, HAS_FILM: tl.constexpr,
-                 SILU: tl.constexpr,
                  PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                  BLOCK_K: tl.constexpr, SPLIT: tl.constexpr, PDL: tl.constexpr,
                  FRAC: tl.constexpr, LINE: tl.constexpr):
@@ -219,9 +211,7 @@ def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob
     rows (b, p), K split); x, k1, k2, res channels-last contiguous; out (b, p, n) at the given
     strides. With SPLIT > 1 each split stores its fp32 partial sums in ``partial`` (SPLIT,
     rows rounded up to BLOCK_M, C_out) and the last split of a tile to finish (``counter``,
-    reset after) adds them up and writes the output. GROUP_ROWS > 0: the output is
-    act(GroupNorm(out) [* (1 + scale) + shift]) with groups of GROUP_CH channels over the
-    GROUP_ROWS (= l_out) positions of a batch row, each group inside one tile."""
+    reset after) adds them up and writes the output."""
     pid_n = tl.program_id(0)
     pid_m = tl.program_id(1)
     pid_s = tl.program_id(2)
@@ -278,69 +268,24 @@ def _conv_kernel(x, c_in, l_in, w, bias, k1, k2, kc1, kc2, w_skip, res, out, sob
             for s in tl.static_range(SPLIT):
                 acc += tl.load(partial + (s * rows_pad + m[:, None]) * n_out + n[None, :],
                                mask=omask, other=0.0, cache_modifier=".cg")
-            acc = _epilogue(acc, bias, res, m, n, nm, omask, n_out, HAS_BIAS, HAS_RES)
-            if GROUP_ROWS > 0:
-                acc = _group_norm_act(acc, b, n, omask, n_out, gamma, beta, film, film_stride,
-                                      eps, GROUP_ROWS, GROUP_CH, HAS_FILM, SILU, BLOCK_M,
-                                      BLOCK_N)
-            tl.store(out + b[:, None] * sob + p[:, None] * sol + n[None, :] * son,
-                     acc.to(out.dtype.element_ty), mask=omask)
+            _epilogue(acc, bias, res, out, m, b, p, n, nm, omask, n_out, sob, sol, son,
+                      HAS_BIAS, HAS_RES)
             tl.atomic_xchg(counter + tile, 0)  # ready for the next call
     else:
-        acc = _epilogue(acc, bias, res, m, n, nm, omask, n_out, HAS_BIAS, HAS_RES)
-        if GROUP_ROWS > 0:
-            acc = _group_norm_act(acc, b, n, omask, n_out, gamma, beta, film, film_stride, eps,
-                                  GROUP_ROWS, GROUP_CH, HAS_FILM, SILU, BLOCK_M, BLOCK_N)
-        tl.store(out + b[:, None] * sob + p[:, None] * sol + n[None, :] * son,
-                 acc.to(out.dtype.element_ty), mask=omask)
+        _epilogue(acc, bias, res, out, m, b, p, n, nm, omask, n_out, sob, sol, son,
+                  HAS_BIAS, HAS_RES)
 
 
 @triton.jit
-def _epilogue(acc, bias, res, m, n, nm, omask, n_out, HAS_BIAS: tl.constexpr,
-              HAS_RES: tl.constexpr):
-    """acc + bias + residual."""
+def _epilogue(acc, bias, res, out, m, b, p, n, nm, omask, n_out, sob, sol, son,
+              HAS_BIAS: tl.constexpr, HAS_RES: tl.constexpr):
     if HAS_BIAS:
         acc += tl.load(bias + n, mask=nm, other=0.0).to(tl.float32)[None, :]
     if HAS_RES:
         r = tl.load(res + m[:, None] * n_out + n[None, :], mask=omask, other=0.0)
         acc += r.to(tl.float32)
-    return acc
-
-
-@triton.jit
-def _group_sum(col, GROUP_CH: tl.constexpr, BLOCK_N: tl.constexpr):
-    """Per-channel values (BLOCK_N,) -> the sum over each channel's group, per channel."""
-    g = tl.sum(tl.reshape(col, (BLOCK_N // GROUP_CH, GROUP_CH)), axis=1)
-    return tl.reshape(tl.broadcast_to(g[:, None], (BLOCK_N // GROUP_CH, GROUP_CH)), (BLOCK_N,))
-
-
-@triton.jit
-def _group_norm_act(acc, b, n, omask, n_out, gamma, beta, film, film_stride, eps,
-                    GROUP_ROWS: tl.constexpr, GROUP_CH: tl.constexpr, HAS_FILM: tl.constexpr,
-                    SILU: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
-    """act(GroupNorm(acc) [* (1 + scale) + shift]) of a tile (BLOCK_M, BLOCK_N) that holds
-    whole groups: GROUP_ROWS consecutive rows (one batch row) x GROUP_CH channels; rows
-    past the batch form whole groups of their own (not stored). Statistics per batch row of
-    the tile from column sums (two passes)."""
-    count: tl.constexpr = GROUP_ROWS * GROUP_CH
-    row_block = tl.arange(0, BLOCK_M) // GROUP_ROWS
-    y = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for j in tl.static_range(BLOCK_M // GROUP_ROWS):
-        sel = omask & (row_block == j)[:, None]
-        mean = _group_sum(tl.sum(tl.where(sel, acc, 0.0), axis=0), GROUP_CH, BLOCK_N) / count
-        diff = tl.where(sel, acc - mean[None, :], 0.0)
-        var = _group_sum(tl.sum(diff * diff, axis=0), GROUP_CH, BLOCK_N) / count
-        y += diff * (1.0 / tl.sqrt(var + eps))[None, :]
-    nm = n < n_out
-    y = (y * tl.load(gamma + n, mask=nm, other=0.0).to(tl.float32)[None, :]
-         + tl.load(beta + n, mask=nm, other=0.0).to(tl.float32)[None, :])
-    if HAS_FILM:  # scale/shift = film[b, :C], film[b, C:]
-        at = film + b[:, None] * film_stride + n[None, :]
-        y = (y * (1.0 + tl.load(at, mask=omask, other=0.0).to(tl.float32))
-             + tl.load(at + n_out, mask=omask, other=0.0).to(tl.float32))
-    if SILU:
-        y = y * tl.sigmoid(y)
-    return y
+    tl.store(out + b[:, None] * sob + p[:, None] * sol + n[None, :] * son,
+             acc.to(out.dtype.element_ty), mask=omask)
 
 
 _MAX_SPLIT = max(c.kwargs["SPLIT"] for c in _conv_kernel.configs)
@@ -471,34 +416,18 @@ def norm_act(x, groups: int, gamma: torch.Tensor, beta: torch.Tensor, eps: float
     return y
 
 
-class GroupNormArgs(NamedTuple):
-    """A GroupNorm's parameters for :func:`norm_act` / :func:`conv1d`'s fused epilogue."""
-
-    groups: int
-    gamma: torch.Tensor
-    beta: torch.Tensor
-    eps: float
-
-
-def _pow2(v: int) -> bool:
-    return v > 0 and v & (v - 1) == 0
-
-
 def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
            taps: int = 1, stride: int = 1, upsample: bool = False, skip=None,
            skip_weight: torch.Tensor | None = None, residual: torch.Tensor | None = None,
-           norm: GroupNormArgs | None = None, film: torch.Tensor | None = None,
-           silu: bool = True, out: torch.Tensor | None = None,
-           config: triton.Config | None = None) -> torch.Tensor:
+           out: torch.Tensor | None = None, config: triton.Config | None = None
+           ) -> torch.Tensor:
     """Convolution with zero padding (taps - 1) / 2 of x (B, L, C_in) channels-last;
     ``weight`` (C_out, taps * C_in) from :func:`conv_weight`, ``bias`` (C_out,); ``upsample``:
     nearest x2 of x first; ``skip`` (B, L_out, C_s) or a pair (concatenated on channels) with
     ``skip_weight`` (C_out, C_s): plus its 1x1 convolution; ``residual`` (B, L_out, C_out):
-    added; ``norm``: then :func:`norm_act` with it, ``film`` and ``silu`` (in the epilogue when
-    a tile can hold whole groups: power-of-two L_out and group size, else a second kernel).
-    -> (B, L_out, C_out), or written into ``out`` ((B, L_out, C_out) shaped, any strides, e.g.
-    a transposed view of a (B, C_out, L_out) tensor). ``config``: this tile configuration
-    instead of the autotuner's (tests, benchmarks)."""
+    added. -> (B, L_out, C_out), or written into ``out`` ((B, L_out, C_out) shaped, any
+    strides, e.g. a transposed view of a (B, C_out, L_out) tensor). ``config``: this tile
+    configuration instead of the autotuner's (tests, benchmarks)."""
     bsz, l_in, c_in = x.shape
     cout = weight.shape[0]
     if weight.shape[1] != taps * c_in or not (weight.is_contiguous() and x.is_contiguous()):
@@ -511,20 +440,6 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         raise ValueError(f"conv1d: skip input has {kc1 + kc2} channels, skip weights "
                          f"{tuple(skip_weight.shape)}")
     l_out = 2 * l_in if upsample else (l_in - 1) // stride + 1
-    group_rows, group_ch = 0, 1
-    if norm is not None:
-        group_ch = cout // norm.groups
-        candidates = [config] if config is not None else _conv_kernel.configs
-        if (os.environ.get("REACTBENCH_FUSE_NORM", "1") == "0"  # A/B benchmarks
-                or cout % norm.groups or not (_pow2(l_out) and _pow2(group_ch))
-                or not any(_holds_groups(c, l_out, group_ch) for c in candidates)):
-            y = norm_act(conv1d(x, weight, bias, taps=taps, stride=stride, upsample=upsample,
-                                skip=skip, skip_weight=skip_weight, residual=residual,
-                                config=config), *norm, film=film, silu=silu)
-            return y if out is None else out.copy_(y)
-        group_rows = l_out
-        if film is not None and film.stride(1) != 1:
-            film = film.contiguous()
     if out is None:
         out = torch.empty(bsz, l_out, cout, device=x.device, dtype=weight.dtype)
     rows = bsz * l_out
@@ -551,14 +466,8 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         k1, k1 if k2 is None else k2, kc1, kc2,
         skip_weight if skip is not None else weight,
         residual if residual is not None else out, out, *out.stride(), cout, l_out, bsz,
-        partial, _counters(x.device),
-        *((norm.gamma, norm.beta, weight if film is None else film,
-           0 if film is None else film.stride(0), norm.eps) if group_rows
-          else (weight, weight, weight, 0, 0.0)),
-        TAPS=taps, STRIDE=stride, UP=upsample,
+        partial, _counters(x.device), TAPS=taps, STRIDE=stride, UP=upsample,
         HAS_BIAS=bias is not None, HAS_SKIP=skip is not None, HAS_RES=residual is not None,
-        GROUP_ROWS=group_rows, GROUP_CH=group_ch, HAS_FILM=film is not None and group_rows > 0,
-        SILU=silu,
         PRECISION="ieee" if weight.dtype == torch.float32 else "tf32",  # fp32: no TF32
         FRAC=_prefetch_frac(weight) if rows <= SPLIT_MAX_ROWS else 0,
         LINE=128 // weight.element_size(), **_launch(x.device),

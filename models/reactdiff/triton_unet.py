@@ -3,9 +3,8 @@
 :class:`TritonUNet` reads a trained :class:`~.unet.UNet1D` (unfused) once: convolution weights
 as (C_out, taps * C_in) matrices, each attention block's output projection folded into the
 block's projection (as :func:`~.unet.fuse_for_inference`), in the UNet's parameter dtype.
-Activations are channels-last. A residual block is three kernels (GroupNorm + SiLU,
-convolution + GroupNorm + FiLM + SiLU, convolution + 1x1 skip + bias + residual; four where a
-tile cannot hold whole groups: a length or group size that is not a power of two), an attention
+Activations are channels-last. A residual block is four kernels (GroupNorm + SiLU,
+convolution, GroupNorm + FiLM + SiLU, convolution + 1x1 skip + bias + residual), an attention
 block four (GroupNorm, QKV projection, attention, output projection + residual), and the up
 path's skip concatenations are read in place. Same function as the module in eval
 mode (dropout off), other rounding.
@@ -36,9 +35,6 @@ class _Norm:
 
     def __call__(self, x, film=None, silu=True):
         return K.norm_act(x, self.groups, self.gamma, self.beta, self.eps, film, silu)
-
-    def args(self) -> K.GroupNormArgs:
-        return K.GroupNormArgs(self.groups, self.gamma, self.beta, self.eps)
 
 
 @dataclass
@@ -76,8 +72,8 @@ class _Res:
     def __call__(self, x, film):
         if self.skip is None and not isinstance(x, torch.Tensor):
             raise ValueError("a residual block without a skip convolution takes one input")
-        h = self.conv1(self.norm1(x), norm=self.norm2.args(), film=film)  # GN in its epilogue
-        return self.conv2(h, skip=x if self.skip is not None else None,
+        h = self.conv1(self.norm1(x))
+        return self.conv2(self.norm2(h, film), skip=x if self.skip is not None else None,
                           skip_weight=self.skip, residual=x if self.skip is None else None)
 
 
