@@ -16,12 +16,13 @@ Weights: ``conv_weight`` turns an nn.Conv1d weight (C_out, C_in, k) into (C_out,
 (tap-major), whose rows are contiguous along the matrix product's K. Runs on CUDA, or on the
 CPU under ``TRITON_INTERPRET=1`` (tests).
 
-Programmatic dependent launch (Hopper and later; :func:`pdl_enabled`): every kernel is launched
-while its predecessor still runs, asks the hardware to wait for the predecessor's completion
-(``griddepcontrol.wait``) before it reads anything another kernel writes, and only then lets its
-own successor launch. Before waiting, a convolution prefetches its (never written) weights into
-L2, up to ``PREFETCH_BYTES`` per layer, so the next layer's weight reads overlap the current
-one. At batch 1 this hides most of the per-kernel launch and memory latency of a UNet step.
+Programmatic dependent launch (Hopper and later; :func:`pdl_enabled`): every kernel of a
+batch-1 shape (at most ``PDL_MAX_ROWS`` activation rows) is launched while its predecessor
+runs, asks the hardware to wait for the predecessor's completion (``griddepcontrol.wait``)
+before it reads anything another kernel writes, and only then lets its own successor launch.
+Before waiting, a convolution prefetches its (never written) weights into L2, up to
+``PREFETCH_BYTES`` per layer, so the next layer's weight reads overlap the current one. At
+batch 1 this hides most of the per-kernel launch and memory latency of a UNet step.
 ``REACTBENCH_PDL=0`` turns it off and ``REACTBENCH_PREFETCH_MB`` sets the prefetch (A/B
 benchmarks); results are the same bit for bit.
 """
@@ -342,7 +343,7 @@ def attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
         qkv, out, length, ch, hd, heads, hd ** -0.5,
         PRECISION="ieee" if qkv.dtype == torch.float32 else "tf32",
         BLOCK_L=block_l, BLOCK_D=max(16, triton.next_power_of_2(hd)),
-        num_warps=8 if block_l >= 128 else 4, **_launch(qkv.device))
+        num_warps=8 if block_l >= 128 else 4, **_launch(qkv.device, bsz * length))
     return out
 
 
@@ -375,9 +376,14 @@ def ddim_update(x: torch.Tensor, eps: torch.Tensor, alpha_bar: float,
     return out
 
 
-def _launch(device: torch.device) -> dict:
-    """The PDL arguments of a launch: the kernel's flag and Triton's launch option."""
-    pdl = pdl_enabled(device)
+PDL_MAX_ROWS = 128  # PDL for kernels of at most this many rows (batch 1); measured slower at
+# batch 10 on the H100 (benchmarks/results/reactdiff_gpu_h100.md, session 7)
+
+
+def _launch(device: torch.device, rows: int = 0) -> dict:
+    """The PDL arguments of a launch over ``rows`` activation rows: the kernel's flag and
+    Triton's launch option."""
+    pdl = pdl_enabled(device) and rows <= PDL_MAX_ROWS
     return {"PDL": pdl, "launch_pdl": True} if pdl else {"PDL": False}
 
 
@@ -412,7 +418,7 @@ def norm_act(x, groups: int, gamma: torch.Tensor, beta: torch.Tensor, eps: float
         y if film is None else film, 0 if film is None else film.stride(0), y,
         groups, gs, eps, SILU=silu, HAS_X2=c2 > 0, HAS_FILM=film is not None,
         BLOCK_L=triton.next_power_of_2(length), BLOCK_G=triton.next_power_of_2(gs),
-        **_launch(x1.device))
+        **_launch(x1.device, bsz * length))
     return y
 
 
@@ -470,6 +476,6 @@ def conv1d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         HAS_BIAS=bias is not None, HAS_SKIP=skip is not None, HAS_RES=residual is not None,
         PRECISION="ieee" if weight.dtype == torch.float32 else "tf32",  # fp32: no TF32
         FRAC=_prefetch_frac(weight) if rows <= SPLIT_MAX_ROWS else 0,
-        LINE=128 // weight.element_size(), **_launch(x.device),
+        LINE=128 // weight.element_size(), **_launch(x.device, max(rows, bsz * l_in)),
         **extra)
     return out
