@@ -1,0 +1,130 @@
+"""Oracle reactions on the synthetic dataset: what FRCorr/FRDist give real vs averaged reactions.
+
+The generator knows each row's class (context x orientation); two rows are appropriate for each
+other exactly when their classes match (``synthetic_truth_<split>.npy``). Two oracles that know
+the class of every evaluated speaker and use the TRAINING split's real listener reactions of
+that class:
+
+- ``class_specific``: generation i is the i-th training listener of the class (real, specific
+  reactions: what a perfect sampler of the conditional distribution would return);
+- ``class_mean``: every generation is the mean of those training listeners (the conditional
+  mean: smooth, not a reaction anybody made).
+
+On the default dataset the mean beats the real reactions on FRDist and FRCorr, i.e. these
+metrics reward averaged reactions; see ``../README.md`` (ablation) for what that explains.
+``--predictions FILE`` (saved predictions of a model on the same split, e.g. the cached file a
+``reactbench run`` result names) adds ``<model>_sample_mean``: the mean of the model's alpha
+reactions per speaker, repeated alpha times.
+
+    python leaderboards/synthetic/analysis/oracles.py            # default dataset, test split
+    python leaderboards/synthetic/analysis/oracles.py --data DIR --split val --out DIR
+    python leaderboards/synthetic/analysis/oracles.py --predictions reactdiff.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.errors import DataError
+
+METRICS = ("FRCorr", "FRDist", "FRDiv", "FRVar")
+
+
+def row_classes(meta: dict, split: str, n: int) -> np.ndarray:
+    """(n,) class of each mirrored row: 2 * context + (row is mirrored)."""
+    try:
+        ctx = np.asarray(meta["rows"][split]["context"], dtype=int)
+    except (KeyError, TypeError):
+        raise DataError(f"synthetic.json has no row contexts for split {split!r}") from None
+    if ctx.shape != (n,):
+        raise DataError(f"synthetic.json: {len(ctx)} row contexts for split {split!r}, "
+                        f"expected {n} (one per mirrored row)")
+    return 2 * ctx + (np.arange(n) >= n // 2)
+
+
+def class_oracles(train_listener: np.ndarray, train_cls: np.ndarray, test_cls: np.ndarray,
+                  alpha: int) -> dict[str, np.ndarray]:
+    """train_listener (Ntr, T, 25), classes (Ntr,), (N,) -> {"class_specific",
+    "class_mean"}: (N, alpha, T, 25) float32 each."""
+    n, (_, t, d) = len(test_cls), train_listener.shape
+    specific = np.empty((n, alpha, t, d), np.float32)
+    mean = np.empty_like(specific)
+    for k, c in enumerate(test_cls):
+        rows = np.flatnonzero(train_cls == c)
+        if len(rows) == 0:
+            raise DataError(f"no training row has the class of evaluated row {k} (class {c})")
+        specific[k] = train_listener[rows[np.arange(alpha) % len(rows)]]
+        mean[k] = train_listener[rows].mean(axis=0, dtype=np.float64)
+    return {"class_specific": specific, "class_mean": mean}
+
+
+def sample_mean(pred: np.ndarray) -> np.ndarray:
+    """(N, alpha, T, 25) reactions -> their mean over alpha, repeated alpha times."""
+    m = pred.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+    return np.ascontiguousarray(np.broadcast_to(m, pred.shape))
+
+
+def score_oracles(root: Path, split: str = "test", alpha: int = 10,
+                  predictions: str | Path | None = None) -> dict:
+    """Scores (official protocol) of both oracles on ``split`` of the synthetic dataset (and
+    of the sample mean of saved ``predictions``)."""
+    from reactbench.data import load_split
+    from reactbench.data.synthetic import read_meta
+    from reactbench.metrics import compute_metrics
+
+    meta = read_meta(root)
+    if meta is None:
+        raise DataError(f"{root}: not a synthetic dataset (no synthetic.json); the oracles need "
+                        "the generator's row contexts")
+    ev = load_split(root, split, audio=False)
+    tr = load_split(root, "train", audio=False, neighbours=False)
+    preds = class_oracles(tr.listener_emotion, row_classes(meta, "train", tr.n),
+                          row_classes(meta, split, ev.n), alpha)
+    out = {"dataset": str(root), "generator": meta.get("version"), "split": split,
+           "alpha": alpha, "protocol": "official", "scores": {}}
+    if predictions is not None:
+        from reactbench.predictions import load_predictions, validate_predictions
+
+        saved = load_predictions(predictions, ev.speaker_ids)
+        problems = validate_predictions(saved, n=ev.n, frames=ev.frames,
+                                        speaker_ids=ev.speaker_ids)
+        if problems:
+            raise DataError(f"{predictions}: " + "; ".join(problems))
+        model = Path(predictions).stem.split("-")[0]
+        preds[f"{model}_sample_mean"] = sample_mean(np.asarray(saved.emotion))
+        out["predictions"] = Path(predictions).name
+    for name, pred in preds.items():
+        s = compute_metrics(pred, ev.listener_emotion, ev.speaker_emotion, ev.neighbours,
+                            metrics=list(METRICS))
+        out["scores"][name] = {m: round(float(s[m]), 4) for m in METRICS}
+    return out
+
+
+def main() -> None:
+    from reactbench.atomic import atomic_path
+    from reactbench.data.resolve import resolve_data
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=None, help="synthetic dataset (default: the embedded one)")
+    ap.add_argument("--split", default="test", choices=("val", "test"))
+    ap.add_argument("--alpha", type=int, default=10)
+    ap.add_argument("--predictions", default=None,
+                    help="saved predictions on the split: adds the mean of their alpha reactions")
+    ap.add_argument("--out", default=str(Path(__file__).parent),
+                    help="folder for oracles_<split>.json")
+    a = ap.parse_args()
+    res = score_oracles(resolve_data(a.data), a.split, a.alpha, a.predictions)
+    for name, s in res["scores"].items():
+        print(f"{name:16s} " + "  ".join(f"{m} {v:.4f}" for m, v in s.items()))
+    path = Path(a.out) / f"oracles_{a.split}.json"
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(res, indent=1) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
