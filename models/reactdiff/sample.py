@@ -142,9 +142,8 @@ class Sampler:
         out = {}
         for k, v in arrays.items():
             t = torch.from_numpy(np.ascontiguousarray(v))
-            if self.cuda:
-                t = t.pin_memory().to(self.device, non_blocking=True)
-            out[k] = t.to(self.device)
+            out[k] = (t.pin_memory().to(self.device, non_blocking=True) if self.cuda
+                      else t.to(self.device))
         return out
 
     @torch.no_grad()
