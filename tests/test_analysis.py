@@ -109,10 +109,22 @@ def test_sample_mean_of_saved_predictions(tiny_dataset, tmp_path):
     mean = oracles.sample_mean(emo)
     np.testing.assert_allclose(mean[:, 1], emo.mean(1), rtol=1e-6)
     np.testing.assert_array_equal(mean[:, 0], mean[:, 2])
-    path = save_predictions(tmp_path / "mymodel-abc.npz",
+    path = save_predictions(tmp_path / "mymodel-1a2b.npz",
                             Predictions(emotion=emo, speaker_ids=test.speaker_ids))
-    res = oracles.score_oracles(tiny_dataset, "test", alpha=2, predictions=path)
+    res = oracles.score_oracles(tiny_dataset, "test", alpha=2, predictions=[path])
     assert res["scores"]["mymodel_sample_mean"]["FRDiv"] == 0.0
+    assert res["rmse_to_class_mean"]["mymodel"] > res["rmse_to_class_mean"]["class_specific"] > 0
     with pytest.raises(DataError, match="rows"):
         save_predictions(tmp_path / "short-x.npz", Predictions(emotion=emo[:2]))
-        oracles.score_oracles(tiny_dataset, "test", alpha=2, predictions=tmp_path / "short-x.npz")
+        oracles.score_oracles(tiny_dataset, "test", alpha=2,
+                              predictions=[tmp_path / "short-x.npz"])
+
+
+def test_rmse_and_model_names():
+    a = np.zeros((2, 3, 4, 25))
+    assert oracles.rmse(a + 2.0, a[:, :1]) == pytest.approx(2.0)
+    assert oracles.model_name("x/reactdiff-no-video-591e00b13e3ebf66ddfa.npz") == \
+        "reactdiff-no-video"
+    assert oracles.model_name("reactdiff-591e00b13e3e.npz") == "reactdiff"
+    assert oracles.model_name("mine.npz") == "mine"
+    assert oracles.model_name("my-model.npz") == "my-model"

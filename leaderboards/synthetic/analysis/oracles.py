@@ -12,13 +12,16 @@ that class:
 
 On the default dataset the mean beats the real reactions on FRDist and FRCorr, i.e. these
 metrics reward averaged reactions; see ``../README.md`` (ablation) for what that explains.
-``--predictions FILE`` (saved predictions of a model on the same split, e.g. the cached file a
-``reactbench run`` result names) adds ``<model>_sample_mean``: the mean of the model's alpha
-reactions per speaker, repeated alpha times.
+``--predictions FILE...`` (saved predictions of models on the same split, e.g. the cached
+files ``reactbench run`` results name, ``<model>-<hash>.npz``) adds, per file, the scores of
+``<model>_sample_mean`` (the mean of the model's alpha reactions per speaker, repeated alpha
+times) and, for the model's reactions as they are, their root-mean-square distance to the
+class mean (``rmse_to_class_mean``: how close a model's reactions are to the conditional mean;
+also given for the class-specific oracle).
 
     python leaderboards/synthetic/analysis/oracles.py            # default dataset, test split
     python leaderboards/synthetic/analysis/oracles.py --data DIR --split val --out DIR
-    python leaderboards/synthetic/analysis/oracles.py --predictions reactdiff.npz
+    python leaderboards/synthetic/analysis/oracles.py --predictions reactdiff-<hash>.npz ...
 """
 
 from __future__ import annotations
@@ -68,10 +71,25 @@ def sample_mean(pred: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(m, pred.shape))
 
 
+def rmse(pred: np.ndarray, target: np.ndarray) -> float:
+    """Root-mean-square difference of reactions (N, alpha, T, D) to targets (N, alpha or 1, T,
+    D), over every row, generation, frame and column."""
+    d = np.asarray(pred, dtype=np.float64) - np.asarray(target, dtype=np.float64)
+    return float(np.sqrt(np.mean(d * d)))
+
+
+def model_name(path: str | Path) -> str:
+    """``reactdiff-no-video-<hash>.npz`` -> ``reactdiff-no-video``; ``mine.npz`` -> ``mine``."""
+    stem = Path(path).stem
+    head, _, tail = stem.rpartition("-")
+    return head if head and tail.isalnum() and any(c.isdigit() for c in tail) else stem
+
+
 def score_oracles(root: Path, split: str = "test", alpha: int = 10,
-                  predictions: str | Path | None = None) -> dict:
+                  predictions: list[str | Path] | None = None) -> dict:
     """Scores (official protocol) of both oracles on ``split`` of the synthetic dataset (and
-    of the sample mean of saved ``predictions``)."""
+    of the sample means of saved ``predictions``, with the distances of their reactions to the
+    class mean)."""
     from reactbench.data import load_split
     from reactbench.data.synthetic import read_meta
     from reactbench.metrics import compute_metrics
@@ -85,18 +103,23 @@ def score_oracles(root: Path, split: str = "test", alpha: int = 10,
     preds = class_oracles(tr.listener_emotion, row_classes(meta, "train", tr.n),
                           row_classes(meta, split, ev.n), alpha)
     out = {"dataset": str(root), "generator": meta.get("version"), "split": split,
-           "alpha": alpha, "protocol": "official", "scores": {}}
-    if predictions is not None:
+           "alpha": alpha, "protocol": "official", "scores": {},
+           "rmse_to_class_mean": {"class_specific": round(
+               rmse(preds["class_specific"], preds["class_mean"][:, :1]), 4)}}
+    if predictions:
         from reactbench.predictions import load_predictions, validate_predictions
 
-        saved = load_predictions(predictions, ev.speaker_ids)
-        problems = validate_predictions(saved, n=ev.n, frames=ev.frames,
-                                        speaker_ids=ev.speaker_ids)
-        if problems:
-            raise DataError(f"{predictions}: " + "; ".join(problems))
-        model = Path(predictions).stem.split("-")[0]
-        preds[f"{model}_sample_mean"] = sample_mean(np.asarray(saved.emotion))
-        out["predictions"] = Path(predictions).name
+        out["predictions"] = []
+        for path in predictions:
+            saved = load_predictions(path, ev.speaker_ids)
+            problems = validate_predictions(saved, n=ev.n, frames=ev.frames,
+                                            speaker_ids=ev.speaker_ids)
+            if problems:
+                raise DataError(f"{path}: " + "; ".join(problems))
+            emo, model = np.asarray(saved.emotion), model_name(path)
+            preds[f"{model}_sample_mean"] = sample_mean(emo)
+            out["rmse_to_class_mean"][model] = round(rmse(emo, preds["class_mean"][:, :1]), 4)
+            out["predictions"].append(Path(path).name)
     for name, pred in preds.items():
         s = compute_metrics(pred, ev.listener_emotion, ev.speaker_emotion, ev.neighbours,
                             metrics=list(METRICS))
@@ -112,14 +135,17 @@ def main() -> None:
     ap.add_argument("--data", default=None, help="synthetic dataset (default: the embedded one)")
     ap.add_argument("--split", default="test", choices=("val", "test"))
     ap.add_argument("--alpha", type=int, default=10)
-    ap.add_argument("--predictions", default=None,
-                    help="saved predictions on the split: adds the mean of their alpha reactions")
+    ap.add_argument("--predictions", nargs="+", default=None, metavar="FILE",
+                    help="saved predictions on the split: adds the mean of their alpha reactions "
+                         "and their distance to the class mean")
     ap.add_argument("--out", default=str(Path(__file__).parent),
                     help="folder for oracles_<split>.json")
     a = ap.parse_args()
     res = score_oracles(resolve_data(a.data), a.split, a.alpha, a.predictions)
     for name, s in res["scores"].items():
-        print(f"{name:16s} " + "  ".join(f"{m} {v:.4f}" for m, v in s.items()))
+        print(f"{name:28s} " + "  ".join(f"{m} {v:.4f}" for m, v in s.items()))
+    for name, d in res["rmse_to_class_mean"].items():
+        print(f"RMSE to the class mean: {name:20s} {d:.4f}")
     path = Path(a.out) / f"oracles_{a.split}.json"
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(res, indent=1) + "\n")
