@@ -4,9 +4,9 @@ Why it exists: on the synthetic dataset the ReactDiff ablation without video (it
 latent is encoded from the listener's audio alone) scores better than the full model, unlike
 the paper's Table 4. This model learns no face at all. It only knows how much the speaker has
 been voicing over the last second (from the log-mel energy of the speaker's audio) and returns
-the training split's mean listener emotion for that state. If it reaches the w/o-video scores,
-then a turn-taking-conditioned mean is what this data's FRCorr/FRDist reward, and the ablation
-result is a property of the data and the metrics, not of the implementation.
+the training split's mean listener emotion for that state. It tests whether turn-taking alone
+explains the w/o-video result. It does not: on the test split it scores like B_MeanSeq (0.601 /
+91.98 against w/o video's 1.144 / 67.31; ``../README.md`` has the whole analysis).
 
     reactbench run --model leaderboards/synthetic/analysis/audio_state_mean.py:AudioStateMean \
         --split test --metrics FRCorr,FRDist,FRDiv
