@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reactbench.errors import DataError
+from reactbench.errors import DataError, ModelError
 
 ANALYSIS = Path(__file__).resolve().parents[1] / "leaderboards" / "synthetic" / "analysis"
 
@@ -60,7 +60,7 @@ def test_audio_state_mean_is_causal_and_deterministic(tiny_dataset):
     assert full.shape == (test.n, 3, test.frames, 25)
     np.testing.assert_array_equal(full[:, :, :60], part)
     np.testing.assert_array_equal(full[:, 0], full[:, 2])
-    with pytest.raises(Exception, match="window and bins"):
+    with pytest.raises(ModelError, match="window and bins"):
         asm.AudioStateMean(window=0)
 
 
@@ -100,7 +100,7 @@ def test_oracle_scores_on_tiny(tiny_dataset):
 
 def test_sample_mean_of_saved_predictions(tiny_dataset, tmp_path):
     from reactbench.data import load_split
-    from reactbench.predictions import Predictions, save_predictions
+    from reactbench.predictions import Predictions, PredictionsError, save_predictions
 
     test = load_split(tiny_dataset, "test", audio=False)
     rng = np.random.default_rng(3)
@@ -114,10 +114,9 @@ def test_sample_mean_of_saved_predictions(tiny_dataset, tmp_path):
     res = oracles.score_oracles(tiny_dataset, "test", alpha=2, predictions=[path])
     assert res["scores"]["mymodel_sample_mean"]["FRDiv"] == 0.0
     assert res["rmse_to_class_mean"]["mymodel"] > res["rmse_to_class_mean"]["class_specific"] > 0
-    with pytest.raises(DataError, match="rows"):
-        save_predictions(tmp_path / "short-x.npz", Predictions(emotion=emo[:2]))
-        oracles.score_oracles(tiny_dataset, "test", alpha=2,
-                              predictions=[tmp_path / "short-x.npz"])
+    short = save_predictions(tmp_path / "short-x.npz", Predictions(emotion=emo[:2]))
+    with pytest.raises(PredictionsError, match="rows"):
+        oracles.score_oracles(tiny_dataset, "test", alpha=2, predictions=[short])
 
 
 def test_rmse_and_model_names():

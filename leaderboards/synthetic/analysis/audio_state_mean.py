@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from baselines._common import repeat_alpha
 from reactbench.errors import ModelError
 from reactbench.models import BaseReactionModel, ModelInfo, Reactions, SpeakerInput
 
@@ -86,6 +87,4 @@ class AudioStateMean(BaseReactionModel):
             raise ModelError("audio_state_mean needs the speaker's log-mel audio")
         state = voicing_state(frame_energy(speaker.audio["logmel"]), self.threshold,
                               self.window, self.bins)
-        out = self.means[state].astype(np.float32)  # (B, T, 25)
-        return Reactions(emotion=np.ascontiguousarray(
-            np.broadcast_to(out[:, None], (out.shape[0], alpha, *out.shape[1:]))))
+        return Reactions(emotion=repeat_alpha(self.means[state], alpha))  # (B, alpha, T, 25)

@@ -66,9 +66,10 @@ def class_oracles(train_listener: np.ndarray, train_cls: np.ndarray, test_cls: n
 
 
 def sample_mean(pred: np.ndarray) -> np.ndarray:
-    """(N, alpha, T, 25) reactions -> their mean over alpha, repeated alpha times."""
-    m = pred.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
-    return np.ascontiguousarray(np.broadcast_to(m, pred.shape))
+    """(N, alpha, T, 25) reactions -> their mean over alpha, repeated alpha times (float32)."""
+    from baselines._common import repeat_alpha
+
+    return repeat_alpha(pred.mean(axis=1, dtype=np.float64), pred.shape[1])
 
 
 def rmse(pred: np.ndarray, target: np.ndarray) -> float:
@@ -107,15 +108,13 @@ def score_oracles(root: Path, split: str = "test", alpha: int = 10,
            "rmse_to_class_mean": {"class_specific": round(
                rmse(preds["class_specific"], preds["class_mean"][:, :1]), 4)}}
     if predictions:
-        from reactbench.predictions import load_predictions, validate_predictions
+        from reactbench.predictions import check_predictions, load_predictions
 
         out["predictions"] = []
         for path in predictions:
             saved = load_predictions(path, ev.speaker_ids)
-            problems = validate_predictions(saved, n=ev.n, frames=ev.frames,
-                                            speaker_ids=ev.speaker_ids)
-            if problems:
-                raise DataError(f"{path}: " + "; ".join(problems))
+            check_predictions(saved, n=ev.n, frames=ev.frames, speaker_ids=ev.speaker_ids,
+                              source=str(path))
             emo, model = np.asarray(saved.emotion), model_name(path)
             preds[f"{model}_sample_mean"] = sample_mean(emo)
             out["rmse_to_class_mean"][model] = round(rmse(emo, preds["class_mean"][:, :1]), 4)
