@@ -299,9 +299,10 @@ class StaticKV:
     instead of a few hundred). Slots after the committed frames may hold values of frames that
     were not committed; the mask hides them until they are overwritten."""
 
-    def __init__(self, capacity: int = 1024, graphs: bool = False):
+    def __init__(self, capacity: int = 1024, graphs: bool = False, device="cpu"):
         self.capacity = capacity
         self.graphs = graphs
+        self.device = torch.device(device)
         self.encoder: list[KV] = []
         self.decoder: list[KV] = []
         self._captured: dict[tuple[str, int], tuple] = {}
@@ -309,11 +310,14 @@ class StaticKV:
         self._tables: dict[int, torch.Tensor] = {}
         self._folded: dict[AttentionUnit, _Folded] = {}
 
-    def encode(self, net: ReactDiffNet, streams: dict[str, torch.Tensor], offset: int
-               ) -> torch.Tensor:
-        """Raw streams name -> (B, n, width) of frames [offset, offset + n) -> latent (B, n, L);
-        writes their keys/values (the caller commits or later overwrites them)."""
-        return self._run("encoder", streams, offset, lambda x: self._encode(net, x))[0]
+    def encode(self, net: ReactDiffNet, speaker: torch.Tensor, offset: int) -> torch.Tensor:
+        """Raw speaker streams of frames [offset, offset + n), side by side in
+        ``net.stream_norm``'s order (:func:`pack`; (B, n, sum of widths), on the device or in
+        page-locked host memory, which a replay copies straight into the step's input) ->
+        latent (B, n, L); writes their keys/values (the caller commits or later overwrites
+        them)."""
+        return self._run("encoder", {"speaker": speaker}, offset,
+                         lambda x: self._encode(net, x))[0]
 
     def decode(self, net: ReactDiffNet, z: torch.Tensor, offset: int
                ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -323,12 +327,11 @@ class StaticKV:
 
     # -- one step, eager or graphed ------------------------------------------------------
     def _run(self, name: str, inputs: dict[str, torch.Tensor], offset: int, fn) -> tuple:
-        first = next(iter(inputs.values()))
-        n = first.shape[1]
+        n = next(iter(inputs.values())).shape[1]
         self._grow(offset + n)
-        inputs = {**inputs, "index": torch.arange(offset, offset + n, device=first.device)}
+        inputs = {**inputs, "index": torch.arange(offset, offset + n, device=self.device)}
         if not self.graphs or name not in self._ran:
-            out = fn(inputs)
+            out = fn({k: v.to(self.device, non_blocking=True) for k, v in inputs.items()})
             self._ran.add(name)  # buffers allocated: later steps may be captured
             return out
         return replay(self._captured, (name, n), fn, inputs)
@@ -366,7 +369,7 @@ class StaticKV:
                 table.index_select(0, index))
 
     def _encode(self, net: ReactDiffNet, x: dict[str, torch.Tensor]) -> tuple[torch.Tensor]:
-        normed = {name: net.stream_norm[name](x[name]) for name in net.stream_norm}
+        normed = {name: net.stream_norm[name](part) for name, part in unpack(net, x["speaker"])}
         first = next(iter(normed.values()))
         caches, pos = self._caches(self.encoder, x["index"], net.cfg.d_model, first.dtype,
                                    _attention_dtype(net))
@@ -378,6 +381,26 @@ class StaticKV:
                                    _attention_dtype(net))
         face, emo = _decode(net.decoder, x["z"], pos, caches)
         return net.target_norm.inverse(face), emo
+
+
+def pack(net: ReactDiffNet, streams: dict[str, np.ndarray], out: np.ndarray | None = None
+         ) -> np.ndarray:
+    """Speaker streams name -> (B, n, width) side by side in ``net.stream_norm``'s order:
+    (B, n, sum of widths) float32, written into ``out`` when given (e.g. page-locked)."""
+    missing = [name for name in net.stream_norm if name not in streams]
+    if missing:
+        raise KeyError(f"speaker streams {missing} missing (the model reads "
+                       f"{list(net.stream_norm)})")
+    parts = [streams[name] for name in net.stream_norm]
+    if out is None:
+        return np.concatenate(parts, axis=-1, dtype=np.float32)
+    return np.concatenate(parts, axis=-1, out=out)
+
+
+def unpack(net: ReactDiffNet, speaker: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """Inverse of :func:`pack` on a tensor: [(name, (B, n, width) view)]."""
+    names = list(net.stream_norm)
+    return list(zip(names, torch.split(speaker, [net.widths[k] for k in names], dim=-1)))
 
 
 def _attention_dtype(net: ReactDiffNet) -> torch.dtype:
@@ -395,8 +418,8 @@ def replay(graphs: dict, key, fn, inputs: dict[str, torch.Tensor]):
     if key not in graphs:
         graphs[key] = capture(fn, inputs)
     graph, static_in, static_out = graphs[key]
-    for k, v in inputs.items():
-        static_in[k].copy_(v)
+    for k, v in inputs.items():  # from page-locked host memory: an asynchronous copy
+        static_in[k].copy_(v, non_blocking=True)
     graph.replay()
     return static_out
 
@@ -405,7 +428,7 @@ def capture(fn, inputs: dict[str, torch.Tensor]) -> tuple:
     """CUDA-graph ``fn(static inputs)`` (after a warm-up on a side stream, as PyTorch's CUDA
     graph notes prescribe) -> (graph, static inputs, static outputs). The warm-up and the
     replay write the same keys/values at the same slots."""
-    static_in = {k: v.clone() for k, v in inputs.items()}
+    static_in = {k: v.to("cuda", copy=True) for k, v in inputs.items()}
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
@@ -460,13 +483,15 @@ class StreamState:
         self.speaker = speaker[:, :frames // ws]
 
 
-def encode_new(net: ReactDiffNet, streams: dict[str, torch.Tensor], state: StreamState
+def encode_new(net: ReactDiffNet, speaker: torch.Tensor, state: StreamState
                ) -> tuple[torch.Tensor, list[KV]]:
-    """Raw speaker streams name -> (B, n, width) of frames [committed, committed + n) ->
-    (latent (B, n, L), encoder caches of frames [0, committed + n); empty in static mode)."""
+    """Raw speaker streams of frames [committed, committed + n), packed (:func:`pack`;
+    (B, n, sum of widths); in static mode also page-locked host memory) -> (latent (B, n, L),
+    encoder caches of frames [0, committed + n); empty in static mode)."""
     if state.static is not None:
-        return state.static.encode(net, streams, state.committed), []
-    normed = {name: net.stream_norm[name](streams[name]) for name in net.stream_norm}
+        return state.static.encode(net, speaker, state.committed), []
+    speaker = speaker.to(next(net.parameters()).device, non_blocking=True)
+    normed = {name: net.stream_norm[name](part) for name, part in unpack(net, speaker)}
     return encoder_step(net.encoder, normed, state.encoder, state.committed)
 
 

@@ -49,7 +49,7 @@ from reactbench.errors import ModelError
 
 from .diffusion import to_windows
 from .network import ReactDiffNet
-from .online import StaticKV, StreamState, decode_new, encode_new, replay
+from .online import StaticKV, StreamState, decode_new, encode_new, pack, replay
 from .unet import fuse_for_inference, use_gemm_convs
 
 STYLE_KEY = 2**30
@@ -78,7 +78,9 @@ class Sampler:
         harness needs one per ``batch_rows`` slice of its batch). A state holds the encoder's
         and decoder's keys/values of its committed frames: for B rows x T frames about
         ``8 * T * B * (units * d_model + alpha * dec_layers * dec_d_model)`` bytes (paper preset,
-        B 16, alpha 10, T 750: 3 GB; small preset: 0.16 GB).
+        B 16, alpha 10, T 750: 3 GB; small preset: 0.16 GB). A new batch arriving when
+        ``streams_kept`` are kept evicts the least recently used state and, in static/graphs
+        mode, takes over its buffers and CUDA graphs when the shapes agree (rows, alpha).
         ``streaming``: how the online caches grow: ``dynamic`` (concatenation, exactly the
         frames seen), ``static`` (preallocated buffers of 1024 frames, doubled as needed) or
         ``graphs`` (static + CUDA graphs of the encoder and decoder steps and of the whole
@@ -88,6 +90,8 @@ class Sampler:
         torch.compile's mode."""
         if streaming not in STREAMING:
             raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
+        if int(streams_kept) < 1:
+            raise ModelError(f"streams_kept must be at least 1 (got {streams_kept})")
         if precision not in PRECISIONS:
             raise ModelError(f"precision must be one of {PRECISIONS} (got {precision!r})")
         if kernels not in KERNELS:
@@ -186,15 +190,16 @@ class Sampler:
             raise ModelError(f"online: start must lie in [0, {frames}) (got {start})")
         state = self._state(streams, rows, alpha, seed, start)
         first = state.committed
-        # every host input first (speaker frames, initial noise, LRS uniforms), so that the
-        # host queues the whole window without waiting for the GPU until the result
-        new = self._tensors({k: v[:, first:frames] for k, v in streams.items()})
+        # the new speaker frames in one page-locked block: the encoder starts after one copy
+        # (in static mode straight into its step's input); the initial noise (and LRS
+        # uniforms) are drawn while it runs. No host input waits for the GPU.
+        z, enc = encode_new(self.net, self._staged({k: v[:, first:frames]
+                                                    for k, v in streams.items()}), state)
         draws = {"noise": self._window_noise(rows, alpha, seed, first // self.ws,
                                              math.ceil(frames / self.ws))}
         if self.net.lrs is not None:
             draws["uniforms"] = np.stack([style_uniforms(seed, int(r), alpha) for r in rows])
         draws = self._tensors(draws)
-        z, enc = encode_new(self.net, new, state)
         w, _ = to_windows(z.float(), self.ws)
         spk = self.net.latent_norm.normalise(w)
         if state.speaker is not None:
@@ -208,6 +213,15 @@ class Sampler:
         state.commit(streams, frames - frames % self.ws, enc, dec, spk)  # while it runs
         out = out()
         return np.ascontiguousarray(out[..., :25]), np.ascontiguousarray(out[..., 25:])
+
+    def _staged(self, streams: dict[str, np.ndarray]) -> torch.Tensor:
+        """Speaker streams name -> (B, n, width) packed (online.pack) into one host tensor
+        (B, n, sum of widths); page-locked on CUDA."""
+        b, n = next(iter(streams.values())).shape[:2]
+        buf = torch.empty((b, n, sum(self.net.widths[k] for k in self.net.stream_norm)),
+                          pin_memory=self.cuda)
+        pack(self.net, streams, out=buf.numpy())
+        return buf
 
     def _to_host(self, x: torch.Tensor):
         """Start copying x to the host; -> a function that waits for it and returns it as a
@@ -232,13 +246,29 @@ class Sampler:
         if state is None or not state.matches(streams, start):
             static = state.static if state is not None else None
             if static is None and self.streaming != "dynamic":
-                static = StaticKV(graphs=self.streaming == "graphs")
+                static = self._recycled(key) or StaticKV(graphs=self.streaming == "graphs",
+                                                         device=self.device)
             state = StreamState(key, static=static)
             self._states[key] = state
         self._states.move_to_end(key)
         while len(self._states) > self._states_kept:
             self._states.popitem(last=False)
         return state
+
+    def _recycled(self, key: tuple) -> StaticKV | None:
+        """For a new stream ``key`` when ``streams_kept`` are already kept: evict the least
+        recently used one and hand over its preallocated buffers and CUDA graphs if its shapes
+        are the new stream's (rows, alpha, streams): no allocation or capture in the new
+        stream's first windows. Its slots still hold the old stream's keys/values; the masks
+        hide every slot after the frames written so far, as for uncommitted frames."""
+        if key in self._states or len(self._states) < self._states_kept:
+            return None
+        _, old = self._states.popitem(last=False)
+
+        def shape(k: tuple) -> tuple:
+            return len(k[0]), k[2], k[5]  # rows, alpha, stream names
+
+        return old.static if old.static is not None and shape(old.key) == shape(key) else None
 
     def _window_noise(self, rows, alpha: int, seed: int, first: int, k: int) -> np.ndarray:
         """Initial noise x_T (temperature applied) of windows first..k-1 of every row:

@@ -9,7 +9,7 @@ import torch
 from models.reactdiff import checkpoint as ck
 from models.reactdiff import online, plugin
 from models.reactdiff.network import ReactDiffNet
-from models.reactdiff.online import StaticKV, decoder_step, encoder_step
+from models.reactdiff.online import StaticKV, decoder_step, encoder_step, pack
 from models.reactdiff.sample import Sampler
 from reactbench.errors import ModelError
 from reactbench.evaluate import check_causality, generate_online
@@ -167,11 +167,12 @@ def test_static_buffers_grow_and_equal_full_causal_pass(size, graphs, monkeypatc
     with torch.no_grad():
         z = net.encode(x, causal=True)
         face, emo = net.decode(z_in, causal=True)
-        static.encode(net, {k: v[:, :5] + 9.0 for k, v in x.items()}, 0)  # stale slots 0..4
+        packed = torch.from_numpy(pack(net, _streams(net)))
+        static.encode(net, packed[:, :5] + 9.0, 0)  # stale slots 0..4
         static.decode(net, z_in[:, :5] - 9.0, 0)
         for _ in range(2 if graphs else 1):
             parts = [tuple(t.clone() for t in (
-                static.encode(net, {k: v[:, s:e] for k, v in x.items()}, s),
+                static.encode(net, packed[:, s:e], s),
                 *static.decode(net, z_in[:, s:e], s))) for s, e in _chunks(43, size)]
             for got, want in zip(zip(*parts), (z, face, emo)):
                 torch.testing.assert_close(torch.cat(got, 1), want, atol=1e-5, rtol=1e-5)
@@ -305,6 +306,45 @@ def test_state_lru_is_bounded():
     for row in range(4):
         sampler.online(streams, [row], 1, 0, 0)
     assert [k[0] for k in sampler._states] == [(2,), (3,)]
+
+
+@pytest.mark.parametrize("graphs", [False, True])
+def test_new_stream_takes_over_evicted_buffers_and_graphs(graphs, monkeypatch):
+    """With ``streams_kept`` states kept, a new batch of the same shapes (rows, alpha) evicts
+    the least recently used state and reuses its preallocated buffers (and captured graphs):
+    its first windows replay instead of capturing, with the reactions of a fresh sampler even
+    though the slots still hold the old stream's keys/values."""
+    monkeypatch.setattr(online, "capture", _replaying_capture)
+    net = _net()
+    sampler = Sampler(net, temperature=0.7, streams_kept=1, streaming="static")
+    sampler.streaming = "graphs" if graphs else "static"  # CUDA-only by the constructor
+    a, b = _streams(net, seed=0), _streams(net, seed=5)
+    _check_windows(sampler, net, a, [3, 1], 10)
+    static = next(iter(sampler._states.values())).static
+    captured = dict(static._captured)
+    _check_windows(sampler, net, b, [0, 2], 10, seed=6)  # another batch, seed and speaker
+    (key, state), = sampler._states.items()
+    assert key[0] == (0, 2) and state.static is static
+    assert static._captured == captured  # no new capture: the same graph objects replayed
+    assert len(captured) == (4 if graphs else 0)  # encoder/decoder steps of 10 and 3 frames
+    # another alpha: other buffer shapes, so fresh buffers
+    sampler.online({k: v[:, :10] for k, v in a.items()}, [3, 1], 3, 4, 0)
+    assert next(iter(sampler._states.values())).static is not static
+
+
+def test_streams_kept_must_be_positive():
+    with pytest.raises(ModelError, match="streams_kept must be at least 1"):
+        Sampler(_net(), streams_kept=0)
+
+
+def test_pack_names_a_missing_stream():
+    net = _net()
+    streams = _streams(net)
+    packed = pack(net, streams)
+    assert packed.shape == (2, 43, sum(net.widths.values())) and packed.dtype == np.float32
+    del streams["mfcc"]
+    with pytest.raises(KeyError, match="mfcc"):
+        pack(net, streams)
 
 
 def _checkpoint(tmp_path, data) -> str:
