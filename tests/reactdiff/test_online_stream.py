@@ -8,6 +8,7 @@ import torch
 
 from models.reactdiff import checkpoint as ck
 from models.reactdiff import online, plugin
+from models.reactdiff import sample as sample_mod
 from models.reactdiff.network import ReactDiffNet
 from models.reactdiff.online import StaticKV, decoder_step, encoder_step, pack
 from models.reactdiff.sample import Sampler
@@ -356,9 +357,20 @@ def _checkpoint(tmp_path, data) -> str:
                                "model": net.state_dict()}, tmp_path / "model.pt"))
 
 
-def test_harness_online_run_passes_causality_check(tmp_path, fake_splits):
-    model = plugin.ReactDiff(checkpoint=_checkpoint(tmp_path, fake_splits[0]), batch_rows="3")
+@pytest.mark.parametrize("streaming", ["dynamic", "static"])
+def test_harness_online_run_passes_causality_check(tmp_path, fake_splits, streaming,
+                                                   monkeypatch):
+    """``static`` with one row per batch and two states kept: the harness's batches and the
+    causality check's re-runs keep evicting states and taking over their buffers (two sets of
+    buffers in all)."""
+    made = []
+    monkeypatch.setattr(sample_mod, "StaticKV",
+                        lambda **kw: made.append(StaticKV(**kw)) or made[-1])
+    rows = "3" if streaming == "dynamic" else "1"
+    model = plugin.ReactDiff(checkpoint=_checkpoint(tmp_path, fake_splits[0]), batch_rows=rows,
+                             streaming=streaming)
     model.fit(fake_splits[0])
+    model._sampler._states_kept = 2
     data = fake_splits[1]
     preds = generate_online(model, data, alpha=2, seed=1, window=10, batch_size=4)
     summary = check_causality(model, data, preds, alpha=2, seed=1, window=10, batch_size=4,
@@ -368,3 +380,4 @@ def test_harness_online_run_passes_causality_check(tmp_path, fake_splits):
     whole = model.generate_online(speaker_input(data, np.arange(data.n)), start=0, alpha=2,
                                   seed=1).emotion
     np.testing.assert_allclose(preds.emotion, whole, atol=2e-4)
+    assert len(made) == (0 if streaming == "dynamic" else 2)
