@@ -12,6 +12,15 @@
 #       stages) and the time to sample alpha = 10 for 80 rows in bf16
 #       -> $OUT/online_small_triton.json, $OUT/profile_paper_triton.txt, $OUT/train_paper.json,
 #          $OUT/sampling_paper.json
+#   PART=check bash benchmarks/device_h200.sh  (carry .whl)
+#       GPU tests of a new stream taking over an evicted one's graphs (fp32; bf16 + Triton),
+#       then the shipped model online through `reactbench run` on the fast path with the
+#       Triton UNet (causality check included) -> $OUT/tests_check.log, $OUT/harness/...
+#   PART=ab bash benchmarks/device_h200.sh     (carry .ab)
+#       A/B on one machine, paper preset, alpha 1, 20 steps, fast path: an earlier commit's code
+#       in .ab/old (git archive REV models/reactdiff/*.py models/__init__.py reactbench
+#       benchmarks/reactdiff_gpu.py | tar x -C .ab/old) against this tree with streams_kept 1
+#       and 4, then the earlier code again -> $OUT/ab_{old_1,new_kept1,new_kept4,old_2}.json
 # Environment: REPS (timed clips per online configuration, default 3).
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
@@ -40,6 +49,30 @@ case ${PART:-online} in
     timeout 90 python3 benchmarks/reactdiff_gpu.py --parts sampling --preset paper \
       --precisions bf16 --out "$OUT/sampling_paper.json" 2>&1 | grep -v Warn | cut -c1-300
     ;;
-  *) echo "PART must be online or rest" >&2; exit 2 ;;
+  check)  # (carry .whl: the harness's packages missing on the device; see device_harness_fast.sh)
+    timeout 150 python3 -m pytest -m gpu tests/reactdiff/test_online_stream.py \
+      -k "taken_over or (fast_online and triton)" -q -p no:cacheprovider --tb=short 2>&1 \
+      | tail -25 | tee "$OUT/tests_check.log"
+    UNET=kernels=triton TASKS=online LIMIT=300 bash benchmarks/device_harness_fast.sh
+    ;;
+  ab)
+    args=(--parts online --preset paper --online-modes graphs --online-precisions bf16
+          --online-ddim-steps 20 --online-alphas 1 --online-kernels triton
+          --online-reps "${REPS:-3}")
+    old() { (cd .ab/old && PYTHONPATH=$PWD timeout 150 python3 benchmarks/reactdiff_gpu.py \
+               "${args[@]}" --out "$OUT/ab_old_$1.json" > /dev/null 2>&1); }
+    old 1
+    timeout 150 python3 benchmarks/reactdiff_gpu.py "${args[@]}" --online-streams-kept 1 \
+      --out "$OUT/ab_new_kept1.json" > /dev/null 2>&1
+    timeout 150 python3 benchmarks/reactdiff_gpu.py "${args[@]}" --online-streams-kept 4 \
+      --out "$OUT/ab_new_kept4.json" > /dev/null 2>&1
+    old 2
+    for f in old_1 new_kept1 new_kept4 old_2; do
+      python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['online'][0]; print(sys.argv[2],
+        r.get('median_ms'), r.get('p90_ms'), r.get('first_ms'), r.get('per_window_ms'),
+        r.get('error'))" "$OUT/ab_$f.json" "$f"
+    done
+    ;;
+  *) echo "PART must be online, rest or ab" >&2; exit 2 ;;
 esac
 ls -la "$OUT"

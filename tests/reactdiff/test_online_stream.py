@@ -244,6 +244,34 @@ def test_fast_online_path_on_cuda(variant, unet, monkeypatch):
     assert emo.shape == (2, 2, 43, 25) and np.isfinite(face).all()
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("fast", [False, True], ids=["fp32", "bf16-triton"])
+def test_new_stream_replays_taken_over_graphs_on_cuda(fast, monkeypatch):
+    """One stream kept: a second batch (other rows, seed and speaker) takes over the first
+    one's buffers and CUDA graphs and replays them from its first window; its reactions equal
+    a fresh full recompute (fp32; bf16 + Triton: near it, as the fast-path test)."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    net = _net()
+    opts = {"precision": "bf16", "kernels": "triton"} if fast else {}
+    sampler = Sampler(_net(), "cuda", temperature=0.7, streaming="graphs", streams_kept=1,
+                      **opts)
+    ref = Sampler(net, "cuda", temperature=0.7)
+    for streams, rows, seed in ((_streams(net, seed=0), [3, 1], 4),
+                                (_streams(net, seed=5), [0, 2], 6)):
+        for start, end in _chunks(43, 10):
+            prefix = {k: v[:, :end] for k, v in streams.items()}
+            for got, want in zip(sampler.online(prefix, rows, 2, seed, start),
+                                 ref.online(prefix, rows, 2, seed, start)):
+                err = np.abs(got - want)
+                assert (err.mean() < 0.05) if fast else (err.max() < 1e-3), err.max()
+        if rows == [3, 1]:
+            static = next(iter(sampler._states.values())).static
+            captured = dict(static._captured)
+    assert next(iter(sampler._states.values())).static is static
+    assert static._captured == captured and len(captured) == 4
+
+
 def test_gpu_only_options_are_refused_on_cpu(monkeypatch):
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)  # the Triton kernels' CPU tests set it
     with pytest.raises(ModelError, match="precision must be one of"):
