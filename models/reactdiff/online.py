@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from reactbench.errors import ModelError
+
 from .mmt import AttentionUnit, IntraCA, MMTDecoder, MMTEncoder, sinusoidal_positions
 from .network import ReactDiffNet
 
@@ -389,7 +391,7 @@ def pack(net: ReactDiffNet, streams: dict[str, np.ndarray], out: np.ndarray | No
     (B, n, sum of widths) float32, written into ``out`` when given (e.g. page-locked)."""
     missing = [name for name in net.stream_norm if name not in streams]
     if missing:
-        raise KeyError(f"speaker streams {missing} missing (the model reads "
+        raise ModelError(f"speaker streams {missing} missing (the model reads "
                        f"{list(net.stream_norm)})")
     parts = [streams[name] for name in net.stream_norm]
     if out is None:

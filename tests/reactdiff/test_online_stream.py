@@ -372,7 +372,7 @@ def test_pack_names_a_missing_stream():
     packed = pack(net, streams)
     assert packed.shape == (2, 43, sum(net.widths.values())) and packed.dtype == np.float32
     del streams["mfcc"]
-    with pytest.raises(KeyError, match="mfcc"):
+    with pytest.raises(ModelError, match="mfcc"):
         pack(net, streams)
 
 
