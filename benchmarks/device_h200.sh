@@ -73,6 +73,6 @@ case ${PART:-online} in
         r.get('error'))" "$OUT/ab_$f.json" "$f"
     done
     ;;
-  *) echo "PART must be online, rest or ab" >&2; exit 2 ;;
+  *) echo "PART must be online, rest, check or ab" >&2; exit 2 ;;
 esac
 ls -la "$OUT"

@@ -428,9 +428,10 @@ def replay(graphs: dict, key, fn, inputs: dict[str, torch.Tensor]):
 
 def capture(fn, inputs: dict[str, torch.Tensor]) -> tuple:
     """CUDA-graph ``fn(static inputs)`` (after a warm-up on a side stream, as PyTorch's CUDA
-    graph notes prescribe) -> (graph, static inputs, static outputs). The warm-up and the
-    replay write the same keys/values at the same slots."""
-    static_in = {k: v.to("cuda", copy=True) for k, v in inputs.items()}
+    graph notes prescribe) -> (graph, static inputs, static outputs; host inputs get device
+    copies). The warm-up and the replay write the same keys/values at the same slots."""
+    here = torch.cuda.current_device()  # the device the capture runs on
+    static_in = {k: v.clone() if v.is_cuda else v.to(here, copy=True) for k, v in inputs.items()}
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
