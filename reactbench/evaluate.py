@@ -9,12 +9,13 @@ perturbed and windows 0..k are generated again; if any of their reactions change
 naming the window. This catches models that learn future frames through state kept between
 calls (e.g. memory of a clip seen in later windows) and models that are not reproducible for a
 fixed seed (which makes online results unverifiable). It cannot catch a model that reads the
-dataset files behind the harness's back: that is against the rules, not detectable by input
-perturbation.
+dataset files behind the harness's back, nor one that remembers clips across batches or seeds
+(rows are mirrored: row r's listener is row r +- N/2's speaker, and one model instance serves
+every batch and seed): that is against the rules, not detectable by input perturbation.
 
 Predictions are cached under ``cache_dir()/predictions`` keyed by model name + version +
-params, dataset identity, split, task (+ window), alpha, frames and seed: re-scoring never
-re-generates.
+params, the model's code (class, hash of its source file, --model-arg options), dataset
+identity, split, task (+ window), alpha, frames and seed: re-scoring never re-generates.
 """
 
 from __future__ import annotations
@@ -89,6 +90,35 @@ class RunOptions:
             raise ReactbenchError(f"--window must be >= 1 frame (got {self.window})")
         if not self.seeds:
             raise ReactbenchError("--seed needs at least one seed")
+        check_common(frames=self.frames, bootstrap=self.bootstrap, device=self.device,
+                     metrics=self.metrics, n_jobs=self.n_jobs)
+
+
+def check_common(*, frames: int, bootstrap: int, device: str, metrics: list[str] | None,
+                 n_jobs: int) -> None:
+    """Validate the flags ``run`` and ``score`` share, before any data is loaded."""
+    import re
+
+    from reactbench.metrics import METRIC_NAMES
+
+    if frames < 1:
+        raise ReactbenchError(f"--frames must be >= 1 (got {frames})")
+    if bootstrap < 0:
+        raise ReactbenchError(f"--bootstrap must be >= 0 resamples (got {bootstrap})")
+    if n_jobs == 0 or n_jobs < -1:
+        raise ReactbenchError(f"--jobs must be -1 (all cores) or >= 1 (got {n_jobs})")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):
+        raise ReactbenchError(f"--device must be cpu, cuda or cuda:N (got {device!r})")
+    if metrics is not None:
+        if not metrics:
+            raise ReactbenchError("--metrics names no metric; e.g. --metrics FRCorr,FRDist")
+        unknown = [m for m in metrics if m not in METRIC_NAMES]
+        if unknown:
+            raise ReactbenchError(f"--metrics: unknown metric(s) {unknown}; choose from "
+                                  f"{', '.join(METRIC_NAMES)}")
+        dup = sorted({m for m in metrics if metrics.count(m) > 1})
+        if dup:
+            raise ReactbenchError(f"--metrics names {dup} more than once")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -299,9 +329,31 @@ def check_causality(model, data, preds: Predictions, *, alpha: int, seed: int, w
 
 
 # ----------------------------------------------------------------------------- cache
+def model_code(model, args: dict[str, str]) -> dict:
+    """What identifies a model's code beyond its ModelInfo: its class, the sha256 of the file
+    that defines the class (None when it has no source file) and its --model-arg options.
+    Part of the predictions cache key, so that two plug-ins sharing a name and version, an
+    edited plug-in file, or an option the model forgot to put into ``params`` never share
+    cached reactions."""
+    import inspect
+
+    cls = type(model)
+    digest = None
+    try:
+        source = inspect.getsourcefile(cls)
+        if source:
+            digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    except (OSError, TypeError):
+        pass
+    return {"class": f"{cls.__module__}.{cls.__qualname__}", "source_sha256": digest,
+            "args": dict(sorted(args.items()))}
+
+
 def predictions_key(info, identity: dict, *, split: str, task: str, window: int | None,
-                    alpha: int, seed: int, frames: int, keep_face: bool = True) -> str:
+                    alpha: int, seed: int, frames: int, keep_face: bool = True,
+                    code: dict | None = None) -> str:
     payload = {
+        "code": code,
         "face": keep_face,
         "cache": PREDICTIONS_CACHE_VERSION,
         "model": info.name,
@@ -371,8 +423,10 @@ def score(preds: Predictions, data, *, protocol: str, bootstrap: int, seed: int,
         raise ReactbenchError(f"scoring failed: {exc}") from exc
 
 
-def preflight(data, *, metrics: list[str] | None, alpha: int) -> None:
-    """Fail BEFORE generating when the requested metrics cannot be computed on this split."""
+def preflight(data, *, metrics: list[str] | None, alpha: int,
+              alpha_source: str = "--samples") -> None:
+    """Fail BEFORE generating when the requested metrics cannot be computed on this split
+    (``alpha_source``: what sets alpha, named in the error)."""
     from reactbench.metrics import METRIC_NAMES
 
     names = list(metrics) if metrics else list(METRIC_NAMES)
@@ -389,8 +443,8 @@ def preflight(data, *, metrics: list[str] | None, alpha: int) -> None:
             "--metrics without them"
         )
     if "FRDiv" in names and alpha < 2:
-        raise ReactbenchError(f"FRDiv compares reactions of one speaker: it needs --samples >= 2 "
-                              f"(got {alpha}); or pass --metrics without FRDiv")
+        raise ReactbenchError(f"FRDiv compares reactions of one speaker: it needs {alpha_source} "
+                              f">= 2 (got {alpha}); or pass --metrics without FRDiv")
     if "FRDvs" in names and data.n < 2:
         raise ReactbenchError(f"FRDvs compares speakers: the split has N = {data.n} row")
 
@@ -487,7 +541,8 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
     for seed in opt.seeds:
         key = predictions_key(info, identity, split=opt.split, task=opt.task,
                               window=window, alpha=opt.alpha, seed=seed, frames=data.frames,
-                              keep_face=opt.realism_3dmm)
+                              keep_face=opt.realism_3dmm,
+                              code=model_code(model, opt.model_args.get(spec, {})))
         path = predictions_path(name, key)
         cached = load_cached(path, data.n, opt.alpha, data.frames) if opt.cache else None
         if cached is not None and online and not cached[1].get("causality", {}).get("passed"):
@@ -502,8 +557,10 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
                 train = None
                 if getattr(model, "needs_train", True):
                     train = bundle.train(audio=bool(getattr(model, "needs_audio", True)))
-                _call(model, name, "fit", np.array([0]),
-                      lambda train=train, seed=seed: model.fit(train, seed=seed, device=opt.device))
+                if callable(getattr(model, "fit", None)):  # fit is optional
+                    _call(model, name, "fit", np.array([0]),
+                          lambda train=train, seed=seed: model.fit(train, seed=seed,
+                                                                   device=opt.device))
                 timings["fit"] += time.perf_counter() - t0
                 fitted = True
             t0 = time.perf_counter()
@@ -568,7 +625,8 @@ def make_record(*, kind: str, opt: RunOptions, per_seed, model: dict, dataset: d
         "seeds": list(opt.seeds),
         "protocol": getattr(per_seed[0][1], "protocol", opt.protocol),
         "bootstrap": opt.bootstrap,
-        "realism_features": "emotion+3dmm" if opt.realism_3dmm else "emotion",
+        # what FRRea-feat saw; None when FRRea was not computed
+        "realism_features": getattr(per_seed[0][1], "realism_features", None),
         "metrics": entries,
         "extra": extra,
         "per_seed": seeds,
@@ -640,14 +698,19 @@ def run(
         )
     existing = {s: (read_result(targets[s]), targets[s]) for s in clash}
     todo = {s: m for s, m in models.items() if s not in existing}
-    for s in existing:
-        log(f"[{s}] keeping existing result {targets[s]}")
-    bundle = None
+    need_audio = any(getattr(m, "needs_audio", True) for m in todo.values())
+    t0 = time.perf_counter()
+    bundle = load_bundle(opt, need_audio)  # also what a kept result is checked against
+    load_s = time.perf_counter() - t0
+    for s, (rec, path) in existing.items():
+        stale = stale_fields(rec, spec=s, info=model_info(models[s]), identity=bundle.identity,
+                             frames=bundle.test.frames, opt=opt)
+        if stale:
+            raise ResultsError(
+                f"--skip-existing: {path} is not the run asked for ({'; '.join(stale)}); "
+                "nothing was run or overwritten (remove it or choose another --out)")
+        log(f"[{s}] keeping existing result {path}")
     if todo:
-        need_audio = any(getattr(m, "needs_audio", True) for m in todo.values())
-        t0 = time.perf_counter()
-        bundle = load_bundle(opt, need_audio)
-        load_s = time.perf_counter() - t0
         log(f"data: {bundle.root} split {opt.split}: N = {bundle.test.n} rows, "
             f"T = {bundle.test.frames} frames ({load_s:.1f} s)")
         preflight(bundle.test, metrics=opt.metrics, alpha=opt.alpha)
@@ -663,6 +726,47 @@ def run(
     return [existing[s] if s in existing else written[s] for s in specs]
 
 
+def stale_fields(record: dict, *, spec: str, info, identity: dict, frames: int,
+                 opt: RunOptions) -> list[str]:
+    """How a stored result differs from the run ``opt`` would make for model ``spec``
+    on a split loaded with ``frames`` frames (empty: the same run). Paths in model params
+    compare by file name, so a moved checkout keeps its results."""
+    from reactbench.metrics import METRIC_NAMES
+
+    def same(a, b) -> bool:
+        if isinstance(a, str) and isinstance(b, str) and ("/" in a or "/" in b):
+            return Path(a).name == Path(b).name
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return a == b
+
+    model, data = record.get("model") or {}, record.get("dataset") or {}
+    params = json.loads(json.dumps(info.params, default=_json_default))
+    wanted = set(opt.metrics or METRIC_NAMES)
+    if opt.realism_3dmm and record.get("realism_features") is None:
+        wanted.discard("FRRea")  # the model returned no 3DMM: FRRea was skipped
+    feats = "emotion+3dmm" if opt.realism_3dmm else "emotion"
+    window = opt.window if opt.task == "online" else None
+    stored = record.get("metrics", {})
+    checks = [  # (what, stored, asked, same)
+        ("model spec", model.get("spec"), spec, model.get("spec") == spec),
+        ("model version", model.get("version"), info.version,
+         model.get("version") == info.version),
+        ("model params", model.get("params"), params, same(model.get("params"), params)),
+        ("dataset content", data.get("content_hash"), identity.get("content_hash"),
+         data.get("content_hash") == identity.get("content_hash")),
+        ("frames", data.get("frames"), frames, data.get("frames") == frames),
+        ("window", record.get("window"), window, record.get("window") == window),
+        ("bootstrap", record.get("bootstrap"), opt.bootstrap,
+         record.get("bootstrap") == opt.bootstrap),
+        ("metrics", sorted(stored), sorted(wanted), set(stored) == wanted),
+        ("realism features", record.get("realism_features"), feats,
+         record.get("realism_features") in (None, feats)),
+    ]
+    return [f"{what}: stored {got!r}, asked {want!r}" for what, got, want, ok in checks
+            if not ok]
+
+
 # ----------------------------------------------------------------------------- saved predictions
 def score_predictions(source, *, split: str = "test", data=None, frames: int = 750,
                       protocol: str = "official", bootstrap: int = 0, metrics=None,
@@ -676,6 +780,8 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
     from reactbench.errors import ResultsError
     from reactbench.predictions import check_predictions, load_predictions
 
+    check_common(frames=frames, bootstrap=bootstrap, device=device, metrics=metrics,
+                 n_jobs=n_jobs)
     source = Path(source)
     root = Path(resolve_data(data))
     t0 = time.perf_counter()
@@ -687,7 +793,8 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
                       speaker_ids=split_data.speaker_ids, check_range=check_range,
                       source=str(source))
     preds.emotion = np.asarray(preds.emotion, dtype=np.float32)
-    preflight(split_data, metrics=metrics, alpha=preds.alpha)
+    preflight(split_data, metrics=metrics, alpha=preds.alpha,
+              alpha_source="predictions with alpha (the second axis)")
     opt = RunOptions(split=split, data=root, task=task, protocol=protocol,
                      alpha=preds.alpha, seeds=(), bootstrap=bootstrap, device=device,
                      frames=split_data.frames, n_jobs=n_jobs, realism_3dmm=realism_3dmm,

@@ -26,12 +26,15 @@ without ``MODEL@`` reaches only the models that take ``key``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from reactbench.data.split import SplitData
+from reactbench.errors import ModelError
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class BaseReactionModel:
     a cheaper or different online mode.
     """
 
-    info: ModelInfo = ModelInfo(name="unnamed")
+    info: ModelInfo | None = None  # None: the class name, version "0", no params
     needs_train: bool = True
     needs_audio: bool = True
     needs_listener: bool = False
@@ -139,6 +142,13 @@ def online_from_offline(
     """Online reactions for frames [start, end) from ``model.generate`` on the prefix [0, end)."""
     out = model.generate(speaker, alpha=alpha, seed=seed)
     emotion = np.asarray(out.emotion)
+    if emotion.ndim != 4 or emotion.shape[2] != speaker.frames:
+        name = getattr(getattr(model, "info", None), "name", type(model).__name__)
+        raise ModelError(
+            f"model {name!r}: generate returned reactions of shape {emotion.shape} for a "
+            f"prefix of {speaker.frames} speaker frames; expected (B, alpha, "
+            f"{speaker.frames}, 25) (online mode keeps its last {speaker.frames - start} frames)"
+        )
     keep = speaker.frames - start
     face = None if out.face_3dmm is None else np.asarray(out.face_3dmm)[:, :, -keep:]
     return Reactions(emotion=emotion[:, :, -keep:], face_3dmm=face)
@@ -151,8 +161,43 @@ def row_rng(seed: int, row: int, start: int = 0) -> np.random.Generator:
 
 
 def model_info(model: Any) -> ModelInfo:
-    """The model's ModelInfo (a plain class name when the model declares none)."""
+    """The model's ModelInfo, checked (the class name, version "0" when it declares none).
+
+    Raises ModelError when ``info`` is not a ModelInfo or its fields are not what result files
+    and the predictions cache need: a non-empty name, a text version, JSON-able params with
+    finite numbers.
+    """
+    cls = type(model).__name__
     info = getattr(model, "info", None)
-    if isinstance(info, ModelInfo):
-        return info
-    return ModelInfo(name=type(model).__name__)
+    if info is None:
+        return ModelInfo(name=cls)
+    expected = ("expected reactbench.models.ModelInfo(name='...', version='1', "
+                "params={...})")
+    if not isinstance(info, ModelInfo):
+        raise ModelError(f"model class {cls}: `info` is a {type(info).__name__}; {expected}")
+    if not isinstance(info.name, str) or not info.name.strip():
+        raise ModelError(f"model class {cls}: ModelInfo.name must be a non-empty string; got "
+                         f"{info.name!r}")
+    if not isinstance(info.version, str) or not info.version.strip():
+        raise ModelError(f"model {info.name!r}: ModelInfo.version must be a non-empty string "
+                         f"such as '1'; got {info.version!r}")
+    if not isinstance(info.params, dict) or not all(isinstance(k, str) for k in info.params):
+        raise ModelError(f"model {info.name!r}: ModelInfo.params must be a dict with string "
+                         f"keys; got {info.params!r}")
+    try:
+        json.dumps(info.params, allow_nan=False, default=_plain)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"model {info.name!r}: ModelInfo.params must hold JSON values "
+                         f"(text, finite numbers, bools, None, lists, dicts): {exc}") from None
+    return info
+
+
+def _plain(obj: Any) -> Any:
+    """numpy scalars/arrays and paths as JSON values; anything else is refused."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, PurePath):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} value {obj!r} is not a JSON value")

@@ -168,6 +168,18 @@ def range_problems(emotion: np.ndarray, where: str = "") -> list[str]:
     return problems
 
 
+def dtype_problem(arr: np.ndarray, what: str) -> str | None:
+    """A message when ``arr`` is not real-valued (integer or floating point; not bool, complex,
+    object or text), else None."""
+    kind = arr.dtype.kind
+    if kind in "iuf":
+        return None
+    names = {"b": "bool", "c": "complex", "O": "object", "U": "text", "S": "bytes",
+             "M": "datetime", "m": "timedelta", "V": "structured"}
+    return (f"{what} must be real numbers (float32 preferred); got dtype {arr.dtype} "
+            f"({names.get(kind, kind)})")
+
+
 def finite_problems(arr: np.ndarray, what: str) -> list[str]:
     bad = ~np.isfinite(arr)
     if not bad.any():
@@ -197,8 +209,9 @@ def validate_predictions(
             f"predictions must have shape (N, alpha, T, 25) = ({n}, alpha, {frames}, 25); "
             f"got an array of rank {emo.ndim} with shape {emo.shape}"
         ]
-    if not np.issubdtype(emo.dtype, np.number):
-        return [f"predictions must be numeric; got dtype {emo.dtype}"]
+    bad_dtype = dtype_problem(emo, "predictions")
+    if bad_dtype:
+        return [bad_dtype]
     rows, alpha, t, d = emo.shape
     if rows != n:
         hint = ""
@@ -232,6 +245,8 @@ def validate_predictions(
         want = (n, alpha, frames, FACE_3DMM_DIM)
         if face.shape != want:
             problems.append(f"3DMM predictions have shape {face.shape}; expected {want}")
+        elif dtype_problem(face, "3DMM predictions"):
+            problems.append(dtype_problem(face, "3DMM predictions"))
         else:
             problems += finite_problems(face, "3DMM predictions")
     return problems
@@ -287,6 +302,8 @@ def check_reactions(out, *, model: str, batch: int, alpha: int, frames: int, row
             "reactbench.models.Reactions(emotion=(B, alpha, t, 25) array)"
         )
     emo = np.asarray(emo)
+    if dtype_problem(emo, "reactions"):
+        raise ModelError(f"model {model!r} returned {dtype_problem(emo, 'reactions')}")
     want = (batch, alpha, frames - start, EMOTION_DIM)
     span = f"frames [{start}, {frames})"
     if emo.shape != want:
@@ -297,6 +314,8 @@ def check_reactions(out, *, model: str, batch: int, alpha: int, frames: int, row
     face = getattr(out, "face_3dmm", None)
     if face is not None:
         face = np.asarray(face)
+        if dtype_problem(face, "3DMM"):
+            raise ModelError(f"model {model!r} returned {dtype_problem(face, '3DMM')}")
         fwant = want[:3] + (FACE_3DMM_DIM,)
         if face.shape != fwant:
             raise ModelError(

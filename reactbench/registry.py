@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,12 @@ def available_models() -> dict[str, str]:
     """Every registered name -> "module:Class" (built-ins first; nothing is imported)."""
     models = dict(BUILTIN_MODELS)
     for name, target in entry_point_models().items():
-        models.setdefault(name, target)
+        if name in models and models[name] != target:
+            warnings.warn(f"the installed plug-in {target!r} registers the name {name!r}, "
+                          f"which is a built-in model; it is ignored (use {target!r} as "
+                          "--model to run it)", stacklevel=2)
+            continue
+        models[name] = target
     return models
 
 
@@ -210,8 +216,21 @@ def parse_model_args(args: list[str] | None, models: list[str]) -> dict[str, dic
 
     Without ``MODEL@`` an option goes to every model whose constructor accepts it (a model
     taking ``**kwargs`` accepts everything); an option no model accepts is an error.
+    ``MODEL@key`` overrides a plain ``key`` for that model; an option given twice in the
+    same form is an error (never a silent last-one-wins).
     """
     per_model: dict[str, dict[str, str]] = {m: {} for m in models}
+    given: dict[tuple[str, str], tuple[bool, str]] = {}  # (model, key) -> (MODEL@ form, item)
+
+    def assign(model: str, key: str, value: str, specific: bool, item: str) -> None:
+        prev = given.get((model, key))
+        if prev is not None and prev[0] == specific:
+            raise ModelError(f"--model-arg {item!r}: option {key!r} of {model!r} is already "
+                             f"set by {prev[1]!r}; give each option once")
+        if prev is None or specific:  # MODEL@key=value wins over a plain key=value
+            per_model[model][key] = value
+            given[(model, key)] = (specific, item)
+
     for item in args or []:
         target, sep, kv = item.partition("@")
         if not sep or "=" in target:
@@ -223,17 +242,20 @@ def parse_model_args(args: list[str] | None, models: list[str]) -> dict[str, dic
         if target:
             if target not in per_model:
                 raise ModelError(f"--model-arg {item!r}: model {target!r} is not in --model")
-            per_model[target][key] = value
+            assign(target, key, value, True, item)
             continue
-        takers = []
+        takers, offered = [], {}
         for m in models:
             names, var_kw = accepted_options(resolve_model(m))
+            offered[m] = sorted(names)
             if key in names or var_kw:
                 takers.append(m)
         if not takers:
-            raise ModelError(f"--model-arg {item!r}: no model in {models} accepts option {key!r}")
+            known = "; ".join(f"{m}: {', '.join(o) or 'none'}" for m, o in offered.items())
+            raise ModelError(f"--model-arg {item!r}: no model in {models} accepts option "
+                             f"{key!r} (options they take: {known})")
         for m in takers:
-            per_model[m][key] = value
+            assign(m, key, value, False, item)
     return per_model
 
 

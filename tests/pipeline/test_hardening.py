@@ -1,0 +1,155 @@
+"""Bad input to `reactbench run` / `score` that once slipped through: dtypes, ModelInfo,
+repeated options, online frame counts, stale --skip-existing results, the predictions cache
+key, and flags checked before any data is loaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reactbench.registry import parse_model_args
+from reactbench.results import read_result
+
+PLUGINS = Path(__file__).resolve().parent / "hardening_plugins.py"
+ALPHA = 2
+
+
+def run_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", "--data", str(data), "--samples", str(ALPHA), "--out", str(out),
+            "--no-progress", "--jobs", "1", "--metrics", "FRCorr,FRDist", *extra]
+
+
+@pytest.mark.parametrize(("cls", "needle"), [
+    ("Complex", "got dtype complex64 (complex)"),
+    ("Text", "(text)"),
+    ("Bools", "got dtype bool (bool)"),
+])
+def test_reactions_of_a_non_real_dtype_are_refused(tiny_dataset, tmp_path, cli, cls, needle):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", f"{PLUGINS}:{cls}"))
+    assert code == 2 and "must be real numbers" in err and needle in err, err
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_online_mode_checks_the_frames_offline_generate_returns(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", f"{PLUGINS}:ExtraFrames",
+                                 "--task", "online", "--window", "40"))
+    assert code == 2 and "'extra_frames': generate returned reactions of shape" in err, err
+    assert "for a prefix of 40 speaker frames" in err
+
+
+@pytest.mark.parametrize(("cls", "needle"), [
+    ("DictInfo", "`info` is a dict; expected reactbench.models.ModelInfo("),
+    ("EmptyName", "ModelInfo.name must be a non-empty string"),
+    ("IntVersion", "ModelInfo.version must be a non-empty string such as '1'; got 2"),
+    ("NanParam", "ModelInfo.params must hold JSON values"),
+    ("ObjectParam", "object value"),
+])
+def test_a_malformed_model_info_is_refused_before_any_work(tiny_dataset, tmp_path, cli, cls,
+                                                           needle):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", f"{PLUGINS}:{cls}"))
+    assert code == 2 and needle in err, err
+    assert "data:" not in err and not tmp_path.exists() or not list(tmp_path.iterdir())
+
+
+def test_a_plain_class_without_fit_or_info_runs(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path,
+                                 "--model", f"{PLUGINS}:PlainClass,{PLUGINS}:NoInfo"))
+    assert code == 0, err
+    names = sorted(read_result(p)["model"]["name"] for p in tmp_path.glob("*.json"))
+    assert names == ["NoInfo", "PlainClass"]
+
+
+def test_repeated_model_args_are_refused_and_model_form_wins():
+    spec = f"{PLUGINS}:Scaled"
+    with pytest.raises(ValueError, match="already set by 'gain=1'; give each option once"):
+        parse_model_args(["gain=1", "gain=2"], [spec])
+    with pytest.raises(ValueError, match="already set by"):
+        parse_model_args([f"{spec}@gain=1", f"{spec}@gain=2"], [spec])
+    both = [f"{spec}@gain=3", "gain=2"], ["gain=2", f"{spec}@gain=3"]
+    for args in both:
+        assert parse_model_args(args, [spec]) == {spec: {"gain": "3"}}
+
+
+def test_cached_predictions_never_cross_models_or_options(tiny_dataset, tmp_path, cli,
+                                                          fresh_cache):
+    """Two classes sharing a ModelInfo name and version, and one option the model leaves out
+    of its params, each get their own predictions."""
+    values = {}
+    for i, (cls, extra) in enumerate([("Scaled", ["--model-arg", "gain=1.0"]),
+                                      ("Scaled", ["--model-arg", "gain=0.2"]),
+                                      ("Halved", [])]):
+        out = tmp_path / str(i)
+        code, text, err = cli(*run_args(tiny_dataset, out, "--model", f"{PLUGINS}:{cls}",
+                                        *extra))
+        assert code == 0, err
+        assert "reusing cached predictions" not in text
+        rec = read_result(next(out.glob("*.json")))
+        with np.load(rec["predictions"][0]["path"]) as z:
+            values[i] = z["emotion"].copy()
+    assert not np.allclose(values[0], values[1]) and not np.allclose(values[0], values[2])
+    # the same run again reuses its own predictions
+    code, text, _ = cli(*run_args(tiny_dataset, tmp_path / "again", "--model",
+                                  f"{PLUGINS}:Halved"))
+    assert code == 0 and "reusing cached predictions" in text
+
+
+def test_skip_existing_refuses_a_stored_result_of_another_run(tiny_dataset, tmp_path, cli):
+    out = tmp_path / "res"
+    assert cli(*run_args(tiny_dataset, out, "--model", "b_mime"))[0] == 0
+    (stored,) = out.glob("*.json")
+    before = stored.read_bytes()
+    # another metric set, another frame count: both differ from the stored run
+    code, _, err = cli(*run_args(tiny_dataset, out, "--model", "b_mime", "--skip-existing",
+                                 "--metrics", "FRDist", "--frames", "100"))
+    assert code == 2 and "is not the run asked for" in err, err
+    assert "metrics: stored ['FRCorr', 'FRDist'], asked ['FRDist']" in err
+    assert "frames: stored 120, asked 100" in err
+    assert stored.read_bytes() == before
+    # the same run is kept
+    code, text, err = cli(*run_args(tiny_dataset, out, "--model", "b_mime", "--skip-existing"))
+    assert code == 0 and "keeping existing result" in text, err
+    assert stored.read_bytes() == before
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--frames", "-5"], "--frames must be >= 1 (got -5)"),
+    (["--frames", "0"], "--frames must be >= 1 (got 0)"),
+    (["--bootstrap", "-1"], "--bootstrap must be >= 0"),
+    (["--device", "bogus"], "--device must be cpu, cuda or cuda:N (got 'bogus')"),
+    (["--jobs", "0"], "--jobs must be -1 (all cores) or >= 1"),
+    (["--metrics", ","], "--metrics names no metric"),
+    (["--metrics", "FRCorr,FRCorr"], "names ['FRCorr'] more than once"),
+    (["--metrics", "FRCor"], "unknown metric(s) ['FRCor']"),
+])
+@pytest.mark.parametrize("command", ["run", "score"])
+def test_shared_flags_are_checked_before_loading(tmp_path, cli, flags, needle, command):
+    missing = tmp_path / "no_such_dataset"  # never reached: the flag error comes first
+    args = [command, "--data", str(missing), "--out", str(tmp_path / "o"), "--no-progress",
+            "--jobs", "1", *flags]
+    args += ["--model", "b_mime"] if command == "run" else ["--predictions", str(tmp_path)]
+    code, _, err = cli(*args)
+    assert code == 2 and needle in err, err
+
+
+def test_score_names_the_predictions_alpha_for_frdiv(tiny_dataset, tmp_path, cli):
+    from reactbench.data import load_split
+
+    n = load_split(tiny_dataset, "test", audio=False, neighbours=False).n
+    preds = np.full((n, 1, 120, 25), 0.5, dtype=np.float32)
+    np.save(tmp_path / "p.npy", preds)
+    code, _, err = cli("score", "--predictions", tmp_path / "p.npy", "--data", tiny_dataset,
+                       "--metrics", "FRDiv", "--out", tmp_path / "o", "--jobs", "1")
+    assert code == 2 and "predictions with alpha (the second axis) >= 2 (got 1)" in err, err
+    np.save(tmp_path / "c.npy", preds.astype(np.complex64))
+    code, _, err = cli("score", "--predictions", tmp_path / "c.npy", "--data", tiny_dataset,
+                       "--metrics", "FRCorr", "--out", tmp_path / "o", "--jobs", "1")
+    assert code == 2 and "got dtype complex64 (complex)" in err, err
+
+
+def test_realism_features_recorded_only_with_frrea(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", "b_mime",
+                                 "--realism-3dmm"))
+    assert code == 0, err
+    assert read_result(next(tmp_path.glob("*.json")))["realism_features"] is None
