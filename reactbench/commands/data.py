@@ -39,7 +39,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     from reactbench.data.synthetic import generate, parse_pairs
 
-    pairs = parse_pairs(args.pairs) if args.pairs else None
+    pairs = None if args.pairs is None else parse_pairs(args.pairs)
     t0 = time.perf_counter()
     out = generate(args.out, pairs=pairs, frames=args.frames, seed=args.seed,
                    contexts=args.contexts, progress=True)

@@ -37,7 +37,10 @@ def _problem(path: Path, exc_or_msg) -> Problem:
     return (p, msg)
 
 
-def _range_problems(path: Path, emo: np.ndarray) -> list[Problem]:
+def range_problems(path: Path, emo: np.ndarray) -> list[Problem]:
+    """Out-of-range values of one (T, 25) emotion array read from ``path``: AU and FE outside
+    [0, 1], valence/arousal outside [-1, 1] (slack ``RANGE_TOLERANCE``), FE rows not summing to
+    1 (``FE_SUM_TOLERANCE``). Shared by ``data check`` and the loader."""
     out = []
     checks = (("AU", AU, 0.0, 1.0), ("valence/arousal", VA, -1.0, 1.0), ("FE", FE, 0.0, 1.0))
     for name, cols, lo, hi in checks:
@@ -55,6 +58,33 @@ def _range_problems(path: Path, emo: np.ndarray) -> list[Problem]:
             f"{int((err > FE_SUM_TOLERANCE).sum())} frame(s) whose 8 FE probabilities do not sum "
             f"to 1 (first: frame {r}, sum {emo[r, FE].sum():.4f}; tolerance {FE_SUM_TOLERANCE})")))
     return out
+
+
+def check_emotion_ranges(path: Path, emo: np.ndarray) -> None:
+    """Raise DataError naming the file, column and value for the first problem that
+    :func:`range_problems` finds in ``emo`` (the loader's check of ground truth)."""
+    problems = range_problems(path, emo)
+    if problems:
+        file, msg = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s) in this file)" if len(problems) > 1 \
+            else ""
+        raise DataError(f"{file}: {msg}{more}")
+
+
+def modality_mismatch(emotion_file: Path, n_emotion: int, face_file: Path, n_face: int) -> str:
+    """The message for an Emotion CSV and 3DMM array of one clip with different frame counts."""
+    return (f"{face_file}: {n_face} frames, but the Emotion CSV {emotion_file} of the same clip "
+            f"has {n_emotion} (expected equal frame counts; no modality is trimmed to match "
+            f"another)")
+
+
+def audio_shortfall(audio_file: Path, n_audio: int, n_clip: int) -> str | None:
+    """The message for a wav shorter than its clip's ``n_clip`` frames by more than
+    ``AUDIO_FRAME_TOLERANCE`` frames; None when it is long enough."""
+    if n_audio >= n_clip - AUDIO_FRAME_TOLERANCE:
+        return None
+    return (f"{audio_file}: audio lasts {n_audio / FPS:.2f} s ({n_audio} frames), expected at "
+            f"least {n_clip / FPS:.2f} s ({n_clip} frames at {FPS} fps, like the Emotion CSV)")
 
 
 def check_clip(root: Path, split: str, clip: str, audio: bool = True, video: bool = False
@@ -77,7 +107,7 @@ def check_clip(root: Path, split: str, clip: str, audio: bool = True, video: boo
         try:
             emo = layout.read_emotion(ep)
             lengths["emotion"] = emo.shape[0]
-            problems += _range_problems(ep, emo)
+            problems += range_problems(ep, emo)
         except DataError as exc:
             problems.append(_problem(ep, exc))
     if fp not in missing:
@@ -106,14 +136,12 @@ def check_clip(root: Path, split: str, clip: str, audio: bool = True, video: boo
                 problems.append(_problem(vp, (
                     f"{n} video frames, expected at least {t} like the Emotion CSV")))
     if "emotion" in lengths and "face" in lengths and lengths["emotion"] != lengths["face"]:
-        problems.append(_problem(fp, (
-            f"{lengths['face']} frames, but the Emotion CSV {ep.name} of the same clip has "
-            f"{lengths['emotion']} (expected equal frame counts)")))
-    if "audio" in lengths and "emotion" in lengths and \
-            lengths["audio"] < lengths["emotion"] - AUDIO_FRAME_TOLERANCE:
-        problems.append(_problem(layout.audio_path(root, split, clip), (
-            f"audio lasts {lengths['audio'] / FPS:.2f} s ({lengths['audio']} frames), expected "
-            f"at least {lengths['emotion'] / FPS:.2f} s like the Emotion CSV")))
+        problems.append(_problem(fp, modality_mismatch(ep, lengths["emotion"], fp,
+                                                       lengths["face"])))
+    if "audio" in lengths and "emotion" in lengths:
+        short = audio_shortfall(ap, lengths["audio"], lengths["emotion"])
+        if short:
+            problems.append(_problem(ap, short))
     return problems, lengths
 
 
@@ -174,9 +202,10 @@ def _frame_problems(root: Path, split: str, lengths: dict[str, dict], frames: in
 
 def check_split(root: Path, split: str, *, frames: int | None = None, audio: bool = True,
                 n_jobs: int = -1, progress: bool = False) -> list[Problem]:
-    """Every problem of one split (its CSV must exist)."""
+    """Every problem of one split (its CSV must exist). Raises DataError for frames < 1."""
     from joblib import Parallel, delayed
 
+    frames = layout.check_frames(frames)
     csv_path = layout.split_csv_path(root, split)
     try:
         pairs = layout.read_split_csv(root, split)
@@ -225,8 +254,10 @@ def check_dataset(root: str | Path, *, frames: int | None = None, audio: bool = 
     """Every problem of the dataset at ``root`` as (file, message) pairs; [] when it is sound.
 
     frames: minimum frames per clip (None: the clips of a split must agree);
-    audio: also check the wav files.
+    audio: also check the wav files. Raises DataError for frames < 1 (a bad argument, not a
+    problem of the dataset).
     """
+    frames = layout.check_frames(frames)
     root = Path(root).expanduser()
     if not root.is_dir():
         return [(str(root), "dataset directory not found")]
@@ -247,4 +278,5 @@ def check_dataset(root: str | Path, *, frames: int | None = None, audio: bool = 
     return problems
 
 
-__all__ = ["check_dataset", "check_split", "check_clip", "check_neighbours", "Problem"]
+__all__ = ["check_dataset", "check_split", "check_clip", "check_neighbours", "range_problems",
+           "check_emotion_ranges", "modality_mismatch", "audio_shortfall", "Problem"]

@@ -17,6 +17,7 @@ Every reader raises :class:`reactbench.errors.DataError` naming the file and wha
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -63,11 +64,33 @@ def check_split_name(split: str) -> str:
     return split
 
 
+def check_frames(frames: int | None) -> int | None:
+    """Validate a requested number of frames per clip (``--frames``): None or an integer >= 1."""
+    if frames is None:
+        return None
+    if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)):
+        raise DataError(f"--frames {frames!r}: expected a whole number of frames per clip (>= 1)")
+    if frames < 1:
+        raise DataError(
+            f"--frames {frames}: expected a number of frames per clip >= 1 (clips are cut to "
+            f"their first --frames frames)"
+        )
+    return int(frames)
+
+
+def is_split_header(row: list[str]) -> bool:
+    """True for the official header row ``,speaker_path,listener_path`` (any first cell)."""
+    cells = [c.strip().lower() for c in row]
+    return len(cells) == 3 and cells[1:] == ["speaker_path", "listener_path"]
+
+
 def read_split_csv(root: Path, split: str) -> list[tuple[str, str]]:
     """The (speaker_path, listener_path) pairs of ``<root>/<split>.csv``, in file order.
 
-    The file has a header row, then one row per pair with three columns:
-    ``index,speaker_path,listener_path`` (paths without extension).
+    The file has the header row ``,speaker_path,listener_path``, then one row per pair with
+    three columns: ``index,speaker_path,listener_path`` (paths without extension). A file whose
+    first row is not that header is an error (its first pair would otherwise be dropped).
+    Blank lines are ignored (they cannot shift pairs).
     """
     path = split_csv_path(root, check_split_name(split))
     if not path.is_file():
@@ -76,16 +99,24 @@ def read_split_csv(root: Path, split: str) -> list[tuple[str, str]]:
             f"',speaker_path,listener_path' and one row per clip pair)"
         )
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{path}: cannot read split list ({exc})") from exc
-    if not rows:
+    numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
+    if not numbered:
         raise DataError(f"{path}: empty split list (expected a header row and clip pairs)")
+    head_line, head = numbered[0]
+    if not is_split_header(head):
+        hint = (" The file seems to have no header row: add ',speaker_path,listener_path' as its "
+                "first line (reading it as the header would drop the first pair)."
+                if len(head) == 3 and head[0].strip().isdigit() else "")
+        raise DataError(
+            f"{path}, line {head_line}: expected the header row ',speaker_path,listener_path' "
+            f"(official layout), got {','.join(head)!r}.{hint}"
+        )
     pairs: list[tuple[str, str]] = []
-    for lineno, row in enumerate(rows[1:], start=2):
-        if not row or all(not c.strip() for c in row):
-            continue
+    for lineno, row in numbered[1:]:
         if len(row) != 3:
             raise DataError(
                 f"{path}, line {lineno}: expected 3 columns (index, speaker_path, listener_path), "
@@ -124,8 +155,9 @@ def mirrored(pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
 def read_emotion(path: Path) -> np.ndarray:
     """One Emotion CSV -> (T, 25) float32. The first line is a header and is dropped.
 
-    Raises DataError for a missing/malformed file, a column count other than 25, empty or
-    non-numeric cells or NaN/inf values (naming the line and column).
+    Raises DataError for a missing/malformed file, a column count other than 25, a blank line
+    among the frames (skipping it would move every later frame up by one), empty or non-numeric
+    cells or NaN/inf values (naming the line and column). Blank lines at the end are ignored.
     """
     import pandas as pd
 
@@ -133,8 +165,13 @@ def read_emotion(path: Path) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: emotion file not found (expected a CSV with 25 columns)")
     try:
-        df = pd.read_csv(path, header=None, skiprows=1, dtype=np.float64, skip_blank_lines=True,
-                         keep_default_na=False, na_values=[])
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read emotion file ({exc})") from exc
+    _check_blank_lines(path, raw)
+    try:
+        df = pd.read_csv(io.BytesIO(raw), header=None, skiprows=1, dtype=np.float64,
+                         skip_blank_lines=True, keep_default_na=False, na_values=[])
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: empty emotion file (expected a header row and frames)") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -152,7 +189,7 @@ def read_emotion(path: Path) -> np.ndarray:
     if df is not None and df.shape[0] == 0:
         raise DataError(f"{path}: no frames after the header row")
     if df is None or df.isna().to_numpy().any():
-        arr = _diagnose_cells(path)  # raises for empty, missing or non-numeric cells
+        arr = _diagnose_cells(path, raw)  # raises for empty, missing or non-numeric cells
     else:
         arr = df.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(arr)
@@ -165,13 +202,27 @@ def read_emotion(path: Path) -> np.ndarray:
     return arr.astype(np.float32)
 
 
-def _diagnose_cells(path: Path) -> np.ndarray:
+def _check_blank_lines(path: Path, raw: bytes) -> None:
+    """Raise for a blank line between the header and the last frame of an Emotion CSV (pandas
+    would skip it and every later frame would move up by one); trailing blank lines are fine."""
+    lines = raw.split(b"\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            raise DataError(
+                f"{path}, line {lineno}: blank line among the frames (expected {EMOTION_DIM} "
+                f"numbers per row; skipping it would move every later frame up by one)"
+            )
+
+
+def _diagnose_cells(path: Path, raw: bytes) -> np.ndarray:
     """Slow path of read_emotion: raise for the first empty, missing or non-numeric cell;
     otherwise return the (T, 25) float64 values (literal "nan" cells are left to the caller's
     NaN check)."""
     import pandas as pd
 
-    df = pd.read_csv(path, header=None, skiprows=1, dtype=str, skip_blank_lines=True,
+    df = pd.read_csv(io.BytesIO(raw), header=None, skiprows=1, dtype=str, skip_blank_lines=True,
                      keep_default_na=False)
     if df.shape[1] != EMOTION_DIM:
         raise DataError(

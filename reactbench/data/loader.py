@@ -17,12 +17,12 @@ import numpy as np
 from reactbench.atomic import atomic_path, atomic_savez
 from reactbench.constants import DEFAULT_FRAMES, FPS
 from reactbench.data import layout
+from reactbench.data.check import audio_shortfall, check_emotion_ranges, modality_mismatch
 from reactbench.data.split import SplitData
 from reactbench.errors import DataError
 from reactbench.paths import cache_dir
 
-LOADER_VERSION = "loader-2"
-AUDIO_FRAME_TOLERANCE = 2  # a wav may be up to this many 40 ms frames shorter than the clip
+LOADER_VERSION = "loader-3"  # 3: ground-truth range checks, no trimming between modalities
 
 
 def _clip_files(root: Path, split: str, clip: str, audio: bool) -> list[Path]:
@@ -49,8 +49,11 @@ def _unique(ids: list[str]) -> list[str]:
 
 
 def _load_clip(root: Path, split: str, clip: str, audio: bool) -> dict:
-    """Every modality of one person-clip, untrimmed, validated per file."""
-    emo = layout.read_emotion(layout.emotion_path(root, split, clip))
+    """Every modality of one person-clip, untrimmed, validated per file (the Emotion CSV with
+    the same value-range checks as ``data check``)."""
+    ep = layout.emotion_path(root, split, clip)
+    emo = layout.read_emotion(ep)
+    check_emotion_ranges(ep, emo)
     face = layout.read_3dmm(layout.face_path(root, split, clip))
     out = {"emotion": emo, "face": face}
     if audio:
@@ -113,16 +116,24 @@ def validate_neighbours(nb: np.ndarray, n: int, name: str) -> np.ndarray:
     return nb
 
 
-def _common_frames(lengths: dict[str, int], frames: int | None, what: dict[str, Path]) -> int:
+def _common_frames(lengths: dict[str, int], frames: int | None, what: dict[str, Path],
+                   split: str) -> int:
     """Frames to use: ``frames`` (clips longer are cut, as the official [:750]); if every clip is
-    shorter, the clips' common length. Clips of differing lengths shorter than ``frames`` error."""
+    shorter, the clips' common length. Clips of differing lengths shorter than ``frames`` error,
+    stating the length actually expected."""
     shortest = min(lengths, key=lengths.get)
     lo = lengths[shortest]
     if frames is not None and lo >= frames:
         return int(frames)
     hi = max(lengths.values())
     if lo != hi:
-        want = f"at least {frames}" if frames is not None else f"{hi} (like the other clips)"
+        if frames is not None and frames <= hi:
+            want = f"at least {frames} (--frames {frames})"
+        else:
+            want = f"{hi} like the longest clips of {split}"
+            if frames is not None:
+                want += (f" (--frames {frames} is more than any clip holds, so the clips' common "
+                         f"length is used)")
         raise DataError(f"{what[shortest]}: {lo} frames, expected {want}")
     return lo
 
@@ -133,15 +144,21 @@ def load_split(root: str | Path, split: str, *, frames: int | None = DEFAULT_FRA
     """Load split ``split`` of the dataset at ``root`` in the official mirrored order.
 
     root: dataset directory (official layout); split: "train" | "val" | "test".
-    frames: frames per clip T; longer clips are cut to their first T frames (the official
+    frames: frames per clip T (>= 1); longer clips are cut to their first T frames (the official
         evaluation uses [:750] of 751-frame clips). When every clip of the split is shorter (e.g.
         a small synthetic dataset), their common length is used; None: the clips' common length.
+        That cut is the only trimming: the Emotion CSV and 3DMM array of a clip must have
+        equal frame counts unless both hold at least ``frames`` (then both are cut, as the
+        official loader does); its wav may be up to ``check.AUDIO_FRAME_TOLERANCE`` frames shorter
+        (features edge-padded, as the official loader pads audio) or longer (cut).
     audio: compute the audio features ("mfcc" (N, T, 26), "logmel" (N, T, LOGMEL_DIM)).
     neighbours: read ``neighbour_emotion_<split>.npy`` when present (None otherwise).
     n_jobs: joblib workers for reading clips; cache: reuse/write the ``.npz`` cache.
 
-    Raises DataError naming the file and what was expected for any missing or malformed file.
+    Raises DataError naming the file and what was expected for any missing or malformed file,
+    out-of-range ground truth, or frame counts that differ between the modalities of a clip.
     """
+    frames = layout.check_frames(frames)
     root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise DataError(f"{root}: dataset directory not found")
@@ -208,23 +225,19 @@ def _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, pr
     loaded = _parallel_map(_load_clip, [(root, split, c, audio) for c in clips], n_jobs, progress,
                            f"loading {split}")
     by = dict(zip(clips, loaded))
+    for c, d in by.items():  # no modality is trimmed to match another
+        ne, nf = d["emotion"].shape[0], d["face"].shape[0]
+        if ne != nf and (frames is None or min(ne, nf) < frames):  # else both are cut to frames
+            raise DataError(modality_mismatch(layout.emotion_path(root, split, c), ne,
+                                              layout.face_path(root, split, c), nf))
+        used = min(ne, nf) if frames is None else min(ne, nf, frames)  # frames kept of the clip
+        short = audio and audio_shortfall(layout.audio_path(root, split, c), d["audio_frames"],
+                                          used)
+        if short:
+            raise DataError(short)
     lengths = {c: min(d["emotion"].shape[0], d["face"].shape[0]) for c, d in by.items()}
-    where = {}
-    for c, d in by.items():
-        shorter = "emotion" if d["emotion"].shape[0] <= d["face"].shape[0] else "face"
-        where[c] = (layout.emotion_path(root, split, c) if shorter == "emotion"
-                    else layout.face_path(root, split, c))
-    T = _common_frames(lengths, frames, where)
-    for c, d in by.items():
-        if d["emotion"].shape[0] != d["face"].shape[0] and min(
-                d["emotion"].shape[0], d["face"].shape[0]) < T:
-            raise DataError(f"{where[c]}: {lengths[c]} frames, expected {T}")
-        if audio and d["audio_frames"] < T - AUDIO_FRAME_TOLERANCE:
-            p = layout.audio_path(root, split, c)
-            raise DataError(
-                f"{p}: audio lasts {d['audio_frames'] / FPS:.2f} s ({d['audio_frames']} frames), "
-                f"expected at least {T / FPS:.2f} s ({T} frames at {FPS} fps)"
-            )
+    where = {c: layout.emotion_path(root, split, c) for c in clips}
+    T = _common_frames(lengths, frames, where, split)
     idx = {c: i for i, c in enumerate(clips)}
     out = {
         "emotion": np.stack([by[c]["emotion"][:T] for c in clips]),

@@ -382,17 +382,40 @@ def _check_pairs(pairs: dict[str, int] | None) -> dict[str, int]:
     return out
 
 
+def _check_contexts(contexts: int | None, pairs: dict[str, int]) -> int:
+    """``contexts`` validated (1 .. total pairs), or ``auto_contexts(pairs)`` when None."""
+    if contexts is None:
+        return auto_contexts(pairs)
+    if isinstance(contexts, bool) or not isinstance(contexts, (int, np.integer)):
+        raise DataError(f"--contexts {contexts!r}: expected a whole number of latent contexts")
+    total = sum(pairs.values())
+    if not 1 <= contexts <= total:
+        raise DataError(
+            f"--contexts {contexts}: expected 1 to {total} latent contexts (at most one per clip "
+            f"pair; omit --contexts for the default, about 4 pairs per context in val/test)"
+        )
+    return int(contexts)
+
+
 def parse_pairs(text: str) -> dict[str, int]:
-    """'train=60,val=20,test=40' -> dict (splits not named get 0 pairs)."""
+    """'train=60,val=20,test=40' -> dict (splits not named get 0 pairs). A split named twice,
+    or no split at all, is an error."""
     out: dict[str, int] = {}
     for item in filter(None, (x.strip() for x in text.split(","))):
         key, sep, val = item.partition("=")
         if not sep:
             raise DataError(f"--pairs: {item!r} is not split=COUNT (e.g. train=60,val=20,test=40)")
+        key = key.strip()
+        if key in out:
+            raise DataError(f"--pairs: split {key!r} given twice ({text!r}); name each split once")
         try:
-            out[key.strip()] = int(val)
+            out[key] = int(val)
         except ValueError as exc:
             raise DataError(f"--pairs: {item!r}: COUNT must be an integer") from exc
+    if not out:
+        raise DataError(
+            f"--pairs {text!r}: expected split=COUNT items, e.g. train=60,val=20,test=40"
+        )
     return _check_pairs(out)
 
 
@@ -404,8 +427,9 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
     either holds a complete dataset or nothing.
 
     pairs: split -> number of clip pairs M (default ``DEFAULT_PAIRS``); frames: T per clip (at
-    least 100 so that +-49-frame lags fit); seed: everything is a function of it; contexts:
-    number of latent contexts (default ``auto_contexts(pairs)``).
+    least 100 so that +-49-frame lags fit); seed (>= 0): everything is a function of it;
+    contexts: number of latent contexts, 1 to the total number of pairs (None:
+    ``auto_contexts(pairs)``). Bad arguments raise DataError before anything is written.
     """
     from joblib import Parallel, delayed
 
@@ -414,9 +438,11 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
     frames = int(frames)
     if frames < 100:
         raise DataError(f"--frames {frames}: expected at least 100 frames (4 s at 25 fps)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DataError(f"--seed {seed!r}: expected an integer >= 0")
+    n_ctx = _check_contexts(contexts, pairs)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataError(f"{out}: already exists and is not empty; choose a new --out directory")
-    n_ctx = int(contexts) if contexts else auto_contexts(pairs)
     ctxs = _contexts(seed, n_ctx, frames)
     W_exp = _emotion_global(seed)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"

@@ -15,6 +15,11 @@ def _first_clip(root):
     return layout.read_split_csv(root, "test")[0][0]
 
 
+def _clip_files(root):
+    clip = _first_clip(root)
+    return layout.emotion_path(root, "test", clip), layout.face_path(root, "test", clip)
+
+
 def _emotion(root):
     return layout.emotion_path(root, "test", _first_clip(root))
 
@@ -103,9 +108,32 @@ def split_csv_columns(root):
     return csv, "expected 3 columns"
 
 
+def split_csv_no_header(root):
+    csv = layout.split_csv_path(root, "test")
+    csv.write_text("".join(csv.read_text().splitlines(keepends=True)[1:]))  # header removed
+    return csv, "expected the header row ',speaker_path,listener_path'"
+
+
+def blank_line(root):
+    p = _emotion(root)
+    lines = p.read_text().splitlines()
+    p.write_text("\n".join(lines[:4] + [""] + lines[4:]) + "\n")  # line 5 blank
+    return p, "line 5: blank line"
+
+
+def au_out_of_range(root):
+    p = _emotion(root)
+    lines = p.read_text().splitlines()
+    cells = lines[4].split(",")
+    cells[2] = "7"  # AU column 2 of frame 3
+    lines[4] = ",".join(cells)
+    p.write_text("\n".join(lines) + "\n")
+    return p, "AU value(s) outside [0, 1], first 7 at frame 3 column 2"
+
+
 BAD_INPUTS = [malformed_csv, short_row, wrong_columns, nan_value, non_numeric, face_wrong_width,
               unreadable_wav, missing_clip, neighbour_wrong_size, neighbour_empty_row,
-              split_csv_columns]
+              split_csv_columns, split_csv_no_header, blank_line, au_out_of_range]
 
 
 @pytest.mark.parametrize("damage", BAD_INPUTS, ids=lambda f: f.__name__)
@@ -192,3 +220,65 @@ def test_video_frames_are_optional_but_checked_when_present(micro_copy):
         micro_copy, "test", clips[0]))]
     assert "99 video frames, expected at least 100" in problems[str(short)]
     assert load_split(micro_copy, "test", cache=False).video_dirs is None  # not all present
+
+
+def test_trailing_blank_lines_and_bom_are_harmless(micro_copy):
+    before = load_split(micro_copy, "test", audio=False, cache=False)
+    p = _emotion(micro_copy)
+    p.write_text(p.read_text() + "\n\n")
+    csv = layout.split_csv_path(micro_copy, "test")
+    csv.write_text("\ufeff" + csv.read_text())
+    after = load_split(micro_copy, "test", audio=False, cache=False)
+    np.testing.assert_array_equal(before.speaker_emotion, after.speaker_emotion)
+    assert after.speaker_ids == before.speaker_ids
+
+
+@pytest.mark.parametrize("longer", ["face", "emotion"])
+def test_modalities_of_different_lengths_are_not_trimmed(micro_copy, longer):
+    """Emotion and 3DMM of different lengths: both are cut when both reach --frames (the
+    official [:750] cut); otherwise one would be trimmed to match the other, an error naming
+    both files."""
+    ep, fp = _clip_files(micro_copy)
+    if longer == "face":
+        face = np.load(fp)
+        np.save(fp, np.concatenate([face, face[:20]]))
+        counts, frames = ("120 frames", "has 100"), None
+    else:
+        lines = ep.read_text().splitlines()
+        ep.write_text("\n".join(lines[:91]) + "\n")  # header + 90 frames
+        counts, frames = ("100 frames", "has 90"), 95
+    cut = load_split(micro_copy, "test", frames=80, audio=False, cache=False)
+    assert cut.frames == 80
+    with pytest.raises(DataError) as info:
+        load_split(micro_copy, "test", frames=frames, audio=False, cache=False)
+    msg = str(info.value)
+    assert str(ep) in msg and str(fp) in msg and all(c in msg for c in counts), msg
+    assert any(f == str(fp) for f, _ in check_dataset(micro_copy, n_jobs=1))
+
+
+def test_out_of_range_ground_truth_is_refused_even_from_cache(micro_copy):
+    load_split(micro_copy, "test", audio=False)  # cached while sound
+    p, expected = au_out_of_range(micro_copy)
+    with pytest.raises(DataError, match=r"AU value\(s\) outside \[0, 1\], first 7") as info:
+        load_split(micro_copy, "test", audio=False)
+    assert str(p) in str(info.value)
+
+
+@pytest.mark.parametrize("frames", [0, -5, 2.5])
+def test_frames_must_be_positive(micro_dataset, frames):
+    with pytest.raises(DataError, match="--frames"):
+        load_split(micro_dataset, "test", frames=frames, audio=False, cache=False)
+    with pytest.raises(DataError, match="--frames"):
+        check_dataset(micro_dataset, frames=frames)
+
+
+def test_truncated_clip_states_the_frames_actually_expected(micro_copy):
+    ep, fp = _clip_files(micro_copy)
+    ep.write_text("\n".join(ep.read_text().splitlines()[:59]) + "\n")  # header + 58 frames
+    np.save(fp, np.load(fp)[:58])
+    with pytest.raises(DataError) as info:  # default 750: the clips' common length 100 is used
+        load_split(micro_copy, "test", audio=False, cache=False)
+    msg = str(info.value)
+    assert str(ep) in msg and "58 frames, expected 100" in msg and "at least 750" not in msg
+    with pytest.raises(DataError, match="58 frames, expected at least 80"):
+        load_split(micro_copy, "test", frames=80, audio=False, cache=False)

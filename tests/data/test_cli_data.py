@@ -69,3 +69,19 @@ def test_synth_refuses_existing_and_bad_pairs(tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert main(["data", "synth", "--out", str(tmp_path / "y"), "--pairs", "dev=1"]) == 2
     assert "unknown split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--pairs", ""], "--pairs ''"), (["--pairs", "test=2,test=3"], "given twice"),
+    (["--contexts", "0"], "--contexts 0"), (["--contexts", "-1"], "--contexts -1")])
+def test_synth_bad_arguments_exit_2(tmp_path, capsys, argv, match):
+    assert main(["data", "synth", "--out", str(tmp_path / "d"), "--frames", "100", *argv]) == 2
+    assert match in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("frames", ["0", "-5"])
+def test_check_and_summary_refuse_bad_frames(tmp_path, capsys, frames):
+    assert main(["data", "check", str(tmp_path), "--frames", frames]) == 2
+    assert f"--frames {frames}" in capsys.readouterr().err
+    assert main(["data", "summary", "--data", str(tmp_path), "--frames", frames]) == 2
