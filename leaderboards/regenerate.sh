@@ -40,7 +40,7 @@ for task in offline online ablation; do
   table="$task"
   for fmt in md latex csv; do
     ext="$fmt"; [ "$fmt" = "latex" ] && ext="tex"
-    $RB leaderboard "$res" --table "$table" --format "$fmt" --output "$OUT/$task.$ext"
+    $RB leaderboard "$res" --table "$table" --format "$fmt" --output "$OUT/$task.$ext" --force
   done
 done
 echo "tables in $OUT"

@@ -38,6 +38,7 @@ from reactbench.paths import cache_dir
 from reactbench.predictions import Predictions, check_reactions
 from reactbench.results import (
     SCHEMA_VERSION,
+    check_results_dir,
     machine,
     metric_entry,
     now_iso,
@@ -678,7 +679,7 @@ def run(
     from reactbench.results import read_result
 
     opt.validate()
-    out = Path(out)
+    out = check_results_dir(out)
     models = {s: registry.create_model(s, **opt.model_args.get(s, {})) for s in specs}
     targets = {}
     for s, m in models.items():
@@ -686,6 +687,11 @@ def run(
         stub = {"model": {"name": info.name}, "task": opt.task, "split": opt.split,
                 "protocol": opt.protocol, "alpha": opt.alpha, "seeds": list(opt.seeds)}
         targets[s] = out / result_filename(stub)
+    for s, m in models.items():  # built-in names (tables print them as GT, B_Mime, ...)
+        taken = registry.BUILTIN_MODELS.get(model_info(m).name)
+        if taken and taken not in (s, registry.BUILTIN_MODELS.get(s)):
+            raise ModelError(f"model {s!r} calls itself {model_info(m).name!r}, the name of the "
+                             f"built-in model {taken}; choose another ModelInfo.name")
     dup = {p for p in targets.values() if list(targets.values()).count(p) > 1}
     if dup:
         raise ModelError(f"two models share the result file name(s) {sorted(map(str, dup))}")
@@ -782,6 +788,7 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
 
     check_common(frames=frames, bootstrap=bootstrap, device=device, metrics=metrics,
                  n_jobs=n_jobs)
+    out = check_results_dir(out)
     source = Path(source)
     root = Path(resolve_data(data))
     t0 = time.perf_counter()

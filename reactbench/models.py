@@ -26,9 +26,7 @@ without ``MODEL@`` reaches only the models that take ``key``).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -184,20 +182,10 @@ def model_info(model: Any) -> ModelInfo:
     if not isinstance(info.params, dict) or not all(isinstance(k, str) for k in info.params):
         raise ModelError(f"model {info.name!r}: ModelInfo.params must be a dict with string "
                          f"keys; got {info.params!r}")
-    try:
-        json.dumps(info.params, allow_nan=False, default=_plain)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"model {info.name!r}: ModelInfo.params must hold JSON values "
-                         f"(text, finite numbers, bools, None, lists, dicts): {exc}") from None
+    from reactbench.results import json_problem
+
+    problem = json_problem(info.params, "ModelInfo.params")
+    if problem:
+        raise ModelError(f"model {info.name!r}: {problem}; params must hold JSON values (text, "
+                         "finite numbers, bools, None, lists, dicts)")
     return info
-
-
-def _plain(obj: Any) -> Any:
-    """numpy scalars/arrays and paths as JSON values; anything else is refused."""
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, PurePath):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} value {obj!r} is not a JSON value")

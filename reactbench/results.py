@@ -8,13 +8,16 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
   ``split``; ``alpha``; ``seeds``: list of generation seeds (values are means over them; empty
   for scored prediction files);
   ``protocol``: ``"official"`` | ``"corrected"``; ``bootstrap``: resamples (0 = no CI);
-  ``realism_features``: ``"emotion"`` or ``"emotion+3dmm"`` (what FRRea-feat saw).
-- ``metrics``: name -> {``value``, ``ci`` ([low, high] or null), ``direction``
-  (``"higher"``/``"lower"``), ``version``, ``std`` (over seeds, null for one seed)}.
+  ``realism_features``: ``"emotion"`` or ``"emotion+3dmm"`` (what FRRea-feat saw; null when
+  FRRea-feat was not computed).
+- ``metrics``: name -> {``value`` (a finite number; null: not computed, shown as "-"),
+  ``ci`` ([low, high] or null), ``direction`` (``"higher"``/``"lower"``), ``version`` (text or
+  null), ``std`` (over seeds, null for one seed)}.
 - ``extra``: further named floats from the metrics (e.g. ``"FRCorr/gen"``);
   ``per_seed``: list of {``seed``, ``metrics``: name -> value} (only with several seeds).
-- ``model``: {``spec`` (what --model named), ``name``, ``version``, ``params``, ``citation``,
-  ``reference`` (true for the ground-truth row), ``class``}.
+- ``model``: {``spec`` (what --model named), ``name`` (non-empty text), ``version``,
+  ``params`` (an object of JSON values), ``citation``, ``reference`` (true for the
+  ground-truth row), ``class``}.
 - ``dataset``: the data layer's ``dataset_identity`` (root, split, generator version, content
   hash, ...) plus ``n`` (rows) and ``frames``.
 - ``predictions``: list (one per seed) of {``seed``, ``path`` (cache file, or the scored file),
@@ -26,12 +29,15 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
   ``metrics``: metric -> seconds.
 
 Writes are atomic (temporary file, then a hard link/rename into place) and never overwrite.
+``check_results_dir`` and ``check_json_params`` let a run refuse a bad ``--out`` or bad model
+params before any work; ``validate_record`` checks every field the tables read.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import re
@@ -42,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from reactbench import __version__
+from reactbench.atomic import check_target
 from reactbench.errors import ResultsError
 
 SCHEMA_VERSION = "reactbench.result/1"
@@ -131,8 +138,91 @@ def metric_entry(value: float, *, direction: str, version: str | None, ci=None, 
     }
 
 
+def _is_number(x: Any) -> bool:
+    """A finite JSON number (bools are not numbers here)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an integer beyond the float range
+        return False
+
+
+def _is_count(x: Any, low: int) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= low
+
+
+def _check_metric(name: str, entry: Any, source: str) -> None:
+    field = f"metrics.{name}"
+    if not isinstance(entry, dict) or any(k not in entry for k in METRIC_KEYS):
+        raise ResultsError(f"{source}: metric {name!r} needs keys {METRIC_KEYS}")
+    if entry["direction"] not in ("higher", "lower"):
+        raise ResultsError(f"{source}: metric {name!r} has direction {entry['direction']!r}")
+    value, ci, std, version = entry["value"], entry["ci"], entry["std"], entry["version"]
+    if value is not None and not _is_number(value):
+        raise ResultsError(f"{source}: field {field}.value must be a finite number (or null: "
+                           f"not computed); got {value!r}")
+    if ci is not None and not (isinstance(ci, list) and len(ci) == 2
+                               and all(map(_is_number, ci)) and ci[0] <= ci[1]):
+        raise ResultsError(f"{source}: field {field}.ci must be [low, high] (two finite numbers, "
+                           f"low <= high) or null; got {ci!r}")
+    if std is not None and not (_is_number(std) and std >= 0):
+        raise ResultsError(f"{source}: field {field}.std must be a finite number >= 0 or null; "
+                           f"got {std!r}")
+    if version is not None and not isinstance(version, str):
+        raise ResultsError(f"{source}: field {field}.version must be text or null; "
+                           f"got {version!r}")
+
+
+def _check_model(model: Any, source: str) -> None:
+    if not isinstance(model, dict) or any(k not in model for k in MODEL_KEYS):
+        raise ResultsError(f"{source}: 'model' needs keys {MODEL_KEYS}")
+    name = model["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise ResultsError(f"{source}: field model.name must be a non-empty string; got {name!r}")
+    if not isinstance(model["reference"], bool):
+        raise ResultsError(f"{source}: field model.reference must be true or false; "
+                           f"got {model['reference']!r}")
+    if not isinstance(model["params"], dict):
+        raise ResultsError(f"{source}: field model.params must be an object; "
+                           f"got {model['params']!r}")
+
+
+def _check_optional_fields(record: dict, source: str) -> None:
+    window = record["window"]
+    if window is not None and not _is_count(window, 1):
+        raise ResultsError(f"{source}: field window must be a positive integer or null; "
+                           f"got {window!r}")
+    if not _is_count(record["bootstrap"], 0):
+        raise ResultsError(f"{source}: field bootstrap must be an integer >= 0; "
+                           f"got {record['bootstrap']!r}")
+    for key in ("extra", "timings"):
+        if not isinstance(record[key], dict):
+            raise ResultsError(f"{source}: field {key} must be an object; got {record[key]!r}")
+    generator = record["dataset"].get("generator")
+    if generator is not None and not isinstance(generator, dict):
+        raise ResultsError(f"{source}: field dataset.generator must be an object or null; "
+                           f"got {generator!r}")
+    causality = record.get("causality")
+    if causality is not None and not isinstance(causality, dict):
+        raise ResultsError(f"{source}: field causality must be an object or null; "
+                           f"got {causality!r}")
+    preds = record["predictions"]
+    if not isinstance(preds, list) or not all(isinstance(p, dict) for p in preds):
+        raise ResultsError(f"{source}: field predictions must be a list of objects; "
+                           f"got {preds!r}")
+    for i, p in enumerate(preds):
+        if p.get("path") is not None and not isinstance(p["path"], str):
+            raise ResultsError(f"{source}: field predictions[{i}].path must be text or null; "
+                               f"got {p['path']!r}")
+
+
 def validate_record(record: Any, source: str = "result") -> dict:
-    """Raise ResultsError unless ``record`` follows SCHEMA_VERSION; return it."""
+    """Raise ResultsError unless ``record`` follows SCHEMA_VERSION; return it.
+
+    Checks the keys and the type of every field the tables and ``reactbench plot`` read;
+    the message names ``source`` (the file) and the field.
+    """
     if not isinstance(record, dict):
         kind = type(record).__name__
         raise ResultsError(f"{source}: a result file holds a JSON object; got {kind}")
@@ -150,30 +240,120 @@ def validate_record(record: Any, source: str = "result") -> dict:
     if record["kind"] not in KINDS:
         raise ResultsError(f"{source}: kind {record['kind']!r} is not one of {KINDS}")
     alpha = record["alpha"]
-    if not isinstance(alpha, int) or isinstance(alpha, bool) or alpha < 1:
+    if not _is_count(alpha, 1):
         raise ResultsError(f"{source}: alpha must be a positive integer, not {alpha!r}")
     seeds = record["seeds"]
-    if not isinstance(seeds, list) or not all(isinstance(x, int) for x in seeds):
+    if not isinstance(seeds, list) or not all(
+            isinstance(x, int) and not isinstance(x, bool) for x in seeds):
         raise ResultsError(f"{source}: seeds must be a list of integers, not {seeds!r}")
     for key in ("split", "protocol"):
         if not isinstance(record[key], str) or not record[key]:
             raise ResultsError(f"{source}: {key} must be a non-empty string")
+    feats = record["realism_features"]
+    if feats is not None and (not isinstance(feats, str) or not feats):
+        raise ResultsError(f"{source}: realism_features must be a non-empty string or null "
+                           f"(no FRRea-feat); got {feats!r}")
+    if feats is None and isinstance(record["metrics"], dict) and "FRRea" in record["metrics"]:
+        raise ResultsError(f"{source}: realism_features is null but metrics hold FRRea; "
+                           "name the feature space FRRea-feat saw ('emotion' or 'emotion+3dmm')")
     if not isinstance(record["dataset"], dict):
         raise ResultsError(f"{source}: 'dataset' must be an object (the dataset identity)")
     if not isinstance(record["metrics"], dict) or not record["metrics"]:
         raise ResultsError(f"{source}: 'metrics' must map metric names to entries")
     for name, entry in record["metrics"].items():
-        if not isinstance(entry, dict) or any(k not in entry for k in METRIC_KEYS):
-            raise ResultsError(f"{source}: metric {name!r} needs keys {METRIC_KEYS}")
-        if entry["direction"] not in ("higher", "lower"):
-            raise ResultsError(f"{source}: metric {name!r} has direction {entry['direction']!r}")
-    model = record["model"]
-    if not isinstance(model, dict) or any(k not in model for k in MODEL_KEYS):
-        raise ResultsError(f"{source}: 'model' needs keys {MODEL_KEYS}")
+        _check_metric(name, entry, source)
+    _check_model(record["model"], source)
+    _check_optional_fields(record, source)
     return record
 
 
-def _safe(text: str) -> str:
+# ----------------------------------------------------------------------------- JSON values
+def _jsonable(obj: Any) -> Any:
+    """numpy scalars/arrays and paths as JSON values (what ModelInfo.params may hold)."""
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"{type(obj).__name__} value {obj!r} is not a JSON value")
+
+
+def json_problem(value: Any, field: str, _seen: frozenset = frozenset()) -> str | None:
+    """Why ``value`` cannot be stored in a result file (None: it can), naming the field.
+
+    JSON values are text, finite numbers, bools, null, lists and objects with text keys;
+    numpy scalars/arrays and paths are accepted and stored as their plain values.
+    """
+    if value is None or isinstance(value, (str, bool, int)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{field} is {value!r}, not a finite number"
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in _seen:
+            return f"{field} refers to itself (a circular reference)"
+        seen = _seen | {id(value)}
+        if isinstance(value, dict):
+            items = []
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    return f"{field} has key {k!r} ({type(k).__name__}); keys must be text"
+                items.append((f"{field}.{k}", v))
+        else:
+            items = [(f"{field}[{i}]", v) for i, v in enumerate(value)]
+        for sub, v in items:
+            problem = json_problem(v, sub, seen)
+            if problem:
+                return problem
+        return None
+    try:
+        plain = _jsonable(value)
+    except TypeError:
+        return f"{field} holds {value!r:.60} (type {type(value).__name__}), not a JSON value"
+    return json_problem(plain, field, _seen)
+
+
+def check_json_params(params: Any, source: str = "model") -> None:
+    """Raise ResultsError unless model ``params`` can be stored in a result file.
+
+    Cheap; call it before generating so that a NaN or a non-JSON value in the params fails
+    at once, not when the result is written. The message names the field (model.params.KEY).
+    """
+    if not isinstance(params, dict):
+        raise ResultsError(f"{source}: field model.params must be an object (dict); "
+                           f"got {type(params).__name__}")
+    problem = json_problem(params, "model.params")
+    if problem:
+        raise ResultsError(f"{source}: field {problem}; a result file stores JSON values "
+                           "(text, finite numbers, bools, null, lists, objects)")
+
+
+# ----------------------------------------------------------------------------- writing
+def check_results_dir(path: str | Path) -> Path:
+    """Raise ResultsError unless ``path`` is, or can be created as, a writable directory for
+    result files; return it as a Path. Creates nothing: call it before any work."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ResultsError(f"results directory {path} is an existing file; --out names a "
+                           "directory (one result JSON per run is written into it)")
+    probe = path
+    for parent in (path, *path.parents):
+        if parent.exists():
+            probe = parent
+            break
+    if not probe.is_dir():
+        raise ResultsError(f"results directory {path} cannot be created: {probe} is a file, "
+                           "not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        what = "is not writable" if probe == path else f"cannot be created in {probe}"
+        raise ResultsError(f"results directory {path} {what} (permission denied)")
+    return path
+
+
+def safe_name(text: str) -> str:
+    """``text`` as a file-system-safe name part (letters, digits, ``._-``)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "model"
 
 
@@ -181,22 +361,39 @@ def result_filename(record: dict) -> str:
     """``<model>_<task>_<split>_<protocol>_a<alpha>_s<seeds>.json`` (file-system safe)."""
     seeds = "-".join(str(s) for s in record["seeds"])
     return (
-        f"{_safe(record['model']['name'])}_{record['task']}_{record['split']}_"
+        f"{safe_name(record['model']['name'])}_{record['task']}_{record['split']}_"
         f"{record['protocol']}_a{record['alpha']}" + (f"_s{seeds}" if seeds else "") + ".json"
     )
 
 
 def write_result(record: dict, path: str | Path) -> Path:
-    """Write ``record`` to ``path`` atomically; refuse (ResultsError) if ``path`` exists."""
+    """Write ``record`` to ``path`` atomically; refuse (ResultsError) if ``path`` exists.
+
+    Everything is checked before a file is created: the schema, that every value is JSON
+    (no NaN/inf; the message names the field), and that ``path`` can be a file.
+    """
     validate_record(record, str(path))
+    for key, value in record.items():
+        problem = json_problem(value, key)
+        if problem:
+            raise ResultsError(f"{path}: field {problem}; nothing was written (a result file "
+                               "stores JSON values: text, finite numbers, bools, null, lists, "
+                               "objects)")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
+    check_results_dir(path.parent)
+    check_target(path, what="result file", error=ResultsError)
+    if path.exists() or path.is_symlink():
         raise ResultsError(
             f"{path} already holds a result; never overwritten (remove it or use another --out)"
         )
-    text = json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    text = json.dumps(record, indent=2, sort_keys=False, allow_nan=False,
+                      default=_jsonable) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ResultsError(f"result file {path}: cannot write there ({exc.strerror or exc})") \
+            from exc
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -218,10 +415,13 @@ def write_result(record: dict, path: str | Path) -> Path:
 def read_result(path: str | Path) -> dict:
     path = Path(path)
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"result file {path} does not exist") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path}: not a readable JSON result file (not UTF-8 text: {exc})") \
+            from exc
+    except (OSError, json.JSONDecodeError, RecursionError) as exc:
         raise ResultsError(f"{path}: not a readable JSON result file ({exc})") from exc
     record = validate_record(record, str(path))
     record["_path"] = str(path)

@@ -17,7 +17,9 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from reactbench.atomic import atomic_path, check_target
 from reactbench.errors import ResultsError
+from reactbench.results import validate_record
 
 TABLE_KINDS = ("offline", "online", "ablation", "all")
 FORMATS = ("md", "latex", "csv", "text")
@@ -90,6 +92,8 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
         raise ResultsError(f"--table must be one of {TABLE_KINDS}, not {table!r}")
     if not records:
         raise ResultsError("no result files given")
+    for r in records:  # read_result checked files already; records built in memory too
+        validate_record(r, str(r.get("_path", "result")) if isinstance(r, dict) else "result")
     if table in ("offline", "online"):
         chosen = [r for r in records if r["task"] == table]
     elif table == "ablation":
@@ -105,7 +109,6 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
         ("dataset", _identity, "datasets"),
         ("split", lambda r: r["split"], "splits"),
         ("alpha", lambda r: r["alpha"], "alpha values (FRCorr/FRDist sum over generations)"),
-        ("realism features", lambda r: r["realism_features"], "FRRea-feat feature spaces"),
     )
     for what, get, plural in checks:
         for r in chosen[1:]:
@@ -114,6 +117,15 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
                     f"refusing to mix {plural} in one table: {_src(first)} has {what} "
                     f"{get(first)!r} but {_src(r)} has {get(r)!r}"
                 )
+    with_feats = [r for r in chosen if r["realism_features"] is not None]  # None: no FRRea
+    for r in with_feats[1:]:
+        if r["realism_features"] != with_feats[0]["realism_features"]:
+            raise ResultsError(
+                "refusing to mix FRRea-feat feature spaces in one table: "
+                f"{_src(with_feats[0])} has realism features "
+                f"{with_feats[0]['realism_features']!r} but {_src(r)} has "
+                f"{r['realism_features']!r}"
+            )
     for r in chosen[1:]:
         m = _version_clash(first, r)
         if m is not None:
@@ -233,10 +245,14 @@ def notes(records: Sequence[dict]) -> list[str]:
         out.append(f"± = half-width of the 95% bootstrap interval over speakers (B = {boot}).")
     elif any(e.get("std") is not None for r in records for e in r["metrics"].values()):
         out.append("± = standard deviation over generation seeds.")
-    if any(r["model"]["reference"] for r in records):
-        out.append("GT is a reference row (the real listener reactions), not a model.")
+    refs = list(dict.fromkeys(_display(r, "all") for r in records if r["model"]["reference"]))
+    if len(refs) == 1:
+        out.append(f"{refs[0]} is a reference row (the real listener reactions), not a model.")
+    elif refs:
+        out.append(f"{', '.join(refs)} are reference rows (they see the real listener "
+                   "reactions), not models.")
     if any("FRRea" in r["metrics"] for r in records):
-        feats = records[0]["realism_features"]
+        feats = next(r["realism_features"] for r in records if "FRRea" in r["metrics"])
         out.append(f"FRRea-feat: Frechet distance on reactbench features ({feats}), not image FID.")
     online = [r for r in records if r["task"] == "online"]
     if online:
@@ -287,6 +303,31 @@ def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
     lines = [f"**{caption(recs, table)}**", "", f"Groups: {groups}.", "", body, ""]
     lines += [f"- {n}" for n in notes(recs)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def check_table_output(path: str | Path, *, force: bool = False,
+                       inputs: Sequence[str | Path] = ()) -> Path:
+    """Raise ResultsError unless a table may be written to ``path``: not a directory nor under
+    a file, not an existing file unless ``force``, and never one of the result files
+    ``inputs`` (not even with ``force``). Returns the path."""
+    path = Path(path)
+    if path.exists():
+        for f in map(Path, inputs):
+            if f.exists() and path.samefile(f):
+                raise ResultsError(f"--output {path} is one of the result files read; "
+                                   "refusing to replace it with a table")
+    return check_target(path, overwrite=force, what="--output", error=ResultsError,
+                        hint="pass --force to replace it")
+
+
+def write_table(text: str, path: str | Path, *, force: bool = False,
+                inputs: Sequence[str | Path] = ()) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; see ``check_table_output``."""
+    path = check_table_output(path, force=force, inputs=inputs)
+    with atomic_path(path, overwrite=force, what="--output", error=ResultsError,
+                     hint="pass --force to replace it") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
 
 
 def _tex(text: str) -> str:

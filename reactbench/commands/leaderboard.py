@@ -14,23 +14,26 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("md", "latex", "csv", "text"), default="md")
     p.add_argument("--table", choices=("offline", "online", "ablation", "all"), default="all",
                    help="which rows: one task, the ablation layout, or all (default)")
-    p.add_argument("--output", default=None, help="write the table to this file (else stdout)")
+    p.add_argument("--output", default=None,
+                   help="write the table to this file (else stdout); an existing file is "
+                   "refused unless --force")
+    p.add_argument("--force", action="store_true",
+                   help="with --output: replace an existing file (never one of the result "
+                   "files read)")
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
-    from pathlib import Path
+    from reactbench.results import read_results, result_files
+    from reactbench.tables import check_table_output, render, write_table
 
-    from reactbench.atomic import atomic_path
-    from reactbench.results import read_results
-    from reactbench.tables import render
-
-    text = render(read_results(args.results), fmt=args.format, table=args.table)
+    files = result_files(args.results)
+    if args.output:  # a bad --output fails before any file is read
+        check_table_output(args.output, force=args.force, inputs=files)
+    text = render(read_results(files), fmt=args.format, table=args.table)
     if not args.output:
         print(text, end="")
         return 0
-    out = Path(args.output)
-    with atomic_path(out) as tmp:
-        tmp.write_text(text)
+    out = write_table(text, args.output, force=args.force, inputs=files)
     print(f"wrote {out}")
     return 0

@@ -101,3 +101,7 @@ class Halved(_Base):
 
     def generate(self, speaker, *, alpha, seed):
         return Reactions(emotion=_mime(speaker, alpha) * 0.5)
+
+
+class CallsItselfGT(DictInfo):
+    info = ModelInfo(name="gt")

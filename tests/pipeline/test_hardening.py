@@ -43,8 +43,8 @@ def test_online_mode_checks_the_frames_offline_generate_returns(tiny_dataset, tm
     ("DictInfo", "`info` is a dict; expected reactbench.models.ModelInfo("),
     ("EmptyName", "ModelInfo.name must be a non-empty string"),
     ("IntVersion", "ModelInfo.version must be a non-empty string such as '1'; got 2"),
-    ("NanParam", "ModelInfo.params must hold JSON values"),
-    ("ObjectParam", "object value"),
+    ("NanParam", "ModelInfo.params.gain is nan, not a finite number"),
+    ("ObjectParam", "ModelInfo.params.fn holds <object object"),
 ])
 def test_a_malformed_model_info_is_refused_before_any_work(tiny_dataset, tmp_path, cli, cls,
                                                            needle):
@@ -153,3 +153,21 @@ def test_realism_features_recorded_only_with_frrea(tiny_dataset, tmp_path, cli):
                                  "--realism-3dmm"))
     assert code == 0, err
     assert read_result(next(tmp_path.glob("*.json")))["realism_features"] is None
+
+
+@pytest.mark.parametrize("command", ["run", "score"])
+def test_out_naming_a_file_is_refused_before_any_work(tiny_dataset, tmp_path, cli, command):
+    out = tmp_path / "afile"
+    out.write_text("not a directory")
+    args = [command, "--data", str(tiny_dataset), "--out", str(out), "--jobs", "1"]
+    args += ["--model", "b_mime"] if command == "run" else ["--predictions", str(tmp_path)]
+    code, _, err = cli(*args)
+    assert code == 2 and f"results directory {out} is an existing file" in err, err
+    assert out.read_text() == "not a directory"
+
+
+def test_a_plugin_cannot_take_a_built_in_name(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", f"{PLUGINS}:CallsItselfGT"))
+    assert code == 2 and "calls itself 'gt', the name of the built-in model" in err, err
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", "baselines.gt:GroundTruth"))
+    assert code == 0, err  # the built-in's own class, named by its module path

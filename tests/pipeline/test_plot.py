@@ -33,3 +33,51 @@ def test_plot_bad_row(tiny_dataset, tmp_path, cli):
                        "--out", tmp_path / "b.png")
     assert code == 2 and "--speaker 99: the split has rows 0..7" in err
     assert not (tmp_path / "b.png").exists()
+
+
+def _preds(tiny_dataset, tmp_path, split="test", **extra):
+    """A predictions .npz of the split's speaker behaviour (alpha 2), with its speaker ids."""
+    data = load_split(tiny_dataset, split, audio=False)
+    emo = np.repeat(data.speaker_emotion[:, None], 2, axis=1)
+    path = tmp_path / f"{split}.npz"
+    np.savez(path, emotion=emo, speaker_ids=np.asarray(data.speaker_ids), **extra)
+    return path, emo
+
+
+def test_plot_never_replaces_a_png_without_force(tiny_dataset, tmp_path, cli, monkeypatch):
+    path, _ = _preds(tiny_dataset, tmp_path)
+    (tmp_path / "a.png").write_bytes(b"old")
+    args = ("plot", path, "--data", tiny_dataset, "--speaker", "0")
+    code, _, err = cli(*args, "--out", tmp_path / "a.png")
+    assert code == 2 and "a.png already exists; not replaced (pass --force" in err
+    assert (tmp_path / "a.png").read_bytes() == b"old"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "test_speaker0.png").write_bytes(b"old")  # the default name
+    code, _, err = cli(*args)
+    assert code == 2 and "test_speaker0.png already exists" in err
+    code, _, err = cli(*args, "--out", tmp_path / "a.png", "--force")
+    assert code == 0, err
+    assert (tmp_path / "a.png").read_bytes()[:8] == PNG
+    code, _, err = cli(*args, "--out", tmp_path)
+    assert code == 2 and "is a directory" in err
+    code, _, err = cli(*args, "--out", tmp_path / "a.png" / "b.png")
+    assert code == 2 and "a.png is a file, not a directory" in err
+
+
+def test_plot_refuses_predictions_that_do_not_fit_the_split(tiny_dataset, tmp_path, cli):
+    path, emo = _preds(tiny_dataset, tmp_path)
+    base = ("plot", "--data", tiny_dataset, "--speaker", "0", "--out", tmp_path / "x.png")
+    code, _, err = cli(*base[:1], path, *base[1:], "--split", "val")  # test rows, val speakers
+    assert code == 2 and "speaker_ids do not match the split" in err
+    np.save(tmp_path / "short.npy", emo[:, :, :-10])
+    code, _, err = cli(*base[:1], tmp_path / "short.npy", *base[1:])
+    assert code == 2 and f"{emo.shape[2] - 10} frames per clip" in err
+    emo[3, 1, 5, 16] = np.nan
+    np.save(tmp_path / "nan.npy", emo)
+    code, _, err = cli(*base[:1], tmp_path / "nan.npy", *base[1:])
+    assert code == 2 and "NaN/inf" in err
+    for g, needle in (("0", "draw at least 1"), ("-3", "draw at least 1"),
+                      ("5", "the predictions hold only 2")):
+        code, _, err = cli(*base[:1], path, *base[1:], "--generations", g)
+        assert code == 2 and f"--generations {g}: {needle}" in err
+    assert not (tmp_path / "x.png").exists()

@@ -1,15 +1,19 @@
-"""Result files: schema, atomic never-overwriting writes, reading."""
+"""Result files: schema and field types, atomic never-overwriting writes, reading."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from reactbench.errors import ResultsError
 from reactbench.results import (
     REQUIRED_KEYS,
     SCHEMA_VERSION,
+    check_json_params,
+    check_results_dir,
     read_result,
     read_results,
     result_filename,
@@ -94,3 +98,86 @@ def test_field_types_are_checked(key, value, needle):
     rec["metrics"]["FRCorr"]["direction"] = "up"
     with pytest.raises(ResultsError, match="direction 'up'"):
         validate_record(rec)
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    (lambda r: r["metrics"]["FRCorr"].update(value="abc"),
+     r"field metrics\.FRCorr\.value must be a finite number.*got 'abc'"),
+    (lambda r: r["metrics"]["FRCorr"].update(value=float("nan")),
+     r"field metrics\.FRCorr\.value must be a finite number.*got nan"),
+    (lambda r: r["metrics"]["FRDist"].update(value=True), r"FRDist\.value must be a finite"),
+    (lambda r: r["metrics"]["FRCorr"].update(ci="x"), r"field metrics\.FRCorr\.ci must be"),
+    (lambda r: r["metrics"]["FRCorr"].update(ci=[1.0]), r"FRCorr\.ci must be \[low, high\]"),
+    (lambda r: r["metrics"]["FRCorr"].update(ci=[2.0, 1.0]), r"low <= high"),
+    (lambda r: r["metrics"]["FRCorr"].update(std="0.1"), r"FRCorr\.std must be"),
+    (lambda r: r["metrics"]["FRCorr"].update(version=1), r"FRCorr\.version must be text"),
+    (lambda r: r["model"].update(name=None), r"field model\.name must be a non-empty string"),
+    (lambda r: r["model"].update(name=""), r"field model\.name must be a non-empty string"),
+    (lambda r: r["model"].update(reference="yes"), r"field model\.reference must be true"),
+    (lambda r: r["model"].update(params=[]), r"field model\.params must be an object"),
+    (lambda r: r.update(window="50"), r"field window must be a positive integer"),
+    (lambda r: r.update(bootstrap=-1), r"field bootstrap must be an integer >= 0"),
+    (lambda r: r.update(realism_features=3), r"realism_features must be a non-empty"),
+    (lambda r: r.update(realism_features=None), r"realism_features is null but metrics hold"),
+    (lambda r: r.update(seeds=[True]), r"seeds must be a list of integers"),
+    (lambda r: r["dataset"].update(generator="synth-2"), r"field dataset\.generator must be"),
+    (lambda r: r.update(causality="yes"), r"field causality must be an object"),
+    (lambda r: r.update(predictions=[{"path": 3}]), r"field predictions\[0\]\.path must be"),
+])
+def test_field_values_the_tables_use_are_checked(tmp_path, change, needle):
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    change(rec)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(rec))  # json writes NaN as a bare NaN token, as found in files
+    with pytest.raises(ResultsError, match=r"bad\.json: .*" + needle):
+        read_result(path)
+
+
+def test_null_metric_value_means_not_computed():
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    rec["metrics"]["FRCorr"]["value"] = None
+    assert validate_record(rec) is rec
+
+
+def test_non_utf8_result_file_is_a_clear_error(tmp_path):
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ResultsError, match=r"bin\.json: not a readable JSON result file \(not "
+                       "UTF-8 text"):
+        read_result(tmp_path / "bin.json")
+
+
+def test_nan_params_name_the_field_before_anything_is_written(tmp_path):
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    rec["model"]["params"] = {"steps": 10, "guidance": {"scale": float("nan")}}
+    with pytest.raises(ResultsError, match=r"field model\.params\.guidance\.scale is nan"):
+        write_result(rec, tmp_path / "x.json")
+    with pytest.raises(ResultsError, match=r"field model\.params\.guidance\.scale is nan"):
+        check_json_params(rec["model"]["params"])
+    with pytest.raises(ResultsError, match=r"model\.params\.fn holds .* not a JSON value"):
+        check_json_params({"fn": object()})
+    assert not list(tmp_path.iterdir())
+
+
+def test_numpy_and_path_params_are_stored_as_plain_values(tmp_path):
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    rec["model"]["params"] = {"lr": np.float32(0.5), "ckpt": Path("/m.pt"), "w": np.arange(2)}
+    check_json_params(rec["model"]["params"])
+    path = write_result(rec, tmp_path / "x.json")
+    assert read_result(path)["model"]["params"] == {"lr": 0.5, "ckpt": "/m.pt", "w": [0, 1]}
+
+
+def test_results_dir_that_is_a_file_is_refused_up_front(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ResultsError, match=r"results directory .*afile is an existing file"):
+        check_results_dir(tmp_path / "afile")
+    with pytest.raises(ResultsError, match=r"cannot be created: .*afile is a file"):
+        check_results_dir(tmp_path / "afile" / "runs")
+    assert check_results_dir(tmp_path / "new" / "runs") == tmp_path / "new" / "runs"
+    assert not (tmp_path / "new").exists()  # the check creates nothing
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    with pytest.raises(ResultsError, match=r"afile is an existing file"):
+        write_result(rec, tmp_path / "afile" / "m.json")
+    (tmp_path / "d.json").mkdir()
+    with pytest.raises(ResultsError, match=r"d\.json is a directory"):
+        write_result(rec, tmp_path / "d.json")
+    assert (tmp_path / "afile").read_text() == "x"

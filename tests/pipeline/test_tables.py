@@ -106,3 +106,53 @@ def test_seed_spread_shown_when_no_bootstrap():
     text = render(recs, fmt="md", table="offline")
     assert "2.500 ± 0.250" in text and "± = standard deviation over generation seeds." in text
     assert "seed(s) 0, 1, 2" in text
+
+
+def test_leaderboard_output_never_replaces_a_file_without_force(tmp_path, cli):
+    for i, rec in enumerate(board()):
+        write_result(rec, tmp_path / "a" / f"{i}.json")
+    other = write_result(record("x", values(1, 2, 3, 4, 5, 6, 7)), tmp_path / "other.json")
+    code, _, err = cli("leaderboard", tmp_path / "a", "--output", other)
+    assert code == 2 and "other.json already exists; not replaced (pass --force" in err
+    result = tmp_path / "a" / "0.json"
+    before = (result.read_bytes(), other.read_bytes())
+    code, _, err = cli("leaderboard", tmp_path / "a", "--output", result, "--force")
+    assert code == 2 and "is one of the result files read" in err
+    assert (result.read_bytes(), other.read_bytes()) == before
+    table = tmp_path / "t.md"
+    table.write_text("old")
+    code, _, err = cli("leaderboard", tmp_path / "a", "--output", table)
+    assert code == 2 and str(table) in err and table.read_text() == "old"
+    code, _, err = cli("leaderboard", tmp_path / "a", "--output", table, "--force")
+    assert code == 0, err
+    assert table.read_text() == (GOLDEN / "offline.md").read_text()
+
+
+def test_leaderboard_output_directory_or_under_a_file(tmp_path, cli):
+    write_result(board()[0], tmp_path / "a" / "0.json")
+    (tmp_path / "afile").write_text("x")
+    code, _, err = cli("leaderboard", tmp_path / "a", "--output", tmp_path, "--force")
+    assert code == 2 and f"--output {tmp_path} is a directory" in err
+    code, _, err = cli("leaderboard", tmp_path / "a", "--output", tmp_path / "afile" / "t.md")
+    assert code == 2 and "afile is a file, not a directory" in err
+
+
+def test_render_checks_records_built_in_memory():
+    recs = board()
+    recs[0]["metrics"]["FRCorr"]["ci"] = "x"
+    with pytest.raises(ResultsError, match=r"field metrics\.FRCorr\.ci must be"):
+        render(recs, fmt="md")
+
+
+def test_rows_without_frrea_mix_with_any_feature_space():
+    recs = board()
+    for r in recs:
+        r["realism_features"] = "emotion+3dmm"
+    plain = record("no_3dmm", values(1, 2, 3, 4, 5, 6, 7))
+    del plain["metrics"]["FRRea"]
+    plain["realism_features"] = None
+    text = render(recs + [plain], fmt="md")
+    assert "| no_3dmm " in text and "reactbench features (emotion+3dmm)" in text
+    other = record("emo", values(1, 2, 3, 4, 5, 6, 7))
+    with pytest.raises(ResultsError, match="refusing to mix FRRea-feat feature spaces"):
+        render(recs + [other], fmt="md")
