@@ -108,9 +108,12 @@ def load_predictions(path: str | Path, speaker_ids: list[str] | None = None) -> 
         raise PredictionsError(f"predictions {path} do not exist")
     if path.is_file():
         return _load_file(path)
-    for name in ("predictions.npz", "predictions.npy"):
-        if (path / name).is_file():
-            return _load_file(path / name)
+    whole = [path / n for n in ("predictions.npz", "predictions.npy") if (path / n).is_file()]
+    if len(whole) > 1:
+        raise PredictionsError(f"{path}: holds both predictions.npz and predictions.npy; keep "
+                               "one, or pass the file itself to --predictions")
+    if whole:
+        return _load_file(whole[0])
     files = {
         str(p.relative_to(path).with_suffix("")).replace(os.sep, "/"): p
         for p in sorted(path.rglob("*"))

@@ -104,18 +104,25 @@ def threshold_for_k(sim: np.ndarray, target_k: float) -> float:
     return float(off[min(n_pairs, len(off)) - 1])
 
 
+def check_threshold_args(threshold: float | None, target_k: float | None) -> None:
+    """Refuse --threshold / --target-k values that no split can satisfy (before loading)."""
+    if threshold is not None and target_k is not None:
+        raise DataError("give either --threshold or --target-k, not both")
+    if threshold is not None and not -1.0 <= float(threshold) <= 1.0:
+        raise DataError(f"--threshold {threshold}: expected a similarity in [-1, 1]")
+    if target_k is not None and not float(target_k) >= 1:
+        raise DataError(f"--target-k {target_k}: expected a number of neighbours >= 1 (self "
+                        "included)")
+
+
 def resolve_threshold(sim: np.ndarray, threshold: float | None = None,
                       target_k: float | None = None) -> float:
     """The threshold to apply: ``threshold`` (a similarity in [-1, 1]), the one reaching
     ``target_k`` neighbours per row on average, or ``DEFAULT_THRESHOLD`` when neither is given."""
-    if threshold is not None and target_k is not None:
-        raise DataError("give either --threshold or --target-k, not both")
+    check_threshold_args(threshold, target_k)
     if target_k is not None:
         return threshold_for_k(sim, target_k)
-    t = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-    if not -1.0 <= t <= 1.0:
-        raise DataError(f"--threshold {t}: expected a similarity in [-1, 1]")
-    return t
+    return DEFAULT_THRESHOLD if threshold is None else float(threshold)
 
 
 def neighbours_from_similarity(sim: np.ndarray, *, threshold: float | None = None,
@@ -197,6 +204,7 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
 
     root = Path(root)
     layout.check_split_name(split)
+    check_threshold_args(threshold, target_k)
     path = Path(out) if out is not None else layout.neighbour_path(root, split)
     if write and path.exists() and not force:
         raise DataError(

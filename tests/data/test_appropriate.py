@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -121,3 +123,14 @@ def test_cli_appropriate(tiny_dataset, tmp_path, capsys):
     assert code == 0 and "not written" in capsys.readouterr().out
     code = main(["appropriate", "--data", str(tiny_dataset), "--split", "val"])
     assert code == 2 and "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("kw", "needle"), [
+    ({"threshold": 5.0}, "--threshold 5.0: expected a similarity in [-1, 1]"),
+    ({"target_k": 0.5}, "--target-k 0.5: expected a number of neighbours >= 1"),
+    ({"threshold": 0.5, "target_k": 3}, "not both"),
+])
+def test_bad_threshold_arguments_fail_before_loading(tmp_path, kw, needle):
+    missing = tmp_path / "no_dataset"  # never loaded: the argument error comes first
+    with pytest.raises(DataError, match=re.escape(needle)):
+        appropriate_split(missing, "test", write=False, **kw)

@@ -121,6 +121,15 @@ def test_unreadable_and_missing_files(tmp_path):
         load_predictions(tmp_path / "two.npz")
 
 
+def test_directory_with_both_whole_files_is_ambiguous(tmp_path):
+    np.save(tmp_path / "predictions.npy", np.zeros((2, 1, 5, 25), np.float32))
+    np.savez(tmp_path / "predictions.npz", emotion=np.ones((2, 1, 5, 25), np.float32))
+    with pytest.raises(PredictionsError, match="holds both predictions.npz and predictions.npy"):
+        load_predictions(tmp_path)
+    (tmp_path / "predictions.npy").unlink()
+    assert load_predictions(tmp_path).emotion.max() == 1
+
+
 def test_3dmm_shape_checked(split):
     p = Predictions(mime(split), face_3dmm=np.zeros((8, 2, 120, 57), np.float32))
     with pytest.raises(PredictionsError, match=r"3DMM predictions have shape \(8, 2, 120, 57\)"):
