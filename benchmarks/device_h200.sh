@@ -21,6 +21,9 @@
 #       in .ab/old (git archive REV models/reactdiff/*.py models/__init__.py reactbench
 #       benchmarks/reactdiff_gpu.py | tar x -C .ab/old) against this tree with streams_kept 1
 #       and 4, then the earlier code again -> $OUT/ab_{old_1,new_kept1,new_kept4,old_2}.json
+#   PART=gpu bash benchmarks/device_h200.sh    (carry .whl)
+#       every GPU test of the suite (pytest -m gpu), then the shipped model online through
+#       `reactbench run` on the fast path -> $OUT/tests_gpu.log, $OUT/harness/...
 # Environment: REPS (timed clips per online configuration, default 3).
 set -u
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
@@ -73,6 +76,13 @@ case ${PART:-online} in
         r.get('error'))" "$OUT/ab_$f.json" "$f"
     done
     ;;
-  *) echo "PART must be online, rest, check or ab" >&2; exit 2 ;;
+  gpu)  # (carry .whl) every GPU test of the suite, then the harness online on the fast path
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+      --target /tmp/site .whl/*.whl || exit 1
+    PYTHONPATH=/tmp/site:$PWD timeout 330 python3 -m pytest -m gpu -q -p no:cacheprovider \
+      --tb=short 2>&1 | tail -25 | tee "$OUT/tests_gpu.log"
+    UNET=kernels=triton TASKS=online LIMIT=220 bash benchmarks/device_harness_fast.sh
+    ;;
+  *) echo "PART must be online, rest, check, ab or gpu" >&2; exit 2 ;;
 esac
 ls -la "$OUT"
