@@ -10,7 +10,9 @@
 # MODELS (first argument, default "baselines") is what `reactbench run --model` takes.
 # Results live in synthetic/results/<task>/ (ablation: offline runs in results/ablation/);
 # models whose result file is already there are skipped (`--skip-existing`), so adding a model
-# never re-runs the others. Tables are rebuilt from ALL result files of each task.
+# never re-runs the others; a stored result of another run (other model params or checkpoint,
+# data, frames or metrics) stops the script instead (FRESH=1 recomputes). Tables are rebuilt
+# from ALL result files of each task (replacing the table files).
 # Extra flags for `reactbench run` (e.g. --device cuda, --model-arg k=v) go in RUN_ARGS;
 # REACTBENCH or PYTHON choose the interpreter (default: `reactbench` on PATH, else python3 -m).
 set -euo pipefail
