@@ -11,11 +11,13 @@ Protocols (``../shared/spec/metrics.md``):
   (``extra["FRCorr/gen"]``, ``extra["FRDist/gen"]``).
 
 FRRea is always ``FRRea-feat`` (:mod:`reactbench.metrics.frechet`), never image FID.
-Bootstrap (``bootstrap=B``): speaker rows are resampled with replacement (seeded by ``seed``);
-metrics that are means over speakers (FRCorr, FRDist, FRDiv, FRVar, FRSyn) resample their
-per-speaker contributions; FRDvs (mean over pairs of draws of *different* speakers) and FRRea
-(generated windows of the drawn rows vs the union of their appropriate real reactions) are
-recomputed from per-row sufficient statistics; intervals are the 2.5 / 97.5 percentiles.
+Bootstrap (``bootstrap=B``, B = 0 or B >= 2): speaker rows are resampled with replacement
+(seeded by ``seed``); metrics that are means over speakers (FRCorr, FRDist, FRDiv, FRVar, FRSyn)
+resample their per-speaker contributions; FRDvs (mean over pairs of draws of *different*
+speakers) and FRRea (generated windows of the drawn rows vs the union of their appropriate real
+reactions) are recomputed from per-row sufficient statistics; intervals are the 2.5 / 97.5
+percentiles of the defined resamples, and a metric undefined on every resample gets no interval
+(``ci_missing`` says why).
 """
 
 from __future__ import annotations
@@ -51,19 +53,27 @@ METRIC_VERSIONS = {
     "FRCorr": "1", "FRDist": "1", "FRDiv": "1", "FRVar": "1", "FRDvs": "1",
     "FRRea": _fr.REA_FEATURES_VERSION, "FRSyn": "1",
 }
-_NEEDS_NEIGHBOURS = ("FRCorr", "FRDist", "FRRea")
+# which metrics read which argument (``pred`` is read by all); the others are not validated
+READS = {
+    "listener_gt": ("FRCorr", "FRDist", "FRRea"),
+    "neighbours": ("FRCorr", "FRDist", "FRRea"),
+    "speaker": ("FRSyn",),
+}
 
 
 class MetricScores(dict):
-    """metric name -> float, with ``protocol``, ``versions``, ``ci``, ``extra``, ``timings``."""
+    """metric name -> float, with ``protocol``, ``versions``, ``ci``, ``extra``, ``timings``;
+    ``ci_missing`` maps a metric left without an interval (bootstrap on) to the reason."""
 
     def __init__(self, values: dict, *, protocol: str, versions: dict, ci: dict | None = None,
                  extra: dict | None = None, timings: dict | None = None,
-                 realism_features: str | None = None, bootstrap: int = 0):
+                 realism_features: str | None = None, bootstrap: int = 0,
+                 ci_missing: dict | None = None):
         super().__init__(values)
         self.protocol = protocol
         self.versions = dict(versions)
         self.ci = dict(ci or {})
+        self.ci_missing = dict(ci_missing or {})
         self.extra = dict(extra or {})
         self.timings = dict(timings or {})
         self.realism_features = realism_features
@@ -76,6 +86,7 @@ class MetricScores(dict):
             "metrics": {k: float(v) for k, v in self.items()},
             "versions": dict(self.versions),
             "ci": {k: [float(a), float(b)] for k, (a, b) in self.ci.items()},
+            "ci_missing": dict(self.ci_missing),
             "extra": {k: float(v) for k, v in self.extra.items()},
             "timings": {k: float(v) for k, v in self.timings.items()},
             "realism_features": self.realism_features,
@@ -87,15 +98,25 @@ class MetricScores(dict):
         return f"MetricScores({self.protocol}: {vals})"
 
 
+def _metric_list(metrics) -> list:
+    """``metrics`` as a list of items; a non-iterable raises naming the argument."""
+    if isinstance(metrics, str):
+        return [metrics]
+    try:
+        return list(metrics)
+    except TypeError:
+        raise ValueError(f"metrics: expected None, a metric name or a list of names from "
+                         f"{list(METRIC_NAMES)}, got {metrics!r}") from None
+
+
 def _resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
+    """None (all), a name or names (``FRRea-feat`` = ``FRRea``) -> names in METRIC_NAMES order."""
     if metrics is None:
         return METRIC_NAMES
-    if isinstance(metrics, str):
-        metrics = [metrics]
     out = []
-    for m in metrics:
-        if m not in METRIC_NAMES:
-            alias = {"FRRea-feat": "FRRea"}.get(m)
+    for m in _metric_list(metrics):
+        if not isinstance(m, str) or m not in METRIC_NAMES:
+            alias = {"FRRea-feat": "FRRea"}.get(m) if isinstance(m, str) else None
             if alias is None:
                 raise ValueError(f"metrics: unknown metric {m!r}; expected names from "
                                  f"{list(METRIC_NAMES)}")
@@ -107,14 +128,66 @@ def _resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
     return tuple(m for m in METRIC_NAMES if m in out)
 
 
-def _percentile_ci(samples: np.ndarray) -> tuple[float, float]:
-    """95% percentile interval of the bootstrap samples (undefined resamples, NaN, left out)."""
+def _percentile_ci(samples: np.ndarray) -> tuple[float, float] | None:
+    """95% percentile interval of the bootstrap samples (undefined resamples, NaN, left out);
+    None when every resample is undefined."""
     samples = np.asarray(samples, dtype=np.float64)
     samples = samples[np.isfinite(samples)]
     if samples.size == 0:
-        return float("nan"), float("nan")
+        return None
     lo = (1.0 - CI_LEVEL) / 2.0 * 100.0
     return float(np.percentile(samples, lo)), float(np.percentile(samples, 100.0 - lo))
+
+
+def _needs(names: tuple[str, ...], argument: str) -> bool:
+    """Whether any requested metric reads ``argument`` (see :data:`READS`)."""
+    return any(m in names for m in READS[argument])
+
+
+def _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm, listener_3dmm,
+                  names: tuple[str, ...], corrected: bool) -> tuple:
+    """Validate every array a requested metric reads -> (p, lg, sp, nb, face); unread -> None."""
+    p = _v.check_pred(pred)
+    n, alpha, t, _ = p.shape
+    lg = sp = None
+    if _needs(names, "listener_gt"):
+        lg = _v.check_sequences(listener_gt, "listener_gt", n, t)
+    if _needs(names, "speaker"):
+        sp = _v.check_sequences(speaker, "speaker", n, t)
+    nb = _v.check_neighbours(neighbours, n) if _needs(names, "neighbours") else None
+    face = _v.check_3dmm(pred_3dmm, listener_3dmm, p.shape) if "FRRea" in names else None
+    if "FRDiv" in names and corrected:
+        _v.check_alpha_pairs(p, "FRDiv", "; the official protocol reports FRDiv = 0.0 for "
+                                         "alpha = 1, as the challenge code does")
+    if "FRDvs" in names:
+        _v.check_n_pairs(p, "FRDvs")
+    if ("FRVar" in names or "FRCorr" in names) and t < 2:
+        raise ValueError(f"pred: FRVar/FRCorr need T >= 2 frames, got shape {tuple(p.shape)}")
+    if "FRSyn" in names:
+        _v.check_tlcc_frames(t, corrected)
+    return p, lg, sp, nb, face
+
+
+def _bootstrap_cis(names, per, p, dvs_q, rea, weights) -> tuple[dict, dict]:
+    """95% intervals per metric, and the reason for each metric left without one."""
+    n = p.shape[0]
+    w = weights.astype(np.float64)
+    ci: dict[str, tuple[float, float]] = {}
+    missing: dict[str, str] = {}
+    for m in names:
+        if m in per:
+            samples = w @ per[m] / n
+        elif m == "FRDvs":
+            samples = _div.fr_dvs_bootstrap(p, dvs_q, weights)
+        else:  # FRRea
+            samples = rea.values(w)
+        interval = _percentile_ci(samples)
+        if interval is None:
+            missing[m] = (f"{m} is undefined on all {len(samples)} bootstrap resamples (too "
+                          f"few distinct speakers or appropriate real reactions per resample)")
+        else:
+            ci[m] = interval
+    return ci, missing
 
 
 def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "official",
@@ -127,32 +200,31 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
     reaction of each speaker row; speaker: (N, T, 25); neighbours: (N, N) 0/1 with
     ``neighbours[k, j] == 1`` when ``listener_gt[j]`` is appropriate for speaker k. Optional
     pred_3dmm (N, alpha, T, 58) and listener_3dmm (N, T, 58) extend the FRRea-feat features.
+    Each array is validated only when a requested metric reads it (:data:`READS`): pred by all;
+    listener_gt and neighbours by FRCorr, FRDist, FRRea; speaker by FRSyn; the 3DMM by FRRea.
     protocol: "official" or "corrected"; metrics: None (all) or names from ``METRIC_NAMES``;
-    n_jobs: CPU threads (-1 = all); device: "cpu" or "cuda[:k]" (GPU DTW engine for FRDist);
-    bootstrap: B > 0 adds 95% percentile intervals over speakers (seeded by ``seed``).
-    Returns a :class:`MetricScores`. Bad input raises ``ValueError`` naming the argument.
+    n_jobs: CPU threads (-1 = all, -k = all but k - 1, k >= 1); device: "cpu" or "cuda[:k]"
+    (GPU DTW engine for FRDist).
+    bootstrap: 0 (no interval) or B >= 2 resamples of the speakers for 95% percentile intervals
+    (``.ci``), seeded by ``seed`` (a non-negative integer, None or a numpy Generator; read only
+    when B >= 2). Undefined resamples (e.g. FRDvs of a resample drawing one speaker N times) are
+    left out; a metric undefined on every resample gets no interval and its reason in
+    ``.ci_missing`` (never a NaN interval).
+    Edge cases: FRDiv with alpha = 1 is 0.0 under "official" (as the challenge code) and an
+    error under "corrected"; corrected FRSyn needs T >= 50. A metric that cannot be computed
+    raises. Returns a :class:`MetricScores`. Bad input raises ``ValueError`` naming the argument.
     """
     protocol = _v.check_protocol(protocol)
     names = _resolve_metrics(metrics)
-    if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
-        raise ValueError(f"bootstrap: expected a non-negative integer, got {bootstrap!r}")
-    dev = str(device)
-    if not (dev == "cpu" or dev.startswith("cuda")):
-        raise ValueError(f"device: expected 'cpu' or 'cuda[:k]', got {device!r}")
-    p = _v.check_pred(pred)
-    n, alpha, t, _ = p.shape
-    lg = _v.check_sequences(listener_gt, "listener_gt", n, t)
-    sp = _v.check_sequences(speaker, "speaker", n, t) if "FRSyn" in names else None
-    need_nb = any(m in names for m in _NEEDS_NEIGHBOURS)
-    nb = _v.check_neighbours(neighbours, n, need_rows=need_nb) if need_nb else None
-    if "FRDiv" in names:
-        _v.check_alpha_pairs(p, "FRDiv")
-    if "FRDvs" in names:
-        _v.check_n_pairs(p, "FRDvs")
-    if ("FRVar" in names or "FRCorr" in names) and t < 2:
-        raise ValueError(f"pred: FRVar/FRCorr need T >= 2 frames, got shape {tuple(p.shape)}")
-    face = _v.check_3dmm(pred_3dmm, listener_3dmm, p.shape) if "FRRea" in names else None
+    bootstrap = _v.check_bootstrap(bootstrap)
+    if bootstrap:
+        _v.check_seed(seed)
+    _v.check_n_jobs(n_jobs)
+    dev = _v.check_device(device)
     corrected = protocol == "corrected"
+    p, lg, sp, nb, face = _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm,
+                                        listener_3dmm, names, corrected)
+    n, alpha, t, _ = p.shape
 
     import numba
 
@@ -163,8 +235,10 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
     extra: dict[str, float] = {}
     timings: dict[str, float] = {}
     dvs_q = rea = None
-    rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=bootstrap) if bootstrap else None
+    weights = None
+    if bootstrap:
+        rng = np.random.default_rng(seed)
+        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=bootstrap)
     try:
         csr = neighbour_csr(nb) if nb is not None else None
         for m in names:
@@ -200,17 +274,10 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
                 if m in values:
                     extra[f"{m}/gen"] = values[m] / alpha
         ci: dict[str, tuple[float, float]] = {}
+        ci_missing: dict[str, str] = {}
         if bootstrap:
             t0 = time.perf_counter()
-            w = weights.astype(np.float64)
-            for m in names:
-                if m in per:
-                    samples = w @ per[m] / n
-                elif m == "FRDvs":
-                    samples = _div.fr_dvs_bootstrap(p, dvs_q, weights)
-                else:  # FRRea
-                    samples = rea.values(w)
-                ci[m] = _percentile_ci(samples)
+            ci, ci_missing = _bootstrap_cis(names, per, p, dvs_q, rea, weights)
             timings["bootstrap"] = time.perf_counter() - t0
     finally:
         numba.set_num_threads(old_threads)
@@ -221,4 +288,4 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
         versions["FRRea"] = f"{METRIC_VERSIONS['FRRea']}-{feats}"
     return MetricScores({m: float(values[m]) for m in names}, protocol=protocol,
                         versions=versions, ci=ci, extra=extra, timings=timings,
-                        realism_features=feats, bootstrap=int(bootstrap))
+                        realism_features=feats, bootstrap=int(bootstrap), ci_missing=ci_missing)

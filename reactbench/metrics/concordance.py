@@ -117,14 +117,31 @@ def _max_ccc(pred, gt, nb_ptr, nb_idx, corrected):
             v = _ccc_pair(x, mx, ssx, cx, gt[j], gm[j], gs[j], gc[j], corrected, acc)
             if v > best:
                 best = v
+            elif v != v:  # NaN (float32 overflow): keep it, max_ccc raises
+                best = v
+                break
         out[i, k] = best
     return out
 
 
+_OVERFLOW = (f"values overflow the float32 variances of the official CCC (keep |values| below "
+             f"about {float(np.sqrt(np.finfo(np.float32).max)):.2g})")
+
+
 def max_ccc(pred: np.ndarray, gt: np.ndarray, nb_ptr: np.ndarray, nb_idx: np.ndarray,
             corrected: bool = False) -> np.ndarray:
-    """(N, alpha) max over neighbours of the CCC (trusted float32 inputs, CSR neighbours)."""
-    return _max_ccc(pred, gt, nb_ptr, nb_idx, bool(corrected))
+    """(N, alpha) max over neighbours of the CCC (trusted float32 inputs, CSR neighbours).
+
+    A CCC that is not finite raises (FRCorr would be undefined)."""
+    out = _max_ccc(pred, gt, nb_ptr, nb_idx, bool(corrected))
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i, k = (int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(
+            f"pred, listener_gt: FRCorr is undefined: the CCC of speaker {i}, generation {k} is "
+            f"not finite; {_OVERFLOW}"
+        )
+    return out
 
 
 def ccc(x, y, *, protocol: str = "official") -> float:
@@ -141,14 +158,17 @@ def ccc(x, y, *, protocol: str = "official") -> float:
         x = x[:, None]
     if y.ndim == 1:
         y = y[:, None]
-    if x.ndim != 2 or x.shape != y.shape or x.shape[0] < 2:
+    if x.ndim != 2 or x.shape != y.shape or x.shape[0] < 2 or x.shape[1] < 1:
         raise ValueError(
-            f"x, y: expected two (T, d) arrays of the same shape with T >= 2, got {x.shape} and "
-            f"{y.shape}"
+            f"x, y: expected two (T, d) arrays of the same shape with T >= 2 and d >= 1, got "
+            f"{x.shape} and {y.shape}"
         )
     check_finite(x, "x")
     check_finite(y, "y")
     mx, sx, cx = _col_stats(x)
     my, sy, cy = _col_stats(y)
     acc = np.empty(x.shape[1])
-    return float(_ccc_pair(x, mx, sx, cx, y, my, sy, cy, protocol == "corrected", acc))
+    v = float(_ccc_pair(x, mx, sx, cx, y, my, sy, cy, protocol == "corrected", acc))
+    if not np.isfinite(v):
+        raise ValueError(f"x, y: the CCC is not finite; {_OVERFLOW}")
+    return v

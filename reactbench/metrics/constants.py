@@ -26,6 +26,10 @@ TLCC_SECONDS = 2
 TLCC_FPS = 25
 TLCC_MAX_LAG = TLCC_SECONDS * TLCC_FPS - 1  # 49: lags run from -49 to +49
 TLCC_N_LAGS = 2 * TLCC_MAX_LAG + 1  # 99
+# corrected FRSyn refuses shorter sequences: below this some lag pairs no frame at all. (The
+# windows of lags +-49 still hold 1 or 2 frames at T = 50, 51; the golden T = 50 case pins the
+# corrected value there, so the bound stays at T = 50.)
+TLCC_MIN_FRAMES_CORRECTED = TLCC_MAX_LAG + 1  # 50
 
 # --- FRRea-feat: Frechet distance over dynamic features ------------------------------------
 REA_WINDOW = 50  # frames per feature window (2 s at 25 fps)

@@ -84,8 +84,10 @@ def _dvs_kernel(y):
 
 def per_speaker_div(pred: np.ndarray) -> np.ndarray:
     """pred (N, alpha, T, D) -> (N,) S-MSE per speaker: mean over ordered generation pairs
-    (i != i') of the per-element squared difference."""
+    (i != i') of the per-element squared difference; 0 for alpha = 1 (the official value)."""
     n, alpha, t, d = pred.shape
+    if alpha < 2:
+        return np.zeros(n)
     ss = _div_kernel(pred.reshape(n, alpha, t * d))
     return 2.0 * alpha * ss / (alpha * (alpha - 1) * t * d)
 
@@ -119,7 +121,8 @@ def fr_dvs_bootstrap(pred: np.ndarray, q: np.ndarray, weights: np.ndarray) -> np
     pairs as 0 would bias every resample down by (N - 1) / N):
     ``sum_{k != l} m_k m_l D_kl / (N^2 - sum_k m_k^2) / (alpha T D)``, where
     ``sum_{k,l} m_k m_l D_kl = 2 N (sum_k m_k ||z_k||^2 - ||sum_k m_k z_k||^2 / N)`` with z
-    centred at the full-sample mean (D_kk = 0).
+    centred at the full-sample mean (D_kk = 0). A resample without two different speakers is
+    NaN (undefined, left out of the interval).
     """
     n, alpha, t, d = pred.shape
     b = weights.shape[0]
@@ -134,6 +137,6 @@ def fr_dvs_bootstrap(pred: np.ndarray, q: np.ndarray, weights: np.ndarray) -> np
             second[s:s + 64] += np.einsum("be,be->b", sz, sz)
     pair_sum = 2.0 * n * (first - second / n)
     pairs = float(n) * n - (w * w).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = pair_sum / pairs / (alpha * t * d)
-    return np.where(pairs > 0, out, 0.0)
+    out = np.full(b, np.nan)  # a resample drawing one speaker N times has no pair: undefined
+    np.divide(pair_sum, pairs, out=out, where=pairs > 0)
+    return out / (alpha * t * d)

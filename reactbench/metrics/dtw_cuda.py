@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
+from reactbench.metrics.validate import is_cuda_device
 
 _BIG = 1e300  # "infinity" of the DP: finite so no inf - inf or inf * 0 can appear
 _ENGINES = ("auto", "triton", "torch")
@@ -38,7 +39,7 @@ def resolve_cuda_device(device: str = "cuda"):
     import torch
 
     name = str(device)
-    if not name.startswith("cuda"):
+    if not is_cuda_device(name):
         raise ValueError(
             f"device: expected 'cuda' or 'cuda:k' for the GPU DTW engine, got {name!r}"
         )

@@ -50,6 +50,7 @@ from reactbench.metrics.simd_lanes import (
     vstore,
     vsub,
 )
+from reactbench.metrics.validate import as_float32, as_float64, check_device, check_n_jobs
 
 AU_END = AU_COLUMNS[1]
 # the kernel hard-codes this layout (AU 0:15 as a bit mask or a loop, VA 15:17, FE 17:25)
@@ -710,11 +711,11 @@ def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
 
 # ----------------------------------------------------------------------------- wrappers
 def _n_threads(n_jobs: int) -> int:
+    """Threads for ``n_jobs`` (-1 = all cores, -k = all but k - 1, k >= 1), capped by numba's."""
     import numba
 
+    n_jobs = check_n_jobs(n_jobs)
     avail = numba.config.NUMBA_NUM_THREADS
-    if n_jobs is None or n_jobs == 0:
-        return 1
     if n_jobs < 0:
         return max(1, min(avail, (os.cpu_count() or 1) + 1 + n_jobs))
     return max(1, min(avail, int(n_jobs)))
@@ -757,12 +758,10 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
     public callers), except for the shapes, which the compiled kernels rely on.
     """
     _check_engine_shapes(pred, gt, neighbours)
-    if str(device).startswith("cuda"):
+    if check_device(device) != "cpu":
         from reactbench.metrics.dtw_cuda import min_grouped_dtw_cuda
 
         return min_grouped_dtw_cuda(pred, gt, neighbours, device=device)
-    if str(device) != "cpu":
-        raise ValueError(f"device: expected 'cpu' or 'cuda[:k]', got {device!r}")
     import numba
 
     pred = np.ascontiguousarray(pred, dtype=np.float32)
@@ -776,16 +775,23 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
         numba.set_num_threads(old)
 
 
-def grouped_dtw(x, y) -> float:
-    """Grouped FRDist distance of two (T, 25) sequences (float32 cast, float64 sums)."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    y = np.ascontiguousarray(y, dtype=np.float32)
-    if x.ndim != 2 or x.shape[1] != EMOTION_DIM or y.ndim != 2 or y.shape[1] != EMOTION_DIM:
+def _check_pair(x: np.ndarray, y: np.ndarray, width: int | None = None) -> None:
+    """Two non-empty, finite (T, d) arrays with the same d (``width`` when given)."""
+    want = "with the same d" if width is None else f"with d = {width}"
+    if (x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or 0 in x.shape or 0 in y.shape
+            or (width is not None and x.shape[1] != width)):
         raise ValueError(
-            f"x, y: expected two (T, {EMOTION_DIM}) arrays, got {x.shape} and {y.shape}"
+            f"x, y: expected two non-empty (T, d) arrays {want}, got {x.shape} and {y.shape}"
         )
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("x, y: expected finite values (found NaN or inf)")
+
+
+def grouped_dtw(x, y) -> float:
+    """Grouped FRDist distance of two (T, 25) sequences (float32 cast, float64 sums)."""
+    x = as_float32(x, "x")
+    y = as_float32(y, "y")
+    _check_pair(x, y, EMOTION_DIM)
     if x.shape[0] != y.shape[0]:  # unequal lengths: one DTW per group
         return float(sum(w * _dtw_single(x[:, a:b].astype(np.float64), y[:, a:b].astype(
             np.float64)) for a, b, w in DTW_GROUPS))
@@ -800,17 +806,11 @@ def grouped_dtw(x, y) -> float:
 def dtw(x, y) -> float:
     """Multivariate DTW of x (Tx, d) and y (Ty, d) or 1-d series, the value of
     ``tslearn.metrics.dtw`` (sqrt of the minimal accumulated squared Euclidean cost)."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x = as_float64(x, "x")
+    y = as_float64(y, "y")
     if x.ndim == 1:
         x = x[:, None]
     if y.ndim == 1:
         y = y[:, None]
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or 0 in x.shape or 0 in y.shape:
-        raise ValueError(
-            f"x, y: expected two non-empty (T, d) arrays with the same d, got {x.shape} and "
-            f"{y.shape}"
-        )
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ValueError("x, y: expected finite values (found NaN or inf)")
+    _check_pair(x, y)
     return float(_dtw_single(np.ascontiguousarray(x), np.ascontiguousarray(y)))

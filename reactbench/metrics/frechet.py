@@ -118,10 +118,14 @@ def stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def frechet_distance(x, y) -> float:
     """Frechet distance between two sample sets x (n1, F) and y (n2, F) (Gaussian fit)."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError(f"x, y: expected (n, F) arrays with the same F, got {x.shape}, {y.shape}")
+    from reactbench.metrics.validate import as_float64
+
+    x = as_float64(x, "x")
+    y = as_float64(y, "y")
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or x.shape[1] == 0:
+        raise ValueError(
+            f"x, y: expected (n, F) arrays with the same F >= 1, got {x.shape}, {y.shape}"
+        )
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("x, y: expected finite features (found NaN or inf)")
     return frechet_from_stats(*stats(x), *stats(y))
@@ -149,13 +153,17 @@ class ReaStats:
 
     @staticmethod
     def _moments(w, n, s1, s2):
-        """Weighted mean (B, F) and unbiased covariance (B, F, F) for row weights w (B, N)."""
+        """Weighted mean (B, F) and unbiased covariance (B, F, F) for row weights w (B, N);
+        NaN where undefined (fewer than 2 samples for the covariance, none for the mean)."""
         cnt = w @ n
-        m1 = (w @ s1) / cnt[:, None]
+        m1 = np.full((w.shape[0], s1.shape[1]), np.nan)
+        np.divide(w @ s1, cnt[:, None], out=m1, where=cnt[:, None] > 0)
         f = s1.shape[1]
         m2 = (w @ s2.reshape(s2.shape[0], -1)).reshape(-1, f, f)
-        cov = (m2 - cnt[:, None, None] * np.einsum("bf,bg->bfg", m1, m1)) / (cnt - 1)[:, None,
-                                                                                    None]
+        dof = (cnt - 1)[:, None, None]
+        cov = np.full(m2.shape, np.nan)
+        np.divide(m2 - cnt[:, None, None] * np.einsum("bf,bg->bfg", m1, m1), dof, out=cov,
+                  where=dof > 0)
         return m1, (cov + cov.transpose(0, 2, 1)) / 2.0
 
     def values(self, weights: np.ndarray, chunk: int = 64) -> np.ndarray:

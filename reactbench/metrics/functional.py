@@ -34,9 +34,12 @@ def fr_dist(pred, listener_gt, neighbours, *, n_jobs: int = -1, device: str = "c
     return _single("FRDist", pred, listener_gt, None, neighbours, n_jobs=n_jobs, device=device)
 
 
-def fr_div(pred) -> float:
-    """FRDiv (S-MSE): per-element MSE between generations of one speaker, mean over speakers."""
-    return _single("FRDiv", pred)
+def fr_div(pred, *, protocol: str = "official") -> float:
+    """FRDiv (S-MSE): per-element MSE between generations of one speaker, mean over speakers.
+
+    alpha = 1: 0.0 under "official" (as the challenge code), an error under "corrected".
+    """
+    return _single("FRDiv", pred, protocol=protocol)
 
 
 def fr_var(pred) -> float:
@@ -56,5 +59,6 @@ def fr_rea(pred, listener_gt, neighbours, *, pred_3dmm=None, listener_3dmm=None)
 
 
 def fr_syn(pred, speaker, *, protocol: str = "official", n_jobs: int = -1) -> float:
-    """FRSyn: mean |TLCC offset| (official: generation 0 only; corrected: all generations)."""
+    """FRSyn: mean |TLCC offset| (official: generation 0 only; corrected: all generations,
+    T >= 50 frames)."""
     return _single("FRSyn", pred, None, speaker, None, protocol=protocol, n_jobs=n_jobs)

@@ -9,6 +9,8 @@ if any score is NaN (so |offset| = 49 whenever a column is constant), else the f
 ``corrected``: a column constant in either window is left out of the lag's column mean, except
 when both windows hold the same constant (counts as r = 1); a lag with no usable column is
 skipped; argmax is the first maximum over the remaining lags; with none left |offset| = 49.
+``corrected`` refuses T < 50 (some lag would pair no frame; the official code's T <= 50 answer is
+the NaN rule's 49, not a measurement).
 """
 
 from __future__ import annotations
@@ -152,13 +154,21 @@ def offsets(pred: np.ndarray, speaker: np.ndarray, n_gen: int, corrected: bool) 
 
 def tlcc_scores(x, y, *, protocol: str = "official") -> np.ndarray:
     """The 99 lag scores (float32, lags -49..49) of a generated reaction x and speaker y (T, 25)."""
-    from reactbench.metrics.validate import as_float32, check_finite, check_protocol
+    from reactbench.metrics.validate import (
+        as_float32,
+        check_finite,
+        check_protocol,
+        check_tlcc_frames,
+    )
 
     check_protocol(protocol)
     x = as_float32(x, "x")
     y = as_float32(y, "y")
-    if x.ndim != 2 or x.shape != y.shape:
-        raise ValueError(f"x, y: expected two (T, d) arrays of one shape, got {x.shape}, {y.shape}")
+    if x.ndim != 2 or x.shape != y.shape or 0 in x.shape:
+        raise ValueError(
+            f"x, y: expected two non-empty (T, d) arrays of one shape, got {x.shape}, {y.shape}"
+        )
+    check_tlcc_frames(x.shape[0], protocol == "corrected")
     check_finite(x, "x")
     check_finite(y, "y")
     return _scores(_transposed(x), _transposed(y), _changes(x), _changes(y),
@@ -172,12 +182,21 @@ def tlcc_offsets(pred, speaker, *, protocol: str = "official", all_generations: 
     pred: (N, alpha, T, 25) generated reactions; speaker: (N, T, 25). ``offset = 49 - argmax``
     over the 99 lags -49..49 (see the module docstring for the NaN rule of each protocol); a
     prediction trailing the speaker by L frames gives -L. FRSyn is the mean of ``|offset|``.
+    ``corrected`` needs T >= 50 (every lag pairs at least one frame); ``official`` takes any T.
     """
-    from reactbench.metrics.validate import check_pred, check_protocol, check_sequences
+    from reactbench.metrics.validate import (
+        check_n_jobs,
+        check_pred,
+        check_protocol,
+        check_sequences,
+        check_tlcc_frames,
+    )
 
     check_protocol(protocol)
+    check_n_jobs(n_jobs)
     p = check_pred(pred)
     s = check_sequences(speaker, "speaker", p.shape[0], p.shape[2])
+    check_tlcc_frames(p.shape[2], protocol == "corrected")
     import numba
 
     from reactbench.metrics.dtw_engine import _n_threads

@@ -6,26 +6,71 @@ expected. Private kernels (``_name``) trust their inputs.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from reactbench.metrics.constants import EMOTION_DIM, FACE_3DMM_DIM
+from reactbench.metrics.constants import (
+    EMOTION_DIM,
+    FACE_3DMM_DIM,
+    TLCC_MAX_LAG,
+    TLCC_MIN_FRAMES_CORRECTED,
+)
+
+_F32_MAX = float(np.finfo(np.float32).max)
+_CUDA = re.compile(r"cuda(:\d+)?")
 
 
-def as_float32(x, name: str) -> np.ndarray:
-    """Convert an array-like (numpy, torch tensor, list) to a C-contiguous float32 array."""
+def as_real_array(x, name: str) -> np.ndarray:
+    """Convert an array-like (numpy, torch tensor, list) to a numpy array of real numbers or bools.
+
+    Complex, string, object and other non-numeric dtypes raise, naming ``name``.
+    """
     if hasattr(x, "detach"):  # torch tensor: no torch import needed here
         x = x.detach().cpu().numpy()
     try:
         arr = np.asarray(x)
-    except Exception as exc:  # pragma: no cover - exotic inputs
+    except Exception as exc:  # ragged nested lists and other exotic inputs
         raise ValueError(f"{name}: cannot convert to an array ({exc})") from exc
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
+    if arr.dtype.kind == "c":
         raise ValueError(f"{name}: expected real numbers, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def as_float32(x, name: str) -> np.ndarray:
+    """Convert an array-like to a C-contiguous float32 array (see :func:`as_real_array`).
+
+    A finite value beyond the float32 range raises (it would silently become inf).
+    """
+    arr = as_real_array(x, name)
+    if arr.dtype.kind != "f" or arr.dtype.itemsize <= 4:
+        return np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=np.float32)
+    _check_float32_range(arr, out, name)
+    return out
+
+
+def as_float64(x, name: str) -> np.ndarray:
+    """Convert an array-like to a C-contiguous float64 array (see :func:`as_real_array`)."""
+    return np.ascontiguousarray(as_real_array(x, name), dtype=np.float64)
+
+
+def _check_float32_range(src: np.ndarray, out: np.ndarray, name: str) -> None:
+    """Raise if a finite value of ``src`` overflowed to inf in its float32 copy ``out``."""
+    over = np.isinf(out)
+    if not over.any():
+        return
+    over &= np.isfinite(src)
+    if over.any():
+        idx = tuple(int(i) for i in np.argwhere(over)[0])
+        raise ValueError(
+            f"{name}: value {src[idx].item()!r} at index {idx} is outside the float32 range "
+            f"(|x| <= {_F32_MAX:.7g}); the metrics compute on float32 inputs "
+            f"({int(over.sum())} values out of range)"
+        )
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
@@ -40,6 +85,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
 
 
 def check_shape(arr: np.ndarray, name: str, ndim: int, width: int, layout: str) -> None:
+    """Raise unless ``arr`` has ``ndim`` dimensions, last dimension ``width`` and no empty axis."""
     if arr.ndim != ndim:
         raise ValueError(
             f"{name}: expected a {ndim}-d array {layout}, got shape {tuple(arr.shape)}"
@@ -78,10 +124,11 @@ def check_sequences(x, name: str, n: int | None = None, t: int | None = None,
 
 
 def check_neighbours(nb, n: int, name: str = "neighbours", need_rows: bool = True) -> np.ndarray:
-    """``neighbours``: (N, N) 0/1 matrix -> bool array. Rows must be non-empty when required."""
-    if hasattr(nb, "detach"):
-        nb = nb.detach().cpu().numpy()
-    arr = np.asarray(nb)
+    """``neighbours``: (N, N) 0/1 matrix (bool, integer or float) -> bool array.
+
+    Rows must be non-empty when required.
+    """
+    arr = as_real_array(nb, name)
     if arr.ndim != 2 or arr.shape != (n, n):
         raise ValueError(
             f"{name}: expected an (N, N) = ({n}, {n}) 0/1 matrix, got shape {tuple(arr.shape)}"
@@ -89,10 +136,7 @@ def check_neighbours(nb, n: int, name: str = "neighbours", need_rows: bool = Tru
     if arr.dtype == np.bool_:
         out = arr.copy()
     else:
-        try:
-            num = arr.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name}: expected a numeric 0/1 matrix ({exc})") from exc
+        num = arr.astype(np.float64)
         bad = ~((num == 0) | (num == 1))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -111,18 +155,30 @@ def check_neighbours(nb, n: int, name: str = "neighbours", need_rows: bool = Tru
     return out
 
 
-def check_alpha_pairs(pred: np.ndarray, metric: str) -> None:
+def check_alpha_pairs(pred: np.ndarray, metric: str, note: str = "") -> None:
+    """Raise unless ``pred`` has alpha >= 2 generations (pairs of one speaker's reactions)."""
     if pred.shape[1] < 2:
         raise ValueError(
             f"pred: {metric} needs alpha >= 2 generated reactions per speaker to form pairs, "
-            f"got shape {tuple(pred.shape)}"
+            f"got shape {tuple(pred.shape)}{note}"
         )
 
 
 def check_n_pairs(pred: np.ndarray, metric: str) -> None:
+    """Raise unless ``pred`` has N >= 2 speaker rows (pairs of speakers)."""
     if pred.shape[0] < 2:
         raise ValueError(
             f"pred: {metric} needs N >= 2 speaker rows to form pairs, got shape {tuple(pred.shape)}"
+        )
+
+
+def check_tlcc_frames(t: int, corrected: bool) -> None:
+    """Corrected FRSyn needs every lag -49..49 to pair frames: T >= 50 (official: any T >= 1)."""
+    if corrected and t < TLCC_MIN_FRAMES_CORRECTED:
+        raise ValueError(
+            f"pred: corrected FRSyn needs T >= {TLCC_MIN_FRAMES_CORRECTED} frames so that every "
+            f"lag in -{TLCC_MAX_LAG}..{TLCC_MAX_LAG} pairs at least one frame, got T = {t} (the "
+            f"official protocol reports |offset| = {TLCC_MAX_LAG} for such short sequences)"
         )
 
 
@@ -152,3 +208,49 @@ def check_protocol(protocol: str) -> str:
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol: expected one of {list(PROTOCOLS)}, got {protocol!r}")
     return protocol
+
+
+def _is_int(x) -> bool:
+    """A Python or numpy integer that is not a bool."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def check_n_jobs(n_jobs) -> int:
+    """``n_jobs``: -1 = all cores, -k = all but k - 1 (joblib), k >= 1 threads; 0 is refused."""
+    if not _is_int(n_jobs) or n_jobs == 0:
+        raise ValueError(
+            f"n_jobs: expected a non-zero integer (-1 = all cores, k >= 1 threads), got {n_jobs!r}"
+        )
+    return int(n_jobs)
+
+
+def is_cuda_device(device) -> bool:
+    """Whether ``device`` names a CUDA device: "cuda" or "cuda:k"."""
+    return _CUDA.fullmatch(str(device)) is not None
+
+
+def check_device(device) -> str:
+    """``device``: "cpu", "cuda" or "cuda:k" -> that string."""
+    dev = str(device)
+    if dev != "cpu" and not is_cuda_device(dev):
+        raise ValueError(f"device: expected 'cpu' or 'cuda[:k]' (k a GPU index), got {device!r}")
+    return dev
+
+
+def check_bootstrap(bootstrap) -> int:
+    """``bootstrap``: 0 (no interval) or B >= 2 resamples (bools refused)."""
+    if not _is_int(bootstrap) or bootstrap < 0 or bootstrap == 1:
+        raise ValueError(
+            f"bootstrap: expected a non-negative integer other than 1: 0 (no interval) or "
+            f"B >= 2 resamples, got {bootstrap!r}"
+        )
+    return int(bootstrap)
+
+
+def check_seed(seed) -> None:
+    """``seed``: a non-negative integer, None (fresh entropy) or a ``numpy.random.Generator``."""
+    if seed is None or isinstance(seed, np.random.Generator) or (_is_int(seed) and seed >= 0):
+        return
+    raise ValueError(
+        f"seed: expected a non-negative integer, None or a numpy.random.Generator, got {seed!r}"
+    )

@@ -61,8 +61,9 @@ def test_non_binary_neighbours(small_case):
 
 
 def test_alpha_one_and_n_one(small_case):
+    # official: alpha = 1 gives FRDiv = 0.0, as the challenge code (test_edge_cases covers it)
     with pytest.raises(ValueError, match=r"pred: FRDiv needs alpha >= 2"):
-        fr_div(small_case["pred"][:, :1])
+        fr_div(small_case["pred"][:, :1], protocol="corrected")
     with pytest.raises(ValueError, match=r"pred: FRDvs needs N >= 2"):
         fr_dvs(small_case["pred"][:1])
     # alpha = 1 is fine for metrics that need no pairs
