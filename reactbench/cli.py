@@ -58,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reactbench {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        hint = {"train": " (continue from the last checkpoint: the same command with --resume)",
+                "ablate": " (run it again: finished variants are kept, an interrupted one "
+                          "resumes from its checkpoint)"}.get(args.command, "")
+        print(f"interrupted{hint}", file=sys.stderr)
         return 130
     return int(result or 0)
 

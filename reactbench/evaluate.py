@@ -104,8 +104,9 @@ def check_common(*, frames: int, bootstrap: int, device: str, metrics: list[str]
 
     if frames < 1:
         raise ReactbenchError(f"--frames must be >= 1 (got {frames})")
-    if bootstrap < 0:
-        raise ReactbenchError(f"--bootstrap must be >= 0 resamples (got {bootstrap})")
+    if bootstrap < 0 or bootstrap == 1:
+        raise ReactbenchError(f"--bootstrap must be 0 (no intervals) or >= 2 resamples (got "
+                              f"{bootstrap})")
     if n_jobs == 0 or n_jobs < -1:
         raise ReactbenchError(f"--jobs must be -1 (all cores) or >= 1 (got {n_jobs})")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):

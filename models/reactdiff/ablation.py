@@ -35,10 +35,11 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
            runs: str | Path = "runs", out: str | Path, split: str = "test", alpha: int = 10,
            seeds=(0,), task: str = "offline", retrain: bool = False, train_device=None,
            epochs: int | None = None, progress: bool = True, log=print) -> tuple[list, Path]:
-    """Train what is missing, evaluate every variant, write ``out/ablation.md``.
-    Returns (result records, table path)."""
+    """Train what is missing, evaluate every variant, write ``out/ablation.md`` (rebuilt from
+    every result file in ``out``). Returns (this call's result records, table path)."""
     from reactbench.evaluate import RunOptions, run
-    from reactbench.tables import render
+    from reactbench.results import read_results
+    from reactbench.tables import render, write_table
 
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -54,11 +55,19 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
                       out=path.parent, resume=path.parent.joinpath("checkpoint.pt").exists(),
                       epochs=epochs, progress=progress, log=log)
         paths[v] = path
+    for v, path in paths.items():  # one table compares variants of ONE preset
+        trained = ck.read_checkpoint(path).get("config", {}).get("preset")
+        if trained != preset:
+            raise ModelError(f"{path} ({v}) was trained with the {trained!r} preset, not "
+                             f"{preset!r}: retrain it (--retrain) or pass --preset {trained}")
     opt = RunOptions(split=split, data=data, task=task, alpha=alpha, seeds=tuple(seeds),
                      device=device, progress=progress,
                      model_args={v: {"checkpoint": str(p)} for v, p in paths.items()})
     written = run(list(variants), opt, out, log=log)
     records = [r for r, _ in written]
     table = Path(out) / "ablation.md"
-    table.write_text(render(records, fmt="md", table="ablation"))
+    every = read_results([out])  # the table covers every result in ``out``, earlier ones too
+    if table.exists():
+        log(f"[ablate] {table} is rebuilt from all {len(every)} result files in {out}")
+    write_table(render(every, fmt="md", table="ablation"), table, force=True)
     return records, table

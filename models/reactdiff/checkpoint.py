@@ -135,9 +135,9 @@ def check_dataset(ckpt: dict, train_identity: dict, train_cmd: str) -> None:
         what = ", ".join(f"{k}: checkpoint {trained[k]!r} vs data {current[k]!r}" for k in diffs)
         raise ModelError(
             f"ReactDiff checkpoint {ckpt.get('path', '')} was trained on other data ({what}). "
-            f"Retrain it for this dataset with `{train_cmd}` and pass "
-            "`--model-arg checkpoint=DIR/model.pt` (or `--model-arg check_data=false` to use it "
-            "anyway)")
+            f"Retrain it for this dataset with `{train_cmd}` and pass the model.pt of that "
+            "--out folder as `--model-arg checkpoint=...` (or `--model-arg check_data=false` to "
+            "use it anyway)")
 
 
 def metadata(cfg: ReactDiffConfig, widths: dict, identities: dict) -> dict:

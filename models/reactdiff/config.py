@@ -151,16 +151,100 @@ class ReactDiffConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ReactDiffConfig:
+        if not isinstance(d, dict):
+            raise ModelError(f"a ReactDiff config is a JSON object with 'model' and 'train' "
+                             f"sections; got {type(d).__name__}")
         m = dict(d.get("model", {}))
-        m["streams"] = [StreamSpec(**s) for s in m.get("streams", [])] or default_streams()
+        if "streams" in m:
+            if not isinstance(m["streams"], list) or not m["streams"] or not all(
+                    isinstance(s, dict) for s in m["streams"]):
+                raise ModelError("model.streams must be a non-empty list of objects like "
+                                 '{"name": "au", "source": "emotion:au", "group": "video"}')
+            try:
+                m["streams"] = [StreamSpec(**s) for s in m["streams"]]
+            except TypeError as exc:
+                raise ModelError(f"model.streams: {exc}") from None
+        else:
+            m["streams"] = default_streams()
         for key in ("unet_mults", "unet_attn_levels"):
             if key in m:
                 m[key] = tuple(m[key])
         t = dict(d.get("train", {}))
         if "betas" in t:
             t["betas"] = tuple(t["betas"])
-        return cls(preset=d.get("preset", "paper"), variant=d.get("variant", "reactdiff"),
-                   model=_build(ModelConfig, m), train=_build(TrainConfig, t))
+        cfg = cls(preset=d.get("preset", "paper"), variant=d.get("variant", "reactdiff"),
+                  model=_build(ModelConfig, m), train=_build(TrainConfig, t))
+        validate_config(cfg)
+        return cfg
+
+
+# fields that must be >= 1 (sizes, counts, periods) and those that may be 0
+_POSITIVE = {"d_model", "heads", "intra_blocks", "inter_layers", "latent_dim", "dec_d_model",
+             "dec_layers", "dec_heads", "window", "cond_dim", "cond_groups", "unet_width",
+             "unet_res_blocks", "unet_heads", "diffusion_steps", "cond_windows", "lrs_styles",
+             "lrs_rank", "batch_size", "epochs1", "epochs2", "val_every"}
+_UNIT = {"dropout", "causal_prob", "modality_dropout", "ema"}  # in [0, 1]
+
+
+def _type_problem(name: str, value: Any, default: Any) -> str | None:
+    """Why ``value`` does not have the type of the field's default (None: it does)."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, tuple):
+        ok = isinstance(value, (tuple, list)) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    else:
+        return None
+    return None if ok else (f"{name} must be {type(default).__name__} like {default!r}; got "
+                            f"{value!r}")
+
+
+def validate_config(cfg: ReactDiffConfig) -> None:
+    """Raise ModelError naming every field of ``cfg`` with a wrong type or an impossible value
+    (before any network is built)."""
+    problems = []
+    for section, obj in (("model", cfg.model), ("train", cfg.train)):
+        default = type(obj)()
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            where = f"{section}.{f.name}"
+            problem = _type_problem(where, value, getattr(default, f.name))
+            if problem:
+                problems.append(problem)
+            elif f.name in _POSITIVE and value < 1:
+                problems.append(f"{where} must be >= 1; got {value!r}")
+            elif f.name in _UNIT and not 0 <= value <= 1:
+                problems.append(f"{where} must lie in [0, 1]; got {value!r}")
+    m, t = cfg.model, cfg.train
+    if not problems:
+        for a, b in (("d_model", "heads"), ("dec_d_model", "dec_heads"),
+                     ("cond_dim", "cond_groups")):
+            if getattr(m, a) % getattr(m, b):
+                problems.append(f"model.{a} ({getattr(m, a)}) must be a multiple of model.{b} "
+                                f"({getattr(m, b)})")
+        if m.fusion not in ("cross", "concat"):
+            problems.append(f"model.fusion must be 'cross' or 'concat'; got {m.fusion!r}")
+        if not m.unet_mults or any(v < 1 for v in m.unet_mults):
+            problems.append(f"model.unet_mults must be positive multipliers; got {m.unet_mults}")
+        if any(v < 0 or v >= len(m.unet_mults) for v in m.unet_attn_levels):
+            problems.append(f"model.unet_attn_levels must index the {len(m.unet_mults)} UNet "
+                            f"levels; got {m.unet_attn_levels}")
+        for name in ("lr1", "lr2"):
+            if not getattr(t, name) > 0:
+                problems.append(f"train.{name} must be > 0; got {getattr(t, name)!r}")
+        if t.crop < 0 or (t.crop and t.crop % m.window):
+            problems.append(f"train.crop must be 0 (whole clips) or a multiple of model.window "
+                            f"({m.window}); got {t.crop}")
+    if not m.streams:
+        problems.append("model.streams is empty")
+    if problems:
+        raise ModelError("invalid ReactDiff config: " + "; ".join(problems))
 
 
 def _build(kind, values: dict[str, Any]):
@@ -207,7 +291,9 @@ def preset_config(preset: str = "paper", variant: str = "reactdiff") -> ReactDif
         cfg.train = TrainConfig(batch_size=32, lr1=2e-3, lr2=1e-3, epochs1=300, epochs2=600,
                                 ema=0.995, warmup_steps=50, crop=250, val_every=10,
                                 modality_dropout=0.0, w_au_bce=1.0)
-    return apply_variant(cfg, variant)
+    cfg = apply_variant(cfg, variant)
+    validate_config(cfg)
+    return cfg
 
 
 def apply_variant(cfg: ReactDiffConfig, variant: str) -> ReactDiffConfig:
@@ -245,6 +331,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 def merge_overrides(cfg: ReactDiffConfig, overrides: dict[str, Any]) -> ReactDiffConfig:
     """Apply {"model": {...}, "train": {...}} overrides (e.g. from --config FILE)."""
+    if not isinstance(overrides, dict):
+        raise ModelError(f"a --config file holds a JSON object like {{\"model\": {{...}}, "
+                         f"\"train\": {{...}}}}; got {type(overrides).__name__}")
     d = cfg.to_dict()
     for section in ("model", "train"):
         extra = overrides.get(section, {})

@@ -68,6 +68,23 @@ def load_training_splits(cfg: ReactDiffConfig, data=None, frames: int | None = 7
     return root, splits["train"], splits["val"], ids
 
 
+def check_output_dir(out: Path, resume: bool) -> None:
+    """Refuse, before any data is loaded, an --out that is a file, a --resume without a
+    checkpoint to resume, and a folder holding a model.pt of another run (never replaced)."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ModelError(f"--out {out}: {p} is a file, not a directory")
+            break
+    ckpt = out / "checkpoint.pt"
+    if resume and not ckpt.exists():
+        raise ModelError(f"--resume: {out} holds no checkpoint.pt to resume; drop --resume to "
+                         "start a new run there")
+    if not ckpt.exists() and (out / "model.pt").exists():
+        raise ModelError(f"{out} holds a model.pt but no checkpoint.pt (not a run to continue); "
+                         "it is not replaced: choose another --out or remove it")
+
+
 def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "small",
               device: str = "cpu", data=None, out=None, resume: bool = False, seed: int = 0,
               config: str | None = None, epochs: int | None = None, precision: str = "auto",
@@ -83,8 +100,11 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
     resolve_device(device)
     if stage1_from is not None:  # fail before loading any data
         check_stage1_from(stage, stage1_from)
+    if max_steps is not None and max_steps < 1:
+        raise ModelError(f"--max-steps must be >= 1 (got {max_steps})")
     cfg = build_config(model, preset, config, epochs)
     out = Path(out) if out else default_out(model, preset)
+    check_output_dir(out, resume)
     root, train, val, ids = load_training_splits(cfg, data, frames, progress)
     if val is None:
         log(f"warning: {root} has no val split; training runs without validation")

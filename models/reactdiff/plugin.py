@@ -158,6 +158,16 @@ class ReactDiff:
         if trained_variant != self.variant:
             raise ModelError(f"{self.checkpoint} holds a {trained_variant} model, not "
                              f"{self.variant}: run it with `--model {trained_variant}`")
+        if 2 not in ckpt.get("stages_done", []):
+            raise ModelError(
+                f"{self.checkpoint} is not a finished model (stages done: "
+                f"{ckpt.get('stages_done', [])}; generation needs stage 2, the latent diffusion): "
+                f"finish it with `reactbench train --model {self.variant} --stage 2 --out "
+                f"{self.checkpoint.parent}` (same --preset/--config), then pass the model.pt "
+                "written there")
+        if "ema" in ckpt and "optimizer" in ckpt:
+            raise ModelError(f"{self.checkpoint} is a training checkpoint; pass the model.pt "
+                             "written beside it (EMA weights)")
         if self.check_data and getattr(train, "identity", None):
             ck.check_dataset(ckpt, train.identity, train_command(self.variant))
         cfg, net = ck.build_network(ckpt)

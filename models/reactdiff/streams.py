@@ -34,7 +34,14 @@ def _load_feature_files(spec: StreamSpec, clip_ids, frames: int, root) -> np.nda
             raise ModelError(f"stream {spec.name!r}: feature file {path} does not exist (expected "
                              f"one (T, {spec.width}) .npy file per clip under "
                              f"{path.parent.parent if '/' in cid else path.parent})")
-        arr = np.load(path, mmap_mode="r")
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"stream {spec.name!r}: cannot read feature file {path} ({exc}); "
+                             f"expected a numeric (T, {spec.width}) .npy array") from None
+        if arr.dtype.kind not in "iuf":
+            raise ModelError(f"stream {spec.name!r}: feature file {path} holds dtype {arr.dtype}; "
+                             f"expected real numbers, (T, {spec.width})")
         if arr.ndim != 2 or arr.shape[1] != spec.width:
             raise ModelError(f"stream {spec.name!r}: feature file {path} has shape {arr.shape}; "
                              f"expected (T, {spec.width}) as configured (change the stream's "
@@ -43,6 +50,12 @@ def _load_feature_files(spec: StreamSpec, clip_ids, frames: int, root) -> np.nda
             raise ModelError(f"stream {spec.name!r}: feature file {path} has {arr.shape[0]} "
                              f"frames; the clip needs at least {frames}")
         out[i] = arr[:frames]
+        bad = ~np.isfinite(out[i])
+        if bad.any():
+            t, c = (int(v) for v in np.argwhere(bad)[0])
+            raise ModelError(f"stream {spec.name!r}: feature file {path} holds {int(bad.sum())} "
+                             f"NaN/inf values (first at frame {t}, column {c}); expected finite "
+                             "features")
     return out
 
 

@@ -357,6 +357,12 @@ class Trainer:
                 tl = torch.tensor([train_loss], device=self.device, dtype=torch.float64)
                 dist.all_reduce(tl)
                 train_loss = float(tl) / self.dist.world
+            if losses and not math.isfinite(train_loss):
+                raise ModelError(
+                    f"stage {stage}, epoch {epoch + 1}: the training loss is {train_loss} "
+                    "(diverged, or non-finite input features); nothing of this epoch was saved. "
+                    "Check the inputs, or lower the learning rate (--config), then --resume "
+                    "from the last checkpoint")
             self.state["epoch"] = epoch + 1
             last = self.state["epoch"] >= epochs or (max_steps is not None
                                                      and steps_done >= max_steps)
@@ -425,10 +431,22 @@ class Trainer:
         return ck.export_model(self._ckpt_dict(with_opt=False), self.out / "model.pt", half=half)
 
     def load(self, path: str | Path) -> None:
-        """Resume from a training checkpoint."""
-        d = torch.load(path, map_location=self.device, weights_only=False)
-        if d.get("format") != ck.FORMAT or "model" not in d or "state" not in d:
+        """Resume from a training checkpoint of the same run: the same config, stream widths
+        and data (ModelError naming every difference otherwise)."""
+        try:
+            d = torch.load(path, map_location=self.device, weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - a truncated or foreign file
+            raise ModelError(f"cannot read the training checkpoint {path} ({exc}); remove it to "
+                             "start over, or choose another --out") from None
+        if not isinstance(d, dict) or d.get("format") != ck.FORMAT or "model" not in d \
+                or "state" not in d:
             raise ModelError(f"{path} is not a resumable ReactDiff training checkpoint")
+        diffs = resume_differences(d, self.cfg, self.widths, self.identities)
+        if diffs:
+            raise ModelError(
+                f"{path} belongs to another run, so it cannot be resumed with these settings: "
+                + "; ".join(diffs) + ". Resume with the run's own settings (same --model, "
+                "--preset, --config, --epochs, --data), or choose another --out")
         self.net.load_state_dict(d["model"])
         self.ema.load_state_dict(d["ema"])
         self.state.update(d["state"])
@@ -439,6 +457,38 @@ class Trainer:
             self._pending_opt = {"stage": self.state["stage"], "optimizer": d["optimizer"],
                                  "scheduler": d["scheduler"]}
         self.opt = None
+
+
+def resume_differences(ckpt: dict, cfg: ReactDiffConfig, widths: dict,
+                       identities: dict) -> list[str]:
+    """How a training checkpoint's run differs from the run asked for (config fields, stream
+    widths, dataset identities); empty when it may be resumed."""
+    out = []
+    stored, asked = ckpt.get("config", {}), cfg.to_dict()
+    for section in ("model", "train"):
+        a, b = stored.get(section, {}), asked.get(section, {})
+        for key in sorted(set(a) | set(b)):
+            if _plain(a.get(key)) != _plain(b.get(key)):
+                out.append(f"{section}.{key}: run {a.get(key)!r}, asked {b.get(key)!r}")
+    if stored.get("variant", cfg.variant) != cfg.variant:
+        out.append(f"variant: run {stored.get('variant')!r}, asked {cfg.variant!r}")
+    if dict(ckpt.get("widths", {})) != dict(widths):
+        out.append(f"stream widths: run {ckpt.get('widths')}, asked {dict(widths)}")
+    for split in ("train", "val"):
+        a = ck.identity_key((ckpt.get("dataset") or {}).get(split) or {})
+        b = ck.identity_key((identities or {}).get(split) or {})
+        if a and b and a != b:
+            out.append(f"{split} data: run {a}, asked {b}")
+    return out
+
+
+def _plain(value):
+    """Tuples as lists, so a config read back from a checkpoint compares equal."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 STAGE1_PREFIXES = ("encoder.", "decoder.", "stream_norm.", "target_norm.")

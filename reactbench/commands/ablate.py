@@ -36,9 +36,14 @@ def register(sub) -> None:
 def main(args) -> int:
     from models.reactdiff.ablation import ABLATION_VARIANTS, ablate
     from reactbench.commands._common import default_out_dir, parse_seeds
+    from reactbench.errors import ModelError
 
-    variants = tuple(v.strip() for v in args.variants.split(",")) if args.variants \
-        else ABLATION_VARIANTS
+    variants = ABLATION_VARIANTS
+    if args.variants is not None:
+        variants = tuple(v.strip() for v in args.variants.split(","))
+        if not all(variants):
+            raise ModelError(f"--variants {args.variants!r}: expected a comma list of variant "
+                             "names (e.g. no-mmt,no-video); omit it for all variants")
     variants = tuple(v if v.startswith("reactdiff") else f"reactdiff-{v}" for v in variants)
     out = args.out or default_out_dir()
     records, table = ablate(variants=variants, preset=args.preset, data=args.data,

@@ -116,7 +116,8 @@ def test_skip_existing_refuses_a_stored_result_of_another_run(tiny_dataset, tmp_
 @pytest.mark.parametrize(("flags", "needle"), [
     (["--frames", "-5"], "--frames must be >= 1 (got -5)"),
     (["--frames", "0"], "--frames must be >= 1 (got 0)"),
-    (["--bootstrap", "-1"], "--bootstrap must be >= 0"),
+    (["--bootstrap", "-1"], "--bootstrap must be 0 (no intervals) or >= 2"),
+    (["--bootstrap", "1"], "--bootstrap must be 0 (no intervals) or >= 2 resamples (got 1)"),
     (["--device", "bogus"], "--device must be cpu, cuda or cuda:N (got 'bogus')"),
     (["--jobs", "0"], "--jobs must be -1 (all cores) or >= 1"),
     (["--metrics", ","], "--metrics names no metric"),

@@ -381,7 +381,7 @@ def _checkpoint(tmp_path, data) -> str:
     net = _net()
     return str(ck.atomic_save({"format": ck.FORMAT, "config": net.full_config.to_dict(),
                                "widths": net.widths, "variant": "reactdiff",
-                               "dataset": {"train": data.identity},
+                               "dataset": {"train": data.identity}, "stages_done": [1, 2],
                                "model": net.state_dict()}, tmp_path / "model.pt"))
 
 

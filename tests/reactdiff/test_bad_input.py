@@ -1,0 +1,179 @@
+"""Bad input to ReactDiff training and generation: resuming another run, invalid configs,
+broken feature files, unfinished model files, output folders, ablate arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.reactdiff import checkpoint as ck
+from models.reactdiff import plugin
+from models.reactdiff.config import StreamSpec, merge_overrides, preset_config
+from models.reactdiff.job import check_output_dir, train_job
+from models.reactdiff.streams import person_streams, stream_widths
+from models.reactdiff.train import Trainer, split_arrays
+from reactbench.cli import main as cli
+from reactbench.errors import ModelError
+
+from .conftest import train_tiny
+from .fakes import random_split, tiny_config
+
+
+def test_resume_refuses_another_runs_settings_or_data(tmp_path, fake_splits):
+    from models.reactdiff.train import train_reactdiff
+
+    out = tmp_path / "run"
+    assert train_tiny(out, splits=fake_splits, stage="1") is None
+    before = (out / "checkpoint.pt").read_bytes()
+    cfg = tiny_config()
+    cfg.train.epochs1 = 2
+    train, val = fake_splits
+    ids = {"train": train.identity, "val": val.identity}
+    with pytest.raises(ModelError, match=r"belongs to another run.*train\.epochs1: run 1, "
+                                         r"asked 2"):
+        train_reactdiff(cfg, train, val, out=out, progress=False, identities=ids, resume=True)
+    other = random_split(8, 40, 7, "train")
+    with pytest.raises(ModelError, match="train data: run"):
+        train_reactdiff(tiny_config(), other, val, out=out, progress=False, resume=True,
+                        identities={"train": other.identity, "val": val.identity})
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+def test_corrupt_training_checkpoint_is_a_clear_error(tmp_path, fake_splits):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"\x80\x02 truncated")
+    with pytest.raises(ModelError, match="cannot read the training checkpoint"):
+        train_tiny(out, splits=fake_splits, resume=True)
+
+
+@pytest.mark.parametrize(("override", "needle"), [
+    ({"model": {"d_model": "16"}}, "model.d_model must be int like 1024; got '16'"),
+    ({"model": {"latent_dim": -16}}, "model.latent_dim must be >= 1; got -16"),
+    ({"train": {"lr1": "fast"}}, "train.lr1 must be float"),
+    ({"train": {"val_every": 0}}, "train.val_every must be >= 1"),
+    ({"model": {"window": 0}}, "model.window must be >= 1"),
+    ({"model": {"heads": 3}}, "model.d_model (1024) must be a multiple of model.heads (3)"),
+    ({"model": {"fusion": "bogus"}}, "model.fusion must be 'cross' or 'concat'"),
+    ({"train": {"batch_size": 0}}, "train.batch_size must be >= 1"),
+    ({"train": {"ema": 1.5}}, "train.ema must lie in [0, 1]"),
+    ({"model": {"streams": []}}, "model.streams must be a non-empty list"),
+    ({"model": {"unet_attn_levels": [7]}}, "model.unet_attn_levels must index"),
+])
+def test_invalid_config_values_are_named(override, needle):
+    with pytest.raises(ModelError, match=None) as info:
+        merge_overrides(preset_config("paper"), override)
+    assert needle in str(info.value), info.value
+
+
+def test_config_file_must_be_an_object():
+    with pytest.raises(ModelError, match="holds a JSON object"):
+        merge_overrides(preset_config("small"), [1, 2])
+
+
+def test_every_preset_and_variant_config_is_valid():
+    from models.reactdiff.config import PRESETS, VARIANTS
+
+    for p in PRESETS:
+        for v in VARIANTS:
+            preset_config(p, v)  # validated on construction
+
+
+@pytest.mark.parametrize("damage", ["nan", "pickled", "garbage"])
+def test_broken_feature_files_are_named(tmp_path, damage):
+    spec = StreamSpec("afr", "file:feats", "audio", width=4)
+    path = tmp_path / "feats" / "clip.npy"
+    path.parent.mkdir()
+    arr = np.zeros((20, 4), np.float32)
+    if damage == "nan":
+        arr[5, 2] = np.nan
+        np.save(path, arr)
+        needle = "1 NaN/inf values (first at frame 5, column 2)"
+    elif damage == "pickled":
+        np.save(path, np.array([{"a": 1}] * 20, dtype=object), allow_pickle=True)
+        needle = "cannot read feature file"
+    else:
+        path.write_bytes(b"not numpy at all")
+        needle = "cannot read feature file"
+    emo, face = np.zeros((1, 20, 25), np.float32), np.zeros((1, 20, 58), np.float32)
+    with pytest.raises(ModelError) as info:
+        person_streams([spec], emo, face, {}, clip_ids=["clip"], root=tmp_path)
+    assert str(path) in str(info.value) and needle in str(info.value), info.value
+
+
+def test_a_diverging_loss_stops_training_without_saving(tmp_path, fake_splits, monkeypatch):
+    cfg = tiny_config()
+    train, val = fake_splits
+    arrays, varr = split_arrays(train, cfg), split_arrays(val, cfg)
+    widths = stream_widths(cfg.model.streams, arrays["listener"])
+    trainer = Trainer(cfg, widths, out=tmp_path, progress=False)
+    monkeypatch.setattr(trainer, "train_step", lambda *a, **k: float("nan"))
+    with pytest.raises(ModelError, match="stage 1, epoch 1: the training loss is nan"):
+        trainer.run_stage(1, arrays, varr, epochs=1)
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_output_folder_checks(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(ModelError, match="is a file, not a directory"):
+        check_output_dir(afile / "run", resume=False)
+    with pytest.raises(ModelError, match="holds no checkpoint.pt to resume"):
+        check_output_dir(tmp_path / "new", resume=True)
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "model.pt").write_bytes(b"x")
+    with pytest.raises(ModelError, match="holds a model.pt but no checkpoint.pt"):
+        check_output_dir(tmp_path / "done", resume=False)
+    with pytest.raises(ModelError, match="--max-steps must be >= 1"):
+        train_job("reactdiff", max_steps=0, out=tmp_path / "x", data=tmp_path / "missing")
+
+
+def test_a_stage1_model_file_is_not_a_generator(tmp_path, fake_splits):
+    out = tmp_path / "run"
+    train_tiny(out, splits=fake_splits, stage="1")
+    best = out / "stage1_best.pt"
+    assert 2 not in ck.read_checkpoint(best)["stages_done"]
+    with pytest.raises(ModelError, match="is not a finished model .*--stage 2 --out"):
+        plugin.ReactDiff(checkpoint=str(best)).fit(fake_splits[0])
+    train_tiny(out, splits=fake_splits, stage="2")
+    with pytest.raises(ModelError, match="is a training checkpoint; pass the model.pt"):
+        plugin.ReactDiff(checkpoint=str(out / "checkpoint.pt")).fit(fake_splits[0])
+    plugin.ReactDiff(checkpoint=str(out / "model.pt")).fit(fake_splits[0])
+
+
+def test_ablate_refuses_an_empty_variant_list(capsys):
+    assert cli(["ablate", "--variants", ""]) == 2
+    assert "expected a comma list of variant names" in capsys.readouterr().err
+    assert cli(["ablate", "--variants", "no-mmt,"]) == 2
+
+
+
+def _train_on(dataset, out, variant, preset="small"):
+    from models.reactdiff.job import load_training_splits
+    from models.reactdiff.train import train_reactdiff
+
+    cfg = tiny_config(variant)
+    cfg.preset = preset
+    _, train, val, ids = load_training_splits(cfg, dataset, 120, progress=False)
+    return train_reactdiff(cfg, train, val, out=out, progress=False, identities=ids)
+
+
+def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path):
+    from models.reactdiff.ablation import ablate
+    from reactbench.results import read_results
+
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    for v in ("reactdiff", "reactdiff-no-diffusion", "reactdiff-no-audio"):
+        _train_on(tiny_dataset, runs / f"{v}-small", v)
+    kw = dict(preset="small", data=tiny_dataset, runs=runs, out=out, alpha=2, progress=False,
+              log=lambda *a: None)
+    ablate(variants=("reactdiff", "reactdiff-no-diffusion"), **kw)
+    said = []
+    records, table = ablate(variants=("reactdiff-no-audio",), **{**kw, "log": said.append})
+    assert len(records) == 1 and len(read_results([out])) == 3
+    text = table.read_text()
+    assert "(w/o) Diffusion" in text and "(w/o) Audio" in text and "ReactDiff" in text
+    assert any("rebuilt from all 3 result files" in s for s in said)
+    _train_on(tiny_dataset, runs / "reactdiff-lrs-small", "reactdiff-lrs", preset="paper")
+    with pytest.raises(ModelError, match="trained with the 'paper' preset, not 'small'"):
+        ablate(variants=("reactdiff-lrs",), **kw)
