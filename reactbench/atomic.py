@@ -18,6 +18,12 @@ import numpy as np
 from reactbench.errors import ReactbenchError
 
 
+def nearest_existing(path: str | Path) -> Path | None:
+    """``path`` itself if it exists, else its closest existing ancestor (None: none exists)."""
+    path = Path(path)
+    return next((p for p in (path, *path.parents) if p.exists()), None)
+
+
 def check_target(path: str | Path, *, overwrite: bool = True, what: str = "output file",
                  error: type[ReactbenchError] = ReactbenchError, hint: str = "") -> Path:
     """Raise ``error`` naming ``path`` unless a file can be written there; return the path.
@@ -29,12 +35,9 @@ def check_target(path: str | Path, *, overwrite: bool = True, what: str = "outpu
     path = Path(path)
     if path.is_dir():
         raise error(f"{what} {path} is a directory; expected a file path (e.g. {path}/NAME)")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise error(f"{what} {path}: cannot be created, {parent} is a file, not a "
-                            "directory")
-            break
+    parent = nearest_existing(path.parent)
+    if parent is not None and not parent.is_dir():
+        raise error(f"{what} {path}: cannot be created, {parent} is a file, not a directory")
     if not overwrite and (path.exists() or path.is_symlink()):
         raise error(f"{what} {path} already exists; not replaced" + (f" ({hint})" if hint else ""))
     return path

@@ -98,9 +98,8 @@ class RunOptions:
 def check_common(*, frames: int, bootstrap: int, device: str, metrics: list[str] | None,
                  n_jobs: int) -> None:
     """Validate the flags ``run`` and ``score`` share, before any data is loaded."""
-    import re
-
     from reactbench.metrics import METRIC_NAMES
+    from reactbench.metrics.validate import is_cuda_device
 
     if frames < 1:
         raise ReactbenchError(f"--frames must be >= 1 (got {frames})")
@@ -109,7 +108,7 @@ def check_common(*, frames: int, bootstrap: int, device: str, metrics: list[str]
                               f"{bootstrap})")
     if n_jobs == 0 or n_jobs < -1:
         raise ReactbenchError(f"--jobs must be -1 (all cores) or >= 1 (got {n_jobs})")
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):
+    if str(device) != "cpu" and not is_cuda_device(device):
         raise ReactbenchError(f"--device must be cpu, cuda or cuda:N (got {device!r})")
     if metrics is not None:
         if not metrics:
@@ -682,17 +681,15 @@ def run(
     opt.validate()
     out = check_results_dir(out)
     models = {s: registry.create_model(s, **opt.model_args.get(s, {})) for s in specs}
-    targets = {}
-    for s, m in models.items():
-        info = model_info(m)
+    targets, infos = {}, {s: model_info(m) for s, m in models.items()}
+    for s, info in infos.items():
+        taken = registry.BUILTIN_MODELS.get(info.name)  # tables print them as GT, B_Mime, ...
+        if taken and taken not in (s, registry.BUILTIN_MODELS.get(s)):
+            raise ModelError(f"model {s!r} calls itself {info.name!r}, the name of the "
+                             f"built-in model {taken}; choose another ModelInfo.name")
         stub = {"model": {"name": info.name}, "task": opt.task, "split": opt.split,
                 "protocol": opt.protocol, "alpha": opt.alpha, "seeds": list(opt.seeds)}
         targets[s] = out / result_filename(stub)
-    for s, m in models.items():  # built-in names (tables print them as GT, B_Mime, ...)
-        taken = registry.BUILTIN_MODELS.get(model_info(m).name)
-        if taken and taken not in (s, registry.BUILTIN_MODELS.get(s)):
-            raise ModelError(f"model {s!r} calls itself {model_info(m).name!r}, the name of the "
-                             f"built-in model {taken}; choose another ModelInfo.name")
     dup = {p for p in targets.values() if list(targets.values()).count(p) > 1}
     if dup:
         raise ModelError(f"two models share the result file name(s) {sorted(map(str, dup))}")
@@ -710,7 +707,7 @@ def run(
     bundle = load_bundle(opt, need_audio)  # also what a kept result is checked against
     load_s = time.perf_counter() - t0
     for s, (rec, path) in existing.items():
-        stale = stale_fields(rec, spec=s, info=model_info(models[s]), identity=bundle.identity,
+        stale = stale_fields(rec, spec=s, info=infos[s], identity=bundle.identity,
                              frames=bundle.test.frames, opt=opt)
         if stale:
             raise ResultsError(

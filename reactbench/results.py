@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from reactbench import __version__
-from reactbench.atomic import check_target
+from reactbench.atomic import check_target, nearest_existing
 from reactbench.errors import ResultsError
 
 SCHEMA_VERSION = "reactbench.result/1"
@@ -338,11 +338,7 @@ def check_results_dir(path: str | Path) -> Path:
     if path.exists() and not path.is_dir():
         raise ResultsError(f"results directory {path} is an existing file; --out names a "
                            "directory (one result JSON per run is written into it)")
-    probe = path
-    for parent in (path, *path.parents):
-        if parent.exists():
-            probe = parent
-            break
+    probe = nearest_existing(path) or path
     if not probe.is_dir():
         raise ResultsError(f"results directory {path} cannot be created: {probe} is a file, "
                            "not a directory")
