@@ -20,10 +20,12 @@ def register(subparsers) -> None:
                    help="latent contexts (default: about 4 pairs per context in val/test)")
     s.set_defaults(func=_synth)
 
-    c = sub.add_parser("check", help="validate a dataset directory; exit 1 on any problem")
+    c = sub.add_parser("check", help="validate a dataset directory; exit 1 on any problem the "
+                                     "loader would refuse (warnings and notes do not fail)")
     c.add_argument("dir", help="dataset root (official layout)")
     c.add_argument("--frames", type=int, default=None,
-                   help="expected frames per clip (default: clips must agree)")
+                   help="frames per clip, as for loading (clips must reach it; a clip's Emotion "
+                        "and 3DMM may then differ in length); default: clips must agree")
     c.set_defaults(func=_check)
 
     m = sub.add_parser("summary", help="generate the default dataset if needed, check it, load a "
@@ -49,21 +51,28 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_problems(problems) -> None:
-    for path, msg in problems:
+def _print_report(report, root, brief: bool = False) -> int:
+    """Print a CheckReport (errors, warnings, then notes unless ``brief``) and a summary line
+    (when sound, only if not ``brief``); the exit status: 1 when there is any error, else 0."""
+    for path, msg in report.errors:
         print(f"{path}: {msg}")
+    for path, msg in report.warnings:
+        print(f"{path}: warning: {msg}")
+    for path, msg in [] if brief else report.notes:
+        print(f"{path}: note: {msg}")
+    warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+    if report.errors:
+        print(f"{len(report.errors)} problem(s){warned} in {root}")
+        return 1
+    if not brief:
+        print(f"{root}: no problems found{warned}")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:
-    from reactbench.data.check import check_dataset
+    from reactbench.data.check import dataset_report
 
-    problems = check_dataset(args.dir, frames=args.frames, progress=True)
-    if problems:
-        _print_problems(problems)
-        print(f"{len(problems)} problem(s) in {args.dir}")
-        return 1
-    print(f"{args.dir}: no problems found")
-    return 0
+    return _print_report(dataset_report(args.dir, frames=args.frames, progress=True), args.dir)
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -79,12 +88,9 @@ def _summary(args: argparse.Namespace) -> int:
         print("using the default synthetic dataset (generated once into the cache)")
     root = resolve_data(args.data)
     t1 = time.perf_counter()
-    from reactbench.data.check import check_dataset
+    from reactbench.data.check import dataset_report
 
-    problems = check_dataset(root, progress=True)
-    if problems:
-        _print_problems(problems)
-        print(f"{len(problems)} problem(s) in {root}")
+    if _print_report(dataset_report(root, progress=True), root, brief=True):
         return 1
     t2 = time.perf_counter()
     d = load_split(root, args.split, frames=args.frames, progress=True)

@@ -1,17 +1,24 @@
 """Validate a dataset directory in the official layout and list every problem with its file.
 
-Checked, per split that has a ``<split>.csv``: the split list itself; for every clip it names,
-the Emotion CSV (25 columns, numbers, no NaN, AU/FE in [0, 1], VA in [-1, 1], FE rows summing
-to 1), the 3DMM array ((T, 58) or (T, 1, 58), finite), the wav (readable, long enough), the
-video frames folder only when the split has ``Video_files`` (nothing requires pixels); frame
-counts (Emotion vs 3DMM vs audio of a clip, and across clips); the neighbour matrix (shape
-(2M, 2M) for M pairs, values 0/1, no empty row, diagonal 1) and, for synthetic datasets, the
-generator's truth matrices. Nothing stops at the first problem.
+Findings come in three kinds (:class:`CheckReport`): **errors** are what the loader refuses,
+**warnings** what it accepts but looks wrong, **notes** are information. Checked, per split that
+has a ``<split>.csv``: the split list itself; for every clip it names, the Emotion CSV (header
+row, 25 columns, numbers, no NaN; values more than ``GROSS_RANGE_MARGIN`` outside AU/FE [0, 1]
+or VA [-1, 1] are errors, slight deviations and FE rows not summing to 1 are warnings), the 3DMM
+array ((T, 58), (T, 1, 58) or (1, T, 58), finite), the wav (readable, long enough; much longer
+than the clip is a warning); frame counts (Emotion vs 3DMM vs audio of a clip, as the loader
+with the same ``frames`` sees them, and across clips); the neighbour matrix (shape (2M, 2M) for M
+pairs, values 0/1, no empty row, diagonal 1; a warning when its rows look interleaved instead
+of mirrored, see :mod:`reactbench.data.neighbour_check`) and, for synthetic datasets, the
+generator's truth matrices. Video frames are optional and only noted (nothing reads pixels);
+a frames folder with fewer frames than the Emotion CSV is a warning. Nothing stops at the
+first problem.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +27,29 @@ from reactbench.constants import AU, FE, FPS, VA
 from reactbench.data import layout
 from reactbench.errors import DataError
 
-FE_SUM_TOLERANCE = 0.02  # |sum(FE) - 1| allowed per frame
-RANGE_TOLERANCE = 1e-4  # slack on [0, 1] and [-1, 1]
+FE_SUM_TOLERANCE = 0.02  # |sum(FE) - 1| per frame beyond this is a warning (never an error)
+RANGE_TOLERANCE = 1e-4  # slack on [0, 1] and [-1, 1] before data check warns
+GROSS_RANGE_MARGIN = 0.5  # values further outside their range are refused (e.g. 0-100 percent)
 AUDIO_FRAME_TOLERANCE = 2  # a wav may be this many 40 ms frames shorter than the clip
+AUDIO_EXCESS_FRAMES = 25  # a wav more than this many frames (1 s) longer than the clip: warning
 VIDEO_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 Problem = tuple[str, str]  # (file, what is wrong and what was expected)
+
+
+@dataclass
+class CheckReport:
+    """What ``data check`` found: errors (the loader refuses), warnings, notes; each a list of
+    (file, message)."""
+
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+
+    def extend(self, other: CheckReport) -> None:
+        self.errors += other.errors
+        self.warnings += other.warnings
+        self.notes += other.notes
 
 
 def _problem(path: Path, exc_or_msg) -> Problem:
@@ -37,36 +61,47 @@ def _problem(path: Path, exc_or_msg) -> Problem:
     return (p, msg)
 
 
-def range_problems(path: Path, emo: np.ndarray) -> list[Problem]:
-    """Out-of-range values of one (T, 25) emotion array read from ``path``: AU and FE outside
-    [0, 1], valence/arousal outside [-1, 1] (slack ``RANGE_TOLERANCE``), FE rows not summing to
-    1 (``FE_SUM_TOLERANCE``). Shared by ``data check`` and the loader."""
-    out = []
+def emotion_findings(path: Path, emo: np.ndarray) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) of one (T, 25) emotion array read from ``path``.
+
+    Errors: AU/FE values more than ``GROSS_RANGE_MARGIN`` outside [0, 1], valence/arousal more
+    than that outside [-1, 1]. Warnings: smaller excursions beyond ``RANGE_TOLERANCE``, and
+    frames whose 8 FE probabilities do not sum to 1 within ``FE_SUM_TOLERANCE`` (an all-zero
+    frame included). The official code accepts any finite values.
+    """
+    errors, warnings = [], []
     checks = (("AU", AU, 0.0, 1.0), ("valence/arousal", VA, -1.0, 1.0), ("FE", FE, 0.0, 1.0))
     for name, cols, lo, hi in checks:
         x = emo[:, cols]
-        bad = (x < lo - RANGE_TOLERANCE) | (x > hi + RANGE_TOLERANCE)
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            out.append(_problem(path, (
-                f"{int(bad.sum())} {name} value(s) outside [{lo:g}, {hi:g}], first "
-                f"{x[r, c]:g} at frame {r} column {cols.start + c}")))
+        for margin, out, how in ((GROSS_RANGE_MARGIN, errors, ""),
+                                 (RANGE_TOLERANCE, warnings, "slightly ")):
+            bad = (x < lo - margin) | (x > hi + margin)
+            if bad.any():
+                r, c = np.argwhere(bad)[0]
+                accepted = ("" if out is errors else
+                            f"; accepted (values more than {GROSS_RANGE_MARGIN:g} outside are "
+                            f"refused)")
+                out.append(_problem(path, (
+                    f"{int(bad.sum())} {name} value(s) {how}outside [{lo:g}, {hi:g}], first "
+                    f"{x[r, c]:g} at frame {r} column {cols.start + c}{accepted}")))
+                break
     err = np.abs(emo[:, FE].sum(axis=1) - 1.0)
     if (err > FE_SUM_TOLERANCE).any():
         r = int(np.argmax(err > FE_SUM_TOLERANCE))
-        out.append(_problem(path, (
+        warnings.append(_problem(path, (
             f"{int((err > FE_SUM_TOLERANCE).sum())} frame(s) whose 8 FE probabilities do not sum "
-            f"to 1 (first: frame {r}, sum {emo[r, FE].sum():.4f}; tolerance {FE_SUM_TOLERANCE})")))
-    return out
+            f"to 1 (first: frame {r}, sum {emo[r, FE].sum():.4f}; tolerance {FE_SUM_TOLERANCE}); "
+            f"accepted")))
+    return errors, warnings
 
 
 def check_emotion_ranges(path: Path, emo: np.ndarray) -> None:
-    """Raise DataError naming the file, column and value for the first problem that
-    :func:`range_problems` finds in ``emo`` (the loader's check of ground truth)."""
-    problems = range_problems(path, emo)
-    if problems:
-        file, msg = problems[0]
-        more = f" (and {len(problems) - 1} more problem(s) in this file)" if len(problems) > 1 \
+    """Raise DataError naming the file, column and value for the first gross range violation
+    that :func:`emotion_findings` finds in ``emo`` (the loader's check of ground truth)."""
+    errors, _ = emotion_findings(path, emo)
+    if errors:
+        file, msg = errors[0]
+        more = f" (and {len(errors) - 1} more problem(s) in this file)" if len(errors) > 1 \
             else ""
         raise DataError(f"{file}: {msg}{more}")
 
@@ -87,94 +122,104 @@ def audio_shortfall(audio_file: Path, n_audio: int, n_clip: int) -> str | None:
             f"least {n_clip / FPS:.2f} s ({n_clip} frames at {FPS} fps, like the Emotion CSV)")
 
 
-def check_clip(root: Path, split: str, clip: str, audio: bool = True, video: bool = False
-               ) -> tuple[list[Problem], dict]:
-    """Problems of one person-clip's files, and its frame counts {emotion, face, audio, video}.
+def audio_excess(audio_file: Path, n_audio: int, n_clip: int) -> str | None:
+    """The warning for a wav more than ``AUDIO_EXCESS_FRAMES`` frames longer than its clip's
+    ``n_clip`` Emotion frames (e.g. a whole session's audio); None otherwise."""
+    if n_audio <= n_clip + AUDIO_EXCESS_FRAMES:
+        return None
+    return (f"{audio_file}: audio lasts {n_audio / FPS:.2f} s ({n_audio} frames at {FPS} fps), "
+            f"but the Emotion CSV has {n_clip} frames ({n_clip / FPS:.2f} s); expected at most "
+            f"{AUDIO_EXCESS_FRAMES / FPS:g} s longer. Only its first {n_clip / FPS:.2f} s are "
+            f"used: is it the clip's own audio?")
 
-    video: also check the clip's frames folder (done when ``<split>/Video_files`` exists).
+
+def _used_frames(lengths: dict[str, int], frames: int | None) -> int | None:
+    """Frames the loader keeps of a clip with these Emotion/3DMM ``lengths``."""
+    ts = [lengths[k] for k in ("emotion", "face") if k in lengths]
+    if frames is not None:
+        ts.append(frames)
+    return min(ts) if ts else None
+
+
+def check_clip(root: Path, split: str, clip: str, audio: bool = True,
+               frames: int | None = None) -> tuple[CheckReport, dict]:
+    """Findings of one person-clip's files, and its frame counts {emotion, face, audio, video}.
+
+    frames: as the loader's ``frames`` (Emotion and 3DMM may differ when both reach it; the wav
+    must cover the frames kept). The clip's video frames folder is looked at if present.
     """
     from reactbench.data.loader import _missing_message
 
-    problems: list[Problem] = []
+    rep = CheckReport()
     lengths: dict[str, int] = {}
-    files = [layout.emotion_path(root, split, clip), layout.face_path(root, split, clip)]
-    if audio:
-        files.append(layout.audio_path(root, split, clip))
-    missing = [p for p in files if not p.is_file()]
-    problems += [_problem(p, _missing_message(p, split)) for p in missing]
-    ep, fp = files[0], files[1]
-    if ep not in missing:
+    ep, fp, ap = (layout.emotion_path(root, split, clip), layout.face_path(root, split, clip),
+                  layout.audio_path(root, split, clip))
+    for p in (ep, fp, ap) if audio else (ep, fp):
+        if not p.is_file():
+            rep.errors.append(_problem(p, _missing_message(p, split)))
+    if ep.is_file():
         try:
             emo = layout.read_emotion(ep)
             lengths["emotion"] = emo.shape[0]
-            problems += range_problems(ep, emo)
+            errors, warnings = emotion_findings(ep, emo)
+            rep.errors += errors
+            rep.warnings += warnings
         except DataError as exc:
-            problems.append(_problem(ep, exc))
-    if fp not in missing:
+            rep.errors.append(_problem(ep, exc))
+    if fp.is_file():
         try:
             lengths["face"] = layout.read_3dmm(fp).shape[0]
         except DataError as exc:
-            problems.append(_problem(fp, exc))
-    ap = layout.audio_path(root, split, clip)
-    if audio and ap not in missing:
+            rep.errors.append(_problem(fp, exc))
+    if audio and ap.is_file():
         try:
             y, sr = layout.read_wav(ap)
             lengths["audio"] = int(len(y) * FPS // sr)
         except DataError as exc:
-            problems.append(_problem(ap, exc))
-    if video:
-        vp = layout.video_path(root, split, clip)
-        if not vp.is_dir():
-            problems.append(_problem(vp, (
-                f"video frames folder not found ({split}/{layout.VIDEO_DIR} exists, so every "
-                f"clip needs a folder of frames 1.png ... T.png)")))
-        else:
-            n = sum(1 for e in os.scandir(vp) if e.name.lower().endswith(VIDEO_EXTENSIONS))
-            lengths["video"] = n
-            t = lengths.get("emotion")
-            if t is not None and n < t:
-                problems.append(_problem(vp, (
-                    f"{n} video frames, expected at least {t} like the Emotion CSV")))
-    if "emotion" in lengths and "face" in lengths and lengths["emotion"] != lengths["face"]:
-        problems.append(_problem(fp, modality_mismatch(ep, lengths["emotion"], fp,
-                                                       lengths["face"])))
-    if "audio" in lengths and "emotion" in lengths:
-        short = audio_shortfall(ap, lengths["audio"], lengths["emotion"])
+            rep.errors.append(_problem(ap, exc))
+    ne, nf = lengths.get("emotion"), lengths.get("face")
+    if ne is not None and nf is not None and ne != nf and (frames is None
+                                                           or min(ne, nf) < frames):
+        rep.errors.append(_problem(fp, modality_mismatch(ep, ne, fp, nf)))
+    used = _used_frames(lengths, frames)
+    if "audio" in lengths and used is not None:
+        short = audio_shortfall(ap, lengths["audio"], used)
         if short:
-            problems.append(_problem(ap, short))
-    return problems, lengths
+            rep.errors.append(_problem(ap, short))
+        long = audio_excess(ap, lengths["audio"], ne) if ne is not None else None
+        if long:
+            rep.warnings.append(_problem(ap, long))
+    _video_findings(layout.video_path(root, split, clip), ne, rep, lengths)
+    return rep, lengths
+
+
+def _video_findings(vp: Path, n_emotion: int | None, rep: CheckReport,
+                    lengths: dict[str, int]) -> None:
+    """Count a clip's video frames (``lengths["video"]``) if its folder exists; fewer frames
+    than the Emotion CSV is a warning. Nothing reads pixels, so absence is no finding."""
+    if not vp.is_dir():
+        return
+    n = sum(1 for e in os.scandir(vp) if e.name.lower().endswith(VIDEO_EXTENSIONS))
+    lengths["video"] = n
+    if n_emotion is not None and n < n_emotion:
+        rep.warnings.append(_problem(vp, (
+            f"{n} video frames, expected at least {n_emotion} like the Emotion CSV (video is "
+            f"optional; nothing in reactbench reads it)")))
 
 
 def check_neighbours(path: Path, n: int) -> list[Problem]:
     """Problems of a neighbour matrix file that should be (n, n) float 0/1 with diagonal 1."""
-    try:
-        nb = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        return [_problem(path, f"cannot read the matrix ({exc}); expected an ({n}, {n}) .npy")]
-    if nb.shape != (n, n):
-        return [_problem(path, (
-            f"shape {nb.shape}, expected ({n}, {n}): N = 2 x the pairs in the split CSV, "
-            f"mirrored order"))]
-    if not (np.issubdtype(nb.dtype, np.number) or nb.dtype == bool):
-        return [_problem(path, f"dtype {nb.dtype}, expected numbers 0/1")]
-    nb = nb.astype(np.float64)
-    out = []
-    bad = ~np.isin(nb, (0.0, 1.0))
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        out.append(_problem(path, (
-            f"{int(bad.sum())} value(s) other than 0/1, first {nb[r, c]!r} at [{r}, {c}]")))
-    empty = np.flatnonzero((nb == 1).sum(axis=1) == 0)
-    if len(empty):
-        out.append(_problem(path, (
-            f"{len(empty)} row(s) with no appropriate reaction (first: row {empty[0]}); "
-            f"every row needs at least one 1")))
-    zero_diag = np.flatnonzero(np.diag(nb) != 1)
-    if len(zero_diag):
-        out.append(_problem(path, (
-            f"{len(zero_diag)} diagonal entr(y/ies) not 1 (first: row {zero_diag[0]}); a "
-            f"speaker's own listener is always appropriate")))
-    return out
+    return _neighbour_findings(path, n).errors
+
+
+def _neighbour_findings(path: Path, n: int) -> CheckReport:
+    """Errors and warnings of a neighbour matrix file (:mod:`reactbench.data.neighbour_check`).
+    """
+    from reactbench.data.neighbour_check import neighbour_findings
+
+    errors, warnings = neighbour_findings(path, n)
+    return CheckReport(errors=[_problem(path, m) for m in errors],
+                       warnings=[_problem(path, m) for m in warnings])
 
 
 def _frame_problems(root: Path, split: str, lengths: dict[str, dict], frames: int | None
@@ -200,83 +245,111 @@ def _frame_problems(root: Path, split: str, lengths: dict[str, dict], frames: in
     return out
 
 
-def check_split(root: Path, split: str, *, frames: int | None = None, audio: bool = True,
-                n_jobs: int = -1, progress: bool = False) -> list[Problem]:
-    """Every problem of one split (its CSV must exist). Raises DataError for frames < 1."""
+def _video_note(root: Path, split: str, lengths: dict[str, dict]) -> Problem:
+    """One note per split: how many clips have a video frames folder (optional)."""
+    vdir = Path(root) / split / layout.VIDEO_DIR
+    n = sum("video" in v for v in lengths.values())
+    return (str(vdir), f"video frames folders for {n} of {len(lengths)} clips (optional: "
+                       f"nothing in reactbench reads pixels; .mp4 files are not looked at)")
+
+
+def split_report(root: Path, split: str, *, frames: int | None = None, audio: bool = True,
+                 n_jobs: int = -1, progress: bool = False) -> CheckReport:
+    """Every finding of one split (its CSV must exist). Raises DataError for frames < 1."""
     from joblib import Parallel, delayed
 
     frames = layout.check_frames(frames)
     csv_path = layout.split_csv_path(root, split)
+    rep = CheckReport()
     try:
         pairs = layout.read_split_csv(root, split)
     except DataError as exc:
-        return [_problem(csv_path, exc)]
-    problems: list[Problem] = []
+        rep.errors.append(_problem(csv_path, exc))
+        return rep
     for i, (s, lst) in enumerate(pairs):
         if s == lst:
-            problems.append(_problem(csv_path, (
+            rep.errors.append(_problem(csv_path, (
                 f"pair {i}: speaker and listener are the same clip {s!r} "
                 f"(expected the two persons of one dyad)")))
     speakers, _ = layout.mirrored(pairs)
     clips = list(dict.fromkeys(speakers))
     nj = 1 if len(clips) < 16 else n_jobs
-    video = (Path(root) / split / layout.VIDEO_DIR).is_dir()
     results = Parallel(n_jobs=nj, return_as="generator")(
-        delayed(check_clip)(root, split, c, audio, video) for c in clips)
+        delayed(check_clip)(root, split, c, audio, frames) for c in clips)
     if progress:
         from tqdm import tqdm
 
         results = tqdm(results, total=len(clips), desc=f"checking {split}", unit="clip")
     lengths = {}
-    for c, (probs, lens) in zip(clips, results):
-        problems += probs
+    for c, (clip_rep, lens) in zip(clips, results):
+        rep.extend(clip_rep)
         lengths[c] = lens
-    problems += _frame_problems(root, split, lengths, frames)
+    rep.errors += _frame_problems(root, split, lengths, frames)
+    rep.notes.append(_video_note(root, split, lengths))
     n = 2 * len(pairs)
     nb = layout.neighbour_path(root, split)
     if nb.is_file():
-        problems += check_neighbours(nb, n)
+        rep.extend(_neighbour_findings(nb, n))
     from reactbench.data.synthetic import META_FILE, TRUTH_FILE
 
     truth = Path(root) / TRUTH_FILE.format(split=split)
     if (Path(root) / META_FILE).is_file():
         if not truth.is_file():
-            problems.append(_problem(truth, (
+            rep.errors.append(_problem(truth, (
                 f"missing: the synthetic dataset's true appropriateness of {split}, "
                 f"expected an ({n}, {n}) 0/1 .npy")))
         else:
-            problems += check_neighbours(truth, n)
-    return problems
+            rep.extend(_neighbour_findings(truth, n))
+    return rep
 
 
-def check_dataset(root: str | Path, *, frames: int | None = None, audio: bool = True,
-                  n_jobs: int = -1, progress: bool = False) -> list[Problem]:
-    """Every problem of the dataset at ``root`` as (file, message) pairs; [] when it is sound.
+def check_split(root: Path, split: str, *, frames: int | None = None, audio: bool = True,
+                n_jobs: int = -1, progress: bool = False) -> list[Problem]:
+    """The errors of :func:`split_report` (same arguments)."""
+    return split_report(root, split, frames=frames, audio=audio, n_jobs=n_jobs,
+                        progress=progress).errors
 
-    frames: minimum frames per clip (None: the clips of a split must agree);
-    audio: also check the wav files. Raises DataError for frames < 1 (a bad argument, not a
-    problem of the dataset).
+
+def dataset_report(root: str | Path, *, frames: int | None = None, audio: bool = True,
+                   n_jobs: int = -1, progress: bool = False) -> CheckReport:
+    """Every finding of the dataset at ``root`` (errors, warnings, notes).
+
+    frames: as ``--frames`` of the loader: minimum frames per clip, and Emotion/3DMM of a clip
+    may differ in length when both reach it (None: the clips of a split must agree, and each
+    clip's modalities too); audio: also check the wav files. Raises DataError for frames < 1 (a
+    bad argument, not a problem of the dataset).
     """
     frames = layout.check_frames(frames)
     root = Path(root).expanduser()
+    rep = CheckReport()
     if not root.is_dir():
-        return [(str(root), "dataset directory not found")]
+        rep.errors.append((str(root), "dataset directory not found"))
+        return rep
     present = [s for s in layout.SPLITS if layout.split_csv_path(root, s).is_file()]
     if not present:
-        return [(str(root), "no split list: expected train.csv, val.csv or test.csv "
-                            "(official layout)")]
-    problems: list[Problem] = []
+        rep.errors.append((str(root), "no split list: expected train.csv, val.csv or test.csv "
+                                      "(official layout)"))
+        return rep
     from reactbench.data.synthetic import META_FILE, read_meta
 
     try:
         read_meta(root)
     except DataError as exc:
-        problems.append(_problem(root / META_FILE, exc))
+        rep.errors.append(_problem(root / META_FILE, exc))
     for split in present:
-        problems += check_split(root, split, frames=frames, audio=audio, n_jobs=n_jobs,
-                                progress=progress)
-    return problems
+        rep.extend(split_report(root, split, frames=frames, audio=audio, n_jobs=n_jobs,
+                                progress=progress))
+    return rep
 
 
-__all__ = ["check_dataset", "check_split", "check_clip", "check_neighbours", "range_problems",
-           "check_emotion_ranges", "modality_mismatch", "audio_shortfall", "Problem"]
+def check_dataset(root: str | Path, *, frames: int | None = None, audio: bool = True,
+                  n_jobs: int = -1, progress: bool = False) -> list[Problem]:
+    """The errors of :func:`dataset_report` (same arguments) as (file, message) pairs; [] when
+    the loader will accept the dataset."""
+    return dataset_report(root, frames=frames, audio=audio, n_jobs=n_jobs,
+                          progress=progress).errors
+
+
+__all__ = ["check_dataset", "dataset_report", "check_split", "split_report", "check_clip",
+           "check_neighbours", "emotion_findings", "check_emotion_ranges", "modality_mismatch",
+           "audio_shortfall", "audio_excess", "CheckReport", "Problem"]

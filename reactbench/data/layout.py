@@ -5,12 +5,13 @@ Layout (``official_react2024.md`` section 1)::
 
     <root>/<split>.csv                      header row, then ``index,speaker_path,listener_path``
     <root>/<split>/Emotion/<clip>.csv       header row + T rows x 25 columns (AU 0:15, VA, FE)
-    <root>/<split>/3D_FV_files/<clip>.npy   (T, 58) or (T, 1, 58) FaceVerse coefficients
+    <root>/<split>/3D_FV_files/<clip>.npy   (T, 58), (T, 1, 58) or (1, T, 58) FaceVerse coefficients
     <root>/<split>/Audio_files/<clip>.wav   audio at any sample rate (mono or stereo)
     <root>/<split>/Video_files/<clip>/      optional frames 1.png ... T.png
     <root>/neighbour_emotion_<split>.npy    (N, N) appropriateness matrix, N = 2M
 
-``<clip>`` is ``<site>/<session>/<role>/<clip index>`` as written in the split CSV (no extension).
+``<clip>`` is ``<site>/<session>/<role>/<clip index>`` as written in the split CSV (no extension;
+relative, without ``..``, so no path leaves the dataset root).
 Every reader raises :class:`reactbench.errors.DataError` naming the file and what was expected.
 """
 
@@ -125,10 +126,24 @@ def read_split_csv(root: Path, split: str) -> list[tuple[str, str]]:
         spk, lst = row[1].strip(), row[2].strip()
         if not spk or not lst:
             raise DataError(f"{path}, line {lineno}: empty speaker_path or listener_path")
+        for column, clip in (("speaker_path", spk), ("listener_path", lst)):
+            _check_clip_path(path, lineno, column, clip)
         pairs.append((spk, lst))
     if not pairs:
         raise DataError(f"{path}: no clip pairs after the header row")
     return pairs
+
+
+def _check_clip_path(csv_path: Path, lineno: int, column: str, clip: str) -> None:
+    """Raise for a clip path that could leave the dataset root: absolute (leading ``/`` or
+    ``\\``, a drive letter) or with a ``..`` component."""
+    parts = clip.replace("\\", "/").split("/")
+    absolute = clip.startswith(("/", "\\")) or (len(clip) > 1 and clip[1] == ":")
+    if absolute or ".." in parts:
+        raise DataError(
+            f"{csv_path}, line {lineno}: {column} {clip!r} leaves the dataset directory; expected "
+            f"a relative path like 'NoXI/<session>/<role>/<clip>' without a leading '/' or '..'"
+        )
 
 
 def write_split_csv(root: Path, split: str, pairs: list[tuple[str, str]]) -> Path:
@@ -155,9 +170,11 @@ def mirrored(pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
 def read_emotion(path: Path) -> np.ndarray:
     """One Emotion CSV -> (T, 25) float32. The first line is a header and is dropped.
 
-    Raises DataError for a missing/malformed file, a column count other than 25, a blank line
-    among the frames (skipping it would move every later frame up by one), empty or non-numeric
-    cells or NaN/inf values (naming the line and column). Blank lines at the end are ignored.
+    Raises DataError for a missing/malformed file, a first line of numbers (no header row: the
+    official loader drops line 1 unseen, so every frame would move up by one), a column count
+    other than 25, a blank line among the frames (skipping it would move every later frame up by
+    one), empty or non-numeric cells or NaN/inf values (naming the line and column). Blank lines
+    at the end are ignored.
     """
     import pandas as pd
 
@@ -168,6 +185,7 @@ def read_emotion(path: Path) -> np.ndarray:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read emotion file ({exc})") from exc
+    _check_header(path, raw)
     _check_blank_lines(path, raw)
     try:
         df = pd.read_csv(io.BytesIO(raw), header=None, skiprows=1, dtype=np.float64,
@@ -200,6 +218,36 @@ def read_emotion(path: Path) -> np.ndarray:
             f"(expected finite numbers)"
         )
     return arr.astype(np.float32)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_header(path: Path, raw: bytes) -> None:
+    """Raise when the first line of an Emotion CSV is a frame rather than a header row.
+
+    The official loader reads the file with ``header=None`` and drops row 0, so the first line
+    must be a header. A line of numbers is taken for a frame, except ``0,1,...,24`` (the column
+    labels pandas writes for an unnamed DataFrame), which no frame can be (AUs are 0/1).
+    """
+    first = raw.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip()
+    cells = [c.strip() for c in first.split(",")]
+    if not first or not all(_is_number(c) for c in cells):
+        return
+    if len(cells) == EMOTION_DIM and all(_is_number(c) and float(c) == i
+                                         for i, c in enumerate(cells)):
+        return  # pandas' default column labels: a header
+    shown = first if len(first) <= 60 else first[:57] + "..."
+    raise DataError(
+        f"{path}, line 1: expected a header row (the official loader drops line 1), got the "
+        f"numbers {shown!r}; the file seems to have no header, so its first frame would be "
+        f"lost and every frame shifted by one. Add a header line of {EMOTION_DIM} column names"
+    )
 
 
 def _check_blank_lines(path: Path, raw: bytes) -> None:
@@ -263,7 +311,8 @@ def write_emotion(path: Path, emotion: np.ndarray) -> None:
 
 
 def read_3dmm(path: Path) -> np.ndarray:
-    """One 3DMM ``.npy`` -> (T, 58) float32 ((T, 1, 58) is squeezed as in the official loader)."""
+    """One 3DMM ``.npy`` -> (T, 58) float32. (T, 1, 58) and (1, T, 58) are squeezed, as the
+    official loader's ``.squeeze()`` does; no other shape is accepted."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: 3DMM file not found (expected a (T, 58) .npy array)")
@@ -271,12 +320,16 @@ def read_3dmm(path: Path) -> np.ndarray:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot read 3DMM array ({exc}); expected a (T, 58) .npy") from exc
-    if arr.ndim == 3 and arr.shape[1] == 1:
+    shape = arr.shape
+    if arr.ndim == 3 and arr.shape[0] == 1:
+        arr = arr[0]
+    elif arr.ndim == 3 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 2 or arr.shape[1] != FACE_3DMM_DIM:
         raise DataError(
-            f"{path}: 3DMM array has shape {arr.shape}, expected (T, {FACE_3DMM_DIM}) or "
-            f"(T, 1, {FACE_3DMM_DIM}) (52 expression + 3 rotation + 3 translation)"
+            f"{path}: 3DMM array has shape {shape}, expected (T, {FACE_3DMM_DIM}), "
+            f"(T, 1, {FACE_3DMM_DIM}) or (1, T, {FACE_3DMM_DIM}) (52 expression + 3 rotation + "
+            f"3 translation)"
         )
     if not np.issubdtype(arr.dtype, np.number):
         raise DataError(f"{path}: 3DMM array has dtype {arr.dtype}, expected numbers")

@@ -22,7 +22,8 @@ from reactbench.data.split import SplitData
 from reactbench.errors import DataError
 from reactbench.paths import cache_dir
 
-LOADER_VERSION = "loader-3"  # 3: ground-truth range checks, no trimming between modalities
+LOADER_VERSION = "loader-4"  # 4: headerless Emotion CSVs refused (a cached shifted read must
+# not be reused); 3: ground-truth range checks, no trimming between modalities
 
 
 def _clip_files(root: Path, split: str, clip: str, audio: bool) -> list[Path]:
@@ -49,8 +50,9 @@ def _unique(ids: list[str]) -> list[str]:
 
 
 def _load_clip(root: Path, split: str, clip: str, audio: bool) -> dict:
-    """Every modality of one person-clip, untrimmed, validated per file (the Emotion CSV with
-    the same value-range checks as ``data check``)."""
+    """Every modality of one person-clip, untrimmed, validated per file (the Emotion CSV for
+    gross range violations only, ``check.GROSS_RANGE_MARGIN``; ``data check`` warns about
+    smaller ones)."""
     ep = layout.emotion_path(root, split, clip)
     emo = layout.read_emotion(ep)
     check_emotion_ranges(ep, emo)
@@ -150,13 +152,17 @@ def load_split(root: str | Path, split: str, *, frames: int | None = DEFAULT_FRA
         That cut is the only trimming: the Emotion CSV and 3DMM array of a clip must have
         equal frame counts unless both hold at least ``frames`` (then both are cut, as the
         official loader does); its wav may be up to ``check.AUDIO_FRAME_TOLERANCE`` frames shorter
-        (features edge-padded, as the official loader pads audio) or longer (cut).
+        (the missing feature frames repeat the last one; the official loader instead zero-pads
+        the waveform, so those few frames differ from it) or longer (cut).
     audio: compute the audio features ("mfcc" (N, T, 26), "logmel" (N, T, LOGMEL_DIM)).
     neighbours: read ``neighbour_emotion_<split>.npy`` when present (None otherwise).
     n_jobs: joblib workers for reading clips; cache: reuse/write the ``.npz`` cache.
 
-    Raises DataError naming the file and what was expected for any missing or malformed file,
-    out-of-range ground truth, or frame counts that differ between the modalities of a clip.
+    Raises DataError naming the file and what was expected for any missing or malformed file
+    (an Emotion CSV without a header row included), ground truth grossly out of range (more
+    than ``check.GROSS_RANGE_MARGIN`` outside AU/FE [0, 1] or VA [-1, 1]; slight deviations and
+    FE rows not summing to 1 are accepted, as by the official code), or frame counts that
+    differ between the modalities of a clip.
     """
     frames = layout.check_frames(frames)
     root = Path(root).expanduser().resolve()
@@ -250,7 +256,7 @@ def _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, pr
             feats = []
             for c in clips:
                 f = by[c]["audio"][name]
-                if f.shape[0] < T:
+                if f.shape[0] < T:  # repeat the last frame (official: zero-padded waveform)
                     f = np.pad(f, ((0, T - f.shape[0]), (0, 0)), mode="edge")
                 feats.append(f[:T])
             out[f"audio_{name}"] = np.stack(feats)

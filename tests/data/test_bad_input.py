@@ -131,9 +131,38 @@ def au_out_of_range(root):
     return p, "AU value(s) outside [0, 1], first 7 at frame 3 column 2"
 
 
+def emotion_no_header(root):
+    p = _emotion(root)
+    p.write_text("".join(p.read_text().splitlines(keepends=True)[1:]))  # header removed
+    return p, "line 1: expected a header row"
+
+
+def face_two_leading(root):
+    p = layout.face_path(root, "test", _first_clip(root))
+    np.save(p, np.stack([np.load(p)] * 2))  # (2, T, 58): only a singleton axis is squeezed
+    return p, "expected (T, 58), (T, 1, 58) or (1, T, 58)"
+
+
+def _split_path(root, old, new):
+    csv = layout.split_csv_path(root, "test")
+    csv.write_text(csv.read_text().replace(old, new))
+    return csv
+
+
+def split_path_absolute(root):
+    csv = _split_path(root, ",Synthetic/test001/P2/1", ",/etc/Synthetic/test001/P2/1")
+    return csv, "line 3: listener_path '/etc/Synthetic/test001/P2/1' leaves the dataset"
+
+
+def split_path_dotdot(root):
+    csv = _split_path(root, ",Synthetic/test000/P1/1", ",Synthetic/../../test000/P1/1")
+    return csv, "line 2: speaker_path 'Synthetic/../../test000/P1/1' leaves the dataset"
+
+
 BAD_INPUTS = [malformed_csv, short_row, wrong_columns, nan_value, non_numeric, face_wrong_width,
               unreadable_wav, missing_clip, neighbour_wrong_size, neighbour_empty_row,
-              split_csv_columns, split_csv_no_header, blank_line, au_out_of_range]
+              split_csv_columns, split_csv_no_header, blank_line, au_out_of_range,
+              emotion_no_header, face_two_leading, split_path_absolute, split_path_dotdot]
 
 
 @pytest.mark.parametrize("damage", BAD_INPUTS, ids=lambda f: f.__name__)
@@ -200,14 +229,25 @@ def test_missing_directory_and_split(tmp_path):
 
 
 def test_clean_dataset_has_no_problems(micro_dataset, tiny_dataset):
-    assert check_dataset(micro_dataset, n_jobs=1) == []
-    assert check_dataset(tiny_dataset, n_jobs=1) == []
+    from reactbench.data.check import dataset_report
+
+    for root in (micro_dataset, tiny_dataset):
+        report = dataset_report(root, n_jobs=1)
+        assert report.errors == [] and report.warnings == [], report
 
 
-def test_video_frames_are_optional_but_checked_when_present(micro_copy):
+def test_video_frames_are_optional_and_only_noted(micro_copy):
+    """Missing frame folders, .mp4 files or an empty Video_files are no problem (nothing reads
+    pixels); a frames folder shorter than the Emotion CSV is a warning."""
+    from reactbench.data.check import dataset_report
+
+    (micro_copy / "test" / layout.VIDEO_DIR).mkdir()  # empty Video_files
     assert check_dataset(micro_copy) == []
     pairs = layout.read_split_csv(micro_copy, "test")
     clips = [c for p in pairs for c in p]
+    mp4 = layout.video_path(micro_copy, "test", clips[0]).with_suffix(".mp4")
+    mp4.parent.mkdir(parents=True)
+    mp4.write_bytes(b"")
     for c in clips[1:]:
         v = layout.video_path(micro_copy, "test", c)
         v.mkdir(parents=True)
@@ -215,10 +255,11 @@ def test_video_frames_are_optional_but_checked_when_present(micro_copy):
             (v / f"{i}.png").write_bytes(b"")
     short = layout.video_path(micro_copy, "test", clips[1])
     (short / "100.png").unlink()
-    problems = dict(check_dataset(micro_copy))
-    assert "video frames folder not found" in problems[str(layout.video_path(
-        micro_copy, "test", clips[0]))]
-    assert "99 video frames, expected at least 100" in problems[str(short)]
+    report = dataset_report(micro_copy)
+    assert report.errors == []
+    assert [f for f, _ in report.warnings] == [str(short)]
+    assert "99 video frames, expected at least 100" in report.warnings[0][1]
+    assert any("video frames folders for 3 of 4 clips" in m for _, m in report.notes)
     assert load_split(micro_copy, "test", cache=False).video_dirs is None  # not all present
 
 
