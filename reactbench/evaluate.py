@@ -14,8 +14,9 @@ dataset files behind the harness's back, nor one that remembers clips across bat
 every batch and seed): that is against the rules, not detectable by input perturbation.
 
 Predictions are cached under ``cache_dir()/predictions`` keyed by model name + version +
-params, the model's code (class, hash of its source file, --model-arg options), dataset
-identity, split, task (+ window), alpha, frames and seed: re-scoring never re-generates.
+params, the model's code (class, hash of its source file, --model-arg options, and the
+optional ``cache_identity`` of inputs it reads itself), dataset identity, split, task
+(+ window), alpha, frames and seed: re-scoring never re-generates.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from reactbench.paths import cache_dir
 from reactbench.predictions import Predictions, check_reactions
 from reactbench.results import (
     SCHEMA_VERSION,
+    check_distinct_targets,
     check_results_dir,
     machine,
     metric_entry,
@@ -330,12 +332,15 @@ def check_causality(model, data, preds: Predictions, *, alpha: int, seed: int, w
 
 
 # ----------------------------------------------------------------------------- cache
-def model_code(model, args: dict[str, str]) -> dict:
+def model_code(model, args: dict[str, str], data=None) -> dict:
     """What identifies a model's code beyond its ModelInfo: its class, the sha256 of the file
     that defines the class (None when it has no source file) and its --model-arg options.
     Part of the predictions cache key, so that two plug-ins sharing a name and version, an
     edited plug-in file, or an option the model forgot to put into ``params`` never share
-    cached reactions."""
+    cached reactions. With ``data`` (the evaluated split), a model's optional
+    ``cache_identity(data)`` (reactbench.models) is added as ``inputs`` when it is not None:
+    inputs the model reads itself, e.g. feature files (absent otherwise, so keys stay as
+    they were for models without it)."""
     import inspect
 
     cls = type(model)
@@ -346,8 +351,21 @@ def model_code(model, args: dict[str, str]) -> dict:
             digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
     except (OSError, TypeError):
         pass
-    return {"class": f"{cls.__module__}.{cls.__qualname__}", "source_sha256": digest,
+    code = {"class": f"{cls.__module__}.{cls.__qualname__}", "source_sha256": digest,
             "args": dict(sorted(args.items()))}
+    hook = getattr(model, "cache_identity", None) if data is not None else None
+    if callable(hook):
+        name = getattr(getattr(model, "info", None), "name", cls.__name__)
+        inputs = _call(model, name, "cache_identity", np.array([0]), lambda: hook(data))
+        if inputs is not None:
+            from reactbench.results import json_problem
+
+            problem = json_problem(inputs, "cache_identity()")
+            if problem:
+                raise ModelError(f"model {name!r}: {problem}; cache_identity must return None "
+                                 "or JSON values")
+            code["inputs"] = json.loads(json.dumps(inputs, default=_json_default))
+    return code
 
 
 def predictions_key(info, identity: dict, *, split: str, task: str, window: int | None,
@@ -539,11 +557,11 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
     identity = dict(bundle.identity)
     if getattr(model, "needs_train", True):
         identity["train"] = bundle.train_identity()
+    code = model_code(model, opt.model_args.get(spec, {}), data)
     for seed in opt.seeds:
         key = predictions_key(info, identity, split=opt.split, task=opt.task,
                               window=window, alpha=opt.alpha, seed=seed, frames=data.frames,
-                              keep_face=opt.realism_3dmm,
-                              code=model_code(model, opt.model_args.get(spec, {})))
+                              keep_face=opt.realism_3dmm, code=code)
         path = predictions_path(name, key)
         cached = load_cached(path, data.n, opt.alpha, data.frames) if opt.cache else None
         if cached is not None and online and not cached[1].get("causality", {}).get("passed"):
@@ -603,6 +621,8 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
         "citation": info.citation,
         "reference": bool(getattr(model, "needs_listener", False)),
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        # what a trained model was fitted on (ModelInfo.trained_on); absent when unknown
+        **({"trained_on": info.trained_on} if info.trained_on is not None else {}),
     }
     return make_record(
         kind="run", opt=opt, per_seed=per_seed, model=model_meta,
@@ -612,8 +632,10 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
 
 
 def make_record(*, kind: str, opt: RunOptions, per_seed, model: dict, dataset: dict,
-                predictions: list, causality, timings: dict) -> dict:
-    """Assemble a result record (schema: reactbench.results) from per-seed MetricScores."""
+                predictions: list, causality, timings: dict,
+                bootstrap_seed: int | None = None) -> dict:
+    """Assemble a result record (schema: reactbench.results) from per-seed MetricScores;
+    ``bootstrap_seed``: the bootstrap's seed when it is not the generation seed (score)."""
     entries, extra, seeds, metric_timings = aggregate(per_seed)
     record = {
         "schema": SCHEMA_VERSION,
@@ -626,6 +648,7 @@ def make_record(*, kind: str, opt: RunOptions, per_seed, model: dict, dataset: d
         "seeds": list(opt.seeds),
         "protocol": getattr(per_seed[0][1], "protocol", opt.protocol),
         "bootstrap": opt.bootstrap,
+        "bootstrap_seed": bootstrap_seed,
         # what FRRea-feat saw; None when FRRea was not computed
         "realism_features": getattr(per_seed[0][1], "realism_features", None),
         "metrics": entries,
@@ -690,9 +713,7 @@ def run(
         stub = {"model": {"name": info.name}, "task": opt.task, "split": opt.split,
                 "protocol": opt.protocol, "alpha": opt.alpha, "seeds": list(opt.seeds)}
         targets[s] = out / result_filename(stub)
-    dup = {p for p in targets.values() if list(targets.values()).count(p) > 1}
-    if dup:
-        raise ModelError(f"two models share the result file name(s) {sorted(map(str, dup))}")
+    check_distinct_targets(targets, {s: info.name for s, info in infos.items()})
     clash = [s for s, p in targets.items() if p.exists()]
     if clash and not skip_existing:
         raise ResultsError(
@@ -777,15 +798,20 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
                       device: str = "cpu", n_jobs: int = -1, task: str = "offline",
                       name: str | None = None, seed: int = 0, out: str | Path = "runs",
                       realism_3dmm: bool = False, check_range: bool = True,
-                      progress: bool = False) -> tuple[dict, Path]:
+                      progress: bool = False, window: int | None = None) -> tuple[dict, Path]:
     """Validate saved predictions against the split (before any metric), score them and
-    write a result file (kind "score") into ``out``; returns (record, path)."""
+    write a result file (kind "score") into ``out``; returns (record, path).
+
+    ``window``: online only, and required there: the window length (frames) the predictions
+    were generated with, as declared (recorded; tables refuse to mix windows). ``seed``: the
+    bootstrap's seed (recorded as ``bootstrap_seed``)."""
     from reactbench.data import dataset_identity, load_split, resolve_data
     from reactbench.errors import ResultsError
     from reactbench.predictions import check_predictions, load_predictions
 
     check_common(frames=frames, bootstrap=bootstrap, device=device, metrics=metrics,
                  n_jobs=n_jobs)
+    check_score_window(task, window)
     out = check_results_dir(out)
     source = Path(source)
     root = Path(resolve_data(data))
@@ -800,7 +826,7 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
     preds.emotion = np.asarray(preds.emotion, dtype=np.float32)
     preflight(split_data, metrics=metrics, alpha=preds.alpha,
               alpha_source="predictions with alpha (the second axis)")
-    opt = RunOptions(split=split, data=root, task=task, protocol=protocol,
+    opt = RunOptions(split=split, data=root, task=task, protocol=protocol, window=window or 0,
                      alpha=preds.alpha, seeds=(), bootstrap=bootstrap, device=device,
                      frames=split_data.frames, n_jobs=n_jobs, realism_3dmm=realism_3dmm,
                      metrics=metrics)
@@ -809,8 +835,8 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
             "alpha": preds.alpha, "seeds": []}
     target = Path(out) / result_filename(stub)
     if target.exists():
-        raise ResultsError(f"{target} already holds a result; nothing was scored or "
-                           "overwritten (remove it or choose another --out)")
+        raise ResultsError(f"{target} already holds a result{_holder(target, name)}; nothing "
+                           "was scored or overwritten (remove it or choose another --out)")
     t0 = time.perf_counter()
     scores = score(preds, split_data, protocol=protocol, bootstrap=bootstrap, seed=seed,
                    n_jobs=n_jobs, device=device, realism_3dmm=realism_3dmm, metrics=metrics,
@@ -822,6 +848,34 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
         kind="score", opt=opt, per_seed=[(seed, scores)], model=model_meta,
         dataset={**dataset_identity(root, split), "n": split_data.n, "frames": split_data.frames},
         predictions=[{"seed": None, "path": str(source.resolve()), "key": None, "reused": True}],
-        causality=None, timings={"load": load_s, "score": score_s},
+        causality=None, timings={"load": load_s, "score": score_s}, bootstrap_seed=seed,
     )
     return record, write_result(record, target)
+
+
+def check_score_window(task: str, window: int | None) -> None:
+    """``score --window``: required (>= 1) with ``--task online``, refused offline."""
+    if task == "online" and window is None:
+        raise ReactbenchError("score --task online needs --window W: the window length "
+                              "(frames) the predictions were generated with; it is recorded "
+                              "in the result and tables refuse to mix windows")
+    if task == "online" and (isinstance(window, bool) or not isinstance(window, int)
+                             or window < 1):
+        raise ReactbenchError(f"--window must be an integer >= 1 frame (got {window!r})")
+    if task != "online" and window is not None:
+        raise ReactbenchError(f"--window {window} applies to --task online only (got --task "
+                              f"{task})")
+
+
+def _holder(path: Path, name: str) -> str:
+    """`` (of model 'x')`` when ``path`` holds another model name than ``name``."""
+    from reactbench.results import read_result
+
+    try:
+        other = read_result(path)["model"]["name"]
+    except ReactbenchError:
+        return ""
+    if other == name:
+        return ""
+    return (f" of model {other!r}, whose name maps to the same file name as {name!r} "
+            "(file names keep only letters, digits and ._-)")

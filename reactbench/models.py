@@ -22,6 +22,14 @@ Optional class attributes the harness reads (defaults in :class:`BaseReactionMod
 a row is a reference, never a model, and tables mark it), and ``OPTIONS`` (a tuple of the
 keyword options a constructor taking ``**options`` accepts, so that ``--model-arg key=value``
 without ``MODEL@`` reaches only the models that take ``key``).
+
+Optional method the harness calls when present: ``cache_identity(data) -> JSON value or None``,
+given the evaluated split (:class:`SplitData`) BEFORE ``fit`` (a cache hit skips ``fit``). It
+returns what else the model reads that changes its reactions, beyond its ``ModelInfo``, its
+source file, its ``--model-arg`` options and the dataset identity (e.g. a digest of per-clip
+feature files it loads itself); the value becomes part of the predictions cache key, so that
+changed inputs are generated again instead of reusing stale predictions. ``None`` (the default
+of :class:`BaseReactionModel`) adds nothing and leaves the key as it was without the method.
 """
 
 from __future__ import annotations
@@ -42,13 +50,18 @@ class ModelInfo:
     name: short identifier (used in result file names and tables);
     version: bump it whenever the reactions change (it is part of the predictions cache key);
     params: the options that change the reactions (JSON-able; part of the cache key);
-    citation: free text (paper / URL).
+    citation: free text (paper / URL);
+    trained_on: for trained models, the data the weights were fitted on, e.g. split name ->
+    dataset identity (JSON-able; None when unknown or untrained). Recorded in result files as
+    ``model.trained_on``; not part of the cache key (the weights' own identity, such as a
+    checkpoint hash in ``params``, is).
     """
 
     name: str
     version: str = "0"
     params: dict[str, Any] = field(default_factory=dict)
     citation: str = ""
+    trained_on: dict[str, Any] | None = None
 
 
 @dataclass
@@ -125,6 +138,10 @@ class BaseReactionModel:
     def fit(self, train: SplitData | None, *, seed: int = 0, device: str = "cpu") -> None:
         return None
 
+    def cache_identity(self, data: SplitData) -> Any:
+        """Extra predictions-cache identity (see the module docstring); None: nothing."""
+        return None
+
     def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
         raise NotImplementedError
 
@@ -188,4 +205,11 @@ def model_info(model: Any) -> ModelInfo:
     if problem:
         raise ModelError(f"model {info.name!r}: {problem}; params must hold JSON values (text, "
                          "finite numbers, bools, None, lists, dicts)")
+    trained_on = getattr(info, "trained_on", None)
+    if trained_on is not None:
+        problem = (json_problem(trained_on, "ModelInfo.trained_on")
+                   if isinstance(trained_on, dict) else "ModelInfo.trained_on is not a dict")
+        if problem:
+            raise ModelError(f"model {info.name!r}: {problem}; trained_on must be None or a dict "
+                             "of JSON values (e.g. split -> dataset identity)")
     return info

@@ -4,10 +4,14 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
 
 - ``schema``: ``"reactbench.result/1"``; ``created``: ISO-8601 UTC time; ``kind``: ``"run"``
   (``reactbench run``) or ``"score"`` (``reactbench score`` of saved predictions).
-- ``task``: ``"offline"`` | ``"online"``; ``window``: online window length (null offline);
+- ``task``: ``"offline"`` | ``"online"``; ``window``: online window length in frames (the
+  one generated with, or the one ``score --window`` declares; null offline);
   ``split``; ``alpha``; ``seeds``: list of generation seeds (values are means over them; empty
   for scored prediction files);
   ``protocol``: ``"official"`` | ``"corrected"``; ``bootstrap``: resamples (0 = no CI);
+  ``bootstrap_seed`` (optional; absent in older files): the ``--seed`` of the speaker bootstrap
+  of ``reactbench score``; null for ``reactbench run``, where each generation seed's bootstrap
+  uses that seed;
   ``realism_features``: ``"emotion"`` or ``"emotion+3dmm"`` (what FRRea-feat saw; null when
   FRRea-feat was not computed).
 - ``metrics``: name -> {``value`` (a finite number; null: not computed, shown as "-"),
@@ -36,6 +40,7 @@ params before any work; ``validate_record`` checks every field the tables read.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
@@ -61,6 +66,9 @@ REQUIRED_KEYS = (
 )
 METRIC_KEYS = ("value", "ci", "direction", "version", "std")
 MODEL_KEYS = ("spec", "name", "version", "params", "citation", "reference")
+NAME_PART_MAX = 80  # characters of the model name in a result file name (then a hash)
+SEEDS_PART_MAX = 40
+HASH_CHARS = 10
 LIBRARIES = (
     "numpy", "scipy", "torch", "numba", "tslearn", "pandas", "joblib", "tabulate", "librosa",
     "matplotlib",
@@ -196,6 +204,10 @@ def _check_optional_fields(record: dict, source: str) -> None:
     if not _is_count(record["bootstrap"], 0):
         raise ResultsError(f"{source}: field bootstrap must be an integer >= 0; "
                            f"got {record['bootstrap']!r}")
+    seed = record.get("bootstrap_seed")
+    if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool)):
+        raise ResultsError(f"{source}: field bootstrap_seed must be an integer or null; "
+                           f"got {seed!r}")
     for key in ("extra", "timings"):
         if not isinstance(record[key], dict):
             raise ResultsError(f"{source}: field {key} must be an object; got {record[key]!r}")
@@ -353,13 +365,59 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "model"
 
 
+def _short(part: str, original: str, limit: int) -> str:
+    """``part`` cut to ``limit`` characters, ending in a hash of ``original`` when cut
+    (deterministic: the same text always gives the same name)."""
+    if len(part) <= limit:
+        return part
+    digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
+    return f"{part[:limit - HASH_CHARS - 1]}-{digest}"
+
+
 def result_filename(record: dict) -> str:
-    """``<model>_<task>_<split>_<protocol>_a<alpha>_s<seeds>.json`` (file-system safe)."""
+    """``<model>_<task>_<split>_<protocol>_a<alpha>_s<seeds>.json`` (file-system safe).
+
+    A model name longer than ``NAME_PART_MAX`` characters (or seeds longer than
+    ``SEEDS_PART_MAX``) is cut and ends in a short hash of the full text, so the file name
+    stays within file-system limits and distinct long names stay distinct.
+    """
+    name = str(record["model"]["name"])
     seeds = "-".join(str(s) for s in record["seeds"])
     return (
-        f"{safe_name(record['model']['name'])}_{record['task']}_{record['split']}_"
-        f"{record['protocol']}_a{record['alpha']}" + (f"_s{seeds}" if seeds else "") + ".json"
+        f"{_short(safe_name(name), name, NAME_PART_MAX)}_{record['task']}_"
+        f"{safe_name(record['split'])}_{record['protocol']}_a{record['alpha']}"
+        + (f"_s{_short(seeds, seeds, SEEDS_PART_MAX)}" if seeds else "") + ".json"
     )
+
+
+def check_distinct_targets(targets: dict[str, Path], names: dict[str, str]) -> None:
+    """Raise ResultsError when two models (``targets``: spec -> result file, ``names``:
+    spec -> model name) would write the same result file, naming the models."""
+    by_path: dict[Path, list[str]] = {}
+    for spec, path in targets.items():
+        by_path.setdefault(path, []).append(spec)
+    clashes = [(p, specs) for p, specs in by_path.items() if len(specs) > 1]
+    if clashes:
+        text = "; ".join(
+            " and ".join(f"{s!r} (model name {names[s]!r})" for s in specs) + f" -> {p.name}"
+            for p, specs in clashes)
+        raise ResultsError(
+            f"two models would write the same result file: {text}. File names keep only "
+            "letters, digits and ._- of the model name (other characters become '-'); give "
+            "the models distinct names (ModelInfo.name)")
+
+
+def _check_name_length(path: Path) -> None:
+    try:
+        limit = os.pathconf(nearest_existing(path.parent) or ".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    size = len(path.name.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise ResultsError(
+            f"result file name {path.name[:40]}... is {size} bytes long; the file system "
+            f"allows at most {limit} (result_filename shortens long model names; choose a "
+            "shorter file name)")
 
 
 def write_result(record: dict, path: str | Path) -> Path:
@@ -377,6 +435,7 @@ def write_result(record: dict, path: str | Path) -> Path:
                                "objects)")
     path = Path(path)
     check_results_dir(path.parent)
+    _check_name_length(path)
     check_target(path, what="result file", error=ResultsError)
     if path.exists() or path.is_symlink():
         raise ResultsError(
@@ -386,7 +445,8 @@ def write_result(record: dict, path: str | Path) -> Path:
                       default=_jsonable) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
+                                   dir=path.parent)
     except OSError as exc:
         raise ResultsError(f"result file {path}: cannot write there ({exc.strerror or exc})") \
             from exc

@@ -7,7 +7,8 @@ result files); ``value ± h`` where h is the half-width of the 95% bootstrap int
 results over several seeds without bootstrap, the standard deviation over seeds).
 
 Results that cannot share a table are refused: different protocols or metric versions,
-datasets (identity without the root path), splits, alpha, or realism feature spaces.
+datasets (identity without the root path), splits, alpha, online window lengths, or realism
+feature spaces. Text from result files (model names, paths) is escaped for Markdown and LaTeX.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from pathlib import Path
 from reactbench.atomic import atomic_path, check_target
 from reactbench.errors import ResultsError
 from reactbench.results import validate_record
+from reactbench.table_notes import (
+    UNCHECKED,
+    md_escape,
+    online_note,
+    spread_note,
+    tex_escape,
+    unchecked,
+)
 
 TABLE_KINDS = ("offline", "online", "ablation", "all")
 FORMATS = ("md", "latex", "csv", "text")
@@ -77,6 +86,24 @@ def _versions(rec: dict) -> dict:
     return {m: e.get("version") for m, e in rec["metrics"].items()}
 
 
+def _window(rec: dict) -> int | None:
+    """The online window length (None offline, or not recorded)."""
+    return rec.get("window") if rec["task"] == "online" else None
+
+
+def _check_windows(chosen: Sequence[dict]) -> None:
+    """Refuse online rows generated with different window lengths."""
+    online = [r for r in chosen if r["task"] == "online"]
+    for r in online[1:]:
+        if _window(r) != _window(online[0]):
+            raise ResultsError(
+                "refusing to mix online window lengths in one table: "
+                f"{_src(online[0])} has window {_window(online[0])!r} but {_src(r)} has "
+                f"window {_window(r)!r} (frames per generation call; expected the same for "
+                "every online result)"
+            )
+
+
 def _version_clash(a: dict, b: dict) -> str | None:
     """The first metric both records report with different versions (None: compatible)."""
     va, vb = _versions(a), _versions(b)
@@ -117,6 +144,7 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
                     f"refusing to mix {plural} in one table: {_src(first)} has {what} "
                     f"{get(first)!r} but {_src(r)} has {get(r)!r}"
                 )
+    _check_windows(chosen)
     with_feats = [r for r in chosen if r["realism_features"] is not None]  # None: no FRRea
     for r in with_feats[1:]:
         if r["realism_features"] != with_feats[0]["realism_features"]:
@@ -201,15 +229,23 @@ def _best(records, cols) -> dict[tuple[str, str], float]:
     return best
 
 
-def _rows(records, cols, table, bold, esc=str) -> list[list[str]]:
-    best = _best(records, cols)
+def _labels(records: Sequence[dict], table: str, esc=str) -> list[str]:
+    """Row labels: display names escaped with ``esc``, with the task when the table mixes
+    tasks."""
     mixed_tasks = len({r["task"] for r in records}) > 1
+    return [esc(_display(r, table)) + (f" [{r['task']}]" if mixed_tasks else "")
+            for r in records]
+
+
+def _rows(records, cols, table, bold, esc=str, mark: bool = False) -> list[list[str]]:
+    """Cells (escaped with ``esc``); ``mark``: online rows without a causality check get
+    UNCHECKED after the name."""
+    best = _best(records, cols)
     rows = []
-    for r in records:
-        name = _display(r, table)
-        if mixed_tasks:
-            name = f"{name} [{r['task']}]"
-        row = [esc(name)]
+    for r, name in zip(records, _labels(records, table, esc)):
+        if mark and unchecked(r):
+            name += f" {UNCHECKED}"
+        row = [name]
         for _, m, _d in cols:
             text, value = _cell(r, m)
             text = esc(text)
@@ -238,14 +274,14 @@ def caption(records: Sequence[dict], table: str) -> str:
     )
 
 
-def notes(records: Sequence[dict]) -> list[str]:
+def notes(records: Sequence[dict], table: str = "all") -> list[str]:
+    """The Markdown notes under a table of ``records`` (as ``select`` returns them)."""
     out = []
-    if any(e.get("ci") for r in records for e in r["metrics"].values()):
-        boot = max(r["bootstrap"] for r in records)
-        out.append(f"± = half-width of the 95% bootstrap interval over speakers (B = {boot}).")
-    elif any(e.get("std") is not None for r in records for e in r["metrics"].values()):
-        out.append("± = standard deviation over generation seeds.")
-    refs = list(dict.fromkeys(_display(r, "all") for r in records if r["model"]["reference"]))
+    spread = spread_note(records, _labels(records, table, md_escape))
+    if spread:
+        out.append(spread)
+    refs = list(dict.fromkeys(md_escape(_display(r, "all")) for r in records
+                              if r["model"]["reference"]))
     if len(refs) == 1:
         out.append(f"{refs[0]} is a reference row (the real listener reactions), not a model.")
     elif refs:
@@ -253,25 +289,19 @@ def notes(records: Sequence[dict]) -> list[str]:
                    "reactions), not models.")
     if any("FRRea" in r["metrics"] for r in records):
         feats = next(r["realism_features"] for r in records if "FRRea" in r["metrics"])
-        out.append(f"FRRea-feat: Frechet distance on reactbench features ({feats}), not image FID.")
+        out.append(f"FRRea-feat: Frechet distance on reactbench features ({md_escape(feats)}), "
+                   "not image FID.")
     online = [r for r in records if r["task"] == "online"]
     if online:
-        wins = sorted({r.get("window") for r in online if r.get("window")})
-        checked = all((r.get("causality") or {}).get("passed") for r in online
-                      if r["kind"] == "run")
-        out.append(
-            f"Online: generated window by window ({', '.join(map(str, wins)) or '?'} frames), "
-            "each call seeing speaker frames up to the window's end"
-            + ("; causality verified by perturbing future frames." if checked else ".")
-        )
+        out.append(online_note(online))
     if records[0]["protocol"] == "official":
         out.append("Official protocol: FRCorr/FRDist sum over the alpha generations; "
                    "FRSyn scores generation 0.")
     return out
 
 
-def _header(cols, arrows) -> list[str]:
-    return ["Method"] + [f"{LABELS.get(m, m)} {arrows[d]}" for _, m, d in cols]
+def _header(cols, arrows, esc=str) -> list[str]:
+    return ["Method"] + [f"{esc(LABELS.get(m, m))} {arrows[d]}" for _, m, d in cols]
 
 
 def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
@@ -293,15 +323,15 @@ def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
         if any(cell.endswith(" *") for row in rows for cell in row[1:]):
             text += "\n(* best among models)"
         return text + "\n"
-    rows = _rows(recs, cols, table, lambda s: f"**{s}**")
-    body = tabulate(rows, headers=_header(cols, ARROWS), tablefmt="pipe",
+    rows = _rows(recs, cols, table, lambda s: f"**{s}**", esc=md_escape, mark=True)
+    body = tabulate(rows, headers=_header(cols, ARROWS, md_escape), tablefmt="pipe",
                     disable_numparse=True, colalign=("left",) + ("right",) * len(cols))
     groups = "; ".join(
         f"{g}: {', '.join(LABELS.get(m, m) for m in ms if any(c[1] == m for c in cols))}"
         for g, ms in GROUPS if any(c[1] in ms for c in cols)
     )
-    lines = [f"**{caption(recs, table)}**", "", f"Groups: {groups}.", "", body, ""]
-    lines += [f"- {n}" for n in notes(recs)]
+    lines = [f"**{md_escape(caption(recs, table))}**", "", f"Groups: {groups}.", "", body, ""]
+    lines += [f"- {n}" for n in notes(recs, table)]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -330,15 +360,8 @@ def write_table(text: str, path: str | Path, *, force: bool = False,
     return path
 
 
-def _tex(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("&", r"\&"), ("%", r"\%"),
-                 ("#", r"\#"), ("±", r"$\pm$")):
-        text = text.replace(a, b)
-    return text
-
-
 def _latex(recs, cols, table) -> str:
-    rows = _rows(recs, cols, table, lambda s: "\\textbf{" + s + "}", esc=_tex)
+    rows = _rows(recs, cols, table, lambda s: "\\textbf{" + s + "}", esc=tex_escape)
     spans = []
     for g, _ms in GROUPS + (("Other", ()),):
         n = sum(1 for c in cols if c[0] == g)
@@ -347,7 +370,7 @@ def _latex(recs, cols, table) -> str:
     lines = [
         r"\begin{table}[t]",
         r"\centering",
-        r"\caption{" + _tex(caption(recs, table)) + "}",
+        r"\caption{" + tex_escape(caption(recs, table)) + "}",
         r"\label{tab:reactbench-" + table + "}",
         r"\begin{tabular}{l" + "c" * len(cols) + "}",
         r"\toprule",
@@ -359,8 +382,7 @@ def _latex(recs, cols, table) -> str:
         col += n
     lines.append(" & ".join(head) + r" \\")
     lines.append(" ".join(rules))
-    lines.append(" & ".join(_tex(h) if i == 0 else h for i, h in
-                            enumerate(_header(cols, LATEX_ARROWS))) + r" \\")
+    lines.append(" & ".join(_header(cols, LATEX_ARROWS, tex_escape)) + r" \\")
     lines.append(r"\midrule")
     for i, (rec, row) in enumerate(zip(recs, rows)):
         lines.append(" & ".join(row) + r" \\")

@@ -105,6 +105,39 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
+WEIGHT_KEYS = ("model", "ema", "optimizer", "scheduler")
+
+
+def read_metadata(path: str | Path) -> dict | None:
+    """A checkpoint's metadata (config, widths, dataset identities, variant, ...; no weights),
+    or None when ``path`` is not a readable ReactDiff checkpoint (:func:`read_checkpoint` says
+    why). Memory-maps the file where torch can, so the weights are not read."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / "model.pt"
+    if not p.is_file():
+        return None
+    try:
+        try:
+            ckpt = torch.load(p, map_location="cpu", weights_only=False, mmap=True)
+        except RuntimeError:  # not a zip-format file: mmap is not possible
+            ckpt = torch.load(p, map_location="cpu", weights_only=False)
+    except Exception:  # noqa: BLE001 - unreadable: fit() reports it with read_checkpoint
+        return None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        return None
+    return {k: v for k, v in ckpt.items() if k not in WEIGHT_KEYS}
+
+
+def trained_on(ckpt: dict) -> dict | None:
+    """split -> dataset identity of the data a checkpoint was trained (train) and selected
+    (val) on, as stored at training time; None when the checkpoint records none."""
+    ident = ckpt.get("dataset")
+    if not isinstance(ident, dict) or not ident:
+        return None
+    return {k: dict(v) for k, v in ident.items() if isinstance(v, dict)} or None
+
+
 def build_network(ckpt: dict, weights: str = "model") -> tuple[ReactDiffConfig, ReactDiffNet]:
     """Rebuild the network of a checkpoint and load its weights (``model`` or ``ema``) in fp32."""
     cfg = ReactDiffConfig.from_dict(ckpt["config"])

@@ -27,6 +27,12 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   path measured by ``benchmarks/reactdiff_gpu.py``;
 - ``check_data``: ``true`` (default) refuses a checkpoint trained on another dataset or
   generator version, ``false`` skips that check.
+
+Result files record the dataset identities the checkpoint was trained (and validated) on as
+``model.trained_on`` (:attr:`reactbench.models.ModelInfo.trained_on`). With ``file:`` input
+streams, the predictions cache key covers the contents of the speaker feature files read for
+the evaluated split (:meth:`ReactDiff.cache_identity`), so regenerated features are not
+answered with stale cached predictions.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ from reactbench.errors import ModelError
 from reactbench.models import ModelInfo, Reactions, SpeakerInput
 
 from . import checkpoint as ck
-from .streams import person_streams
+from .config import ReactDiffConfig
+from .streams import feature_files_identity, person_streams
 
 CITATION = ("ReactDiff: Latent Diffusion for Facial Reaction Generation (Multi-Modality "
             "Transformer + conditional latent DDIM); reactbench re-implementation")
@@ -126,6 +133,8 @@ class ReactDiff:
         self.precision = str(options.get("precision") or "fp32")
         self.compile = _flag("compile", options.get("compile", False))
         self.kernels = str(options.get("kernels") or "torch")
+        # metadata only (no weights); None when unreadable: fit() then says why
+        self._meta = ck.read_metadata(self.checkpoint)
         self.info = ModelInfo(
             name=self.variant, version="1",
             params={"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
@@ -134,12 +143,29 @@ class ReactDiff:
                     # how the UNet ran, where not the default (rounding-level differences)
                     **({"compile": True} if self.compile else {}),
                     **({"kernels": self.kernels} if self.kernels != "torch" else {})},
-            citation=CITATION)
+            citation=CITATION,
+            trained_on=ck.trained_on(self._meta) if self._meta else None)
         self._sampler = None
         self._cfg = None
         self._root = None
 
     # -- protocol --------------------------------------------------------------------------
+    def cache_identity(self, data) -> dict | None:
+        """The contents of the speaker feature files the checkpoint's ``file:`` streams read
+        for ``data`` (the evaluated split): {"feature_files": stream -> {source, files,
+        sha256}} (see :func:`.streams.feature_files_identity` for why a content digest
+        memoised by file stats), or None for models without ``file:`` streams, so that
+        their cache keys are unchanged. Called before :meth:`fit`; relative feature folders
+        are resolved against ``data.root``, the dataset root that fit uses too."""
+        if not self._meta or "config" not in self._meta:
+            return None
+        try:
+            streams = ReactDiffConfig.from_dict(self._meta["config"]).model.streams
+        except (ModelError, TypeError, KeyError, ValueError):
+            return None  # fit() reports the bad config
+        files = feature_files_identity(streams, data.speaker_ids, getattr(data, "root", None))
+        return {"feature_files": files} if files else None
+
     def fit(self, train, *, seed: int = 0, device: str = "cpu") -> None:
         """Load the checkpoint (no training here: `reactbench train` trains) and check that it
         matches the data."""

@@ -3,10 +3,14 @@
 ``person_streams`` turns (emotion (B, T, 25), 3DMM (B, T, 58), audio name -> (B, T, F), clip ids)
 into name -> (B, T, width) float32 arrays for the configured :class:`StreamSpec` list, and raises
 a ModelError that says what to do when a configured input is missing or has the wrong width.
+``feature_files_identity`` identifies the contents of the per-clip feature files that
+``file:`` streams read (part of the predictions cache key, see reactbench.models).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +97,78 @@ def person_streams(specs: list[StreamSpec], emotion: np.ndarray, face_3dmm: np.n
 
 def stream_widths(specs: list[StreamSpec], streams: dict[str, np.ndarray]) -> dict[str, int]:
     return {s.name: int(streams[s.name].shape[-1]) for s in specs}
+
+
+# ----------------------------------------------------------------------------- file identity
+FEATURES_IDENTITY_VERSION = "features-1"
+_DIGEST_MEMO: dict[str, str] = {}
+
+
+def feature_files_identity(specs: list[StreamSpec], clip_ids, root) -> dict | None:
+    """What the ``file:`` streams of ``specs`` read for ``clip_ids``: stream name ->
+    {source, files (count), sha256 of their contents}; None when no stream reads files.
+
+    The digest covers the full bytes of every file (in clip order, each with its clip id), so
+    regenerated features change it, while a copied or moved dataset (same bytes) keeps it; a
+    missing or unreadable file is hashed as such (generation then reports it). Hashing is
+    memoised by the files' (path, size, mtime_ns), in this process and in
+    ``cache_dir()/features``, like the data layer's dataset content hash: feature files can
+    be large (the paper's 25088-d AU stream is ~75 MB per 750-frame clip), so only the first
+    run after a change reads them all; later runs only stat them. Limit of that memo: a file
+    rewritten with other bytes but the same size AND the same mtime (a tool that restores
+    timestamps, e.g. ``cp -p``/``rsync -a`` of another copy, or a coarse-clock file system) is
+    not seen; ``touch`` such files, or use a new folder, to force regeneration.
+    """
+    out = {}
+    ids = list(dict.fromkeys(str(c) for c in clip_ids))
+    for spec in specs:
+        if not spec.source.startswith("file:"):
+            continue
+        paths = [feature_file(spec, cid, root) for cid in ids]
+        out[spec.name] = {"source": spec.source, "files": len(paths),
+                          "sha256": _files_digest(ids, paths)}
+    return out or None
+
+
+def _stat(path: Path) -> list:
+    try:
+        st = path.stat()
+    except OSError:
+        return [str(path), None, None]
+    return [str(path), st.st_size, st.st_mtime_ns]
+
+
+def _files_digest(names: list[str], paths: list[Path]) -> str:
+    """sha256 of the files' contents (see feature_files_identity), memoised by their stats."""
+    from reactbench.atomic import atomic_path
+    from reactbench.paths import cache_dir
+
+    stats = [_stat(p) for p in paths]
+    memo = hashlib.sha256(json.dumps([FEATURES_IDENTITY_VERSION, names, stats]).encode())
+    memo_key = memo.hexdigest()[:32]
+    if memo_key in _DIGEST_MEMO:
+        return _DIGEST_MEMO[memo_key]
+    memo_file = cache_dir() / "features" / f"{memo_key}.json"
+    try:
+        digest = json.loads(memo_file.read_text())["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        digest = None
+    if not isinstance(digest, str):
+        h = hashlib.sha256(FEATURES_IDENTITY_VERSION.encode())
+        for name, path in zip(names, paths):
+            h.update(name.encode() + b"\0")
+            try:
+                with open(path, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        h.update(chunk)
+            except OSError:
+                h.update(b"<missing>")
+            h.update(b"\0")
+        digest = h.hexdigest()
+        try:
+            with atomic_path(memo_file, suffix=".json") as tmp:
+                tmp.write_text(json.dumps({"sha256": digest, "files": len(paths)}))
+        except Exception:  # noqa: BLE001 - an unwritable cache only costs a rehash next time
+            pass
+    _DIGEST_MEMO[memo_key] = digest
+    return digest

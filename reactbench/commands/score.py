@@ -19,7 +19,11 @@ def register(sub) -> None:
     p.add_argument("--task", choices=("offline", "online"), default="offline",
                    help="the task the predictions were generated for (recorded)")
     p.add_argument("--name", default=None, help="model name in the result (default: file stem)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--window", type=int, default=None, metavar="W",
+                   help="with --task online (required there): the window length in frames the "
+                   "predictions were generated with (recorded; tables refuse to mix windows)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="bootstrap seed (recorded in the result as bootstrap_seed)")
     p.set_defaults(func=main)
 
 
@@ -33,6 +37,7 @@ def main(args) -> int:
         args.predictions, split=args.split, data=args.data, frames=args.frames,
         protocol=args.protocol, bootstrap=args.bootstrap, metrics=parse_metrics(args.metrics),
         device=args.device, n_jobs=args.jobs, task=args.task, name=args.name, seed=args.seed,
+        window=args.window,
         out=out, realism_3dmm=args.realism_3dmm, check_range=not args.allow_out_of_range,
         progress=not args.no_progress,
     )

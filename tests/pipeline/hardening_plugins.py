@@ -105,3 +105,13 @@ class Halved(_Base):
 
 class CallsItselfGT(DictInfo):
     info = ModelInfo(name="gt")
+
+
+class SpacedName(DictInfo):
+    """Its name maps to the same result file name as DashedName's."""
+
+    info = ModelInfo(name="my model")
+
+
+class DashedName(DictInfo):
+    info = ModelInfo(name="my-model")

@@ -172,3 +172,64 @@ def test_a_plugin_cannot_take_a_built_in_name(tiny_dataset, tmp_path, cli):
     assert code == 2 and "calls itself 'gt', the name of the built-in model" in err, err
     code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", "baselines.gt:GroundTruth"))
     assert code == 0, err  # the built-in's own class, named by its module path
+
+
+def test_models_whose_names_map_to_one_file_are_named(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model",
+                                 f"{PLUGINS}:SpacedName,{PLUGINS}:DashedName"))
+    assert code == 2 and "two models would write the same result file" in err, err
+    assert "(model name 'my model')" in err and "(model name 'my-model')" in err
+    assert "my-model_offline_test_official_a2_s0.json" in err
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())
+
+
+def _score(data: Path, pred: Path, out: Path, *extra: str) -> tuple:
+    return ("score", "--predictions", pred, "--data", data, "--out", out, "--no-progress",
+            "--jobs", "1", "--metrics", "FRCorr", *extra)
+
+
+@pytest.fixture
+def mime_file(tiny_dataset, tmp_path) -> Path:
+    from reactbench.data import load_split
+
+    split = load_split(tiny_dataset, "test", audio=False, neighbours=False)
+    path = tmp_path / "p.npy"
+    np.save(path, np.repeat(split.speaker_emotion[:, None], ALPHA, axis=1))
+    return path
+
+
+def test_score_online_records_the_declared_window(tiny_dataset, tmp_path, cli, mime_file):
+    code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "a", "--task", "online"))
+    assert code == 2 and "score --task online needs --window W" in err, err
+    code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "b", "--window", "25"))
+    assert code == 2 and "--window 25 applies to --task online only" in err, err
+    code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "c", "--task", "online",
+                               "--window", "0"))
+    assert code == 2 and "--window must be an integer >= 1 frame (got 0)" in err, err
+    code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "d", "--task", "online",
+                               "--window", "25"))
+    assert code == 0, err
+    rec = read_result(next((tmp_path / "d").glob("*.json")))
+    assert rec["task"] == "online" and rec["window"] == 25 and rec["causality"] is None
+
+
+def test_score_records_the_bootstrap_seed_and_b(tiny_dataset, tmp_path, cli, mime_file):
+    code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "o", "--seed", "7",
+                               "--bootstrap", "3"))
+    assert code == 0, err
+    rec = read_result(next((tmp_path / "o").glob("*.json")))
+    assert rec["bootstrap_seed"] == 7 and rec["bootstrap"] == 3
+    assert rec["metrics"]["FRCorr"]["ci"] is not None
+
+
+def test_score_names_clash_and_long_names(tiny_dataset, tmp_path, cli, mime_file):
+    out = tmp_path / "o"
+    assert cli(*_score(tiny_dataset, mime_file, out, "--name", "my model"))[0] == 0
+    code, _, err = cli(*_score(tiny_dataset, mime_file, out, "--name", "my-model"))
+    assert code == 2 and "already holds a result of model 'my model'" in err, err
+    assert "maps to the same file name as 'my-model'" in err
+    long_name = "model-" * 60
+    code, _, err = cli(*_score(tiny_dataset, mime_file, out, "--name", long_name))
+    assert code == 0, err
+    (path,) = [p for p in out.glob("*.json") if p.name.startswith("model-")]
+    assert len(path.name) < 150 and read_result(path)["model"]["name"] == long_name

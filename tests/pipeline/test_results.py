@@ -181,3 +181,35 @@ def test_results_dir_that_is_a_file_is_refused_up_front(tmp_path):
     with pytest.raises(ResultsError, match=r"d\.json is a directory"):
         write_result(rec, tmp_path / "d.json")
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_long_model_names_get_short_distinct_deterministic_file_names(tmp_path):
+    long_a, long_b = "m" * 300 + "a", "m" * 300 + "b"
+    rec_a = record(long_a, values(1, 2, 3, 4, 5, 6, 7))
+    rec_b = record(long_b, values(1, 2, 3, 4, 5, 6, 7))
+    name_a = result_filename(rec_a)
+    assert len(name_a) < 150 and name_a == result_filename(rec_a)
+    assert name_a != result_filename(rec_b)
+    assert name_a.endswith("_offline_test_official_a10_s0.json")
+    path = write_result(rec_a, tmp_path / name_a)
+    assert read_result(path)["model"]["name"] == long_a  # the full name stays in the file
+    assert result_filename(record("m", values(1, 2, 3, 4, 5, 6, 7))) == \
+        "m_offline_test_official_a10_s0.json"  # short names unchanged
+
+
+def test_a_file_name_too_long_for_the_file_system_is_a_clear_error(tmp_path):
+    with pytest.raises(ResultsError, match=r"result file name x{40}\.\.\. is 305 bytes long; "
+                       r"the file system allows at most \d+"):
+        write_result(record("m", values(1, 2, 3, 4, 5, 6, 7)), tmp_path / ("x" * 300 + ".json"))
+    assert not list(tmp_path.iterdir())
+
+
+def test_bootstrap_seed_is_optional_and_checked():
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    assert "bootstrap_seed" not in rec and validate_record(rec) is rec  # older files
+    rec["bootstrap_seed"] = 7
+    assert validate_record(rec) is rec
+    rec["bootstrap_seed"] = "7"
+    with pytest.raises(ResultsError, match=r"field bootstrap_seed must be an integer or null; "
+                       "got '7'"):
+        validate_record(rec)

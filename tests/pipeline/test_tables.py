@@ -156,3 +156,76 @@ def test_rows_without_frrea_mix_with_any_feature_space():
     other = record("emo", values(1, 2, 3, 4, 5, 6, 7))
     with pytest.raises(ResultsError, match="refusing to mix FRRea-feat feature spaces"):
         render(recs + [other], fmt="md")
+
+
+def _md_cells(line: str) -> list[str]:
+    """A pipe-table row split on unescaped pipes (outer pipes dropped)."""
+    import re
+
+    return re.split(r"(?<!\\)\|", line.strip())[1:-1]
+
+
+def test_markdown_escapes_model_names_and_keeps_columns():
+    names = ["a|b", "*bold*", "_x_", "[l](u)", "<b>", "a\nb", "`c`", "$x$", "B_Mime2"]
+    recs = [record(n, values(i, 2, 3, 4, 5, 6, 7)) for i, n in enumerate(names)]
+    text = render(recs, fmt="md")
+    body = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(body) == 1 + len(names)  # header + rows: no row broken by a name
+    assert {len(_md_cells(line)) for line in body} == {8}
+    cells = [_md_cells(line)[0].strip() for line in body[1:]]
+    assert cells == [r"a\|b", r"\*bold\*", r"\_x\_", r"\[l\](u)", r"\<b\>", "a b", r"\`c\`",
+                     r"\$x\$", "B_Mime2"]  # an underscore inside a word never starts emphasis
+
+
+def test_latex_escapes_every_special_character():
+    name = "a{b}$c^d~e&f%g_h#i\\j<k>|"
+    text = render([record(name, values(1, 2, 3, 4, 5, 6, 7))], fmt="latex")
+    row = next(line for line in text.splitlines() if line.startswith("a\\{"))
+    assert row.split(" & ")[0] == (
+        r"a\{b\}\$c\textasciicircum{}d\textasciitilde{}e\&f\%g\_h\#i\textbackslash{}j"
+        r"\textless{}k\textgreater{}\textbar{}")
+
+
+def _online(name: str, *, kind: str = "run", window: int = 50, checked: bool = True) -> dict:
+    rec = record(name, values(1, 2, 3, 4, 5, 6, 7), task="online")
+    rec["kind"], rec["window"] = kind, window
+    rec["causality"] = {"passed": True, "windows_checked": [[0, 50]], "rows_checked": [0],
+                        "detail": ""} if checked else None
+    rec["_path"] = f"{name}.json"
+    return rec
+
+
+def test_causality_note_is_true_per_row():
+    checked = render([_online("b_mime"), _online("b_nn")], fmt="md", table="online")
+    assert "; causality verified by perturbing future frames." in checked and "†" not in checked
+    mixed = render([_online("b_mime"), _online("sub", kind="score", checked=False)], fmt="md",
+                   table="online")
+    assert "| sub † " in mixed and "| B_Mime " in mixed and "B_Mime †" not in mixed
+    assert "causality verified by perturbing future frames, except rows marked †" in mixed
+    assert "scored from saved predictions" in mixed
+    only = render([_online("sub", kind="score", checked=False)], fmt="md", table="online")
+    assert "causality verified" not in only and "† causality not verified" in only
+
+
+def test_online_windows_must_match():
+    recs = [_online("b_mime"), _online("sub", kind="score", checked=False, window=25)]
+    with pytest.raises(ResultsError, match=r"refusing to mix online window lengths in one table: "
+                       r"b_mime\.json has window 50 but sub\.json has window 25"):
+        render(recs, fmt="md", table="online")
+    offline = board()[0]  # offline rows have no window: an "all" table still renders
+    assert "(50 frames)" in render([offline, _online("sub")], fmt="md")
+
+
+def test_spread_note_names_each_kind_of_interval():
+    boot = board(0.05)
+    boot[3]["bootstrap"] = 1000
+    seeds = record("seeded", values(1, 2, 3, 4, 5, 6, 7))
+    seeds["seeds"] = [0, 1, 2]
+    for e in seeds["metrics"].values():
+        e["std"] = 0.25
+    text = render(boot + [seeds], fmt="md", table="offline")
+    note = next(line for line in text.splitlines() if "±" in line and line.startswith("- "))
+    assert note == ("- ± differs by row: half-width of the 95% bootstrap interval over speakers "
+                    "(B = 200) for GT, B_Mime, my_model; half-width of the 95% bootstrap "
+                    "interval over speakers (B = 1000) for B_Random; standard deviation over "
+                    "generation seeds for seeded.")

@@ -1,0 +1,129 @@
+"""Cell escaping (Markdown, LaTeX) and the notes under a Markdown table, for
+``reactbench.tables``.
+
+Notes are true per row: what ``±`` means is stated for each kind of spread present (bootstrap
+interval with its B, or standard deviation over seeds), naming the rows when kinds differ; online
+rows whose result records no passed causality check (e.g. ``reactbench score`` of a prediction
+file) carry ``UNCHECKED`` and the note says why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+UNCHECKED = "†"  # marks online rows without a causality check
+
+_MD_ALWAYS = set("\\`*[]<>|~$&#")
+_TEX = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
+    "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "±": r"$\pm$",
+    UNCHECKED: r"\textsuperscript{\dag}",
+}
+_TEX_RE = re.compile("|".join(map(re.escape, _TEX)))
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s*[\r\n]+\s*", " ", str(text))
+
+
+def md_escape(text: str) -> str:
+    """``text`` as literal Markdown inline text (safe in a GFM table cell or bold caption).
+
+    Backslash-escapes the characters that start markup (``| * ` [ ] < > ~ $ & # \\``) and
+    every ``_`` except one between two letters/digits (which never starts emphasis, so
+    ``B_Mime`` stays as written); line breaks become spaces.
+    """
+    text = _one_line(text)
+    out = []
+    for i, ch in enumerate(text):
+        if ch in _MD_ALWAYS:
+            out.append("\\" + ch)
+        elif ch == "_" and not (0 < i < len(text) - 1 and text[i - 1].isalnum()
+                                and text[i + 1].isalnum()):
+            out.append("\\_")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def tex_escape(text: str) -> str:
+    """``text`` as literal LaTeX text: ``\\ { } $ & % # _ ^ ~ < > |`` escaped (one pass),
+    ``±`` as ``$\\pm$``, ``UNCHECKED`` as a superscript dagger; line breaks become spaces."""
+    return _TEX_RE.sub(lambda m: _TEX[m.group()], _one_line(text))
+
+
+def causality_checked(rec: dict) -> bool:
+    """True when the record holds a passed causality check (online runs of ``reactbench run``)."""
+    return bool((rec.get("causality") or {}).get("passed"))
+
+
+def unchecked(rec: dict) -> bool:
+    """An online row whose causality was not verified (shown with ``UNCHECKED``)."""
+    return rec["task"] == "online" and not causality_checked(rec)
+
+
+def _spread(rec: dict, entry: dict) -> tuple | None:
+    """The kind of ``±`` a metric cell shows (None: no ±); mirrors tables._half_width."""
+    if entry.get("value") is None:
+        return None
+    if entry.get("ci"):
+        return ("ci", rec["bootstrap"], len(rec["seeds"]))
+    if entry.get("std") is not None:
+        return ("std",)
+    return None
+
+
+def _describe(kind: tuple) -> str:
+    if kind[0] == "std":
+        return "standard deviation over generation seeds"
+    _, boot, n_seeds = kind
+    b = f"B = {boot}" if boot else "B not recorded"
+    text = f"half-width of the 95% bootstrap interval over speakers ({b})"
+    if n_seeds > 1:
+        text += f", interval bounds averaged over {n_seeds} generation seeds"
+    return text
+
+
+def spread_note(records: Sequence[dict], labels: Sequence[str]) -> str | None:
+    """What ``±`` means: one sentence per kind present; rows (``labels``, Markdown) are named
+    when the table holds more than one kind (and metrics, when a row shows several kinds)."""
+    kinds: dict[tuple, dict[str, list[str]]] = {}
+    row_kinds: dict[str, set] = {}
+    for rec, label in zip(records, labels):
+        for m, e in rec["metrics"].items():
+            kind = _spread(rec, e)
+            if kind is not None:
+                kinds.setdefault(kind, {}).setdefault(label, []).append(m)
+                row_kinds.setdefault(label, set()).add(kind)
+    if not kinds:
+        return None
+    if len(kinds) == 1:
+        return f"± = {_describe(next(iter(kinds)))}."
+    parts = []
+    for kind, rows in kinds.items():
+        names = [lab if len(row_kinds[lab]) == 1 else f"{lab} ({', '.join(ms)})"
+                 for lab, ms in rows.items()]
+        parts.append(f"{_describe(kind)} for {', '.join(names)}")
+    return f"± differs by row: {'; '.join(parts)}."
+
+
+def online_note(online: Sequence[dict]) -> str:
+    """How online rows were generated, and which of them had their causality verified."""
+    wins = sorted({r.get("window") for r in online if r.get("window")})
+    text = (f"Online: generated window by window ({', '.join(map(str, wins)) or '?'} frames), "
+            "each call seeing speaker frames up to the window's end")
+    bad = [r for r in online if unchecked(r)]
+    if not bad:
+        return text + "; causality verified by perturbing future frames."
+    why = []
+    if any(r["kind"] == "score" for r in bad):
+        why.append("scored from saved predictions (`reactbench score` runs no causality check; "
+                   "window-by-window generation is as declared)")
+    if any(r["kind"] != "score" for r in bad):
+        why.append("the result file records no passed causality check")
+    if len(bad) == len(online):
+        return text + f". {UNCHECKED} causality not verified: {'; '.join(why)}."
+    return (text + f"; causality verified by perturbing future frames, except rows marked "
+            f"{UNCHECKED}: {'; '.join(why)}.")
