@@ -41,6 +41,8 @@ from reactbench.results import (
     SCHEMA_VERSION,
     check_distinct_targets,
     check_results_dir,
+    json_default,
+    json_problem,
     machine,
     metric_entry,
     now_iso,
@@ -358,8 +360,6 @@ def model_code(model, args: dict[str, str], data=None) -> dict:
         name = getattr(getattr(model, "info", None), "name", cls.__name__)
         inputs = _call(model, name, "cache_identity", np.array([0]), lambda: hook(data))
         if inputs is not None:
-            from reactbench.results import json_problem
-
             problem = json_problem(inputs, "cache_identity()")
             if problem:
                 raise ModelError(f"model {name!r}: {problem}; cache_identity must return None "
@@ -666,13 +666,11 @@ def make_record(*, kind: str, opt: RunOptions, per_seed, model: dict, dataset: d
 
 
 def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
+    """``results.json_default`` (numpy values, paths), and text for anything else."""
+    try:
+        return json_default(obj)
+    except TypeError:
         return str(obj)
-    return str(obj)
 
 
 # ----------------------------------------------------------------------------- a whole run
@@ -687,9 +685,13 @@ def load_bundle(opt: RunOptions, need_audio: bool) -> DataBundle:
 
 
 def run(
-    specs: list[str], opt: RunOptions, out: str | Path, *, skip_existing: bool = False, log=print
+    specs: list[str], opt: RunOptions, out: str | Path, *, skip_existing: bool = False,
+    models: dict[str, Any] | None = None, log=print
 ) -> list[tuple[dict, Path]]:
     """Evaluate every model spec, writing one result JSON per model into ``out``.
+
+    ``models``: spec -> a model the caller already created from ``opt.model_args[spec]``
+    (e.g. to inspect it first); the other specs are created here.
 
     All target files are checked BEFORE any work: a results directory that already holds one
     of these runs is an error (nothing is overwritten) unless ``skip_existing``, which keeps
@@ -703,7 +705,10 @@ def run(
 
     opt.validate()
     out = check_results_dir(out)
-    models = {s: registry.create_model(s, **opt.model_args.get(s, {})) for s in specs}
+    given, models = models or {}, {}
+    for s in specs:
+        models[s] = given[s] if s in given else registry.create_model(
+            s, **opt.model_args.get(s, {}))
     targets, infos = {}, {s: model_info(m) for s, m in models.items()}
     for s, info in infos.items():
         taken = registry.BUILTIN_MODELS.get(info.name)  # tables print them as GT, B_Mime, ...

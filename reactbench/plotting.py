@@ -130,24 +130,25 @@ def plot_source(source: str | Path, *, speaker: int, out: str | Path | None = No
     A result file fixes the split and the frame count (those it was scored on); for a
     predictions file ``split`` defaults to "test" and ``frames`` to DEFAULT_FRAMES (as in
     ``reactbench score``). The predictions must fit the split: N rows, speaker ids (when the
-    file carries them), T frames, finite values. ``out`` (default ``<name>_speaker<K>.png``)
-    is checked first and never replaced unless ``force``.
+    file carries them), T frames, finite values. ``out`` (default ``<name>_speaker<K>.png``,
+    ``<name>`` the model name and task, or the file's stem, shortened with a hash like result
+    file names) is checked first and never replaced unless ``force``.
     """
     from reactbench.constants import DEFAULT_FRAMES
     from reactbench.data import load_split, resolve_data
     from reactbench.predictions import check_predictions, load_predictions
-    from reactbench.results import read_result, safe_name
+    from reactbench.results import name_part, read_result
 
     source = Path(source)
     if source.suffix == ".json":
         record = read_result(source)
         pred_path, root, split, frames, seed = _from_result(record, source, data, split, frames)
-        name = safe_name(f"{record['model']['name']}_{record['task']}")
+        name = name_part(f"{record['model']['name']}_{record['task']}")
         title_extra = f"{record['model']['name']} ({record['task']}, seed {seed})"
     else:
         pred_path, root, split = source, data, split or "test"
         frames = DEFAULT_FRAMES if frames is None else frames
-        name = safe_name(source.stem)
+        name = name_part(source.stem)
         title_extra = source.name
     check_generations(generations, None)  # 0 or negative: refused before any work
     out = check_png_target(out or f"{name}_speaker{speaker}.png", force=force)

@@ -33,8 +33,9 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
   ``metrics``: metric -> seconds.
 
 Writes are atomic (temporary file, then a hard link/rename into place) and never overwrite.
-``check_results_dir`` and ``check_json_params`` let a run refuse a bad ``--out`` or bad model
-params before any work; ``validate_record`` checks every field the tables read.
+``check_results_dir`` lets a run refuse a bad ``--out`` before any work; ``json_problem`` is the
+one check of JSON values (model params are checked with it by ``reactbench.models.model_info``,
+whole records by ``write_result``); ``validate_record`` checks every field the tables read.
 """
 
 from __future__ import annotations
@@ -280,8 +281,9 @@ def validate_record(record: Any, source: str = "result") -> dict:
 
 
 # ----------------------------------------------------------------------------- JSON values
-def _jsonable(obj: Any) -> Any:
-    """numpy scalars/arrays and paths as JSON values (what ModelInfo.params may hold)."""
+def json_default(obj: Any) -> Any:
+    """numpy scalars/arrays and paths as JSON values (what ModelInfo.params may hold);
+    TypeError for anything else (the ``default`` hook of ``json.dumps``)."""
     import numpy as np
 
     if isinstance(obj, np.generic):
@@ -321,25 +323,10 @@ def json_problem(value: Any, field: str, _seen: frozenset = frozenset()) -> str 
                 return problem
         return None
     try:
-        plain = _jsonable(value)
+        plain = json_default(value)
     except TypeError:
         return f"{field} holds {value!r:.60} (type {type(value).__name__}), not a JSON value"
     return json_problem(plain, field, _seen)
-
-
-def check_json_params(params: Any, source: str = "model") -> None:
-    """Raise ResultsError unless model ``params`` can be stored in a result file.
-
-    Cheap; call it before generating so that a NaN or a non-JSON value in the params fails
-    at once, not when the result is written. The message names the field (model.params.KEY).
-    """
-    if not isinstance(params, dict):
-        raise ResultsError(f"{source}: field model.params must be an object (dict); "
-                           f"got {type(params).__name__}")
-    problem = json_problem(params, "model.params")
-    if problem:
-        raise ResultsError(f"{source}: field {problem}; a result file stores JSON values "
-                           "(text, finite numbers, bools, null, lists, objects)")
 
 
 # ----------------------------------------------------------------------------- writing
@@ -374,6 +361,12 @@ def _short(part: str, original: str, limit: int) -> str:
     return f"{part[:limit - HASH_CHARS - 1]}-{digest}"
 
 
+def name_part(text: str, limit: int = NAME_PART_MAX) -> str:
+    """``text`` as a bounded file-name part: ``safe_name(text)``, cut to ``limit`` characters
+    and ending in a short hash of ``text`` when cut (so distinct long texts stay distinct)."""
+    return _short(safe_name(text), text, limit)
+
+
 def result_filename(record: dict) -> str:
     """``<model>_<task>_<split>_<protocol>_a<alpha>_s<seeds>.json`` (file-system safe).
 
@@ -384,7 +377,7 @@ def result_filename(record: dict) -> str:
     name = str(record["model"]["name"])
     seeds = "-".join(str(s) for s in record["seeds"])
     return (
-        f"{_short(safe_name(name), name, NAME_PART_MAX)}_{record['task']}_"
+        f"{name_part(name)}_{record['task']}_"
         f"{safe_name(record['split'])}_{record['protocol']}_a{record['alpha']}"
         + (f"_s{_short(seeds, seeds, SEEDS_PART_MAX)}" if seeds else "") + ".json"
     )
@@ -442,7 +435,7 @@ def write_result(record: dict, path: str | Path) -> Path:
             f"{path} already holds a result; never overwritten (remove it or use another --out)"
         )
     text = json.dumps(record, indent=2, sort_keys=False, allow_nan=False,
-                      default=_jsonable) + "\n"
+                      default=json_default) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
@@ -469,6 +462,9 @@ def write_result(record: dict, path: str | Path) -> Path:
 
 
 def read_result(path: str | Path) -> dict:
+    """The record in result file ``path``, checked by ``validate_record``; it carries the file
+    as ``_path`` (not part of the schema; ``tables.select`` does not check such records
+    again)."""
     path = Path(path)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))

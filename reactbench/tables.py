@@ -113,14 +113,27 @@ def _version_clash(a: dict, b: dict) -> str | None:
     return None
 
 
+def _memory_source(rec: object, i: int, n: int) -> str:
+    """How an error names a record built in memory: its place and, when readable, its model."""
+    model = rec.get("model") if isinstance(rec, dict) else None
+    name = model.get("name") if isinstance(model, dict) else None
+    return f"result record {i + 1} of {n}" + (f" (model {name!r})" if name else "")
+
+
 def select(records: Sequence[dict], table: str = "all") -> list[dict]:
-    """The records a table shows, checked for compatibility, in display order."""
+    """The records a table shows, checked for compatibility, in display order.
+
+    Each record is checked once, where it enters: records from ``read_result`` (they carry
+    ``_path``) were checked when read; others (built in memory) are checked here by
+    ``validate_record``, the error naming the record's place and model.
+    """
     if table not in TABLE_KINDS:
         raise ResultsError(f"--table must be one of {TABLE_KINDS}, not {table!r}")
     if not records:
         raise ResultsError("no result files given")
-    for r in records:  # read_result checked files already; records built in memory too
-        validate_record(r, str(r.get("_path", "result")) if isinstance(r, dict) else "result")
+    for i, r in enumerate(records):
+        if not (isinstance(r, dict) and "_path" in r):  # read_result checked those already
+            validate_record(r, _memory_source(r, i, len(records)))
     if table in ("offline", "online"):
         chosen = [r for r in records if r["task"] == table]
     elif table == "ablation":

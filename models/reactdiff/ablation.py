@@ -31,12 +31,24 @@ def variant_checkpoint(variant: str, preset: str, data, runs: str | Path = "runs
     return path
 
 
+def check_preset(variant: str, path: Path, meta: dict | None, preset: str) -> None:
+    """Raise ModelError unless checkpoint ``path`` (its metadata ``meta``, None when the file
+    is unreadable) was trained with ``preset``."""
+    if meta is None:
+        ck.read_checkpoint(path)  # raises the ModelError that says why the file is unreadable
+    trained = (meta or {}).get("config", {}).get("preset")
+    if trained != preset:
+        raise ModelError(f"{path} ({variant}) was trained with the {trained!r} preset, not "
+                         f"{preset!r}: retrain it (--retrain) or pass --preset {trained}")
+
+
 def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, device: str = "cpu",
            runs: str | Path = "runs", out: str | Path, split: str = "test", alpha: int = 10,
            seeds=(0,), task: str = "offline", retrain: bool = False, train_device=None,
            epochs: int | None = None, progress: bool = True, log=print) -> tuple[list, Path]:
     """Train what is missing, evaluate every variant, write ``out/ablation.md`` (rebuilt from
     every result file in ``out``). Returns (this call's result records, table path)."""
+    from reactbench import registry
     from reactbench.evaluate import RunOptions, run
     from reactbench.results import read_results
     from reactbench.tables import render, write_table
@@ -55,15 +67,16 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
                       out=path.parent, resume=path.parent.joinpath("checkpoint.pt").exists(),
                       epochs=epochs, progress=progress, log=log)
         paths[v] = path
-    for v, path in paths.items():  # one table compares variants of ONE preset
-        trained = ck.read_checkpoint(path).get("config", {}).get("preset")
-        if trained != preset:
-            raise ModelError(f"{path} ({v}) was trained with the {trained!r} preset, not "
-                             f"{preset!r}: retrain it (--retrain) or pass --preset {trained}")
     opt = RunOptions(split=split, data=data, task=task, alpha=alpha, seeds=tuple(seeds),
                      device=device, progress=progress,
                      model_args={v: {"checkpoint": str(p)} for v, p in paths.items()})
-    written = run(list(variants), opt, out, log=log)
+    opt.validate()
+    # each model reads its checkpoint's metadata once; the preset check uses that, and run()
+    # evaluates these same models (their fit() loads the weights)
+    models = {v: registry.create_model(v, **opt.model_args[v]) for v in variants}
+    for v, model in models.items():  # one table compares variants of ONE preset
+        check_preset(v, paths[v], model.metadata, preset)
+    written = run(list(variants), opt, out, models=models, log=log)
     records = [r for r, _ in written]
     table = Path(out) / "ablation.md"
     every = read_results([out])  # the table covers every result in ``out``, earlier ones too

@@ -97,8 +97,9 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
     if stage not in ("1", "2", "all"):
         raise ModelError(f"--stage must be 1, 2 or all (got {stage!r})")
     resolve_device(device)
-    if stage1_from is not None:  # fail before loading any data
-        check_stage1_from(stage, stage1_from)
+    stage1 = None
+    if stage1_from is not None:  # fail before loading any data; read once, passed along
+        stage1 = check_stage1_from(stage, stage1_from)
     if max_steps is not None and max_steps < 1:
         raise ModelError(f"--max-steps must be >= 1 (got {max_steps})")
     cfg = build_config(model, preset, config, epochs)
@@ -112,4 +113,4 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
     return train_reactdiff(cfg, train, val, out=out, stage=stage, device=device, seed=seed,
                            resume=resume, precision=precision, compile=compile,
                            progress=progress, identities=ids, half_export=half_export,
-                           max_steps=max_steps, stage1_from=stage1_from)
+                           max_steps=max_steps, stage1_from=stage1)

@@ -149,6 +149,12 @@ class ReactDiff:
         self._cfg = None
         self._root = None
 
+    @property
+    def metadata(self) -> dict | None:
+        """The checkpoint's metadata (config, dataset identities, ...; no weights), read once
+        when the model was created; None when it is not a readable checkpoint."""
+        return self._meta
+
     # -- protocol --------------------------------------------------------------------------
     def cache_identity(self, data) -> dict | None:
         """The contents of the speaker feature files the checkpoint's ``file:`` streams read

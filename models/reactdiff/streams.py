@@ -130,20 +130,13 @@ def feature_files_identity(specs: list[StreamSpec], clip_ids, root) -> dict | No
     return out or None
 
 
-def _stat(path: Path) -> list:
-    try:
-        st = path.stat()
-    except OSError:
-        return [str(path), None, None]
-    return [str(path), st.st_size, st.st_mtime_ns]
-
-
 def _files_digest(names: list[str], paths: list[Path]) -> str:
     """sha256 of the files' contents (see feature_files_identity), memoised by their stats."""
     from reactbench.atomic import atomic_path
+    from reactbench.file_digest import stat_key, update_with_files
     from reactbench.paths import cache_dir
 
-    stats = [_stat(p) for p in paths]
+    stats = stat_key(paths)
     memo = hashlib.sha256(json.dumps([FEATURES_IDENTITY_VERSION, names, stats]).encode())
     memo_key = memo.hexdigest()[:32]
     if memo_key in _DIGEST_MEMO:
@@ -155,15 +148,7 @@ def _files_digest(names: list[str], paths: list[Path]) -> str:
         digest = None
     if not isinstance(digest, str):
         h = hashlib.sha256(FEATURES_IDENTITY_VERSION.encode())
-        for name, path in zip(names, paths):
-            h.update(name.encode() + b"\0")
-            try:
-                with open(path, "rb") as fh:
-                    while chunk := fh.read(1 << 20):
-                        h.update(chunk)
-            except OSError:
-                h.update(b"<missing>")
-            h.update(b"\0")
+        update_with_files(h, zip(names, paths))
         digest = h.hexdigest()
         try:
             with atomic_path(memo_file, suffix=".json") as tmp:

@@ -504,10 +504,15 @@ def check_stage1_from(stage: str, path: str | Path) -> dict:
     return ck.read_checkpoint(path)
 
 
-def adopt_stage1(trainer: Trainer, path: str | Path, stage: str = "2") -> None:
-    """Load the stage-1 modules of model file ``path`` into ``trainer`` (net and EMA) and
-    mark stage 1 done (``stage``: the run's --stage, checked by :func:`check_stage1_from`)."""
-    src = check_stage1_from(stage, path)
+def adopt_stage1(trainer: Trainer, source: str | Path | dict, stage: str = "2") -> None:
+    """Load the stage-1 modules of model file ``source`` (its path, or the dict
+    :func:`check_stage1_from` returned for it, so the file is not read twice) into ``trainer``
+    (net and EMA) and mark stage 1 done (``stage``: the run's --stage, checked by
+    :func:`check_stage1_from`)."""
+    if isinstance(source, dict):
+        src, path = source, source["path"]
+    else:
+        src, path = check_stage1_from(stage, source), source
     theirs, ours = src["config"]["model"], trainer.cfg.to_dict()["model"]
     diff = [f for f in STAGE1_FIELDS if theirs.get(f) != ours.get(f)]
     if diff or dict(src["widths"]) != dict(trainer.widths):
@@ -566,12 +571,13 @@ def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | 
                     precision: str = "auto", compile: bool = False, progress: bool = True,
                     identities: dict | None = None, half_export: bool = False,
                     max_steps: int | None = None,
-                    stage1_from: str | Path | None = None) -> Path | None:
+                    stage1_from: str | Path | dict | None = None) -> Path | None:
     """Train stage 1, 2 or both into ``out``; returns the path of ``model.pt`` (rank 0).
 
-    ``stage1_from``: a model file whose trained MMT (encoder, decoder, input and target
-    statistics) becomes this run's stage 1, so only stage 2 is trained (stage-2 ablations
-    against one fixed autoencoder); its stage-1 architecture must equal this config's."""
+    ``stage1_from``: a model file (its path, or its dict as :func:`check_stage1_from` read
+    it) whose trained MMT (encoder, decoder, input and target statistics) becomes this run's
+    stage 1, so only stage 2 is trained (stage-2 ablations against one fixed autoencoder);
+    its stage-1 architecture must equal this config's."""
     device = resolve_device(device)
     info = init_distributed(device)
     out = Path(out)

@@ -20,6 +20,7 @@ from reactbench.data import layout
 from reactbench.data.check import audio_shortfall, check_emotion_ranges, modality_mismatch
 from reactbench.data.split import SplitData
 from reactbench.errors import DataError
+from reactbench.file_digest import stat_key, update_with_files
 from reactbench.paths import cache_dir
 
 LOADER_VERSION = "loader-4"  # 4: headerless Emotion CSVs refused (a cached shifted read must
@@ -31,18 +32,6 @@ def _clip_files(root: Path, split: str, clip: str, audio: bool) -> list[Path]:
     if audio:
         files.append(layout.audio_path(root, split, clip))
     return files
-
-
-def _stat_key(paths: list[Path]) -> list:
-    out = []
-    for p in paths:
-        try:
-            st = p.stat()
-        except OSError:
-            out.append([str(p), None, None])
-            continue
-        out.append([str(p), st.st_size, st.st_mtime_ns])
-    return out
 
 
 def _unique(ids: list[str]) -> list[str]:
@@ -178,7 +167,7 @@ def load_split(root: str | Path, split: str, *, frames: int | None = DEFAULT_FRA
     nb_path = layout.neighbour_path(root, split)
     if neighbours and nb_path.is_file():
         files.append(nb_path)
-    stats = _stat_key(files)
+    stats = stat_key(files)
     key_src = json.dumps([LOADER_VERSION, _audio_version(audio), str(root), split, frames,
                           audio, neighbours, stats])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:24]
@@ -310,7 +299,7 @@ def dataset_identity(root: str | Path, split: str) -> dict:
     nb = layout.neighbour_path(root, split)
     if nb.is_file():
         files.append(nb)
-    stats = _stat_key(files)
+    stats = stat_key(files)
     key = hashlib.sha256(json.dumps(["identity-1", stats]).encode()).hexdigest()[:24]
     ident = _IDENTITY_MEMO.get(key)
     cpath = cache_dir() / "identity" / f"{key}.json"
@@ -321,15 +310,7 @@ def dataset_identity(root: str | Path, split: str) -> dict:
             ident = None
     if ident is None:
         h = hashlib.sha256()
-        for p in files:
-            h.update(p.relative_to(root).as_posix().encode() + b"\0")
-            try:
-                with open(p, "rb") as fh:
-                    while chunk := fh.read(1 << 20):
-                        h.update(chunk)
-            except OSError:
-                h.update(b"<missing>")
-            h.update(b"\0")
+        update_with_files(h, [(p.relative_to(root).as_posix(), p) for p in files])
         meta = read_meta(root)
         ident = {
             "root": str(root),

@@ -81,3 +81,27 @@ def test_plot_refuses_predictions_that_do_not_fit_the_split(tiny_dataset, tmp_pa
         code, _, err = cli(*base[:1], path, *base[1:], "--generations", g)
         assert code == 2 and f"--generations {g}: {needle}" in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_default_png_names_of_long_model_names_and_stems_are_bounded(tiny_dataset, tmp_path,
+                                                                      cli, monkeypatch):
+    from reactbench.results import NAME_PART_MAX, write_result
+
+    from .records import record, values
+
+    long_stem = "p" * 250  # + "_speaker0.png" would pass the usual 255-byte name limit
+    path, _ = _preds(tiny_dataset, tmp_path)
+    path = path.rename(tmp_path / f"{long_stem}.npz")
+    rec = record("m" * 300, values(1, 2, 3, 4, 5, 6, 7))
+    frames = load_split(tiny_dataset, "test", audio=False).frames
+    rec["dataset"].update(root=str(tiny_dataset), frames=frames)
+    rec["predictions"] = [{"seed": 0, "path": str(path), "key": "k", "reused": False}]
+    result = write_result(rec, tmp_path / "r.json")
+    (tmp_path / "plots").mkdir()
+    monkeypatch.chdir(tmp_path / "plots")  # default PNG names land here
+    for args in ((path, "--data", tiny_dataset), (result,)):
+        code, _, err = cli("plot", *args, "--speaker", "0")
+        assert code == 0, err
+    names = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert [n[0] for n in names] == ["m", "p"]
+    assert all(n.endswith("_speaker0.png") and len(n) <= NAME_PART_MAX + 13 for n in names)

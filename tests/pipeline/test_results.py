@@ -12,7 +12,6 @@ from reactbench.errors import ResultsError
 from reactbench.results import (
     REQUIRED_KEYS,
     SCHEMA_VERSION,
-    check_json_params,
     check_results_dir,
     read_result,
     read_results,
@@ -151,17 +150,15 @@ def test_nan_params_name_the_field_before_anything_is_written(tmp_path):
     rec["model"]["params"] = {"steps": 10, "guidance": {"scale": float("nan")}}
     with pytest.raises(ResultsError, match=r"field model\.params\.guidance\.scale is nan"):
         write_result(rec, tmp_path / "x.json")
-    with pytest.raises(ResultsError, match=r"field model\.params\.guidance\.scale is nan"):
-        check_json_params(rec["model"]["params"])
+    rec["model"]["params"] = {"fn": object()}
     with pytest.raises(ResultsError, match=r"model\.params\.fn holds .* not a JSON value"):
-        check_json_params({"fn": object()})
+        write_result(rec, tmp_path / "x.json")
     assert not list(tmp_path.iterdir())
 
 
 def test_numpy_and_path_params_are_stored_as_plain_values(tmp_path):
     rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
     rec["model"]["params"] = {"lr": np.float32(0.5), "ckpt": Path("/m.pt"), "w": np.arange(2)}
-    check_json_params(rec["model"]["params"])
     path = write_result(rec, tmp_path / "x.json")
     assert read_result(path)["model"]["params"] == {"lr": 0.5, "ckpt": "/m.pt", "w": [0, 1]}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reactbench.errors import ResultsError
-from reactbench.results import write_result
+from reactbench.results import validate_record, write_result
 from reactbench.tables import render
 
 from .records import board, record, values
@@ -139,9 +139,31 @@ def test_leaderboard_output_directory_or_under_a_file(tmp_path, cli):
 
 def test_render_checks_records_built_in_memory():
     recs = board()
-    recs[0]["metrics"]["FRCorr"]["ci"] = "x"
-    with pytest.raises(ResultsError, match=r"field metrics\.FRCorr\.ci must be"):
+    recs[2]["metrics"]["FRCorr"]["ci"] = "x"
+    with pytest.raises(ResultsError, match=r"^result record 3 of 4 \(model 'my_model'\): "
+                                          r"field metrics\.FRCorr\.ci must be"):
         render(recs, fmt="md")
+    with pytest.raises(ResultsError, match=r"^result record 2 of 2: a result file holds a "
+                                          "JSON object; got list"):
+        render([board()[0], []], fmt="md")
+
+
+def test_records_read_from_files_are_checked_once(tmp_path, monkeypatch):
+    from reactbench import results, tables
+
+    for i, rec in enumerate(board()):
+        write_result(rec, tmp_path / f"{i}.json")
+    checked = []
+
+    def counting(record, source="result"):
+        checked.append(source)
+        return validate_record(record, source)
+
+    monkeypatch.setattr(results, "validate_record", counting)
+    monkeypatch.setattr(tables, "validate_record", counting)
+    text = render(results.read_results([tmp_path]), fmt="md", table="offline")
+    assert text == (GOLDEN / "offline.md").read_text()
+    assert sorted(checked) == [str(tmp_path / f"{i}.json") for i in range(4)]
 
 
 def test_rows_without_frrea_mix_with_any_feature_space():

@@ -158,7 +158,7 @@ def _train_on(dataset, out, variant, preset="small"):
     return train_reactdiff(cfg, train, val, out=out, progress=False, identities=ids)
 
 
-def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path):
+def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path, monkeypatch):
     from models.reactdiff.ablation import ablate
     from reactbench.results import read_results
 
@@ -167,7 +167,14 @@ def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path)
         _train_on(tiny_dataset, runs / f"{v}-small", v)
     kw = dict(preset="small", data=tiny_dataset, runs=runs, out=out, alpha=2, progress=False,
               log=lambda *a: None)
+    reads = []
+    for name in ("read_checkpoint", "read_metadata"):
+        real = getattr(ck, name)
+        monkeypatch.setattr(ck, name, lambda p, _r=real, _n=name: reads.append((_n, p)) or _r(p))
     ablate(variants=("reactdiff", "reactdiff-no-diffusion"), **kw)
+    for v in ("reactdiff", "reactdiff-no-diffusion"):  # metadata once, the weights once (fit)
+        path = runs / f"{v}-small" / "model.pt"
+        assert sorted(n for n, p in reads if p == path) == ["read_checkpoint", "read_metadata"]
     said = []
     records, table = ablate(variants=("reactdiff-no-audio",), **{**kw, "log": said.append})
     assert len(records) == 1 and len(read_results([out])) == 3

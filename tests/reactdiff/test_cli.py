@@ -22,7 +22,7 @@ def tiny_json(tmp_path_factory):
     return path
 
 
-def test_train_command_end_to_end(tiny_dataset, tiny_json, tmp_path, capsys):
+def test_train_command_end_to_end(tiny_dataset, tiny_json, tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
     rc = main(["train", "--model", "reactdiff", "--data", str(tiny_dataset), "--out", str(out),
                "--config", str(tiny_json), "--epochs", "1", "--no-progress"])
@@ -38,10 +38,13 @@ def test_train_command_end_to_end(tiny_dataset, tiny_json, tmp_path, capsys):
     assert rc == 2 and "--resume" in capsys.readouterr().err
     # stage 2 alone on the MMT of that model, into another folder
     out2 = tmp_path / "stage2"
+    reads, read = [], ck.read_checkpoint
+    monkeypatch.setattr(ck, "read_checkpoint", lambda p: reads.append(str(p)) or read(p))
     rc = main(["train", "--model", "reactdiff", "--data", str(tiny_dataset), "--out", str(out2),
                "--config", str(tiny_json), "--epochs", "1", "--no-progress", "--stage", "2",
                "--stage1-from", str(out / "model.pt")])
-    assert rc == 0 and ck.read_checkpoint(out2 / "model.pt")["summary"]["stage1_from"]
+    assert rc == 0 and reads == [str(out / "model.pt")]  # checked early, read once
+    assert read(out2 / "model.pt")["summary"]["stage1_from"] == str(out / "model.pt")
     for extra, said in ((["--stage", "all"], "use it with --stage 2"),
                         (["--stage", "2", "--stage1-from", str(tmp_path / "none.pt")],
                          "does not exist")):
