@@ -16,6 +16,6 @@ for task in ${TASKS:-online offline}; do
   start=$(date +%s)
   timeout "${LIMIT:-280}" python3 -m reactbench run --model reactdiff --split test --task "$task" \
     --device cuda "${fast[@]}" --no-progress --out "$OUT/harness/$task" 2>&1 | grep -v Warn \
-    | tail -8
+    | tail -12
   echo "$task: $(( $(date +%s) - start )) s (dataset generation and compilation included)"
 done 2>&1 | tee "$OUT/harness.log"

@@ -143,7 +143,10 @@ class BaseReactionModel:
         return None
 
     def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement generate(speaker, *, alpha, seed), which "
+            "the offline task and the default generate_online call; a model with only its own "
+            "generate_online runs with --task online only")
 
     def generate_online(
         self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int

@@ -105,6 +105,8 @@ def expand_models(specs: str | list[str]) -> list[str]:
 
 
 def unknown_model_error(name: str) -> ModelError:
+    if name.endswith(".py"):
+        return _file_without_class(name)
     choices = list(available_models()) + list(MODEL_GROUPS)
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
@@ -114,7 +116,29 @@ def unknown_model_error(name: str) -> ModelError:
     )
 
 
+def _model_classes(module: Any) -> list[str]:
+    """Names of the classes with a ``generate`` method in ``module`` (reactbench's own, such as
+    an imported BaseReactionModel, left out)."""
+    return [n for n, v in vars(module).items() if inspect.isclass(v) and hasattr(v, "generate")
+            and not v.__module__.startswith("reactbench.")]
+
+
+def _file_without_class(name: str) -> ModelError:
+    """A ``path/to/file.py`` spec without ``:Class``: name the classes it could mean."""
+    try:
+        classes = _model_classes(_import_file(Path(name).expanduser()))
+    except ModelError as exc:  # no such file, or importing it failed
+        return exc
+    if not classes:
+        return ModelError(f"model {name!r}: the file defines no class with a generate() "
+                          "method; see examples/README.md for the protocol")
+    return ModelError(f"model {name!r}: name the class after a colon: "
+                      f"{', '.join(f'{name}:{c}' for c in classes)}")
+
+
 def _import_file(path: Path) -> Any:
+    """Import a plug-in file by path. While it runs, its folder leads ``sys.path`` (as for
+    ``python file.py``), so the file can import modules that lie beside it."""
     if not path.is_file():
         raise ModelError(f"model file {path} does not exist")
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
@@ -126,12 +150,16 @@ def _import_file(path: Path) -> Any:
         raise ModelError(f"cannot import model file {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = module
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
         del sys.modules[mod_name]
         msg = f"importing model file {path} failed: {type(exc).__name__}: {exc}"
         raise ModelError(msg) from exc
+    finally:
+        sys.path.remove(folder)  # the first occurrence: the one inserted above
     return module
 
 
@@ -157,9 +185,7 @@ def resolve_model(spec: str) -> type:
             ) from exc
     cls = getattr(module, cls_name, None)
     if cls is None:
-        classes = [
-            n for n, v in vars(module).items() if inspect.isclass(v) and hasattr(v, "generate")
-        ]
+        classes = _model_classes(module)
         hint = f" Model classes there: {', '.join(classes)}." if classes else ""
         raise ModelError(f"model {spec!r}: {module_part} has no class {cls_name!r}.{hint}")
     if not callable(getattr(cls, "generate", None)):
@@ -207,7 +233,9 @@ def create_model(spec: str, **options: Any) -> Any:
     except ModelError:
         raise
     except Exception as exc:
-        msg = f"model {spec!r}: constructing it failed: {type(exc).__name__}: {exc}"
+        given = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        given = f" (options: {given})" if given else ""
+        msg = f"model {spec!r}: constructing it failed{given}: {type(exc).__name__}: {exc}"
         raise ModelError(msg) from exc
 
 

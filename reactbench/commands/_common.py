@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
+from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ReactbenchError
 
 
@@ -40,7 +41,9 @@ def add_scoring_args(p) -> None:
     p.add_argument("--split", default="test", help="evaluated split (default: test)")
     p.add_argument("--data", default=None,
                    help="dataset root (default: the embedded synthetic dataset)")
-    p.add_argument("--frames", type=int, default=750, help="frames per clip to load (750)")
+    p.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
+                   help=f"frames per clip to load (default: {DEFAULT_FRAMES}; fewer for a quick "
+                   "try; saved predictions are scored with the value they were made with)")
     p.add_argument("--protocol", choices=("official", "corrected"), default="official",
                    help="metric protocol (default: official)")
     p.add_argument("--bootstrap", type=int, default=0, metavar="B",

@@ -72,4 +72,35 @@ def main(args) -> int:
         print(f"(no combined summary table: {exc})")
     print(f"\n{len(written)} result file(s) in {out}; tables: "
           f"reactbench leaderboard {out} --format md|latex|csv")
+    saved = saved_predictions(records, score_flags(args))
+    if saved:
+        print(saved)
     return 0
+
+
+def score_flags(args) -> str:
+    """The ``reactbench score`` flags that match this run's data, split, frames and task."""
+    from reactbench.constants import DEFAULT_FRAMES
+
+    flags = [f"--split {args.split}"]
+    if args.data:
+        flags.append(f"--data {args.data}")
+    if args.frames != DEFAULT_FRAMES:
+        flags.append(f"--frames {args.frames}")
+    if args.task == "online":
+        flags.append(f"--task online --window {args.window}")
+    return " ".join(flags)
+
+
+def saved_predictions(records: list[dict], flags: str) -> str:
+    """Where each model's predictions were saved and the ``reactbench score`` command that
+    re-scores them ("" with --no-cache: nothing was saved)."""
+    rows = [(r["model"]["name"], p["seed"], p["path"]) for r in records
+            for p in r.get("predictions") or [] if p.get("path")]
+    if not rows:
+        return ""
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"predictions (.npz; re-score one with: reactbench score --predictions FILE "
+             f"{flags} --name NAME):"]
+    lines += [f"  {name:<{width}}  seed {seed}  {path}" for name, seed, path in rows]
+    return "\n".join(lines)

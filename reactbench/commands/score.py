@@ -32,6 +32,7 @@ def main(args) -> int:
     from reactbench.evaluate import score_predictions
     from reactbench.tables import render
 
+    check_not_results_dir(args.predictions)
     out = args.out or default_out_dir()
     record, path = score_predictions(
         args.predictions, split=args.split, data=args.data, frames=args.frames,
@@ -45,3 +46,28 @@ def main(args) -> int:
     print(render([record], fmt="text", table="all"))
     print(f"\nwrote {path}")
     return 0
+
+
+def check_not_results_dir(path: str) -> None:
+    """A results directory (``runs/<timestamp>``) holds no predictions: name the .npz files its
+    runs saved instead of only saying that none are there."""
+    from pathlib import Path
+
+    from reactbench.errors import ReactbenchError
+    from reactbench.predictions import PredictionsError
+    from reactbench.results import read_result
+
+    folder = Path(path)
+    if not folder.is_dir() or any(folder.glob("*.np[yz]")) or not any(folder.glob("*.json")):
+        return
+    saved = []
+    for file in sorted(folder.glob("*.json")):
+        try:
+            record = read_result(file)
+        except ReactbenchError:
+            continue
+        saved += [f"  {record['model']['name']} seed {p['seed']}: {p['path']}"
+                  for p in record.get("predictions") or [] if p.get("path")]
+    if saved:
+        raise PredictionsError(f"{folder} holds result files, not predictions; pass one of the "
+                               "predictions files its runs saved:\n" + "\n".join(saved))

@@ -99,6 +99,15 @@ class StatefulCausal(_Base):
         return Reactions(emotion=out)
 
 
+class OnlineOnly(_Base):
+    """Implements generate_online alone: runs online, and offline fails with a clear message."""
+
+    info = ModelInfo(name="online_only")
+
+    def generate_online(self, speaker, *, start, alpha, seed):
+        return Reactions(emotion=self._mime(speaker, alpha, start))
+
+
 class WithOptions(_Base):
     """Takes constructor options from --model-arg."""
 

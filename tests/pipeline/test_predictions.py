@@ -248,3 +248,19 @@ def test_cache_identity_is_optional_and_keeps_old_keys(split, tmp_path):
     for bad in ("x", {"a": float("inf")}):
         with pytest.raises(ModelError, match="trained_on"):
             model_info(type("M", (), {"info": ModelInfo(name="m", trained_on=bad)})())
+
+
+def test_a_results_directory_names_the_predictions_its_runs_saved(tiny_dataset, tmp_path, cli):
+    runs = tmp_path / "runs"
+    code, _, err = cli("run", "--model", "b_mime", "--data", tiny_dataset, "--samples", "2",
+                       "--out", runs, "--no-progress", "--jobs", "1", "--metrics", "FRDist")
+    assert code == 0, err
+    (rec,) = [read_result(p) for p in runs.glob("*.json")]
+    code, _, err = cli(*score_args(tiny_dataset, runs, tmp_path / "o"))
+    assert code == 2
+    assert f"{runs} holds result files, not predictions" in err
+    assert f"b_mime seed 0: {rec['predictions'][0]['path']}" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = cli(*score_args(tiny_dataset, empty, tmp_path / "o"))
+    assert code == 2 and "directory holds no .npy/.npz predictions" in err

@@ -84,3 +84,40 @@ def test_declared_options_route_model_args():
     assert names == {"checkpoint", "steps"} and not var_kw
     got = registry.parse_model_args(["gain=2", "checkpoint=x.pt"], [spec, other])
     assert got == {spec: {"checkpoint": "x.pt"}, other: {"gain": "2"}}
+
+
+def test_file_without_class_names_the_classes_to_pick(tmp_path):
+    with pytest.raises(ModelError, match=rf"name the class after a colon: {PLUGINS}:_Base, "
+                                         rf"{PLUGINS}:Raises, ") as exc:
+        registry.expand_models(str(PLUGINS))
+    assert "BaseReactionModel" not in str(exc.value)
+    with pytest.raises(ModelError, match=r"has no class 'Nope'\. Model classes there: _Base,"):
+        registry.resolve_model(f"{PLUGINS}:Nope")
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    with pytest.raises(ModelError, match="defines no class with a generate"):
+        registry.expand_models(str(tmp_path / "empty.py"))
+    with pytest.raises(ModelError, match="does not exist"):
+        registry.expand_models(str(tmp_path / "missing.py"))
+
+
+def test_failing_constructor_names_the_options_it_got():
+    with pytest.raises(ModelError, match=r"constructing it failed \(options: gain='x'\): "
+                                         "ValueError"):
+        registry.create_model(f"{PLUGINS}:WithOptions", gain="x")
+
+
+def test_model_file_imports_modules_beside_it(tmp_path):
+    (tmp_path / "team_helpers.py").write_text("GAIN = 0.25\n")
+    (tmp_path / "team_model.py").write_text(
+        "from team_helpers import GAIN\n\n"
+        "from reactbench.models import BaseReactionModel\n\n\n"
+        "class TeamModel(BaseReactionModel):\n"
+        "    gain = GAIN\n\n"
+        "    def generate(self, speaker, *, alpha, seed):\n"
+        "        raise NotImplementedError\n")
+    before = list(sys.path)
+    try:
+        assert registry.resolve_model(f"{tmp_path / 'team_model.py'}:TeamModel").gain == 0.25
+        assert sys.path == before
+    finally:
+        sys.modules.pop("team_helpers", None)

@@ -148,6 +148,9 @@ def test_unknown_model_suggests(cli, tmp_path):
         ("Nan", "returned NaN/inf reactions (1 values), first at row 7"),
         ("OutOfRange", "outside the attribute ranges"),
         ("NotReactions", "expected reactbench.models.Reactions"),
+        ("OnlineOnly", "OnlineOnly does not implement generate(speaker, *, alpha, seed), which "
+                       "the offline task and the default generate_online call; a model with only "
+                       "its own generate_online runs with --task online only"),
     ],
 )
 def test_bad_plugin_fails_cleanly_and_writes_nothing(cls, needle, tiny_dataset, tmp_path, cli):
@@ -183,6 +186,13 @@ def test_stateful_causal_online_model_passes(tiny_dataset, tmp_path, cli):
                                  f"{PLUGINS}:StatefulCausal", "--task", "online",
                                  "--window", "30"))
     assert code == 0, err
+
+
+def test_online_only_model_runs_online(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "res", "--model",
+                                 f"{PLUGINS}:OnlineOnly", "--task", "online"))
+    assert code == 0, err
+    assert results_in(tmp_path / "res")["online_only"]["causality"]["passed"]
 
 
 def test_results_directory_holding_the_run_is_refused(tiny_dataset, tmp_path, cli):
@@ -291,3 +301,45 @@ def test_split_without_neighbour_matrix(tiny_dataset, tmp_path, cli):
     assert code == 0, err
     rec = results_in(tmp_path / "o")["b_mime"]
     assert set(rec["metrics"]) == {"FRVar", "FRDvs", "FRSyn"}
+
+
+def test_run_lists_saved_predictions_and_the_score_command(tiny_dataset, tmp_path, cli):
+    code, out, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime",
+                                   "--frames", "100", "--task", "online", "--window", "25"))
+    assert code == 0, err
+    head, listed = out.split("re-score one with: reactbench score --predictions FILE ", 1)
+    flags, _, rows = listed.partition("\n")
+    assert flags == (f"--split test --data {tiny_dataset} --frames 100 --task online "
+                     "--window 25 --name NAME):")
+    (row,) = rows.strip().splitlines()
+    name, seed, path = row.split()[0], row.split()[2], row.split()[3]
+    rec = results_in(tmp_path / "o")["b_mime"]
+    assert (name, seed, path) == ("b_mime", "0", rec["predictions"][0]["path"])
+    code, _, err = cli("score", "--predictions", path, *flags[:-len(" --name NAME):")].split(),
+                       "--name", "again", "--out", tmp_path / "s", "--no-progress", "--jobs", "1")
+    assert code == 0, err
+    again = results_in(tmp_path / "s")["again"]
+    assert {k: v["value"] for k, v in again["metrics"].items()} == \
+        {k: v["value"] for k, v in rec["metrics"].items()}
+    code, out, err = cli(*run_args(tiny_dataset, tmp_path / "n", "--model", "b_mime",
+                                   "--no-cache"))
+    assert code == 0, err
+    assert "re-score one with" not in out
+
+
+def test_running_mean_example_fits_and_streams_what_it_generates_offline(tiny_dataset, tmp_path,
+                                                                          cli):
+    spec = f"{EXAMPLE.parent / 'running_mean.py'}:RunningMean"
+    preds = {}
+    for task in ("offline", "online"):
+        code, _, err = cli(*run_args(tiny_dataset, tmp_path / task, "--model", spec, "--task",
+                                     task, "--window", "30", "--model-arg", "gain=0.5",
+                                     "--metrics", "FRDist"))
+        assert code == 0, err
+        rec = results_in(tmp_path / task)["running_mean"]
+        assert rec["model"]["params"] == {"gain": 0.5, "noise": 0.05}
+        with np.load(rec["predictions"][0]["path"]) as z:
+            preds[task] = z["emotion"]
+    assert rec["causality"]["passed"]
+    np.testing.assert_allclose(preds["online"], preds["offline"], atol=1e-6)
+    assert np.ptp(preds["offline"][..., 15:17]) > 0
