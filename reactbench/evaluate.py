@@ -175,15 +175,19 @@ def speaker_input(
 
 
 def _call(model, name: str, what: str, rows, fn: Callable[[], Reactions]) -> Reactions:
+    """``fn()``, its exceptions turned into a ModelError naming the model, the call, the
+    speaker rows it was given (``rows``; None for calls not made per row, e.g. fit) and the
+    line that raised."""
     try:
         return fn()
     except ReactbenchError:
         raise
     except Exception as exc:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = what if rows is None else f"{what} for rows {int(rows[0])}..{int(rows[-1])}"
         raise ModelError(
-            f"model {name!r} raised {type(exc).__name__}: {exc} (in {what} for rows "
-            f"{int(rows[0])}..{int(rows[-1])}; at {Path(frame.filename).name}:{frame.lineno})"
+            f"model {name!r} raised {type(exc).__name__}: {exc} (in {where}; at "
+            f"{Path(frame.filename).name}:{frame.lineno})"
         ) from exc
 
 
@@ -358,7 +362,7 @@ def model_code(model, args: dict[str, str], data=None) -> dict:
     hook = getattr(model, "cache_identity", None) if data is not None else None
     if callable(hook):
         name = getattr(getattr(model, "info", None), "name", cls.__name__)
-        inputs = _call(model, name, "cache_identity", np.array([0]), lambda: hook(data))
+        inputs = _call(model, name, "cache_identity", None, lambda: hook(data))
         if inputs is not None:
             problem = json_problem(inputs, "cache_identity()")
             if problem:
@@ -577,7 +581,7 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
                 if getattr(model, "needs_train", True):
                     train = bundle.train(audio=bool(getattr(model, "needs_audio", True)))
                 if callable(getattr(model, "fit", None)):  # fit is optional
-                    _call(model, name, "fit", np.array([0]),
+                    _call(model, name, "fit", None,
                           lambda train=train, seed=seed: model.fit(train, seed=seed,
                                                                    device=opt.device))
                 timings["fit"] += time.perf_counter() - t0

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reactbench.atomic import atomic_path, check_target
+from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ResultsError
 from reactbench.results import validate_record
 from reactbench.table_notes import (
@@ -80,6 +81,16 @@ def _src(rec: dict) -> str:
 
 def _identity(rec: dict) -> dict:
     return {k: v for k, v in rec["dataset"].items() if k not in IDENTITY_IGNORED}
+
+
+def _differs(a, b) -> tuple[str, str]:
+    """How ``a`` and ``b`` differ, as text: for two dicts only the keys whose values differ
+    (``frames 250`` vs ``frames 750``), otherwise the whole values."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return repr(a), repr(b)
+    keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+    return (", ".join(f"{k} {a.get(k)!r}" for k in keys),
+            ", ".join(f"{k} {b.get(k)!r}" for k in keys))
 
 
 def _versions(rec: dict) -> dict:
@@ -155,7 +166,8 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
             if get(r) != get(first):
                 raise ResultsError(
                     f"refusing to mix {plural} in one table: {_src(first)} has {what} "
-                    f"{get(first)!r} but {_src(r)} has {get(r)!r}"
+                    f"{_differs(get(first), get(r))[0]} but {_src(r)} has "
+                    f"{_differs(get(first), get(r))[1]}"
                 )
     _check_windows(chosen)
     with_feats = [r for r in chosen if r["realism_features"] is not None]  # None: no FRRea
@@ -281,8 +293,10 @@ def caption(records: Sequence[dict], table: str) -> str:
     tasks = sorted({x["task"] for x in records})
     what = {"ablation": "Ablation (offline)"}.get(table, " + ".join(t.capitalize() for t in tasks))
     seeds = sorted({s for x in records for s in x["seeds"]})
+    frames = ds.get("frames")  # shown when clips were cut shorter than the default
+    cut = f", first {frames} frames per clip" if frames and frames != DEFAULT_FRAMES else ""
     return (
-        f"{what} results, split {r['split']}, {data}, protocol {r['protocol']}, "
+        f"{what} results, split {r['split']}, {data}{cut}, protocol {r['protocol']}, "
         f"alpha = {r['alpha']}, seed(s) {', '.join(map(str, seeds)) or '-'}"
     )
 

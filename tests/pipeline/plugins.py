@@ -23,6 +23,16 @@ class Raises(_Base):
         raise RuntimeError("boom inside the plug-in")
 
 
+class FitRaises(_Base):
+    info = ModelInfo(name="fit_raises")
+
+    def fit(self, train, *, seed=0, device="cpu"):
+        raise ValueError("cannot fit on this split")
+
+    def generate(self, speaker, *, alpha, seed):
+        return Reactions(emotion=self._mime(speaker, alpha))
+
+
 class WrongShape(_Base):
     info = ModelInfo(name="wrong_shape")
 

@@ -144,6 +144,7 @@ def test_unknown_model_suggests(cli, tmp_path):
     ("cls", "needle"),
     [
         ("Raises", "raised RuntimeError: boom inside the plug-in"),
+        ("FitRaises", "raised ValueError: cannot fit on this split (in fit; at plugins.py:"),
         ("WrongShape", "expected (B, alpha, t, 25) = (8, 3, 120, 25)"),
         ("Nan", "returned NaN/inf reactions (1 values), first at row 7"),
         ("OutOfRange", "outside the attribute ranges"),

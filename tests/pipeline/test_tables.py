@@ -251,3 +251,14 @@ def test_spread_note_names_each_kind_of_interval():
                     "(B = 200) for GT, B_Mime, my_model; half-width of the 95% bootstrap "
                     "interval over speakers (B = 1000) for B_Random; standard deviation over "
                     "generation seeds for seeded.")
+
+
+def test_dataset_clash_names_only_the_fields_that_differ_and_caption_shows_cut_clips():
+    short = [dict(r, dataset=dict(r["dataset"], frames=250)) for r in board()]
+    assert "first 250 frames per clip" in render(short, fmt="md")
+    assert "frames per clip" not in render(board(), fmt="md")  # the default 750 is not shown
+    with pytest.raises(ResultsError) as err:
+        render([board()[0], short[1]], fmt="md")
+    msg = str(err.value)
+    assert "has dataset frames 750 but" in msg and "has frames 250" in msg
+    assert "content_hash" not in msg  # equal fields are not printed
