@@ -132,7 +132,8 @@ def _progress(iterable, *, total: int, desc: str, enabled: bool):
         return iterable
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True,
+                disable=None)  # no bar when stderr is not a terminal (logs, pipes)
 
 
 def batches(n: int, batch_size: int) -> list[np.ndarray]:

@@ -338,7 +338,8 @@ class Trainer:
         if self.progress:
             from tqdm.auto import tqdm
             bar = tqdm(total=epochs, initial=self.state["epoch"], desc=f"stage {stage}",
-                       unit="epoch", dynamic_ncols=True)
+                       unit="epoch", dynamic_ncols=True,
+                       disable=None)  # no bar when stderr is not a terminal
         steps_done = 0
         while self.state["epoch"] < epochs:
             epoch = self.state["epoch"]

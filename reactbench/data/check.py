@@ -279,7 +279,8 @@ def split_report(root: Path, split: str, *, frames: int | None = None, audio: bo
     if progress:
         from tqdm import tqdm
 
-        results = tqdm(results, total=len(clips), desc=f"checking {split}", unit="clip")
+        results = tqdm(results, total=len(clips), desc=f"checking {split}", unit="clip",
+                       disable=None)  # no bar when stderr is not a terminal
     lengths = {}
     for c, (clip_rep, lens) in zip(clips, results):
         rep.extend(clip_rep)

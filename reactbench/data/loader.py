@@ -64,7 +64,8 @@ def _parallel_map(fn, items: list, n_jobs: int, progress: bool, desc: str) -> li
     if progress:
         from tqdm import tqdm
 
-        results = tqdm(results, total=len(items), desc=desc, unit="clip")
+        results = tqdm(results, total=len(items), desc=desc, unit="clip",
+                       disable=None)  # no bar when stderr is not a terminal
     return list(results)
 
 

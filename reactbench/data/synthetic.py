@@ -462,7 +462,8 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
         if progress:
             from tqdm import tqdm
 
-            results = tqdm(results, total=len(jobs), desc="synthetic dataset", unit="pair")
+            results = tqdm(results, total=len(jobs), desc="synthetic dataset", unit="pair",
+                           disable=None)  # no bar when stderr is not a terminal
         metas = list(results)
         by_split: dict[str, list] = {s: [] for s in pairs}
         for (s, _i, _c), m in zip(jobs, metas):
