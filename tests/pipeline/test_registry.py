@@ -121,3 +121,56 @@ def test_model_file_imports_modules_beside_it(tmp_path):
         assert sys.path == before
     finally:
         sys.modules.pop("team_helpers", None)
+
+
+def _collide(tmp_path: Path, first: str, second: str) -> str:
+    """Resolve ``first`` then ``second`` in a fresh interpreter (sys.modules is per process);
+    a plug-in file in ``tmp_path`` imports its own package named ``baselines``."""
+    import subprocess
+    import textwrap
+
+    pkg = tmp_path / "baselines"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "net.py").write_text("SCALE = 0.5\n")
+    (tmp_path / "team.py").write_text(textwrap.dedent("""
+        from baselines.net import SCALE
+        from reactbench.models import BaseReactionModel, ModelInfo
+        class Team(BaseReactionModel):
+            info = ModelInfo(name="team", params={"scale": SCALE})
+            def generate(self, speaker, *, alpha, seed):
+                raise NotImplementedError
+    """))
+    code = textwrap.dedent(f"""
+        from reactbench import registry
+        from reactbench.errors import ModelError
+        try:
+            registry.resolve_model({first!r})
+            registry.resolve_model({second!r})
+            print("OK")
+        except ModelError as exc:
+            print("ERROR", exc)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path.parent, timeout=120)
+    return done.stdout + done.stderr
+
+
+def test_a_plugin_package_named_like_ours_gets_a_clear_error(tmp_path):
+    out = _collide(tmp_path, "b_mime", f"{tmp_path / 'team.py'}:Team")
+    assert out.startswith("ERROR"), out
+    assert "The name 'baselines' is taken in this process by reactbench's own package" in out
+    assert "Rename your package" in out
+
+
+def test_a_plugin_package_imported_before_ours_works_or_is_named(tmp_path):
+    # an editable install finds baselines.b_mime by its own mapping even under a plug-in's
+    # 'baselines' package; a regular install looks inside the plug-in's package and fails
+    out = _collide(tmp_path, f"{tmp_path / 'team.py'}:Team", "b_mime")
+    assert out.startswith("OK") or (
+        "The name 'baselines' is taken in this process by a plug-in's package" in out), out
+
+
+def test_a_plugin_package_named_like_ours_works_alone(tmp_path):
+    team = f"{tmp_path / 'team.py'}:Team"
+    assert _collide(tmp_path, team, team).startswith("OK")
