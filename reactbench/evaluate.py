@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -95,6 +96,14 @@ class RunOptions:
             raise ReactbenchError(f"--window must be >= 1 frame (got {self.window})")
         if not self.seeds:
             raise ReactbenchError("--seed needs at least one seed")
+        negative = [s for s in self.seeds if s < 0]
+        if negative:
+            raise ReactbenchError(f"--seed {negative[0]}: generation seeds must be integers >= 0 "
+                                  "(numpy's random generators refuse negative seeds)")
+        dup = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+        if dup:
+            raise ReactbenchError(f"--seed names {dup} more than once; values are means over "
+                                  "seeds, so a repeated seed would be counted twice")
         check_common(frames=self.frames, bootstrap=self.bootstrap, device=self.device,
                      metrics=self.metrics, n_jobs=self.n_jobs)
 
@@ -103,6 +112,7 @@ def check_common(*, frames: int, bootstrap: int, device: str, metrics: list[str]
                  n_jobs: int) -> None:
     """Validate the flags ``run`` and ``score`` share, before any data is loaded."""
     from reactbench.metrics import METRIC_NAMES
+    from reactbench.metrics.constants import MAX_BOOTSTRAP
     from reactbench.metrics.validate import is_cuda_device
 
     if frames < 1:
@@ -110,6 +120,9 @@ def check_common(*, frames: int, bootstrap: int, device: str, metrics: list[str]
     if bootstrap < 0 or bootstrap == 1:
         raise ReactbenchError(f"--bootstrap must be 0 (no intervals) or >= 2 resamples (got "
                               f"{bootstrap})")
+    if bootstrap > MAX_BOOTSTRAP:
+        raise ReactbenchError(f"--bootstrap {bootstrap}: at most {MAX_BOOTSTRAP} resamples "
+                              "(1000 give a stable 95% interval)")
     if n_jobs == 0 or n_jobs < -1:
         raise ReactbenchError(f"--jobs must be -1 (all cores) or >= 1 (got {n_jobs})")
     if str(device) != "cpu" and not is_cuda_device(device):
@@ -199,6 +212,26 @@ def _online_call(model, inp: SpeakerInput, start: int, alpha: int, seed: int) ->
 
 
 # ----------------------------------------------------------------------------- generation
+def _physical_memory() -> int | None:
+    """Bytes of physical memory of this machine (None where the OS does not say)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_prediction_memory(n: int, alpha: int, frames: int) -> None:
+    """Refuse (before any model work) an alpha whose predictions, (N, alpha, T, 25) float32,
+    cannot fit in this machine's physical memory."""
+    need = n * alpha * frames * EMOTION_DIM * 4
+    have = _physical_memory()
+    if have is not None and need > have:
+        raise ReactbenchError(
+            f"--samples {alpha}: the predictions (N, alpha, T, 25) = ({n}, {alpha}, {frames}, "
+            f"{EMOTION_DIM}) float32 need {need / 2**30:.1f} GiB, more than this machine's "
+            f"{have / 2**30:.1f} GiB of memory; use fewer --samples (the protocol uses 10)")
+
+
 def generate_offline(model, data, *, alpha: int, seed: int, batch_size: int = 32,
                      check_range: bool = True, progress: bool = False, name: str = "model",
                      keep_face: bool = True) -> Predictions:
@@ -685,6 +718,12 @@ def load_bundle(opt: RunOptions, need_audio: bool) -> DataBundle:
     root = Path(resolve_data(opt.data))
     test = load_split(root, opt.split, frames=opt.frames, audio=need_audio, neighbours=True,
                       progress=opt.progress)
+    check_prediction_memory(test.n, opt.alpha, test.frames)
+    if opt.task == "online" and opt.window >= test.frames:
+        raise ReactbenchError(
+            f"--window {opt.window}: the clips of {opt.split} hold T = {test.frames} frames, so "
+            "one window would see the whole clip (that is the offline task); choose a window "
+            f"shorter than {test.frames} frames or --task offline")
     return DataBundle(root=root, test=test, identity=dataset_identity(root, opt.split),
                       options=opt)
 
@@ -822,6 +861,11 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
     check_common(frames=frames, bootstrap=bootstrap, device=device, metrics=metrics,
                  n_jobs=n_jobs)
     check_score_window(task, window)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ReactbenchError(f"--seed {seed!r}: the bootstrap seed must be an integer >= 0")
+    if name is not None and not name.strip():
+        raise ReactbenchError(f"--name {name!r}: expected a model name with some text, or no "
+                              "--name for the predictions file's name")
     out = check_results_dir(out)
     source = Path(source)
     root = Path(resolve_data(data))
@@ -829,6 +873,11 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
     split_data = load_split(root, split, frames=frames, audio=False, neighbours=True,
                             progress=progress)
     load_s = time.perf_counter() - t0
+    if task == "online" and window >= split_data.frames:
+        raise ReactbenchError(
+            f"--window {window}: the clips of {split} hold T = {split_data.frames} frames, so "
+            "one window would have seen the whole clip (that is the offline task); give the "
+            "window the predictions were made with, or --task offline")
     preds = load_predictions(source, speaker_ids=split_data.speaker_ids)
     check_predictions(preds, n=split_data.n, frames=split_data.frames,
                       speaker_ids=split_data.speaker_ids, check_range=check_range,

@@ -151,6 +151,9 @@ def plot_source(source: str | Path, *, speaker: int, out: str | Path | None = No
         name = name_part(source.stem)
         title_extra = source.name
     check_generations(generations, None)  # 0 or negative: refused before any work
+    if out is not None and not str(out).strip():
+        raise ResultsError("--out is empty; give a PNG path, or omit --out for "
+                           f"{name}_speaker{speaker}.png")
     out = check_png_target(out or f"{name}_speaker{speaker}.png", force=force)
     root = resolve_data(root)
     split_data = load_split(root, split, frames=frames, audio=False, neighbours=False)

@@ -105,9 +105,15 @@ def load_predictions(path: str | Path, speaker_ids: list[str] | None = None) -> 
     """
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():
+            raise PredictionsError(f"predictions {path}: a symbolic link to a missing file (or "
+                                   "a link loop)")
         raise PredictionsError(f"predictions {path} do not exist")
     if path.is_file():
         return _load_file(path)
+    if not path.is_dir():  # a FIFO, socket or device: reading could block
+        raise PredictionsError(f"{path}: not a regular file (a FIFO, socket or device); expected "
+                               "a .npy or .npz file (or a directory of them)")
     whole = [path / n for n in ("predictions.npz", "predictions.npy") if (path / n).is_file()]
     if len(whole) > 1:
         raise PredictionsError(f"{path}: holds both predictions.npz and predictions.npy; keep "

@@ -202,6 +202,9 @@ def _check_optional_fields(record: dict, source: str) -> None:
     if window is not None and not _is_count(window, 1):
         raise ResultsError(f"{source}: field window must be a positive integer or null; "
                            f"got {window!r}")
+    if record["task"] == "online" and window is None:
+        raise ResultsError(f"{source}: field window must be the online window length in frames "
+                           "(a positive integer) when task is 'online'; got null")
     if not _is_count(record["bootstrap"], 0):
         raise ResultsError(f"{source}: field bootstrap must be an integer >= 0; "
                            f"got {record['bootstrap']!r}")
@@ -212,6 +215,10 @@ def _check_optional_fields(record: dict, source: str) -> None:
     for key in ("extra", "timings"):
         if not isinstance(record[key], dict):
             raise ResultsError(f"{source}: field {key} must be an object; got {record[key]!r}")
+    frames = record["dataset"].get("frames")
+    if frames is not None and not _is_count(frames, 1):
+        raise ResultsError(f"{source}: field dataset.frames must be a positive integer or "
+                           f"absent; got {frames!r}")
     generator = record["dataset"].get("generator")
     if generator is not None and not isinstance(generator, dict):
         raise ResultsError(f"{source}: field dataset.generator must be an object or null; "
@@ -259,6 +266,9 @@ def validate_record(record: Any, source: str = "result") -> dict:
     if not isinstance(seeds, list) or not all(
             isinstance(x, int) and not isinstance(x, bool) for x in seeds):
         raise ResultsError(f"{source}: seeds must be a list of integers, not {seeds!r}")
+    if record["kind"] == "run" and (not seeds or len(set(seeds)) != len(seeds)):
+        raise ResultsError(f"{source}: seeds of a run must be one or more distinct integers "
+                           f"(the generation seeds its values average over); got {seeds!r}")
     for key in ("split", "protocol"):
         if not isinstance(record[key], str) or not record[key]:
             raise ResultsError(f"{source}: {key} must be a non-empty string")
@@ -466,6 +476,9 @@ def read_result(path: str | Path) -> dict:
     as ``_path`` (not part of the schema; ``tables.select`` does not check such records
     again)."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():  # reading would block
+        raise ResultsError(f"{path}: not a regular file (a FIFO, socket or device); expected a "
+                           "JSON result file")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -481,7 +494,8 @@ def read_result(path: str | Path) -> dict:
 
 
 def result_files(paths: list[str | Path]) -> list[Path]:
-    """Files given directly, plus every ``*.json`` in directories given (sorted)."""
+    """Files given directly, plus every ``*.json`` in directories given (sorted); a file named
+    twice (e.g. directly and through its directory) is read once."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -491,7 +505,14 @@ def result_files(paths: list[str | Path]) -> list[Path]:
             out += found
         else:
             out.append(p)
-    return out
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve() if p.exists() else p
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
 
 
 def read_results(paths: list[str | Path]) -> list[dict]:

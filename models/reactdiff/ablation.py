@@ -49,13 +49,25 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
     """Train what is missing, evaluate every variant, write ``out/ablation.md`` (rebuilt from
     every result file in ``out``). Returns (this call's result records, table path)."""
     from reactbench import registry
+    from reactbench.atomic import nearest_existing
+    from reactbench.data.layout import check_split_name
     from reactbench.evaluate import RunOptions, run
-    from reactbench.results import read_results
+    from reactbench.results import check_results_dir, read_results
     from reactbench.tables import render, write_table
 
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise ModelError(f"unknown ReactDiff variant(s) {unknown}; choose from {list(VARIANTS)}")
+    # every flag is checked before any (possibly long) training starts
+    opt = RunOptions(split=split, data=data, task=task, alpha=alpha, seeds=tuple(seeds),
+                     device=device, progress=progress)
+    opt.validate()
+    check_split_name(split)
+    check_results_dir(out)
+    blocker = nearest_existing(runs)
+    if blocker is not None and not blocker.is_dir():
+        raise ModelError(f"--runs {runs}: {blocker} is a file; --runs names the folder of the "
+                         "variants' training outputs (runs/<variant>-<preset>/)")
     paths = {}
     for v in variants:
         path = variant_checkpoint(v, preset, data, runs)
@@ -67,10 +79,7 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
                       out=path.parent, resume=path.parent.joinpath("checkpoint.pt").exists(),
                       epochs=epochs, progress=progress, log=log)
         paths[v] = path
-    opt = RunOptions(split=split, data=data, task=task, alpha=alpha, seeds=tuple(seeds),
-                     device=device, progress=progress,
-                     model_args={v: {"checkpoint": str(p)} for v, p in paths.items()})
-    opt.validate()
+    opt.model_args = {v: {"checkpoint": str(p)} for v, p in paths.items()}
     # each model reads its checkpoint's metadata once; the preset check uses that, and run()
     # evaluates these same models (their fit() loads the weights)
     models = {v: registry.create_model(v, **opt.model_args[v]) for v in variants}

@@ -322,11 +322,18 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     """A JSON file with any of {"model": {...}, "train": {...}} overriding a preset."""
     p = Path(path)
     try:
-        return json.loads(p.read_text())
+        return json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(f"config file {p} does not exist") from None
+    except IsADirectoryError:
+        raise ModelError(f"config file {p} is a directory; expected a JSON file like "
+                         '{"model": {...}, "train": {...}}') from None
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"config file {p} is not UTF-8 text ({exc})") from None
     except json.JSONDecodeError as exc:
         raise ModelError(f"config file {p} is not valid JSON: {exc}") from None
+    except OSError as exc:
+        raise ModelError(f"config file {p} cannot be read ({exc})") from None
 
 
 def merge_overrides(cfg: ReactDiffConfig, overrides: dict[str, Any]) -> ReactDiffConfig:

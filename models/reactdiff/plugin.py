@@ -77,6 +77,12 @@ def _positive(name: str, value, cast: type, what: str):
     return x
 
 
+def _choice(name: str, value, choices: tuple[str, ...]) -> str:
+    if str(value) not in choices:
+        raise ModelError(f"option {name}={value!r}: expected one of {', '.join(choices)}")
+    return str(value)
+
+
 def _int(name: str, value) -> int | None:
     return _positive(name, value, int, "an integer")
 
@@ -129,10 +135,14 @@ class ReactDiff:
         self.batch_rows = _int("batch_rows", options.get("batch_rows")) or 16
         self.check_data = _flag("check_data", options.get("check_data", True))
         self.temperature = _float("temperature", options.get("temperature"))
-        self.streaming = str(options.get("streaming") or "dynamic")
-        self.precision = str(options.get("precision") or "fp32")
+        from .sample import KERNELS, PRECISIONS, STREAMING
+
+        self.streaming = _choice("streaming", options.get("streaming") or "dynamic", STREAMING)
+        self.precision = _choice("precision", options.get("precision") or "fp32", PRECISIONS)
         self.compile = _flag("compile", options.get("compile", False))
-        self.kernels = str(options.get("kernels") or "torch")
+        self.kernels = _choice("kernels", options.get("kernels") or "torch", KERNELS)
+        if self.device not in (None, "cpu", "cuda"):
+            raise ModelError(f"option device={self.device!r}: expected cpu or cuda")
         # metadata only (no weights); None when unreadable: fit() then says why
         self._meta = ck.read_metadata(self.checkpoint)
         self.info = ModelInfo(

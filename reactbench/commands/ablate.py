@@ -44,7 +44,9 @@ def main(args) -> int:
         if not all(variants):
             raise ModelError(f"--variants {args.variants!r}: expected a comma list of variant "
                              "names (e.g. no-mmt,no-video); omit it for all variants")
-    variants = tuple(v if v.startswith("reactdiff") else f"reactdiff-{v}" for v in variants)
+    # "full" (as the help lists it) is the unablated model, registered as "reactdiff"
+    variants = tuple("reactdiff" if v == "full" else v if v.startswith("reactdiff")
+                     else f"reactdiff-{v}" for v in variants)
     out = args.out or default_out_dir()
     records, table = ablate(variants=variants, preset=args.preset, data=args.data,
                             device=args.device, runs=args.runs, out=out, split=args.split,

@@ -24,9 +24,13 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
+    from reactbench.errors import ResultsError
     from reactbench.results import read_results, result_files
     from reactbench.tables import check_table_output, render, write_table
 
+    if args.output is not None and not args.output.strip():
+        raise ResultsError("--output is empty; give a file path, or omit --output to print "
+                           "the table")
     files = result_files(args.results)
     if args.output:  # a bad --output fails before any file is read
         check_table_output(args.output, force=args.force, inputs=files)

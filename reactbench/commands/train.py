@@ -69,6 +69,8 @@ def torchrun_command(args) -> list[str]:
 def main(args) -> int:
     from reactbench.errors import ModelError
 
+    if args.gpus < 1:
+        raise ModelError(f"--gpus {args.gpus}: expected the number of GPUs to train on, >= 1")
     if args.gpus > 1 and "LOCAL_RANK" not in os.environ:
         if args.device != "cuda":
             raise ModelError("--gpus > 1 trains with one process per GPU: add --device cuda")

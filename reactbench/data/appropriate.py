@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reactbench.atomic import check_target
 from reactbench.constants import FPS
 from reactbench.errors import DataError
 
@@ -205,11 +206,16 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
     root = Path(root)
     layout.check_split_name(split)
     check_threshold_args(threshold, target_k)
+    if out is not None and not write:
+        raise DataError(f"--out {out} and --no-write contradict each other: --no-write writes "
+                        "nothing; drop one of them")
     path = Path(out) if out is not None else layout.neighbour_path(root, split)
-    if write and path.exists() and not force:
+    if write and path.exists() and not path.is_dir() and not force:
         raise DataError(
             f"{path}: already exists; pass --force to replace it (or --out FILE to write "
             f"elsewhere, --no-write to only print the statistics)")
+    if write:
+        check_target(path, what="--out", error=DataError)
     data = load_split(root, split, frames=frames, audio=use_audio, neighbours=False,
                       progress=progress)
     mfcc = data.speaker_audio.get("mfcc") if use_audio else None

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reactbench.atomic import nearest_existing
 from reactbench.constants import EMOTION_DIM, FPS
 from reactbench.data import layout
 from reactbench.errors import DataError
@@ -53,6 +54,9 @@ from reactbench.errors import DataError
 GENERATOR_VERSION = "synth-2"
 DEFAULT_PAIRS = {"train": 60, "val": 20, "test": 40}
 DEFAULT_FRAMES = 750
+# bounds that catch typos before memory runs out (not protocol values)
+MAX_FRAMES = 60 * 60 * FPS  # one hour per clip
+MAX_PAIRS = 100_000  # clip pairs per split
 META_FILE = "synthetic.json"
 TRUTH_FILE = "synthetic_truth_{split}.npy"
 SITE = "Synthetic"
@@ -375,6 +379,8 @@ def _check_pairs(pairs: dict[str, int] | None) -> dict[str, int]:
             raise DataError(f"--pairs: unknown split {k!r}, expected train, val or test")
         if int(v) < 0:
             raise DataError(f"--pairs: {k}={v}, expected a count >= 0")
+        if int(v) > MAX_PAIRS:
+            raise DataError(f"--pairs: {k}={v}, expected at most {MAX_PAIRS} pairs per split")
         if int(v) > 0:
             out[k] = int(v)
     if not out:
@@ -433,16 +439,24 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
     """
     from joblib import Parallel, delayed
 
+    if not str(out).strip():
+        raise DataError("--out is empty; name a new directory to write the dataset into")
     out = Path(out)
     pairs = _check_pairs(pairs)
     frames = int(frames)
     if frames < 100:
         raise DataError(f"--frames {frames}: expected at least 100 frames (4 s at 25 fps)")
+    if frames > MAX_FRAMES:
+        raise DataError(f"--frames {frames}: expected at most {MAX_FRAMES} frames per clip "
+                        f"({MAX_FRAMES // (60 * FPS)} min at {FPS} fps; official clips hold 750)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DataError(f"--seed {seed!r}: expected an integer >= 0")
     n_ctx = _check_contexts(contexts, pairs)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataError(f"{out}: already exists and is not empty; choose a new --out directory")
+    parent = nearest_existing(out.parent)
+    if parent is not None and not parent.is_dir():
+        raise DataError(f"--out {out}: cannot be created, {parent} is a file, not a directory")
     ctxs = _contexts(seed, n_ctx, frames)
     W_exp = _emotion_global(seed)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
@@ -517,9 +531,13 @@ def read_meta(root: str | Path) -> dict | None:
     if not p.is_file():
         return None
     try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{p}: unreadable synthetic metadata ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise DataError(f"{p}: synthetic metadata must be a JSON object (the generator's "
+                        f"version, seed and sizes); got {type(meta).__name__}")
+    return meta
 
 
 def read_truth(root: str | Path, split: str) -> np.ndarray | None:

@@ -38,3 +38,6 @@ FRECHET_EPS = 1e-6  # ridge added to both covariances when one is singular (pyto
 
 # --- bootstrap ---------------------------------------------------------------------------
 CI_LEVEL = 0.95  # percentile interval
+# upper bound on resamples B: far beyond the 1e3-1e4 a 95% interval needs; the (B, N) resample
+# weights must fit in memory
+MAX_BOOTSTRAP = 100_000

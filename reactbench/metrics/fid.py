@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import pickle
+import re
 import tempfile
 from pathlib import Path
 
 from reactbench.errors import DataError, ReactbenchError
+from reactbench.metrics.validate import is_cuda_device
 
 FID_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_URL = (
@@ -89,6 +92,11 @@ def import_pytorch_fid():
         ) from exc
 
 
+# RuntimeError texts of torch.load / load_state_dict on a file that is not these weights
+_WEIGHTS_ERROR = re.compile(r"state_dict|zip archive|PytorchStreamReader|storage|magic number",
+                            re.IGNORECASE)
+
+
 def default_weights_path() -> Path:
     """Where pytorch-fid looks for the Inception weights: torch hub's checkpoints folder."""
     import torch
@@ -150,6 +158,11 @@ def image_fid(real_dir, fake_dir, *, batch_size: int = 50, dims: int = 2048,
         raise ReactbenchError(f"--dims: expected one of {FID_DIMS}, got {dims}")
     if batch_size < 1:
         raise ReactbenchError(f"--batch-size: expected a positive integer, got {batch_size}")
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ReactbenchError(f"--num-workers: expected an integer >= 0 (0: load images in the "
+                              f"main process), got {num_workers!r}")
+    if device is not None and str(device) != "cpu" and not is_cuda_device(str(device)):
+        raise ReactbenchError(f"--device: expected cpu, cuda or cuda:N, got {device!r}")
     n_real = len(image_files(real_dir, "REAL_DIR"))
     n_fake = len(image_files(fake_dir, "FAKE_DIR"))
     fid_score = import_pytorch_fid()
@@ -163,6 +176,15 @@ def image_fid(real_dir, fake_dir, *, batch_size: int = 50, dims: int = 2048,
                               "False; use --device cpu")
     batch_size = min(batch_size, n_real, n_fake)
     with _hub_with_weights(path):
-        value = fid_score.calculate_fid_given_paths([str(real_dir), str(fake_dir)], batch_size,
-                                                    device, dims, num_workers)
+        try:
+            value = fid_score.calculate_fid_given_paths([str(real_dir), str(fake_dir)],
+                                                        batch_size, device, dims, num_workers)
+        except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError) as exc:
+            # a weights file of another kind fails inside torch.load / load_state_dict
+            if isinstance(exc, RuntimeError) and not _WEIGHTS_ERROR.search(str(exc)):
+                raise
+            raise DataError(
+                f"pytorch-fid failed with the Inception weights {path} ({type(exc).__name__}: "
+                f"{str(exc)[:300]}); expected the file {FID_WEIGHTS_NAME} ({FID_WEIGHTS_URL})"
+            ) from exc
     return float(value)

@@ -13,6 +13,7 @@ import numpy as np
 from reactbench.metrics.constants import (
     EMOTION_DIM,
     FACE_3DMM_DIM,
+    MAX_BOOTSTRAP,
     TLCC_MAX_LAG,
     TLCC_MIN_FRAMES_CORRECTED,
 )
@@ -239,10 +240,10 @@ def check_device(device) -> str:
 
 def check_bootstrap(bootstrap) -> int:
     """``bootstrap``: 0 (no interval) or B >= 2 resamples (bools refused)."""
-    if not _is_int(bootstrap) or bootstrap < 0 or bootstrap == 1:
+    if not _is_int(bootstrap) or bootstrap < 0 or bootstrap == 1 or bootstrap > MAX_BOOTSTRAP:
         raise ValueError(
             f"bootstrap: expected a non-negative integer other than 1: 0 (no interval) or "
-            f"B >= 2 resamples, got {bootstrap!r}"
+            f"B >= 2 resamples (at most {MAX_BOOTSTRAP}), got {bootstrap!r}"
         )
     return int(bootstrap)
 

@@ -134,3 +134,17 @@ def test_bad_threshold_arguments_fail_before_loading(tmp_path, kw, needle):
     missing = tmp_path / "no_dataset"  # never loaded: the argument error comes first
     with pytest.raises(DataError, match=re.escape(needle)):
         appropriate_split(missing, "test", write=False, **kw)
+
+
+@pytest.mark.parametrize(("target", "kw", "needle"), [
+    ("dir", {"force": True}, "is a directory; expected a file path"),
+    ("file/x.npy", {}, "cannot be created, "),
+    ("x.npy", {"write": False}, "contradict each other"),
+])
+def test_bad_out_fails_before_loading(tmp_path, target, kw, needle):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(DataError, match=re.escape(needle)):
+        appropriate_split(tmp_path / "no_dataset", "test", out=tmp_path / target, **kw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir", "file"]
+    assert not any((tmp_path / "dir").iterdir())

@@ -159,7 +159,20 @@ def split_path_dotdot(root):
     return csv, "line 2: speaker_path 'Synthetic/../../test000/P1/1' leaves the dataset"
 
 
-BAD_INPUTS = [malformed_csv, short_row, wrong_columns, nan_value, non_numeric, face_wrong_width,
+def synthetic_meta_not_object(root):
+    p = root / "synthetic.json"
+    p.write_text("[1, 2]")
+    return p, "synthetic metadata must be a JSON object"
+
+
+def synthetic_meta_not_utf8(root):
+    p = root / "synthetic.json"
+    p.write_bytes(b"\xff\xfe{}")
+    return p, "unreadable synthetic metadata"
+
+
+BAD_INPUTS = [synthetic_meta_not_object, synthetic_meta_not_utf8,
+              malformed_csv, short_row, wrong_columns, nan_value, non_numeric, face_wrong_width,
               unreadable_wav, missing_clip, neighbour_wrong_size, neighbour_empty_row,
               split_csv_columns, split_csv_no_header, blank_line, au_out_of_range,
               emotion_no_header, face_two_leading, split_path_absolute, split_path_dotdot]

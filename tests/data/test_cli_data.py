@@ -73,7 +73,9 @@ def test_synth_refuses_existing_and_bad_pairs(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, match", [
     (["--pairs", ""], "--pairs ''"), (["--pairs", "test=2,test=3"], "given twice"),
-    (["--contexts", "0"], "--contexts 0"), (["--contexts", "-1"], "--contexts -1")])
+    (["--contexts", "0"], "--contexts 0"), (["--contexts", "-1"], "--contexts -1"),
+    (["--frames", "100000000000"], "expected at most 90000 frames"),
+    (["--pairs", "train=100000000000"], "expected at most 100000 pairs per split")])
 def test_synth_bad_arguments_exit_2(tmp_path, capsys, argv, match):
     assert main(["data", "synth", "--out", str(tmp_path / "d"), "--frames", "100", *argv]) == 2
     assert match in capsys.readouterr().err
@@ -85,3 +87,14 @@ def test_check_and_summary_refuse_bad_frames(tmp_path, capsys, frames):
     assert main(["data", "check", str(tmp_path), "--frames", frames]) == 2
     assert f"--frames {frames}" in capsys.readouterr().err
     assert main(["data", "summary", "--data", str(tmp_path), "--frames", frames]) == 2
+
+
+@pytest.mark.parametrize(("out", "needle"), [
+    ("file/sub", "cannot be created, "), ("", "--out is empty")])
+def test_synth_bad_out_exit_2(tmp_path, capsys, monkeypatch, out, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("")
+    assert main(["data", "synth", "--out", out, "--frames", "100", "--pairs", "test=1"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]

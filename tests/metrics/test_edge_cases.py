@@ -63,7 +63,7 @@ def test_frdvs_bootstrap_single_speaker_resample_is_undefined(audit):
 
 
 # 3 ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("bootstrap", [1, True, np.bool_(True)])
+@pytest.mark.parametrize("bootstrap", [1, True, np.bool_(True), 10**13])
 def test_bootstrap_must_be_zero_or_at_least_two(audit, bootstrap):
     with pytest.raises(ValueError, match=r"bootstrap: expected .* B >= 2"):
         compute_metrics(*audit, metrics=["FRDiv"], bootstrap=bootstrap)

@@ -6,6 +6,7 @@ happy path; nothing here imports torchvision.
 
 from __future__ import annotations
 
+import pickle
 import types
 from pathlib import Path
 
@@ -185,3 +186,41 @@ def test_no_torchvision_import_on_default_path():
             "reactbench.cli.build_parser(); "
             "assert 'torchvision' not in sys.modules and 'pytorch_fid' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(("kw", "needle"), [
+    ({"num_workers": -1}, "--num-workers: expected an integer >= 0"),
+    ({"device": "bogus"}, "--device: expected cpu, cuda or cuda:N, got 'bogus'"),
+])
+def test_bad_workers_and_device_fail_before_import(monkeypatch, dirs, kw, needle):
+    monkeypatch.setattr(fid, "_import", lambda name: pytest.fail("imported"))
+    with pytest.raises(ReactbenchError, match=needle):
+        fid.image_fid(*dirs, **kw)
+
+
+@pytest.mark.parametrize("exc", [
+    pickle.UnpicklingError("invalid load key, 'x'."),
+    RuntimeError("Error(s) in loading state_dict for FIDInceptionA"),
+])
+def test_weights_of_another_kind_name_the_file(monkeypatch, tmp_path, dirs, exc):
+    def calculate_fid_given_paths(*a, **k):
+        raise exc
+
+    module = types.SimpleNamespace(calculate_fid_given_paths=calculate_fid_given_paths)
+    monkeypatch.setattr(fid, "_import", lambda name: module)
+    w = tmp_path / "other.pth"
+    w.write_bytes(b"not inception")
+    with pytest.raises(DataError, match=r"failed with the Inception weights .*other\.pth"):
+        fid.image_fid(*dirs, weights=w, device="cpu")
+
+
+def test_other_runtime_errors_are_not_blamed_on_the_weights(monkeypatch, tmp_path, dirs):
+    def calculate_fid_given_paths(*a, **k):
+        raise RuntimeError("CUDA out of memory")
+
+    module = types.SimpleNamespace(calculate_fid_given_paths=calculate_fid_given_paths)
+    monkeypatch.setattr(fid, "_import", lambda name: module)
+    w = tmp_path / "w.pth"
+    w.write_bytes(b"weights")
+    with pytest.raises(RuntimeError, match="CUDA out of memory"):
+        fid.image_fid(*dirs, weights=w, device="cpu")

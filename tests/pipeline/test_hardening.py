@@ -4,6 +4,7 @@ key, and flags checked before any data is loaded."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,7 @@ def test_skip_existing_refuses_a_stored_result_of_another_run(tiny_dataset, tmp_
     (["--frames", "0"], "--frames must be >= 1 (got 0)"),
     (["--bootstrap", "-1"], "--bootstrap must be 0 (no intervals) or >= 2"),
     (["--bootstrap", "1"], "--bootstrap must be 0 (no intervals) or >= 2 resamples (got 1)"),
+    (["--bootstrap", "10000000000000"], "--bootstrap 10000000000000: at most 100000"),
     (["--device", "bogus"], "--device must be cpu, cuda or cuda:N (got 'bogus')"),
     (["--jobs", "0"], "--jobs must be -1 (all cores) or >= 1"),
     (["--metrics", ","], "--metrics names no metric"),
@@ -132,6 +134,16 @@ def test_shared_flags_are_checked_before_loading(tmp_path, cli, flags, needle, c
     args += ["--model", "b_mime"] if command == "run" else ["--predictions", str(tmp_path)]
     code, _, err = cli(*args)
     assert code == 2 and needle in err, err
+
+
+def test_run_refuses_a_repeated_seed(tmp_path, cli):
+    code, _, err = cli("run", "--model", "b_mime", "--data", str(tmp_path / "none"), "--out",
+                       str(tmp_path / "o"), "--no-progress", "--seed", "0,1,0")
+    assert code == 2 and "--seed names [0] more than once" in err, err
+    code, _, err = cli("run", "--model", "b_mime", "--data", str(tmp_path / "none"), "--out",
+                       str(tmp_path / "o"), "--no-progress", "--seed", "1,-3")
+    assert code == 2 and "--seed -3: generation seeds must be integers >= 0" in err, err
+    assert not (tmp_path / "o").exists()
 
 
 def test_score_names_the_predictions_alpha_for_frdiv(tiny_dataset, tmp_path, cli):
@@ -213,6 +225,20 @@ def test_score_online_records_the_declared_window(tiny_dataset, tmp_path, cli, m
     assert rec["task"] == "online" and rec["window"] == 25 and rec["causality"] is None
 
 
+def test_score_refuses_a_whole_clip_window_and_a_negative_seed(tiny_dataset, tmp_path, cli,
+                                                                mime_file):
+    code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "a", "--task", "online",
+                               "--window", "500"))
+    assert code == 2 and "--window 500: the clips of test hold T = 120 frames" in err, err
+    code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "b", "--seed", "-1",
+                               "--bootstrap", "3"))
+    assert code == 2 and "--seed -1: the bootstrap seed must be an integer >= 0" in err, err
+    for name in ("", "  "):
+        code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "c", "--name", name))
+        assert code == 2 and f"--name {name!r}: expected a model name with some text" in err, err
+    assert not list(tmp_path.glob("*/*.json"))
+
+
 def test_score_records_the_bootstrap_seed_and_b(tiny_dataset, tmp_path, cli, mime_file):
     code, _, err = cli(*_score(tiny_dataset, mime_file, tmp_path / "o", "--seed", "7",
                                "--bootstrap", "3"))
@@ -233,3 +259,34 @@ def test_score_names_clash_and_long_names(tiny_dataset, tmp_path, cli, mime_file
     assert code == 0, err
     (path,) = [p for p in out.glob("*.json") if p.name.startswith("model-")]
     assert len(path.name) < 150 and read_result(path)["model"]["name"] == long_name
+
+
+def test_predictions_that_are_no_regular_file_are_clear_errors(tmp_path):
+    from reactbench.predictions import PredictionsError, load_predictions
+
+    os.mkfifo(tmp_path / "fifo.npy")  # reading it would block forever
+    with pytest.raises(PredictionsError, match="fifo.npy: not a regular file"):
+        load_predictions(tmp_path / "fifo.npy")
+    (tmp_path / "loop.npz").symlink_to(tmp_path / "loop.npz")
+    with pytest.raises(PredictionsError, match="symbolic link to a missing file"):
+        load_predictions(tmp_path / "loop.npz")
+
+
+@pytest.mark.parametrize("window", ["120", "100000"])
+def test_online_window_covering_the_whole_clip_is_refused(tiny_dataset, tmp_path, cli, window):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime", "--task",
+                                 "online", "--window", window))
+    assert code == 2 and f"--window {window}: the clips of test hold T = 120 frames" in err, err
+    assert not list((tmp_path / "o").glob("*.json"))
+
+
+def test_samples_beyond_memory_are_refused_before_generating(tiny_dataset, tmp_path, cli,
+                                                              monkeypatch):
+    from reactbench import evaluate
+
+    monkeypatch.setattr(evaluate, "_physical_memory", lambda: 2**30)
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime"),
+                       "--samples", "100000")
+    assert code == 2 and "--samples 100000: the predictions (N, alpha, T, 25) = (8, 100000, " \
+        "120, 25) float32 need 8.9 GiB, more than this machine's 1.0 GiB" in err, err
+    assert not list((tmp_path / "o").glob("*.json"))

@@ -33,6 +33,9 @@ def test_plot_bad_row(tiny_dataset, tmp_path, cli):
                        "--out", tmp_path / "b.png")
     assert code == 2 and "--speaker 99: the split has rows 0..7" in err
     assert not (tmp_path / "b.png").exists()
+    code, _, err = cli("plot", tmp_path / "p.npy", "--data", tiny_dataset, "--speaker", "0",
+                       "--out", "")
+    assert code == 2 and "--out is empty; give a PNG path, or omit --out for p_speaker0.png" in err
 
 
 def _preds(tiny_dataset, tmp_path, split="test", **extra):

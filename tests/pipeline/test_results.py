@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from reactbench.results import (
     read_result,
     read_results,
     result_filename,
+    result_files,
     validate_record,
     write_result,
 )
@@ -79,6 +81,12 @@ def test_reading_bad_files(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ResultsError, match="holds no result"):
         read_results([tmp_path / "empty"])
+    good = tmp_path / "dir" / "m.json"
+    write_result(record("m", values(1, 2, 3, 4, 5, 6, 7)), good)
+    assert result_files([good, tmp_path / "dir", tmp_path / "dir" / ".." / "dir"]) == [good]
+    os.mkfifo(tmp_path / "fifo.json")  # reading it would block forever
+    with pytest.raises(ResultsError, match="fifo.json: not a regular file"):
+        read_result(tmp_path / "fifo.json")
 
 
 @pytest.mark.parametrize(("key", "value", "needle"), [
@@ -119,6 +127,11 @@ def test_field_types_are_checked(key, value, needle):
     (lambda r: r.update(realism_features=3), r"realism_features must be a non-empty"),
     (lambda r: r.update(realism_features=None), r"realism_features is null but metrics hold"),
     (lambda r: r.update(seeds=[True]), r"seeds must be a list of integers"),
+    (lambda r: r.update(seeds=[]), r"seeds of a run must be one or more distinct integers"),
+    (lambda r: r.update(seeds=[0, 0]), r"seeds of a run must be one or more distinct"),
+    (lambda r: r.update(task="online", window=None), r"field window must be the online window"),
+    (lambda r: r["dataset"].update(frames="x"), r"field dataset\.frames must be a positive"),
+    (lambda r: r["dataset"].update(frames=0), r"field dataset\.frames must be a positive"),
     (lambda r: r["dataset"].update(generator="synth-2"), r"field dataset\.generator must be"),
     (lambda r: r.update(causality="yes"), r"field causality must be an object"),
     (lambda r: r.update(predictions=[{"path": 3}]), r"field predictions\[0\]\.path must be"),

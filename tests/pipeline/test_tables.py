@@ -135,6 +135,8 @@ def test_leaderboard_output_directory_or_under_a_file(tmp_path, cli):
     assert code == 2 and f"--output {tmp_path} is a directory" in err
     code, _, err = cli("leaderboard", tmp_path / "a", "--output", tmp_path / "afile" / "t.md")
     assert code == 2 and "afile is a file, not a directory" in err
+    code, out, err = cli("leaderboard", tmp_path / "a", "--output", "")
+    assert code == 2 and "--output is empty" in err and not out
 
 
 def test_render_checks_records_built_in_memory():

@@ -71,6 +71,23 @@ def test_config_file_must_be_an_object():
         merge_overrides(preset_config("small"), [1, 2])
 
 
+@pytest.mark.parametrize(("content", "needle"), [
+    (None, "is a directory; expected a JSON file"),
+    (b"\xff{}", "is not UTF-8 text"),
+    (b'{"model":', "is not valid JSON"),
+])
+def test_unreadable_config_files_are_named(tmp_path, content, needle):
+    from models.reactdiff.config import load_config_file
+
+    path = tmp_path / "cfg.json"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ModelError, match=f"config file {path} {needle}"):
+        load_config_file(path)
+
+
 def test_every_preset_and_variant_config_is_valid():
     from models.reactdiff.config import PRESETS, VARIANTS
 
@@ -145,6 +162,38 @@ def test_ablate_refuses_an_empty_variant_list(capsys):
     assert cli(["ablate", "--variants", ""]) == 2
     assert "expected a comma list of variant names" in capsys.readouterr().err
     assert cli(["ablate", "--variants", "no-mmt,"]) == 2
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--samples", "0"], "--samples must be >= 1"),
+    (["--seed", "0,0"], "--seed names [0] more than once"),
+    (["--split", "dev"], "unknown split 'dev'"),
+    (["--runs", "afile/runs"], "afile is a file; --runs names the folder"),
+])
+def test_ablate_checks_its_flags_before_training(tmp_path, capsys, monkeypatch, flags, needle):
+    from models.reactdiff import ablation
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setattr(ablation, "train_job", lambda *a, **k: pytest.fail("trained"))
+    code = cli(["ablate", "--variants", "no-mmt", "--runs", "runs", "--out", "out",
+                "--no-progress", *flags])
+    assert code == 2 and needle in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_ablate_variant_full_is_the_unablated_model(tmp_path, capsys, monkeypatch):
+    from models.reactdiff import ablation
+
+    seen = []
+
+    def stop(variants, **kw):
+        seen.extend(variants)
+        raise ModelError("stop")
+
+    monkeypatch.setattr(ablation, "ablate", stop)
+    assert cli(["ablate", "--variants", "full,no-mmt", "--out", str(tmp_path / "o")]) == 2
+    assert seen == ["reactdiff", "reactdiff-no-mmt"]
 
 
 

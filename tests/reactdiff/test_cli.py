@@ -73,6 +73,8 @@ def test_bad_arguments(capsys):
     assert "baselines need no training" in capsys.readouterr().err
     assert main(["train", "--gpus", "2"]) == 2
     assert "--device cuda" in capsys.readouterr().err
+    assert main(["train", "--gpus", "0"]) == 2
+    assert "--gpus 0: expected the number of GPUs" in capsys.readouterr().err
 
 
 def test_torchrun_command_line():

@@ -98,8 +98,14 @@ def test_ddim_steps_beyond_the_schedule_are_refused(tiny_model, fake_splits):
 
 
 def test_streaming_option_is_checked(tiny_model, fake_splits):
-    with pytest.raises(ModelError, match="streaming must be one of"):
-        plugin.ReactDiff(checkpoint=str(tiny_model), streaming="fast").fit(fake_splits[0])
+    # bad values are refused when the model is created, before any data is loaded
+    with pytest.raises(ModelError, match="option streaming='fast': expected one of dynamic, "
+                                         "static, graphs"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), streaming="fast")
+    with pytest.raises(ModelError, match="option precision='fp8': expected one of fp32, bf16"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), precision="fp8")
+    with pytest.raises(ModelError, match="option device='tpu': expected cpu or cuda"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), device="tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ModelError, match="needs a CUDA device"):
             plugin.ReactDiff(checkpoint=str(tiny_model), streaming="graphs").fit(fake_splits[0])
@@ -107,8 +113,8 @@ def test_streaming_option_is_checked(tiny_model, fake_splits):
             plugin.ReactDiff(checkpoint=str(tiny_model), precision="bf16").fit(fake_splits[0])
     with pytest.raises(ModelError, match="option compile='maybe': expected true or false"):
         plugin.ReactDiff(checkpoint=str(tiny_model), compile="maybe")
-    with pytest.raises(ModelError, match="kernels must be one of"):
-        plugin.ReactDiff(checkpoint=str(tiny_model), kernels="cuda").fit(fake_splits[0])
+    with pytest.raises(ModelError, match="option kernels='cuda': expected one of torch, triton"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), kernels="cuda")
     with pytest.raises(ModelError, match="choose one"):
         plugin.ReactDiff(checkpoint=str(tiny_model), kernels="triton",
                          compile="true").fit(fake_splits[0])
