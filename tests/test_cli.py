@@ -29,3 +29,20 @@ def test_unknown_command_fails():
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(["no-such-command"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["run", "--model", "b_mime", "--seed", "0,"], "--seed expects integers"),
+    (["run", "--model", "b_mime", "--seed", "0,,1"], "no empty items"),
+    (["run", "--model", "b_mime", "--metrics", ""], "--metrics names no metric"),
+    (["run", "--model", "b_mime", "--metrics", "FRCorr,"], "has an empty item"),
+    (["run", "--model", "b_mime", "--out", ""], "--out '': expected a folder path"),
+    (["score", "--predictions", "p.npz", "--out", " "], "--out ' ': expected a folder path"),
+    (["train", "--model", "reactdiff", "--out", ""], "--out '': expected a folder path"),
+])
+def test_empty_flag_values_are_refused_not_defaulted(argv, needle, capsys, tmp_path,
+                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # nothing fell back to the default folder

@@ -103,7 +103,10 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
     if max_steps is not None and max_steps < 1:
         raise ModelError(f"--max-steps must be >= 1 (got {max_steps})")
     cfg = build_config(model, preset, config, epochs)
-    out = Path(out) if out else default_out(model, preset)
+    if out is not None and not str(out).strip():
+        raise ModelError(f"--out {out!r}: expected a folder path (leave the flag out for "
+                         f"{default_out(model, preset)})")
+    out = Path(out) if out is not None else default_out(model, preset)
     check_output_dir(out, resume)
     root, train, val, ids = load_training_splits(cfg, data, frames, progress)
     if val is None:

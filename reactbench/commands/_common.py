@@ -21,19 +21,37 @@ def default_out_dir(base: str = "runs") -> Path:
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
+    """``--seed 0,1,2`` -> (0, 1, 2); an empty item (``0,`` or ``0,,1``) is refused."""
+    items = [s.strip() for s in str(text).split(",")]
     try:
-        seeds = tuple(int(s) for s in str(text).split(",") if s.strip())
+        seeds = tuple(int(s) for s in items)
     except ValueError:
-        raise ReactbenchError(f"--seed expects integers like 0 or 0,1,2; got {text!r}") from None
-    if not seeds:
-        raise ReactbenchError("--seed expects at least one integer")
+        raise ReactbenchError(f"--seed expects integers like 0 or 0,1,2 (no empty items); got "
+                              f"{text!r}") from None
     return seeds
 
 
 def parse_metrics(text: str | None) -> list[str] | None:
-    if not text:
+    """``--metrics FRCorr,FRDist`` -> names; None (flag absent) -> every metric. Empty text or
+    empty items are refused by ``check_common`` ("names no metric") or here."""
+    if text is None:
         return None
-    return [m.strip() for m in text.split(",") if m.strip()]
+    items = [m.strip() for m in text.split(",")]
+    if any(not m for m in items) and any(items):
+        raise ReactbenchError(f"--metrics {text!r} has an empty item; expected names like "
+                              "FRCorr,FRDist")
+    return [m for m in items if m]
+
+
+def out_dir(value: str | None, flag: str = "--out") -> Path:
+    """The results folder: ``value``, or a new ``runs/<timestamp>`` when the flag is absent;
+    an empty or blank value is refused (it would silently mean the default)."""
+    if value is None:
+        return default_out_dir()
+    if not str(value).strip():
+        raise ReactbenchError(f"{flag} {value!r}: expected a folder path (leave the flag out "
+                              "for a new runs/<timestamp>)")
+    return Path(value)
 
 
 def add_scoring_args(p) -> None:

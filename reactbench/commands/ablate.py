@@ -35,7 +35,7 @@ def register(sub) -> None:
 
 def main(args) -> int:
     from models.reactdiff.ablation import ABLATION_VARIANTS, ablate
-    from reactbench.commands._common import default_out_dir, parse_seeds
+    from reactbench.commands._common import out_dir, parse_seeds
     from reactbench.errors import ModelError
 
     variants = ABLATION_VARIANTS
@@ -47,7 +47,7 @@ def main(args) -> int:
     # "full" (as the help lists it) is the unablated model, registered as "reactdiff"
     variants = tuple("reactdiff" if v == "full" else v if v.startswith("reactdiff")
                      else f"reactdiff-{v}" for v in variants)
-    out = args.out or default_out_dir()
+    out = out_dir(args.out)
     records, table = ablate(variants=variants, preset=args.preset, data=args.data,
                             device=args.device, runs=args.runs, out=out, split=args.split,
                             alpha=args.samples, seeds=parse_seeds(args.seed), task=args.task,

@@ -42,7 +42,7 @@ def register(sub) -> None:
 
 def main(args) -> int:
     from reactbench import registry
-    from reactbench.commands._common import default_out_dir, parse_metrics, parse_seeds
+    from reactbench.commands._common import out_dir, parse_metrics, parse_seeds
     from reactbench.errors import ModelError, ResultsError
     from reactbench.evaluate import RunOptions, run
     from reactbench.tables import render
@@ -62,7 +62,7 @@ def main(args) -> int:
         progress=not args.no_progress, cache=not args.no_cache,
         model_args=registry.parse_model_args(args.model_arg, specs),
     )
-    out = args.out or default_out_dir()
+    out = out_dir(args.out)
     written = run(specs, opt, out, skip_existing=args.skip_existing)
     records = [r for r, _ in written]
     print()

@@ -28,12 +28,12 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
-    from reactbench.commands._common import default_out_dir, parse_metrics
+    from reactbench.commands._common import out_dir, parse_metrics
     from reactbench.evaluate import score_predictions
     from reactbench.tables import render
 
     check_not_results_dir(args.predictions)
-    out = args.out or default_out_dir()
+    out = out_dir(args.out)
     record, path = score_predictions(
         args.predictions, split=args.split, data=args.data, frames=args.frames,
         protocol=args.protocol, bootstrap=args.bootstrap, metrics=parse_metrics(args.metrics),

@@ -253,6 +253,23 @@ def _video_note(root: Path, split: str, lengths: dict[str, dict]) -> Problem:
                        f"nothing in reactbench reads pixels; .mp4 files are not looked at)")
 
 
+def _repeated_pairs(csv_path: Path, pairs: list[tuple[str, str]]) -> list[Problem]:
+    """A warning for each clip pair listed again (in either order): its rows would be scored
+    twice, weighting that dyad double in every mean."""
+    first: dict[frozenset, int] = {}
+    out = []
+    for i, pair in enumerate(pairs):
+        key = frozenset(pair)
+        if key in first:
+            out.append(_problem(csv_path, (
+                f"pair {i} ({pair[0]!r}, {pair[1]!r}) repeats pair {first[key]}: its rows are "
+                "loaded and scored twice, so the dyad counts double in every metric; expected "
+                "each dyad clip pair once")))
+        else:
+            first[key] = i
+    return out
+
+
 def split_report(root: Path, split: str, *, frames: int | None = None, audio: bool = True,
                  n_jobs: int = -1, progress: bool = False) -> CheckReport:
     """Every finding of one split (its CSV must exist). Raises DataError for frames < 1."""
@@ -271,6 +288,7 @@ def split_report(root: Path, split: str, *, frames: int | None = None, audio: bo
             rep.errors.append(_problem(csv_path, (
                 f"pair {i}: speaker and listener are the same clip {s!r} "
                 f"(expected the two persons of one dyad)")))
+    rep.warnings += _repeated_pairs(csv_path, pairs)
     speakers, _ = layout.mirrored(pairs)
     clips = list(dict.fromkeys(speakers))
     nj = 1 if len(clips) < 16 else n_jobs

@@ -8,7 +8,7 @@ import pytest
 
 from reactbench.cli import main
 from reactbench.data import layout, load_split
-from reactbench.data.check import GROSS_RANGE_MARGIN, check_dataset, dataset_report
+from reactbench.data.check import GROSS_RANGE_MARGIN, check_dataset, dataset_report, split_report
 from reactbench.data.neighbour_check import ORDER_MIN_PAIRS, interleaved_signature
 from reactbench.data.synthetic import TRUTH_FILE, truth_matrix
 from reactbench.errors import DataError
@@ -141,12 +141,13 @@ def _many_pairs(root, m):
 
 def test_interleaved_neighbour_matrix_warns(micro_copy, capsys):
     truth = _many_pairs(micro_copy, ORDER_MIN_PAIRS)
-    assert dataset_report(micro_copy, n_jobs=1).warnings == []
+    csv_file = str(layout.split_csv_path(micro_copy, "test"))  # repeated pairs: warned there
+    assert [w for w in dataset_report(micro_copy, n_jobs=1).warnings if w[0] != csv_file] == []
     nb_file = layout.neighbour_path(micro_copy, "test")
     np.save(nb_file, _interleave(truth))
     report = dataset_report(micro_copy, n_jobs=1)
     assert report.errors == []
-    [(f, m)] = report.warnings
+    [(f, m)] = [w for w in report.warnings if w[0] != csv_file]
     assert f == str(nb_file) and "rows look interleaved" in m and "mirrored order" in m
     assert main(["data", "check", str(micro_copy)]) == 0
     assert f"{nb_file}: warning: rows look interleaved" in capsys.readouterr().out
@@ -188,3 +189,12 @@ def test_order_signature_ignores_unstructured_and_adjacent_rows():
     assert interleaved_signature(adjacent) is None
     small = _interleave(truth_matrix(np.arange(ORDER_MIN_PAIRS - 1) % 3))
     assert interleaved_signature(small) is None  # too few pairs to tell
+
+
+def test_repeated_clip_pairs_warn(micro_copy):
+    pairs = layout.read_split_csv(micro_copy, "test")
+    layout.write_split_csv(micro_copy, "test", [pairs[0], pairs[1], pairs[0][::-1]])
+    csv_file = str(layout.split_csv_path(micro_copy, "test"))
+    report = split_report(micro_copy, "test", n_jobs=1)
+    [msg] = [m for f, m in report.warnings if f == csv_file]
+    assert "pair 2" in msg and "repeats pair 0" in msg and "scored twice" in msg
