@@ -4,7 +4,7 @@
 #
 #   leaderboards/regenerate.sh                         # every baseline, offline and online
 #   leaderboards/regenerate.sh reactdiff               # add ReactDiff rows (stored results kept)
-#   TASKS=ablation leaderboards/regenerate.sh reactdiff-ablation   # the ablation table
+#   TASKS=ablation leaderboards/regenerate.sh reactdiff-ablation,reactdiff-lrs   # ablation table
 #   FRESH=1 leaderboards/regenerate.sh                 # drop stored results of TASKS first
 #
 # MODELS (first argument, default "baselines") is what `reactbench run --model` takes.

@@ -38,6 +38,7 @@ answered with stale cached predictions.
 from __future__ import annotations
 
 import hashlib
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -97,9 +98,19 @@ def default_checkpoint(variant: str) -> Path:
     return Path("runs") / f"{variant}-small" / "model.pt"
 
 
-def train_command(variant: str) -> str:
+def train_command(variant: str, data: str | Path | None = None) -> str:
+    """The ``reactbench train`` command that makes a checkpoint for ``variant`` on ``data``
+    (a dataset root; None: unknown, shown as ``[--data DIR]``; the embedded synthetic dataset
+    needs no ``--data``)."""
+    if data is None:
+        flag = " [--data DIR]"
+    else:
+        from reactbench.paths import cache_dir
+
+        synthetic = Path(data).resolve().is_relative_to(cache_dir().resolve())
+        flag = "" if synthetic else f" --data {shlex.quote(str(data))}"
     return (f"reactbench train --model {variant} --preset small --stage all "
-            f"--out runs/{variant}-small [--data DIR]")
+            f"--out runs/{variant}-small{flag}")
 
 
 def _sha(path: Path) -> str:
@@ -211,7 +222,8 @@ class ReactDiff:
             raise ModelError(f"{self.checkpoint} is a training checkpoint; pass the model.pt "
                              "written beside it (EMA weights)")
         if self.check_data and getattr(train, "identity", None):
-            ck.check_dataset(ckpt, train.identity, train_command(self.variant))
+            ck.check_dataset(ckpt, train.identity,
+                             train_command(self.variant, getattr(train, "root", None)))
         cfg, net = ck.build_network(ckpt)
         if self.ddim_steps is not None and self.ddim_steps > cfg.model.diffusion_steps:
             raise ModelError(f"{self.variant}: ddim_steps={self.ddim_steps} exceeds the "

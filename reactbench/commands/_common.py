@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 from pathlib import Path
 
@@ -18,6 +19,17 @@ def default_out_dir(base: str = "runs") -> Path:
         path = Path(base) / f"{stamp}-{i}"
         i += 1
     return path
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` to a flag's help unless the help already states its default
+    or there is none to state (None, False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

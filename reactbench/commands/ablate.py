@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import argparse
+from reactbench.commands._common import DefaultsHelpFormatter
 
 
 def register(sub) -> None:
@@ -12,7 +12,7 @@ def register(sub) -> None:
         description="Train every ReactDiff variant that has no checkpoint under RUNS "
         "(runs/<variant>-<preset>/model.pt), evaluate all of them with the same harness as "
         "`reactbench run` and write OUT/ablation.md.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     p.add_argument("--model", default="reactdiff", choices=("reactdiff",),
                    help="the model whose ablations to run")
     p.add_argument("--variants", default=None, metavar="V[,V...]",

@@ -8,7 +8,8 @@ def register(sub) -> None:
         "leaderboard",
         help="render result files as a Markdown / LaTeX / CSV table",
         description="Render result JSON files (or directories of them) as one table, grouped "
-        "like the paper. Refuses to mix protocols, metric versions, datasets, splits, alpha.",
+        "like the paper. Refuses to mix protocols, metric versions, datasets (clip lengths "
+        "included), splits, alpha, online windows or FRRea feature spaces.",
     )
     p.add_argument("results", nargs="+", metavar="RESULT", help="result .json files or dirs")
     p.add_argument("--format", choices=("md", "latex", "csv", "text"), default="md")

@@ -11,6 +11,9 @@ import os
 import subprocess
 import sys
 
+from reactbench.commands._common import DefaultsHelpFormatter
+from reactbench.constants import DEFAULT_FRAMES
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The training flags (shared with ``python -m reactbench.train``)."""
@@ -36,7 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the training step")
     p.add_argument("--half-export", action="store_true",
                    help="store model.pt weights in float16 (smaller file)")
-    p.add_argument("--frames", type=int, default=750, help="frames per clip to load (750)")
+    p.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
+                   help=f"frames per clip to load (default: {DEFAULT_FRAMES})")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--stage1-from", default=None, metavar="MODEL_PT",
                    help="with --stage 2: take the trained MMT (stage 1) from this model file")
@@ -47,7 +51,7 @@ def register(sub) -> None:
         "train", help="train ReactDiff (stage 1 MMT, stage 2 latent DDIM)",
         description="Train ReactDiff or one of its variants on the train split (validation on "
         "the val split only). Writes OUT/checkpoint.pt (resumable), OUT/model.pt, loss.csv "
-        "and loss.png.", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "and loss.png.", formatter_class=DefaultsHelpFormatter)
     add_arguments(p)
     p.add_argument("--gpus", type=int, default=1,
                    help="GPUs on this host; > 1 relaunches under torchrun (DDP, --device cuda)")

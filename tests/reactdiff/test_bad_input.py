@@ -233,3 +233,18 @@ def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path,
     _train_on(tiny_dataset, runs / "reactdiff-lrs-small", "reactdiff-lrs", preset="paper")
     with pytest.raises(ModelError, match="trained with the 'paper' preset, not 'small'"):
         ablate(variants=("reactdiff-lrs",), **kw)
+
+
+def test_other_data_error_offers_the_train_command_for_that_data(tmp_path, monkeypatch):
+    from models.reactdiff.plugin import train_command
+
+    monkeypatch.setenv("REACTBENCH_CACHE", str(tmp_path / "cache"))
+    assert train_command("reactdiff").endswith("--out runs/reactdiff-small [--data DIR]")
+    assert train_command("reactdiff", tmp_path / "cache" / "datasets" / "synth").endswith(
+        "--out runs/reactdiff-small")  # the embedded synthetic dataset needs no --data
+    cmd = train_command("reactdiff-no-mmt", tmp_path / "my data")
+    assert cmd.endswith(f"--out runs/reactdiff-no-mmt-small --data '{tmp_path / 'my data'}'")
+    ckpt = {"path": "m.pt", "dataset": {"train": {"split": "train", "content_hash": "aaa"}}}
+    with pytest.raises(ModelError, match="trained on other data .*content_hash: checkpoint "
+                       "'aaa' vs data 'bbb'.*--data"):
+        ck.check_dataset(ckpt, {"split": "train", "content_hash": "bbb"}, cmd)
