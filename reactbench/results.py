@@ -21,7 +21,8 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
   ``per_seed``: list of {``seed``, ``metrics``: name -> value} (only with several seeds).
 - ``model``: {``spec`` (what --model named), ``name`` (non-empty text), ``version``,
   ``params`` (an object of JSON values), ``citation``, ``reference`` (true for the
-  ground-truth row), ``class``}.
+  ground-truth row), ``class``, and optional ``trained_on`` (``ModelInfo.trained_on``: what
+  a trained model was fitted on, e.g. split -> dataset identity; absent when unknown)}.
 - ``dataset``: the data layer's ``dataset_identity`` (root, split, generator version, content
   hash, ...) plus ``n`` (rows) and ``frames``.
 - ``predictions``: list (one per seed) of {``seed``, ``path`` (cache file, or the scored file),

@@ -269,7 +269,7 @@ def _rows(records, cols, table, bold, esc=str, mark: bool = False) -> list[list[
     rows = []
     for r, name in zip(records, _labels(records, table, esc)):
         if mark and unchecked(r):
-            name += f" {UNCHECKED}"
+            name += f" {esc(UNCHECKED)}"
         row = [name]
         for _, m, _d in cols:
             text, value = _cell(r, m)
@@ -388,7 +388,8 @@ def write_table(text: str, path: str | Path, *, force: bool = False,
 
 
 def _latex(recs, cols, table) -> str:
-    rows = _rows(recs, cols, table, lambda s: "\\textbf{" + s + "}", esc=tex_escape)
+    rows = _rows(recs, cols, table, lambda s: "\\textbf{" + s + "}", esc=tex_escape,
+                 mark=True)
     spans = []
     for g, _ms in GROUPS + (("Other", ()),):
         n = sum(1 for c in cols if c[0] == g)
@@ -417,7 +418,12 @@ def _latex(recs, cols, table) -> str:
         if nxt is not None and (rec["model"]["reference"] != nxt["model"]["reference"]
                                 or rec["task"] != nxt["task"]):
             lines.append(r"\midrule")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if any(unchecked(r) for r in recs):
+        lines.append(r"\par\smallskip{\footnotesize " + tex_escape(UNCHECKED) + " online "
+                     r"causality not verified (scored from saved predictions, or no passed "
+                     r"check recorded).}")
+    lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
 

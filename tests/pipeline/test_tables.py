@@ -229,6 +229,12 @@ def test_causality_note_is_true_per_row():
     assert "scored from saved predictions" in mixed
     only = render([_online("sub", kind="score", checked=False)], fmt="md", table="online")
     assert "causality verified" not in only and "† causality not verified" in only
+    tex = render([_online("b_mime"), _online("sub", kind="score", checked=False)],
+                 fmt="latex", table="online")
+    assert r"sub \textsuperscript{\dag} &" in tex and r"B\_Mime \textsuperscript" not in tex
+    assert r"\footnotesize \textsuperscript{\dag} online causality not verified" in tex
+    clean = render([_online("b_mime")], fmt="latex", table="online")
+    assert r"\dag" not in clean and "footnotesize" not in clean
 
 
 def test_online_windows_must_match():
