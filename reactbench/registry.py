@@ -181,7 +181,8 @@ def _import_file(path: Path) -> Any:
         msg = f"importing model file {path} failed: {type(exc).__name__}: {exc}"
         raise ModelError(msg + _shadowing(exc)) from exc
     finally:
-        sys.path.remove(folder)  # the first occurrence: the one inserted above
+        if folder in sys.path:  # the plug-in may have removed it itself
+            sys.path.remove(folder)  # the first occurrence: the one inserted above
     return module
 
 

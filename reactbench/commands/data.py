@@ -24,8 +24,9 @@ def register(subparsers) -> None:
                                      "loader would refuse (warnings and notes do not fail)")
     c.add_argument("dir", help="dataset root (official layout)")
     c.add_argument("--frames", type=int, default=None,
-                   help="frames per clip, as for loading (clips must reach it; a clip's Emotion "
-                        "and 3DMM may then differ in length); default: clips must agree")
+                   help="frames per clip, as for loading (clips must reach it, unless none "
+                        "does: then they must agree; a clip's Emotion and 3DMM may differ in "
+                        "length when both reach it); default: clips must agree")
     c.set_defaults(func=_check)
 
     m = sub.add_parser("summary", help="generate the default dataset if needed, check it, load a "
@@ -90,7 +91,7 @@ def _summary(args: argparse.Namespace) -> int:
     t1 = time.perf_counter()
     from reactbench.data.check import dataset_report
 
-    if _print_report(dataset_report(root, progress=True), root, brief=True):
+    if _print_report(dataset_report(root, frames=args.frames, progress=True), root, brief=True):
         return 1
     t2 = time.perf_counter()
     d = load_split(root, args.split, frames=args.frames, progress=True)

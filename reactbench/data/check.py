@@ -8,11 +8,11 @@ or VA [-1, 1] are errors, slight deviations and FE rows not summing to 1 are war
 array ((T, 58), (T, 1, 58) or (1, T, 58), finite), the wav (readable, long enough; much longer
 than the clip is a warning); frame counts (Emotion vs 3DMM vs audio of a clip, as the loader
 with the same ``frames`` sees them, and across clips); the neighbour matrix (shape (2M, 2M) for M
-pairs, values 0/1, no empty row, diagonal 1; a warning when its rows look interleaved instead
-of mirrored, see :mod:`reactbench.data.neighbour_check`) and, for synthetic datasets, the
-generator's truth matrices. Video frames are optional and only noted (nothing reads pixels);
-a frames folder with fewer frames than the Emotion CSV is a warning. Nothing stops at the
-first problem.
+pairs, values 0/1, no empty row; warnings for a diagonal entry other than 1 and when its rows
+look interleaved instead of mirrored, see :mod:`reactbench.data.neighbour_check`) and, for
+synthetic datasets, the generator's truth matrices. Video frames are optional and only noted
+(nothing reads pixels); a frames folder with fewer frames than the Emotion CSV is a warning.
+Nothing stops at the first problem.
 """
 
 from __future__ import annotations
@@ -199,7 +199,14 @@ def _video_findings(vp: Path, n_emotion: int | None, rep: CheckReport,
     than the Emotion CSV is a warning. Nothing reads pixels, so absence is no finding."""
     if not vp.is_dir():
         return
-    n = sum(1 for e in os.scandir(vp) if e.name.lower().endswith(VIDEO_EXTENSIONS))
+    try:
+        with os.scandir(vp) as entries:
+            n = sum(1 for e in entries if e.name.lower().endswith(VIDEO_EXTENSIONS))
+    except OSError as exc:  # e.g. no permission: a finding, not a traceback
+        rep.warnings.append(_problem(vp, (
+            f"cannot list the video frames folder ({exc.strerror or exc}); video is optional, "
+            f"nothing in reactbench reads it")))
+        return
     lengths["video"] = n
     if n_emotion is not None and n < n_emotion:
         rep.warnings.append(_problem(vp, (
@@ -208,7 +215,8 @@ def _video_findings(vp: Path, n_emotion: int | None, rep: CheckReport,
 
 
 def check_neighbours(path: Path, n: int) -> list[Problem]:
-    """Problems of a neighbour matrix file that should be (n, n) float 0/1 with diagonal 1."""
+    """Errors of a neighbour matrix file that should be (n, n) 0/1 with no empty row (what the
+    loader refuses; a diagonal entry other than 1 is only a warning)."""
     return _neighbour_findings(path, n).errors
 
 
@@ -224,13 +232,14 @@ def _neighbour_findings(path: Path, n: int) -> CheckReport:
 
 def _frame_problems(root: Path, split: str, lengths: dict[str, dict], frames: int | None
                     ) -> list[Problem]:
-    """Clips shorter than ``frames``, or (frames None) clips whose length differs from most."""
+    """Clips shorter than ``frames``, or clips whose length differs from most when ``frames`` is
+    None or no clip reaches it (the loader then uses the clips' common length)."""
     T = {c: min(v.get("emotion", 10**9), v.get("face", 10**9)) for c, v in lengths.items()
          if "emotion" in v or "face" in v}
     if not T:
         return []
     out = []
-    if frames is not None:
+    if frames is not None and max(T.values()) >= frames:
         for c, t in T.items():
             if t < frames:
                 out.append(_problem(layout.emotion_path(root, split, c),
@@ -334,8 +343,9 @@ def dataset_report(root: str | Path, *, frames: int | None = None, audio: bool =
     """Every finding of the dataset at ``root`` (errors, warnings, notes).
 
     frames: as ``--frames`` of the loader: minimum frames per clip, and Emotion/3DMM of a clip
-    may differ in length when both reach it (None: the clips of a split must agree, and each
-    clip's modalities too); audio: also check the wav files. Raises DataError for frames < 1 (a
+    may differ in length when both reach it (None, or no clip of a split reaches it: the clips
+    of a split must agree, as the loader then uses their common length; with None each clip's
+    modalities must agree too); audio: also check the wav files. Raises DataError for frames < 1 (a
     bad argument, not a problem of the dataset).
     """
     frames = layout.check_frames(frames)

@@ -1,5 +1,6 @@
 """Checks of a neighbour (appropriateness) matrix file for ``data check``: errors (shape, 0/1
-values, empty rows, diagonal) and a warning for a matrix saved in the wrong row order.
+values, empty rows: what the loader refuses) and warnings (a diagonal entry other than 1, which
+the loader and metrics accept; a matrix saved in the wrong row order).
 
 The official order is mirrored (``official_react2024.md`` 1.2, 1.4): row k and row k + M are the
 same clip pair with the roles swapped (N = 2M), so the role swap pairs each row with
@@ -83,8 +84,9 @@ def interleaved_signature(nb: np.ndarray) -> str | None:
 
 
 def neighbour_findings(path: Path, n: int) -> tuple[list[str], list[str]]:
-    """(errors, warnings) of the matrix file ``path`` that should be (n, n) 0/1, no empty row,
-    diagonal 1, in mirrored order (messages without the file name)."""
+    """(errors, warnings) of the matrix file ``path`` that should be (n, n) 0/1, no empty row
+    (errors otherwise, as the loader refuses them), diagonal 1 and in mirrored order (warnings
+    otherwise); messages without the file name."""
     try:
         nb = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -107,8 +109,9 @@ def neighbour_findings(path: Path, n: int) -> tuple[list[str], list[str]]:
                       f"{empty[0]}); every row needs at least one 1")
     zero_diag = np.flatnonzero(np.diag(nb) != 1)
     if len(zero_diag):
-        errors.append(f"{len(zero_diag)} diagonal entr(y/ies) not 1 (first: row "
-                      f"{zero_diag[0]}); a speaker's own listener is always appropriate")
+        warnings.append(f"{len(zero_diag)} diagonal entr(y/ies) not 1 (first: row "
+                        f"{zero_diag[0]}); a speaker's own listener is expected to be "
+                        f"appropriate; accepted (the loader and metrics do not require it)")
     order = interleaved_signature(nb)
     if order:
         warnings.append(f"rows look interleaved (pair i at rows 2i, 2i+1), not in the official "

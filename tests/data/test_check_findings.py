@@ -3,6 +3,8 @@ diagnostic, and shapes/headers the official code accepts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -198,3 +200,61 @@ def test_repeated_clip_pairs_warn(micro_copy):
     report = split_report(micro_copy, "test", n_jobs=1)
     [msg] = [m for f, m in report.warnings if f == csv_file]
     assert "pair 2" in msg and "repeats pair 0" in msg and "scored twice" in msg
+
+
+def test_check_and_summary_accept_clips_all_shorter_than_frames(micro_copy, capsys):
+    """No clip reaches --frames: the loader uses the clips' common length (100 here), so data
+    check with that --frames finds no error, and data summary checks with its own --frames
+    (a clip whose 3DMM is longer than its Emotion CSV is fine when both reach it)."""
+    load_split(micro_copy, "test", frames=750, audio=False, cache=False)
+    assert check_dataset(micro_copy, frames=750, n_jobs=1) == []
+    fp = layout.face_path(micro_copy, "test", _first_clip(micro_copy))
+    face = np.load(fp)
+    np.save(fp, np.concatenate([face, face[:20]]))  # 120 3DMM frames, 100 Emotion frames
+    load_split(micro_copy, "test", frames=80, audio=False, cache=False)
+    assert main(["data", "summary", "--data", str(micro_copy), "--frames", "80"]) == 0
+    assert "problem(s)" not in capsys.readouterr().out
+    # clips of differing lengths, none reaching --frames: still an error, as in the loader
+    np.save(fp, face[:90])
+    with pytest.raises(DataError):
+        load_split(micro_copy, "test", frames=750, audio=False, cache=False)
+    assert any(f.endswith(".csv") and "90 frames, expected 100" in m
+               for f, m in check_dataset(micro_copy, frames=750, n_jobs=1))
+
+
+def test_unlistable_video_folder_is_a_warning(micro_copy, monkeypatch):
+    """An unreadable (optional) frames folder is reported, not raised as a traceback."""
+    import os
+
+    from reactbench.data import check
+
+    clip = _first_clip(micro_copy)
+    vp = layout.video_path(micro_copy, "test", clip)
+    vp.mkdir(parents=True, exist_ok=True)
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == vp:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(check.os, "scandir", scandir)
+    report = dataset_report(micro_copy, n_jobs=1)
+    assert report.errors == []
+    assert any(f == str(vp) and "cannot list the video frames folder (Permission denied)" in m
+               for f, m in report.warnings), report.warnings
+
+
+def test_neighbour_diagonal_zero_is_a_warning_the_loader_accepts(micro_copy):
+    """The loader and the metrics accept a 0 on the diagonal (the official code includes self
+    only through it), so data check warns instead of failing."""
+    nb_file = layout.neighbour_path(micro_copy, "test")
+    nb = np.load(nb_file)
+    nb[1, 1] = 0
+    nb[1, (1 + nb.shape[0] // 2) % nb.shape[0]] = 1  # the row keeps one appropriate reaction
+    np.save(nb_file, nb)
+    assert load_split(micro_copy, "test", audio=False, cache=False).neighbours[1, 1] == 0
+    report = dataset_report(micro_copy, n_jobs=1)
+    assert report.errors == []
+    assert any(f == str(nb_file) and "1 diagonal entr(y/ies) not 1 (first: row 1)" in m
+               for f, m in report.warnings), report.warnings

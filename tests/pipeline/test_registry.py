@@ -174,3 +174,18 @@ def test_a_plugin_package_imported_before_ours_works_or_is_named(tmp_path):
 def test_a_plugin_package_named_like_ours_works_alone(tmp_path):
     team = f"{tmp_path / 'team.py'}:Team"
     assert _collide(tmp_path, team, team).startswith("OK")
+
+
+def test_model_file_that_edits_sys_path_imports(tmp_path):
+    """A plug-in that removes its own folder from sys.path still imports (no ValueError)."""
+    (tmp_path / "tidy_model.py").write_text(
+        "import os\nimport sys\n\n"
+        "sys.path.remove(os.path.dirname(os.path.abspath(__file__)))\n\n"
+        "from reactbench.models import BaseReactionModel\n\n\n"
+        "class TidyModel(BaseReactionModel):\n"
+        "    def generate(self, speaker, *, alpha, seed):\n"
+        "        raise NotImplementedError\n")
+    before = list(sys.path)
+    assert registry.resolve_model(f"{tmp_path / 'tidy_model.py'}:TidyModel").__name__ == \
+        "TidyModel"
+    assert sys.path == before
