@@ -595,7 +595,8 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
     identity = dict(bundle.identity)
     if getattr(model, "needs_train", True):
         identity["train"] = bundle.train_identity()
-    code = model_code(model, opt.model_args.get(spec, {}), data)
+    # inputs a model reads itself only matter for the cache (hashing them can be slow)
+    code = model_code(model, opt.model_args.get(spec, {}), data if opt.cache else None)
     for seed in opt.seeds:
         key = predictions_key(info, identity, split=opt.split, task=opt.task,
                               window=window, alpha=opt.alpha, seed=seed, frames=data.frames,

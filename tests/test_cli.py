@@ -46,3 +46,12 @@ def test_empty_flag_values_are_refused_not_defaulted(argv, needle, capsys, tmp_p
     assert main(argv) == 2
     assert needle in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()  # nothing fell back to the default folder
+
+
+def test_data_check_uses_the_frames_run_loads():
+    from reactbench.constants import DEFAULT_FRAMES
+
+    for cmd in ("check", "summary"):
+        args = build_parser().parse_args(["data", cmd] + (["x"] if cmd == "check" else []))
+        assert args.frames == DEFAULT_FRAMES == build_parser().parse_args(
+            ["run", "--model", "b_mime"]).frames

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from reactbench.constants import DEFAULT_FRAMES
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("data", help="generate, check or summarise a dataset")
@@ -14,7 +16,8 @@ def register(subparsers) -> None:
     s.add_argument("--out", required=True, help="new directory to write")
     s.add_argument("--pairs", default=None,
                    help="clip pairs per split, e.g. train=60,val=20,test=40 (the default)")
-    s.add_argument("--frames", type=int, default=750, help="frames per clip (default 750)")
+    s.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
+                   help=f"frames per clip (default {DEFAULT_FRAMES})")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--contexts", type=int, default=None,
                    help="latent contexts (default: about 4 pairs per context in val/test)")
@@ -23,17 +26,18 @@ def register(subparsers) -> None:
     c = sub.add_parser("check", help="validate a dataset directory; exit 1 on any problem the "
                                      "loader would refuse (warnings and notes do not fail)")
     c.add_argument("dir", help="dataset root (official layout)")
-    c.add_argument("--frames", type=int, default=None,
-                   help="frames per clip, as for loading (clips must reach it, unless none "
-                        "does: then they must agree; a clip's Emotion and 3DMM may differ in "
-                        "length when both reach it); default: clips must agree")
+    c.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
+                   help="frames per clip, as `reactbench run --frames` loads them (clips must "
+                        "reach it, unless none does: then they must agree; a clip's Emotion "
+                        f"and 3DMM may differ in length when both reach it); default: "
+                        f"{DEFAULT_FRAMES}, as run")
     c.set_defaults(func=_check)
 
     m = sub.add_parser("summary", help="generate the default dataset if needed, check it, load a "
                                        "split and print a short summary")
     m.add_argument("--data", default=None, help="dataset root (default: the synthetic dataset)")
     m.add_argument("--split", default="test", choices=("train", "val", "test"))
-    m.add_argument("--frames", type=int, default=750)
+    m.add_argument("--frames", type=int, default=DEFAULT_FRAMES)
     m.set_defaults(func=_summary)
 
 

@@ -79,16 +79,29 @@ def main(args) -> int:
 
 
 def score_flags(args) -> str:
-    """The ``reactbench score`` flags that match this run's data, split, frames and task."""
+    """The ``reactbench score`` flags that match this run's data, split, frames, task and
+    scoring options (protocol, metrics, bootstrap, realism features, range check)."""
+    import shlex
+
     from reactbench.constants import DEFAULT_FRAMES
 
-    flags = [f"--split {args.split}"]
+    flags = [f"--split {shlex.quote(args.split)}"]
     if args.data:
-        flags.append(f"--data {args.data}")
+        flags.append(f"--data {shlex.quote(str(args.data))}")
     if args.frames != DEFAULT_FRAMES:
         flags.append(f"--frames {args.frames}")
     if args.task == "online":
         flags.append(f"--task online --window {args.window}")
+    if args.protocol != "official":
+        flags.append(f"--protocol {args.protocol}")
+    if args.metrics:
+        flags.append(f"--metrics {shlex.quote(args.metrics)}")
+    if args.bootstrap:
+        flags.append(f"--bootstrap {args.bootstrap} --seed SEED")
+    if args.realism_3dmm:
+        flags.append("--realism-3dmm")
+    if args.allow_out_of_range:
+        flags.append("--allow-out-of-range")
     return " ".join(flags)
 
 

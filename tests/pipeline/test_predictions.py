@@ -223,6 +223,10 @@ def test_cache_identity_hook_regenerates_when_model_inputs_change(tiny_dataset, 
     assert rec["model"]["trained_on"] == {"train": {"split": "train", "content_hash": "abc"}}
     code, _, err = run_file_model(cli, tiny_dataset, tmp_path / "bad", plugin, scale, "Bad")
     assert code != 0 and "cache_identity()" in err and "not a finite number" in err
+    # without the cache the hook is not called (hashing a model's inputs can be slow)
+    code, _, err = run_file_model(cli, tiny_dataset, tmp_path / "nc", plugin, scale, "Bad",
+                                  "--no-cache")
+    assert code == 0, err
 
 
 def test_cache_identity_is_optional_and_keeps_old_keys(split, tmp_path):

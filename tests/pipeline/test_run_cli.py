@@ -306,12 +306,13 @@ def test_split_without_neighbour_matrix(tiny_dataset, tmp_path, cli):
 
 def test_run_lists_saved_predictions_and_the_score_command(tiny_dataset, tmp_path, cli):
     code, out, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime",
-                                   "--frames", "100", "--task", "online", "--window", "25"))
+                                   "--frames", "100", "--task", "online", "--window", "25",
+                                   "--protocol", "corrected", "--metrics", "FRCorr,FRDist"))
     assert code == 0, err
     head, listed = out.split("re-score one with: reactbench score --predictions FILE ", 1)
     flags, _, rows = listed.partition("\n")
     assert flags == (f"--split test --data {tiny_dataset} --frames 100 --task online "
-                     "--window 25 --name NAME):")
+                     "--window 25 --protocol corrected --metrics FRCorr,FRDist --name NAME):")
     (row,) = rows.strip().splitlines()
     name, seed, path = row.split()[0], row.split()[2], row.split()[3]
     rec = results_in(tmp_path / "o")["b_mime"]
