@@ -9,7 +9,7 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   ``runs/<variant>-small/model.pt`` (what ``reactbench train --model <variant> --preset small``
   writes) for the variants;
 - ``ddim_steps``: DDIM steps (default: the schedule's T = 20);
-- ``device``: ``cpu`` or ``cuda`` (default: the harness's device);
+- ``device``: ``cpu``, ``cuda`` or ``cuda:k`` (default: the harness's device);
 - ``batch_rows``: speaker rows per generation batch (default 16);
 - ``temperature``: scale of the initial DDIM noise (default: the checkpoint's
   ``sampling.temperature``, chosen on the val split; 1.0 when absent);
@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from reactbench.errors import ModelError
+from reactbench.metrics.validate import is_cuda_device
 from reactbench.models import ModelInfo, Reactions, SpeakerInput
 
 from . import checkpoint as ck
@@ -152,8 +153,8 @@ class ReactDiff:
         self.precision = _choice("precision", options.get("precision") or "fp32", PRECISIONS)
         self.compile = _flag("compile", options.get("compile", False))
         self.kernels = _choice("kernels", options.get("kernels") or "torch", KERNELS)
-        if self.device not in (None, "cpu", "cuda"):
-            raise ModelError(f"option device={self.device!r}: expected cpu or cuda")
+        if self.device not in (None, "cpu") and not is_cuda_device(self.device):
+            raise ModelError(f"option device={self.device!r}: expected cpu, cuda or cuda:k")
         # metadata only (no weights); None when unreadable: fit() then says why
         self._meta = ck.read_metadata(self.checkpoint)
         self.info = ModelInfo(
@@ -230,7 +231,11 @@ class ReactDiff:
                              f"model's {cfg.model.diffusion_steps} diffusion steps; use 1.."
                              f"{cfg.model.diffusion_steps}")
         self._check_inputs(cfg, train)
-        dev = resolve_device(self.device or device)
+        dev = resolve_device(self.device or device, indexed=True)
+        if dev.startswith("cuda:"):  # graphs and Triton kernels run on the current device
+            import torch
+
+            torch.cuda.set_device(torch.device(dev))
         temperature = self.temperature
         if temperature is None:
             temperature = float(ckpt.get("sampling", {}).get("temperature", 1.0))

@@ -104,8 +104,16 @@ def test_streaming_option_is_checked(tiny_model, fake_splits):
         plugin.ReactDiff(checkpoint=str(tiny_model), streaming="fast")
     with pytest.raises(ModelError, match="option precision='fp8': expected one of fp32, bf16"):
         plugin.ReactDiff(checkpoint=str(tiny_model), precision="fp8")
-    with pytest.raises(ModelError, match="option device='tpu': expected cpu or cuda"):
+    with pytest.raises(ModelError, match="option device='tpu': expected cpu, cuda or cuda:k"):
         plugin.ReactDiff(checkpoint=str(tiny_model), device="tpu")
+    with pytest.raises(ModelError, match="option device='cuda:x'"):
+        plugin.ReactDiff(checkpoint=str(tiny_model), device="cuda:x")
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelError, match="CUDA was requested but no GPU is visible"):
+            plugin.ReactDiff(checkpoint=str(tiny_model), device="cuda:0").fit(fake_splits[0])
+    else:
+        with pytest.raises(ModelError, match="device 'cuda:99': this machine has"):
+            plugin.ReactDiff(checkpoint=str(tiny_model), device="cuda:99").fit(fake_splits[0])
     if not torch.cuda.is_available():
         with pytest.raises(ModelError, match="needs a CUDA device"):
             plugin.ReactDiff(checkpoint=str(tiny_model), streaming="graphs").fit(fake_splits[0])
@@ -148,3 +156,17 @@ def test_feature_file_streams(tmp_path, fake_splits):
     with pytest.raises(ModelError, match="does not exist"):
         person_streams([spec], split.speaker_emotion[2:3], split.speaker_3dmm[2:3], {},
                        split.speaker_ids[2:3], tmp_path)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_generation_on_an_indexed_gpu_matches_plain_cuda(tiny_model, fake_splits):
+    """device=cuda:k (the harness's --device cuda:k) generates on GPU k, as cuda does."""
+    out = {}
+    for dev in ("cuda", f"cuda:{torch.cuda.device_count() - 1}"):
+        m = plugin.ReactDiff(checkpoint=str(tiny_model), device=dev)
+        m.fit(fake_splits[0])
+        out[dev] = m.generate(speaker_input(fake_splits[1], [0, 1]), alpha=2,
+                              seed=0).emotion
+    a, b = out.values()
+    np.testing.assert_allclose(a, b, atol=1e-5)
