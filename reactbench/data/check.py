@@ -1,7 +1,9 @@
 """Validate a dataset directory in the official layout and list every problem with its file.
 
 Findings come in three kinds (:class:`CheckReport`): **errors** are what the loader refuses,
-**warnings** what it accepts but looks wrong, **notes** are information. Checked, per split that
+plus a split that cannot be scored as meant (a pair whose speaker and listener are one clip; a
+synthetic dataset without its truth matrices); **warnings** what the loader accepts but looks
+wrong; **notes** are information. Checked, per split that
 has a ``<split>.csv``: the split list itself; for every clip it names, the Emotion CSV (header
 row, 25 columns, numbers, no NaN; values more than ``GROSS_RANGE_MARGIN`` outside AU/FE [0, 1]
 or VA [-1, 1] are errors, slight deviations and FE rows not summing to 1 are warnings), the 3DMM
