@@ -196,6 +196,10 @@ def _check_model(model: Any, source: str) -> None:
     if not isinstance(model["params"], dict):
         raise ResultsError(f"{source}: field model.params must be an object; "
                            f"got {model['params']!r}")
+    trained_on = model.get("trained_on")
+    if trained_on is not None and not isinstance(trained_on, dict):
+        raise ResultsError(f"{source}: field model.trained_on must be an object (split -> "
+                           f"dataset identity) or absent; got {trained_on!r}")
 
 
 def _check_optional_fields(record: dict, source: str) -> None:

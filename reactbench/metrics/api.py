@@ -22,6 +22,7 @@ percentiles of the defined resamples, and a metric undefined on every resample g
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable
 
@@ -242,8 +243,8 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
     try:
         csr = neighbour_csr(nb) if nb is not None else None
         for m in names:
-            if progress:
-                print(f"  {m} ...", flush=True)
+            if progress and sys.stderr.isatty():  # like the progress bars: terminals only
+                print(f"  {m} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
             if m == "FRCorr":
                 per[m] = _ccc.max_ccc(p, lg, *csr, corrected).sum(axis=1)

@@ -223,3 +223,13 @@ def test_bootstrap_seed_is_optional_and_checked():
     with pytest.raises(ResultsError, match=r"field bootstrap_seed must be an integer or null; "
                        "got '7'"):
         validate_record(rec)
+
+
+def test_trained_on_is_optional_and_checked():
+    rec = record("m", values(1, 2, 3, 4, 5, 6, 7))
+    assert "trained_on" not in rec["model"] and validate_record(rec) is rec  # older files
+    rec["model"]["trained_on"] = {"train": {"split": "train", "content_hash": "abc"}}
+    assert validate_record(rec) is rec
+    rec["model"]["trained_on"] = "train"
+    with pytest.raises(ResultsError, match="field model.trained_on must be an object"):
+        validate_record(rec)
