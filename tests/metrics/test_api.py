@@ -142,7 +142,10 @@ def test_cuda_device_without_cuda_is_a_clear_error(small_case):
         compute_metrics(*_args(small_case), metrics=["FRDist"], device="cuda")
 
 
-def test_progress_prints_metric_names(small_case, capsys):
+def test_progress_prints_metric_names_on_a_terminal_only(small_case, capsys, monkeypatch):
     compute_metrics(*_args(small_case), metrics=["FRVar", "FRDiv"], progress=True)
-    out = capsys.readouterr().out
-    assert "FRDiv" in out and "FRVar" in out
+    assert capsys.readouterr() == ("", "")  # captured: not a terminal
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    compute_metrics(*_args(small_case), metrics=["FRVar", "FRDiv"], progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and "FRDiv" in err and "FRVar" in err
