@@ -110,6 +110,19 @@ def _metric_list(metrics) -> list:
                          f"{list(METRIC_NAMES)}, got {metrics!r}") from None
 
 
+def _did_you_mean(m) -> str:
+    """The suffix " (did you mean 'FRCorr'?)" for a near miss (case, a typo), else ""."""
+    if not isinstance(m, str):
+        return ""
+    import difflib
+
+    names = list(METRIC_NAMES) + ["FRRea-feat"]
+    by_case = {n.lower(): n for n in names}
+    close = ([by_case[m.lower()]] if m.lower() in by_case
+             else [by_case[c] for c in difflib.get_close_matches(m.lower(), by_case, n=1)])
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
     """None (all), a name or names (``FRRea-feat`` = ``FRRea``) -> names in METRIC_NAMES order."""
     if metrics is None:
@@ -119,8 +132,8 @@ def _resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
         if not isinstance(m, str) or m not in METRIC_NAMES:
             alias = {"FRRea-feat": "FRRea"}.get(m) if isinstance(m, str) else None
             if alias is None:
-                raise ValueError(f"metrics: unknown metric {m!r}; expected names from "
-                                 f"{list(METRIC_NAMES)}")
+                raise ValueError(f"metrics: unknown metric {m!r}{_did_you_mean(m)}; expected "
+                                 f"names from {list(METRIC_NAMES)}")
             m = alias
         if m not in out:
             out.append(m)
@@ -150,11 +163,20 @@ def _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm, listener_3d
     """Validate every array a requested metric reads -> (p, lg, sp, nb, face); unread -> None."""
     p = _v.check_pred(pred)
     n, alpha, t, _ = p.shape
+    given = {"listener_gt": listener_gt, "speaker": speaker, "neighbours": neighbours}
+    for argument, value in given.items():
+        if value is None and _needs(names, argument):
+            readers = [m for m in names if m in READS[argument]]
+            others = [m for m in names if m not in READS[argument]]
+            instead = (f", or request only metrics that do not read it (metrics={others!r})"
+                       if others else "")
+            raise ValueError(f"{argument}: got None, but {', '.join(readers)} read(s) it; pass "
+                             f"the array{instead}")
     lg = sp = None
     if _needs(names, "listener_gt"):
-        lg = _v.check_sequences(listener_gt, "listener_gt", n, t)
+        lg = _v.check_sequences(listener_gt, "listener_gt", n, t, alpha=alpha)
     if _needs(names, "speaker"):
-        sp = _v.check_sequences(speaker, "speaker", n, t)
+        sp = _v.check_sequences(speaker, "speaker", n, t, alpha=alpha)
     nb = _v.check_neighbours(neighbours, n) if _needs(names, "neighbours") else None
     face = _v.check_3dmm(pred_3dmm, listener_3dmm, p.shape) if "FRRea" in names else None
     if "FRDiv" in names and corrected:
@@ -203,6 +225,10 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
     pred_3dmm (N, alpha, T, 58) and listener_3dmm (N, T, 58) extend the FRRea-feat features.
     Each array is validated only when a requested metric reads it (:data:`READS`): pred by all;
     listener_gt and neighbours by FRCorr, FRDist, FRRea; speaker by FRSyn; the 3DMM by FRRea.
+    An argument no requested metric reads may be None. Arrays: numpy (any memory order,
+    memory-mapped, read-only), torch tensors (any device or float dtype, bfloat16 included) or
+    nested lists, cast to float32 like the official code; neighbours also bool/int 0/1 or a
+    scipy.sparse / torch sparse matrix.
     protocol: "official" or "corrected"; metrics: None (all) or names from ``METRIC_NAMES``;
     n_jobs: CPU threads (-1 = all, -k = all but k - 1, k >= 1); device: "cpu" or "cuda[:k]"
     (GPU DTW engine for FRDist).

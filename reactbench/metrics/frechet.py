@@ -128,6 +128,10 @@ def frechet_distance(x, y) -> float:
         )
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("x, y: expected finite features (found NaN or inf)")
+    for name, arr in (("x", x), ("y", y)):
+        if arr.shape[0] < 2:
+            raise ValueError(f"{name}: expected at least 2 samples (rows) for a covariance, got "
+                             f"shape {arr.shape}")
     return frechet_from_stats(*stats(x), *stats(y))
 
 

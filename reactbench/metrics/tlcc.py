@@ -195,7 +195,7 @@ def tlcc_offsets(pred, speaker, *, protocol: str = "official", all_generations: 
     check_protocol(protocol)
     check_n_jobs(n_jobs)
     p = check_pred(pred)
-    s = check_sequences(speaker, "speaker", p.shape[0], p.shape[2])
+    s = check_sequences(speaker, "speaker", p.shape[0], p.shape[2], alpha=p.shape[1])
     check_tlcc_frames(p.shape[2], protocol == "corrected")
     import numba
 

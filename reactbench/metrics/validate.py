@@ -23,21 +23,45 @@ _CUDA = re.compile(r"cuda(:\d+)?")
 
 
 def as_real_array(x, name: str) -> np.ndarray:
-    """Convert an array-like (numpy, torch tensor, list) to a numpy array of real numbers or bools.
+    """Convert an array-like (numpy, torch tensor of any dtype or layout, scipy.sparse matrix, list)
+    to a numpy array of real numbers or bools (bfloat16 and other dtypes numpy lacks -> float32).
 
     Complex, string, object and other non-numeric dtypes raise, naming ``name``.
     """
+    if x is None:
+        raise ValueError(f"{name}: got None; expected an array")
     if hasattr(x, "detach"):  # torch tensor: no torch import needed here
-        x = x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        if "strided" not in str(getattr(x, "layout", "strided")):  # torch sparse layouts
+            x = x.to_dense()
+        try:
+            x = x.numpy()
+        except TypeError:  # dtypes numpy lacks (bfloat16, float8): float32 holds them exactly
+            x = x.float().numpy()
+    elif _is_scipy_sparse(x):
+        x = x.toarray()
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and other exotic inputs
-        raise ValueError(f"{name}: cannot convert to an array ({exc})") from exc
+        hint = ""
+        if "inhomogeneous" in str(exc):
+            hint = ("; rows of unequal length: every sequence needs the same number of frames T "
+                    "(crop or pad them to one length first)")
+        raise ValueError(f"{name}: cannot convert to an array ({exc}){hint}") from exc
     if arr.dtype.kind == "c":
         raise ValueError(f"{name}: expected real numbers, got dtype {arr.dtype}")
     if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        raise ValueError(
+            f"{name}: expected a numeric array (numpy, torch tensor, nested lists of numbers), "
+            f"got dtype {arr.dtype} from {type(x).__name__}; convert it with np.asarray(x, "
+            f"dtype=np.float32) first"
+        )
     return arr
+
+
+def _is_scipy_sparse(x) -> bool:
+    """A scipy.sparse matrix or array (duck-typed: no scipy import needed here)."""
+    return hasattr(x, "toarray") and hasattr(x, "nnz") and hasattr(x, "tocsr")
 
 
 def as_float32(x, name: str) -> np.ndarray:
@@ -99,22 +123,50 @@ def check_shape(arr: np.ndarray, name: str, ndim: int, width: int, layout: str) 
         raise ValueError(f"{name}: empty array of shape {tuple(arr.shape)}; expected {layout}")
 
 
+def _axis_hint(name: str, shape: tuple, ndim: int, width: int) -> str:
+    """What to do when an array of ``shape`` is not (..., width) with ``ndim`` axes."""
+    if len(shape) == ndim - 1 and ndim == 4 and shape[-1] == width:
+        return (f"; one generated reaction per speaker? pass {name}[:, None] for shape "
+                f"(N, 1, T, {width})")
+    if len(shape) != ndim or shape[-1] == width or width not in shape:
+        return ""
+    axis = shape.index(width)
+    if ndim == 3 and axis == 1:
+        return f"; for (N, {width}, T) pass {name}.swapaxes(1, 2) (the features are the last axis)"
+    if ndim == 4 and axis == 2:
+        return (f"; the features are the last axis: for (N, alpha, {width}, T) pass "
+                f"{name}.swapaxes(2, 3); for alpha last, (N, T, {width}, alpha), pass "
+                f"np.moveaxis({name}, -1, 1) (torch: {name}.movedim(-1, 1))")
+    return f"; the {width} features must be the last axis (found at axis {axis})"
+
+
 def check_pred(pred, name: str = "pred", width: int = EMOTION_DIM) -> np.ndarray:
     """``pred``: (N, alpha, T, width) -> float32 array."""
     arr = as_float32(pred, name)
-    check_shape(arr, name, 4, width, f"(N, alpha, T, {width})")
+    try:
+        check_shape(arr, name, 4, width, f"(N, alpha, T, {width})")
+    except ValueError as exc:
+        raise ValueError(f"{exc}{_axis_hint(name, arr.shape, 4, width)}") from None
     check_finite(arr, name)
     return arr
 
 
 def check_sequences(x, name: str, n: int | None = None, t: int | None = None,
-                    width: int = EMOTION_DIM) -> np.ndarray:
-    """``x``: (N, T, width) -> float32 array; N and T must match when given."""
+                    width: int = EMOTION_DIM, alpha: int | None = None) -> np.ndarray:
+    """``x``: (N, T, width) -> float32 array; N and T must match when given (``alpha``, pred's
+    second axis, only sharpens the error when pred's first two axes look swapped)."""
     arr = as_float32(x, name)
-    check_shape(arr, name, 3, width, f"(N, T, {width})")
+    try:
+        check_shape(arr, name, 3, width, f"(N, T, {width})")
+    except ValueError as exc:
+        raise ValueError(f"{exc}{_axis_hint(name, arr.shape, 3, width)}") from None
     if n is not None and arr.shape[0] != n:
+        hint = ""
+        if alpha is not None and arr.shape[0] == alpha:
+            hint = (f"; pred's first two axes look swapped (alpha, N, T, {width}): pass "
+                    f"pred.swapaxes(0, 1) (numpy) or pred.transpose(0, 1) (torch)")
         raise ValueError(
-            f"{name}: expected N = {n} rows (as pred), got shape {tuple(arr.shape)}"
+            f"{name}: expected N = {n} rows (as pred), got shape {tuple(arr.shape)}{hint}"
         )
     if t is not None and arr.shape[1] != t:
         raise ValueError(
@@ -132,7 +184,9 @@ def check_neighbours(nb, n: int, name: str = "neighbours", need_rows: bool = Tru
     arr = as_real_array(nb, name)
     if arr.ndim != 2 or arr.shape != (n, n):
         raise ValueError(
-            f"{name}: expected an (N, N) = ({n}, {n}) 0/1 matrix, got shape {tuple(arr.shape)}"
+            f"{name}: expected an (N, N) = ({n}, {n}) 0/1 matrix, got shape {tuple(arr.shape)} "
+            f"(row k marks the rows j of listener_gt appropriate for speaker k; from index lists "
+            f"build it as nb = np.zeros((N, N), bool); nb[k, idx_k] = True)"
         )
     if arr.dtype == np.bool_:
         out = arr.copy()
