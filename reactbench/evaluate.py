@@ -720,11 +720,9 @@ def load_bundle(opt: RunOptions, need_audio: bool) -> DataBundle:
     test = load_split(root, opt.split, frames=opt.frames, audio=need_audio, neighbours=True,
                       progress=opt.progress)
     check_prediction_memory(test.n, opt.alpha, test.frames)
-    if opt.task == "online" and opt.window >= test.frames:
-        raise ReactbenchError(
-            f"--window {opt.window}: the clips of {opt.split} hold T = {test.frames} frames, so "
-            "one window would see the whole clip (that is the offline task); choose a window "
-            f"shorter than {test.frames} frames or --task offline")
+    if opt.task == "online":
+        check_window_fits(opt.window, test.frames, opt.split, "choose a window shorter than "
+                          f"{test.frames} frames or --task offline")
     return DataBundle(root=root, test=test, identity=dataset_identity(root, opt.split),
                       options=opt)
 
@@ -874,11 +872,9 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
     split_data = load_split(root, split, frames=frames, audio=False, neighbours=True,
                             progress=progress)
     load_s = time.perf_counter() - t0
-    if task == "online" and window >= split_data.frames:
-        raise ReactbenchError(
-            f"--window {window}: the clips of {split} hold T = {split_data.frames} frames, so "
-            "one window would have seen the whole clip (that is the offline task); give the "
-            "window the predictions were made with, or --task offline")
+    if task == "online":
+        check_window_fits(window, split_data.frames, split, "give the window the predictions "
+                          "were made with, or --task offline")
     preds = load_predictions(source, speaker_ids=split_data.speaker_ids)
     check_predictions(preds, n=split_data.n, frames=split_data.frames,
                       speaker_ids=split_data.speaker_ids, check_range=check_range,
@@ -911,6 +907,15 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
         causality=None, timings={"load": load_s, "score": score_s}, bootstrap_seed=seed,
     )
     return record, write_result(record, target)
+
+
+def check_window_fits(window: int, frames: int, split: str, remedy: str) -> None:
+    """Refuse an online window that is not shorter than the clips (``frames``): one window
+    would see the whole clip, which is the offline task; ``remedy`` says what to do."""
+    if window >= frames:
+        raise ReactbenchError(
+            f"--window {window}: the clips of {split} hold T = {frames} frames, so one window "
+            f"would see the whole clip (that is the offline task); {remedy}")
 
 
 def check_score_window(task: str, window: int | None) -> None:

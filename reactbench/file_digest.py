@@ -1,13 +1,14 @@
 """Files as cache-key material: their stats (cheap) and their contents (a digest).
 
 The data layer's dataset identity and ReactDiff's feature-file identity both hash the bytes of
-many files and memoise that hash by the files' (path, size, mtime_ns); both use these two
-helpers, so the hashing is written once.
+many files and memoise that hash by the files' (path, size, mtime_ns); both use these
+helpers, so the hashing and its memo are written once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +42,33 @@ def update_with_files(h: Any, labelled: Iterable[tuple[str, Path]]) -> None:
         except OSError:
             h.update(MISSING)
         h.update(b"\0")
+
+
+_MEMO: dict[tuple[str, str], dict] = {}
+
+
+def memoised(folder: str, key: str, compute: Callable[[], dict], required: str) -> dict:
+    """A copy of ``compute()``'s record, memoised under ``key`` in this process and in
+    ``cache_dir()/<folder>/<key>.json``. A stored record that cannot be read, or whose text
+    field ``required`` is missing, is computed again; a cache that cannot be written only costs
+    computing again next time."""
+    from reactbench.atomic import atomic_path
+    from reactbench.errors import ReactbenchError
+    from reactbench.paths import cache_dir
+
+    record = _MEMO.get((folder, key))
+    path = cache_dir() / folder / f"{key}.json"
+    if record is None:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            record = None
+        if not (isinstance(record, dict) and isinstance(record.get(required), str)):
+            record = compute()
+            try:
+                with atomic_path(path, suffix=".json") as tmp:
+                    tmp.write_text(json.dumps(record))
+            except (OSError, ReactbenchError):
+                pass
+        _MEMO[(folder, key)] = record
+    return dict(record)

@@ -164,10 +164,10 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
     for what, get, plural in checks:
         for r in chosen[1:]:
             if get(r) != get(first):
+                mine, theirs = _differs(get(first), get(r))
                 raise ResultsError(
                     f"refusing to mix {plural} in one table: {_src(first)} has {what} "
-                    f"{_differs(get(first), get(r))[0]} but {_src(r)} has "
-                    f"{_differs(get(first), get(r))[1]}"
+                    f"{mine} but {_src(r)} has {theirs}"
                 )
     _check_windows(chosen)
     with_feats = [r for r in chosen if r["realism_features"] is not None]  # None: no FRRea

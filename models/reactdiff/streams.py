@@ -101,7 +101,6 @@ def stream_widths(specs: list[StreamSpec], streams: dict[str, np.ndarray]) -> di
 
 # ----------------------------------------------------------------------------- file identity
 FEATURES_IDENTITY_VERSION = "features-1"
-_DIGEST_MEMO: dict[str, str] = {}
 
 
 def feature_files_identity(specs: list[StreamSpec], clip_ids, root) -> dict | None:
@@ -132,28 +131,14 @@ def feature_files_identity(specs: list[StreamSpec], clip_ids, root) -> dict | No
 
 def _files_digest(names: list[str], paths: list[Path]) -> str:
     """sha256 of the files' contents (see feature_files_identity), memoised by their stats."""
-    from reactbench.atomic import atomic_path
-    from reactbench.file_digest import stat_key, update_with_files
-    from reactbench.paths import cache_dir
+    from reactbench.file_digest import memoised, stat_key, update_with_files
 
-    stats = stat_key(paths)
-    memo = hashlib.sha256(json.dumps([FEATURES_IDENTITY_VERSION, names, stats]).encode())
-    memo_key = memo.hexdigest()[:32]
-    if memo_key in _DIGEST_MEMO:
-        return _DIGEST_MEMO[memo_key]
-    memo_file = cache_dir() / "features" / f"{memo_key}.json"
-    try:
-        digest = json.loads(memo_file.read_text())["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        digest = None
-    if not isinstance(digest, str):
+    memo = hashlib.sha256(json.dumps([FEATURES_IDENTITY_VERSION, names, stat_key(paths)])
+                          .encode()).hexdigest()[:32]
+
+    def compute() -> dict:
         h = hashlib.sha256(FEATURES_IDENTITY_VERSION.encode())
         update_with_files(h, zip(names, paths))
-        digest = h.hexdigest()
-        try:
-            with atomic_path(memo_file, suffix=".json") as tmp:
-                tmp.write_text(json.dumps({"sha256": digest, "files": len(paths)}))
-        except Exception:  # noqa: BLE001 - an unwritable cache only costs a rehash next time
-            pass
-    _DIGEST_MEMO[memo_key] = digest
-    return digest
+        return {"sha256": h.hexdigest(), "files": len(paths)}
+
+    return memoised("features", memo, compute, required="sha256")["sha256"]

@@ -216,12 +216,6 @@ def _video_findings(vp: Path, n_emotion: int | None, rep: CheckReport,
             f"optional; nothing in reactbench reads it)")))
 
 
-def check_neighbours(path: Path, n: int) -> list[Problem]:
-    """Errors of a neighbour matrix file that should be (n, n) 0/1 with no empty row (what the
-    loader refuses; a diagonal entry other than 1 is only a warning)."""
-    return _neighbour_findings(path, n).errors
-
-
 def _neighbour_findings(path: Path, n: int) -> CheckReport:
     """Errors and warnings of a neighbour matrix file (:mod:`reactbench.data.neighbour_check`).
     """
@@ -333,13 +327,6 @@ def split_report(root: Path, split: str, *, frames: int | None = None, audio: bo
     return rep
 
 
-def check_split(root: Path, split: str, *, frames: int | None = None, audio: bool = True,
-                n_jobs: int = -1, progress: bool = False) -> list[Problem]:
-    """The errors of :func:`split_report` (same arguments)."""
-    return split_report(root, split, frames=frames, audio=audio, n_jobs=n_jobs,
-                        progress=progress).errors
-
-
 def dataset_report(root: str | Path, *, frames: int | None = None, audio: bool = True,
                    n_jobs: int = -1, progress: bool = False) -> CheckReport:
     """Every finding of the dataset at ``root`` (errors, warnings, notes).
@@ -381,6 +368,6 @@ def check_dataset(root: str | Path, *, frames: int | None = None, audio: bool = 
                           progress=progress).errors
 
 
-__all__ = ["check_dataset", "dataset_report", "check_split", "split_report", "check_clip",
-           "check_neighbours", "emotion_findings", "check_emotion_ranges", "modality_mismatch",
-           "audio_shortfall", "audio_excess", "CheckReport", "Problem"]
+__all__ = ["check_dataset", "dataset_report", "split_report", "check_clip", "emotion_findings",
+           "check_emotion_ranges", "modality_mismatch", "audio_shortfall", "audio_excess",
+           "CheckReport", "Problem"]

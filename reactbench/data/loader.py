@@ -14,13 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from reactbench.atomic import atomic_path, atomic_savez
+from reactbench.atomic import atomic_savez
 from reactbench.constants import DEFAULT_FRAMES, FPS
 from reactbench.data import layout
 from reactbench.data.check import audio_shortfall, check_emotion_ranges, modality_mismatch
 from reactbench.data.split import SplitData
 from reactbench.errors import DataError
-from reactbench.file_digest import stat_key, update_with_files
+from reactbench.file_digest import memoised, stat_key, update_with_files
 from reactbench.paths import cache_dir
 
 LOADER_VERSION = "loader-4"  # 4: headerless Emotion CSVs refused (a cached shifted read must
@@ -282,9 +282,6 @@ def _write_cache(path: Path, data: dict) -> None:
     atomic_savez(path, data)
 
 
-_IDENTITY_MEMO: dict[str, dict] = {}
-
-
 def dataset_identity(root: str | Path, split: str) -> dict:
     """{root, split, generator (synthetic only), content_hash}: the content hash (sha256 over
     the split CSV, every Emotion/3DMM/wav file it names and the neighbour matrix, in a fixed
@@ -300,16 +297,9 @@ def dataset_identity(root: str | Path, split: str) -> dict:
     nb = layout.neighbour_path(root, split)
     if nb.is_file():
         files.append(nb)
-    stats = stat_key(files)
-    key = hashlib.sha256(json.dumps(["identity-1", stats]).encode()).hexdigest()[:24]
-    ident = _IDENTITY_MEMO.get(key)
-    cpath = cache_dir() / "identity" / f"{key}.json"
-    if ident is None and cpath.is_file():
-        try:
-            ident = json.loads(cpath.read_text())
-        except (OSError, json.JSONDecodeError):
-            ident = None
-    if ident is None:
+    key = hashlib.sha256(json.dumps(["identity-1", stat_key(files)]).encode()).hexdigest()[:24]
+
+    def compute() -> dict:
         h = hashlib.sha256()
         update_with_files(h, [(p.relative_to(root).as_posix(), p) for p in files])
         meta = read_meta(root)
@@ -322,10 +312,6 @@ def dataset_identity(root: str | Path, split: str) -> dict:
         }
         if meta is not None:
             ident["generator"] = {"version": meta.get("version"), "seed": meta.get("seed")}
-        try:
-            with atomic_path(cpath) as tmp:
-                tmp.write_text(json.dumps(ident))
-        except OSError:
-            pass
-    _IDENTITY_MEMO[key] = ident
-    return dict(ident)
+        return ident
+
+    return memoised("identity", key, compute, required="content_hash")
