@@ -67,17 +67,17 @@ def init_distributed(device: str) -> DistInfo:
 def resolve_device(device: str, *, indexed: bool = False) -> str:
     """``device`` checked against this machine: "cpu" or "cuda" (training: DDP picks the GPU of
     each process); with ``indexed`` (generation) also "cuda:k" for an existing GPU k."""
-    import re
+    from reactbench.metrics.validate import is_cuda_device
 
-    index = re.fullmatch(r"cuda:(\d+)", str(device)) if indexed else None
-    if device not in ("cpu", "cuda") and index is None:
+    index = str(device).partition(":")[2] if indexed and is_cuda_device(device) else ""
+    if device not in ("cpu", "cuda") and not index:
         allowed = "'cpu', 'cuda' or 'cuda:k'" if indexed else "'cpu' or 'cuda'"
         raise ModelError(f"device must be {allowed}, not {device!r}")
     if device != "cpu" and not torch.cuda.is_available():
         raise ModelError("CUDA was requested but no GPU is visible to PyTorch (torch "
                          f"{torch.__version__}, cuda available: False): use --device cpu, or "
                          "install a CUDA build of torch on a machine with a GPU")
-    if index is not None and int(index.group(1)) >= torch.cuda.device_count():
+    if index and int(index) >= torch.cuda.device_count():
         raise ModelError(f"device {device!r}: this machine has {torch.cuda.device_count()} "
                          f"GPU(s), cuda:0..cuda:{torch.cuda.device_count() - 1}")
     return device
