@@ -428,15 +428,21 @@ def _latex(recs, cols, table) -> str:
 
 
 def _csv(recs, cols, table) -> str:
+    """One row per record: names, task, reference flag, the online window and whether a
+    causality check passed (1/0; both empty offline), then value, ci_low, ci_high per metric."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    header = ["method", "model", "task", "reference"]
+    header = ["method", "model", "task", "reference", "window", "causality_checked"]
     for _, m, _d in cols:
         label = LABELS.get(m, m)
         header += [label, f"{label}_ci_low", f"{label}_ci_high"]
     w.writerow(header)
     for r in recs:
-        row = [_display(r, table), _name(r), r["task"], int(r["model"]["reference"])]
+        online = r["task"] == "online"
+        window = _window(r)
+        row = [_display(r, table), _name(r), r["task"], int(r["model"]["reference"]),
+               "" if window is None else int(window),
+               int(not unchecked(r)) if online else ""]
         for _, m, _d in cols:
             e = r["metrics"].get(m) or {}
             ci = e.get("ci") or [None, None]

@@ -237,6 +237,16 @@ def test_causality_note_is_true_per_row():
     assert r"\dag" not in clean and "footnotesize" not in clean
 
 
+def test_csv_carries_window_and_causality():
+    rows = list(csv.DictReader(io.StringIO(render(
+        [_online("b_mime"), _online("sub", kind="score", checked=False)], fmt="csv",
+        table="online"))))
+    assert [(r["model"], r["window"], r["causality_checked"]) for r in rows] == [
+        ("b_mime", "50", "1"), ("sub", "50", "0")]
+    offline = list(csv.DictReader(io.StringIO(render(board(), fmt="csv"))))
+    assert {(r["window"], r["causality_checked"]) for r in offline} == {("", "")}
+
+
 def test_online_windows_must_match():
     recs = [_online("b_mime"), _online("sub", kind="score", checked=False, window=25)]
     with pytest.raises(ResultsError, match=r"refusing to mix online window lengths in one table: "
