@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import pickle
 import re
 import tempfile
 from pathlib import Path
@@ -125,6 +124,32 @@ def resolve_weights(weights=None) -> Path:
     return path
 
 
+# two parameters every FID Inception state dict holds (torchvision's Inception3 names,
+# fc with pytorch-fid's 1008 classes)
+WEIGHTS_KEYS = ("Conv2d_1a_3x3.conv.weight", "fc.weight")
+
+
+def check_weights(path: Path) -> None:
+    """A DataError naming ``path`` unless it loads (``torch.load``, tensors only) as a state
+    dict holding the FID Inception parameters ``WEIGHTS_KEYS``; shapes are checked later, by
+    pytorch-fid's ``load_state_dict``."""
+    import torch
+
+    expected = f"expected the file {FID_WEIGHTS_NAME} ({FID_WEIGHTS_URL})"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle, zip, EOF and weights_only refusals alike
+        raise DataError(f"Inception weights {path} cannot be loaded ({type(exc).__name__}: "
+                        f"{str(exc)[:300]}); {expected}") from exc
+    if not isinstance(state, dict):
+        raise DataError(f"Inception weights {path} hold a {type(state).__name__}, not a "
+                        f"state dict; {expected}")
+    missing = [k for k in WEIGHTS_KEYS if k not in state]
+    if missing:
+        raise DataError(f"Inception weights {path} are a state dict without {missing} "
+                        f"({len(state)} entries, e.g. {sorted(map(str, state))[:3]}); {expected}")
+
+
 @contextlib.contextmanager
 def _hub_with_weights(path: Path):
     """A temporary torch hub folder whose checkpoints/ holds ``path`` under pytorch-fid's file
@@ -167,6 +192,7 @@ def image_fid(real_dir, fake_dir, *, batch_size: int = 50, dims: int = 2048,
     n_fake = len(image_files(fake_dir, "FAKE_DIR"))
     fid_score = import_pytorch_fid()
     path = resolve_weights(weights)
+    check_weights(path)
     import torch
 
     if device is None:
@@ -179,9 +205,9 @@ def image_fid(real_dir, fake_dir, *, batch_size: int = 50, dims: int = 2048,
         try:
             value = fid_score.calculate_fid_given_paths([str(real_dir), str(fake_dir)],
                                                         batch_size, device, dims, num_workers)
-        except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError) as exc:
-            # a weights file of another kind fails inside torch.load / load_state_dict
-            if isinstance(exc, RuntimeError) and not _WEIGHTS_ERROR.search(str(exc)):
+        except RuntimeError as exc:
+            # weights of another Inception (right names, wrong shapes) fail in load_state_dict
+            if not _WEIGHTS_ERROR.search(str(exc)):
                 raise
             raise DataError(
                 f"pytorch-fid failed with the Inception weights {path} ({type(exc).__name__}: "

@@ -6,7 +6,6 @@ happy path; nothing here imports torchvision.
 
 from __future__ import annotations
 
-import pickle
 import types
 from pathlib import Path
 
@@ -58,6 +57,12 @@ def empty_hub(tmp_path):
     torch.hub.set_dir(str(hub))
     yield hub
     torch.hub.set_dir(old)
+
+
+def _weights(path: Path) -> Path:
+    """A tiny stand-in for the FID Inception weights: a state dict with the checked names."""
+    torch.save({k: torch.zeros(1) for k in fid.WEIGHTS_KEYS}, path)
+    return path
 
 
 def _missing(name):
@@ -145,25 +150,22 @@ def test_weights_flag_missing(fake_fid, tmp_path, dirs):
 
 def test_cuda_requested_without_cuda(monkeypatch, fake_fid, tmp_path, dirs):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    w = tmp_path / "w.pth"
-    w.write_bytes(b"weights")
+    w = _weights(tmp_path / "w.pth")
     with pytest.raises(ReactbenchError, match="--device cuda requested"):
         fid.image_fid(*dirs, weights=w, device="cuda")
 
 
 def test_happy_path_uses_given_weights(fake_fid, empty_hub, tmp_path, dirs):
-    w = tmp_path / "w.pth"
-    w.write_bytes(b"weights")
+    w = _weights(tmp_path / "w.pth")
     value = fid.image_fid(*dirs, weights=w, device="cpu", batch_size=50)
     assert value == 12.5
-    assert fake_fid["weights"] == b"weights"
+    assert fake_fid["weights"] == w.read_bytes()
     assert fake_fid["batch_size"] == 3 and fake_fid["dims"] == 2048
     assert torch.hub.get_dir() == str(empty_hub)  # restored
 
 
 def test_cli_prints_value(fake_fid, tmp_path, dirs, capsys):
-    w = tmp_path / "w.pth"
-    w.write_bytes(b"weights")
+    w = _weights(tmp_path / "w.pth")
     rc = cli_main(["fid", str(dirs[0]), str(dirs[1]), "--weights", str(w), "--device", "cpu",
                    "--dims", "64"])
     assert rc == 0
@@ -198,20 +200,43 @@ def test_bad_workers_and_device_fail_before_import(monkeypatch, dirs, kw, needle
         fid.image_fid(*dirs, **kw)
 
 
-@pytest.mark.parametrize("exc", [
-    pickle.UnpicklingError("invalid load key, 'x'."),
-    RuntimeError("Error(s) in loading state_dict for FIDInceptionA"),
-])
-def test_weights_of_another_kind_name_the_file(monkeypatch, tmp_path, dirs, exc):
+def _raising(exc):
     def calculate_fid_given_paths(*a, **k):
         raise exc
 
-    module = types.SimpleNamespace(calculate_fid_given_paths=calculate_fid_given_paths)
-    monkeypatch.setattr(fid, "_import", lambda name: module)
+    return types.SimpleNamespace(calculate_fid_given_paths=calculate_fid_given_paths)
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    (b"not inception", r"other\.pth cannot be loaded \(UnpicklingError"),
+    ([1, 2], r"other\.pth hold a list, not a state dict"),
+    ({"conv.weight": 0}, r"other\.pth are a state dict without \['Conv2d_1a_3x3"),
+])
+def test_weights_of_another_kind_fail_before_pytorch_fid(monkeypatch, tmp_path, dirs, content,
+                                                        needle):
+    monkeypatch.setattr(fid, "_import", lambda name: _raising(AssertionError("ran")))
     w = tmp_path / "other.pth"
-    w.write_bytes(b"not inception")
+    if isinstance(content, bytes):
+        w.write_bytes(content)
+    else:
+        torch.save(content, w)
+    with pytest.raises(DataError, match=needle + r".*pt_inception"):
+        fid.image_fid(*dirs, weights=w, device="cpu")
+
+
+def test_weights_with_wrong_shapes_name_the_file(monkeypatch, tmp_path, dirs):
+    exc = RuntimeError("Error(s) in loading state_dict for FIDInceptionA: size mismatch")
+    monkeypatch.setattr(fid, "_import", lambda name: _raising(exc))
+    w = _weights(tmp_path / "other.pth")
     with pytest.raises(DataError, match=r"failed with the Inception weights .*other\.pth"):
         fid.image_fid(*dirs, weights=w, device="cpu")
+
+
+def test_key_errors_inside_pytorch_fid_are_not_blamed_on_the_weights(monkeypatch, tmp_path,
+                                                                      dirs):
+    monkeypatch.setattr(fid, "_import", lambda name: _raising(KeyError("RGB")))
+    with pytest.raises(KeyError, match="RGB"):
+        fid.image_fid(*dirs, weights=_weights(tmp_path / "w.pth"), device="cpu")
 
 
 def test_other_runtime_errors_are_not_blamed_on_the_weights(monkeypatch, tmp_path, dirs):
@@ -220,7 +245,6 @@ def test_other_runtime_errors_are_not_blamed_on_the_weights(monkeypatch, tmp_pat
 
     module = types.SimpleNamespace(calculate_fid_given_paths=calculate_fid_given_paths)
     monkeypatch.setattr(fid, "_import", lambda name: module)
-    w = tmp_path / "w.pth"
-    w.write_bytes(b"weights")
+    w = _weights(tmp_path / "w.pth")
     with pytest.raises(RuntimeError, match="CUDA out of memory"):
         fid.image_fid(*dirs, weights=w, device="cpu")
