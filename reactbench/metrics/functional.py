@@ -1,7 +1,9 @@
 """One public function per metric (each validates its inputs, then runs the shared kernels).
 
 Shapes: pred (N, alpha, T, 25); listener_gt and speaker (N, T, 25); neighbours (N, N) 0/1.
-Semantics per protocol: see :mod:`reactbench.metrics.api`.
+Semantics per protocol: see :mod:`reactbench.metrics.api`. Every function takes ``protocol``
+(validated) so one loop can call them all alike; FRDist, FRVar, FRDvs and FRRea have the same
+value under both protocols.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ def fr_corr(pred, listener_gt, neighbours, *, protocol: str = "official",
                    n_jobs=n_jobs)
 
 
-def fr_dist(pred, listener_gt, neighbours, *, n_jobs: int = -1, device: str = "cpu") -> float:
+def fr_dist(pred, listener_gt, neighbours, *, protocol: str = "official", n_jobs: int = -1,
+            device: str = "cpu") -> float:
     """FRDist: mean over speakers of the sum over generations of the min grouped DTW."""
-    return _single("FRDist", pred, listener_gt, None, neighbours, n_jobs=n_jobs, device=device)
+    return _single("FRDist", pred, listener_gt, None, neighbours, protocol=protocol,
+                   n_jobs=n_jobs, device=device)
 
 
 def fr_div(pred, *, protocol: str = "official") -> float:
@@ -42,20 +46,21 @@ def fr_div(pred, *, protocol: str = "official") -> float:
     return _single("FRDiv", pred, protocol=protocol)
 
 
-def fr_var(pred) -> float:
+def fr_var(pred, *, protocol: str = "official") -> float:
     """FRVar: unbiased variance over time, mean over (N, alpha, 25)."""
-    return _single("FRVar", pred)
+    return _single("FRVar", pred, protocol=protocol)
 
 
-def fr_dvs(pred) -> float:
+def fr_dvs(pred, *, protocol: str = "official") -> float:
     """FRDvs: per-element MSE between speakers within each generation index."""
-    return _single("FRDvs", pred)
+    return _single("FRDvs", pred, protocol=protocol)
 
 
-def fr_rea(pred, listener_gt, neighbours, *, pred_3dmm=None, listener_3dmm=None) -> float:
+def fr_rea(pred, listener_gt, neighbours, *, protocol: str = "official", pred_3dmm=None,
+           listener_3dmm=None) -> float:
     """FRRea-feat: Frechet distance of generated vs appropriate real window features."""
-    return _single("FRRea", pred, listener_gt, None, neighbours, pred_3dmm=pred_3dmm,
-                   listener_3dmm=listener_3dmm)
+    return _single("FRRea", pred, listener_gt, None, neighbours, protocol=protocol,
+                   pred_3dmm=pred_3dmm, listener_3dmm=listener_3dmm)
 
 
 def fr_syn(pred, speaker, *, protocol: str = "official", n_jobs: int = -1) -> float:

@@ -149,3 +149,20 @@ def test_progress_prints_metric_names_on_a_terminal_only(small_case, capsys, mon
     compute_metrics(*_args(small_case), metrics=["FRVar", "FRDiv"], progress=True)
     out, err = capsys.readouterr()
     assert out == "" and "FRDiv" in err and "FRVar" in err
+
+
+def test_every_metric_function_takes_protocol(small_case):
+    c = small_case
+    calls = {
+        "FRCorr": lambda p: M.fr_corr(c["pred"], c["listener_gt"], c["neighbours"], protocol=p),
+        "FRDist": lambda p: M.fr_dist(c["pred"], c["listener_gt"], c["neighbours"], protocol=p),
+        "FRDiv": lambda p: M.fr_div(c["pred"], protocol=p),
+        "FRVar": lambda p: M.fr_var(c["pred"], protocol=p),
+        "FRDvs": lambda p: M.fr_dvs(c["pred"], protocol=p),
+        "FRRea": lambda p: M.fr_rea(c["pred"], c["listener_gt"], c["neighbours"], protocol=p),
+    }
+    full = compute_metrics(*_args(c), protocol="corrected", metrics=list(calls))
+    for name, call in calls.items():
+        assert call("corrected") == pytest.approx(full[name]), name
+        with pytest.raises(ValueError, match="protocol"):
+            call("offical")
