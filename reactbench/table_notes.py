@@ -2,7 +2,8 @@
 ``reactbench.tables``.
 
 Notes are true per row: what ``±`` means is stated for each kind of spread present (bootstrap
-interval with its B, or standard deviation over seeds), naming the rows when kinds differ; online
+interval with its B, standard deviation over generation seeds, or over the runs merged into a
+row by :mod:`reactbench.merge`), naming the rows when kinds differ; online
 rows whose result records no passed causality check (e.g. ``reactbench score`` of a prediction
 file) carry ``UNCHECKED`` and the note says why.
 """
@@ -70,6 +71,8 @@ def _spread(rec: dict, entry: dict) -> tuple | None:
         return None
     if entry.get("ci"):
         return ("ci", rec["bootstrap"], len(rec["seeds"]))
+    if entry.get("std") is not None and rec.get("runs"):
+        return ("runs", len(rec["runs"]))
     if entry.get("std") is not None:
         return ("std",)
     return None
@@ -78,6 +81,9 @@ def _spread(rec: dict, entry: dict) -> tuple | None:
 def _describe(kind: tuple) -> str:
     if kind[0] == "std":
         return "standard deviation over generation seeds"
+    if kind[0] == "runs":
+        return (f"standard deviation over {kind[1]} runs merged into the row (e.g. training "
+                "seeds; each run's value is its mean over generation seeds)")
     _, boot, n_seeds = kind
     b = f"B = {boot}" if boot else "B not recorded"
     text = f"half-width of the 95% bootstrap interval over speakers ({b})"

@@ -75,11 +75,13 @@ def _name(rec: dict) -> str:
     return rec["model"]["name"]
 
 
-def _src(rec: dict) -> str:
+def record_source(rec: dict) -> str:
+    """How messages name a record: its file (or a merged row's runs), else its model."""
     return rec.get("_path", _name(rec))
 
 
-def _identity(rec: dict) -> dict:
+def dataset_key(rec: dict) -> dict:
+    """The record's dataset identity without fields that do not change the data (root...)."""
     return {k: v for k, v in rec["dataset"].items() if k not in IDENTITY_IGNORED}
 
 
@@ -109,9 +111,9 @@ def _check_windows(chosen: Sequence[dict]) -> None:
         if _window(r) != _window(online[0]):
             raise ResultsError(
                 "refusing to mix online window lengths in one table: "
-                f"{_src(online[0])} has window {_window(online[0])!r} but {_src(r)} has "
-                f"window {_window(r)!r} (frames per generation call; expected the same for "
-                "every online result)"
+                f"{record_source(online[0])} has window {_window(online[0])!r} but "
+                f"{record_source(r)} has window {_window(r)!r} (frames per generation call; "
+                "expected the same for every online result)"
             )
 
 
@@ -157,7 +159,7 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
     first = chosen[0]
     checks = (
         ("protocol", lambda r: r["protocol"], "protocols"),
-        ("dataset", _identity, "datasets"),
+        ("dataset", dataset_key, "datasets"),
         ("split", lambda r: r["split"], "splits"),
         ("alpha", lambda r: r["alpha"], "alpha values (FRCorr/FRDist sum over generations)"),
     )
@@ -166,8 +168,8 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
             if get(r) != get(first):
                 mine, theirs = _differs(get(first), get(r))
                 raise ResultsError(
-                    f"refusing to mix {plural} in one table: {_src(first)} has {what} "
-                    f"{mine} but {_src(r)} has {theirs}"
+                    f"refusing to mix {plural} in one table: {record_source(first)} has {what} "
+                    f"{mine} but {record_source(r)} has {theirs}"
                 )
     _check_windows(chosen)
     with_feats = [r for r in chosen if r["realism_features"] is not None]  # None: no FRRea
@@ -175,26 +177,27 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
         if r["realism_features"] != with_feats[0]["realism_features"]:
             raise ResultsError(
                 "refusing to mix FRRea-feat feature spaces in one table: "
-                f"{_src(with_feats[0])} has realism features "
-                f"{with_feats[0]['realism_features']!r} but {_src(r)} has "
+                f"{record_source(with_feats[0])} has realism features "
+                f"{with_feats[0]['realism_features']!r} but {record_source(r)} has "
                 f"{r['realism_features']!r}"
             )
     for r in chosen[1:]:
         m = _version_clash(first, r)
         if m is not None:
             raise ResultsError(
-                f"refusing to mix metric versions in one table: {_src(first)} has {m} version "
-                f"{_versions(first)[m]!r} but {_src(r)} has {_versions(r)[m]!r}"
+                f"refusing to mix metric versions in one table: {record_source(first)} has {m} "
+                f"version {_versions(first)[m]!r} but {record_source(r)} has {_versions(r)[m]!r}"
             )
     seen: dict[tuple, str] = {}
     for r in chosen:
         key = (_name(r), r["task"])
         if key in seen:
             raise ResultsError(
-                f"two results for model {_name(r)!r} ({r['task']}): {seen[key]} and {_src(r)}; "
-                "pass one of them"
+                f"two results for model {_name(r)!r} ({r['task']}): {seen[key]} and "
+                f"{record_source(r)}; pass one of them, or --merge-runs to show runs of one "
+                "model (e.g. training seeds) as one row, mean ± std"
             )
-        seen[key] = _src(r)
+        seen[key] = record_source(r)
 
     def order(item):
         i, r = item
@@ -429,24 +432,26 @@ def _latex(recs, cols, table) -> str:
 
 def _csv(recs, cols, table) -> str:
     """One row per record: names, task, reference flag, the online window and whether a
-    causality check passed (1/0; both empty offline), then value, ci_low, ci_high per metric."""
+    causality check passed (1/0; both empty offline), the number of runs merged into the row
+    (1 unless merged), then value, ci_low, ci_high and std (over generation seeds, or over
+    merged runs) per metric."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    header = ["method", "model", "task", "reference", "window", "causality_checked"]
+    header = ["method", "model", "task", "reference", "window", "causality_checked", "runs"]
     for _, m, _d in cols:
         label = LABELS.get(m, m)
-        header += [label, f"{label}_ci_low", f"{label}_ci_high"]
+        header += [label, f"{label}_ci_low", f"{label}_ci_high", f"{label}_std"]
     w.writerow(header)
     for r in recs:
         online = r["task"] == "online"
         window = _window(r)
         row = [_display(r, table), _name(r), r["task"], int(r["model"]["reference"]),
                "" if window is None else int(window),
-               int(not unchecked(r)) if online else ""]
+               int(not unchecked(r)) if online else "", len(r.get("runs") or [r])]
         for _, m, _d in cols:
             e = r["metrics"].get(m) or {}
             ci = e.get("ci") or [None, None]
-            row += [_num(e.get("value")), _num(ci[0]), _num(ci[1])]
+            row += [_num(e.get("value")), _num(ci[0]), _num(ci[1]), _num(e.get("std"))]
         w.writerow(row)
     return buf.getvalue()
 

@@ -22,9 +22,15 @@ ABLATION_VARIANTS = ("reactdiff", "reactdiff-no-mmt", "reactdiff-no-diffusion",
                      "reactdiff-no-video", "reactdiff-no-audio", "reactdiff-lrs")
 
 
-def variant_checkpoint(variant: str, preset: str, data, runs: str | Path = "runs") -> Path:
-    """Where ``variant``'s model file is (or will be written)."""
-    path = Path(runs) / default_out(variant, preset).name / "model.pt"
+def variant_checkpoint(variant: str, preset: str, data, runs: str | Path = "runs",
+                       train_seed: int | None = None) -> Path:
+    """Where ``variant``'s model file is (or will be written): ``runs/<variant>-<preset>``, or
+    ``runs/<variant>-<preset>-seed<k>`` for training seed k of a multi-seed ablation (which
+    never uses the shipped checkpoint: its seed was chosen on val)."""
+    name = default_out(variant, preset).name
+    if train_seed is not None:
+        return Path(runs) / f"{name}-seed{train_seed}" / "model.pt"
+    path = Path(runs) / name / "model.pt"
     if (variant == "reactdiff" and preset == "small" and data is None and not path.exists()
             and ck.SHIPPED.exists()):
         return ck.SHIPPED
@@ -45,19 +51,29 @@ def check_preset(variant: str, path: Path, meta: dict | None, preset: str) -> No
 def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, device: str = "cpu",
            runs: str | Path = "runs", out: str | Path, split: str = "test", alpha: int = 10,
            seeds=(0,), task: str = "offline", retrain: bool = False, train_device=None,
-           epochs: int | None = None, progress: bool = True, log=print) -> tuple[list, Path]:
+           epochs: int | None = None, train_seeds=None, progress: bool = True,
+           log=print) -> tuple[list, Path]:
     """Train what is missing, evaluate every variant, write ``out/ablation.md`` (rebuilt from
-    every result file in ``out``). Returns (this call's result records, table path)."""
-    from reactbench import registry
+    every result file in ``out``). Returns (this call's result records, table path).
+
+    ``train_seeds`` (e.g. (0, 1, 2)): train every variant once per seed
+    (``runs/<variant>-<preset>-seed<k>``), evaluate each into ``out/train-seed<k>/`` and show
+    each variant as one row, mean ± standard deviation over its training seeds
+    (:mod:`reactbench.merge`)."""
     from reactbench.atomic import nearest_existing
     from reactbench.data.layout import check_split_name
-    from reactbench.evaluate import RunOptions, run
-    from reactbench.results import check_results_dir, read_results
-    from reactbench.tables import render, write_table
+    from reactbench.evaluate import RunOptions
+    from reactbench.results import check_results_dir
 
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         raise ModelError(f"unknown ReactDiff variant(s) {unknown}; choose from {list(VARIANTS)}")
+    if train_seeds is not None:
+        train_seeds = tuple(int(k) for k in train_seeds)
+        if (not train_seeds or len(set(train_seeds)) != len(train_seeds)
+                or min(train_seeds) < 0):
+            raise ModelError(f"--train-seeds {list(train_seeds)}: expected distinct integers "
+                             ">= 0 (e.g. 0,1,2)")
     # every flag is checked before any (possibly long) training starts
     opt = RunOptions(split=split, data=data, task=task, alpha=alpha, seeds=tuple(seeds),
                      device=device, progress=progress)
@@ -68,28 +84,53 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
     if blocker is not None and not blocker.is_dir():
         raise ModelError(f"--runs {runs}: {blocker} is a file; --runs names the folder of the "
                          "variants' training outputs (runs/<variant>-<preset>/)")
-    paths = {}
-    for v in variants:
-        path = variant_checkpoint(v, preset, data, runs)
-        if retrain or not path.exists():
-            if path == ck.SHIPPED:
-                path = Path(runs) / default_out(v, preset).name / "model.pt"
-            log(f"[ablate] training {v} ({preset}) into {path.parent}")
-            train_job(v, preset=preset, device=train_device or device, data=data,
-                      out=path.parent, resume=path.parent.joinpath("checkpoint.pt").exists(),
-                      epochs=epochs, progress=progress, log=log)
-        paths[v] = path
+    records = []
+    for k in train_seeds or (None,):
+        folder = Path(out) if k is None else Path(out) / f"train-seed{k}"
+        paths = {}
+        for v in variants:
+            path = variant_checkpoint(v, preset, data, runs, k)
+            if retrain or not path.exists():
+                if path == ck.SHIPPED:
+                    path = Path(runs) / default_out(v, preset).name / "model.pt"
+                log(f"[ablate] training {v} ({preset}{'' if k is None else f', seed {k}'}) "
+                    f"into {path.parent}")
+                train_job(v, preset=preset, device=train_device or device, data=data,
+                          out=path.parent, resume=path.parent.joinpath("checkpoint.pt").exists(),
+                          epochs=epochs, seed=0 if k is None else k, progress=progress,
+                          log=log)
+            paths[v] = path
+        records += _evaluate(variants, paths, preset, opt, folder, log)
+    return records, _write_table(Path(out), merged=train_seeds is not None, log=log)
+
+
+def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log) -> list[dict]:
+    """Evaluate each variant's checkpoint ``paths[v]`` with the run harness into ``out``."""
+    from reactbench import registry
+    from reactbench.evaluate import run
+
     opt.model_args = {v: {"checkpoint": str(p)} for v, p in paths.items()}
     # each model reads its checkpoint's metadata once; the preset check uses that, and run()
     # evaluates these same models (their fit() loads the weights)
     models = {v: registry.create_model(v, **opt.model_args[v]) for v in variants}
     for v, model in models.items():  # one table compares variants of ONE preset
         check_preset(v, paths[v], model.metadata, preset)
-    written = run(list(variants), opt, out, models=models, log=log)
-    records = [r for r, _ in written]
-    table = Path(out) / "ablation.md"
-    every = read_results([out])  # the table covers every result in ``out``, earlier ones too
+    return [r for r, _ in run(list(variants), opt, out, models=models, log=log)]
+
+
+def _write_table(out: Path, *, merged: bool, log) -> Path:
+    """``out/ablation.md`` from every result in ``out`` (and, ``merged``, its train-seed<k>/
+    folders, one row per variant: mean ± std over the seeds)."""
+    from reactbench.merge import merge_runs
+    from reactbench.results import read_results
+    from reactbench.tables import render, write_table
+
+    table = out / "ablation.md"
+    folders = sorted(out.glob("train-seed*")) if merged else [out]
+    every = read_results(folders)  # the table covers every result there, earlier ones too
     if table.exists():
-        log(f"[ablate] {table} is rebuilt from all {len(every)} result files in {out}")
-    write_table(render(every, fmt="md", table="ablation"), table, force=True)
-    return records, table
+        log(f"[ablate] {table} is rebuilt from all {len(every)} result files in "
+            f"{', '.join(map(str, folders))}")
+    write_table(render(merge_runs(every) if merged else every, fmt="md", table="ablation"),
+                table, force=True)
+    return table

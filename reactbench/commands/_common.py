@@ -32,13 +32,13 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def parse_seeds(text: str) -> tuple[int, ...]:
+def parse_seeds(text: str, flag: str = "--seed") -> tuple[int, ...]:
     """``--seed 0,1,2`` -> (0, 1, 2); an empty item (``0,`` or ``0,,1``) is refused."""
     items = [s.strip() for s in str(text).split(",")]
     try:
         seeds = tuple(int(s) for s in items)
     except ValueError:
-        raise ReactbenchError(f"--seed expects integers like 0 or 0,1,2 (no empty items); got "
+        raise ReactbenchError(f"{flag} expects integers like 0 or 0,1,2 (no empty items); got "
                               f"{text!r}") from None
     return seeds
 

@@ -24,6 +24,11 @@ def register(sub) -> None:
     p.add_argument("--task", choices=("offline", "online"), default="offline")
     p.add_argument("--samples", type=int, default=10, metavar="ALPHA")
     p.add_argument("--seed", default="0", help="generation seed(s)")
+    p.add_argument("--train-seeds", default=None, metavar="K[,K...]",
+                   help="train every variant once per seed (runs/<variant>-<preset>-seed<K>), "
+                   "evaluate each into OUT/train-seed<K>/ and show each variant as one row, "
+                   "mean ± std over the seeds (default: one run per variant, "
+                   "runs/<variant>-<preset>, the shipped checkpoint for the full small model)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--runs", default="runs", help="folder of the variants' training outputs")
     p.add_argument("--retrain", action="store_true", help="train even if a checkpoint exists")
@@ -47,12 +52,15 @@ def main(args) -> int:
     # "full" (as the help lists it) is the unablated model, registered as "reactdiff"
     variants = tuple("reactdiff" if v == "full" else v if v.startswith("reactdiff")
                      else f"reactdiff-{v}" for v in variants)
+    train_seeds = None
+    if args.train_seeds is not None:
+        train_seeds = parse_seeds(args.train_seeds, flag="--train-seeds")
     out = out_dir(args.out)
     records, table = ablate(variants=variants, preset=args.preset, data=args.data,
                             device=args.device, runs=args.runs, out=out, split=args.split,
                             alpha=args.samples, seeds=parse_seeds(args.seed), task=args.task,
                             retrain=args.retrain, epochs=args.epochs,
-                            progress=not args.no_progress)
+                            train_seeds=train_seeds, progress=not args.no_progress)
     print()
     print(table.read_text())
     print(f"{len(records)} result file(s) and {table.name} in {out}")

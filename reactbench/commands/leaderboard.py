@@ -15,6 +15,10 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("md", "latex", "csv", "text"), default="md")
     p.add_argument("--table", choices=("offline", "online", "ablation", "all"), default="all",
                    help="which rows: one task, the ablation layout, or all (default)")
+    p.add_argument("--merge-runs", action="store_true",
+                   help="show several result files of one model (e.g. training seeds) as one "
+                   "row: mean ± standard deviation over them (without it, two results of one "
+                   "model are refused)")
     p.add_argument("--output", default=None,
                    help="write the table to this file (else stdout); an existing file is "
                    "refused unless --force")
@@ -26,6 +30,7 @@ def register(sub) -> None:
 
 def main(args) -> int:
     from reactbench.errors import ResultsError
+    from reactbench.merge import merge_runs
     from reactbench.results import read_results, result_files
     from reactbench.tables import check_table_output, render, write_table
 
@@ -35,7 +40,10 @@ def main(args) -> int:
     files = result_files(args.results)
     if args.output:  # a bad --output fails before any file is read
         check_table_output(args.output, force=args.force, inputs=files)
-    text = render(read_results(files), fmt=args.format, table=args.table)
+    records = read_results(files)
+    if args.merge_runs:
+        records = merge_runs(records)
+    text = render(records, fmt=args.format, table=args.table)
     if not args.output:
         print(text, end="")
         return 0

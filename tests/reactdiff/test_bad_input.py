@@ -169,6 +169,9 @@ def test_ablate_refuses_an_empty_variant_list(capsys):
     (["--seed", "0,0"], "--seed names [0] more than once"),
     (["--split", "dev"], "unknown split 'dev'"),
     (["--runs", "afile/runs"], "afile is a file; --runs names the folder"),
+    (["--train-seeds", "0,0"], "--train-seeds [0, 0]: expected distinct integers >= 0"),
+    (["--train-seeds", "-1"], "expected distinct integers >= 0"),
+    (["--train-seeds", "0,x"], "--train-seeds expects integers like 0 or 0,1,2"),
 ])
 def test_ablate_checks_its_flags_before_training(tmp_path, capsys, monkeypatch, flags, needle):
     from models.reactdiff import ablation
@@ -197,14 +200,14 @@ def test_ablate_variant_full_is_the_unablated_model(tmp_path, capsys, monkeypatc
 
 
 
-def _train_on(dataset, out, variant, preset="small"):
+def _train_on(dataset, out, variant, preset="small", seed=0):
     from models.reactdiff.job import load_training_splits
     from models.reactdiff.train import train_reactdiff
 
     cfg = tiny_config(variant)
     cfg.preset = preset
     _, train, val, ids = load_training_splits(cfg, dataset, 120, progress=False)
-    return train_reactdiff(cfg, train, val, out=out, progress=False, identities=ids)
+    return train_reactdiff(cfg, train, val, out=out, progress=False, identities=ids, seed=seed)
 
 
 def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path, monkeypatch):
@@ -233,6 +236,35 @@ def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path,
     _train_on(tiny_dataset, runs / "reactdiff-lrs-small", "reactdiff-lrs", preset="paper")
     with pytest.raises(ModelError, match="trained with the 'paper' preset, not 'small'"):
         ablate(variants=("reactdiff-lrs",), **kw)
+
+
+def test_ablate_over_training_seeds_shows_mean_and_std(tiny_dataset, tmp_path, monkeypatch):
+    from models.reactdiff import ablation
+    from reactbench.results import read_results
+
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    variants = ("reactdiff", "reactdiff-no-diffusion")
+    for k in (0, 1):
+        for v in variants:
+            _train_on(tiny_dataset, runs / f"{v}-small-seed{k}", v, seed=k)
+    assert ablation.variant_checkpoint("reactdiff", "small", None, runs, 0) == (
+        runs / "reactdiff-small-seed0" / "model.pt")  # never the shipped checkpoint
+    monkeypatch.setattr(ablation, "train_job", lambda *a, **k: pytest.fail("trained"))
+    records, table = ablation.ablate(variants=variants, preset="small", data=tiny_dataset,
+                                     runs=runs, out=out, alpha=2, train_seeds=(0, 1),
+                                     progress=False, log=lambda *a: None)
+    assert len(records) == 4
+    for k in (0, 1):
+        assert len(read_results([out / f"train-seed{k}"])) == 2
+    per_seed = {k: read_results([out / f"train-seed{k}"]) for k in (0, 1)}
+    corr = [next(r for r in per_seed[k] if r["model"]["name"] == "reactdiff")["metrics"]
+            ["FRCorr"]["value"] for k in (0, 1)]
+    assert corr[0] != corr[1]  # two trainings, two models
+    text = table.read_text()
+    assert f"{np.mean(corr):.3f} ± {np.std(corr, ddof=1):.3f}" in text
+    assert "standard deviation over 2 runs merged into the row" in text
+    with pytest.raises(ModelError, match="--train-seeds .*distinct integers >= 0"):
+        ablation.ablate(variants=variants, runs=runs, out=tmp_path / "o2", train_seeds=(1, 1))
 
 
 def test_other_data_error_offers_the_train_command_for_that_data(tmp_path, monkeypatch):
