@@ -122,17 +122,15 @@ def evaluate(folder: Path, runs: list[Path], alpha: int = 10, seed: int = 0,
 
 
 def choose_temperature(rows: list[dict], run: str) -> tuple[float, str]:
-    """The sampling temperature of ``run`` with the best mean rank of FRCorr (higher) and
-    FRDist (lower) on the VAL split; ties go to the higher temperature (more diverse)."""
+    """The sampling temperature of ``run`` on the VAL split, by the rule ``reactbench train``
+    applies after stage 2 (models.reactdiff.calibrate.choose)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from models.reactdiff.calibrate import choose
+
     val = [r for r in rows if r["split"] == "val" and r["model"] == run]
     if not val:
         raise SystemExit(f"no val rows for run {run!r} in the scores")
-    corr = sorted(val, key=lambda r: -r["FRCorr"])
-    dist = sorted(val, key=lambda r: r["FRDist"])
-    best = min(val, key=lambda r: (corr.index(r) + dist.index(r), -r["temperature"]))
-    temps = ", ".join(str(r["temperature"]) for r in val)
-    return best["temperature"], (f"val split (temperatures {temps}; best mean rank of FRCorr "
-                                 "and FRDist, ties to the higher temperature)")
+    return choose(val)
 
 
 def stamp(model: Path, scores: Path, run: str) -> dict:

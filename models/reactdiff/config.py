@@ -137,6 +137,9 @@ class TrainConfig:
     w_eps: float = 10.0
     w_lrs: float = 1.0
     num_workers: int = 0
+    # sampling temperatures to choose from on the val split after stage 2 (calibrate.py);
+    # empty: none chosen, x_T ~ N(0, I) as in the paper
+    temperatures: tuple[float, ...] = ()
 
 
 @dataclass
@@ -170,8 +173,9 @@ class ReactDiffConfig:
             if key in m:
                 m[key] = tuple(m[key])
         t = dict(d.get("train", {}))
-        if "betas" in t:
-            t["betas"] = tuple(t["betas"])
+        for key in ("betas", "temperatures"):
+            if key in t:
+                t[key] = tuple(t[key])
         cfg = cls(preset=d.get("preset", "paper"), variant=d.get("variant", "reactdiff"),
                   model=_build(ModelConfig, m), train=_build(TrainConfig, t))
         validate_config(cfg)
@@ -238,6 +242,8 @@ def validate_config(cfg: ReactDiffConfig) -> None:
         for name in ("lr1", "lr2"):
             if not getattr(t, name) > 0:
                 problems.append(f"train.{name} must be > 0; got {getattr(t, name)!r}")
+        if any(not v > 0 for v in t.temperatures):
+            problems.append(f"train.temperatures must be > 0; got {list(t.temperatures)}")
         if t.crop < 0 or (t.crop and t.crop % m.window):
             problems.append(f"train.crop must be 0 (whole clips) or a multiple of model.window "
                             f"({m.window}); got {t.crop}")
@@ -278,7 +284,9 @@ def preset_config(preset: str = "paper", variant: str = "reactdiff") -> ReactDif
     reaction ever moved them (val FRCorr 0.409 -> 0.549, FRDiv 0.014 -> 0.025), and its UNet is
     128 wide with widths (1, 1, 2) (stage 2 on one MMT, val FRCorr: 64-wide (1, 2, 2) UNet
     0.47-0.49, 128-wide (1, 1, 2) 0.70-0.78 over three seeds; every score is in
-    leaderboards/synthetic/reactdiff_device_scores.json)."""
+    leaderboards/synthetic/reactdiff_device_scores.json). After stage 2 it chooses the
+    sampling temperature among 0.15, 0.3 and 0.6 on the val split (calibrate.py), as for the
+    shipped checkpoint."""
     if preset not in PRESETS:
         raise ModelError(f"unknown preset {preset!r}; choose one of {PRESETS}")
     cfg = ReactDiffConfig(preset=preset)
@@ -290,7 +298,8 @@ def preset_config(preset: str = "paper", variant: str = "reactdiff") -> ReactDif
             frame_skip=True, cond_windows=3, cond_summary=True, cond_position=16)
         cfg.train = TrainConfig(batch_size=32, lr1=2e-3, lr2=1e-3, epochs1=300, epochs2=600,
                                 ema=0.995, warmup_steps=50, crop=250, val_every=10,
-                                modality_dropout=0.0, w_au_bce=1.0)
+                                modality_dropout=0.0, w_au_bce=1.0,
+                                temperatures=(0.15, 0.3, 0.6))
     cfg = apply_variant(cfg, variant)
     validate_config(cfg)
     return cfg

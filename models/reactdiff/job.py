@@ -2,9 +2,11 @@
 
 :func:`train_job` resolves the dataset (default: the embedded synthetic one), loads the TRAIN
 split for fitting and the VAL split for validation (the test split is never read: the public
-code's bug 3), records both dataset identities in the checkpoint, and runs
-:func:`models.reactdiff.train.train_reactdiff`. Under ``torchrun`` every process runs this same
-function (the data layer's cache makes the repeated loading cheap).
+code's bug 3), records both dataset identities in the checkpoint, runs
+:func:`models.reactdiff.train.train_reactdiff` and then chooses the sampling temperature on val
+(:mod:`models.reactdiff.calibrate`; presets with ``train.temperatures``). Under ``torchrun``
+every process runs this same function (the data layer's cache makes the repeated loading
+cheap); only rank 0, which gets the model file, calibrates.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ def load_training_splits(cfg: ReactDiffConfig, data=None, frames: int | None = 7
             splits[name] = None
             continue
         try:
-            splits[name] = load_split(root, name, frames=frames, audio=audio, neighbours=False,
-                                      progress=progress)
+            # val with its neighbour matrix (when the dataset has one): calibrate.py scores on it
+            splits[name] = load_split(root, name, frames=frames, audio=audio,
+                                      neighbours=name == "val", progress=progress)
         except DataError as exc:
             if audio and "wav" in str(exc).lower():
                 raise ModelError(
@@ -92,6 +95,8 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
               stage1_from: str | None = None, log=print) -> Path | None:
     """Train ``model`` (a ReactDiff variant) into ``out``; returns ``out/model.pt`` once stage 2
     is done (None after stage 1 alone, and on ranks > 0)."""
+    from . import checkpoint as ck
+    from .calibrate import calibrate
     from .train import check_stage1_from, resolve_device, train_reactdiff
 
     if stage not in ("1", "2", "all"):
@@ -113,7 +118,10 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
         log(f"warning: {root} has no val split; training runs without validation")
     log(f"{cfg.variant} ({preset}) stage {stage} on {root}: train N = {train.n}, "
         f"val N = {val.n if val is not None else 0}, T = {train.frames}; output {out}")
-    return train_reactdiff(cfg, train, val, out=out, stage=stage, device=device, seed=seed,
-                           resume=resume, precision=precision, compile=compile,
-                           progress=progress, identities=ids, half_export=half_export,
-                           max_steps=max_steps, stage1_from=stage1)
+    model = train_reactdiff(cfg, train, val, out=out, stage=stage, device=device, seed=seed,
+                            resume=resume, precision=precision, compile=compile,
+                            progress=progress, identities=ids, half_export=half_export,
+                            max_steps=max_steps, stage1_from=stage1)
+    if model is not None and not (ck.read_metadata(model) or {}).get("sampling"):
+        calibrate(model, cfg, train, val, device, log=log)
+    return model

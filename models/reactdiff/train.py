@@ -469,6 +469,10 @@ class Trainer:
         self.opt = None
 
 
+# config fields used only after training (calibrate.py), so a run may resume with others
+AFTER_TRAINING = {("train", "temperatures")}
+
+
 def resume_differences(ckpt: dict, cfg: ReactDiffConfig, widths: dict,
                        identities: dict) -> list[str]:
     """How a training checkpoint's run differs from the run asked for (config fields, stream
@@ -478,6 +482,8 @@ def resume_differences(ckpt: dict, cfg: ReactDiffConfig, widths: dict,
     for section in ("model", "train"):
         a, b = stored.get(section, {}), asked.get(section, {})
         for key in sorted(set(a) | set(b)):
+            if (section, key) in AFTER_TRAINING:
+                continue
             if _plain(a.get(key)) != _plain(b.get(key)):
                 out.append(f"{section}.{key}: run {a.get(key)!r}, asked {b.get(key)!r}")
     if stored.get("variant", cfg.variant) != cfg.variant:

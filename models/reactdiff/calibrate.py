@@ -1,0 +1,88 @@
+"""The sampling temperature of a trained model, chosen on the VAL split (never test).
+
+ReactDiff starts each window's DDIM from x_T = temperature * N(0, I). Lower temperatures give
+reactions nearer the conditional mode (better FRCorr/FRDist on this data, less FRDiv). After
+stage 2, ``reactbench train`` (and so ``reactbench ablate``) scores the model offline on the val
+split at each temperature of the preset's ``train.temperatures`` (small: 0.15, 0.3, 0.6; paper:
+none, so the paper's x_T ~ N(0, I) stays), picks the best mean rank of FRCorr (higher) and
+FRDist (lower), ties to the higher temperature (more diverse), and writes it into the model file
+as ``sampling`` = {``temperature``, ``chosen_on``}; the plug-in samples at it unless
+``--model-arg temperature=`` says otherwise. The scores go to ``temperature.json`` beside it.
+Official protocol, alpha = ``ALPHA``, seed ``SEED``, as the leaderboards.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ALPHA = 10
+SEED = 0
+METRICS = ("FRCorr", "FRDist")
+
+
+def choose(rows: list[dict]) -> tuple[float, str]:
+    """(temperature, how it was chosen) from rows {temperature, FRCorr, FRDist}: the best mean
+    rank of FRCorr (higher) and FRDist (lower); ties to the higher temperature."""
+    corr = sorted(rows, key=lambda r: -r["FRCorr"])
+    dist = sorted(rows, key=lambda r: r["FRDist"])
+    best = min(rows, key=lambda r: (corr.index(r) + dist.index(r), -r["temperature"]))
+    temps = ", ".join(str(r["temperature"]) for r in rows)
+    return best["temperature"], (f"val split (temperatures {temps}; best mean rank of FRCorr "
+                                 "and FRDist, ties to the higher temperature)")
+
+
+def score(model_path: Path, variant: str, train, val, temperatures, device: str) -> list[dict]:
+    """Offline val scores of ``model_path`` at each temperature: [{temperature, FRCorr,
+    FRDist}]. ``train``/``val``: SplitData (val with its neighbour matrix)."""
+    from reactbench.evaluate import generate_offline
+    from reactbench.metrics.api import compute_metrics
+
+    from .plugin import VARIANT_CLASSES
+
+    rows = []
+    for t in temperatures:
+        model = VARIANT_CLASSES[variant](checkpoint=str(model_path), check_data="false",
+                                         temperature=str(t))
+        model.fit(train, seed=SEED, device=device)
+        pred = generate_offline(model, val, alpha=ALPHA, seed=SEED, name=variant,
+                                keep_face=False).emotion
+        s = compute_metrics(pred, val.listener_emotion, val.speaker_emotion, val.neighbours,
+                            metrics=list(METRICS))
+        rows.append({"temperature": float(t), **{m: float(s[m]) for m in METRICS}})
+    return rows
+
+
+def calibrate(model_path: Path, cfg, train, val, device: str, log=print) -> dict | None:
+    """Choose the temperature of ``cfg.train.temperatures`` on ``val`` and write it into
+    ``model_path`` (atomically) and the scores into ``temperature.json``; returns the
+    ``sampling`` entry, or None when there is nothing to choose (no temperatures, a variant
+    without sampling) or nothing to choose on (no val split with a neighbour matrix)."""
+    import torch
+
+    from reactbench.atomic import atomic_path
+
+    from .checkpoint import atomic_save
+
+    temperatures = tuple(cfg.train.temperatures or ())
+    if not temperatures or not cfg.model.diffusion:
+        return None
+    if val is None or val.neighbours is None:
+        log("warning: no val split with a neighbour matrix (neighbour_emotion_val.npy): the "
+            "sampling temperature is not calibrated (1.0; --model-arg temperature=T sets one)")
+        return None
+    log(f"{cfg.variant}: choosing the sampling temperature on val "
+        f"({', '.join(map(str, temperatures))})")
+    rows = score(model_path, cfg.variant, train, val, temperatures, device)
+    temp, how = choose(rows)
+    for r in rows:
+        log(f"  temperature {r['temperature']}: FRCorr {r['FRCorr']:.3f}, FRDist "
+            f"{r['FRDist']:.2f}" + ("  <- chosen" if r["temperature"] == temp else ""))
+    ckpt = torch.load(model_path, map_location="cpu", weights_only=False)
+    ckpt["sampling"] = {"temperature": temp, "chosen_on": how}
+    atomic_save(ckpt, model_path)
+    with atomic_path(Path(model_path).with_name("temperature.json")) as tmp:
+        tmp.write_text(json.dumps({"chosen": temp, "chosen_on": how, "alpha": ALPHA,
+                                   "seed": SEED, "protocol": "official", "scores": rows},
+                                  indent=1) + "\n")
+    return ckpt["sampling"]

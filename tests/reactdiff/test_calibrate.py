@@ -1,0 +1,94 @@
+"""The sampling temperature chosen on val after training (models/reactdiff/calibrate.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reactbench.cli import main
+
+from .fakes import tiny_config
+
+
+def _rows(*triples):
+    return [{"temperature": t, "FRCorr": c, "FRDist": d} for t, c, d in triples]
+
+
+def test_choose_best_mean_rank_ties_to_the_higher_temperature():
+    from models.reactdiff.calibrate import choose
+
+    temp, how = choose(_rows((0.15, 0.9, 80.0), (0.3, 0.8, 85.0), (0.6, 0.7, 90.0)))
+    assert temp == 0.15 and "temperatures 0.15, 0.3, 0.6" in how and "val split" in how
+    # 0.15: ranks 0 + 2; 0.6: ranks 2 + 0 -> a tie, the higher temperature wins
+    assert choose(_rows((0.15, 0.9, 90.0), (0.3, 0.8, 85.0), (0.6, 0.7, 80.0)))[0] == 0.6
+
+
+def _config(tmp_path, **train):
+    cfg = tiny_config().to_dict()
+    path = tmp_path / "cfg.json"
+    path.write_text(json.dumps({"model": {k: v for k, v in cfg["model"].items()
+                                          if k != "streams"},
+                                "train": {**cfg["train"], **train}}))
+    return path
+
+
+def test_train_chooses_the_temperature_on_val_and_the_plugin_samples_at_it(
+        tiny_dataset, tmp_path, capsys):
+    from models.reactdiff import checkpoint as ck
+    from models.reactdiff.calibrate import choose
+    from models.reactdiff.plugin import ReactDiff
+    from reactbench.data import load_split
+
+    out = tmp_path / "run"
+    rc = main(["train", "--model", "reactdiff", "--data", str(tiny_dataset), "--out", str(out),
+               "--config", str(_config(tmp_path, temperatures=[0.5, 1.0])), "--epochs", "1",
+               "--no-progress"])
+    assert rc == 0
+    said = capsys.readouterr().out
+    assert "choosing the sampling temperature on val (0.5, 1.0)" in said and "<- chosen" in said
+    scores = json.loads((out / "temperature.json").read_text())
+    assert [r["temperature"] for r in scores["scores"]] == [0.5, 1.0]
+    sampling = ck.read_metadata(out / "model.pt")["sampling"]
+    assert sampling["temperature"] == scores["chosen"] == choose(scores["scores"])[0]
+    model = ReactDiff(checkpoint=str(out / "model.pt"))
+    model.fit(load_split(tiny_dataset, "train", frames=120, neighbours=False), device="cpu")
+    assert model._sampler.temperature == sampling["temperature"]
+
+
+def test_no_temperatures_or_no_sampling_or_no_val_neighbours_choose_nothing(tmp_path):
+    from models.reactdiff.calibrate import calibrate
+
+    said = []
+    cfg = tiny_config()
+    assert cfg.train.temperatures == ()
+    assert calibrate(tmp_path / "m.pt", cfg, None, None, "cpu", log=said.append) is None
+    cfg.train.temperatures = (0.3,)
+    nodiff = tiny_config("reactdiff-no-diffusion")
+    nodiff.train.temperatures = (0.3,)
+    assert calibrate(tmp_path / "m.pt", nodiff, None, None, "cpu", log=said.append) is None
+    assert said == []
+    assert calibrate(tmp_path / "m.pt", cfg, None, None, "cpu", log=said.append) is None
+    assert "not calibrated" in said[0]
+
+
+def test_small_preset_chooses_among_the_shipped_temperatures_and_bad_ones_are_refused():
+    from models.reactdiff.config import ReactDiffConfig, preset_config
+    from reactbench.errors import ModelError
+
+    assert preset_config("small").train.temperatures == (0.15, 0.3, 0.6)
+    assert preset_config("paper").train.temperatures == ()
+    d = preset_config("small").to_dict()
+    d["train"]["temperatures"] = [0.3, 0]
+    with pytest.raises(ModelError, match=r"train.temperatures must be > 0"):
+        ReactDiffConfig.from_dict(d)
+
+
+def test_a_run_started_before_temperatures_existed_may_resume():
+    from models.reactdiff.train import resume_differences
+
+    cfg = tiny_config()
+    stored = cfg.to_dict()
+    del stored["train"]["temperatures"]
+    cfg.train.temperatures = (0.3,)
+    assert resume_differences({"config": stored}, cfg, {}, {}) == []
