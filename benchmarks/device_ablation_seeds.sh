@@ -9,9 +9,10 @@
 #   PART=train bash benchmarks/device_ablation_seeds.sh   (carry .whl)
 #       start or resume every run, each stopped after LIMIT seconds (resumable checkpoints
 #       every 10 epochs); -> $OUT/train_logs.tgz
-#   PART=eval bash benchmarks/device_ablation_seeds.sh    (carry .whl; right after, same machine)
-#       resume unfinished runs, evaluate, table -> $OUT/ablation_seeds.md, $OUT/results.tgz
-#       (result JSONs, temperature.json and loss.csv of every run, logs)
+#   PART=eval bash benchmarks/device_ablation_seeds.sh    (carry .whl)
+#       start or resume unfinished runs (LIMIT seconds), then, if every run is done, evaluate
+#       and table -> $OUT/ablation_seeds.md, $OUT/results.tgz (result JSONs, temperature.json
+#       and loss.csv of every run, logs); else exit 3 (call it again on the same machine)
 # Environment: VARIANTS (default "reactdiff reactdiff-no-mmt reactdiff-no-video"), SEEDS
 # (default "0 1 2"), LIMIT (seconds per training process, default 500), DEVICE (cuda), DATA
 # (dataset root; default: the embedded synthetic one), EPOCHS (both stages; default: preset).
@@ -64,6 +65,13 @@ case ${PART:-train} in
     SECONDS=0
     train_all
     echo "training done: $SECONDS s"
+    unfinished=$(for v in $VARIANTS; do for k in $SEEDS; do
+      [ -f "runs/$v-small-seed$k/temperature.json" ] || echo "$v-seed$k"; done; done)
+    if [ -n "$unfinished" ]; then  # never let ablate train them (no time left in this call)
+      echo "unfinished runs (run PART=eval again): $unfinished"
+      tar czf "$OUT/train_logs.tgz" logs runs/*/loss.csv 2> /dev/null
+      exit 3
+    fi
     vs=$(echo $VARIANTS | tr ' ' ,)
     for k in $SEEDS; do
       $RB ablate --model reactdiff --variants "$vs" --train-seeds "$k" --device "$DEVICE" \
