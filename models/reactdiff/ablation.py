@@ -5,7 +5,9 @@ checkpoint (``runs/<variant>-<preset>/model.pt``; for ``reactdiff`` on the defau
 dataset with the small preset, the shipped one), train it with :func:`models.reactdiff.job.
 train_job` if it is missing (or ``retrain``), then evaluate every variant through the same
 harness as ``reactbench run`` (reactbench.evaluate.run: one result JSON per variant) and write
-the ablation table (``ablation.md``) next to the result files.
+the ablation table (``ablation.md``) next to the result files. With training seeds
+(``--train-seeds 0,1,2``) every variant is trained once per seed
+(``runs/<variant>-<preset>-seed<k>``) and the table shows mean ± std over the seeds.
 """
 
 from __future__ import annotations
