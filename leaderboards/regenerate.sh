@@ -45,4 +45,14 @@ for task in offline online ablation; do
     $RB leaderboard "$res" --table "$table" --format "$fmt" --output "$OUT/$task.$ext" --force
   done
 done
+# the ablation over training seeds (benchmarks/device_ablation_seeds.sh): one row per variant,
+# mean ± std over results/ablation_seeds/train-seed<K>/ (results only; no model is run here)
+seeds=("$OUT"/results/ablation_seeds/train-seed*)
+if [ -d "${seeds[0]}" ]; then
+  for fmt in md latex csv; do
+    ext="$fmt"; [ "$fmt" = "latex" ] && ext="tex"
+    $RB leaderboard "${seeds[@]}" --merge-runs --table ablation --format "$fmt" \
+      --output "$OUT/ablation_seeds.$ext" --force
+  done
+fi
 echo "tables in $OUT"

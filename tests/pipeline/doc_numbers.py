@@ -32,7 +32,13 @@ class Runs(NamedTuple):
     runs: tuple[Source, ...]
 
 
-Cell = Source | Runs
+class MeanStd(NamedTuple):
+    """A cell quoting several runs as ``mean ± std`` (std with ddof 1, as --merge-runs)."""
+
+    runs: tuple[Source, ...]
+
+
+Cell = Source | Runs | MeanStd
 
 
 class DocTable(NamedTuple):
@@ -76,6 +82,10 @@ def expected(cell: Cell) -> list[tuple[float, str]]:
         return [(read(cell), f"{cell.file}: {cell.where}")]
     values = [read(s) for s in cell.runs]
     runs = "; ".join(f"{s.file}: {s.where}" for s in cell.runs)
+    if isinstance(cell, MeanStd):
+        mean = sum(values) / len(values)
+        std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        return [(mean, f"mean of {runs}"), (std, f"std (ddof 1) of {runs}")]
     return [(min(values), f"min of {runs}"), (max(values), f"max of {runs}"),
             (sum(values) / len(values), f"mean of {runs}")]
 

@@ -9,7 +9,16 @@ import difflib
 
 import pytest
 
-from .doc_numbers import ROOT, DocTable, Phrase, Runs, Source, phrase_problems, table_problems
+from .doc_numbers import (
+    ROOT,
+    DocTable,
+    MeanStd,
+    Phrase,
+    Runs,
+    Source,
+    phrase_problems,
+    table_problems,
+)
 
 BOARD = "leaderboards/synthetic"
 README, BOARD_README = "README.md", f"{BOARD}/README.md"
@@ -39,6 +48,21 @@ def test_committed_table_is_the_render_of_committed_results(task, fmt, cli, tmp_
         f"{BOARD}/{committed.name} is not what `reactbench leaderboard {BOARD}/results/{task} "
         f"--table {task} --format {fmt}` renders; re-render it (leaderboards/regenerate.sh "
         f"keeps stored results):\n{diff}")
+
+
+@pytest.mark.parametrize("fmt", EXTENSIONS)
+def test_committed_seeds_table_is_the_merged_render_of_its_results(fmt, cli, tmp_path):
+    # ablation_seeds.*: one row per variant, mean ± std over results/ablation_seeds/train-seed*
+    committed = ROOT / BOARD / f"ablation_seeds.{EXTENSIONS[fmt]}"
+    seeds = sorted((ROOT / BOARD / "results" / "ablation_seeds").glob("train-seed*"))
+    assert len(seeds) == 3
+    out = tmp_path / committed.name
+    code, _, err = cli("leaderboard", *seeds, "--merge-runs", "--table", "ablation",
+                       "--format", fmt, "--output", out)
+    assert code == 0, err
+    assert committed.read_text(encoding="utf-8") == out.read_text(encoding="utf-8"), (
+        f"{BOARD}/{committed.name} is not the merged render of its results; re-render it "
+        "(leaderboards/regenerate.sh)")
 
 
 def metric(file: str, name: str) -> Source:
@@ -142,6 +166,19 @@ SEED_ROWS = {
     "w/o video": (("session_4", "nv"), ("session_5", "nv_s1"), ("session_5", "nv_s2")),
 }
 DDIM = f"{BOARD}/ddim_steps/reactdiff_{{}}_val_ddim{{}}.json"
+# README and leaderboards README: the whole recipe over training seeds 0-2, test split
+TRAIN_SEED_ROWS = {"ReactDiff": "reactdiff", "w/o MMT": "reactdiff-no-mmt",
+                   "w/o video": "reactdiff-no-video"}
+
+
+def over_seeds(model: str, *columns: str) -> dict[str, MeanStd]:
+    """{column: mean ± std cell} over results/ablation_seeds/train-seed0..2/<model>."""
+    files = [f"{BOARD}/results/ablation_seeds/train-seed{k}/{model}_offline_test_official_a10"
+             "_s0.json" for k in range(3)]
+    return {c: MeanStd(tuple(metric(f, c) for f in files)) for c in columns}
+
+
+TRAIN_SEED_TABLE = {label: over_seeds(m, *APPROPRIATE) for label, m in TRAIN_SEED_ROWS.items()}
 
 # Every row of these tables has a committed source; the one cell without (listed in
 # `unsourced`) is the class mean's RMSE to itself. Not checked: README's speed-up table
@@ -157,6 +194,10 @@ DOC_TABLES = {
         README, "sessions 4 and 5, temperature 0.15",
         {label: {c: seeds(*rows, name=c) for c in ("FRCorr", "FRDist")}
          for label, rows in SEED_ROWS.items()}),
+    "readme-ablation-train-seeds": DocTable(
+        README, "the nine runs at once):", TRAIN_SEED_TABLE),
+    "board-ablation-train-seeds": DocTable(
+        BOARD_README, "## Three training seeds", TRAIN_SEED_TABLE),
     "board-ddim-steps": DocTable(
         BOARD_README, "## Fewer DDIM steps",
         {f"{task} / {steps}": result(DDIM.format(task, steps), *APPROPRIATE)
