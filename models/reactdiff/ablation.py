@@ -3,7 +3,8 @@
 For each variant (full model, the four ablations of the paper's Table 4, and LRS): find its
 checkpoint (``runs/<variant>-<preset>/model.pt``; for ``reactdiff`` on the default synthetic
 dataset with the small preset, the shipped one), train it with :func:`models.reactdiff.job.
-train_job` if it is missing (or ``retrain``), then evaluate every variant through the same
+train_job` if it is missing (``retrain``: also instead of the shipped one; a trained run is
+never replaced), then evaluate every variant through the same
 harness as ``reactbench run`` (reactbench.evaluate.run: one result JSON per variant) and write
 the ablation table (``ablation.md``) next to the result files. With training seeds
 (``--train-seeds 0,1,2``) every variant is trained once per seed
@@ -47,7 +48,8 @@ def check_preset(variant: str, path: Path, meta: dict | None, preset: str) -> No
     trained = (meta or {}).get("config", {}).get("preset")
     if trained != preset:
         raise ModelError(f"{path} ({variant}) was trained with the {trained!r} preset, not "
-                         f"{preset!r}: retrain it (--retrain) or pass --preset {trained}")
+                         f"{preset!r}: remove {path.parent} (ablate then trains it with "
+                         f"{preset!r}) or pass --preset {trained}")
 
 
 def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, device: str = "cpu",
@@ -86,6 +88,15 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
     if blocker is not None and not blocker.is_dir():
         raise ModelError(f"--runs {runs}: {blocker} is a file; --runs names the folder of the "
                          "variants' training outputs (runs/<variant>-<preset>/)")
+    if retrain:  # a finished run would only be re-exported (resume), not trained again
+        done = [variant_checkpoint(v, preset, data, runs, k) for k in train_seeds or (None,)
+                for v in variants]
+        done = [p for p in done if p != ck.SHIPPED and p.exists()]
+        if done:
+            raise ModelError(
+                f"--retrain: {', '.join(str(p.parent) for p in done)} already hold(s) a trained "
+                "model.pt, which is never replaced; remove those folders (or pass another "
+                "--runs) to train them again")
     records = []
     for k in train_seeds or (None,):
         folder = Path(out) if k is None else Path(out) / f"train-seed{k}"
@@ -107,7 +118,8 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
 
 
 def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log) -> list[dict]:
-    """Evaluate each variant's checkpoint ``paths[v]`` with the run harness into ``out``."""
+    """Evaluate each variant's checkpoint ``paths[v]`` with the run harness into ``out``;
+    returns the result records written there, one per variant."""
     from reactbench import registry
     from reactbench.evaluate import run
 

@@ -31,7 +31,10 @@ def register(sub) -> None:
                    "runs/<variant>-<preset>, the shipped checkpoint for the full small model)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--runs", default="runs", help="folder of the variants' training outputs")
-    p.add_argument("--retrain", action="store_true", help="train even if a checkpoint exists")
+    p.add_argument("--retrain", action="store_true",
+                   help="train the full small model into RUNS instead of using the shipped "
+                   "checkpoint; a run folder that already holds a trained model.pt is "
+                   "refused (remove it to train again)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per stage when training")
     p.add_argument("--out", default=None, help="results folder (default: runs/<timestamp>)")
     p.add_argument("--no-progress", action="store_true")

@@ -280,3 +280,31 @@ def test_other_data_error_offers_the_train_command_for_that_data(tmp_path, monke
     with pytest.raises(ModelError, match="trained on other data .*content_hash: checkpoint "
                        "'aaa' vs data 'bbb'.*--data"):
         ck.check_dataset(ckpt, {"split": "train", "content_hash": "bbb"}, cmd)
+
+
+def test_ablate_retrain_refuses_a_trained_run_instead_of_re_exporting_it(tiny_dataset, tmp_path,
+                                                                       monkeypatch):
+    # resuming a finished run only re-exports its model.pt: --retrain must not pretend
+    from models.reactdiff import ablation
+
+    runs = tmp_path / "runs"
+    _train_on(tiny_dataset, runs / "reactdiff-no-diffusion-small-seed1",
+              "reactdiff-no-diffusion", seed=1)
+    monkeypatch.setattr(ablation, "train_job", lambda *a, **k: pytest.fail("trained"))
+    kw = dict(variants=("reactdiff-no-diffusion",), data=tiny_dataset, runs=runs, alpha=2,
+              retrain=True, progress=False, log=lambda *a: None)
+    with pytest.raises(ModelError, match=r"--retrain: .*reactdiff-no-diffusion-small-seed1 "
+                                         r"already hold\(s\) a trained model.pt.*remove"):
+        ablation.ablate(out=tmp_path / "out", train_seeds=(0, 1), **kw)
+    assert not (tmp_path / "out").exists()
+    # a variant without a trained run (seed 0) is trained, also under --retrain
+    trained = []
+
+    def train_job(v, **k):
+        trained.append(k["out"])
+        raise ModelError("stop after the first training")
+
+    monkeypatch.setattr(ablation, "train_job", train_job)
+    with pytest.raises(ModelError, match="stop after"):
+        ablation.ablate(out=tmp_path / "out", train_seeds=(0,), **kw)
+    assert trained == [runs / "reactdiff-no-diffusion-small-seed0"]
