@@ -52,6 +52,24 @@ def check_preset(variant: str, path: Path, meta: dict | None, preset: str) -> No
                          f"{preset!r}) or pass --preset {trained}")
 
 
+def check_calibrated(variant: str, path: Path, meta: dict | None, preset: str, data) -> None:
+    """Raise ModelError if checkpoint ``path``'s config lists sampling temperatures
+    (``train.temperatures``, diffusion variants) but its model file holds none chosen: training
+    stopped while choosing it on val (models.reactdiff.calibrate), and the model would sample
+    at 1.0, unlike the other variants."""
+    cfg = (meta or {}).get("config") or {}
+    temperatures = (cfg.get("train") or {}).get("temperatures")
+    if temperatures and (cfg.get("model") or {}).get("diffusion", True) \
+            and not (meta or {}).get("sampling"):
+        data_flag = "" if data is None else f" --data {data}"
+        raise ModelError(
+            f"{path} ({variant}) has no sampling temperature although its config lists "
+            f"train.temperatures {list(temperatures)} (training stopped while choosing it on "
+            f"val?); choose it with `reactbench train --model {variant} --preset {preset} "
+            f"--out {path.parent} --resume{data_flag}` (the finished run is re-exported and "
+            "calibrated), then run ablate again")
+
+
 def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, device: str = "cpu",
            runs: str | Path = "runs", out: str | Path, split: str = "test", alpha: int = 10,
            seeds=(0,), task: str = "offline", retrain: bool = False, train_device=None,
@@ -129,6 +147,7 @@ def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log) -> list[d
     models = {v: registry.create_model(v, **opt.model_args[v]) for v in variants}
     for v, model in models.items():  # one table compares variants of ONE preset
         check_preset(v, paths[v], model.metadata, preset)
+        check_calibrated(v, paths[v], model.metadata, preset, opt.data)
     return [r for r, _ in run(list(variants), opt, out, models=models, log=log)]
 
 

@@ -308,3 +308,27 @@ def test_ablate_retrain_refuses_a_trained_run_instead_of_re_exporting_it(tiny_da
     with pytest.raises(ModelError, match="stop after"):
         ablation.ablate(out=tmp_path / "out", train_seeds=(0,), **kw)
     assert trained == [runs / "reactdiff-no-diffusion-small-seed0"]
+
+
+def test_ablate_refuses_a_run_whose_temperature_was_never_chosen(tiny_dataset, tmp_path):
+    # training stopped after model.pt was written, before calibrate.py chose the temperature:
+    # evaluated, the run would sample at 1.0 unlike the others
+    from models.reactdiff.ablation import ablate
+    from models.reactdiff.calibrate import calibrate
+    from models.reactdiff.job import load_training_splits
+    from models.reactdiff.train import train_reactdiff
+
+    runs = tmp_path / "runs"
+    cfg = tiny_config()
+    cfg.train.temperatures = (0.5,)
+    _, train, val, ids = load_training_splits(cfg, tiny_dataset, 120, progress=False)
+    model = train_reactdiff(cfg, train, val, out=runs / "reactdiff-small", progress=False,
+                            identities=ids)
+    kw = dict(variants=("reactdiff",), data=tiny_dataset, runs=runs, out=tmp_path / "out",
+              alpha=2, progress=False, log=lambda *a: None)
+    with pytest.raises(ModelError, match=r"reactdiff-small.model.pt \(reactdiff\) has no sampling "
+                                         r"temperature .*--out .*reactdiff-small --resume --data"):
+        ablate(**kw)
+    calibrate(model, cfg, train, val, "cpu", log=lambda *a: None)
+    records, _ = ablate(**kw)
+    assert len(records) == 1
