@@ -5,7 +5,9 @@ only (no model runs); a second or two."""
 
 from __future__ import annotations
 
+import csv
 import difflib
+import re
 
 import pytest
 
@@ -195,7 +197,7 @@ DOC_TABLES = {
         {label: {c: seeds(*rows, name=c) for c in ("FRCorr", "FRDist")}
          for label, rows in SEED_ROWS.items()}),
     "readme-ablation-train-seeds": DocTable(
-        README, "the nine runs at once):", TRAIN_SEED_TABLE),
+        README, "trained them all at once on one H200, about 9 min):", TRAIN_SEED_TABLE),
     "board-ablation-train-seeds": DocTable(
         BOARD_README, "## Three training seeds", TRAIN_SEED_TABLE),
     "board-ddim-steps": DocTable(
@@ -298,3 +300,17 @@ def test_doc_sentences_quote_committed_results(doc):
     problems = [p for phrase in PHRASES if phrase.doc == doc
                 for p in phrase_problems(phrase, text)]
     assert not problems, "\n".join(problems)
+
+
+def test_readme_names_every_csv_column():
+    # README's description of the leaderboard CSV: every fixed column and per-metric suffix
+    with (ROOT / BOARD / "offline.csv").open(newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    first = header.index("FRCorr")
+    names = header[:first] + sorted({c.removeprefix("FRCorr") for c in header[first:]
+                                     if c.startswith("FRCorr_")})
+    text = (ROOT / README).read_text(encoding="utf-8")
+    found = re.search(r"\(the CSV has one row per model:(.*?)all regenerated", text, re.S)
+    assert found, "README: the CSV description (the CSV has one row per model: ...) is gone"
+    missing = [n for n in names if not re.search(rf"(?<![\w-]){re.escape(n)}\b", found[1])]
+    assert not missing, f"README's CSV description does not name the columns {missing}"
