@@ -68,8 +68,13 @@ def calibrate(model_path: Path, cfg, train, val, device: str, log=print) -> dict
     if not temperatures or not cfg.model.diffusion:
         return None
     if val is None or val.neighbours is None:
-        log("warning: no val split with a neighbour matrix (neighbour_emotion_val.npy): the "
-            "sampling temperature is not calibrated (1.0; --model-arg temperature=T sets one)")
+        root = getattr(val if val is not None else train, "root", None) or "the dataset"
+        how = ("" if val is None else
+               f"; `reactbench appropriate --data {root} --split val` builds it, then "
+               f"`reactbench train ... --out {Path(model_path).parent} --resume` chooses one")
+        log(f"warning: {root} has no val split with a neighbour matrix "
+            f"(neighbour_emotion_val.npy): the sampling temperature is not calibrated (1.0; "
+            f"--model-arg temperature=T sets one{how})")
         return None
     log(f"{cfg.variant}: choosing the sampling temperature on val "
         f"({', '.join(map(str, temperatures))})")

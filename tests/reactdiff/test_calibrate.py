@@ -92,3 +92,17 @@ def test_a_run_started_before_temperatures_existed_may_resume():
     del stored["train"]["temperatures"]
     cfg.train.temperatures = (0.3,)
     assert resume_differences({"config": stored}, cfg, {}, {}) == []
+
+
+def test_val_without_neighbours_names_the_dataset_and_how_to_build_them(tiny_dataset, tmp_path):
+    from models.reactdiff.calibrate import calibrate
+    from reactbench.data import load_split
+
+    cfg = tiny_config()
+    cfg.train.temperatures = (0.3,)
+    val = load_split(tiny_dataset, "val", frames=120, neighbours=False)
+    said = []
+    assert calibrate(tmp_path / "run" / "m.pt", cfg, None, val, "cpu", log=said.append) is None
+    assert str(tiny_dataset) in said[0] and "neighbour_emotion_val.npy" in said[0]
+    assert f"reactbench appropriate --data {tiny_dataset} --split val" in said[0]
+    assert f"--out {tmp_path / 'run'} --resume" in said[0]
