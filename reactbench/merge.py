@@ -3,7 +3,9 @@ and 2) merged into one table row.
 
 A merged record is the first run's record with, per metric, ``value`` = the mean over the runs
 and ``std`` = their standard deviation (ddof 1; each run's value is already its mean over its
-generation seeds), no bootstrap interval, and ``runs``: one {``source``, ``params``} per run.
+generation seeds), no bootstrap interval, no ``extra`` or ``per_seed``, and ``runs``: one
+{``source``, ``params``} per run. A metric missing (value None) in any run has value and std
+None; an online row keeps its causality check only if every run passed one.
 It lives in memory only (tables, ``reactbench leaderboard --merge-runs``, ``reactbench ablate
 --train-seeds``); the result files stay as written.
 
