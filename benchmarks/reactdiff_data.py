@@ -135,15 +135,10 @@ def choose_temperature(rows: list[dict], run: str) -> tuple[float, str]:
 
 def stamp(model: Path, scores: Path, run: str) -> dict:
     """Write the val-chosen sampling temperature into a model file (``sampling``)."""
-    import torch
-
-    from models.reactdiff.checkpoint import atomic_save
+    from models.reactdiff.calibrate import write_sampling
 
     temp, how = choose_temperature(json.loads(scores.read_text()), run)
-    ckpt = torch.load(model, map_location="cpu", weights_only=False)
-    ckpt["sampling"] = {"temperature": temp, "chosen_on": how}
-    atomic_save(ckpt, model)
-    return ckpt["sampling"]
+    return write_sampling(model, temp, how)
 
 
 def quantise(model: Path, out: Path) -> Path:

@@ -57,10 +57,11 @@ def check_calibrated(variant: str, path: Path, meta: dict | None, preset: str, d
     (``train.temperatures``, diffusion variants) but its model file holds none chosen: training
     stopped while choosing it on val (models.reactdiff.calibrate), and the model would sample
     at 1.0, unlike the other variants."""
+    from .calibrate import wants_temperature
+
     cfg = (meta or {}).get("config") or {}
-    temperatures = (cfg.get("train") or {}).get("temperatures")
-    if temperatures and (cfg.get("model") or {}).get("diffusion", True) \
-            and not (meta or {}).get("sampling"):
+    if wants_temperature(cfg) and not (meta or {}).get("sampling"):
+        temperatures = cfg["train"]["temperatures"]
         data_flag = "" if data is None else f" --data {data}"
         raise ModelError(
             f"{path} ({variant}) has no sampling temperature although its config lists "

@@ -21,6 +21,26 @@ SEED = 0
 METRICS = ("FRCorr", "FRDist")
 
 
+def wants_temperature(config: dict) -> bool:
+    """Whether a model of ``config`` (a ReactDiffConfig as a dict, as model files store it)
+    samples at a temperature chosen on val: it lists ``train.temperatures`` and diffuses."""
+    return bool((config.get("train") or {}).get("temperatures")) and \
+        (config.get("model") or {}).get("diffusion", True)
+
+
+def write_sampling(model_path: Path, temperature: float, how: str) -> dict:
+    """Store ``sampling`` = {temperature, chosen_on: how} in the model file (atomically);
+    returns it."""
+    import torch
+
+    from .checkpoint import atomic_save
+
+    ckpt = torch.load(model_path, map_location="cpu", weights_only=False)
+    ckpt["sampling"] = {"temperature": temperature, "chosen_on": how}
+    atomic_save(ckpt, model_path)
+    return ckpt["sampling"]
+
+
 def choose(rows: list[dict]) -> tuple[float, str]:
     """(temperature, how it was chosen) from rows {temperature, FRCorr, FRDist}: the best mean
     rank of FRCorr (higher) and FRDist (lower); ties to the higher temperature."""
@@ -58,15 +78,11 @@ def calibrate(model_path: Path, cfg, train, val, device: str, log=print) -> dict
     ``model_path`` (atomically) and the scores into ``temperature.json``; returns the
     ``sampling`` entry, or None when there is nothing to choose (no temperatures, a variant
     without sampling) or nothing to choose on (no val split with a neighbour matrix)."""
-    import torch
-
     from reactbench.atomic import atomic_path
 
-    from .checkpoint import atomic_save
-
-    temperatures = tuple(cfg.train.temperatures or ())
-    if not temperatures or not cfg.model.diffusion:
+    if not wants_temperature(cfg.to_dict()):
         return None
+    temperatures = tuple(cfg.train.temperatures)
     if val is None or val.neighbours is None:
         root = getattr(val if val is not None else train, "root", None) or "the dataset"
         how = ("" if val is None else
@@ -83,11 +99,9 @@ def calibrate(model_path: Path, cfg, train, val, device: str, log=print) -> dict
     for r in rows:
         log(f"  temperature {r['temperature']}: FRCorr {r['FRCorr']:.3f}, FRDist "
             f"{r['FRDist']:.2f}" + ("  <- chosen" if r["temperature"] == temp else ""))
-    ckpt = torch.load(model_path, map_location="cpu", weights_only=False)
-    ckpt["sampling"] = {"temperature": temp, "chosen_on": how}
-    atomic_save(ckpt, model_path)
+    sampling = write_sampling(model_path, temp, how)
     with atomic_path(Path(model_path).with_name("temperature.json")) as tmp:
         tmp.write_text(json.dumps({"chosen": temp, "chosen_on": how, "alpha": ALPHA,
                                    "seed": SEED, "protocol": "official", "scores": rows},
                                   indent=1) + "\n")
-    return ckpt["sampling"]
+    return sampling

@@ -95,7 +95,6 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
               stage1_from: str | None = None, log=print) -> Path | None:
     """Train ``model`` (a ReactDiff variant) into ``out``; returns ``out/model.pt`` once stage 2
     is done (None after stage 1 alone, and on ranks > 0)."""
-    from . import checkpoint as ck
     from .calibrate import calibrate
     from .train import check_stage1_from, resolve_device, train_reactdiff
 
@@ -122,6 +121,6 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
                             resume=resume, precision=precision, compile=compile,
                             progress=progress, identities=ids, half_export=half_export,
                             max_steps=max_steps, stage1_from=stage1)
-    if model is not None and not (ck.read_metadata(model) or {}).get("sampling"):
+    if model is not None:  # a fresh export: it never holds a chosen temperature yet
         calibrate(model, cfg, train, val, device, log=log)
     return model
