@@ -79,8 +79,9 @@ def evaluate(folder: Path, runs: list[Path], alpha: int = 10, seed: int = 0,
     """Offline scores (official protocol) of trained runs (at several sampling temperatures)
     and the naive baselines on the exported val and test splits."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from models.reactdiff import plugin
-    from models.reactdiff.checkpoint import read_checkpoint
+    from reactbench.reactdiff import plugin
+    from reactbench.reactdiff.checkpoint import read_checkpoint
+
     from reactbench import registry
     from reactbench.metrics.api import compute_metrics
     from reactbench.models import SpeakerInput
@@ -123,9 +124,9 @@ def evaluate(folder: Path, runs: list[Path], alpha: int = 10, seed: int = 0,
 
 def choose_temperature(rows: list[dict], run: str) -> tuple[float, str]:
     """The sampling temperature of ``run`` on the VAL split, by the rule ``reactbench train``
-    applies after stage 2 (models.reactdiff.calibrate.choose)."""
+    applies after stage 2 (reactbench.reactdiff.calibrate.choose)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from models.reactdiff.calibrate import choose
+    from reactbench.reactdiff.calibrate import choose
 
     val = [r for r in rows if r["split"] == "val" and r["model"] == run]
     if not val:
@@ -135,7 +136,7 @@ def choose_temperature(rows: list[dict], run: str) -> tuple[float, str]:
 
 def stamp(model: Path, scores: Path, run: str) -> dict:
     """Write the val-chosen sampling temperature into a model file (``sampling``)."""
-    from models.reactdiff.calibrate import write_sampling
+    from reactbench.reactdiff.calibrate import write_sampling
 
     temp, how = choose_temperature(json.loads(scores.read_text()), run)
     return write_sampling(model, temp, how)
@@ -144,7 +145,7 @@ def stamp(model: Path, scores: Path, run: str) -> dict:
 def quantise(model: Path, out: Path) -> Path:
     """Write ``model`` with its weight matrices stored as int8 + per-channel scales (the
     shipped checkpoint's format; about half the size of float16)."""
-    from models.reactdiff.checkpoint import atomic_save, quantise_int8, read_checkpoint
+    from reactbench.reactdiff.checkpoint import atomic_save, quantise_int8, read_checkpoint
 
     ckpt = read_checkpoint(model)
     ckpt.pop("path", None)
@@ -159,8 +160,8 @@ def train(folder: Path, variant: str, run: Path, device: str, preset: str = "sma
     """Train ``variant`` on the exported train/val splits (identities of the exporting
     machine's dataset are recorded in the checkpoint)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from models.reactdiff.job import build_config
-    from models.reactdiff.train import train_reactdiff
+    from reactbench.reactdiff.job import build_config
+    from reactbench.reactdiff.train import train_reactdiff
 
     tr, va = load(folder / "train.npz"), load(folder / "val.npz")
     cfg = build_config(variant, preset, config, epochs)

@@ -24,11 +24,10 @@ from torch import distributed as dist
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from reactbench.reactdiff.config import preset_config  # noqa: E402
+from reactbench.reactdiff.network import ReactDiffNet  # noqa: E402
+from reactbench.reactdiff.train import StageLoss  # noqa: E402
 from reactdiff_gpu import WIDTHS, batch  # noqa: E402
-
-from models.reactdiff.config import preset_config  # noqa: E402
-from models.reactdiff.network import ReactDiffNet  # noqa: E402
-from models.reactdiff.train import StageLoss  # noqa: E402
 
 
 def run_stage(cfg, stage, per_gpu, steps, rank, world):

@@ -31,9 +31,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.reactdiff.config import preset_config  # noqa: E402
-from models.reactdiff.network import ReactDiffNet  # noqa: E402
-from models.reactdiff.sample import Sampler  # noqa: E402
+from reactbench.reactdiff.config import preset_config  # noqa: E402
+from reactbench.reactdiff.network import ReactDiffNet  # noqa: E402
+from reactbench.reactdiff.sample import Sampler  # noqa: E402
 
 WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 64, "mfcc": 26}
 
@@ -117,12 +117,12 @@ def sampling_time(cfg, precision, rows=80, alpha=10, t=750, compile_=False):
 @torch.no_grad()
 def _pdl(device: str) -> bool:
     """Whether the Triton kernels launch with programmatic dependent launch here."""
-    from models.reactdiff.kernels import pdl_enabled
+    from reactbench.reactdiff.kernels import pdl_enabled
     return pdl_enabled(torch.device(device))
 
 
 def _prefetch_mb() -> float:
-    from models.reactdiff.kernels import PREFETCH_BYTES
+    from reactbench.reactdiff.kernels import PREFETCH_BYTES
     return PREFETCH_BYTES / (1 << 20)
 
 

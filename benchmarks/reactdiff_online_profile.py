@@ -29,10 +29,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import models.reactdiff.sample as sample_mod  # noqa: E402
-from models.reactdiff.config import preset_config  # noqa: E402
-from models.reactdiff.network import ReactDiffNet  # noqa: E402
-from models.reactdiff.sample import Sampler  # noqa: E402
+import reactbench.reactdiff.sample as sample_mod  # noqa: E402
+from reactbench.reactdiff.config import preset_config  # noqa: E402
+from reactbench.reactdiff.network import ReactDiffNet  # noqa: E402
+from reactbench.reactdiff.sample import Sampler  # noqa: E402
 
 WIDTHS = {"au": 15, "fe": 8, "va": 2, "3dmm": 58, "logmel": 64, "mfcc": 26}
 

@@ -19,7 +19,7 @@ from triton.testing import do_bench_cudagraph
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.reactdiff import kernels as K  # noqa: E402
+from reactbench.reactdiff import kernels as K  # noqa: E402
 
 # (name, C_in, C_out, L): the paper UNet's residual-block convolutions per level
 SHAPES = [("level0 256->256", 256, 256, 128), ("level1 512->512", 512, 512, 64),

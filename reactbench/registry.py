@@ -27,18 +27,18 @@ from reactbench.errors import ModelError
 ENTRY_POINT_GROUP = "reactbench.models"
 
 BUILTIN_MODELS: dict[str, str] = {
-    "gt": "baselines.gt:GroundTruth",
-    "b_random": "baselines.b_random:BRandom",
-    "b_mime": "baselines.b_mime:BMime",
-    "b_meanseq": "baselines.b_meanseq:BMeanSeq",
-    "b_meanfr": "baselines.b_meanfr:BMeanFr",
-    "b_nn": "baselines.b_nn:BNearestNeighbour",
-    "reactdiff": "models.reactdiff.plugin:ReactDiff",
-    "reactdiff-no-mmt": "models.reactdiff.plugin:ReactDiffNoMMT",
-    "reactdiff-no-diffusion": "models.reactdiff.plugin:ReactDiffNoDiffusion",
-    "reactdiff-no-video": "models.reactdiff.plugin:ReactDiffNoVideo",
-    "reactdiff-no-audio": "models.reactdiff.plugin:ReactDiffNoAudio",
-    "reactdiff-lrs": "models.reactdiff.plugin:ReactDiffLRS",
+    "gt": "reactbench.baselines.gt:GroundTruth",
+    "b_random": "reactbench.baselines.b_random:BRandom",
+    "b_mime": "reactbench.baselines.b_mime:BMime",
+    "b_meanseq": "reactbench.baselines.b_meanseq:BMeanSeq",
+    "b_meanfr": "reactbench.baselines.b_meanfr:BMeanFr",
+    "b_nn": "reactbench.baselines.b_nn:BNearestNeighbour",
+    "reactdiff": "reactbench.reactdiff.plugin:ReactDiff",
+    "reactdiff-no-mmt": "reactbench.reactdiff.plugin:ReactDiffNoMMT",
+    "reactdiff-no-diffusion": "reactbench.reactdiff.plugin:ReactDiffNoDiffusion",
+    "reactdiff-no-video": "reactbench.reactdiff.plugin:ReactDiffNoVideo",
+    "reactdiff-no-audio": "reactbench.reactdiff.plugin:ReactDiffNoAudio",
+    "reactdiff-lrs": "reactbench.reactdiff.plugin:ReactDiffLRS",
 }
 
 BASELINES = ("b_random", "b_mime", "b_meanseq", "b_meanfr", "b_nn", "gt")
@@ -136,28 +136,6 @@ def _file_without_class(name: str) -> ModelError:
                       f"{', '.join(f'{name}:{c}' for c in classes)}")
 
 
-SHIPPED_PACKAGES = ("models", "baselines")  # reactbench's top-level packages (ReactDiff, baselines)
-_OWN_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _shadowing(exc: BaseException) -> str:
-    """A hint when an import failed because a plug-in's package and reactbench's share a name
-    (``models``/``baselines``): whichever was imported first in this process wins the name."""
-    name = getattr(exc, "name", None) or ""
-    top = name.split(".")[0]
-    if not isinstance(exc, ImportError) or top not in SHIPPED_PACKAGES or top not in sys.modules:
-        return ""
-    where = getattr(sys.modules[top], "__file__", None) or str(
-        list(getattr(sys.modules[top], "__path__", []) or ["?"])[0])
-    ours = Path(where).resolve().is_relative_to(_OWN_ROOT / top)
-    owner = "reactbench's own package" if ours else "a plug-in's package"
-    return (f" The name {top!r} is taken in this process by {owner} ({where}), imported "
-            f"first: reactbench ships top-level packages named {' and '.join(SHIPPED_PACKAGES)}, "
-            "so a plug-in's own package of that name collides with them when both are used in "
-            "one run. Rename your package (e.g. 'mynet'), or run your model and ReactDiff/the "
-            "baselines in separate runs.")
-
-
 def _import_file(path: Path) -> Any:
     """Import a plug-in file by path. While it runs, its folder leads ``sys.path`` (as for
     ``python file.py``), so the file can import modules that lie beside it."""
@@ -179,7 +157,7 @@ def _import_file(path: Path) -> Any:
     except Exception as exc:
         del sys.modules[mod_name]
         msg = f"importing model file {path} failed: {type(exc).__name__}: {exc}"
-        raise ModelError(msg + _shadowing(exc)) from exc
+        raise ModelError(msg) from exc
     finally:
         if folder in sys.path:  # the plug-in may have removed it itself
             sys.path.remove(folder)  # the first occurrence: the one inserted above
@@ -198,8 +176,7 @@ def resolve_model(spec: str) -> type:
         try:
             module = importlib.import_module(module_part)
         except ModuleNotFoundError as exc:
-            hint = _shadowing(exc) or (" Is its package installed (or, for a file, give "
-                                       "path/to/file.py:Class)?")
+            hint = " Is its package installed (or, for a file, give path/to/file.py:Class)?"
             raise ModelError(
                 f"model {spec!r}: cannot import module {module_part!r} ({exc}).{hint}"
             ) from exc

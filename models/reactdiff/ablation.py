@@ -2,7 +2,7 @@
 
 For each variant (full model, the four ablations of the paper's Table 4, and LRS): find its
 checkpoint (``runs/<variant>-<preset>/model.pt``; for ``reactdiff`` on the default synthetic
-dataset with the small preset, the shipped one), train it with :func:`models.reactdiff.job.
+dataset with the small preset, the shipped one), train it with :func:`reactbench.reactdiff.job.
 train_job` if it is missing (``retrain``: also instead of the shipped one; a trained run is
 never replaced), then evaluate every variant through the same
 harness as ``reactbench run`` (reactbench.evaluate.run: one result JSON per variant) and write
@@ -55,7 +55,7 @@ def check_preset(variant: str, path: Path, meta: dict | None, preset: str) -> No
 def check_calibrated(variant: str, path: Path, meta: dict | None, preset: str, data) -> None:
     """Raise ModelError if checkpoint ``path``'s config lists sampling temperatures
     (``train.temperatures``, diffusion variants) but its model file holds none chosen: training
-    stopped while choosing it on val (models.reactdiff.calibrate), and the model would sample
+    stopped while choosing it on val (reactbench.reactdiff.calibrate), and the model would sample
     at 1.0, unlike the other variants."""
     from .calibrate import wants_temperature
 

@@ -3,8 +3,8 @@
 :func:`train_job` resolves the dataset (default: the embedded synthetic one), loads the TRAIN
 split for fitting and the VAL split for validation (the test split is never read: the public
 code's bug 3), records both dataset identities in the checkpoint, runs
-:func:`models.reactdiff.train.train_reactdiff` and then chooses the sampling temperature on val
-(:mod:`models.reactdiff.calibrate`; presets with ``train.temperatures``). Under ``torchrun``
+:func:`reactbench.reactdiff.train.train_reactdiff` and then chooses the sampling temperature on val
+(:mod:`reactbench.reactdiff.calibrate`; presets with ``train.temperatures``). Under ``torchrun``
 every process runs this same function (the data layer's cache makes the repeated loading
 cheap); only rank 0, which gets the model file, calibrates.
 """

@@ -42,9 +42,9 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
-    from models.reactdiff.ablation import ABLATION_VARIANTS, ablate
     from reactbench.commands._common import out_dir, parse_seeds
     from reactbench.errors import ModelError
+    from reactbench.reactdiff.ablation import ABLATION_VARIANTS, ablate
 
     variants = ABLATION_VARIANTS
     if args.variants is not None:

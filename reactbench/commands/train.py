@@ -84,7 +84,7 @@ def main(args) -> int:
 
 def run(args) -> int:
     """Call the training job with the parsed flags and print a short summary."""
-    from models.reactdiff.job import train_job
+    from reactbench.reactdiff.job import train_job
 
     path = train_job(args.model, stage=args.stage, preset=args.preset, device=args.device,
                      data=args.data, out=args.out, resume=args.resume, seed=args.seed,

@@ -182,7 +182,8 @@ def test_out_naming_a_file_is_refused_before_any_work(tiny_dataset, tmp_path, cl
 def test_a_plugin_cannot_take_a_built_in_name(tiny_dataset, tmp_path, cli):
     code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", f"{PLUGINS}:CallsItselfGT"))
     assert code == 2 and "calls itself 'gt', the name of the built-in model" in err, err
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", "baselines.gt:GroundTruth"))
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model",
+                                 "reactbench.baselines.gt:GroundTruth"))
     assert code == 0, err  # the built-in's own class, named by its module path
 
 

@@ -19,8 +19,8 @@ def test_listing_is_instant_and_imports_no_model():
     t0 = time.perf_counter()
     text = registry.describe_models()
     assert time.perf_counter() - t0 < 1.0
-    assert "reactdiff-no-audio" in text and "models.reactdiff.plugin:ReactDiffNoAudio" in text
-    assert not any(m.startswith(("models.reactdiff", "baselines.")) for m in
+    assert "reactdiff-no-audio" in text and "reactbench.reactdiff.plugin:ReactDiffNoAudio" in text
+    assert not any(m.startswith(("reactbench.reactdiff", "reactbench.baselines.")) for m in
                    set(sys.modules) - before)
 
 
@@ -30,7 +30,7 @@ def test_reactdiff_names_are_lazy_strings():
             "ReactDiffNoVideo", "reactdiff-no-audio": "ReactDiffNoAudio",
             "reactdiff-lrs": "ReactDiffLRS"}
     for name, cls in want.items():
-        assert registry.BUILTIN_MODELS[name] == f"models.reactdiff.plugin:{cls}"
+        assert registry.BUILTIN_MODELS[name] == f"reactbench.reactdiff.plugin:{cls}"
 
 
 def test_expand_groups_keeps_order_and_drops_duplicates():
@@ -50,7 +50,7 @@ def test_file_and_module_specs(monkeypatch):
     assert cls.__name__ == "WithOptions"
     model = registry.create_model(f"{PLUGINS}:WithOptions", gain="0.5")
     assert model.gain == 0.5
-    assert registry.resolve_model("baselines.b_mime:BMime").__name__ == "BMime"
+    assert registry.resolve_model("reactbench.baselines.b_mime:BMime").__name__ == "BMime"
     with pytest.raises(ModelError, match="has no class 'Nope'.*Model classes there"):
         registry.resolve_model(f"{PLUGINS}:Nope")
     with pytest.raises(ModelError, match="does not exist"):
@@ -63,8 +63,8 @@ def test_file_and_module_specs(monkeypatch):
 
 def test_entry_point_models_are_listed(monkeypatch):
     monkeypatch.setattr(registry, "entry_point_models",
-                        lambda: {"acme": "baselines.b_mime:BMime"})
-    assert registry.available_models()["acme"] == "baselines.b_mime:BMime"
+                        lambda: {"acme": "reactbench.baselines.b_mime:BMime"})
+    assert registry.available_models()["acme"] == "reactbench.baselines.b_mime:BMime"
     assert registry.expand_models("acme") == ["acme"]
     assert "acme" in registry.describe_models()
     assert registry.resolve_model("acme").__name__ == "BMime"
@@ -123,57 +123,53 @@ def test_model_file_imports_modules_beside_it(tmp_path):
         sys.modules.pop("team_helpers", None)
 
 
-def _collide(tmp_path: Path, first: str, second: str) -> str:
-    """Resolve ``first`` then ``second`` in a fresh interpreter (sys.modules is per process);
-    a plug-in file in ``tmp_path`` imports its own package named ``baselines``."""
+def _resolve_in_order(tmp_path: Path, *specs: str) -> str:
+    """Resolve ``specs`` in order in a fresh interpreter (sys.modules is per process); the
+    plug-in file ``team.py`` in ``tmp_path`` imports its team's own ``models`` and
+    ``baselines`` packages, as research repositories often have."""
     import subprocess
     import textwrap
 
-    pkg = tmp_path / "baselines"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "net.py").write_text("SCALE = 0.5\n")
+    for name, value in (("models", "0.5"), ("baselines", "2")):
+        pkg = tmp_path / name
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+        (pkg / "net.py").write_text(f"SCALE = {value}\n")
     (tmp_path / "team.py").write_text(textwrap.dedent("""
-        from baselines.net import SCALE
+        from baselines.net import SCALE as OFFSET
+        from models.net import SCALE
         from reactbench.models import BaseReactionModel, ModelInfo
         class Team(BaseReactionModel):
-            info = ModelInfo(name="team", params={"scale": SCALE})
+            info = ModelInfo(name="team", params={"scale": SCALE, "offset": OFFSET})
             def generate(self, speaker, *, alpha, seed):
                 raise NotImplementedError
     """))
     code = textwrap.dedent(f"""
         from reactbench import registry
-        from reactbench.errors import ModelError
-        try:
-            registry.resolve_model({first!r})
-            registry.resolve_model({second!r})
-            print("OK")
-        except ModelError as exc:
-            print("ERROR", exc)
+        for spec in {list(specs)!r}:
+            cls = registry.resolve_model(spec)
+            print(cls.__name__, cls.__module__)
+        import models, baselines
+        print("team models", models.__file__)
+        print("team baselines", baselines.__file__)
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=tmp_path.parent, timeout=120)
-    return done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
 
 
-def test_a_plugin_package_named_like_ours_gets_a_clear_error(tmp_path):
-    out = _collide(tmp_path, "b_mime", f"{tmp_path / 'team.py'}:Team")
-    assert out.startswith("ERROR"), out
-    assert "The name 'baselines' is taken in this process by reactbench's own package" in out
-    assert "Rename your package" in out
-
-
-def test_a_plugin_package_imported_before_ours_works_or_is_named(tmp_path):
-    # an editable install finds baselines.b_mime by its own mapping even under a plug-in's
-    # 'baselines' package; a regular install looks inside the plug-in's package and fails
-    out = _collide(tmp_path, f"{tmp_path / 'team.py'}:Team", "b_mime")
-    assert out.startswith("OK") or (
-        "The name 'baselines' is taken in this process by a plug-in's package" in out), out
-
-
-def test_a_plugin_package_named_like_ours_works_alone(tmp_path):
+@pytest.mark.parametrize("team_first", [True, False])
+def test_a_plugin_importing_its_own_models_package_runs_beside_ours(tmp_path, team_first):
+    """reactbench installs no top-level ``models``/``baselines``: a team's packages of those
+    names and ReactDiff plus the baselines resolve in one process, in either order."""
     team = f"{tmp_path / 'team.py'}:Team"
-    assert _collide(tmp_path, team, team).startswith("OK")
+    ours = ["reactdiff", "b_mime"]
+    out = _resolve_in_order(tmp_path, *([team, *ours] if team_first else [*ours, team]))
+    assert "ReactDiff reactbench.reactdiff.plugin" in out
+    assert "BMime reactbench.baselines.b_mime" in out
+    assert f"team models {tmp_path / 'models' / '__init__.py'}" in out
+    assert f"team baselines {tmp_path / 'baselines' / '__init__.py'}" in out
 
 
 def test_model_file_that_edits_sys_path_imports(tmp_path):

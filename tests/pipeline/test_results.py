@@ -41,7 +41,7 @@ def test_schema_of_a_real_run(tiny_dataset, tmp_path, cli):
     assert "git_commit" in rec["software"]
     assert rec["machine"]["device"] == "cpu" and rec["machine"]["cpu_count"]
     assert {"load", "fit", "generate", "score", "metrics", "total"} <= set(rec["timings"])
-    assert rec["model"]["class"] == "baselines.b_random.BRandom"
+    assert rec["model"]["class"] == "reactbench.baselines.b_random.BRandom"
     assert rec["dataset"]["generator"]["version"]
     assert rec["predictions"][0]["key"] and rec["predictions"][0]["path"].endswith(".npz")
     assert validate_record(read_result(path))

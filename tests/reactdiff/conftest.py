@@ -13,7 +13,7 @@ def fake_splits():
 
 
 def train_tiny(out, variant="reactdiff", splits=None, **kw):
-    from models.reactdiff.train import train_reactdiff
+    from reactbench.reactdiff.train import train_reactdiff
 
     train, val = splits
     return train_reactdiff(tiny_config(variant), train, val, out=out, progress=False,

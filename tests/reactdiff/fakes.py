@@ -51,7 +51,7 @@ def speaker_input(split: SplitData, rows, frames=None) -> SpeakerInput:
 
 def tiny_config(variant: str = "reactdiff"):
     """A very small ReactDiff config (window 10) for fast CPU tests."""
-    from models.reactdiff.config import ModelConfig, TrainConfig, apply_variant, preset_config
+    from reactbench.reactdiff.config import ModelConfig, TrainConfig, apply_variant, preset_config
 
     cfg = preset_config("small", "reactdiff")
     cfg.model = ModelConfig(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from reactbench.reactdiff import checkpoint as ck
+from reactbench.reactdiff import plugin
+from reactbench.reactdiff.config import StreamSpec, merge_overrides, preset_config
+from reactbench.reactdiff.job import check_output_dir, train_job
+from reactbench.reactdiff.streams import person_streams, stream_widths
+from reactbench.reactdiff.train import Trainer, split_arrays
 
-from models.reactdiff import checkpoint as ck
-from models.reactdiff import plugin
-from models.reactdiff.config import StreamSpec, merge_overrides, preset_config
-from models.reactdiff.job import check_output_dir, train_job
-from models.reactdiff.streams import person_streams, stream_widths
-from models.reactdiff.train import Trainer, split_arrays
 from reactbench.cli import main as cli
 from reactbench.errors import ModelError
 
@@ -20,7 +20,7 @@ from .fakes import random_split, tiny_config
 
 
 def test_resume_refuses_another_runs_settings_or_data(tmp_path, fake_splits):
-    from models.reactdiff.train import train_reactdiff
+    from reactbench.reactdiff.train import train_reactdiff
 
     out = tmp_path / "run"
     assert train_tiny(out, splits=fake_splits, stage="1") is None
@@ -77,7 +77,7 @@ def test_config_file_must_be_an_object():
     (b'{"model":', "is not valid JSON"),
 ])
 def test_unreadable_config_files_are_named(tmp_path, content, needle):
-    from models.reactdiff.config import load_config_file
+    from reactbench.reactdiff.config import load_config_file
 
     path = tmp_path / "cfg.json"
     if content is None:
@@ -89,7 +89,7 @@ def test_unreadable_config_files_are_named(tmp_path, content, needle):
 
 
 def test_every_preset_and_variant_config_is_valid():
-    from models.reactdiff.config import PRESETS, VARIANTS
+    from reactbench.reactdiff.config import PRESETS, VARIANTS
 
     for p in PRESETS:
         for v in VARIANTS:
@@ -174,7 +174,7 @@ def test_ablate_refuses_an_empty_variant_list(capsys):
     (["--train-seeds", "0,x"], "--train-seeds expects integers like 0 or 0,1,2"),
 ])
 def test_ablate_checks_its_flags_before_training(tmp_path, capsys, monkeypatch, flags, needle):
-    from models.reactdiff import ablation
+    from reactbench.reactdiff import ablation
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile").write_text("")
@@ -186,7 +186,7 @@ def test_ablate_checks_its_flags_before_training(tmp_path, capsys, monkeypatch, 
 
 
 def test_ablate_variant_full_is_the_unablated_model(tmp_path, capsys, monkeypatch):
-    from models.reactdiff import ablation
+    from reactbench.reactdiff import ablation
 
     seen = []
 
@@ -201,8 +201,8 @@ def test_ablate_variant_full_is_the_unablated_model(tmp_path, capsys, monkeypatc
 
 
 def _train_on(dataset, out, variant, preset="small", seed=0):
-    from models.reactdiff.job import load_training_splits
-    from models.reactdiff.train import train_reactdiff
+    from reactbench.reactdiff.job import load_training_splits
+    from reactbench.reactdiff.train import train_reactdiff
 
     cfg = tiny_config(variant)
     cfg.preset = preset
@@ -211,7 +211,8 @@ def _train_on(dataset, out, variant, preset="small", seed=0):
 
 
 def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path, monkeypatch):
-    from models.reactdiff.ablation import ablate
+    from reactbench.reactdiff.ablation import ablate
+
     from reactbench.results import read_results
 
     runs, out = tmp_path / "runs", tmp_path / "out"
@@ -239,7 +240,8 @@ def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path,
 
 
 def test_ablate_over_training_seeds_shows_mean_and_std(tiny_dataset, tmp_path, monkeypatch):
-    from models.reactdiff import ablation
+    from reactbench.reactdiff import ablation
+
     from reactbench.results import read_results
 
     runs, out = tmp_path / "runs", tmp_path / "out"
@@ -268,7 +270,7 @@ def test_ablate_over_training_seeds_shows_mean_and_std(tiny_dataset, tmp_path, m
 
 
 def test_other_data_error_offers_the_train_command_for_that_data(tmp_path, monkeypatch):
-    from models.reactdiff.plugin import train_command
+    from reactbench.reactdiff.plugin import train_command
 
     monkeypatch.setenv("REACTBENCH_CACHE", str(tmp_path / "cache"))
     assert train_command("reactdiff").endswith("--out runs/reactdiff-small [--data DIR]")
@@ -285,7 +287,7 @@ def test_other_data_error_offers_the_train_command_for_that_data(tmp_path, monke
 def test_ablate_retrain_refuses_a_trained_run_instead_of_re_exporting_it(tiny_dataset, tmp_path,
                                                                        monkeypatch):
     # resuming a finished run only re-exports its model.pt: --retrain must not pretend
-    from models.reactdiff import ablation
+    from reactbench.reactdiff import ablation
 
     runs = tmp_path / "runs"
     _train_on(tiny_dataset, runs / "reactdiff-no-diffusion-small-seed1",
@@ -313,10 +315,10 @@ def test_ablate_retrain_refuses_a_trained_run_instead_of_re_exporting_it(tiny_da
 def test_ablate_refuses_a_run_whose_temperature_was_never_chosen(tiny_dataset, tmp_path):
     # training stopped after model.pt was written, before calibrate.py chose the temperature:
     # evaluated, the run would sample at 1.0 unlike the others
-    from models.reactdiff.ablation import ablate
-    from models.reactdiff.calibrate import calibrate
-    from models.reactdiff.job import load_training_splits
-    from models.reactdiff.train import train_reactdiff
+    from reactbench.reactdiff.ablation import ablate
+    from reactbench.reactdiff.calibrate import calibrate
+    from reactbench.reactdiff.job import load_training_splits
+    from reactbench.reactdiff.train import train_reactdiff
 
     runs = tmp_path / "runs"
     cfg = tiny_config()

@@ -10,10 +10,10 @@ import shutil
 
 import numpy as np
 import pytest
+from reactbench.reactdiff import plugin
+from reactbench.reactdiff.config import StreamSpec
+from reactbench.reactdiff.streams import feature_files_identity
 
-from models.reactdiff import plugin
-from models.reactdiff.config import StreamSpec
-from models.reactdiff.streams import feature_files_identity
 from reactbench.cli import main
 from reactbench.results import read_result
 

@@ -16,7 +16,7 @@ def _rows(*triples):
 
 
 def test_choose_best_mean_rank_ties_to_the_higher_temperature():
-    from models.reactdiff.calibrate import choose
+    from reactbench.reactdiff.calibrate import choose
 
     temp, how = choose(_rows((0.15, 0.9, 80.0), (0.3, 0.8, 85.0), (0.6, 0.7, 90.0)))
     assert temp == 0.15 and "temperatures 0.15, 0.3, 0.6" in how and "val split" in how
@@ -35,9 +35,10 @@ def _config(tmp_path, **train):
 
 def test_train_chooses_the_temperature_on_val_and_the_plugin_samples_at_it(
         tiny_dataset, tmp_path, capsys):
-    from models.reactdiff import checkpoint as ck
-    from models.reactdiff.calibrate import choose
-    from models.reactdiff.plugin import ReactDiff
+    from reactbench.reactdiff import checkpoint as ck
+    from reactbench.reactdiff.calibrate import choose
+    from reactbench.reactdiff.plugin import ReactDiff
+
     from reactbench.data import load_split
 
     out = tmp_path / "run"
@@ -57,7 +58,7 @@ def test_train_chooses_the_temperature_on_val_and_the_plugin_samples_at_it(
 
 
 def test_no_temperatures_or_no_sampling_or_no_val_neighbours_choose_nothing(tmp_path):
-    from models.reactdiff.calibrate import calibrate
+    from reactbench.reactdiff.calibrate import calibrate
 
     said = []
     cfg = tiny_config()
@@ -73,7 +74,8 @@ def test_no_temperatures_or_no_sampling_or_no_val_neighbours_choose_nothing(tmp_
 
 
 def test_small_preset_chooses_among_the_shipped_temperatures_and_bad_ones_are_refused():
-    from models.reactdiff.config import ReactDiffConfig, preset_config
+    from reactbench.reactdiff.config import ReactDiffConfig, preset_config
+
     from reactbench.errors import ModelError
 
     assert preset_config("small").train.temperatures == (0.15, 0.3, 0.6)
@@ -85,7 +87,7 @@ def test_small_preset_chooses_among_the_shipped_temperatures_and_bad_ones_are_re
 
 
 def test_a_run_started_before_temperatures_existed_may_resume():
-    from models.reactdiff.train import resume_differences
+    from reactbench.reactdiff.train import resume_differences
 
     cfg = tiny_config()
     stored = cfg.to_dict()
@@ -95,7 +97,8 @@ def test_a_run_started_before_temperatures_existed_may_resume():
 
 
 def test_val_without_neighbours_names_the_dataset_and_how_to_build_them(tiny_dataset, tmp_path):
-    from models.reactdiff.calibrate import calibrate
+    from reactbench.reactdiff.calibrate import calibrate
+
     from reactbench.data import load_split
 
     cfg = tiny_config()

@@ -29,7 +29,7 @@ def test_train_command_end_to_end(tiny_dataset, tiny_json, tmp_path, capsys, mon
     assert rc == 0
     assert (out / "model.pt").is_file() and (out / "loss.png").is_file()
     assert "reactbench run --model reactdiff --model-arg checkpoint=" in capsys.readouterr().out
-    from models.reactdiff import checkpoint as ck
+    from reactbench.reactdiff import checkpoint as ck
 
     ident = ck.read_checkpoint(out / "model.pt")["dataset"]
     assert set(ident) == {"train", "val"}  # the test split is never read

@@ -8,8 +8,7 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
-
-from models.reactdiff import checkpoint as ck
+from reactbench.reactdiff import checkpoint as ck
 
 from .conftest import train_tiny
 from .fakes import random_split

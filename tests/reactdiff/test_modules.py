@@ -5,18 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from models.reactdiff.config import StreamSpec
-from models.reactdiff.diffusion import (
+from reactbench.reactdiff.config import StreamSpec
+from reactbench.reactdiff.diffusion import (
     Diffusion,
     LatentNorm,
     cosine_alpha_bar,
     from_windows,
     to_windows,
 )
-from models.reactdiff.mmt import MMTDecoder, MMTEncoder
-from models.reactdiff.network import ReactDiffNet
-from models.reactdiff.unet import UNet1D
+from reactbench.reactdiff.mmt import MMTDecoder, MMTEncoder
+from reactbench.reactdiff.network import ReactDiffNet
+from reactbench.reactdiff.unet import UNet1D
 
 from .fakes import tiny_config
 
@@ -218,7 +217,7 @@ def _jittered_unet():
 
 def test_gemm_convolutions_equal_conv1d():
     """unet.use_gemm_convs: the UNet's convolutions as matrix products, same outputs and state."""
-    from models.reactdiff.unet import GemmConv1d, use_gemm_convs
+    from reactbench.reactdiff.unet import GemmConv1d, use_gemm_convs
 
     unet, x, t, cond = _jittered_unet()
     with torch.no_grad():
@@ -261,7 +260,7 @@ def test_ddim_timesteps_evenly_spaced_and_device_independent(n):
 def test_inference_fusion_keeps_the_function():
     """unet.fuse_for_inference (attention projections folded, output + skip convolutions as one
     matrix product): same outputs, fewer matrix products."""
-    from models.reactdiff.unet import fuse_for_inference
+    from reactbench.reactdiff.unet import fuse_for_inference
 
     unet, x, t, cond = _jittered_unet()
     linears = sum(isinstance(m, (torch.nn.Linear, torch.nn.Conv1d)) for m in unet.modules())

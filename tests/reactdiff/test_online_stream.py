@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from reactbench.reactdiff import checkpoint as ck
+from reactbench.reactdiff import online, plugin
+from reactbench.reactdiff import sample as sample_mod
+from reactbench.reactdiff.network import ReactDiffNet
+from reactbench.reactdiff.online import StaticKV, decoder_step, encoder_step, pack
+from reactbench.reactdiff.sample import Sampler
 
-from models.reactdiff import checkpoint as ck
-from models.reactdiff import online, plugin
-from models.reactdiff import sample as sample_mod
-from models.reactdiff.network import ReactDiffNet
-from models.reactdiff.online import StaticKV, decoder_step, encoder_step, pack
-from models.reactdiff.sample import Sampler
 from reactbench.errors import ModelError
 from reactbench.evaluate import check_causality, generate_online
 
@@ -83,7 +83,7 @@ def test_decoder_step_equals_full_causal_decoder(size):
 @pytest.mark.parametrize("size", [50, 17])
 def test_small_preset_encoder_and_decoder_steps(size):
     """The shipped recipe's widths (window 50, frame skip): chunks of a window and odd ones."""
-    from models.reactdiff.config import preset_config
+    from reactbench.reactdiff.config import preset_config
 
     cfg = preset_config("small").model
     torch.manual_seed(0)

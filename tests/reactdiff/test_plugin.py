@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from reactbench.reactdiff import plugin
 
-from models.reactdiff import plugin
 from reactbench.errors import ModelError
 
 from .conftest import train_tiny
@@ -138,8 +138,8 @@ def test_data_without_audio_is_a_clear_error(tiny_model, fake_splits):
 
 
 def test_feature_file_streams(tmp_path, fake_splits):
-    from models.reactdiff.config import StreamSpec
-    from models.reactdiff.streams import person_streams
+    from reactbench.reactdiff.config import StreamSpec
+    from reactbench.reactdiff.streams import person_streams
 
     split = fake_splits[0]
     spec = StreamSpec("afr", "file:feats", "audio", width=12)

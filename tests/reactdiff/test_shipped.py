@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from models.reactdiff import checkpoint as ck
-from models.reactdiff import plugin
+from reactbench.reactdiff import checkpoint as ck
+from reactbench.reactdiff import plugin
 
 from .fakes import random_person, random_split, speaker_input
 

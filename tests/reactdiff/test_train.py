@@ -7,10 +7,10 @@ import csv
 import numpy as np
 import pytest
 import torch
+from reactbench.reactdiff import checkpoint as ck
+from reactbench.reactdiff.streams import stream_widths
+from reactbench.reactdiff.train import ClipDataset, Trainer, _to, resolve_device, split_arrays
 
-from models.reactdiff import checkpoint as ck
-from models.reactdiff.streams import stream_widths
-from models.reactdiff.train import ClipDataset, Trainer, _to, resolve_device, split_arrays
 from reactbench.errors import ModelError
 
 from .conftest import train_tiny
@@ -82,7 +82,7 @@ def test_resume_and_stage_errors(tmp_path, fake_splits):
 
 def test_interrupted_stage_resumes(tmp_path, fake_splits):
     """A stage stopped after its first epoch continues from the checkpoint's epoch."""
-    from models.reactdiff.train import Trainer as T
+    from reactbench.reactdiff.train import Trainer as T
 
     cfg = tiny_config()
     cfg.train.epochs1 = 3
@@ -110,7 +110,7 @@ def test_cuda_without_gpu_is_a_clear_error():
 def test_stage2_from_another_models_mmt(tmp_path, tiny_model, fake_splits):
     """--stage1-from: stage 2 trains on the given model's MMT, left unchanged; a condition of
     another width (window positions) is fine, another MMT architecture is a clear error."""
-    from models.reactdiff.train import train_reactdiff
+    from reactbench.reactdiff.train import train_reactdiff
 
     train, val = fake_splits
     ids = {"train": train.identity, "val": val.identity}

@@ -15,8 +15,8 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")  # before triton.jit runs
 pytest.importorskip("triton")
 
-from models.reactdiff.config import ModelConfig  # noqa: E402
-from models.reactdiff.unet import UNet1D  # noqa: E402
+from reactbench.reactdiff.config import ModelConfig  # noqa: E402
+from reactbench.reactdiff.unet import UNet1D  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -37,7 +37,7 @@ def _unet(**kw) -> UNet1D:
 
 def test_triton_unet_equals_the_module(monkeypatch):
     """Length 11: padded to the levels' multiple and cut back, as the module does."""
-    from models.reactdiff.triton_unet import TritonUNet
+    from reactbench.reactdiff.triton_unet import TritonUNet
 
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # an exact reference
 
@@ -66,8 +66,7 @@ def test_conv1d_kernel_equals_torch(stride, upsample, skip, split, monkeypatch):
     through a transposed view; two blocks of rows; K split in 2-3 parts (partial sums added
     by the last part), twice in a row (the split counters are left at zero)."""
     import triton
-
-    from models.reactdiff.kernels import _counters, conv1d, conv_weight
+    from reactbench.reactdiff.kernels import _counters, conv1d, conv_weight
 
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)  # an exact reference
     g = torch.Generator().manual_seed(1)
@@ -98,7 +97,7 @@ def test_conv1d_kernel_equals_torch(stride, upsample, skip, split, monkeypatch):
 
 @pytest.mark.parametrize("silu", [True, False])
 def test_norm_act_equals_group_norm_film_silu(silu):
-    from models.reactdiff.kernels import norm_act
+    from reactbench.reactdiff.kernels import norm_act
 
     x1, x2 = torch.randn(2, 24, 7, device=DEVICE), torch.randn(2, 24, 7, device=DEVICE)
     gn = torch.nn.GroupNorm(4, 48).to(DEVICE)  # group size 12, one group straddles the pair
@@ -116,8 +115,8 @@ def test_norm_act_equals_group_norm_film_silu(silu):
 def test_fused_ddim_sampling_equals_the_torch_update():
     """Diffusion.ddim_sample with the Triton UNet's one-kernel update (host-side schedule
     values) gives the samples of the torch update with the torch UNet."""
-    from models.reactdiff.diffusion import Diffusion
-    from models.reactdiff.triton_unet import TritonUNet
+    from reactbench.reactdiff.diffusion import Diffusion
+    from reactbench.reactdiff.triton_unet import TritonUNet
 
     unet = _unet()
     diff = Diffusion(20).to(DEVICE)
@@ -133,7 +132,7 @@ def test_fused_ddim_sampling_equals_the_torch_update():
 def test_attention_kernel_equals_multihead_attention(length, heads, ch):
     """attention(): packed QKV (B, L, 3C) -> (B, L, C) as scaled_dot_product_attention over
     heads (head size 5 is padded to the kernel's 16 lanes, L 11 masked)."""
-    from models.reactdiff.kernels import attention
+    from reactbench.reactdiff.kernels import attention
 
     qkv = torch.randn(2, length, 3 * ch, device=DEVICE)
     q, k, v = qkv.view(2, length, 3, heads, ch // heads).permute(2, 0, 3, 1, 4)
@@ -142,7 +141,7 @@ def test_attention_kernel_equals_multihead_attention(length, heads, ch):
 
 
 def test_kernel_wrappers_refuse_mismatched_inputs():
-    from models.reactdiff.kernels import attention, conv1d, conv_weight
+    from reactbench.reactdiff.kernels import attention, conv1d, conv_weight
 
     x = torch.randn(1, 8, 12, device=DEVICE)
     w = conv_weight(torch.randn(4, 10, 3, device=DEVICE))

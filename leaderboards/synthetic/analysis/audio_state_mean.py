@@ -21,8 +21,8 @@ alpha reactions are identical (FRDiv = 0).
 from __future__ import annotations
 
 import numpy as np
+from reactbench.baselines._common import repeat_alpha
 
-from baselines._common import repeat_alpha
 from reactbench.errors import ModelError
 from reactbench.models import BaseReactionModel, ModelInfo, Reactions, SpeakerInput
 

@@ -67,7 +67,7 @@ def class_oracles(train_listener: np.ndarray, train_cls: np.ndarray, test_cls: n
 
 def sample_mean(pred: np.ndarray) -> np.ndarray:
     """(N, alpha, T, 25) reactions -> their mean over alpha, repeated alpha times (float32)."""
-    from baselines._common import repeat_alpha
+    from reactbench.baselines._common import repeat_alpha
 
     return repeat_alpha(pred.mean(axis=1, dtype=np.float64), pred.shape[1])
 
