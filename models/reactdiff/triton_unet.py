@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import kernels as K
-from .unet import AttnBlock, ResBlock, UNet1D, _Upsample, walk
+from .unet import AttnBlock, ResBlock, UNet1D, Upsample, walk
 
 
 @dataclass
@@ -115,7 +115,7 @@ class TritonUNet(nn.Module):
                 return _Res(m, dtype)
             if isinstance(m, AttnBlock):
                 return _Attn(m, dtype)
-            if isinstance(m, _Upsample):
+            if isinstance(m, Upsample):
                 return _Conv.of(m.conv, dtype, upsample=True)
             return _Conv.of(m, dtype)
 

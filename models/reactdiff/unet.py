@@ -133,7 +133,7 @@ class UNet1D(nn.Module):
                 if lvl in cfg.unet_attn_levels:
                     blocks.append(AttnBlock(cur, cfg.unet_heads))
                 if lvl > 0 and i == cfg.unet_res_blocks:
-                    blocks.append(_Upsample(cur))
+                    blocks.append(Upsample(cur))
                 self.up.append(nn.ModuleList(blocks))
         self.out = nn.Sequential(_norm(cur), nn.SiLU(),
                                  zero_module(nn.Conv1d(cur, cfg.window, 3, padding=1)))
@@ -250,7 +250,9 @@ def use_gemm_convs(module: nn.Module) -> nn.Module:
     return module
 
 
-class _Upsample(nn.Module):
+class Upsample(nn.Module):
+    """Nearest-neighbour 2x upsampling then a 3-tap convolution: (B, ch, T) -> (B, ch, 2T)."""
+
     def __init__(self, ch: int):
         super().__init__()
         self.conv = nn.Conv1d(ch, ch, 3, padding=1)

@@ -135,6 +135,17 @@ def audio_excess(audio_file: Path, n_audio: int, n_clip: int) -> str | None:
             f"used: is it the clip's own audio?")
 
 
+def missing_file_message(p: Path, split: str) -> str:
+    """The message for a clip file ``p`` of ``split`` that does not exist (names its modality)."""
+    kind = {layout.EMOTION_DIR: "emotion CSV (25 columns)", layout.FACE_DIR: "3DMM .npy (T, 58)",
+            layout.AUDIO_DIR: ".wav audio"}
+    for d, what in kind.items():
+        if f"/{split}/{d}/" in str(p):
+            return (f"{p}: file not found; the split CSV {split}.csv names this clip, expected "
+                    f"its {what}")
+    return f"{p}: file not found"
+
+
 def _used_frames(lengths: dict[str, int], frames: int | None) -> int | None:
     """Frames the loader keeps of a clip with these Emotion/3DMM ``lengths``."""
     ts = [lengths[k] for k in ("emotion", "face") if k in lengths]
@@ -150,15 +161,13 @@ def check_clip(root: Path, split: str, clip: str, audio: bool = True,
     frames: as the loader's ``frames`` (Emotion and 3DMM may differ when both reach it; the wav
     must cover the frames kept). The clip's video frames folder is looked at if present.
     """
-    from reactbench.data.loader import _missing_message
-
     rep = CheckReport()
     lengths: dict[str, int] = {}
     ep, fp, ap = (layout.emotion_path(root, split, clip), layout.face_path(root, split, clip),
                   layout.audio_path(root, split, clip))
     for p in (ep, fp, ap) if audio else (ep, fp):
         if not p.is_file():
-            rep.errors.append(_problem(p, _missing_message(p, split)))
+            rep.errors.append(_problem(p, missing_file_message(p, split)))
     if ep.is_file():
         try:
             emo = layout.read_emotion(ep)

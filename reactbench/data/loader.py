@@ -17,7 +17,12 @@ import numpy as np
 from reactbench.atomic import atomic_savez
 from reactbench.constants import DEFAULT_FRAMES, FPS
 from reactbench.data import layout
-from reactbench.data.check import audio_shortfall, check_emotion_ranges, modality_mismatch
+from reactbench.data.check import (
+    audio_shortfall,
+    check_emotion_ranges,
+    missing_file_message,
+    modality_mismatch,
+)
 from reactbench.data.split import SplitData
 from reactbench.errors import DataError
 from reactbench.file_digest import memoised, stat_key, update_with_files
@@ -177,7 +182,7 @@ def load_split(root: str | Path, split: str, *, frames: int | None = DEFAULT_FRA
     if data is None:
         for p, size, _ in stats:
             if size is None:
-                raise DataError(_missing_message(Path(p), split))
+                raise DataError(missing_file_message(Path(p), split))
         data = _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, progress)
         if cache:
             _write_cache(cpath, data)
@@ -205,16 +210,6 @@ def _audio_version(audio: bool) -> str:
     from reactbench.data.audio import FEATURES_VERSION, LOGMEL_DIM
 
     return f"{FEATURES_VERSION}-{LOGMEL_DIM}"
-
-
-def _missing_message(p: Path, split: str) -> str:
-    kind = {layout.EMOTION_DIR: "emotion CSV (25 columns)", layout.FACE_DIR: "3DMM .npy (T, 58)",
-            layout.AUDIO_DIR: ".wav audio"}
-    for d, what in kind.items():
-        if f"/{split}/{d}/" in str(p):
-            return (f"{p}: file not found; the split CSV {split}.csv names this clip, expected "
-                    f"its {what}")
-    return f"{p}: file not found"
 
 
 def _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, progress) -> dict:
