@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The H200 record of ReactDiff (benchmarks/results/reactdiff_gpu_h200.md) in two device calls,
+# ReactDiff's H200 figures (docs/benchmarks.md; benchmarks/results/*_h200.*) in two calls,
 # each inside the device's 10-minute limit. Run the second right after the first (the machine
 # stays warm for 30 s only).
 #   PART=online bash benchmarks/device_h200.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Device-machine run for the metrics speed work (issue 3): the GPU tests and the full-size
+# Metrics on a GPU machine: the GPU tests and the full-size
 # metrics benchmark with the GPU engine. Run from the repository root:
 #   bash benchmarks/device_metrics.sh OUT_DIR [extra metrics_speed.py arguments]
 # Wheels of packages the device image lacks (tslearn) are taken from .whl/ when it exists; make it

@@ -2,6 +2,7 @@
 # ReactDiff work on the GPU device. Data: carry .rdcarry (benchmarks/reactdiff_data.py export
 # .rdcarry: train/val/test of this machine's default synthetic dataset, with its identities).
 #   bash benchmarks/device_reactdiff.sh train JOBS...   JOB = name:variant[:epochs[:config[:seed]]]
+#       (config: path of a JSON file of preset overrides)
 #       trains the jobs in parallel on the one GPU, evaluates them (+ naive baselines) on the
 #       exported test split, tars model.pt/loss.csv/loss.png + scores into $OUT/runs.tgz;
 #       STAGE1_FROM=MODEL.pt trains stage 2 only, on that model's MMT (stage-2 experiments;
@@ -20,7 +21,7 @@ if [[ $what == train ]]; then
     IFS=: read -r name variant epochs config seed <<< "$job"
     args=(--variant "$variant" --run "$OUT/runs/$name" --half --seed "${seed:-0}")
     [[ -n ${epochs:-} ]] && args+=(--epochs "$epochs")
-    [[ -n ${config:-} ]] && args+=(--config "benchmarks/reactdiff_configs/$config.json")
+    [[ -n ${config:-} ]] && args+=(--config "$config")
     [[ -n ${STAGE1_FROM:-} ]] && args+=(--stage1-from "${STAGE1_FROM//\{variant\}/$variant}")
     OMP_NUM_THREADS=2 timeout "${TRAIN_LIMIT:-420}" python3 benchmarks/reactdiff_data.py train .rdcarry \
       "${args[@]}" > "$OUT/runs/$name.log" 2>&1 &

@@ -1,7 +1,7 @@
 """A re-creation of the official REACT2024 metric loop, for speed and value comparisons only.
 
-Written from our description of the challenge code (``../shared/spec/official_react2024.md``,
-sections 3 and 6), not copied from it: the same per-item functions (a per-column CCC with a local
+Written from a description of the challenge code (``docs/metrics.md`` describes what it
+computes), not copied from it: the same per-item functions (a per-column CCC with a local
 corrcoef, ``tslearn.metrics.dtw`` per group and pair, a per-lag/per-column ``np.corrcoef`` TLCC),
 the same ``multiprocessing.Pool(p).starmap`` fan-out with one task per speaker row, float32 numpy
 inputs, and the torch float32 FRDiv / FRVar / FRDvs. This is benchmark code, not part of the

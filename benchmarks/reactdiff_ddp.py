@@ -1,7 +1,7 @@
 """ReactDiff DDP training throughput on 1..G GPUs (paper preset, bf16), under torchrun.
 
     torchrun --standalone --nproc_per_node=G benchmarks/reactdiff_ddp.py \
-        --out benchmarks/results/reactdiff_ddp_<device>_g<G>.json [--baseline FILE_G1.json]
+        --out benchmarks/results/reactdiff_train_ddp_<device>.json [--baseline FILE_G1.json]
 
 Every process trains on its own random batch of ``--per-gpu`` clips (the global batch grows
 with G, as with a DistributedSampler), DDP averages the gradients; rank 0 reports the global

@@ -13,7 +13,7 @@ Measures, on random inputs of the default streams' widths (AU/FE/VA/3DMM, log-me
   (``Sampler(streaming="graphs")``: encoder/decoder steps and the whole DDIM loop), fp32 or bf16,
   with the UNet compiled (``Sampler(compile=True)``) or not, at T or fewer DDIM steps.
 
-    python benchmarks/reactdiff_gpu.py --out benchmarks/results/reactdiff_gpu_h100.json
+    python benchmarks/reactdiff_gpu.py --out benchmarks/results/reactdiff_train_h100.json
 """
 
 from __future__ import annotations
