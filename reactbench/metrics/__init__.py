@@ -1,9 +1,11 @@
 """The seven REACT2024 metrics (FRCorr, FRDist, FRDiv, FRVar, FRDvs, FRRea-feat, FRSyn).
 
-``compute_metrics`` scores generated reactions under the ``official`` or ``corrected`` protocol
-(see :mod:`reactbench.metrics.api`); one function per metric and the per-item functions ``ccc``,
-``dtw``, ``tlcc_offsets`` and ``frechet_distance`` are public too. ``ReactionMetrics`` is the thin
-stateful layer for evaluation loops (batches in, the same scores out).
+``compute_metrics`` scores generated reactions under a protocol (:mod:`reactbench.protocols`:
+``official`` or ``corrected``); :data:`METRICS` is the metric table (one
+:class:`~reactbench.metrics.spec.MetricSpec` per metric); one function per metric and the
+per-item functions ``ccc``, ``dtw``, ``tlcc_offsets`` and ``frechet_distance`` are public too.
+``ReactionMetrics`` is the thin stateful layer for evaluation loops (batches in, the same
+scores out).
 """
 
 from reactbench.metrics.api import (
@@ -20,12 +22,14 @@ from reactbench.metrics.concordance import ccc
 from reactbench.metrics.dtw_engine import dtw, grouped_dtw
 from reactbench.metrics.frechet import frechet_distance
 from reactbench.metrics.functional import fr_corr, fr_dist, fr_div, fr_dvs, fr_rea, fr_syn, fr_var
+from reactbench.metrics.spec import METRICS, MetricSpec, metric_spec
 from reactbench.metrics.stateful import ReactionMetrics
 from reactbench.metrics.tlcc import tlcc_offsets
 
 __all__ = [
-    "DIRECTIONS", "METRIC_GROUPS", "METRIC_LABELS", "METRIC_NAMES", "METRIC_VERSIONS", "PROTOCOLS",
-    "MetricScores", "ReactionMetrics", "ccc", "compute_metrics", "dtw", "fr_corr", "fr_dist",
+    "DIRECTIONS", "METRICS", "METRIC_GROUPS", "METRIC_LABELS", "METRIC_NAMES", "METRIC_VERSIONS",
+    "PROTOCOLS", "MetricScores", "MetricSpec", "metric_spec", "ReactionMetrics", "ccc",
+    "compute_metrics", "dtw", "fr_corr", "fr_dist",
     "fr_div", "fr_dvs", "fr_rea", "fr_syn", "fr_var", "frechet_distance", "grouped_dtw",
     "tlcc_offsets",
 ]

@@ -22,44 +22,29 @@ percentiles of the defined resamples, and a metric undefined on every resample g
 
 from __future__ import annotations
 
+import difflib
 import sys
 import time
 from collections.abc import Iterable
 
 import numpy as np
 
-from reactbench.metrics import concordance as _ccc
-from reactbench.metrics import diversity as _div
-from reactbench.metrics import frechet as _fr
-from reactbench.metrics import tlcc as _tlcc
 from reactbench.metrics import validate as _v
 from reactbench.metrics.constants import CI_LEVEL
-from reactbench.metrics.dtw_engine import _n_threads, min_grouped_dtw, neighbour_csr
+from reactbench.metrics.dtw_engine import neighbour_csr
+from reactbench.metrics.spec import ALIASES, GROUP_ORDER, METRIC_NAMES, METRICS, MetricInputs
+from reactbench.metrics.threads import numba_threads
+from reactbench.protocols import protocol_names
 
-METRIC_NAMES = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRRea", "FRSyn")
-DIRECTIONS = {
-    "FRCorr": "higher", "FRDist": "lower", "FRDiv": "higher", "FRVar": "higher",
-    "FRDvs": "higher", "FRRea": "lower", "FRSyn": "lower",
-}
-METRIC_GROUPS = {
-    "Appropriateness": ("FRCorr", "FRDist"),
-    "Diversity": ("FRDiv", "FRVar", "FRDvs"),
-    "Realism": ("FRRea",),
-    "Synchrony": ("FRSyn",),
-}
-METRIC_LABELS = {m: m for m in METRIC_NAMES} | {"FRRea": "FRRea-feat"}
-PROTOCOLS = ("official", "corrected")
-# bump a version when the metric's value for the same input changes
-METRIC_VERSIONS = {
-    "FRCorr": "1", "FRDist": "1", "FRDiv": "1", "FRVar": "1", "FRDvs": "1",
-    "FRRea": _fr.REA_FEATURES_VERSION, "FRSyn": "1",
-}
+# views of the metric table (reactbench.metrics.spec) under their public names
+DIRECTIONS = {m: s.direction for m, s in METRICS.items()}
+METRIC_GROUPS = {g: tuple(m for m, s in METRICS.items() if s.group == g) for g in GROUP_ORDER}
+METRIC_LABELS = {m: s.label for m, s in METRICS.items()}
+METRIC_VERSIONS = {m: s.version for m, s in METRICS.items()}
+PROTOCOLS = protocol_names()
 # which metrics read which argument (``pred`` is read by all); the others are not validated
-READS = {
-    "listener_gt": ("FRCorr", "FRDist", "FRRea"),
-    "neighbours": ("FRCorr", "FRDist", "FRRea"),
-    "speaker": ("FRSyn",),
-}
+READS = {arg: tuple(m for m, s in METRICS.items() if arg in s.reads)
+         for arg in ("listener_gt", "neighbours", "speaker")}
 
 
 class MetricScores(dict):
@@ -114,9 +99,7 @@ def _did_you_mean(m) -> str:
     """The suffix " (did you mean 'FRCorr'?)" for a near miss (case, a typo), else ""."""
     if not isinstance(m, str):
         return ""
-    import difflib
-
-    names = list(METRIC_NAMES) + ["FRRea-feat"]
+    names = list(METRIC_NAMES) + list(ALIASES)
     by_case = {n.lower(): n for n in names}
     close = ([by_case[m.lower()]] if m.lower() in by_case
              else [by_case[c] for c in difflib.get_close_matches(m.lower(), by_case, n=1)])
@@ -130,7 +113,7 @@ def _resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
     out = []
     for m in _metric_list(metrics):
         if not isinstance(m, str) or m not in METRIC_NAMES:
-            alias = {"FRRea-feat": "FRRea"}.get(m) if isinstance(m, str) else None
+            alias = ALIASES.get(m) if isinstance(m, str) else None
             if alias is None:
                 raise ValueError(f"metrics: unknown metric {m!r}{_did_you_mean(m)}; expected "
                                  f"names from {list(METRIC_NAMES)}")
@@ -159,7 +142,7 @@ def _needs(names: tuple[str, ...], argument: str) -> bool:
 
 
 def _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm, listener_3dmm,
-                  names: tuple[str, ...], corrected: bool) -> tuple:
+                  names: tuple[str, ...], protocol) -> tuple:
     """Validate every array a requested metric reads -> (p, lg, sp, nb, face); unread -> None."""
     p = _v.check_pred(pred)
     n, alpha, t, _ = p.shape
@@ -178,32 +161,23 @@ def _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm, listener_3d
     if _needs(names, "speaker"):
         sp = _v.check_sequences(speaker, "speaker", n, t, alpha=alpha)
     nb = _v.check_neighbours(neighbours, n) if _needs(names, "neighbours") else None
-    face = _v.check_3dmm(pred_3dmm, listener_3dmm, p.shape) if "FRRea" in names else None
-    if "FRDiv" in names and corrected:
-        _v.check_alpha_pairs(p, "FRDiv", "; the official protocol reports FRDiv = 0.0 for "
-                                         "alpha = 1, as the challenge code does")
-    if "FRDvs" in names:
-        _v.check_n_pairs(p, "FRDvs")
-    if ("FRVar" in names or "FRCorr" in names) and t < 2:
-        raise ValueError(f"pred: FRVar/FRCorr need T >= 2 frames, got shape {tuple(p.shape)}")
-    if "FRSyn" in names:
-        _v.check_tlcc_frames(t, corrected)
+    wants_face = any("pred_3dmm" in METRICS[m].optional for m in names)
+    face = _v.check_3dmm(pred_3dmm, listener_3dmm, p.shape) if wants_face else None
+    for m in names:
+        if METRICS[m].check is not None:
+            METRICS[m].check(p.shape, protocol)
     return p, lg, sp, nb, face
 
 
-def _bootstrap_cis(names, per, p, dvs_q, rea, weights) -> tuple[dict, dict]:
+def _bootstrap_cis(names, outcomes, weights) -> tuple[dict, dict]:
     """95% intervals per metric, and the reason for each metric left without one."""
-    n = p.shape[0]
+    n = weights.shape[1]
     w = weights.astype(np.float64)
     ci: dict[str, tuple[float, float]] = {}
     missing: dict[str, str] = {}
     for m in names:
-        if m in per:
-            samples = w @ per[m] / n
-        elif m == "FRDvs":
-            samples = _div.fr_dvs_bootstrap(p, dvs_q, weights)
-        else:  # FRRea
-            samples = rea.values(w)
+        out = outcomes[m]
+        samples = w @ out.per_speaker / n if out.per_speaker is not None else out.resample(weights)
         interval = _percentile_ci(samples)
         if interval is None:
             missing[m] = (f"{m} is undefined on all {len(samples)} bootstrap resamples (too "
@@ -241,78 +215,48 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
     error under "corrected"; corrected FRSyn needs T >= 50. A metric that cannot be computed
     raises. Returns a :class:`MetricScores`. Bad input raises ``ValueError`` naming the argument.
     """
-    protocol = _v.check_protocol(protocol)
+    proto = _v.check_protocol(protocol)
     names = _resolve_metrics(metrics)
     bootstrap = _v.check_bootstrap(bootstrap)
     if bootstrap:
         _v.check_seed(seed)
     _v.check_n_jobs(n_jobs)
     dev = _v.check_device(device)
-    corrected = protocol == "corrected"
     p, lg, sp, nb, face = _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm,
-                                        listener_3dmm, names, corrected)
-    n, alpha, t, _ = p.shape
-
-    import numba
-
-    old_threads = numba.get_num_threads()
-    numba.set_num_threads(_n_threads(n_jobs))
-    per: dict[str, np.ndarray] = {}  # per-speaker contributions (means over speakers)
-    values: dict[str, float] = {}
-    extra: dict[str, float] = {}
-    timings: dict[str, float] = {}
-    dvs_q = rea = None
+                                        listener_3dmm, names, proto)
+    alpha = p.shape[1]
     weights = None
     if bootstrap:
         rng = np.random.default_rng(seed)
-        weights = rng.multinomial(n, np.full(n, 1.0 / n), size=bootstrap)
-    try:
-        csr = neighbour_csr(nb) if nb is not None else None
+        weights = rng.multinomial(p.shape[0], np.full(p.shape[0], 1.0 / p.shape[0]),
+                                  size=bootstrap)
+    inputs = MetricInputs(p, lg, sp, nb, neighbour_csr(nb) if nb is not None else None, face,
+                          proto, n_jobs, dev, bool(bootstrap))
+    outcomes = {}
+    extra: dict[str, float] = {}
+    timings: dict[str, float] = {}
+    ci: dict[str, tuple[float, float]] = {}
+    ci_missing: dict[str, str] = {}
+    with numba_threads(n_jobs):
         for m in names:
             if progress and sys.stderr.isatty():  # like the progress bars: terminals only
                 print(f"  {m} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            if m == "FRCorr":
-                per[m] = _ccc.max_ccc(p, lg, *csr, corrected).sum(axis=1)
-            elif m == "FRDist":
-                per[m] = min_grouped_dtw(p, lg, nb, n_jobs=n_jobs, device=dev).sum(axis=1)
-            elif m == "FRDiv":
-                per[m] = _div.per_speaker_div(p)
-            elif m == "FRVar":
-                per[m] = _div.per_speaker_var(p)
-            elif m == "FRSyn":
-                off = _tlcc.offsets(p, sp, alpha if corrected else 1, corrected)
-                per[m] = np.abs(off).mean(axis=1).astype(np.float64)
-            elif m == "FRDvs":
-                q, total, shape = _div.dvs_stats(p)
-                values[m] = _div.fr_dvs_value(total, shape)
-                dvs_q = q
-            elif m == "FRRea":
-                gen, real = _fr.rea_inputs(p, lg, *(face or (None, None)))
-                values[m] = _fr.fr_rea_value(gen, real, nb)
-                if bootstrap:
-                    rea = _fr.ReaStats(gen, real, nb)
-                del gen, real
-            if m in per:
-                values[m] = float(per[m].mean())
+            outcomes[m] = METRICS[m].compute(inputs)
             timings[m] = time.perf_counter() - t0
-        if corrected:
-            for m in ("FRCorr", "FRDist"):
-                if m in values:
-                    extra[f"{m}/gen"] = values[m] / alpha
-        ci: dict[str, tuple[float, float]] = {}
-        ci_missing: dict[str, str] = {}
         if bootstrap:
             t0 = time.perf_counter()
-            ci, ci_missing = _bootstrap_cis(names, per, p, dvs_q, rea, weights)
+            ci, ci_missing = _bootstrap_cis(names, outcomes, weights)
             timings["bootstrap"] = time.perf_counter() - t0
-    finally:
-        numba.set_num_threads(old_threads)
-    versions = {m: METRIC_VERSIONS[m] for m in names}
+    if proto.corrected:
+        for m in ("FRCorr", "FRDist"):
+            if m in outcomes:
+                extra[f"{m}/gen"] = outcomes[m].value / alpha
+    versions = {m: METRICS[m].version for m in names}
     feats = None
     if "FRRea" in names:
         feats = "emotion+3dmm" if face is not None else "emotion"
-        versions["FRRea"] = f"{METRIC_VERSIONS['FRRea']}-{feats}"
-    return MetricScores({m: float(values[m]) for m in names}, protocol=protocol,
+        versions["FRRea"] = f"{METRICS['FRRea'].version}-{feats}"
+    return MetricScores({m: float(outcomes[m].value) for m in names}, protocol=proto.name,
                         versions=versions, ci=ci, extra=extra, timings=timings,
                         realism_features=feats, bootstrap=int(bootstrap), ci_missing=ci_missing)

@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from reactbench.metrics.constants import CCC_EPS
+from reactbench.metrics.validate import as_float32, check_finite, check_protocol
 
 _EPS32 = np.float32(CCC_EPS)
 
@@ -149,9 +150,7 @@ def ccc(x, y, *, protocol: str = "official") -> float:
 
     See the module docstring for the ``official`` and ``corrected`` semantics.
     """
-    from reactbench.metrics.validate import as_float32, check_finite, check_protocol
-
-    check_protocol(protocol)
+    corrected = check_protocol(protocol).corrected
     x = as_float32(x, "x")
     y = as_float32(y, "y")
     if x.ndim == 1:
@@ -168,7 +167,7 @@ def ccc(x, y, *, protocol: str = "official") -> float:
     mx, sx, cx = _col_stats(x)
     my, sy, cy = _col_stats(y)
     acc = np.empty(x.shape[1])
-    v = float(_ccc_pair(x, mx, sx, cx, y, my, sy, cy, protocol == "corrected", acc))
+    v = float(_ccc_pair(x, mx, sx, cx, y, my, sy, cy, corrected, acc))
     if not np.isfinite(v):
         raise ValueError(f"x, y: the CCC is not finite; {_OVERFLOW}")
     return v

@@ -1,39 +1,38 @@
-"""Every number that defines a REACT2024 metric protocol, in one place.
+"""Constants the metric kernels are compiled with.
 
-The official values are those of the challenge code (``metric/*.py`` of
-``reactmultimodalchallenge/baseline_react2024``); ``../shared/spec/official_react2024.md``
-section 3 describes them. Changing any of them changes the protocol: bump the matching
-entry of :data:`METRIC_VERSIONS` in ``api.py``.
+The numbers that define a protocol (CCC epsilon, DTW groups and weights, TLCC lags, FRRea-feat
+windows) are fields of :mod:`reactbench.protocols`; the kernels read them from the REACT2024
+protocols here (both share them). Changing one changes the protocol: bump its version and the
+version of the metrics it changes (:mod:`reactbench.metrics.spec`).
 """
 
 from __future__ import annotations
+
+from reactbench.protocols import CORRECTED, OFFICIAL
+
+_SHARED = ("ccc_eps", "dtw_groups", "tlcc_max_lag", "rea_window", "rea_hop")
+assert all(getattr(OFFICIAL, f) == getattr(CORRECTED, f) for f in _SHARED)
 
 EMOTION_DIM = 25  # width of the per-frame emotion vector
 FACE_3DMM_DIM = 58  # width of the FaceVerse v2 3DMM vector (52 exp + 3 rot + 3 trans)
 
 # --- FRCorr: concordance correlation coefficient --------------------------------------
-CCC_EPS = 1e-8  # added to the CCC denominator by the official code (not by `corrected`)
+CCC_EPS = OFFICIAL.ccc_eps  # added to the CCC denominator by the official code (not `corrected`)
 
 # --- FRDist: grouped multivariate DTW ----------------------------------------------------
 # (first column, end column, weight); the official loop adds weight * dtw(group) in this order.
-DTW_GROUPS = ((0, 15, 1.0 / 15.0), (15, 17, 1.0), (17, 25, 1.0 / 8.0))
+DTW_GROUPS = tuple((g.start, g.stop, g.weight) for g in OFFICIAL.dtw_groups)
 AU_COLUMNS = (0, 15)
 VA_COLUMNS = (15, 17)
 FE_COLUMNS = (17, 25)
 
 # --- FRSyn: time-lagged cross-correlation --------------------------------------------------
-TLCC_SECONDS = 2
-TLCC_FPS = 25
-TLCC_MAX_LAG = TLCC_SECONDS * TLCC_FPS - 1  # 49: lags run from -49 to +49
+TLCC_MAX_LAG = OFFICIAL.tlcc_max_lag  # 49: lags run from -49 to +49 (2 s at 25 fps, minus one)
 TLCC_N_LAGS = 2 * TLCC_MAX_LAG + 1  # 99
-# corrected FRSyn refuses shorter sequences: below this some lag pairs no frame at all. (The
-# windows of lags +-49 still hold 1 or 2 frames at T = 50, 51; the golden T = 50 case pins the
-# corrected value there, so the bound stays at T = 50.)
-TLCC_MIN_FRAMES_CORRECTED = TLCC_MAX_LAG + 1  # 50
 
 # --- FRRea-feat: Frechet distance over dynamic features ------------------------------------
-REA_WINDOW = 50  # frames per feature window (2 s at 25 fps)
-REA_HOP = 25  # hop between windows (1 s)
+REA_WINDOW = OFFICIAL.rea_window  # frames per feature window (2 s at 25 fps)
+REA_HOP = OFFICIAL.rea_hop  # hop between windows (1 s)
 FRECHET_EPS = 1e-6  # ridge added to both covariances when one is singular (pytorch-fid's offset)
 
 # --- bootstrap ---------------------------------------------------------------------------

@@ -27,7 +27,12 @@ import math
 import numpy as np
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
-from reactbench.metrics.validate import is_cuda_device
+from reactbench.metrics.validate import (
+    check_neighbours,
+    check_pred,
+    check_sequences,
+    is_cuda_device,
+)
 
 _BIG = 1e300  # "infinity" of the DP: finite so no inf - inf or inf * 0 can appear
 _ENGINES = ("auto", "triton", "torch")
@@ -82,7 +87,6 @@ def min_grouped_dtw_cuda(pred, gt, neighbours, *, device: str = "cuda",
 
 
 def _check_inputs(pred, gt, neighbours) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from reactbench.metrics.validate import check_neighbours, check_pred, check_sequences
 
     p = check_pred(pred, "pred")
     g = check_sequences(gt, "gt", n=p.shape[0])

@@ -29,13 +29,12 @@ Speed without changing a value:
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
+from reactbench.metrics.dtw_cuda import min_grouped_dtw_cuda
 from reactbench.metrics.simd_lanes import (
     W,
     vadd,
@@ -50,7 +49,8 @@ from reactbench.metrics.simd_lanes import (
     vstore,
     vsub,
 )
-from reactbench.metrics.validate import as_float32, as_float64, check_device, check_n_jobs
+from reactbench.metrics.threads import numba_threads
+from reactbench.metrics.validate import as_float32, as_float64, check_device
 
 AU_END = AU_COLUMNS[1]
 # the kernel hard-codes this layout (AU 0:15 as a bit mask or a loop, VA 15:17, FE 17:25)
@@ -710,17 +710,6 @@ def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
 
 
 # ----------------------------------------------------------------------------- wrappers
-def _n_threads(n_jobs: int) -> int:
-    """Threads for ``n_jobs`` (-1 = all cores, -k = all but k - 1, k >= 1), capped by numba's."""
-    import numba
-
-    n_jobs = check_n_jobs(n_jobs)
-    avail = numba.config.NUMBA_NUM_THREADS
-    if n_jobs < 0:
-        return max(1, min(avail, (os.cpu_count() or 1) + 1 + n_jobs))
-    return max(1, min(avail, int(n_jobs)))
-
-
 def neighbour_csr(neighbours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, N) bool/0-1 matrix -> (row pointer (N + 1,), column indices) int64."""
     mask = np.asarray(neighbours) == 1
@@ -759,20 +748,12 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
     """
     _check_engine_shapes(pred, gt, neighbours)
     if check_device(device) != "cpu":
-        from reactbench.metrics.dtw_cuda import min_grouped_dtw_cuda
-
         return min_grouped_dtw_cuda(pred, gt, neighbours, device=device)
-    import numba
-
     pred = np.ascontiguousarray(pred, dtype=np.float32)
     gt = np.ascontiguousarray(gt, dtype=np.float32)
     ptr, idx = neighbour_csr(neighbours)
-    old = numba.get_num_threads()
-    numba.set_num_threads(_n_threads(n_jobs))
-    try:
+    with numba_threads(n_jobs):
         return _min_grouped(pred, gt, ptr, idx, _BOUNDS, _W, bool(abandon))
-    finally:
-        numba.set_num_threads(old)
 
 
 def _check_pair(x: np.ndarray, y: np.ndarray, width: int | None = None) -> None:

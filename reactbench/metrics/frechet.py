@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from reactbench.metrics.constants import FRECHET_EPS, REA_HOP, REA_WINDOW
+from reactbench.metrics.validate import as_float64
 
 REA_FEATURES_VERSION = "feat-1"
 
@@ -118,8 +119,6 @@ def stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def frechet_distance(x, y) -> float:
     """Frechet distance between two sample sets x (n1, F) and y (n2, F) (Gaussian fit)."""
-    from reactbench.metrics.validate import as_float64
-
     x = as_float64(x, "x")
     y = as_float64(y, "y")
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or x.shape[1] == 0:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from reactbench.metrics import validate as _v
+from reactbench.metrics.api import compute_metrics
 
 
 def _single(name: str, pred, listener_gt=None, speaker=None, neighbours=None, **kw) -> float:
-    from reactbench.metrics.api import compute_metrics
-
     p = _v.check_pred(pred)
     n, _, t, _ = p.shape
     lg = listener_gt if listener_gt is not None else np.zeros((n, t, p.shape[3]), np.float32)

@@ -19,6 +19,16 @@ import numpy as np
 from numba import njit, prange
 
 from reactbench.metrics.constants import TLCC_MAX_LAG, TLCC_N_LAGS
+from reactbench.metrics.threads import numba_threads
+from reactbench.metrics.validate import (
+    as_float32,
+    check_finite,
+    check_n_jobs,
+    check_pred,
+    check_protocol,
+    check_sequences,
+    check_tlcc_frames,
+)
 
 
 @njit(cache=True, error_model="numpy")
@@ -147,32 +157,27 @@ def _transposed(x):
     return out
 
 
-def offsets(pred: np.ndarray, speaker: np.ndarray, n_gen: int, corrected: bool) -> np.ndarray:
-    """(N, n_gen) signed offsets for generations 0..n_gen-1 (trusted float32 inputs)."""
-    return _offsets(pred, speaker, int(n_gen), bool(corrected), TLCC_MAX_LAG)
+def offsets(pred: np.ndarray, speaker: np.ndarray, n_gen: int, corrected: bool,
+            max_lag: int = TLCC_MAX_LAG) -> np.ndarray:
+    """(N, n_gen) signed offsets for generations 0..n_gen-1 (trusted float32 inputs), lags
+    -max_lag..max_lag."""
+    return _offsets(pred, speaker, int(n_gen), bool(corrected), int(max_lag))
 
 
 def tlcc_scores(x, y, *, protocol: str = "official") -> np.ndarray:
     """The 99 lag scores (float32, lags -49..49) of a generated reaction x and speaker y (T, 25)."""
-    from reactbench.metrics.validate import (
-        as_float32,
-        check_finite,
-        check_protocol,
-        check_tlcc_frames,
-    )
-
-    check_protocol(protocol)
+    proto = check_protocol(protocol)
     x = as_float32(x, "x")
     y = as_float32(y, "y")
     if x.ndim != 2 or x.shape != y.shape or 0 in x.shape:
         raise ValueError(
             f"x, y: expected two non-empty (T, d) arrays of one shape, got {x.shape}, {y.shape}"
         )
-    check_tlcc_frames(x.shape[0], protocol == "corrected")
+    check_tlcc_frames(x.shape[0], proto.corrected, proto.tlcc_max_lag)
     check_finite(x, "x")
     check_finite(y, "y")
     return _scores(_transposed(x), _transposed(y), _changes(x), _changes(y),
-                   protocol == "corrected", TLCC_MAX_LAG)
+                   proto.corrected, proto.tlcc_max_lag)
 
 
 def tlcc_offsets(pred, speaker, *, protocol: str = "official", all_generations: bool = True,
@@ -184,29 +189,14 @@ def tlcc_offsets(pred, speaker, *, protocol: str = "official", all_generations: 
     prediction trailing the speaker by L frames gives -L. FRSyn is the mean of ``|offset|``.
     ``corrected`` needs T >= 50 (every lag pairs at least one frame); ``official`` takes any T.
     """
-    from reactbench.metrics.validate import (
-        check_n_jobs,
-        check_pred,
-        check_protocol,
-        check_sequences,
-        check_tlcc_frames,
-    )
-
-    check_protocol(protocol)
+    proto = check_protocol(protocol)
     check_n_jobs(n_jobs)
     p = check_pred(pred)
     s = check_sequences(speaker, "speaker", p.shape[0], p.shape[2], alpha=p.shape[1])
-    check_tlcc_frames(p.shape[2], protocol == "corrected")
-    import numba
-
-    from reactbench.metrics.dtw_engine import _n_threads
-
-    old = numba.get_num_threads()
-    numba.set_num_threads(_n_threads(n_jobs))
-    try:
-        return offsets(p, s, p.shape[1] if all_generations else 1, protocol == "corrected")
-    finally:
-        numba.set_num_threads(old)
+    check_tlcc_frames(p.shape[2], proto.corrected, proto.tlcc_max_lag)
+    with numba_threads(n_jobs):
+        return offsets(p, s, p.shape[1] if all_generations else 1, proto.corrected,
+                       proto.tlcc_max_lag)
 
 
 __all__ = ["tlcc_offsets", "tlcc_scores", "TLCC_N_LAGS"]

@@ -15,8 +15,8 @@ from reactbench.metrics.constants import (
     FACE_3DMM_DIM,
     MAX_BOOTSTRAP,
     TLCC_MAX_LAG,
-    TLCC_MIN_FRAMES_CORRECTED,
 )
+from reactbench.protocols import Protocol, get_protocol
 
 _F32_MAX = float(np.finfo(np.float32).max)
 _CUDA = re.compile(r"cuda(:\d+)?")
@@ -210,30 +210,33 @@ def check_neighbours(nb, n: int, name: str = "neighbours", need_rows: bool = Tru
     return out
 
 
-def check_alpha_pairs(pred: np.ndarray, metric: str, note: str = "") -> None:
-    """Raise unless ``pred`` has alpha >= 2 generations (pairs of one speaker's reactions)."""
-    if pred.shape[1] < 2:
+def check_alpha_pairs(shape: tuple[int, ...], metric: str, note: str = "") -> None:
+    """Raise unless the prediction shape (N, alpha, T, D) has alpha >= 2 generations (pairs of
+    one speaker's reactions)."""
+    if shape[1] < 2:
         raise ValueError(
             f"pred: {metric} needs alpha >= 2 generated reactions per speaker to form pairs, "
-            f"got shape {tuple(pred.shape)}{note}"
+            f"got shape {tuple(shape)}{note}"
         )
 
 
-def check_n_pairs(pred: np.ndarray, metric: str) -> None:
-    """Raise unless ``pred`` has N >= 2 speaker rows (pairs of speakers)."""
-    if pred.shape[0] < 2:
+def check_n_pairs(shape: tuple[int, ...], metric: str) -> None:
+    """Raise unless the prediction shape (N, alpha, T, D) has N >= 2 speaker rows."""
+    if shape[0] < 2:
         raise ValueError(
-            f"pred: {metric} needs N >= 2 speaker rows to form pairs, got shape {tuple(pred.shape)}"
+            f"pred: {metric} needs N >= 2 speaker rows to form pairs, got shape {tuple(shape)}"
         )
 
 
-def check_tlcc_frames(t: int, corrected: bool) -> None:
-    """Corrected FRSyn needs every lag -49..49 to pair frames: T >= 50 (official: any T >= 1)."""
-    if corrected and t < TLCC_MIN_FRAMES_CORRECTED:
+def check_tlcc_frames(t: int, corrected: bool, max_lag: int = TLCC_MAX_LAG) -> None:
+    """Corrected FRSyn needs every lag -max_lag..max_lag to pair frames: T >= max_lag + 1
+    (official: any T >= 1). The windows of the extreme lags still hold 1 or 2 frames at
+    T = 50, 51 (max_lag 49); the golden T = 50 case pins the corrected value there."""
+    if corrected and t < max_lag + 1:
         raise ValueError(
-            f"pred: corrected FRSyn needs T >= {TLCC_MIN_FRAMES_CORRECTED} frames so that every "
-            f"lag in -{TLCC_MAX_LAG}..{TLCC_MAX_LAG} pairs at least one frame, got T = {t} (the "
-            f"official protocol reports |offset| = {TLCC_MAX_LAG} for such short sequences)"
+            f"pred: corrected FRSyn needs T >= {max_lag + 1} frames so that every "
+            f"lag in -{max_lag}..{max_lag} pairs at least one frame, got T = {t} (the "
+            f"official protocol reports |offset| = {max_lag} for such short sequences)"
         )
 
 
@@ -257,12 +260,10 @@ def check_3dmm(pred_3dmm, listener_3dmm, pred_shape) -> tuple[np.ndarray, np.nda
     return p3, l3
 
 
-def check_protocol(protocol: str) -> str:
-    from reactbench.metrics.api import PROTOCOLS
-
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol: expected one of {list(PROTOCOLS)}, got {protocol!r}")
-    return protocol
+def check_protocol(protocol: str | Protocol) -> Protocol:
+    """``protocol``: a protocol name or alias (see :mod:`reactbench.protocols`) or a
+    :class:`~reactbench.protocols.Protocol` -> the Protocol."""
+    return get_protocol(protocol)
 
 
 def _is_int(x) -> bool:
