@@ -21,6 +21,7 @@ from pathlib import Path
 from reactbench.atomic import atomic_path, check_target
 from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ResultsError
+from reactbench.metrics.spec import GROUP_ORDER, METRICS, metric_spec
 from reactbench.results import validate_record
 from reactbench.table_notes import (
     UNCHECKED,
@@ -34,15 +35,9 @@ from reactbench.table_notes import (
 TABLE_KINDS = ("offline", "online", "ablation", "all")
 FORMATS = ("md", "latex", "csv", "text")
 
-# presentation only (the metric definitions live in reactbench.metrics)
-GROUPS = (
-    ("Appropriateness", ("FRCorr", "FRDist")),
-    ("Diversity", ("FRDiv", "FRVar", "FRDvs")),
-    ("Realism", ("FRRea",)),
-    ("Synchrony", ("FRSyn",)),
-)
-LABELS = {"FRRea": "FRRea-feat"}
-PRECISION = {"FRCorr": 3, "FRDist": 2, "FRDiv": 4, "FRVar": 4, "FRDvs": 4, "FRRea": 2, "FRSyn": 2}
+# columns, labels and decimals come from the metric table (reactbench.metrics.spec); a metric
+# the table does not know (a plug-in scorer's) goes to "Other" with 4 decimals
+GROUPS = tuple((g, tuple(m for m, s in METRICS.items() if s.group == g)) for g in GROUP_ORDER)
 ARROWS = {"higher": "↑", "lower": "↓"}
 LATEX_ARROWS = {"higher": r"$\uparrow$", "lower": r"$\downarrow$"}
 
@@ -224,6 +219,12 @@ def _display(rec: dict, table: str) -> str:
     return DISPLAY.get(name, name)
 
 
+def _label(metric: str) -> str:
+    """Column label of a metric (``FRRea`` -> ``FRRea-feat``); unknown metrics keep their name."""
+    spec = metric_spec(metric)
+    return spec.label if spec else metric
+
+
 def _half_width(entry: dict) -> float | None:
     if entry.get("ci"):
         lo, hi = entry["ci"]
@@ -235,7 +236,8 @@ def _cell(rec: dict, metric: str) -> tuple[str, float | None]:
     entry = rec["metrics"].get(metric)
     if entry is None or entry.get("value") is None:
         return "-", None
-    p = PRECISION.get(metric, 4)
+    spec = metric_spec(metric)
+    p = spec.precision if spec else 4
     value = round(float(entry["value"]), p)
     text = f"{value:.{p}f}"
     h = _half_width(entry)
@@ -331,7 +333,7 @@ def notes(records: Sequence[dict], table: str = "all") -> list[str]:
 
 
 def _header(cols, arrows, esc=str) -> list[str]:
-    return ["Method"] + [f"{esc(LABELS.get(m, m))} {arrows[d]}" for _, m, d in cols]
+    return ["Method"] + [f"{esc(_label(m))} {arrows[d]}" for _, m, d in cols]
 
 
 def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
@@ -357,7 +359,7 @@ def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
     body = tabulate(rows, headers=_header(cols, ARROWS, md_escape), tablefmt="pipe",
                     disable_numparse=True, colalign=("left",) + ("right",) * len(cols))
     groups = "; ".join(
-        f"{g}: {', '.join(LABELS.get(m, m) for m in ms if any(c[1] == m for c in cols))}"
+        f"{g}: {', '.join(_label(m) for m in ms if any(c[1] == m for c in cols))}"
         for g, ms in GROUPS if any(c[1] in ms for c in cols)
     )
     lines = [f"**{md_escape(caption(recs, table))}**", "", f"Groups: {groups}.", "", body, ""]
@@ -439,7 +441,7 @@ def _csv(recs, cols, table) -> str:
     w = csv.writer(buf, lineterminator="\n")
     header = ["method", "model", "task", "reference", "window", "causality_checked", "runs"]
     for _, m, _d in cols:
-        label = LABELS.get(m, m)
+        label = _label(m)
         header += [label, f"{label}_ci_low", f"{label}_ci_high", f"{label}_std"]
     w.writerow(header)
     for r in recs:
