@@ -125,8 +125,9 @@ def get_protocol(protocol: str | Protocol) -> Protocol:
         return protocol
     found = _BY_NAME.get(protocol) if isinstance(protocol, str) else None
     if found is None:
-        accepted = ", ".join(repr(n) for n in _BY_NAME)
-        raise ValueError(f"protocol: expected one of {accepted}, got {protocol!r}")
+        aliases = ", ".join(repr(a) for p in PROTOCOLS.values() for a in p.aliases)
+        raise ValueError(f"protocol: expected one of {list(PROTOCOLS)} (aliases: {aliases}), "
+                         f"got {protocol!r}")
     return found
 
 

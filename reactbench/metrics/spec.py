@@ -99,7 +99,7 @@ def _fr_var(x: MetricInputs) -> Outcome:
 
 def _fr_syn(x: MetricInputs) -> Outcome:
     n_gen = x.pred.shape[1] if x.protocol.tlcc_generations == "all" else 1
-    off = tlcc.offsets(x.pred, x.speaker, n_gen, x.protocol.corrected)
+    off = tlcc.offsets(x.pred, x.speaker, n_gen, x.protocol.corrected, x.protocol.tlcc_max_lag)
     per = np.abs(off).mean(axis=1).astype(np.float64)
     return Outcome(float(per.mean()), per_speaker=per)
 
