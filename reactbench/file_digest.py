@@ -12,6 +12,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from reactbench.atomic import atomic_path
+from reactbench.errors import ReactbenchError
+from reactbench.paths import cache_dir
+
 CHUNK_BYTES = 1 << 20  # files are read in 1 MiB chunks
 MISSING = b"<missing>"  # hashed in place of a file that cannot be read
 
@@ -52,10 +56,6 @@ def memoised(folder: str, key: str, compute: Callable[[], dict], required: str) 
     ``cache_dir()/<folder>/<key>.json``. A stored record that cannot be read, or whose text
     field ``required`` is missing, is computed again; a cache that cannot be written only costs
     computing again next time."""
-    from reactbench.atomic import atomic_path
-    from reactbench.errors import ReactbenchError
-    from reactbench.paths import cache_dir
-
     record = _MEMO.get((folder, key))
     path = cache_dir() / folder / f"{key}.json"
     if record is None:

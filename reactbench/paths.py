@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from platformdirs import user_cache_dir
+
 
 def cache_dir() -> Path:
     """Root of reactbench's caches: $REACTBENCH_CACHE or the platform user cache dir."""
     env = os.environ.get("REACTBENCH_CACHE")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
     return Path(user_cache_dir("reactbench"))

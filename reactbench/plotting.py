@@ -16,8 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from reactbench.atomic import atomic_path, check_target
-from reactbench.constants import AU, AU_NAMES, VA
+from reactbench.constants import AU, AU_NAMES, DEFAULT_FRAMES, VA
+from reactbench.data import load_split, resolve_data
 from reactbench.errors import ReactbenchError, ResultsError
+from reactbench.predictions import check_predictions, load_predictions
+from reactbench.results import name_part, read_result
 
 SPEAKER_COLOR = "#222222"
 REAL_COLOR = "#1f77b4"
@@ -81,7 +84,7 @@ def plot_speaker(
                               "(NaN/inf or non-numeric values found)")
     generations = check_generations(generations, generated.shape[0])
     out = check_png_target(out, force=force)
-    import matplotlib
+    import matplotlib  # heavy (about 0.5 s): imported only when a figure is drawn
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -134,11 +137,6 @@ def plot_source(source: str | Path, *, speaker: int, out: str | Path | None = No
     ``<name>`` the model name and task, or the file's stem, shortened with a hash like result
     file names) is checked first and never replaced unless ``force``.
     """
-    from reactbench.constants import DEFAULT_FRAMES
-    from reactbench.data import load_split, resolve_data
-    from reactbench.predictions import check_predictions, load_predictions
-    from reactbench.results import name_part, read_result
-
     source = Path(source)
     if source.suffix == ".json":
         record = read_result(source)

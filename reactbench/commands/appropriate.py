@@ -34,6 +34,7 @@ def register(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # imported on use, so that `reactbench --help` stays instant
     from reactbench.data import resolve_data
     from reactbench.data.appropriate import appropriate_split
 

@@ -26,6 +26,7 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
+    # imported on use, so that `reactbench --help` stays instant
     from reactbench.metrics.fid import image_fid
 
     value = image_fid(args.real_dir, args.fake_dir, batch_size=args.batch_size, dims=args.dims,

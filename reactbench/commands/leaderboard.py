@@ -29,6 +29,7 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
+    # imported on use, so that `reactbench --help` stays instant
     from reactbench.errors import ResultsError
     from reactbench.merge import merge_runs
     from reactbench.results import read_results, result_files

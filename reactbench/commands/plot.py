@@ -29,6 +29,7 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
+    # imported on use, so that `reactbench --help` stays instant
     from reactbench.plotting import plot_source
 
     path = plot_source(args.source, speaker=args.speaker, out=args.out, data=args.data,

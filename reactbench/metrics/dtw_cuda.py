@@ -41,7 +41,7 @@ _ENGINES = ("auto", "triton", "torch")
 # ----------------------------------------------------------------------------- device checks
 def resolve_cuda_device(device: str = "cuda"):
     """``"cuda"`` / ``"cuda:k"`` -> ``torch.device``; a clear ValueError when CUDA is unusable."""
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     name = str(device)
     if not is_cuda_device(name):
@@ -109,7 +109,7 @@ def _triples(nb: np.ndarray, alpha: int) -> tuple[np.ndarray, np.ndarray]:
 def _min_grouped_dtw(pred, gt, neighbours, dev, engine: str = "auto",
                      chunk_triples: int | None = None) -> np.ndarray:
     """Engine-agnostic body of :func:`min_grouped_dtw_cuda` on any torch device ``dev``."""
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     if engine not in _ENGINES:
         raise ValueError(f"engine: expected one of {_ENGINES}, got {engine!r}")
@@ -152,7 +152,7 @@ def _build_kernel():
     global _KERNEL
     if _KERNEL is not None:
         return _KERNEL
-    import triton
+    import triton  # optional (GPU extra): imported only on this path
     import triton.language as tl
 
     @triton.jit
@@ -224,7 +224,7 @@ TRITON_CONFIG = {"nb": 1, "num_warps": 4, "y_dtype": "float64", "au_bits": True}
 def _pack_bits(x, c0: int, c1: int):
     """(..., T, 25) tensor -> (..., T) int32 bit masks of columns c0:c1, or None unless every
     value there is exactly 0 or 1 (then popcount(a ^ b) equals the float cost exactly)."""
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     cols = x[..., c0:c1]
     if c1 - c0 > 31 or not bool(((cols == 0) | (cols == 1)).all()):
@@ -237,8 +237,8 @@ def _triples_triton(x, y, xi, yi, nb: int | None = None, num_warps: int | None =
                     y_dtype: str | None = None, au_bits: bool | None = None):
     """Weighted grouped DTW of every triple: x (Nx, TX, 25) f32, y (Ny, TY, 25) f32 on the GPU,
     xi / yi (n,) int64 -> (n,) float64."""
-    import torch
-    import triton
+    import torch  # optional GPU dependency: imported only on this path
+    import triton  # optional (GPU extra): imported only on this path
 
     kernel = _build_kernel()
     cfg = TRITON_CONFIG
@@ -274,7 +274,7 @@ def _dtw_costs_torch(xg, yg):
     Anti-diagonal wavefront over a padded (TX + 1, TY + 1) table; cost summed column by column in
     ascending order and ``c + min(up, left, diag)``, the same arithmetic as tslearn.
     """
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     b, tx, d = xg.shape
     ty = yg.shape[1]
@@ -298,7 +298,7 @@ def _dtw_costs_torch(xg, yg):
 
 def _triples_torch(x, y, xi, yi, chunk_triples: int | None = None):
     """Torch fallback of :func:`_triples_triton` (any device): (n,) float64."""
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     n = xi.shape[0]
     tx, ty = x.shape[1], y.shape[1]

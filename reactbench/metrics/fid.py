@@ -54,7 +54,7 @@ def image_files(directory, label: str) -> list[Path]:
             f"{label}: only 1 image in {path}; FID needs at least 2 per folder (a covariance), "
             "and at least as many as the feature dimension for a full-rank one"
         )
-    from PIL import Image
+    from PIL import Image  # comes with pytorch-fid (the fid extra), not a core dependency
 
     for p in images:
         try:
@@ -98,7 +98,7 @@ _WEIGHTS_ERROR = re.compile(r"state_dict|zip archive|PytorchStreamReader|storage
 
 def default_weights_path() -> Path:
     """Where pytorch-fid looks for the Inception weights: torch hub's checkpoints folder."""
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     return Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_NAME
 
@@ -133,7 +133,7 @@ def check_weights(path: Path) -> None:
     """A DataError naming ``path`` unless it loads (``torch.load``, tensors only) as a state
     dict holding the FID Inception parameters ``WEIGHTS_KEYS``; shapes are checked later, by
     pytorch-fid's ``load_state_dict``."""
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     expected = f"expected the file {FID_WEIGHTS_NAME} ({FID_WEIGHTS_URL})"
     try:
@@ -154,7 +154,7 @@ def check_weights(path: Path) -> None:
 def _hub_with_weights(path: Path):
     """A temporary torch hub folder whose checkpoints/ holds ``path`` under pytorch-fid's file
     name, so pytorch-fid loads it instead of downloading."""
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     old = torch.hub.get_dir()
     if path == default_weights_path():
@@ -193,7 +193,7 @@ def image_fid(real_dir, fake_dir, *, batch_size: int = 50, dims: int = 2048,
     fid_score = import_pytorch_fid()
     path = resolve_weights(weights)
     check_weights(path)
-    import torch
+    import torch  # optional GPU dependency: imported only on this path
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
