@@ -1,4 +1,5 @@
-"""Edge cases from the metrics audit: degenerate sizes, bad options, dtypes, overflow, bootstrap."""
+"""Degenerate inputs: too few frames, rows or generations, bad options, dtypes, overflow, and
+bootstrap resamples on which a metric is undefined."""
 
 from __future__ import annotations
 
