@@ -113,9 +113,17 @@ def test_run_and_mean_std_cells():
     assert render_docs.mean_std_cell([1.0, 2.0, 3.0], 3) == "2.000 ± 1.000"
 
 
-def test_docs_name_no_file_outside_the_repository():
+def test_every_relative_link_of_the_docs_leads_to_a_file_of_the_repository():
+    broken = []
     for doc in render_docs.DOCS:
-        assert "../shared" not in (ROOT / doc).read_text(encoding="utf-8"), doc
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)[^)]*\)", text):
+            if "://" in target:
+                continue
+            path = ((ROOT / doc).parent / target).resolve()
+            if not path.is_relative_to(ROOT) or not path.exists():
+                broken.append(f"{doc}: {target}")
+    assert not broken, broken
 
 
 def test_readme_names_every_csv_column():
