@@ -377,7 +377,7 @@ def ddim_update(x: torch.Tensor, eps: torch.Tensor, alpha_bar: float,
 
 
 PDL_MAX_ROWS = 128  # PDL for kernels of at most this many rows (batch 1); measured slower at
-# batch 10 on the H100 (benchmarks/results/reactdiff_gpu_h100.md, session 7)
+# batch 10 on the H100 (A/B of REACTBENCH_PDL=0 with benchmarks/reactdiff_gpu.py)
 
 
 def _launch(device: torch.device, rows: int = 0) -> dict:

@@ -1,6 +1,6 @@
 """``compute_metrics``: the seven REACT2024 metrics under one protocol, with bootstrap CIs.
 
-Protocols (``../shared/spec/metrics.md``):
+Protocols (``docs/metrics.md``):
 
 * ``official``: the challenge code's numbers, every quirk included (``official_react2024.md``
   section 5): FRCorr/FRDist are sums over the alpha generations averaged over speakers, CCC with

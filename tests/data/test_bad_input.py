@@ -1,4 +1,4 @@
-"""Every bad input of issue 2 -> a DataError naming the file and what was expected, from the
+"""Every bad input -> a DataError naming the file and what was expected, from the
 loader, and the same problem listed with its file by check_dataset."""
 
 from __future__ import annotations
