@@ -12,7 +12,8 @@ from .b_meanseq import mean_sequence
 
 
 class BMeanFr(WindowBaseline):
-    info = ModelInfo(name="b_meanfr", version="1", citation="REACT2024 official baselines")
+    info = ModelInfo(name="b_meanfr", version="1", citation="REACT2024 official baselines",
+                     display="B_MeanFr", table_order=4)
     needs_audio = False
 
     def __init__(self) -> None:

@@ -17,7 +17,8 @@ def mean_sequence(train) -> np.ndarray:
 
 
 class BMeanSeq(WindowBaseline):
-    info = ModelInfo(name="b_meanseq", version="1", citation="REACT2024 official baselines")
+    info = ModelInfo(name="b_meanseq", version="1", citation="REACT2024 official baselines",
+                     display="B_MeanSeq", table_order=3)
     needs_audio = False
 
     def __init__(self) -> None:

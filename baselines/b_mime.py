@@ -8,7 +8,8 @@ from ._common import WindowBaseline, repeat_alpha
 
 
 class BMime(WindowBaseline):
-    info = ModelInfo(name="b_mime", version="1", citation="REACT2024 official baselines")
+    info = ModelInfo(name="b_mime", version="1", citation="REACT2024 official baselines",
+                     display="B_Mime", table_order=2)
     needs_train = False
     needs_audio = False
 

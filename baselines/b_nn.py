@@ -35,7 +35,8 @@ def descriptor(emotion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class BNearestNeighbour(WindowBaseline):
-    info = ModelInfo(name="b_nn", version="1", citation="reactbench retrieval baseline")
+    info = ModelInfo(name="b_nn", version="1", citation="reactbench retrieval baseline",
+                     display="B_NN (retrieval)", table_order=5)
     needs_audio = False
 
     def __init__(self) -> None:

@@ -15,7 +15,8 @@ from ._common import WindowBaseline
 
 
 class BRandom(WindowBaseline):
-    info = ModelInfo(name="b_random", version="1", citation="REACT2024 official baselines")
+    info = ModelInfo(name="b_random", version="1", citation="REACT2024 official baselines",
+                     display="B_Random", table_order=1)
     needs_train = False
     needs_audio = False
 

@@ -13,7 +13,8 @@ from ._common import repeat_alpha
 
 
 class GroundTruth(BaseReactionModel):
-    info = ModelInfo(name="gt", version="1", citation="REACT2024 official baselines (B_GT)")
+    info = ModelInfo(name="gt", version="1", citation="REACT2024 official baselines (B_GT)",
+                     display="GT", table_order=0)
     needs_train = False
     needs_audio = False
     needs_listener = True  # reference row: receives the real listener reactions

@@ -35,7 +35,13 @@ import numpy as np
 
 from reactbench.constants import EMOTION_DIM, FACE_3DMM_DIM
 from reactbench.errors import ModelError, ReactbenchError
-from reactbench.models import Reactions, SpeakerInput, model_info, online_from_offline
+from reactbench.models import (
+    Reactions,
+    SpeakerInput,
+    display_fields,
+    model_info,
+    online_from_offline,
+)
 from reactbench.paths import cache_dir
 from reactbench.predictions import Predictions, check_reactions
 from reactbench.results import (
@@ -660,6 +666,7 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log=print) -> d
         "citation": info.citation,
         "reference": bool(getattr(model, "needs_listener", False)),
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        **display_fields(info),  # table row labels and order (ModelInfo.display, ...)
         # what a trained model was fitted on (ModelInfo.trained_on); absent when unknown
         **({"trained_on": info.trained_on} if info.trained_on is not None else {}),
     }

@@ -22,12 +22,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from reactbench.errors import ResultsError
+from reactbench.registry import canonical_class
 from reactbench.tables import dataset_key, record_source
 
 # what two runs must share, as (field, how to read it from a record)
 SHARED = (
     ("model spec", lambda r: r["model"]["spec"]),
-    ("model class", lambda r: r["model"]["class"]),
+    ("model class", lambda r: canonical_class(r["model"]["class"])),  # old spelling too
     ("model version", lambda r: r["model"]["version"]),
     ("split", lambda r: r["split"]),
     ("alpha", lambda r: r["alpha"]),

@@ -54,7 +54,14 @@ class ModelInfo:
     trained_on: for trained models, the data the weights were fitted on, e.g. split name ->
     dataset identity (JSON-able; None when unknown or untrained). Recorded in result files as
     ``model.trained_on``; not part of the cache key (the weights' own identity, such as a
-    checkpoint hash in ``params``, is).
+    checkpoint hash in ``params``, is);
+    display: the row label in tables, e.g. ``"B_Mime"`` (empty: the name);
+    ablation_label: the row label in ablation tables, where the family is implied, e.g.
+    ``"(w/o) MMT"`` (empty: the display name);
+    table_order: the row's place in tables, lower first (the official baselines use 0-5);
+    rows without one follow, in the order their results were given.
+    The last three are presentation only: recorded in result files (``model.display``, ...),
+    not part of the cache key.
     """
 
     name: str
@@ -62,6 +69,9 @@ class ModelInfo:
     params: dict[str, Any] = field(default_factory=dict)
     citation: str = ""
     trained_on: dict[str, Any] | None = None
+    display: str = ""
+    ablation_label: str = ""
+    table_order: int | None = None
 
 
 @dataclass
@@ -215,4 +225,19 @@ def model_info(model: Any) -> ModelInfo:
         if problem:
             raise ModelError(f"model {info.name!r}: {problem}; trained_on must be None or a dict "
                              "of JSON values (e.g. split -> dataset identity)")
+    for key in ("display", "ablation_label"):
+        if not isinstance(getattr(info, key), str):
+            raise ModelError(f"model {info.name!r}: ModelInfo.{key} must be text (empty: "
+                             f"not set); got {getattr(info, key)!r}")
+    order = info.table_order
+    if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+        raise ModelError(f"model {info.name!r}: ModelInfo.table_order must be an integer or "
+                         f"None; got {order!r}")
     return info
+
+
+def display_fields(info: ModelInfo) -> dict[str, Any]:
+    """The presentation fields of a result file's ``model`` entry: ``display`` (the row label,
+    the name when unset), ``ablation_label`` and ``table_order`` (None when unset)."""
+    return {"display": info.display or info.name, "ablation_label": info.ablation_label or None,
+            "table_order": info.table_order}

@@ -1,12 +1,15 @@
 """Model registry: names -> lazy ``"module:Class"`` strings, imported on first use.
 
 Three ways to name a model (``reactbench run --model ...``):
-- a built-in name (``BUILTIN_MODELS``) or a group (``MODEL_GROUPS``, e.g. ``baselines``);
+- a built-in name (``BUILTIN_MODELS``: the official baselines) or a group (``baselines``, or a
+  group an installed plug-in declares, see :mod:`reactbench.plugins`);
 - a name registered by an installed package under the entry-point group ``reactbench.models``
-  (``[project.entry-points."reactbench.models"] mymodel = "mypkg.model:MyModel"``);
+  (``[project.entry-points."reactbench.models"] mymodel = "mypkg.model:MyModel"``); the
+  reference model ReactDiff and its variants are registered this way too;
 - ``package.module:Class`` or ``path/to/file.py:Class`` (a file is imported by path).
 
-Listing (:func:`available_models`) never imports a model, so it is instant.
+Listing (:func:`available_models`, :func:`describe_models`) never imports a model, so it is
+instant; groups import the plug-ins' light hooks modules only.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from reactbench.errors import ModelError
+from reactbench.plugins import plugin_groups
 
 ENTRY_POINT_GROUP = "reactbench.models"
 
@@ -33,25 +37,38 @@ BUILTIN_MODELS: dict[str, str] = {
     "b_meanseq": "reactbench.baselines.b_meanseq:BMeanSeq",
     "b_meanfr": "reactbench.baselines.b_meanfr:BMeanFr",
     "b_nn": "reactbench.baselines.b_nn:BNearestNeighbour",
-    "reactdiff": "reactbench.reactdiff.plugin:ReactDiff",
-    "reactdiff-no-mmt": "reactbench.reactdiff.plugin:ReactDiffNoMMT",
-    "reactdiff-no-diffusion": "reactbench.reactdiff.plugin:ReactDiffNoDiffusion",
-    "reactdiff-no-video": "reactbench.reactdiff.plugin:ReactDiffNoVideo",
-    "reactdiff-no-audio": "reactbench.reactdiff.plugin:ReactDiffNoAudio",
-    "reactdiff-lrs": "reactbench.reactdiff.plugin:ReactDiffLRS",
 }
 
 BASELINES = ("b_random", "b_mime", "b_meanseq", "b_meanfr", "b_nn", "gt")
-MODEL_GROUPS: dict[str, tuple[str, ...]] = {
-    "baselines": BASELINES,
-    "reactdiff-ablation": (
-        "reactdiff",
-        "reactdiff-no-mmt",
-        "reactdiff-no-diffusion",
-        "reactdiff-no-video",
-        "reactdiff-no-audio",
-    ),
-}
+MODEL_GROUPS: dict[str, tuple[str, ...]] = {"baselines": BASELINES}  # built-in groups
+
+
+def model_groups() -> dict[str, tuple[str, ...]]:
+    """Every group name -> its model names: the built-in ones, then those that installed
+    plug-ins declare (:func:`reactbench.plugins.plugin_groups`; a built-in group name wins)."""
+    groups = dict(MODEL_GROUPS)
+    for group, names in plugin_groups().items():
+        groups.setdefault(group, names)
+    return groups
+
+
+def same_class(a: str | None, b: str | None) -> bool:
+    """Whether two ``model.class`` values of result files name the same class.
+
+    The repository folders ``baselines/`` and ``models/<package>/`` install as
+    ``reactbench.baselines`` and ``reactbench.<package>``; result files written when they
+    were installed as top-level packages spell their classes ``baselines.X`` and
+    ``models.<package>.X``, which equal the new spelling here.
+    """
+    return canonical_class(a) == canonical_class(b)
+
+
+def canonical_class(path: str | None) -> str | None:
+    """A ``model.class`` value in today's spelling (see :func:`same_class`)."""
+    for old, new in (("baselines.", "reactbench.baselines."), ("models.", "reactbench.")):
+        if isinstance(path, str) and path.startswith(old):
+            return new + path[len(old):]
+    return path
 
 
 def entry_point_models() -> dict[str, str]:
@@ -89,11 +106,12 @@ def expand_models(specs: str | list[str]) -> list[str]:
     items = specs.split(",") if isinstance(specs, str) else list(specs)
     out: list[str] = []
     known = available_models()
+    groups = model_groups()
     for raw in items:
         spec = raw.strip()
         if not spec:
             continue
-        names = MODEL_GROUPS.get(spec, (spec,))
+        names = groups.get(spec, (spec,))
         for name in names:
             if name not in known and not _is_target(name):
                 raise unknown_model_error(name)
@@ -107,7 +125,7 @@ def expand_models(specs: str | list[str]) -> list[str]:
 def unknown_model_error(name: str) -> ModelError:
     if name.endswith(".py"):
         return _file_without_class(name)
-    choices = list(available_models()) + list(MODEL_GROUPS)
+    choices = list(available_models()) + list(model_groups())
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return ModelError(
@@ -297,6 +315,6 @@ def describe_models() -> str:
     lines.append(f"Installed plug-ins (entry-point group {ENTRY_POINT_GROUP!r}):")
     lines += [f"  {n:<24} {t}" for n, t in eps.items()] or ["  (none)"]
     lines.append("Groups:")
-    lines += [f"  {g:<24} {','.join(m)}" for g, m in MODEL_GROUPS.items()]
+    lines += [f"  {g:<24} {','.join(m)}" for g, m in model_groups().items()]
     lines.append("Or any 'package.module:Class' or 'path/to/file.py:Class'.")
     return "\n".join(lines)

@@ -22,7 +22,9 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
 - ``model``: {``spec`` (what --model named), ``name`` (non-empty text), ``version``,
   ``params`` (an object of JSON values), ``citation``, ``reference`` (true for the
   ground-truth row), ``class``, and optional ``trained_on`` (``ModelInfo.trained_on``: what
-  a trained model was fitted on, e.g. split -> dataset identity; absent when unknown)}.
+  a trained model was fitted on, e.g. split -> dataset identity; absent when unknown),
+  ``display``, ``ablation_label`` and ``table_order`` (table row labels and order, from
+  ``ModelInfo``; absent in files written before they were recorded)}.
 - ``dataset``: the data layer's ``dataset_identity`` (root, split, generator version, content
   hash, ...) plus ``n`` (rows) and ``frames``.
 - ``predictions``: list (one per seed) of {``seed``, ``path`` (cache file, or the scored file),
@@ -200,6 +202,13 @@ def _check_model(model: Any, source: str) -> None:
     if trained_on is not None and not isinstance(trained_on, dict):
         raise ResultsError(f"{source}: field model.trained_on must be an object (split -> "
                            f"dataset identity) or absent; got {trained_on!r}")
+    for key, ok, what in (  # optional: table row labels and order (ModelInfo.display, ...)
+            ("display", lambda v: isinstance(v, str) and v.strip(), "non-empty text"),
+            ("ablation_label", lambda v: v is None or isinstance(v, str), "text or null"),
+            ("table_order", lambda v: v is None or type(v) is int, "an integer or null")):
+        if key in model and not ok(model[key]):
+            raise ResultsError(f"{source}: field model.{key} must be {what} or absent; "
+                               f"got {model[key]!r}")
 
 
 def _check_optional_fields(record: dict, source: str) -> None:

@@ -41,28 +41,24 @@ GROUPS = tuple((g, tuple(m for m, s in METRICS.items() if s.group == g)) for g i
 ARROWS = {"higher": "↑", "lower": "↓"}
 LATEX_ARROWS = {"higher": r"$\uparrow$", "lower": r"$\downarrow$"}
 
-# display names, official baselines in the paper's order first
-DISPLAY = {
-    "gt": "GT",
-    "b_random": "B_Random",
-    "b_mime": "B_Mime",
-    "b_meanseq": "B_MeanSeq",
-    "b_meanfr": "B_MeanFr",
-    "b_nn": "B_NN (retrieval)",
-    "reactdiff": "ReactDiff",
-    "reactdiff-lrs": "ReactDiff (LRS)",
-    "reactdiff-no-mmt": "ReactDiff (w/o MMT)",
-    "reactdiff-no-diffusion": "ReactDiff (w/o Diffusion)",
-    "reactdiff-no-video": "ReactDiff (w/o Video)",
-    "reactdiff-no-audio": "ReactDiff (w/o Audio)",
+# Row labels and order come from each record's model entry (ModelInfo.display, ablation_label,
+# table_order). Result files written before those were recorded carry none; for the models
+# reactbench shipped then, these are the values their ModelInfo sets now, so old and new files
+# render alike: name -> (display, ablation label, table order).
+LEGACY_ROWS: dict[str, tuple[str, str | None, int]] = {
+    "gt": ("GT", None, 0),
+    "b_random": ("B_Random", None, 1),
+    "b_mime": ("B_Mime", None, 2),
+    "b_meanseq": ("B_MeanSeq", None, 3),
+    "b_meanfr": ("B_MeanFr", None, 4),
+    "b_nn": ("B_NN (retrieval)", None, 5),
+    "reactdiff": ("ReactDiff", None, 10),
+    "reactdiff-lrs": ("ReactDiff (LRS)", None, 11),
+    "reactdiff-no-mmt": ("ReactDiff (w/o MMT)", "(w/o) MMT", 12),
+    "reactdiff-no-diffusion": ("ReactDiff (w/o Diffusion)", "(w/o) Diffusion", 13),
+    "reactdiff-no-video": ("ReactDiff (w/o Video)", "(w/o) Video", 14),
+    "reactdiff-no-audio": ("ReactDiff (w/o Audio)", "(w/o) Audio", 15),
 }
-ABLATION_DISPLAY = {
-    "reactdiff-no-mmt": "(w/o) MMT",
-    "reactdiff-no-diffusion": "(w/o) Diffusion",
-    "reactdiff-no-video": "(w/o) Video",
-    "reactdiff-no-audio": "(w/o) Audio",
-}
-ORDER = tuple(DISPLAY)
 IDENTITY_IGNORED = ("root", "path", "rows")
 
 
@@ -196,9 +192,10 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
 
     def order(item):
         i, r = item
-        rank = ORDER.index(_name(r)) if _name(r) in ORDER else len(ORDER)
+        rank = row_style(r)[2]
+        place = (0, rank) if rank is not None else (1, 0)  # unordered rows last, as given
         reference = 0 if r["model"]["reference"] else 1
-        return (r["task"] != "offline", reference, rank, i)
+        return (r["task"] != "offline", reference, place, i)
 
     return [r for _, r in sorted(enumerate(chosen), key=order)]
 
@@ -212,11 +209,20 @@ def metric_columns(records: Sequence[dict]) -> list[tuple[str, str, str]]:
     return cols
 
 
+def row_style(rec: dict) -> tuple[str, str | None, int | None]:
+    """(display name, ablation label or None, table order or None) of a record's row: from its
+    model entry, or for a file that records none, ``LEGACY_ROWS`` (else the model name)."""
+    model = rec["model"]
+    if "display" not in model:
+        return LEGACY_ROWS.get(model["name"], (model["name"], None, None))
+    return model["display"], model.get("ablation_label"), model.get("table_order")
+
+
 def _display(rec: dict, table: str) -> str:
-    name = _name(rec)
-    if table == "ablation" and name in ABLATION_DISPLAY:
-        return ABLATION_DISPLAY[name]
-    return DISPLAY.get(name, name)
+    display, ablation_label, _ = row_style(rec)
+    if table == "ablation" and ablation_label:
+        return ablation_label
+    return display
 
 
 def _label(metric: str) -> str:

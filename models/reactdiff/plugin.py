@@ -1,7 +1,9 @@
 """ReactDiff and its variants through reactbench's plug-in protocol (reactbench.models).
 
-Registered (by reactbench.registry) as ``reactdiff``, ``reactdiff-no-mmt``,
-``reactdiff-no-diffusion``, ``reactdiff-no-video``, ``reactdiff-no-audio`` and ``reactdiff-lrs``.
+Registered like any third-party model, under the entry-point group ``reactbench.models``
+(pyproject.toml), as ``reactdiff``, ``reactdiff-no-mmt``, ``reactdiff-no-diffusion``,
+``reactdiff-no-video``, ``reactdiff-no-audio`` and ``reactdiff-lrs``; the group
+``reactdiff-ablation`` and the ``train`` / ``ablate`` commands come from :mod:`.hooks`.
 Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
 
 - ``checkpoint``: a ``model.pt`` (or a training folder holding one). Default: the shipped small
@@ -128,6 +130,10 @@ class ReactDiff:
     """ReactDiff (MMT + conditional latent DDIM): alpha diverse listener reactions per speaker."""
 
     variant = "reactdiff"
+    # table row labels and order (ModelInfo): after the official baselines (0-5)
+    display = "ReactDiff"
+    ablation_label = ""  # "(w/o) MMT" for an ablated variant; empty: the display name
+    table_order = 10
     needs_train = True  # fit checks the checkpoint against the training split's identity
     needs_audio = True
     OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data", "temperature",
@@ -166,7 +172,9 @@ class ReactDiff:
                     **({"compile": True} if self.compile else {}),
                     **({"kernels": self.kernels} if self.kernels != "torch" else {})},
             citation=CITATION,
-            trained_on=ck.trained_on(self._meta) if self._meta else None)
+            trained_on=ck.trained_on(self._meta) if self._meta else None,
+            display=self.display, ablation_label=self.ablation_label,
+            table_order=self.table_order)
         self._sampler = None
         self._cfg = None
         self._root = None
@@ -283,24 +291,36 @@ class ReactDiffNoMMT(ReactDiff):
     """Ablation: fusion by concatenation + linear instead of intra/inter cross attention."""
 
     variant = "reactdiff-no-mmt"
+    display = "ReactDiff (w/o MMT)"
+    ablation_label = "(w/o) MMT"
+    table_order = 12
 
 
 class ReactDiffNoDiffusion(ReactDiff):
     """Ablation: deterministic latent regressed from the condition (no sampling; FRDiv = 0)."""
 
     variant = "reactdiff-no-diffusion"
+    display = "ReactDiff (w/o Diffusion)"
+    ablation_label = "(w/o) Diffusion"
+    table_order = 13
 
 
 class ReactDiffNoVideo(ReactDiff):
     """Ablation: acoustic streams only."""
 
     variant = "reactdiff-no-video"
+    display = "ReactDiff (w/o Video)"
+    ablation_label = "(w/o) Video"
+    table_order = 14
 
 
 class ReactDiffNoAudio(ReactDiff):
     """Ablation: visual streams only."""
 
     variant = "reactdiff-no-audio"
+    display = "ReactDiff (w/o Audio)"
+    ablation_label = "(w/o) Audio"
+    table_order = 15
     needs_audio = False
 
 
@@ -308,6 +328,8 @@ class ReactDiffLRS(ReactDiff):
     """ReactDiff with Listener Reaction Shifts (personalised styles as low-rank weight edits)."""
 
     variant = "reactdiff-lrs"
+    display = "ReactDiff (LRS)"
+    table_order = 11
 
 
 VARIANT_CLASSES = {c.variant: c for c in (ReactDiff, ReactDiffNoMMT, ReactDiffNoDiffusion,

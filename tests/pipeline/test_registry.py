@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
 
-from reactbench import registry
+from reactbench import plugins, registry
 from reactbench.errors import ModelError
 
 PLUGINS = Path(__file__).resolve().parent / "plugins.py"
@@ -20,8 +21,11 @@ def test_listing_is_instant_and_imports_no_model():
     text = registry.describe_models()
     assert time.perf_counter() - t0 < 1.0
     assert "reactdiff-no-audio" in text and "reactbench.reactdiff.plugin:ReactDiffNoAudio" in text
+    assert "reactdiff-ablation" in text  # a group the ReactDiff plug-in declares
+    # the plug-in's light hooks module is read for its groups; no model module is imported
+    hooks = {"reactbench.reactdiff", "reactbench.reactdiff.hooks"}
     assert not any(m.startswith(("reactbench.reactdiff", "reactbench.baselines.")) for m in
-                   set(sys.modules) - before)
+                   set(sys.modules) - before - hooks)
 
 
 def test_reactdiff_names_are_lazy_strings():
@@ -30,7 +34,71 @@ def test_reactdiff_names_are_lazy_strings():
             "ReactDiffNoVideo", "reactdiff-no-audio": "ReactDiffNoAudio",
             "reactdiff-lrs": "ReactDiffLRS"}
     for name, cls in want.items():
-        assert registry.BUILTIN_MODELS[name] == f"reactbench.reactdiff.plugin:{cls}"
+        assert registry.available_models()[name] == f"reactbench.reactdiff.plugin:{cls}"
+
+
+def test_reactdiff_registers_through_the_entry_point_like_a_third_party():
+    """The core registry names no ReactDiff model; the names come from the installed
+    package's ``reactbench.models`` entry points, the group from its hooks module."""
+    assert not any("reactdiff" in n or "reactdiff" in t
+                   for n, t in registry.BUILTIN_MODELS.items())
+    assert set(registry.MODEL_GROUPS) == {"baselines"}
+    eps = registry.entry_point_models()
+    assert {n for n in eps if n.startswith("reactdiff")} == {
+        "reactdiff", "reactdiff-no-mmt", "reactdiff-no-diffusion", "reactdiff-no-video",
+        "reactdiff-no-audio", "reactdiff-lrs"}
+    assert registry.expand_models("reactdiff-ablation") == [
+        "reactdiff", "reactdiff-no-mmt", "reactdiff-no-diffusion", "reactdiff-no-video",
+        "reactdiff-no-audio"]
+
+
+def test_without_the_plugin_its_names_and_group_are_unknown(monkeypatch):
+    monkeypatch.setattr(registry, "entry_point_models", lambda: {})
+    monkeypatch.setattr(registry, "plugin_groups", lambda: {})
+    assert "reactdiff" not in registry.available_models()
+    with pytest.raises(ModelError, match="unknown model 'reactdiff'"):
+        registry.expand_models("reactdiff")
+    with pytest.raises(ModelError, match="unknown model 'reactdiff-ablation'"):
+        registry.expand_models("reactdiff-ablation")
+    assert registry.expand_models("baselines")[0] == "b_random"
+
+
+def test_plugin_groups_come_from_hooks_modules(monkeypatch):
+    """A hooks module's MODEL_GROUPS expand under --model; a built-in group name wins, a
+    malformed declaration is ignored with a warning."""
+    good = types.SimpleNamespace(MODEL_GROUPS={"acme-all": ("b_mime", "gt"),
+                                               "baselines": ("b_mime",)})
+    bad = types.SimpleNamespace(MODEL_GROUPS={"broken": "b_mime"})
+    monkeypatch.setattr(plugins, "load_plugins", lambda: {"acme": good, "bad": bad})
+    with pytest.warns(UserWarning, match="'bad': MODEL_GROUPS must map"):
+        groups = registry.model_groups()
+    assert groups["acme-all"] == ("b_mime", "gt") and groups["baselines"] == registry.BASELINES
+    assert "broken" not in groups
+    with pytest.warns(UserWarning):
+        assert registry.expand_models("acme-all") == ["b_mime", "gt"]
+
+
+def test_a_broken_hooks_module_is_skipped_with_a_warning(monkeypatch):
+    class BrokenEntryPoint:
+        name, value = "broken", "no_such_pkg.hooks"
+
+        def load(self):
+            raise ImportError("no module named no_such_pkg")
+
+    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: [BrokenEntryPoint()])
+    with pytest.warns(UserWarning, match="plug-in 'broken'.*failed to import"):
+        assert plugins.load_plugins() == {}
+
+
+def test_old_and_new_spellings_of_a_class_are_the_same_class():
+    same = registry.same_class
+    assert same("models.reactdiff.plugin.ReactDiff", "reactbench.reactdiff.plugin.ReactDiff")
+    assert same("baselines.b_mime.BMime", "reactbench.baselines.b_mime.BMime")
+    assert same("reactbench.baselines.b_mime.BMime", "baselines.b_mime.BMime")
+    assert same(None, None) and same("team.Model", "team.Model")
+    assert not same("baselines.b_mime.BMime", "reactbench.baselines.b_nn.BNearestNeighbour")
+    assert not same("models.reactdiff.plugin.ReactDiff", "reactbench.reactdiff.plugin.ReactDiffLRS")
+    assert not same("team.Model", None)
 
 
 def test_expand_groups_keeps_order_and_drops_duplicates():
@@ -145,7 +213,7 @@ def _resolve_in_order(tmp_path: Path, *specs: str) -> str:
                 raise NotImplementedError
     """))
     code = textwrap.dedent(f"""
-        from reactbench import registry
+        from reactbench import plugins, registry
         for spec in {list(specs)!r}:
             cls = registry.resolve_model(spec)
             print(cls.__name__, cls.__module__)
