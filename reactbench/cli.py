@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from reactbench import __version__
+from reactbench.commands._common import error_message
 from reactbench.errors import ReactbenchError
 
 # command module names, in the order shown by --help
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except ReactbenchError as exc:
-        print(f"reactbench {args.command}: error: {exc}", file=sys.stderr)
+        print(f"reactbench {args.command}: error: {error_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = {"train": " (continue from the last checkpoint: the same command with --resume)",

@@ -10,8 +10,9 @@ It lives in memory only (tables, ``reactbench leaderboard --merge-runs``, ``reac
 --train-seeds``); the result files stay as written.
 
 Runs merge only when they are runs of one evaluation: same model (spec, class, version), task,
-split, alpha, generation seeds, protocol, online window, dataset, FRRea-feat features and
-metrics (names and versions). Model parameters may differ (the checkpoint of each run).
+split, alpha, generation seeds, protocol (name and version), online window, dataset, FRRea-feat
+features and metrics (names and versions). Model parameters may differ (the checkpoint of each
+run).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reactbench.errors import ResultsError
+from reactbench.errors import ResultsError, param
+from reactbench.protocols import record_protocol
 from reactbench.registry import canonical_class
 from reactbench.tables import dataset_key, record_source
 
@@ -34,6 +36,7 @@ SHARED = (
     ("alpha", lambda r: r["alpha"]),
     ("generation seeds", lambda r: r["seeds"]),
     ("protocol", lambda r: r["protocol"]),
+    ("protocol version", lambda r: record_protocol(r)[1]),
     ("window", lambda r: r.get("window")),
     ("dataset", dataset_key),
     ("realism features", lambda r: r["realism_features"]),
@@ -60,8 +63,8 @@ def merged(runs: Sequence[dict]) -> dict:
                 raise ResultsError(
                     f"cannot merge {record_source(first)} and {record_source(r)} into one "
                     f"row of {first['model']['name']!r}: their {what} differ ({get(first)!r} "
-                    f"vs {get(r)!r}); --merge-runs averages runs of one evaluation (e.g. "
-                    "training seeds)"
+                    f"vs {get(r)!r}); {param('merge_runs')} averages runs of one evaluation "
+                    "(e.g. training seeds)"
                 )
     out = copy.deepcopy({k: v for k, v in first.items() if k != "_path"})
     for m, entry in out["metrics"].items():

@@ -4,7 +4,7 @@ A model receives speaker behaviour and returns alpha listener reactions per spea
 Plain numpy arrays at the boundary; models may use torch internally.
 
 Offline task: ``generate`` receives whole clips.
-Online task: the harness (reactbench.evaluate) calls ``generate_online`` once per window
+Online task: the harness (reactbench.harness) calls ``generate_online`` once per window
 with the speaker frames [0, end) only, and the model returns the reactions for frames
 [start, end). Models never see future speaker frames; the harness checks this by
 perturbing future frames and verifying earlier outputs do not change. A call with

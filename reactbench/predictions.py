@@ -20,7 +20,7 @@ import numpy as np
 
 from reactbench.atomic import atomic_savez
 from reactbench.constants import AU, EMOTION_DIM, FACE_3DMM_DIM, FE, VA
-from reactbench.errors import ModelError, ReactbenchError
+from reactbench.errors import ModelError, ReactbenchError, param, render_params
 
 EMOTION_KEYS = ("emotion", "pred", "predictions")
 FACE_KEYS = ("face_3dmm", "pred_3dmm", "3dmm")
@@ -117,7 +117,7 @@ def load_predictions(path: str | Path, speaker_ids: list[str] | None = None) -> 
     whole = [path / n for n in ("predictions.npz", "predictions.npy") if (path / n).is_file()]
     if len(whole) > 1:
         raise PredictionsError(f"{path}: holds both predictions.npz and predictions.npy; keep "
-                               "one, or pass the file itself to --predictions")
+                               f"one, or pass the file itself as {param('source')}")
     if whole:
         return _load_file(whole[0])
     files = {
@@ -210,6 +210,13 @@ def validate_predictions(
     row order (when the file carries speaker_ids), NaN/inf, value ranges, and the optional
     3DMM array's shape.
     """
+    return [render_params(p) for p in _problems(preds, n=n, frames=frames,
+                                                speaker_ids=speaker_ids, check_range=check_range)]
+
+
+def _problems(preds: Predictions, *, n: int, frames: int, speaker_ids: list[str] | None,
+              check_range: bool) -> list[str]:
+    """``validate_predictions``, with parameters as :func:`reactbench.errors.param` marks."""
     emo = np.asarray(preds.emotion)
     problems: list[str] = []
     m = n // 2
@@ -236,7 +243,7 @@ def validate_predictions(
     if t != frames:
         problems.append(
             f"predictions have {t} frames per clip; the split was loaded with T = {frames} "
-            "(pass --frames to load it with the same length)"
+            f"(pass {param('frames')} to load it with the same length)"
         )
     if d != EMOTION_DIM:
         problems.append(
@@ -286,13 +293,13 @@ def order_problems(given: list[str], expected: list[str]) -> list[str]:
 def check_predictions(preds: Predictions, *, n: int, frames: int, speaker_ids=None,
                       check_range: bool = True, source: str = "predictions") -> None:
     """Raise PredictionsError listing every problem (see validate_predictions)."""
-    problems = validate_predictions(
-        preds, n=n, frames=frames, speaker_ids=speaker_ids, check_range=check_range
-    )
+    problems = _problems(preds, n=n, frames=frames, speaker_ids=speaker_ids,
+                         check_range=check_range)
     if problems:
         hint = ""
         if any("must lie in" in p for p in problems):
-            hint = "\n(pass --allow-out-of-range to score values outside the attribute ranges)"
+            hint = (f"\n(pass {param('check_range', False)} to score values outside the "
+                    "attribute ranges)")
         raise PredictionsError(
             f"{source}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems) + hint
         )
@@ -347,7 +354,7 @@ def check_reactions(out, *, model: str, batch: int, alpha: int, frames: int, row
             raise ModelError(
                 f"model {model!r} returned reactions outside the attribute ranges for rows "
                 f"{[int(r) for r in rows[:4]]}{'...' if batch > 4 else ''}: {problems[0]} "
-                "(pass --allow-out-of-range to accept them)"
+                f"(pass {param('check_range', False)} to accept them)"
             )
     return emo.astype(np.float32, copy=False), (
         None if face is None else face.astype(np.float32, copy=False)

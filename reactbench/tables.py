@@ -22,6 +22,7 @@ from reactbench.atomic import atomic_path, check_target
 from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ResultsError
 from reactbench.metrics.spec import GROUP_ORDER, METRICS, metric_spec
+from reactbench.protocols import record_protocol
 from reactbench.results import validate_record
 from reactbench.table_notes import (
     UNCHECKED,
@@ -150,6 +151,7 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
     first = chosen[0]
     checks = (
         ("protocol", lambda r: r["protocol"], "protocols"),
+        ("protocol version", lambda r: record_protocol(r)[1], "protocol versions"),
         ("dataset", dataset_key, "datasets"),
         ("split", lambda r: r["split"], "splits"),
         ("alpha", lambda r: r["alpha"], "alpha values (FRCorr/FRDist sum over generations)"),

@@ -5,7 +5,7 @@ checkpoint (``runs/<variant>-<preset>/model.pt``; for ``reactdiff`` on the defau
 dataset with the small preset, the shipped one), train it with :func:`reactbench.reactdiff.job.
 train_job` if it is missing (``retrain``: also instead of the shipped one; a trained run is
 never replaced), then evaluate every variant through the same
-harness as ``reactbench run`` (reactbench.evaluate.run: one result JSON per variant) and write
+harness as ``reactbench run`` (reactbench.harness.run: one result JSON per variant) and write
 the ablation table (``ablation.md``) next to the result files. With training seeds
 (``--train-seeds 0,1,2``) every variant is trained once per seed
 (``runs/<variant>-<preset>-seed<k>``) and the table shows mean ± std over the seeds.
@@ -85,7 +85,7 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
     (:mod:`reactbench.merge`)."""
     from reactbench.atomic import nearest_existing
     from reactbench.data.layout import check_split_name
-    from reactbench.evaluate import RunOptions
+    from reactbench.harness import RunOptions
     from reactbench.results import check_results_dir
 
     unknown = [v for v in variants if v not in VARIANTS]
@@ -140,7 +140,7 @@ def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log) -> list[d
     """Evaluate each variant's checkpoint ``paths[v]`` with the run harness into ``out``;
     returns the result records written there, one per variant."""
     from reactbench import registry
-    from reactbench.evaluate import run
+    from reactbench.harness import run
 
     opt.model_args = {v: {"checkpoint": str(p)} for v, p in paths.items()}
     # each model reads its checkpoint's metadata once; the preset check uses that, and run()

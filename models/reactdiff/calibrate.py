@@ -55,7 +55,7 @@ def choose(rows: list[dict]) -> tuple[float, str]:
 def score(model_path: Path, variant: str, train, val, temperatures, device: str) -> list[dict]:
     """Offline val scores of ``model_path`` at each temperature: [{temperature, FRCorr,
     FRDist}]. ``train``/``val``: SplitData (val with its neighbour matrix)."""
-    from reactbench.evaluate import generate_offline
+    from reactbench.harness import generate_offline
     from reactbench.metrics.api import compute_metrics
 
     from .plugin import VARIANT_CLASSES

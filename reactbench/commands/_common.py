@@ -1,4 +1,5 @@
-"""Argument helpers shared by the run / score / leaderboard / plot commands."""
+"""Argument helpers shared by the commands, and the one mapping from library parameter names to
+the command-line flags that set them (library errors name parameters; the CLI shows flags)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,30 @@ from pathlib import Path
 
 from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ReactbenchError
+from reactbench.protocols import OFFICIAL, protocol_names
+
+# library parameter -> flag, where the flag is not ``--`` + the name with ``-`` for ``_``
+FLAGS = {
+    "alpha": "--samples",
+    "seeds": "--seed",
+    "n_jobs": "--jobs",
+    "check_range": "--allow-out-of-range",
+    "source": "--predictions",
+    "specs": "--model",
+}
+SWITCHES = ("--allow-out-of-range", "--skip-existing", "--realism-3dmm", "--no-cache")
+
+
+def flag_name(name: str, value: str | None = None) -> str:
+    """How the command line names library parameter ``name`` (given ``value``): its flag,
+    followed by the value unless the flag is a switch (``window``, 120 -> ``--window 120``)."""
+    flag = FLAGS.get(name, "--" + name.replace("_", "-"))
+    return flag if value is None or flag in SWITCHES else f"{flag} {value}"
+
+
+def error_message(exc: ReactbenchError) -> str:
+    """A library error as the command line shows it: parameters named by their flags."""
+    return exc.render(flag_name)
 
 
 def default_out_dir(base: str = "runs") -> Path:
@@ -74,8 +99,8 @@ def add_scoring_args(p) -> None:
     p.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
                    help=f"frames per clip to load (default: {DEFAULT_FRAMES}; fewer for a quick "
                    "try; saved predictions are scored with the value they were made with)")
-    p.add_argument("--protocol", choices=("official", "corrected"), default="official",
-                   help="metric protocol (default: official)")
+    p.add_argument("--protocol", choices=protocol_names(), default=OFFICIAL.name,
+                   help=f"metric protocol (default: {OFFICIAL.name})")
     p.add_argument("--bootstrap", type=int, default=0, metavar="B",
                    help="bootstrap resamples for 95%% CIs over speakers (default 0: none)")
     p.add_argument("--metrics", default=None, metavar="M[,M...]",

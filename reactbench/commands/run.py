@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import shlex
+
+from reactbench.commands._common import (
+    add_scoring_args,
+    flag_name,
+    out_dir,
+    parse_metrics,
+    parse_seeds,
+)
+from reactbench.constants import DEFAULT_FRAMES
+from reactbench.errors import ModelError, ResultsError
+
 
 def register(sub) -> None:
-    from reactbench.commands._common import add_scoring_args
-
     p = sub.add_parser(
         "run",
         help="generate + score + write one result file per model",
@@ -41,10 +51,10 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
+    # imported here, not at module top: `reactbench --help` builds every command's parser, and
+    # the registry (package metadata), the harness and the tables (numpy, numba) are slow to load
     from reactbench import registry
-    from reactbench.commands._common import out_dir, parse_metrics, parse_seeds
-    from reactbench.errors import ModelError, ResultsError
-    from reactbench.evaluate import RunOptions, run
+    from reactbench.harness import RunOptions, run
     from reactbench.tables import render
 
     if args.list_models:
@@ -63,7 +73,7 @@ def main(args) -> int:
         model_args=registry.parse_model_args(args.model_arg, specs),
     )
     out = out_dir(args.out)
-    written = run(specs, opt, out, skip_existing=args.skip_existing)
+    written = run(specs, opt, out, skip_existing=args.skip_existing, names=flag_name)
     records = [r for r, _ in written]
     print()
     try:
@@ -81,10 +91,6 @@ def main(args) -> int:
 def score_flags(args) -> str:
     """The ``reactbench score`` flags that match this run's data, split, frames, task and
     scoring options (protocol, metrics, bootstrap, realism features, range check)."""
-    import shlex
-
-    from reactbench.constants import DEFAULT_FRAMES
-
     flags = [f"--split {shlex.quote(args.split)}"]
     if args.data:
         flags.append(f"--data {shlex.quote(str(args.data))}")

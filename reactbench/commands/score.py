@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from reactbench.commands._common import add_scoring_args, flag_name, out_dir, parse_metrics
+from reactbench.errors import ReactbenchError
+
 
 def register(sub) -> None:
-    from reactbench.commands._common import add_scoring_args
-
     p = sub.add_parser(
         "score",
         help="score saved predictions (.npy/.npz) and write a result file",
@@ -28,8 +31,9 @@ def register(sub) -> None:
 
 
 def main(args) -> int:
-    from reactbench.commands._common import out_dir, parse_metrics
-    from reactbench.evaluate import score_predictions
+    # imported here, not at module top: `reactbench --help` builds every command's parser, and
+    # the harness and the tables load numpy and numba
+    from reactbench.harness import score_predictions
     from reactbench.tables import render
 
     check_not_results_dir(args.predictions)
@@ -40,7 +44,7 @@ def main(args) -> int:
         device=args.device, n_jobs=args.jobs, task=args.task, name=args.name, seed=args.seed,
         window=args.window,
         out=out, realism_3dmm=args.realism_3dmm, check_range=not args.allow_out_of_range,
-        progress=not args.no_progress,
+        progress=not args.no_progress, names=flag_name,
     )
     print()
     print(render([record], fmt="text", table="all"))
@@ -51,9 +55,7 @@ def main(args) -> int:
 def check_not_results_dir(path: str) -> None:
     """A results directory (``runs/<timestamp>``) holds no predictions: name the .npz files its
     runs saved instead of only saying that none are there."""
-    from pathlib import Path
-
-    from reactbench.errors import ReactbenchError
+    # imported here for `reactbench --help` start-up (both load numpy)
     from reactbench.predictions import PredictionsError
     from reactbench.results import read_result
 

@@ -19,7 +19,8 @@ def record(name: str, values: dict[str, float], *, task: str = "offline", ci: fl
     return {
         "schema": SCHEMA_VERSION, "created": "2026-01-01T00:00:00+00:00", "kind": "run",
         "task": task, "window": 50 if task == "online" else None, "split": "test",
-        "alpha": alpha, "seeds": [0], "protocol": protocol, "bootstrap": 200 if ci else 0,
+        "alpha": alpha, "seeds": [0], "protocol": protocol, "protocol_version": "1",
+        "bootstrap": 200 if ci else 0,
         "realism_features": "emotion", "metrics": metrics, "extra": {}, "per_seed": None,
         "model": {"spec": name, "name": name, "version": "1", "params": {}, "citation": "",
                   "reference": reference, "class": None},

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from reactbench.data import load_split
-from reactbench.evaluate import generate_offline, generate_online
+from reactbench.harness import generate_offline, generate_online
 from reactbench.registry import create_model
 
 ALPHA = 3

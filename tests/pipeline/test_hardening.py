@@ -283,9 +283,9 @@ def test_online_window_covering_the_whole_clip_is_refused(tiny_dataset, tmp_path
 
 def test_samples_beyond_memory_are_refused_before_generating(tiny_dataset, tmp_path, cli,
                                                               monkeypatch):
-    from reactbench import evaluate
+    from reactbench.harness import generate
 
-    monkeypatch.setattr(evaluate, "_physical_memory", lambda: 2**30)
+    monkeypatch.setattr(generate, "physical_memory", lambda: 2**30)
     code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime"),
                        "--samples", "100000")
     assert code == 2 and "--samples 100000: the predictions (N, alpha, T, 25) = (8, 100000, " \

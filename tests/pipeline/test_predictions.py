@@ -55,12 +55,14 @@ def test_score_npy_npz_and_directory_agree(split, tiny_dataset, tmp_path, cli):
 
 
 def test_wrong_order_is_reported_before_scoring(split, tiny_dataset, tmp_path, cli, monkeypatch):
+    import reactbench.harness.scoring as scoring
     import reactbench.metrics as metrics
 
     def fail(*a, **k):
         raise AssertionError("a metric ran on invalid predictions")
 
     monkeypatch.setattr(metrics, "compute_metrics", fail)
+    monkeypatch.setattr(scoring, "compute_metrics", fail)
     ids = list(split.speaker_ids)
     ids[0], ids[1] = ids[1], ids[0]
     save_predictions(tmp_path / "p.npz", Predictions(mime(split), speaker_ids=ids))
@@ -233,7 +235,7 @@ def test_cache_identity_is_optional_and_keeps_old_keys(split, tmp_path):
     """Models without the hook (or returning None) keep the key they had before it existed."""
     import importlib.util
 
-    from reactbench.evaluate import model_code
+    from reactbench.harness import model_code
     from reactbench.models import ModelInfo, model_info
 
     plugin = tmp_path / "from_file_keys.py"

@@ -152,6 +152,7 @@ def test_render_checks_records_built_in_memory():
 
 def test_records_read_from_files_are_checked_once(tmp_path, monkeypatch):
     from reactbench import results, tables
+    from reactbench.results import io as result_io
 
     for i, rec in enumerate(board()):
         write_result(rec, tmp_path / f"{i}.json")
@@ -161,7 +162,7 @@ def test_records_read_from_files_are_checked_once(tmp_path, monkeypatch):
         checked.append(source)
         return validate_record(record, source)
 
-    monkeypatch.setattr(results, "validate_record", counting)
+    monkeypatch.setattr(result_io, "validate_record", counting)
     monkeypatch.setattr(tables, "validate_record", counting)
     text = render(results.read_results([tmp_path]), fmt="md", table="offline")
     assert text == (GOLDEN / "offline.md").read_text()

@@ -13,7 +13,7 @@ from reactbench.reactdiff.online import StaticKV, decoder_step, encoder_step, pa
 from reactbench.reactdiff.sample import Sampler
 
 from reactbench.errors import ModelError
-from reactbench.evaluate import check_causality, generate_online
+from reactbench.harness import check_causality, generate_online
 
 from .fakes import speaker_input, tiny_config
 

@@ -1,16 +1,20 @@
-"""Result files: one JSON per run; the schema is declared here, in one place.
+"""The result schema, declared in one place, and the check of every field the tables read.
 
 A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
 
-- ``schema``: ``"reactbench.result/1"``; ``created``: ISO-8601 UTC time; ``kind``: ``"run"``
-  (``reactbench run``) or ``"score"`` (``reactbench score`` of saved predictions).
+- ``schema``: ``"reactbench.result/2"`` (files of ``"reactbench.result/1"``, which lack
+  ``protocol_version``, are read as protocol version "1"); ``created``: ISO-8601 UTC time;
+  ``kind``: ``"run"`` (``reactbench run``) or ``"score"`` (``reactbench score`` of saved
+  predictions).
 - ``task``: ``"offline"`` | ``"online"``; ``window``: online window length in frames (the
-  one generated with, or the one ``score --window`` declares; null offline);
+  one generated with, or the one declared for scored predictions; null offline);
   ``split``; ``alpha``; ``seeds``: list of generation seeds (values are means over them; empty
   for scored prediction files);
-  ``protocol``: ``"official"`` | ``"corrected"``; ``bootstrap``: resamples (0 = no CI);
-  ``bootstrap_seed`` (optional; absent in older files): the ``--seed`` of the speaker bootstrap
-  of ``reactbench score``; null for ``reactbench run``, where each generation seed's bootstrap
+  ``protocol``: ``"official"`` | ``"corrected"`` (the protocol's name,
+  :mod:`reactbench.protocols`); ``protocol_version``: its version (text);
+  ``bootstrap``: resamples (0 = no CI);
+  ``bootstrap_seed`` (optional; absent in older files): the seed of the speaker bootstrap of
+  scored prediction files; null for ``reactbench run``, where each generation seed's bootstrap
   uses that seed;
   ``realism_features``: ``"emotion"`` or ``"emotion+3dmm"`` (what FRRea-feat saw; null when
   FRRea-feat was not computed).
@@ -19,7 +23,7 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
   null), ``std`` (over seeds, null for one seed)}.
 - ``extra``: further named floats from the metrics (e.g. ``"FRCorr/gen"``);
   ``per_seed``: list of {``seed``, ``metrics``: name -> value} (only with several seeds).
-- ``model``: {``spec`` (what --model named), ``name`` (non-empty text), ``version``,
+- ``model``: {``spec`` (the model spec that was run), ``name`` (non-empty text), ``version``,
   ``params`` (an object of JSON values), ``citation``, ``reference`` (true for the
   ground-truth row), ``class``, and optional ``trained_on`` (``ModelInfo.trained_on``: what
   a trained model was fitted on, e.g. split -> dataset identity; absent when unknown),
@@ -35,32 +39,24 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
 - ``timings``: stage -> seconds (``load``, ``fit``, ``generate``, ``causality``, ``score``) and
   ``metrics``: metric -> seconds.
 
-Writes are atomic (temporary file, then a hard link/rename into place) and never overwrite.
-``check_results_dir`` lets a run refuse a bad ``--out`` before any work; ``json_problem`` is the
-one check of JSON values (model params are checked with it by ``reactbench.models.model_info``,
-whole records by ``write_result``); ``validate_record`` checks every field the tables read.
+``json_problem`` is the one check of JSON values (model params are checked with it by
+``reactbench.models.model_info``, whole records by ``write_result``); ``validate_record`` checks
+every field the tables read.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
-import json
 import math
 import os
-import platform
-import re
-import subprocess
-import tempfile
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from reactbench import __version__
-from reactbench.atomic import check_target, nearest_existing
+import numpy as np
+
 from reactbench.errors import ResultsError
 
-SCHEMA_VERSION = "reactbench.result/1"
+SCHEMA_VERSION = "reactbench.result/2"
+SCHEMA_V1 = "reactbench.result/1"  # no protocol_version: read as protocol version "1"
+READABLE_SCHEMAS = (SCHEMA_V1, SCHEMA_VERSION)
 TASKS = ("offline", "online")
 KINDS = ("run", "score")
 REQUIRED_KEYS = (
@@ -70,74 +66,6 @@ REQUIRED_KEYS = (
 )
 METRIC_KEYS = ("value", "ci", "direction", "version", "std")
 MODEL_KEYS = ("spec", "name", "version", "params", "citation", "reference")
-NAME_PART_MAX = 80  # characters of the model name in a result file name (then a hash)
-SEEDS_PART_MAX = 40
-HASH_CHARS = 10
-LIBRARIES = (
-    "numpy", "scipy", "torch", "numba", "tslearn", "pandas", "joblib", "tabulate", "librosa",
-    "matplotlib",
-)
-
-
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-@lru_cache(maxsize=1)
-def git_state() -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the source tree reactbench runs from, or (None, None)."""
-    src = Path(__file__).resolve().parent.parent
-    if not (src / ".git").exists():
-        return None, None
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True,
-            timeout=5, check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout
-        return commit or None, bool(status.strip())
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-
-
-def software() -> dict[str, Any]:
-    from importlib import metadata
-
-    commit, dirty = git_state()
-    out: dict[str, Any] = {
-        "reactbench": __version__,
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "python": platform.python_version(),
-    }
-    for lib in LIBRARIES:
-        try:
-            out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            out[lib] = None
-    return out
-
-
-def machine(device: str = "cpu") -> dict[str, Any]:
-    gpu = None
-    if device.startswith("cuda"):
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                gpu = torch.cuda.get_device_name(0)
-        except Exception:
-            gpu = None
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "device": device,
-        "gpu": gpu,
-    }
 
 
 def metric_entry(value: float, *, direction: str, version: str | None, ci=None, std=None) -> dict:
@@ -261,12 +189,13 @@ def validate_record(record: Any, source: str = "result") -> dict:
         kind = type(record).__name__
         raise ResultsError(f"{source}: a result file holds a JSON object; got {kind}")
     schema = record.get("schema")
-    if schema != SCHEMA_VERSION:
+    if schema not in READABLE_SCHEMAS:
         raise ResultsError(
             f"{source}: unsupported result schema {schema!r}; "
-            f"this reactbench reads {SCHEMA_VERSION!r}"
+            f"this reactbench reads {' and '.join(map(repr, READABLE_SCHEMAS))}"
         )
-    missing = [k for k in REQUIRED_KEYS if k not in record]
+    required = REQUIRED_KEYS + (("protocol_version",) if schema != SCHEMA_V1 else ())
+    missing = [k for k in required if k not in record]
     if missing:
         raise ResultsError(f"{source}: result file lacks key(s) {missing}")
     if record["task"] not in TASKS:
@@ -283,8 +212,8 @@ def validate_record(record: Any, source: str = "result") -> dict:
     if record["kind"] == "run" and (not seeds or len(set(seeds)) != len(seeds)):
         raise ResultsError(f"{source}: seeds of a run must be one or more distinct integers "
                            f"(the generation seeds its values average over); got {seeds!r}")
-    for key in ("split", "protocol"):
-        if not isinstance(record[key], str) or not record[key]:
+    for key in ("split", "protocol", "protocol_version"):
+        if key in record and (not isinstance(record[key], str) or not record[key]):
             raise ResultsError(f"{source}: {key} must be a non-empty string")
     feats = record["realism_features"]
     if feats is not None and (not isinstance(feats, str) or not feats):
@@ -308,8 +237,6 @@ def validate_record(record: Any, source: str = "result") -> dict:
 def json_default(obj: Any) -> Any:
     """numpy scalars/arrays and paths as JSON values (what ModelInfo.params may hold);
     TypeError for anything else (the ``default`` hook of ``json.dumps``)."""
-    import numpy as np
-
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
@@ -351,183 +278,3 @@ def json_problem(value: Any, field: str, _seen: frozenset = frozenset()) -> str 
     except TypeError:
         return f"{field} holds {value!r:.60} (type {type(value).__name__}), not a JSON value"
     return json_problem(plain, field, _seen)
-
-
-# ----------------------------------------------------------------------------- writing
-def check_results_dir(path: str | Path) -> Path:
-    """Raise ResultsError unless ``path`` is, or can be created as, a writable directory for
-    result files; return it as a Path. Creates nothing: call it before any work."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ResultsError(f"results directory {path} is an existing file; --out names a "
-                           "directory (one result JSON per run is written into it)")
-    probe = nearest_existing(path) or path
-    if not probe.is_dir():
-        raise ResultsError(f"results directory {path} cannot be created: {probe} is a file, "
-                           "not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        what = "is not writable" if probe == path else f"cannot be created in {probe}"
-        raise ResultsError(f"results directory {path} {what} (permission denied)")
-    return path
-
-
-def safe_name(text: str) -> str:
-    """``text`` as a file-system-safe name part (letters, digits, ``._-``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "model"
-
-
-def _short(part: str, original: str, limit: int) -> str:
-    """``part`` cut to ``limit`` characters, ending in a hash of ``original`` when cut
-    (deterministic: the same text always gives the same name)."""
-    if len(part) <= limit:
-        return part
-    digest = hashlib.sha256(original.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
-    return f"{part[:limit - HASH_CHARS - 1]}-{digest}"
-
-
-def name_part(text: str, limit: int = NAME_PART_MAX) -> str:
-    """``text`` as a bounded file-name part: ``safe_name(text)``, cut to ``limit`` characters
-    and ending in a short hash of ``text`` when cut (so distinct long texts stay distinct)."""
-    return _short(safe_name(text), text, limit)
-
-
-def result_filename(record: dict) -> str:
-    """``<model>_<task>_<split>_<protocol>_a<alpha>_s<seeds>.json`` (file-system safe).
-
-    A model name longer than ``NAME_PART_MAX`` characters (or seeds longer than
-    ``SEEDS_PART_MAX``) is cut and ends in a short hash of the full text, so the file name
-    stays within file-system limits and distinct long names stay distinct.
-    """
-    name = str(record["model"]["name"])
-    seeds = "-".join(str(s) for s in record["seeds"])
-    return (
-        f"{name_part(name)}_{record['task']}_"
-        f"{safe_name(record['split'])}_{record['protocol']}_a{record['alpha']}"
-        + (f"_s{_short(seeds, seeds, SEEDS_PART_MAX)}" if seeds else "") + ".json"
-    )
-
-
-def check_distinct_targets(targets: dict[str, Path], names: dict[str, str]) -> None:
-    """Raise ResultsError when two models (``targets``: spec -> result file, ``names``:
-    spec -> model name) would write the same result file, naming the models."""
-    by_path: dict[Path, list[str]] = {}
-    for spec, path in targets.items():
-        by_path.setdefault(path, []).append(spec)
-    clashes = [(p, specs) for p, specs in by_path.items() if len(specs) > 1]
-    if clashes:
-        text = "; ".join(
-            " and ".join(f"{s!r} (model name {names[s]!r})" for s in specs) + f" -> {p.name}"
-            for p, specs in clashes)
-        raise ResultsError(
-            f"two models would write the same result file: {text}. File names keep only "
-            "letters, digits and ._- of the model name (other characters become '-'); give "
-            "the models distinct names (ModelInfo.name)")
-
-
-def _check_name_length(path: Path) -> None:
-    try:
-        limit = os.pathconf(nearest_existing(path.parent) or ".", "PC_NAME_MAX")
-    except (OSError, ValueError, AttributeError):
-        limit = 255
-    size = len(path.name.encode("utf-8", "surrogatepass"))
-    if size > limit:
-        raise ResultsError(
-            f"result file name {path.name[:40]}... is {size} bytes long; the file system "
-            f"allows at most {limit} (result_filename shortens long model names; choose a "
-            "shorter file name)")
-
-
-def write_result(record: dict, path: str | Path) -> Path:
-    """Write ``record`` to ``path`` atomically; refuse (ResultsError) if ``path`` exists.
-
-    Everything is checked before a file is created: the schema, that every value is JSON
-    (no NaN/inf; the message names the field), and that ``path`` can be a file.
-    """
-    validate_record(record, str(path))
-    for key, value in record.items():
-        problem = json_problem(value, key)
-        if problem:
-            raise ResultsError(f"{path}: field {problem}; nothing was written (a result file "
-                               "stores JSON values: text, finite numbers, bools, null, lists, "
-                               "objects)")
-    path = Path(path)
-    check_results_dir(path.parent)
-    _check_name_length(path)
-    check_target(path, what="result file", error=ResultsError)
-    if path.exists() or path.is_symlink():
-        raise ResultsError(
-            f"{path} already holds a result; never overwritten (remove it or use another --out)"
-        )
-    text = json.dumps(record, indent=2, sort_keys=False, allow_nan=False,
-                      default=json_default) + "\n"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
-                                   dir=path.parent)
-    except OSError as exc:
-        raise ResultsError(f"result file {path}: cannot write there ({exc.strerror or exc})") \
-            from exc
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)  # atomic and fails if the target exists
-        except FileExistsError as exc:
-            raise ResultsError(f"{path} already holds a result; never overwritten") from exc
-        except OSError:  # file systems without hard links
-            if path.exists():
-                raise ResultsError(f"{path} already holds a result; never overwritten") from None
-            os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
-
-
-def read_result(path: str | Path) -> dict:
-    """The record in result file ``path``, checked by ``validate_record``; it carries the file
-    as ``_path`` (not part of the schema; ``tables.select`` does not check such records
-    again)."""
-    path = Path(path)
-    if path.exists() and not path.is_file() and not path.is_dir():  # reading would block
-        raise ResultsError(f"{path}: not a regular file (a FIFO, socket or device); expected a "
-                           "JSON result file")
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultsError(f"result file {path} does not exist") from None
-    except UnicodeDecodeError as exc:
-        raise ResultsError(f"{path}: not a readable JSON result file (not UTF-8 text: {exc})") \
-            from exc
-    except (OSError, json.JSONDecodeError, RecursionError) as exc:
-        raise ResultsError(f"{path}: not a readable JSON result file ({exc})") from exc
-    record = validate_record(record, str(path))
-    record["_path"] = str(path)
-    return record
-
-
-def result_files(paths: list[str | Path]) -> list[Path]:
-    """Files given directly, plus every ``*.json`` in directories given (sorted); a file named
-    twice (e.g. directly and through its directory) is read once."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(p.glob("*.json"))
-            if not found:
-                raise ResultsError(f"{p}: directory holds no result (*.json) files")
-            out += found
-        else:
-            out.append(p)
-    seen: set[Path] = set()
-    unique = []
-    for p in out:
-        key = p.resolve() if p.exists() else p
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
-
-
-def read_results(paths: list[str | Path]) -> list[dict]:
-    return [read_result(p) for p in result_files(paths)]

@@ -1,0 +1,105 @@
+"""The predictions cache: generated reactions are stored under ``cache_dir()/predictions``,
+keyed by everything they depend on, so re-scoring never re-generates.
+
+The key hashes the model name + version + params, the model's code (class, hash of its source
+file, its constructor options, and the optional ``cache_identity`` of inputs it reads itself),
+dataset identity, split, task (+ window), alpha, frames, seed and whether 3DMM is kept.
+``PREDICTIONS_CACHE_VERSION`` is part of every key: bump it to retire all cached predictions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.constants import EMOTION_DIM
+from reactbench.errors import ModelError
+from reactbench.harness.generate import call_model
+from reactbench.paths import cache_dir
+from reactbench.predictions import Predictions
+from reactbench.results import json_problem, json_value
+
+PREDICTIONS_CACHE_VERSION = "1"
+
+
+def model_code(model, args: dict[str, str], data=None) -> dict:
+    """What identifies a model's code beyond its ModelInfo: its class, the sha256 of the file
+    that defines the class (None when it has no source file) and its constructor options.
+    Part of the predictions cache key, so that two plug-ins sharing a name and version, an
+    edited plug-in file, or an option the model forgot to put into ``params`` never share
+    cached reactions. With ``data`` (the evaluated split), a model's optional
+    ``cache_identity(data)`` (reactbench.models) is added as ``inputs`` when it is not None:
+    inputs the model reads itself, e.g. feature files (absent otherwise, so keys stay as
+    they were for models without it)."""
+    cls = type(model)
+    digest = None
+    try:
+        source = inspect.getsourcefile(cls)
+        if source:
+            digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    except (OSError, TypeError):
+        pass
+    code = {"class": f"{cls.__module__}.{cls.__qualname__}", "source_sha256": digest,
+            "args": dict(sorted(args.items()))}
+    hook = getattr(model, "cache_identity", None) if data is not None else None
+    if callable(hook):
+        name = getattr(getattr(model, "info", None), "name", cls.__name__)
+        inputs = call_model(model, name, "cache_identity", None, lambda: hook(data))
+        if inputs is not None:
+            problem = json_problem(inputs, "cache_identity()")
+            if problem:
+                raise ModelError(f"model {name!r}: {problem}; cache_identity must return None "
+                                 "or JSON values")
+            code["inputs"] = json.loads(json.dumps(inputs, default=json_value))
+    return code
+
+
+def predictions_key(info, identity: dict, *, split: str, task: str, window: int | None,
+                    alpha: int, seed: int, frames: int, keep_face: bool = True,
+                    code: dict | None = None) -> str:
+    """The cache key (sha256 hex) of one model's predictions: everything they depend on."""
+    payload = {
+        "code": code,
+        "face": keep_face,
+        "cache": PREDICTIONS_CACHE_VERSION,
+        "model": info.name,
+        "version": info.version,
+        "params": info.params,
+        "dataset": {k: v for k, v in identity.items() if k not in ("root", "rows")},
+        "split": split,
+        "task": task,
+        "window": window,
+        "alpha": alpha,
+        "seed": seed,
+        "frames": frames,
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def predictions_path(name: str, key: str) -> Path:
+    """Where the predictions of model ``name`` with cache key ``key`` are cached (.npz)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+    return cache_dir() / "predictions" / f"{safe}-{key[:20]}.npz"
+
+
+def load_cached(path: Path, n: int, alpha: int, frames: int) -> tuple[Predictions, dict] | None:
+    """(predictions, stored meta) from cache file ``path``, or None when it is missing,
+    unreadable, of another shape than (n, alpha, frames, 25) or not finite (regenerate)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            emo = npz["emotion"]
+            face = npz["face_3dmm"] if "face_3dmm" in npz.files else None
+            ids = npz["speaker_ids"].tolist() if "speaker_ids" in npz.files else None
+            meta = json.loads(str(npz["meta"])) if "meta" in npz.files else {}
+    except Exception:
+        return None  # unreadable cache entry: regenerate
+    if emo.shape != (n, alpha, frames, EMOTION_DIM) or not np.isfinite(emo).all():
+        return None
+    return Predictions(emotion=emo, face_3dmm=face, speaker_ids=ids), meta

@@ -1,0 +1,53 @@
+"""Result files: one JSON per run.
+
+:mod:`~reactbench.results.schema` declares the record and checks it,
+:mod:`~reactbench.results.record` assembles one, :mod:`~reactbench.results.io` names, writes
+and reads the files.
+"""
+
+from reactbench.results.io import (
+    HASH_CHARS,
+    NAME_PART_MAX,
+    SEEDS_PART_MAX,
+    check_distinct_targets,
+    check_results_dir,
+    name_part,
+    read_result,
+    read_results,
+    result_filename,
+    result_files,
+    safe_name,
+    write_result,
+)
+from reactbench.results.record import (
+    LIBRARIES,
+    git_state,
+    json_value,
+    machine,
+    make_record,
+    now_iso,
+    software,
+)
+from reactbench.results.schema import (
+    KINDS,
+    METRIC_KEYS,
+    MODEL_KEYS,
+    READABLE_SCHEMAS,
+    REQUIRED_KEYS,
+    SCHEMA_V1,
+    SCHEMA_VERSION,
+    TASKS,
+    json_default,
+    json_problem,
+    metric_entry,
+    validate_record,
+)
+
+__all__ = [
+    "HASH_CHARS", "KINDS", "LIBRARIES", "METRIC_KEYS", "MODEL_KEYS", "NAME_PART_MAX",
+    "READABLE_SCHEMAS", "REQUIRED_KEYS", "SCHEMA_V1", "SCHEMA_VERSION", "SEEDS_PART_MAX", "TASKS",
+    "check_distinct_targets", "check_results_dir", "git_state", "json_default", "json_problem",
+    "json_value", "machine", "make_record", "metric_entry", "name_part", "now_iso",
+    "read_result", "read_results", "result_filename", "result_files", "safe_name", "software",
+    "validate_record", "write_result",
+]
