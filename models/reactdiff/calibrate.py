@@ -31,11 +31,9 @@ def wants_temperature(config: dict) -> bool:
 def write_sampling(model_path: Path, temperature: float, how: str) -> dict:
     """Store ``sampling`` = {temperature, chosen_on: how} in the model file (atomically);
     returns it."""
-    import torch
+    from .checkpoint import atomic_save, load_file
 
-    from .checkpoint import atomic_save
-
-    ckpt = torch.load(model_path, map_location="cpu", weights_only=False)
+    ckpt = load_file(model_path, what="the model file")
     ckpt["sampling"] = {"temperature": temperature, "chosen_on": how}
     atomic_save(ckpt, model_path)
     return ckpt["sampling"]

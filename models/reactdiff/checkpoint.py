@@ -11,11 +11,17 @@ Two kinds, one format (``FORMAT``), both ``torch.save`` dicts with plain-Python 
   with per-channel scales, :func:`quantise_int8`, to keep it small).
 
 Writes go to a temporary file in the same folder and are moved into place with ``os.replace``,
-so an interrupted write never leaves a half-written checkpoint.
+so an interrupted write never leaves a half-written checkpoint. Every checkpoint written holds
+``digest``, a SHA-256 over its tensors (:func:`tensor_digest`), checked on every load; files
+without one (older files, the shipped checkpoint) load, and their weights are matched to the
+network by name and shape. Files are read as data only (``torch.load(weights_only=True)``):
+a file that holds any Python object other than tensors and plain data is refused unread.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +38,77 @@ FORMAT = "reactdiff-checkpoint/1"
 SHIPPED = Path(__file__).parent / "checkpoints" / "small_synthetic.pt"
 
 
+DIGEST = "digest"  # key of the SHA-256 over a checkpoint's tensors (tensor_digest)
+
+
 def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` ``obj`` to ``path`` atomically; a checkpoint dict (``format`` FORMAT)
+    gets its ``digest`` (re)computed."""
     path = Path(path)
+    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        obj = {**obj, DIGEST: tensor_digest(obj)}
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
     return path
+
+
+def _tensors(obj: Any, name: str = ""):
+    """(key path, tensor) of every tensor in nested dicts / lists, in a fixed order."""
+    if isinstance(obj, torch.Tensor):
+        yield name, obj
+    elif isinstance(obj, dict):
+        for k in sorted(obj, key=str):
+            if not (name == "" and k in (DIGEST, "path")):
+                yield from _tensors(obj[k], f"{name}/{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from _tensors(v, f"{name}/{i}")
+
+
+def tensor_digest(ckpt: dict) -> str:
+    """SHA-256 (hex) over every tensor of a checkpoint dict: key path, dtype, shape and bytes."""
+    h = hashlib.sha256()
+    for name, t in _tensors(ckpt):
+        t = t.detach().cpu().contiguous().reshape(-1)
+        h.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+# torch.load(weights_only=True): its refusal, and the reason it gives for a file that would
+# import or call something (as opposed to bytes that are not a pickle at all)
+_NOT_DATA = "Weights only load failed"
+_CODE = re.compile(r"WeightsUnpickler error:\s*(.*(?:global|reduce|build|Can only).*)", re.I)
+
+
+def load_file(path: str | Path, map_location: Any = "cpu", what: str = "ReactDiff checkpoint",
+              remedy: str = "") -> Any:
+    """The object stored in ``path``, read as data only, with its digest (if any) checked.
+
+    ModelError naming the file when it holds anything but tensors and plain Python data (it
+    is never executed), cannot be read (``remedy`` is appended), or its tensors do not match
+    its stored digest."""
+    p = Path(path)
+    try:
+        obj = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
+        text = str(exc)
+        if _NOT_DATA in text and _CODE.search(text):
+            raise ModelError(
+                f"refused to load {what} {p}: it holds Python objects other than tensors and "
+                "plain data, which could run code when loaded. Checkpoints are read as data "
+                "only; use a file written by `reactbench train`") from None
+        if _NOT_DATA in text:  # torch's advice to load it unrestricted is not repeated
+            text = "not a checkpoint file (" + text.split("WeightsUnpickler error:")[-1] \
+                .strip().splitlines()[0] + ")"
+        raise ModelError(f"cannot read {what} {p}: {text}{remedy}") from None
+    if isinstance(obj, dict) and DIGEST in obj:
+        if obj[DIGEST] != tensor_digest(obj):
+            raise ModelError(
+                f"{what} {p} is corrupted: its tensors do not match the digest stored with "
+                "them (a damaged or altered copy); nothing was loaded from it. Restore the "
+                "file from a good copy, or train it again")
+    return obj
 
 
 def export_model(ckpt: dict, path: str | Path, half: bool = False) -> Path:
@@ -94,10 +166,7 @@ def read_checkpoint(path: str | Path) -> dict:
         raise ModelError(f"ReactDiff checkpoint {p} does not exist; train one with "
                          "`reactbench train --model reactdiff --preset small --out DIR` and pass "
                          "`--model-arg checkpoint=DIR/model.pt`")
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
-        raise ModelError(f"cannot read ReactDiff checkpoint {p}: {exc}") from None
+    ckpt = load_file(p)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ModelError(f"{p} is not a ReactDiff checkpoint of format {FORMAT} (found "
                          f"{ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt)})")
@@ -111,7 +180,8 @@ WEIGHT_KEYS = ("model", "ema", "optimizer", "scheduler")
 def read_metadata(path: str | Path) -> dict | None:
     """A checkpoint's metadata (config, widths, dataset identities, variant, ...; no weights),
     or None when ``path`` is not a readable ReactDiff checkpoint (:func:`read_checkpoint` says
-    why). Memory-maps the file where torch can, so the weights are not read."""
+    why). Memory-maps the file where torch can, so the weights are not read (nor their digest
+    checked: :func:`read_checkpoint` does that)."""
     p = Path(path).expanduser()
     if p.is_dir():
         p = p / "model.pt"
@@ -119,9 +189,9 @@ def read_metadata(path: str | Path) -> dict | None:
         return None
     try:
         try:
-            ckpt = torch.load(p, map_location="cpu", weights_only=False, mmap=True)
+            ckpt = torch.load(p, map_location="cpu", weights_only=True, mmap=True)
         except RuntimeError:  # not a zip-format file: mmap is not possible
-            ckpt = torch.load(p, map_location="cpu", weights_only=False)
+            ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - unreadable: fit() reports it with read_checkpoint
         return None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:

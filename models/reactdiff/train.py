@@ -408,7 +408,7 @@ class Trainer:
         if self.dist.world > 1:
             dist.barrier()
         if had_val and best is not None and best.exists():
-            state = torch.load(best, map_location=self.device, weights_only=False)["model"]
+            state = ck.load_file(best, self.device)["model"]
             self.ema.load_state_dict(state)
         self.net.load_state_dict(self.ema.state_dict())
         if stage not in self.stages_done:
@@ -443,11 +443,8 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Resume from a training checkpoint of the same run: the same config, stream widths
         and data (ModelError naming every difference otherwise)."""
-        try:
-            d = torch.load(path, map_location=self.device, weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - a truncated or foreign file
-            raise ModelError(f"cannot read the training checkpoint {path} ({exc}); remove it to "
-                             "start over, or choose another --out") from None
+        d = ck.load_file(path, self.device, what="the training checkpoint",
+                         remedy="; remove it to start over, or choose another --out")
         if not isinstance(d, dict) or d.get("format") != ck.FORMAT or "model" not in d \
                 or "state" not in d:
             raise ModelError(f"{path} is not a resumable ReactDiff training checkpoint")
