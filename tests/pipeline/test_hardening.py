@@ -73,79 +73,6 @@ def test_repeated_model_args_are_refused_and_model_form_wins():
         assert parse_model_args(args, [spec]) == {spec: {"gain": "3"}}
 
 
-def test_cached_predictions_never_cross_models_or_options(tiny_dataset, tmp_path, cli,
-                                                          fresh_cache):
-    """Two classes sharing a ModelInfo name and version, and one option the model leaves out
-    of its params, each get their own predictions."""
-    values = {}
-    for i, (cls, extra) in enumerate([("Scaled", ["--model-arg", "gain=1.0"]),
-                                      ("Scaled", ["--model-arg", "gain=0.2"]),
-                                      ("Halved", [])]):
-        out = tmp_path / str(i)
-        code, text, err = cli(*run_args(tiny_dataset, out, "--model", f"{PLUGINS}:{cls}",
-                                        *extra))
-        assert code == 0, err
-        assert "reusing cached predictions" not in text
-        rec = read_result(next(out.glob("*.json")))
-        with np.load(rec["predictions"][0]["path"]) as z:
-            values[i] = z["emotion"].copy()
-    assert not np.allclose(values[0], values[1]) and not np.allclose(values[0], values[2])
-    # the same run again reuses its own predictions
-    code, text, _ = cli(*run_args(tiny_dataset, tmp_path / "again", "--model",
-                                  f"{PLUGINS}:Halved"))
-    assert code == 0 and "reusing cached predictions" in text
-
-
-def test_skip_existing_refuses_a_stored_result_of_another_run(tiny_dataset, tmp_path, cli):
-    out = tmp_path / "res"
-    assert cli(*run_args(tiny_dataset, out, "--model", "b_mime"))[0] == 0
-    (stored,) = out.glob("*.json")
-    before = stored.read_bytes()
-    # another metric set, another frame count: both differ from the stored run
-    code, _, err = cli(*run_args(tiny_dataset, out, "--model", "b_mime", "--skip-existing",
-                                 "--metrics", "FRDist", "--frames", "100"))
-    assert code == 2 and "is not the run asked for" in err, err
-    assert "metrics: stored ['FRCorr', 'FRDist'], asked ['FRDist']" in err
-    assert "frames: stored 120, asked 100" in err
-    assert stored.read_bytes() == before
-    # the same run is kept
-    code, text, err = cli(*run_args(tiny_dataset, out, "--model", "b_mime", "--skip-existing"))
-    assert code == 0 and "keeping existing result" in text, err
-    assert stored.read_bytes() == before
-
-
-@pytest.mark.parametrize(("flags", "needle"), [
-    (["--frames", "-5"], "--frames must be >= 1 (got -5)"),
-    (["--frames", "0"], "--frames must be >= 1 (got 0)"),
-    (["--bootstrap", "-1"], "--bootstrap must be 0 (no intervals) or >= 2"),
-    (["--bootstrap", "1"], "--bootstrap must be 0 (no intervals) or >= 2 resamples (got 1)"),
-    (["--bootstrap", "10000000000000"], "--bootstrap 10000000000000: at most 100000"),
-    (["--device", "bogus"], "--device must be cpu, cuda or cuda:N (got 'bogus')"),
-    (["--jobs", "0"], "--jobs must be -1 (all cores) or >= 1"),
-    (["--metrics", ","], "--metrics names no metric"),
-    (["--metrics", "FRCorr,FRCorr"], "names ['FRCorr'] more than once"),
-    (["--metrics", "FRCor"], "unknown metric(s) ['FRCor']"),
-])
-@pytest.mark.parametrize("command", ["run", "score"])
-def test_shared_flags_are_checked_before_loading(tmp_path, cli, flags, needle, command):
-    missing = tmp_path / "no_such_dataset"  # never reached: the flag error comes first
-    args = [command, "--data", str(missing), "--out", str(tmp_path / "o"), "--no-progress",
-            "--jobs", "1", *flags]
-    args += ["--model", "b_mime"] if command == "run" else ["--predictions", str(tmp_path)]
-    code, _, err = cli(*args)
-    assert code == 2 and needle in err, err
-
-
-def test_run_refuses_a_repeated_seed(tmp_path, cli):
-    code, _, err = cli("run", "--model", "b_mime", "--data", str(tmp_path / "none"), "--out",
-                       str(tmp_path / "o"), "--no-progress", "--seed", "0,1,0")
-    assert code == 2 and "--seed names [0] more than once" in err, err
-    code, _, err = cli("run", "--model", "b_mime", "--data", str(tmp_path / "none"), "--out",
-                       str(tmp_path / "o"), "--no-progress", "--seed", "1,-3")
-    assert code == 2 and "--seed -3: generation seeds must be integers >= 0" in err, err
-    assert not (tmp_path / "o").exists()
-
-
 def test_score_names_the_predictions_alpha_for_frdiv(tiny_dataset, tmp_path, cli):
     from reactbench.data import load_split
 
@@ -177,23 +104,6 @@ def test_out_naming_a_file_is_refused_before_any_work(tiny_dataset, tmp_path, cl
     code, _, err = cli(*args)
     assert code == 2 and f"results directory {out} is an existing file" in err, err
     assert out.read_text() == "not a directory"
-
-
-def test_a_plugin_cannot_take_a_built_in_name(tiny_dataset, tmp_path, cli):
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", f"{PLUGINS}:CallsItselfGT"))
-    assert code == 2 and "calls itself 'gt', the name of the built-in model" in err, err
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model",
-                                 "reactbench.baselines.gt:GroundTruth"))
-    assert code == 0, err  # the built-in's own class, named by its module path
-
-
-def test_models_whose_names_map_to_one_file_are_named(tiny_dataset, tmp_path, cli):
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model",
-                                 f"{PLUGINS}:SpacedName,{PLUGINS}:DashedName"))
-    assert code == 2 and "two models would write the same result file" in err, err
-    assert "(model name 'my model')" in err and "(model name 'my-model')" in err
-    assert "my-model_offline_test_official_a2_s0.json" in err
-    assert not tmp_path.exists() or not list(tmp_path.iterdir())
 
 
 def _score(data: Path, pred: Path, out: Path, *extra: str) -> tuple:
@@ -273,21 +183,3 @@ def test_predictions_that_are_no_regular_file_are_clear_errors(tmp_path):
         load_predictions(tmp_path / "loop.npz")
 
 
-@pytest.mark.parametrize("window", ["120", "100000"])
-def test_online_window_covering_the_whole_clip_is_refused(tiny_dataset, tmp_path, cli, window):
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime", "--task",
-                                 "online", "--window", window))
-    assert code == 2 and f"--window {window}: the clips of test hold T = 120 frames" in err, err
-    assert not list((tmp_path / "o").glob("*.json"))
-
-
-def test_samples_beyond_memory_are_refused_before_generating(tiny_dataset, tmp_path, cli,
-                                                              monkeypatch):
-    from reactbench.harness import generate
-
-    monkeypatch.setattr(generate, "physical_memory", lambda: 2**30)
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "b_mime"),
-                       "--samples", "100000")
-    assert code == 2 and "--samples 100000: the predictions (N, alpha, T, 25) = (8, 100000, " \
-        "120, 25) float32 need 8.9 GiB, more than this machine's 1.0 GiB" in err, err
-    assert not list((tmp_path / "o").glob("*.json"))

@@ -91,29 +91,6 @@ def test_summary_table_lists_every_model(tiny_dataset, tmp_path, cli):
     assert "3 result file(s)" in out
 
 
-def test_predictions_are_cached_not_regenerated(tiny_dataset, tmp_path, cli, fresh_cache):
-    args = ("--model", f"{PLUGINS}:WithOptions", "--model-arg", "gain=0.5")
-    code, out, err = cli(*run_args(tiny_dataset, tmp_path / "a", *args))
-    assert code == 0, err
-    assert "reusing cached" not in out
-    code, out2, err = cli(*run_args(tiny_dataset, tmp_path / "b", *args))
-    assert code == 0, err
-    assert "reusing cached predictions" in out2
-    a, b = (results_in(tmp_path / d)["with_options"] for d in "ab")
-    assert not a["predictions"][0]["reused"] and b["predictions"][0]["reused"]
-    assert a["metrics"] == b["metrics"]
-    assert a["model"]["params"] == {"gain": 0.5}
-    # another protocol re-scores the same predictions
-    code, out4, err = cli(*run_args(tiny_dataset, tmp_path / "d", *args, "--protocol",
-                                    "corrected"))
-    assert code == 0, err
-    assert "reusing cached predictions" in out4
-    # another parameter value is another cache entry
-    code, out3, _ = cli(*run_args(tiny_dataset, tmp_path / "c", "--model",
-                                  f"{PLUGINS}:WithOptions", "--model-arg", "gain=0.25"))
-    assert code == 0 and "reusing cached" not in out3
-
-
 def test_several_seeds_give_mean_and_spread(tiny_dataset, tmp_path, cli):
     code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", "b_random", "--seed", "0,1"))
     assert code == 0, err
@@ -164,55 +141,11 @@ def test_bad_plugin_fails_cleanly_and_writes_nothing(cls, needle, tiny_dataset, 
     json.loads((out / written[0]).read_text())
 
 
-def test_leaky_online_model_is_caught(tiny_dataset, tmp_path, cli):
-    out = tmp_path / "res"
-    code, _, err = cli(*run_args(tiny_dataset, out, "--model", f"{PLUGINS}:Leaky",
-                                 "--task", "online", "--window", "50"))
-    assert code == 2
-    assert "online causality check failed for model 'leaky'" in err
-    assert "window 0 (frames [0, 50))" in err
-    assert not list(out.glob("*.json"))
-
-
-def test_unreproducible_online_model_is_caught(tiny_dataset, tmp_path, cli):
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", f"{PLUGINS}:Unseeded",
-                                 "--task", "online", "--window", "50"))
-    assert code == 2
-    assert "online causality check failed for model 'unseeded'" in err
-    assert "must be reproducible for a fixed seed" in err
-
-
-def test_stateful_causal_online_model_passes(tiny_dataset, tmp_path, cli):
-    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "a", "--model",
-                                 f"{PLUGINS}:StatefulCausal", "--task", "online",
-                                 "--window", "30"))
-    assert code == 0, err
-
-
 def test_online_only_model_runs_online(tiny_dataset, tmp_path, cli):
     code, _, err = cli(*run_args(tiny_dataset, tmp_path / "res", "--model",
                                  f"{PLUGINS}:OnlineOnly", "--task", "online"))
     assert code == 0, err
     assert results_in(tmp_path / "res")["online_only"]["causality"]["passed"]
-
-
-def test_results_directory_holding_the_run_is_refused(tiny_dataset, tmp_path, cli):
-    out = tmp_path / "res"
-    assert cli(*run_args(tiny_dataset, out, "--model", "b_mime"))[0] == 0
-    target = out / "b_mime_offline_test_official_a3_s0.json"
-    before = target.read_bytes()
-    code, _, err = cli(*run_args(tiny_dataset, out, "--model", "b_meanfr,b_mime"))
-    assert code == 2
-    assert "already holds these runs" in err and "nothing was run or overwritten" in err
-    assert target.read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == [target.name]
-    # --skip-existing keeps the stored result and runs only the missing model
-    code, text, err = cli(*run_args(tiny_dataset, out, "--model", "b_meanfr,b_mime",
-                                    "--skip-existing"))
-    assert code == 0, err
-    assert target.read_bytes() == before and "keeping existing result" in text
-    assert "B_Mime" in text and "B_MeanFr" in text
-    assert len(list(out.glob("*.json"))) == 2
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,7 @@ from reactbench.results import (
     validate_record,
     write_result,
 )
-
-from .records import record, values
+from tests.pipeline.records import record, values
 
 
 def test_schema_of_a_real_run(tiny_dataset, tmp_path, cli):
