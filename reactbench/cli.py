@@ -24,8 +24,8 @@ COMMAND_MODULES = (
     "leaderboard",  # tables from result files
     "plot",  # pictures of one speaker row
     "fid",  # image FID through pytorch-fid (optional extra)
-    "train",  # train a trainable model (ReactDiff)
-    "ablate",  # ReactDiff ablations
+    "train",  # train a model (a plug-in's train hook)
+    "ablate",  # a model's ablation study (a plug-in's ablate hook)
 )
 
 

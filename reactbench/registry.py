@@ -100,7 +100,7 @@ def _is_target(spec: str) -> bool:
 def expand_models(specs: str | list[str]) -> list[str]:
     """Split a comma list, expand groups, drop duplicates (order kept); validate names.
 
-    ``"reactdiff,baselines"`` -> ``["reactdiff", "b_random", ..., "gt"]``.
+    ``"gt,baselines"`` -> ``["gt", "b_random", "b_mime", "b_meanseq", "b_meanfr", "b_nn"]``.
     Raises ModelError for an unknown name, with close matches suggested.
     """
     items = specs.split(",") if isinstance(specs, str) else list(specs)

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from reactbench.cli import main
+from reactbench.errors import ModelError
 
 from .fakes import tiny_config
 
@@ -89,3 +90,35 @@ def test_torchrun_command_line():
     cmd = torchrun_command(args)
     assert "--nproc_per_node=4" in cmd and cmd[cmd.index("-m", 3) + 1] == "reactbench.train"
     assert "--resume" in cmd and "--gpus" not in cmd and cmd[cmd.index("--preset") + 1] == "paper"
+
+
+def _flags(command: str) -> list[str]:
+    """The option strings of ``reactbench <command>``, in --help order."""
+    from reactbench.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return [s for a in sub.choices[command]._actions for s in a.option_strings]
+
+
+def test_train_and_ablate_flags_come_from_the_reactdiff_hooks():
+    """ReactDiff's hooks give ``train`` and ``ablate`` the flags they always had."""
+    assert _flags("train") == [
+        "-h", "--help", "--model", "--stage", "--preset", "--device", "--data", "--out",
+        "--resume", "--seed", "--config", "--epochs", "--max-steps", "--precision", "--compile",
+        "--half-export", "--frames", "--no-progress", "--stage1-from", "--gpus"]
+    assert _flags("ablate") == [
+        "-h", "--help", "--model", "--variants", "--preset", "--data", "--split", "--task",
+        "--samples", "--seed", "--train-seeds", "--device", "--runs", "--retrain", "--epochs",
+        "--out", "--no-progress"]
+
+
+def test_ablate_variant_names():
+    from reactbench.reactdiff.hooks import ABLATION_GROUP, variant_names
+
+    assert variant_names(None) is None
+    assert variant_names("full, no-mmt,reactdiff-lrs") == (
+        "reactdiff", "reactdiff-no-mmt", "reactdiff-lrs")
+    with pytest.raises(ModelError, match="--variants 'no-mmt,'"):
+        variant_names("no-mmt,")
+    assert ABLATION_GROUP == ("reactdiff", "reactdiff-no-mmt", "reactdiff-no-diffusion",
+                              "reactdiff-no-video", "reactdiff-no-audio")
