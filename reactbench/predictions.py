@@ -12,6 +12,7 @@ Accepted files (``reactbench score --predictions FILE_OR_DIR``):
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,8 +59,6 @@ def save_predictions(path: str | Path, preds: Predictions, meta: dict | None = N
     if preds.speaker_ids is not None:
         arrays["speaker_ids"] = np.asarray(preds.speaker_ids, dtype=str)
     if meta:
-        import json
-
         arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True, default=str))
     return atomic_savez(path, arrays)
 
