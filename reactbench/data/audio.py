@@ -9,6 +9,8 @@ As in the ReactDiff paper: audio resampled to 16 kHz, 40 ms analysis window, 40 
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import numpy as np
 
 from reactbench.atomic import atomic_savez
 from reactbench.constants import FPS
+from reactbench.errors import ReactbenchError
 
 SAMPLE_RATE = 16000
 HOP = SAMPLE_RATE // FPS  # 640 samples = 40 ms
@@ -142,14 +145,14 @@ def cached_wav_features(path: Path, cache: bool = True) -> tuple[dict[str, np.nd
             with np.load(cpath, allow_pickle=False) as z:
                 feats = {k: z[k] for k in z.files if k != "frames"}
                 return feats, int(z["frames"])
-        except (OSError, ValueError, EOFError, KeyError):
-            pass
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
+            cpath.unlink(missing_ok=True)  # damaged: rebuilt below
     y, sr = read_wav(path)
     n_frames = int(len(y) * FPS // sr)
     feats = audio_features(y, sr, frames=max(n_frames, 1))
     if cpath is not None:
         try:
             atomic_savez(cpath, {"frames": np.int64(n_frames), **feats})
-        except OSError:
-            pass  # caching is best effort
+        except (OSError, ReactbenchError):
+            pass  # caching is best effort (a full or read-only cache folder)
     return feats, n_frames

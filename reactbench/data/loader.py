@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +27,13 @@ from reactbench.data.check import (
     modality_mismatch,
 )
 from reactbench.data.split import SplitData
-from reactbench.errors import DataError
+from reactbench.errors import DataError, ReactbenchError
 from reactbench.file_digest import memoised, stat_key, update_with_files
 from reactbench.paths import cache_dir
 
-LOADER_VERSION = "loader-4"  # 4: headerless Emotion CSVs refused (a cached shifted read must
-# not be reused); 3: ground-truth range checks, no trimming between modalities
+LOADER_VERSION = "loader-5"  # 5: each entry stores its key; 4: headerless Emotion CSVs refused
+# (a cached shifted read must not be reused); 3: ground-truth range checks, no trimming between
+# modalities
 
 
 def _clip_files(root: Path, split: str, clip: str, audio: bool) -> list[Path]:
@@ -178,14 +182,14 @@ def load_split(root: str | Path, split: str, *, frames: int | None = DEFAULT_FRA
                           audio, neighbours, stats])
     key = hashlib.sha256(key_src.encode()).hexdigest()[:24]
     cpath = cache_dir() / "splits" / f"{split}-{key}.npz"
-    data = _read_cache(cpath) if cache else None
+    data = _read_cache(cpath, key) if cache else None
     if data is None:
         for p, size, _ in stats:
             if size is None:
                 raise DataError(missing_file_message(Path(p), split))
         data = _assemble(root, split, clips, speakers, listeners, frames, audio, n_jobs, progress)
         if cache:
-            _write_cache(cpath, data)
+            _write_cache(cpath, data, key)
     data = _mirror(data)
     nb = _read_neighbours(root, split, len(speakers)) if neighbours else None
     video = [layout.video_path(root, split, s) for s in speakers]
@@ -262,19 +266,38 @@ def _mirror(data: dict) -> dict:
     return out
 
 
-def _read_cache(path: Path) -> dict | None:
+CACHE_KEY = "cache_key"  # the entry's key, stored in it and checked on reading
+
+
+def _read_cache(path: Path, key: str) -> dict | None:
+    """The cached arrays, or None (to rebuild) when there is no cache entry; a damaged entry
+    (truncated, bit-flipped, not a zip, arrays missing, another entry's file) is removed, with
+    a one-line note."""
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
-        return data if {"emotion", "face", "s_idx", "l_idx"} <= data.keys() else None
-    except (OSError, ValueError, EOFError):
-        return None  # a corrupt cache entry is simply rebuilt
+        stored = str(data.pop(CACHE_KEY, ""))
+        if stored == key and {"emotion", "face", "s_idx", "l_idx"} <= data.keys():
+            return data
+        why = "arrays missing" if stored == key else "written for other data"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        why = str(exc) or type(exc).__name__
+    print(f"note: the split cache {path} is damaged ({why}); removed, rebuilding it",
+          file=sys.stderr)
+    path.unlink(missing_ok=True)
+    return None
 
 
-def _write_cache(path: Path, data: dict) -> None:
-    atomic_savez(path, data)
+def _write_cache(path: Path, data: dict, key: str) -> None:
+    """Write the cache entry; a cache folder that cannot be written (read-only, full) is a
+    one-line note, and the split is used uncached."""
+    try:
+        atomic_savez(path, {**data, CACHE_KEY: np.array(key)})
+    except ReactbenchError as exc:
+        print(f"note: {exc}; continuing without the split cache (set REACTBENCH_CACHE to a "
+              "writable folder with free space to keep it)", file=sys.stderr)
 
 
 def dataset_identity(root: str | Path, split: str) -> dict:
