@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from reactbench.atomic import check_writable, exclusive_lock
 from reactbench.data import layout
 from reactbench.errors import DataError
 from reactbench.paths import cache_dir
@@ -16,25 +17,29 @@ def default_dataset(seed: int = 0, progress: bool = False) -> Path:
     """Path of the default synthetic dataset (``DEFAULT_PAIRS``, 750 frames) for ``seed``.
 
     Generated on first use into ``cache_dir()/synthetic/<GENERATOR_VERSION>-seed<seed>``
-    (atomically: temporary directory + rename; a concurrent process that loses the race reuses
-    the winner's copy) and reused afterwards.
+    (atomically: temporary directory + rename, under a lock: a concurrent process waits for the
+    one generating it and reuses its copy) and reused afterwards. A cache that cannot be written
+    is a DataError naming it and the remedy.
     """
     from reactbench.data.synthetic import GENERATOR_VERSION, META_FILE, generate
 
     target = cache_dir() / "synthetic" / f"{GENERATOR_VERSION}-seed{int(seed)}"
     if (target / META_FILE).is_file():
         return target
-    if target.exists():  # an incomplete leftover (never produced by generate(): it renames)
-        shutil.rmtree(target, ignore_errors=True)
-    if progress:
-        print(f"generating the default synthetic dataset ({GENERATOR_VERSION}, seed {seed}) "
-              f"into {target} (once; it is reused afterwards)", file=sys.stderr)
     try:
-        generate(target, seed=seed, progress=progress)
-    except (DataError, OSError):
+        check_writable(target.parent, what="cache folder", error=DataError)
+    except DataError as exc:
+        raise DataError(f"{exc}; or set REACTBENCH_CACHE to a writable folder, or pass --data "
+                        "with a dataset") from None
+    with exclusive_lock(target, wait=True, what="default dataset", error=DataError):
         if (target / META_FILE).is_file():
-            return target  # another process finished first
-        raise
+            return target  # another process generated it while this one waited
+        if target.exists():  # an incomplete leftover (never produced by generate(): it renames)
+            shutil.rmtree(target, ignore_errors=True)
+        if progress:
+            print(f"generating the default synthetic dataset ({GENERATOR_VERSION}, seed {seed})"
+                  f" into {target} (once; it is reused afterwards)", file=sys.stderr)
+        generate(target, seed=seed, progress=progress, lock=False)
     return target
 
 

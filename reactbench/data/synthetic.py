@@ -40,12 +40,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
-from reactbench.atomic import nearest_existing
+from reactbench.atomic import check_writable, exclusive_lock, fs_fault, nearest_existing
 from reactbench.constants import EMOTION_DIM, FPS
 from reactbench.data import layout
 from reactbench.data.synthetic_model import (
@@ -70,6 +72,8 @@ TRUTH_FILE = "synthetic_truth_{split}.npy"
 SITE = "Synthetic"
 ROLES = ("P1", "P2")
 _SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
+# seconds an idle worker process of the generator lives (also after its parent was killed)
+IDLE_WORKERS_S = 10
 
 def _clip_id(split: str, pair: int, role: int) -> str:
     return f"{SITE}/{split}{pair:03d}/{ROLES[role]}/1"
@@ -186,7 +190,7 @@ def parse_pairs(text: str) -> dict[str, int]:
 
 def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: int = DEFAULT_FRAMES,
              seed: int = 0, progress: bool = False, contexts: int | None = None,
-             n_jobs: int = -1) -> Path:
+             n_jobs: int = -1, lock: bool = True) -> Path:
     """Write a synthetic dataset in the official layout to ``out`` (which must not exist or be
     empty). Written to a temporary sibling directory first and renamed at the end, so ``out``
     either holds a complete dataset or nothing.
@@ -195,9 +199,11 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
     least 100 so that +-49-frame lags fit); seed (>= 0): everything is a function of it;
     contexts: number of latent contexts, 1 to the total number of pairs (None:
     ``auto_contexts(pairs)``). Bad arguments raise DataError before anything is written.
+    lock: hold ``out``'s lock (:func:`reactbench.atomic.exclusive_lock`) while writing, so a
+    second writer into the same folder is refused (False: the caller holds it). Temporary
+    folders left beside ``out`` by an interrupted generation are removed first. A folder that
+    cannot be written (read-only, full) is a DataError naming it, with nothing left behind.
     """
-    from joblib import Parallel, delayed
-
     if not str(out).strip():
         raise DataError("--out is empty; name a new directory to write the dataset into")
     out = Path(out)
@@ -211,11 +217,27 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DataError(f"--seed {seed!r}: expected an integer >= 0")
     n_ctx = _check_contexts(contexts, pairs)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DataError(f"{out}: already exists and is not empty; choose a new --out directory")
     parent = nearest_existing(out.parent)
     if parent is not None and not parent.is_dir():
         raise DataError(f"--out {out}: cannot be created, {parent} is a file, not a directory")
+    check_writable(out, what="--out", error=DataError)
+    with ExitStack() as held:
+        if lock:  # one writer per folder: another process is refused at once
+            held.enter_context(exclusive_lock(out, wait=False, what="dataset folder",
+                                              error=DataError))
+        remove_stale_temporaries(out)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise DataError(f"{out}: already exists and is not empty; choose a new --out "
+                            "directory")
+        return _write(out, pairs, frames, seed, progress, n_ctx, n_jobs)
+
+
+def _write(out: Path, pairs: dict[str, int], frames: int, seed: int, progress: bool,
+           n_ctx: int, n_jobs: int) -> Path:
+    """Write the dataset into a temporary sibling of ``out``, then rename it to ``out``; a
+    failure removes the temporary folder (a full or read-only disk: DataError naming ``out``)."""
+    from joblib import Parallel, delayed, parallel_config
+
     ctxs = make_contexts(seed, n_ctx, frames)
     W_exp = _emotion_global(seed)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
@@ -231,7 +253,8 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
             jobs += [(split, i, int(ctx_of[i])) for i in range(M)]
         work = (delayed(_make_pair)(tmp, s, i, ctxs[c], seed, frames, W_exp) for s, i, c in jobs)
         nj = 1 if len(jobs) < 8 else n_jobs
-        results = Parallel(n_jobs=nj, return_as="generator")(work)
+        with parallel_config(backend="loky", idle_worker_timeout=IDLE_WORKERS_S):
+            results = Parallel(n_jobs=nj, return_as="generator")(work)
         if progress:
             from tqdm import tqdm
 
@@ -278,10 +301,24 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
         if out.exists():
             out.rmdir()  # empty (checked above)
         os.rename(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        why = fs_fault(exc, out.parent) if isinstance(exc, Exception) else None
+        if why is None:
+            raise
+        raise DataError(f"cannot write the dataset into {out} ({why}); nothing was left "
+                        "there. Free space on that disk, or choose a writable --out") from exc
     return out
+
+
+def remove_stale_temporaries(out: Path) -> None:
+    """Remove the hidden temporary folders an interrupted generation into ``out`` left beside
+    it (call with ``out``'s lock held: no live writer owns them), one note each."""
+    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
+        if tmp.is_dir():
+            print(f"note: removing {tmp}, left by an interrupted dataset generation",
+                  file=sys.stderr)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_meta(root: str | Path) -> dict | None:
