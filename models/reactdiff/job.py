@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reactbench.atomic import nearest_existing
+from reactbench.atomic import check_writable, nearest_existing
 from reactbench.errors import DataError, ModelError
 
 from .config import VARIANTS, ReactDiffConfig, load_config_file, merge_overrides, preset_config
@@ -73,11 +73,13 @@ def load_training_splits(cfg: ReactDiffConfig, data=None, frames: int | None = 7
 
 
 def check_output_dir(out: Path, resume: bool) -> None:
-    """Refuse, before any data is loaded, an --out that is a file, a --resume without a
-    checkpoint to resume, and a folder holding a model.pt of another run (never replaced)."""
+    """Refuse, before any data is loaded, an --out that is a file or cannot be written
+    (read-only, full), a --resume without a checkpoint to resume, and a folder holding a
+    model.pt of another run (never replaced)."""
     p = nearest_existing(out)
     if p is not None and not p.is_dir():
         raise ModelError(f"--out {out}: {p} is a file, not a directory")
+    check_writable(out, what="--out", error=ModelError)
     ckpt = out / "checkpoint.pt"
     if resume and not ckpt.exists():
         raise ModelError(f"--resume: {out} holds no checkpoint.pt to resume; drop --resume to "

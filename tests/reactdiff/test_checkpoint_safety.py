@@ -5,6 +5,7 @@ digest (older files, the shipped checkpoint) still load."""
 
 from __future__ import annotations
 
+import errno
 import struct
 import zipfile
 
@@ -117,3 +118,39 @@ def test_digest_follows_rewrites_and_digestless_files_load(tmp_path, tiny_model)
     assert ck.DIGEST not in old
     _, net = ck.build_network(old)  # matched to the network by name and shape
     assert ck.read_checkpoint(ck.SHIPPED)["format"] == ck.FORMAT
+
+
+def test_a_read_only_out_fails_before_training(tmp_path, tiny_dataset, capsys, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("reactbench.atomic.tempfile.mkstemp", read_only)
+    out = tmp_path / "run"
+    rc = cli(["train", "--model", "reactdiff", "--data", str(tiny_dataset), "--out", str(out),
+              "--epochs", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"--out {out}: cannot write there (Read-only file system)" in err
+    assert "choose a writable location" in err and not out.exists()
+
+
+def test_a_full_disk_at_a_checkpoint_is_one_clear_error(tmp_path, fake_splits, monkeypatch):
+    """torch reports a full disk as a RuntimeError; the disk's free space says what it was."""
+    import os
+    import types
+
+    filled, real = [], os.statvfs
+
+    def full(obj, f, *args, **kwargs):
+        filled.append(True)
+        open(f, "wb").write(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")
+
+    monkeypatch.setattr(torch, "save", full)
+    monkeypatch.setattr(os, "statvfs", lambda p: types.SimpleNamespace(
+        f_flag=real(p).f_flag, f_bavail=0 if filled else 1 << 30, f_frsize=4096))
+    out = tmp_path / "run"
+    with pytest.raises(Exception, match=r"run/\S+\.pt: cannot write it \(No space left on "
+                                        r"device\); free space on the disk holding"):
+        train_tiny(out, splits=fake_splits, stage="1")
+    assert not [p for p in out.iterdir() if p.suffix in (".pt", ".tmp")]
