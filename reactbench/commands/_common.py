@@ -4,6 +4,7 @@ the command-line flags that set them (library errors name parameters; the CLI sh
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as _dt
 from pathlib import Path
 
@@ -36,14 +37,30 @@ def error_message(exc: ReactbenchError) -> str:
 
 
 def default_out_dir(base: str = "runs") -> Path:
-    """A fresh ``runs/<UTC timestamp>`` directory name (never an existing one)."""
+    """A fresh ``runs/<UTC timestamp>[-k]`` directory, created here (an exclusive ``mkdir``),
+    so two commands started in the same second never share one."""
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    path = Path(base) / stamp
-    i = 1
-    while path.exists():
-        path = Path(base) / f"{stamp}-{i}"
-        i += 1
-    return path
+    path, i = Path(base) / stamp, 1
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir()
+            atexit.register(_remove_if_empty, path)  # a command that failed leaves no folder
+            return path
+        except FileExistsError:
+            path = Path(base) / f"{stamp}-{i}"
+            i += 1
+        except OSError as exc:
+            raise ReactbenchError(f"cannot create the results folder {path} "
+                                  f"({exc.strerror or exc}); pass --out with a writable "
+                                  "folder") from None
+
+
+def _remove_if_empty(path: Path) -> None:
+    try:
+        path.rmdir()  # only succeeds while it holds nothing
+    except OSError:
+        pass
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -87,9 +87,24 @@ def predictions_path(name: str, key: str) -> Path:
     return cache_dir() / "predictions" / f"{safe}-{key[:20]}.npz"
 
 
-def load_cached(path: Path, n: int, alpha: int, frames: int) -> tuple[Predictions, dict] | None:
+def content_digest(preds: Predictions) -> str:
+    """SHA-256 (hex) over the predictions' arrays (emotion, and 3DMM when present): dtype,
+    shape and bytes. Stored with cached predictions and checked when they are read back."""
+    h = hashlib.sha256()
+    for name, arr in (("emotion", preds.emotion), ("face_3dmm", preds.face_3dmm)):
+        if arr is not None:
+            a = np.ascontiguousarray(arr, dtype=np.float32)
+            h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+            h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def load_cached(path: Path, n: int, alpha: int, frames: int,
+                key: str | None = None) -> tuple[Predictions, dict] | None:
     """(predictions, stored meta) from cache file ``path``, or None when it is missing,
-    unreadable, of another shape than (n, alpha, frames, 25) or not finite (regenerate)."""
+    unreadable, of another shape than (n, alpha, frames, 25) or not finite, stored under
+    another cache ``key`` (a file copied or swapped in), or its arrays do not match their
+    stored content digest (regenerate)."""
     if not path.is_file():
         return None
     try:
@@ -102,4 +117,9 @@ def load_cached(path: Path, n: int, alpha: int, frames: int) -> tuple[Prediction
         return None  # unreadable cache entry: regenerate
     if emo.shape != (n, alpha, frames, EMOTION_DIM) or not np.isfinite(emo).all():
         return None
-    return Predictions(emotion=emo, face_3dmm=face, speaker_ids=ids), meta
+    preds = Predictions(emotion=emo, face_3dmm=face, speaker_ids=ids)
+    if key is not None and meta.get("key") != key:
+        return None
+    if "content_sha256" in meta and meta["content_sha256"] != content_digest(preds):
+        return None
+    return preds, meta

@@ -15,6 +15,7 @@ from reactbench import registry
 from reactbench.data import dataset_identity, load_split, resolve_data
 from reactbench.errors import ModelError, ParamNames, ReactbenchError, ResultsError, param
 from reactbench.harness.cache import (
+    content_digest,
     load_cached,
     model_code,
     predictions_key,
@@ -141,7 +142,7 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
                               window=window, alpha=opt.alpha, seed=seed, frames=data.frames,
                               keep_face=opt.realism_3dmm, code=code)
         path = predictions_path(name, key)
-        cached = load_cached(path, data.n, opt.alpha, data.frames) if opt.cache else None
+        cached = load_cached(path, data.n, opt.alpha, data.frames, key) if opt.cache else None
         if cached is not None and online and not cached[1].get("causality", {}).get("passed"):
             cached = None
         if cached is not None:
@@ -163,7 +164,8 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
             else:
                 preds = generate_offline(model, data, **kw)
             timings["generate"] += time.perf_counter() - t0
-            meta = {"model": name, "version": info.version, "key": key}
+            meta = {"model": name, "version": info.version, "key": key,
+                    "content_sha256": content_digest(preds)}
             if online:
                 t0 = time.perf_counter()
                 causality = check_causality(
