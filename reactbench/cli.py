@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from reactbench import __version__
-from reactbench.commands._common import error_message
+from reactbench.commands._common import error_message, release_empty_out_dirs
 from reactbench.errors import ReactbenchError
 
 # command module names, in the order shown by --help
@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
                           "resumes from its checkpoint)"}.get(args.command, "")
         print(f"interrupted{hint}", file=sys.stderr)
         return 130
+    finally:
+        release_empty_out_dirs()
     return int(result or 0)
 
 

@@ -4,7 +4,6 @@ the command-line flags that set them (library errors name parameters; the CLI sh
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as _dt
 from pathlib import Path
 
@@ -45,7 +44,7 @@ def default_out_dir(base: str = "runs") -> Path:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.mkdir()
-            atexit.register(_remove_if_empty, path)  # a command that failed leaves no folder
+            CLAIMED.append(path)
             return path
         except FileExistsError:
             path = Path(base) / f"{stamp}-{i}"
@@ -56,11 +55,18 @@ def default_out_dir(base: str = "runs") -> Path:
                                   "folder") from None
 
 
-def _remove_if_empty(path: Path) -> None:
-    try:
-        path.rmdir()  # only succeeds while it holds nothing
-    except OSError:
-        pass
+# default results folders created by this process (release_empty_out_dirs removes them while
+# empty, so a command that failed before writing leaves no folder behind)
+CLAIMED: list[Path] = []
+
+
+def release_empty_out_dirs() -> None:
+    """Remove the default results folders this process created that are still empty."""
+    while CLAIMED:
+        try:
+            CLAIMED.pop().rmdir()  # only succeeds while it holds nothing
+        except OSError:
+            pass
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
