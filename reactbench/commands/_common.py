@@ -42,7 +42,9 @@ def default_out_dir(base: str = "runs") -> Path:
     path, i = Path(base) / stamp, 1
     while True:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.is_dir():
+                path.parent.mkdir(parents=True)
+                CLAIMED.append(path.parent)
             path.mkdir()
             CLAIMED.append(path)
             return path
