@@ -18,6 +18,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from tabulate import tabulate
+
 from reactbench.atomic import atomic_path, check_target
 from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ResultsError
@@ -42,24 +44,6 @@ GROUPS = tuple((g, tuple(m for m, s in METRICS.items() if s.group == g)) for g i
 ARROWS = {"higher": "↑", "lower": "↓"}
 LATEX_ARROWS = {"higher": r"$\uparrow$", "lower": r"$\downarrow$"}
 
-# Row labels and order come from each record's model entry (ModelInfo.display, ablation_label,
-# table_order). Result files written before those were recorded carry none; for the models
-# reactbench shipped then, these are the values their ModelInfo sets now, so old and new files
-# render alike: name -> (display, ablation label, table order).
-LEGACY_ROWS: dict[str, tuple[str, str | None, int]] = {
-    "gt": ("GT", None, 0),
-    "b_random": ("B_Random", None, 1),
-    "b_mime": ("B_Mime", None, 2),
-    "b_meanseq": ("B_MeanSeq", None, 3),
-    "b_meanfr": ("B_MeanFr", None, 4),
-    "b_nn": ("B_NN (retrieval)", None, 5),
-    "reactdiff": ("ReactDiff", None, 10),
-    "reactdiff-lrs": ("ReactDiff (LRS)", None, 11),
-    "reactdiff-no-mmt": ("ReactDiff (w/o MMT)", "(w/o) MMT", 12),
-    "reactdiff-no-diffusion": ("ReactDiff (w/o Diffusion)", "(w/o) Diffusion", 13),
-    "reactdiff-no-video": ("ReactDiff (w/o Video)", "(w/o) Video", 14),
-    "reactdiff-no-audio": ("ReactDiff (w/o Audio)", "(w/o) Audio", 15),
-}
 IDENTITY_IGNORED = ("root", "path", "rows")
 
 
@@ -212,12 +196,12 @@ def metric_columns(records: Sequence[dict]) -> list[tuple[str, str, str]]:
 
 
 def row_style(rec: dict) -> tuple[str, str | None, int | None]:
-    """(display name, ablation label or None, table order or None) of a record's row: from its
-    model entry, or for a file that records none, ``LEGACY_ROWS`` (else the model name)."""
+    """(display name, ablation label or None, table order or None) of a record's row, from its
+    model entry (ModelInfo.display, ablation_label, table_order); a record without them shows
+    its model name and sorts after the ordered rows."""
     model = rec["model"]
-    if "display" not in model:
-        return LEGACY_ROWS.get(model["name"], (model["name"], None, None))
-    return model["display"], model.get("ablation_label"), model.get("table_order")
+    return (model.get("display") or model["name"], model.get("ablation_label"),
+            model.get("table_order"))
 
 
 def _display(rec: dict, table: str) -> str:
@@ -354,7 +338,6 @@ def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
         return _csv(recs, cols, table)
     if fmt == "latex":
         return _latex(recs, cols, table)
-    from tabulate import tabulate
 
     if fmt == "text":
         rows = _rows(recs, cols, table, lambda s: s + " *")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from reactbench import registry
+from reactbench.models import display_fields
 from reactbench.results import SCHEMA_VERSION, metric_entry
 
 DIRS = {"FRCorr": "higher", "FRDist": "lower", "FRDiv": "higher", "FRVar": "higher",
@@ -23,11 +25,18 @@ def record(name: str, values: dict[str, float], *, task: str = "offline", ci: fl
         "bootstrap": 200 if ci else 0,
         "realism_features": "emotion", "metrics": metrics, "extra": {}, "per_seed": None,
         "model": {"spec": name, "name": name, "version": "1", "params": {}, "citation": "",
-                  "reference": reference, "class": None},
+                  "reference": reference, "class": None, **_display(name)},
         "dataset": {"root": "/data/x", "split": "test", "content_hash": content_hash,
                     "generator": {"version": "synth-2", "seed": 0}, "n": 80, "frames": 750},
         "predictions": [], "causality": None, "software": {}, "machine": {}, "timings": {},
     }
+
+
+def _display(name: str) -> dict:
+    """The display fields a run of a built-in baseline records (none for other names)."""
+    if name not in registry.BASELINES:
+        return {}
+    return display_fields(registry.create_model(name).info)
 
 
 def values(corr, dist, div, var, dvs, rea, syn) -> dict[str, float]:

@@ -14,7 +14,7 @@ from reactbench.errors import ModelError, ResultsError
 from reactbench.merge import merge_runs
 from reactbench.models import ModelInfo, display_fields, model_info
 from reactbench.results import read_result, validate_record
-from reactbench.tables import LEGACY_ROWS, render, row_style
+from reactbench.tables import render, row_style
 
 BOARD = Path(__file__).resolve().parents[2] / "leaderboards" / "synthetic"
 PLUGINS = Path(__file__).resolve().parent / "plugins.py"
@@ -44,9 +44,23 @@ def _with_fields(records: list[dict]) -> list[dict]:
     return out
 
 
-def test_shipped_models_set_what_old_files_render_as():
-    for name, info in _infos().items():
-        assert row_style({"model": display_fields(info)}) == LEGACY_ROWS[name], name
+def test_committed_result_files_carry_what_the_shipped_models_write():
+    infos = _infos()
+    files = [f for f in sorted(BOARD.rglob("*.json"))
+             if '"schema": "reactbench.result/' in f.read_text()]
+    seen = set()
+    for f in files:
+        rec = read_result(f)
+        name = rec["model"]["name"]
+        if name in infos:
+            seen.add(name)
+            fields = display_fields(infos[name])
+            assert {k: rec["model"].get(k) for k in fields} == fields, f
+    assert seen == set(infos)
+
+
+def test_a_record_without_display_fields_shows_its_model_name_last():
+    assert row_style({"model": {"name": "team_model"}}) == ("team_model", None, None)
 
 
 def test_reactdiff_variant_instances_carry_their_display_names():

@@ -33,6 +33,8 @@ def test_online_and_ablation_layouts():
     assert "B_Mime" in online and "GT" not in online and "Online results" in online
     abl = [record(n, values(1, 2, 3, 4, 5, 6, 7)) for n in ("reactdiff", "reactdiff-no-mmt",
                                                            "reactdiff-no-audio")]
+    for rec, label in zip(abl, (None, "(w/o) MMT", "(w/o) Audio")):
+        rec["model"].update(display=rec["model"]["name"], ablation_label=label)
     text = render(abl, fmt="md", table="ablation")
     assert "(w/o) MMT" in text and "(w/o) Audio" in text and "Ablation (offline)" in text
 
