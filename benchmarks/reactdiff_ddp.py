@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reactbench.reactdiff.config import preset_config  # noqa: E402
+from reactbench.reactdiff.dataset import StageLoss  # noqa: E402
 from reactbench.reactdiff.network import ReactDiffNet  # noqa: E402
-from reactbench.reactdiff.train import StageLoss  # noqa: E402
 from reactdiff_gpu import WIDTHS, batch  # noqa: E402
 
 

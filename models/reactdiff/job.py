@@ -98,7 +98,9 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
     """Train ``model`` (a ReactDiff variant) into ``out``; returns ``out/model.pt`` once stage 2
     is done (None after stage 1 alone, and on ranks > 0)."""
     from .calibrate import calibrate
-    from .train import check_stage1_from, resolve_device, train_reactdiff
+    from .distributed import resolve_device
+    from .resume import check_stage1_from
+    from .train import train_reactdiff
 
     if stage not in ("1", "2", "all"):
         raise ModelError(f"--stage must be 1, 2 or all (got {stage!r})")

@@ -205,8 +205,8 @@ class ReactDiff:
     def fit(self, train, *, seed: int = 0, device: str = "cpu") -> None:
         """Load the checkpoint (no training here: `reactbench train` trains) and check that it
         matches the data."""
+        from .distributed import resolve_device
         from .sample import Sampler
-        from .train import resolve_device
 
         if not self.checkpoint.exists():
             what = ("the shipped checkpoint is missing from this installation"

@@ -18,150 +18,28 @@ period), ``stage1_best.pt`` / ``stage2_best.pt`` (best EMA weights by validation
 from __future__ import annotations
 
 import copy
-import csv
 import math
-import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import distributed as dist
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler
 
-from reactbench.atomic import atomic_path
 from reactbench.errors import ModelError
 
 from . import checkpoint as ck
 from .config import ReactDiffConfig
+from .dataset import ClipDataset, StageLoss, sample_rng, split_arrays, to_device
 from .diffusion import to_windows
+from .distributed import DistInfo, init_distributed, resolve_device
 from .network import ReactDiffNet
-from .streams import person_streams, stream_widths
+from .resume import STAGE1_FIELDS, STAGE1_PREFIXES, check_stage1_from, resume_differences
+from .streams import stream_widths
+from .trainlog import write_log
 
 # ---- distributed ---------------------------------------------------------------------------
-
-
-@dataclass
-class DistInfo:
-    world: int = 1
-    rank: int = 0
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def init_distributed(device: str) -> DistInfo:
-    """Read torchrun's environment; init the process group (nccl on CUDA, gloo on CPU)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    info = DistInfo(world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device == "cuda" else "gloo")
-    if device == "cuda" and torch.cuda.is_available():
-        torch.cuda.set_device(info.local_rank)
-    return info
-
-
-def resolve_device(device: str, *, indexed: bool = False) -> str:
-    """``device`` checked against this machine: "cpu" or "cuda" (training: DDP picks the GPU of
-    each process); with ``indexed`` (generation) also "cuda:k" for an existing GPU k."""
-    from reactbench.metrics.validate import is_cuda_device
-
-    index = str(device).partition(":")[2] if indexed and is_cuda_device(device) else ""
-    if device not in ("cpu", "cuda") and not index:
-        allowed = "'cpu', 'cuda' or 'cuda:k'" if indexed else "'cpu' or 'cuda'"
-        raise ModelError(f"device must be {allowed}, not {device!r}")
-    if device != "cpu" and not torch.cuda.is_available():
-        raise ModelError("CUDA was requested but no GPU is visible to PyTorch (torch "
-                         f"{torch.__version__}, cuda available: False): use --device cpu, or "
-                         "install a CUDA build of torch on a machine with a GPU")
-    if index and int(index) >= torch.cuda.device_count():
-        raise ModelError(f"device {device!r}: this machine has {torch.cuda.device_count()} "
-                         f"GPU(s), cuda:0..cuda:{torch.cuda.device_count() - 1}")
-    return device
-
-
-# ---- data ----------------------------------------------------------------------------------
-
-
-def split_arrays(split, cfg: ReactDiffConfig) -> dict:
-    """Per-row arrays for training from a SplitData: speaker/listener streams and targets."""
-    specs = cfg.model.streams
-    root = getattr(split, "root", None)
-    return {
-        "speaker": person_streams(specs, split.speaker_emotion, split.speaker_3dmm,
-                                  split.speaker_audio, split.speaker_ids, root, "speaker"),
-        "listener": person_streams(specs, split.listener_emotion, split.listener_3dmm,
-                                   split.listener_audio, split.listener_ids, root, "listener"),
-        "listener_emotion": np.asarray(split.listener_emotion, dtype=np.float32),
-        "listener_3dmm": np.asarray(split.listener_3dmm, dtype=np.float32),
-    }
-
-
-def _rng(*key: int) -> np.random.Generator:
-    return np.random.default_rng([int(k) & 0x7FFFFFFF for k in key])
-
-
-class ClipDataset(Dataset):
-    """Rows of a split; sample i of epoch e is a function of (seed, stage, e, i) only."""
-
-    def __init__(self, arrays: dict, cfg: ReactDiffConfig, stage: int, seed: int,
-                 train: bool = True):
-        self.a, self.cfg, self.stage, self.seed, self.train = arrays, cfg, stage, seed, train
-        self.n, self.frames = arrays["listener_emotion"].shape[:2]
-        ws = cfg.model.window
-        crop = cfg.train.crop if stage == 1 or cfg.train.crop2 < 0 else cfg.train.crop2
-        self.crop = crop if 0 < crop < self.frames else self.frames
-        self.windows = math.ceil(self.crop / ws)
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> dict:
-        m, ws = self.cfg.model, self.cfg.model.window
-        rng = _rng(self.seed, self.stage, self.epoch if self.train else 10**6, i)
-        start = 0
-        if self.crop < self.frames:
-            start = int(rng.integers(0, (self.frames - self.crop) // ws + 1)) * ws
-            start = min(start, self.frames - self.crop)
-        sl = slice(start, start + self.crop)
-        item = {"offset": start,
-                "listener": {k: v[i, sl] for k, v in self.a["listener"].items()},
-                "listener_emotion": self.a["listener_emotion"][i, sl],
-                "listener_3dmm": self.a["listener_3dmm"][i, sl]}
-        if self.stage == 2:
-            item["speaker"] = {k: v[i, sl] for k, v in self.a["speaker"].items()}
-            item["t"] = rng.integers(0, m.diffusion_steps, self.windows)
-            item["noise"] = rng.standard_normal((self.windows, ws, m.latent_dim),
-                                                dtype=np.float32)
-            item["gumbel"] = rng.gumbel(size=m.lrs_styles).astype(np.float32)
-        return item
-
-
-def _to(batch, device):
-    if isinstance(batch, dict):
-        return {k: _to(v, device) for k, v in batch.items()}
-    return batch.to(device, non_blocking=True) if torch.is_tensor(batch) else batch
-
-
-# ---- the trainer ---------------------------------------------------------------------------
-
-
-class StageLoss(torch.nn.Module):
-    """Wraps the network so DDP sees one forward that returns the stage's loss."""
-
-    def __init__(self, net: ReactDiffNet, stage: int, cfg: ReactDiffConfig):
-        super().__init__()
-        self.net, self.stage, self.t = net, stage, cfg.train
-
-    def forward(self, batch, causal: bool, drop: str | None = None):
-        if self.stage == 1:
-            return self.net.stage1_loss(batch, causal, self.t.w_3dmm, self.t.w_emotion, drop,
-                                        self.t.w_au_bce)
-        return self.net.stage2_loss(batch, causal, self.t.w_eps, self.t.w_lrs)
 
 
 class Trainer:
@@ -259,7 +137,8 @@ class Trainer:
                               self.device == "cuda")
 
     def causal_for(self, stage: int, epoch: int, step: int) -> bool:
-        return bool(_rng(self.seed, stage, epoch, step, 7).random() < self.cfg.train.causal_prob)
+        draw = sample_rng(self.seed, stage, epoch, step, 7).random()
+        return bool(draw < self.cfg.train.causal_prob)
 
     def dropped_for(self, stage: int, epoch: int, step: int) -> str | None:
         """Stage-1 modality dropout: the video group is left out of this step's encoder with
@@ -269,7 +148,7 @@ class Trainer:
         if stage != 1 or p <= 0 or len(self.cfg.model.groups_used()) < 2 \
                 or self.cfg.model.fusion != "cross":
             return None
-        return "video" if _rng(self.seed, stage, epoch, step, 11).random() < p else None
+        return "video" if sample_rng(self.seed, stage, epoch, step, 11).random() < p else None
 
     def train_step(self, batch: dict, causal: bool, drop: str | None = None) -> float:
         self.net.train()
@@ -290,7 +169,7 @@ class Trainer:
     def validate(self, stage: int, loader) -> float:
         total = torch.zeros(2, dtype=torch.float64, device=self.device)
         for j, batch in enumerate(loader):
-            batch = _to(batch, self.device)
+            batch = to_device(batch, self.device)
             with self._autocast():
                 loss, _ = StageLoss(self.ema, stage, self.cfg)(batch, bool(j % 2))
             total += torch.tensor([float(loss) * len(batch["listener_emotion"]),
@@ -356,7 +235,7 @@ class Trainer:
             tr.epoch = epoch
             t0, losses = time.perf_counter(), []
             for j, batch in enumerate(loader):
-                batch = _to(batch, self.device)
+                batch = to_device(batch, self.device)
                 losses.append(self.train_step(batch, self.causal_for(stage, epoch, j),
                                               self.dropped_for(stage, epoch, j)))
                 steps_done += 1
@@ -467,54 +346,6 @@ class Trainer:
 
 
 # config fields used only after training (calibrate.py), so a run may resume with others
-AFTER_TRAINING = {("train", "temperatures")}
-
-
-def resume_differences(ckpt: dict, cfg: ReactDiffConfig, widths: dict,
-                       identities: dict) -> list[str]:
-    """How a training checkpoint's run differs from the run asked for (config fields, stream
-    widths, dataset identities); empty when it may be resumed."""
-    out = []
-    stored, asked = ckpt.get("config", {}), cfg.to_dict()
-    for section in ("model", "train"):
-        a, b = stored.get(section, {}), asked.get(section, {})
-        for key in sorted(set(a) | set(b)):
-            if (section, key) in AFTER_TRAINING:
-                continue
-            if _plain(a.get(key)) != _plain(b.get(key)):
-                out.append(f"{section}.{key}: run {a.get(key)!r}, asked {b.get(key)!r}")
-    if stored.get("variant", cfg.variant) != cfg.variant:
-        out.append(f"variant: run {stored.get('variant')!r}, asked {cfg.variant!r}")
-    if dict(ckpt.get("widths", {})) != dict(widths):
-        out.append(f"stream widths: run {ckpt.get('widths')}, asked {dict(widths)}")
-    for split in ("train", "val"):
-        a = ck.identity_key((ckpt.get("dataset") or {}).get(split) or {})
-        b = ck.identity_key((identities or {}).get(split) or {})
-        if a and b and a != b:
-            out.append(f"{split} data: run {a}, asked {b}")
-    return out
-
-
-def _plain(value):
-    """Tuples as lists, so a config read back from a checkpoint compares equal."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-STAGE1_PREFIXES = ("encoder.", "decoder.", "stream_norm.", "target_norm.")
-STAGE1_FIELDS = ("streams", "d_model", "heads", "intra_blocks", "inter_layers", "latent_dim",
-                 "dec_d_model", "dec_layers", "dec_heads", "window", "dropout", "frame_skip",
-                 "fusion")
-
-
-def check_stage1_from(stage: str, path: str | Path) -> dict:
-    """``--stage1-from`` needs ``--stage 2`` and a readable model file; returns its dict."""
-    if stage != "2":
-        raise ModelError("--stage1-from takes stage 1 from a model file: use it with --stage 2")
-    return ck.read_checkpoint(path)
 
 
 def adopt_stage1(trainer: Trainer, source: str | Path | dict, stage: str = "2") -> None:
@@ -541,42 +372,6 @@ def adopt_stage1(trainer: Trainer, source: str | Path | dict, stage: str = "2") 
     trainer.stages_done = [1]
     trainer.state.update(stage=1, epoch=0, step=0)
     trainer.stage1_from = str(path)
-
-
-def write_log(log: list[dict], out: Path) -> None:
-    """loss.csv (one row per epoch) and loss.png (train and val loss per stage)."""
-    if not log:
-        return
-    with atomic_path(out / "loss.csv") as tmp, tmp.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(log[0]))
-        w.writeheader()
-        w.writerows(log)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    stages = sorted({r["stage"] for r in log})
-    fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.5), squeeze=False)
-    for ax, s in zip(axes[0], stages):
-        rows = [r for r in log if r["stage"] == s]
-        ax.plot([r["epoch"] for r in rows], [r["train_loss"] for r in rows], label="train")
-        val = [r for r in rows if r["val_loss"] is not None]
-        if val:
-            ax.plot([r["epoch"] for r in val], [r["val_loss"] for r in val], "o-", label="val")
-        ax.set_title(f"stage {s}: " + ("MMT autoencoder" if s == 1 else "latent diffusion"))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss")
-        ax.legend()
-    fig.tight_layout()
-    try:
-        with atomic_path(out / "loss.png", suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=100)
-    finally:
-        plt.close(fig)
-
-
-# ---- the whole job -------------------------------------------------------------------------
 
 
 def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | Path,

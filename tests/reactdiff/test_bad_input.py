@@ -8,9 +8,10 @@ import pytest
 from reactbench.reactdiff import checkpoint as ck
 from reactbench.reactdiff import plugin
 from reactbench.reactdiff.config import StreamSpec, merge_overrides, preset_config
+from reactbench.reactdiff.dataset import split_arrays
 from reactbench.reactdiff.job import check_output_dir, train_job
 from reactbench.reactdiff.streams import person_streams, stream_widths
-from reactbench.reactdiff.train import Trainer, split_arrays
+from reactbench.reactdiff.train import Trainer
 
 from reactbench.cli import main as cli
 from reactbench.errors import ModelError

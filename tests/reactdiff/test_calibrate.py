@@ -87,7 +87,7 @@ def test_small_preset_chooses_among_the_shipped_temperatures_and_bad_ones_are_re
 
 
 def test_a_run_started_before_temperatures_existed_may_resume():
-    from reactbench.reactdiff.train import resume_differences
+    from reactbench.reactdiff.resume import resume_differences
 
     cfg = tiny_config()
     stored = cfg.to_dict()

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 from reactbench.reactdiff import checkpoint as ck
+from reactbench.reactdiff.dataset import ClipDataset, split_arrays, to_device
+from reactbench.reactdiff.distributed import resolve_device
 from reactbench.reactdiff.streams import stream_widths
-from reactbench.reactdiff.train import ClipDataset, Trainer, _to, resolve_device, split_arrays
+from reactbench.reactdiff.train import Trainer
 
 from reactbench.errors import ModelError
 
@@ -34,7 +36,7 @@ def test_a_few_steps_reduce_the_loss(fake_splits, variant):
             tr.fit_latent_statistics(arrays)
         tr._setup_stage(stage, 100)
         ds = ClipDataset(arrays, cfg, stage, seed=0)
-        batch = _to(torch.utils.data.default_collate([ds[i] for i in range(2)]), "cpu")
+        batch = to_device(torch.utils.data.default_collate([ds[i] for i in range(2)]), "cpu")
         losses = [tr.train_step(batch, causal=False) for _ in range(15)]
         assert np.mean(losses[-3:]) < 0.9 * losses[0], (stage, losses)
 

@@ -1,0 +1,44 @@
+"""The training log of a run: loss.csv (one row per epoch) and loss.png."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from reactbench.atomic import atomic_path
+
+
+def write_log(log: list[dict], out: Path) -> None:
+    """loss.csv (one row per epoch) and loss.png (train and val loss per stage)."""
+    if not log:
+        return
+    with atomic_path(out / "loss.csv") as tmp, tmp.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(log[0]))
+        w.writeheader()
+        w.writerows(log)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = sorted({r["stage"] for r in log})
+    fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.5), squeeze=False)
+    for ax, s in zip(axes[0], stages):
+        rows = [r for r in log if r["stage"] == s]
+        ax.plot([r["epoch"] for r in rows], [r["train_loss"] for r in rows], label="train")
+        val = [r for r in rows if r["val_loss"] is not None]
+        if val:
+            ax.plot([r["epoch"] for r in val], [r["val_loss"] for r in val], "o-", label="val")
+        ax.set_title(f"stage {s}: " + ("MMT autoencoder" if s == 1 else "latent diffusion"))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+    fig.tight_layout()
+    try:
+        with atomic_path(out / "loss.png", suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)
+
+
+# ---- the whole job -------------------------------------------------------------------------
