@@ -47,9 +47,10 @@ import torch
 
 from reactbench.errors import ModelError
 
+from .cuda_graphs import replay
 from .diffusion import to_windows
 from .network import ReactDiffNet
-from .online import StaticKV, StreamState, decode_new, encode_new, pack, replay
+from .online import StaticKV, StreamState, decode_new, encode_new, pack
 from .unet import fuse_for_inference, use_gemm_convs
 
 STYLE_KEY = 2**30

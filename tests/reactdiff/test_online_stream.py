@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from reactbench.reactdiff import checkpoint as ck
-from reactbench.reactdiff import online, plugin
+from reactbench.reactdiff import cuda_graphs, plugin
 from reactbench.reactdiff import sample as sample_mod
 from reactbench.reactdiff.network import ReactDiffNet
 from reactbench.reactdiff.online import StaticKV, decoder_step, encoder_step, pack
@@ -142,7 +142,7 @@ def test_online_window_by_window_equals_full_recompute(variant, window, streamin
 
 
 def _replaying_capture(fn, inputs):
-    """Stands in for online.capture on CPU: 'replay' re-runs fn on the static inputs and
+    """Stands in for cuda_graphs.capture on CPU: 'replay' re-runs fn on the static inputs and
     writes into the static outputs, as a CUDA graph replay would."""
     static_in = {k: v.clone() for k, v in inputs.items()}
     static_out = fn(static_in)
@@ -160,7 +160,7 @@ def test_static_buffers_grow_and_equal_full_causal_pass(size, graphs, monkeypatc
     """Preallocated buffers (capacity 16, grown while streaming 43 frames) give the full causal
     encoder and decoder; stale slots of uncommitted frames are hidden until overwritten;
     ``graphs``: the capture/replay plumbing (static inputs/outputs), twice over the clip."""
-    monkeypatch.setattr(online, "capture", _replaying_capture)
+    monkeypatch.setattr(cuda_graphs, "capture", _replaying_capture)
     net = _net()
     x = {k: torch.from_numpy(v) for k, v in _streams(net).items()}
     z_in = torch.randn(2, 43, net.cfg.latent_dim, generator=torch.Generator().manual_seed(3))
@@ -186,7 +186,7 @@ def test_static_buffers_grow_and_equal_full_causal_pass(size, graphs, monkeypatc
 def test_graphed_ddim_loop_replays_the_same_windows(variant, monkeypatch):
     """``streaming="graphs"``: the DDIM loop of each window batch is captured once per input
     shape and replayed (CPU stand-in for the CUDA graph): same reactions as eager."""
-    monkeypatch.setattr(online, "capture", _replaying_capture)  # online.replay captures
+    monkeypatch.setattr(cuda_graphs, "capture", _replaying_capture)  # replay captures
     net = _net(variant)
     streams = _streams(net)
     eager = Sampler(net, temperature=0.7)
@@ -343,7 +343,7 @@ def test_new_stream_takes_over_evicted_buffers_and_graphs(graphs, monkeypatch):
     the least recently used state and reuses its preallocated buffers (and captured graphs):
     its first windows replay instead of capturing, with the reactions of a fresh sampler even
     though the slots still hold the old stream's keys/values."""
-    monkeypatch.setattr(online, "capture", _replaying_capture)
+    monkeypatch.setattr(cuda_graphs, "capture", _replaying_capture)
     net = _net()
     sampler = Sampler(net, temperature=0.7, streams_kept=1, streaming="static")
     sampler.streaming = "graphs" if graphs else "static"  # CUDA-only by the constructor
