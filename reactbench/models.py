@@ -41,6 +41,7 @@ import numpy as np
 
 from reactbench.data.split import SplitData
 from reactbench.errors import ModelError
+from reactbench.results import json_problem
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,6 @@ def model_info(model: Any) -> ModelInfo:
     if not isinstance(info.params, dict) or not all(isinstance(k, str) for k in info.params):
         raise ModelError(f"model {info.name!r}: ModelInfo.params must be a dict with string "
                          f"keys; got {info.params!r}")
-    from reactbench.results import json_problem
 
     problem = json_problem(info.params, "ModelInfo.params")
     if problem:

@@ -87,7 +87,7 @@ def plot_speaker(
     import matplotlib  # heavy (about 0.5 s): imported only when a figure is drawn
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: only when a figure is drawn
 
     t = np.arange(speaker.shape[0]) / fps
     gens = generated[:generations]

@@ -15,9 +15,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reactbench import registry
+from reactbench.atomic import nearest_existing
+from reactbench.data.layout import check_split_name
 from reactbench.errors import ModelError
+from reactbench.harness import RunOptions, run
+from reactbench.merge import merge_runs
+from reactbench.results import check_results_dir, read_results
+from reactbench.tables import render, write_table
 
 from . import checkpoint as ck
+from .calibrate import wants_temperature
 from .config import VARIANTS
 from .job import default_out, train_job
 
@@ -57,7 +65,6 @@ def check_calibrated(variant: str, path: Path, meta: dict | None, preset: str, d
     (``train.temperatures``, diffusion variants) but its model file holds none chosen: training
     stopped while choosing it on val (reactbench.reactdiff.calibrate), and the model would sample
     at 1.0, unlike the other variants."""
-    from .calibrate import wants_temperature
 
     cfg = (meta or {}).get("config") or {}
     if wants_temperature(cfg) and not (meta or {}).get("sampling"):
@@ -83,10 +90,6 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
     (``runs/<variant>-<preset>-seed<k>``), evaluate each into ``out/train-seed<k>/`` and show
     each variant as one row, mean ± standard deviation over its training seeds
     (:mod:`reactbench.merge`)."""
-    from reactbench.atomic import nearest_existing
-    from reactbench.data.layout import check_split_name
-    from reactbench.harness import RunOptions
-    from reactbench.results import check_results_dir
 
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -139,8 +142,6 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
 def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log) -> list[dict]:
     """Evaluate each variant's checkpoint ``paths[v]`` with the run harness into ``out``;
     returns the result records written there, one per variant."""
-    from reactbench import registry
-    from reactbench.harness import run
 
     opt.model_args = {v: {"checkpoint": str(p)} for v, p in paths.items()}
     # each model reads its checkpoint's metadata once; the preset check uses that, and run()
@@ -155,9 +156,6 @@ def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log) -> list[d
 def _write_table(out: Path, *, merged: bool, log) -> Path:
     """``out/ablation.md`` from every result in ``out`` (and, ``merged``, its train-seed<k>/
     folders, one row per variant: mean ± std over the seeds)."""
-    from reactbench.merge import merge_runs
-    from reactbench.results import read_results
-    from reactbench.tables import render, write_table
 
     table = out / "ablation.md"
     folders = sorted(out.glob("train-seed*")) if merged else [out]

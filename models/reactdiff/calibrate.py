@@ -16,6 +16,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reactbench.atomic import atomic_path
+from reactbench.harness import generate_offline
+from reactbench.metrics.api import compute_metrics
+
+from .checkpoint import atomic_save, load_file
+from .plugin import VARIANT_CLASSES
+
 ALPHA = 10
 SEED = 0
 METRICS = ("FRCorr", "FRDist")
@@ -31,7 +38,6 @@ def wants_temperature(config: dict) -> bool:
 def write_sampling(model_path: Path, temperature: float, how: str) -> dict:
     """Store ``sampling`` = {temperature, chosen_on: how} in the model file (atomically);
     returns it."""
-    from .checkpoint import atomic_save, load_file
 
     ckpt = load_file(model_path, what="the model file")
     ckpt["sampling"] = {"temperature": temperature, "chosen_on": how}
@@ -53,10 +59,6 @@ def choose(rows: list[dict]) -> tuple[float, str]:
 def score(model_path: Path, variant: str, train, val, temperatures, device: str) -> list[dict]:
     """Offline val scores of ``model_path`` at each temperature: [{temperature, FRCorr,
     FRDist}]. ``train``/``val``: SplitData (val with its neighbour matrix)."""
-    from reactbench.harness import generate_offline
-    from reactbench.metrics.api import compute_metrics
-
-    from .plugin import VARIANT_CLASSES
 
     rows = []
     for t in temperatures:
@@ -76,7 +78,6 @@ def calibrate(model_path: Path, cfg, train, val, device: str, log=print) -> dict
     ``model_path`` (atomically) and the scores into ``temperature.json``; returns the
     ``sampling`` entry, or None when there is nothing to choose (no temperatures, a variant
     without sampling) or nothing to choose on (no val split with a neighbour matrix)."""
-    from reactbench.atomic import atomic_path
 
     if not wants_temperature(cfg.to_dict()):
         return None

@@ -9,6 +9,7 @@ import torch
 from torch import distributed as dist
 
 from reactbench.errors import ModelError
+from reactbench.metrics.validate import is_cuda_device
 
 
 @dataclass
@@ -36,7 +37,6 @@ def init_distributed(device: str) -> DistInfo:
 def resolve_device(device: str, *, indexed: bool = False) -> str:
     """``device`` checked against this machine: "cpu" or "cuda" (training: DDP picks the GPU of
     each process); with ``indexed`` (generation) also "cuda:k" for an existing GPU k."""
-    from reactbench.metrics.validate import is_cuda_device
 
     index = str(device).partition(":")[2] if indexed and is_cuda_device(device) else ""
     if device not in ("cpu", "cuda") and not index:

@@ -14,9 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from reactbench.atomic import check_writable, nearest_existing
+from reactbench.data import dataset_identity, load_split, resolve_data
+from reactbench.data.layout import split_csv_path
 from reactbench.errors import DataError, ModelError
 
+from .calibrate import calibrate
 from .config import VARIANTS, ReactDiffConfig, load_config_file, merge_overrides, preset_config
+from .distributed import resolve_device
+from .resume import check_stage1_from
+from .train import train_reactdiff
 
 
 def default_out(variant: str, preset: str) -> Path:
@@ -44,8 +50,6 @@ def build_config(model: str = "reactdiff", preset: str = "small", config: str | 
 def load_training_splits(cfg: ReactDiffConfig, data=None, frames: int | None = 750,
                          progress: bool = True):
     """(root, train SplitData, val SplitData or None, identities) for training."""
-    from reactbench.data import dataset_identity, load_split, resolve_data
-    from reactbench.data.layout import split_csv_path
 
     root = Path(resolve_data(data))
     audio = any(s.group == "audio" and s.source.startswith("audio:") for s in cfg.model.streams)
@@ -97,10 +101,6 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
               stage1_from: str | None = None, log=print) -> Path | None:
     """Train ``model`` (a ReactDiff variant) into ``out``; returns ``out/model.pt`` once stage 2
     is done (None after stage 1 alone, and on ranks > 0)."""
-    from .calibrate import calibrate
-    from .distributed import resolve_device
-    from .resume import check_stage1_from
-    from .train import train_reactdiff
 
     if stage not in ("1", "2", "all"):
         raise ModelError(f"--stage must be 1, 2 or all (got {stage!r})")

@@ -44,13 +44,17 @@ import shlex
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from reactbench.errors import ModelError
 from reactbench.metrics.validate import is_cuda_device
 from reactbench.models import ModelInfo, Reactions, SpeakerInput
+from reactbench.paths import cache_dir
 
 from . import checkpoint as ck
 from .config import ReactDiffConfig
+from .distributed import resolve_device
+from .sample import KERNELS, PRECISIONS, STREAMING, Sampler
 from .streams import feature_files_identity, person_streams
 
 CITATION = ("ReactDiff: Latent Diffusion for Facial Reaction Generation (Multi-Modality "
@@ -108,7 +112,6 @@ def train_command(variant: str, data: str | Path | None = None) -> str:
     if data is None:
         flag = " [--data DIR]"
     else:
-        from reactbench.paths import cache_dir
 
         synthetic = Path(data).resolve().is_relative_to(cache_dir().resolve())
         flag = "" if synthetic else f" --data {shlex.quote(str(data))}"
@@ -153,7 +156,6 @@ class ReactDiff:
         self.batch_rows = _int("batch_rows", options.get("batch_rows")) or 16
         self.check_data = _flag("check_data", options.get("check_data", True))
         self.temperature = _float("temperature", options.get("temperature"))
-        from .sample import KERNELS, PRECISIONS, STREAMING
 
         self.streaming = _choice("streaming", options.get("streaming") or "dynamic", STREAMING)
         self.precision = _choice("precision", options.get("precision") or "fp32", PRECISIONS)
@@ -205,8 +207,6 @@ class ReactDiff:
     def fit(self, train, *, seed: int = 0, device: str = "cpu") -> None:
         """Load the checkpoint (no training here: `reactbench train` trains) and check that it
         matches the data."""
-        from .distributed import resolve_device
-        from .sample import Sampler
 
         if not self.checkpoint.exists():
             what = ("the shipped checkpoint is missing from this installation"
@@ -241,7 +241,6 @@ class ReactDiff:
         self._check_inputs(cfg, train)
         dev = resolve_device(self.device or device, indexed=True)
         if dev.startswith("cuda:"):  # graphs and Triton kernels run on the current device
-            import torch
 
             torch.cuda.set_device(torch.device(dev))
         temperature = self.temperature

@@ -120,7 +120,7 @@ class Sampler:
             self.net.unet = torch.compile(self.net.unet, dynamic=False, mode=compile_mode)
         if kernels == "triton":
             try:
-                from .triton_unet import TritonUNet
+                from .triton_unet import TritonUNet  # Triton (GPU extra): only for kernels=triton
             except ImportError as e:
                 raise ModelError(f"kernels='triton' needs the triton package ({e}); "
                                  "pip install triton") from None

@@ -17,6 +17,7 @@ import numpy as np
 
 from reactbench.constants import AU, FE, VA
 from reactbench.errors import ModelError
+from reactbench.file_digest import memoised, stat_key, update_with_files
 
 from .config import StreamSpec
 
@@ -131,7 +132,6 @@ def feature_files_identity(specs: list[StreamSpec], clip_ids, root) -> dict | No
 
 def _files_digest(names: list[str], paths: list[Path]) -> str:
     """sha256 of the files' contents (see feature_files_identity), memoised by their stats."""
-    from reactbench.file_digest import memoised, stat_key, update_with_files
 
     memo = hashlib.sha256(json.dumps([FEATURES_IDENTITY_VERSION, names, stat_key(paths)])
                           .encode()).hexdigest()[:32]

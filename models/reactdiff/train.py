@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
+from tqdm.auto import tqdm
 
 from reactbench.errors import ModelError
 
@@ -224,7 +225,6 @@ class Trainer:
         self._pending_opt = None
         bar = None
         if self.progress:
-            from tqdm.auto import tqdm
             bar = tqdm(total=epochs, initial=self.state["epoch"], desc=f"stage {stage}",
                        unit="epoch", dynamic_ncols=True,
                        disable=None)  # no bar when stderr is not a terminal

@@ -16,10 +16,10 @@ def write_log(log: list[dict], out: Path) -> None:
         w = csv.DictWriter(fh, fieldnames=list(log[0]))
         w.writeheader()
         w.writerows(log)
-    import matplotlib
+    import matplotlib  # heavy: only when the loss plot is drawn
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: only when the loss plot is drawn
 
     stages = sorted({r["stage"] for r in log})
     fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.5), squeeze=False)
