@@ -29,6 +29,9 @@ import numpy as np
 
 from reactbench.atomic import check_target
 from reactbench.constants import FPS
+from reactbench.data import layout
+from reactbench.data.loader import load_split
+from reactbench.data.synthetic import TRUTH_FILE, read_truth
 from reactbench.errors import DataError
 
 WINDOW_FRAMES = 10  # 0.4 s windows at 25 fps
@@ -199,9 +202,6 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
     {path (or None), written, stats (see neighbour_stats), threshold, similarity (the method),
     truth (precision/recall against the synthetic generator's truth, or None)}.
     """
-    from reactbench.data import layout
-    from reactbench.data.loader import load_split
-    from reactbench.data.synthetic import TRUTH_FILE, read_truth
 
     root = Path(root)
     layout.check_split_name(split)

@@ -9,6 +9,7 @@ As in the ReactDiff paper: audio resampled to 16 kHz, 40 ms analysis window, 40 
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 import zlib
 from functools import lru_cache
@@ -18,7 +19,9 @@ import numpy as np
 
 from reactbench.atomic import atomic_savez
 from reactbench.constants import FPS
+from reactbench.data.layout import read_wav
 from reactbench.errors import ReactbenchError
+from reactbench.paths import cache_dir
 
 SAMPLE_RATE = 16000
 HOP = SAMPLE_RATE // FPS  # 640 samples = 40 ms
@@ -40,7 +43,7 @@ def _frames_of(y: np.ndarray, frames: int | None) -> tuple[np.ndarray, int]:
 
 
 def _resample(y: np.ndarray, sr: int) -> np.ndarray:
-    import librosa
+    import librosa  # heavy (about 1 s): only when audio features are computed
 
     if sr == SAMPLE_RATE:
         return np.asarray(y, dtype=np.float32)
@@ -49,14 +52,14 @@ def _resample(y: np.ndarray, sr: int) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _mel_basis(n_mels: int) -> np.ndarray:
-    import librosa
+    import librosa  # heavy (about 1 s): only when audio features are computed
 
     return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=WIN, n_mels=n_mels, fmin=FMIN, fmax=FMAX)
 
 
 def _power_spectrogram(y: np.ndarray) -> np.ndarray:
     """(S,) 16 kHz samples -> (WIN // 2 + 1, frames) power spectrogram (Hann window)."""
-    import librosa
+    import librosa  # heavy (about 1 s): only when audio features are computed
 
     spec = librosa.stft(y, n_fft=WIN, hop_length=HOP, win_length=WIN, center=False)
     return np.abs(spec) ** 2
@@ -69,7 +72,7 @@ def _mel_power(y: np.ndarray, n_mels: int, power: np.ndarray | None = None) -> n
 
 
 def _mfcc(power: np.ndarray, n: int) -> np.ndarray:
-    import librosa
+    import librosa  # heavy (about 1 s): only when audio features are computed
 
     S = librosa.power_to_db(_mel_power(None, MFCC_MELS, power), ref=1.0, top_db=None)
     m = librosa.feature.mfcc(S=S, n_mfcc=MFCC_DIM)
@@ -77,7 +80,7 @@ def _mfcc(power: np.ndarray, n: int) -> np.ndarray:
 
 
 def _logmel(power: np.ndarray, n: int) -> np.ndarray:
-    import librosa
+    import librosa  # heavy (about 1 s): only when audio features are computed
 
     S = librosa.power_to_db(_mel_power(None, LOGMEL_DIM, power), ref=1.0, amin=1e-10,
                             top_db=None)
@@ -110,16 +113,12 @@ def audio_features(y: np.ndarray, sr: int, frames: int | None = None) -> dict[st
 
 def wav_features(path: Path, frames: int | None = None) -> dict[str, np.ndarray]:
     """Read a wav file (any sample rate, stereo averaged) and compute both feature streams."""
-    from reactbench.data.layout import read_wav
 
     y, sr = read_wav(path)
     return audio_features(y, sr, frames)
 
 
 def _feature_cache_path(path: Path) -> Path | None:
-    import hashlib
-
-    from reactbench.paths import cache_dir
 
     try:
         st = Path(path).stat()
@@ -136,8 +135,6 @@ def cached_wav_features(path: Path, cache: bool = True) -> tuple[dict[str, np.nd
     size and mtime (a changed file is recomputed; a corrupt cache entry is rebuilt).
     Returns ({"mfcc": (F, 26), "logmel": (F, LOGMEL_DIM)}, F) with F = duration * 25 fps.
     """
-
-    from reactbench.data.layout import read_wav
 
     cpath = _feature_cache_path(path) if cache else None
     if cpath is not None and cpath.is_file():

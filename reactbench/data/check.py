@@ -24,9 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from joblib import Parallel, delayed
+from tqdm import tqdm
 
 from reactbench.constants import AU, FE, FPS, VA
 from reactbench.data import layout
+from reactbench.data.neighbour_check import neighbour_findings
+from reactbench.data.synthetic import META_FILE, TRUTH_FILE, read_meta
 from reactbench.errors import DataError
 
 FE_SUM_TOLERANCE = 0.02  # |sum(FE) - 1| per frame beyond this is a warning (never an error)
@@ -228,7 +232,6 @@ def _video_findings(vp: Path, n_emotion: int | None, rep: CheckReport,
 def _neighbour_findings(path: Path, n: int) -> CheckReport:
     """Errors and warnings of a neighbour matrix file (:mod:`reactbench.data.neighbour_check`).
     """
-    from reactbench.data.neighbour_check import neighbour_findings
 
     errors, warnings = neighbour_findings(path, n)
     return CheckReport(errors=[_problem(path, m) for m in errors],
@@ -287,7 +290,6 @@ def _repeated_pairs(csv_path: Path, pairs: list[tuple[str, str]]) -> list[Proble
 def split_report(root: Path, split: str, *, frames: int | None = None, audio: bool = True,
                  n_jobs: int = -1, progress: bool = False) -> CheckReport:
     """Every finding of one split (its CSV must exist). Raises DataError for frames < 1."""
-    from joblib import Parallel, delayed
 
     frames = layout.check_frames(frames)
     csv_path = layout.split_csv_path(root, split)
@@ -309,7 +311,6 @@ def split_report(root: Path, split: str, *, frames: int | None = None, audio: bo
     results = Parallel(n_jobs=nj, return_as="generator")(
         delayed(check_clip)(root, split, c, audio, frames) for c in clips)
     if progress:
-        from tqdm import tqdm
 
         results = tqdm(results, total=len(clips), desc=f"checking {split}", unit="clip",
                        disable=None)  # no bar when stderr is not a terminal
@@ -323,7 +324,6 @@ def split_report(root: Path, split: str, *, frames: int | None = None, audio: bo
     nb = layout.neighbour_path(root, split)
     if nb.is_file():
         rep.extend(_neighbour_findings(nb, n))
-    from reactbench.data.synthetic import META_FILE, TRUTH_FILE
 
     truth = Path(root) / TRUTH_FILE.format(split=split)
     if (Path(root) / META_FILE).is_file():
@@ -357,7 +357,6 @@ def dataset_report(root: str | Path, *, frames: int | None = None, audio: bool =
         rep.errors.append((str(root), "no split list: expected train.csv, val.csv or test.csv "
                                       "(official layout)"))
         return rep
-    from reactbench.data.synthetic import META_FILE, read_meta
 
     try:
         read_meta(root)

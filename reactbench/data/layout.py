@@ -22,8 +22,10 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import soundfile as sf
 
-from reactbench.constants import EMOTION_DIM, FACE_3DMM_DIM
+from reactbench.constants import EMOTION_COLUMNS, EMOTION_DIM, FACE_3DMM_DIM
 from reactbench.errors import DataError
 
 SPLITS = ("train", "val", "test")
@@ -176,7 +178,6 @@ def read_emotion(path: Path) -> np.ndarray:
     one), empty or non-numeric cells or NaN/inf values (naming the line and column). Blank lines
     at the end are ignored.
     """
-    import pandas as pd
 
     path = Path(path)
     if not path.is_file():
@@ -268,7 +269,6 @@ def _diagnose_cells(path: Path, raw: bytes) -> np.ndarray:
     """Slow path of read_emotion: raise for the first empty, missing or non-numeric cell;
     otherwise return the (T, 25) float64 values (literal "nan" cells are left to the caller's
     NaN check)."""
-    import pandas as pd
 
     df = pd.read_csv(io.BytesIO(raw), header=None, skiprows=1, dtype=str, skip_blank_lines=True,
                      keep_default_na=False)
@@ -302,7 +302,6 @@ def _diagnose_cells(path: Path, raw: bytes) -> np.ndarray:
 
 def write_emotion(path: Path, emotion: np.ndarray) -> None:
     """(T, 25) -> CSV with a header row (AUs as 0/1, the rest with 5 decimals)."""
-    from reactbench.constants import EMOTION_COLUMNS
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = ["%d"] * 15 + ["%.5f"] * 10
@@ -343,7 +342,6 @@ def read_3dmm(path: Path) -> np.ndarray:
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """One audio file -> (mono float32 samples, sample rate). Stereo is averaged to mono."""
-    import soundfile as sf
 
     path = Path(path)
     if not path.is_file():
@@ -364,7 +362,6 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
 
 def wav_info(path: Path) -> tuple[int, int]:
     """(number of samples, sample rate) of an audio file without reading it."""
-    import soundfile as sf
 
     try:
         info = sf.info(str(path))

@@ -16,10 +16,13 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from joblib import Parallel, delayed
+from tqdm import tqdm
 
 from reactbench.atomic import atomic_savez
 from reactbench.constants import DEFAULT_FRAMES, FPS
 from reactbench.data import layout
+from reactbench.data.audio import FEATURES_VERSION, LOGMEL_DIM, cached_wav_features
 from reactbench.data.check import (
     audio_shortfall,
     check_emotion_ranges,
@@ -27,6 +30,7 @@ from reactbench.data.check import (
     modality_mismatch,
 )
 from reactbench.data.split import SplitData
+from reactbench.data.synthetic import read_meta
 from reactbench.errors import DataError, ReactbenchError
 from reactbench.file_digest import memoised, stat_key, update_with_files
 from reactbench.paths import cache_dir
@@ -57,7 +61,6 @@ def _load_clip(root: Path, split: str, clip: str, audio: bool) -> dict:
     face = layout.read_3dmm(layout.face_path(root, split, clip))
     out = {"emotion": emo, "face": face}
     if audio:
-        from reactbench.data.audio import cached_wav_features
 
         feats, n_frames = cached_wav_features(layout.audio_path(root, split, clip))
         out["audio_frames"] = n_frames
@@ -66,12 +69,10 @@ def _load_clip(root: Path, split: str, clip: str, audio: bool) -> dict:
 
 
 def _parallel_map(fn, items: list, n_jobs: int, progress: bool, desc: str) -> list:
-    from joblib import Parallel, delayed
 
     nj = 1 if len(items) < 16 else n_jobs
     results = Parallel(n_jobs=nj, return_as="generator")(delayed(fn)(*it) for it in items)
     if progress:
-        from tqdm import tqdm
 
         results = tqdm(results, total=len(items), desc=desc, unit="clip",
                        disable=None)  # no bar when stderr is not a terminal
@@ -211,7 +212,6 @@ def load_split(root: str | Path, split: str, *, frames: int | None = DEFAULT_FRA
 def _audio_version(audio: bool) -> str:
     if not audio:
         return ""
-    from reactbench.data.audio import FEATURES_VERSION, LOGMEL_DIM
 
     return f"{FEATURES_VERSION}-{LOGMEL_DIM}"
 
@@ -304,7 +304,6 @@ def dataset_identity(root: str | Path, split: str) -> dict:
     """{root, split, generator (synthetic only), content_hash}: the content hash (sha256 over
     the split CSV, every Emotion/3DMM/wav file it names and the neighbour matrix, in a fixed
     order) is stable across copies of the dataset; cached by file sizes and mtimes."""
-    from reactbench.data.synthetic import read_meta
 
     root = Path(root).expanduser().resolve()
     pairs = layout.read_split_csv(root, split)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from reactbench.atomic import check_writable, exclusive_lock
 from reactbench.data import layout
+from reactbench.data.synthetic import GENERATOR_VERSION, META_FILE, generate
 from reactbench.errors import DataError
 from reactbench.paths import cache_dir
 
@@ -21,7 +22,6 @@ def default_dataset(seed: int = 0, progress: bool = False) -> Path:
     one generating it and reuses its copy) and reused afterwards. A cache that cannot be written
     is a DataError naming it and the remedy.
     """
-    from reactbench.data.synthetic import GENERATOR_VERSION, META_FILE, generate
 
     target = cache_dir() / "synthetic" / f"{GENERATOR_VERSION}-seed{int(seed)}"
     if (target / META_FILE).is_file():

@@ -46,6 +46,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
+from joblib import Parallel, delayed, parallel_config
+from tqdm import tqdm
 
 from reactbench.atomic import check_writable, exclusive_lock, fs_fault, nearest_existing
 from reactbench.constants import EMOTION_DIM, FPS
@@ -87,7 +90,6 @@ def _emotion_global(seed: int) -> np.ndarray:
 def _make_pair(out: Path, split: str, pair: int, ctx: Context, seed: int, T: int,
                W_exp: np.ndarray) -> dict:
     """Generate and write one dyad (both persons, all modalities). Returns its metadata."""
-    import soundfile as sf
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, _SPLIT_INDEX[split], pair]))
     # turn schedule with jittered boundaries
@@ -236,7 +238,6 @@ def _write(out: Path, pairs: dict[str, int], frames: int, seed: int, progress: b
            n_ctx: int, n_jobs: int) -> Path:
     """Write the dataset into a temporary sibling of ``out``, then rename it to ``out``; a
     failure removes the temporary folder (a full or read-only disk: DataError naming ``out``)."""
-    from joblib import Parallel, delayed, parallel_config
 
     ctxs = make_contexts(seed, n_ctx, frames)
     W_exp = _emotion_global(seed)
@@ -256,7 +257,6 @@ def _write(out: Path, pairs: dict[str, int], frames: int, seed: int, progress: b
         with parallel_config(backend="loky", idle_worker_timeout=IDLE_WORKERS_S):
             results = Parallel(n_jobs=nj, return_as="generator")(work)
         if progress:
-            from tqdm import tqdm
 
             results = tqdm(results, total=len(jobs), desc="synthetic dataset", unit="pair",
                            disable=None)  # no bar when stderr is not a terminal

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.special import softmax
 
 from reactbench.constants import FPS
 
@@ -83,7 +85,6 @@ class Context:
 # ---------------------------------------------------------------------------------------------
 def _smooth_noise(rng: np.random.Generator, T: int, dim: int, sigma: float) -> np.ndarray:
     """(T, dim) smooth Gaussian noise with unit std (white noise convolved with a Gaussian)."""
-    from scipy.ndimage import gaussian_filter1d
 
     x = rng.standard_normal((T + 8 * int(sigma) + 8, dim))
     x = gaussian_filter1d(x, sigma, axis=0, mode="wrap")[: T]
@@ -180,7 +181,6 @@ def _syllables(rng: np.random.Generator, T: int) -> np.ndarray:
 
 def person(rng, T, ctx, role, speak, own_ev, partner_ev, style, W_exp):
     """Emotion (T, 25), 3DMM (T, 58) and the frame-level audio controls of one person."""
-    from scipy.special import softmax
 
     react = partner_ev.copy()
     if len(react):
