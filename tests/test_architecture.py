@@ -155,3 +155,27 @@ def test_no_generic_top_level_package_is_installed(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)
     assert done.stdout.split("\n")[:2] == ["[]", "True True"], done.stdout + done.stderr
+
+
+def _uncommented_lazy_imports(path: Path) -> list[str]:
+    """Imports inside functions without a comment saying why: on the import's line, on another
+    import of its block, or on the first line above the block (blank lines skipped)."""
+    lines = path.read_text().splitlines()
+    found = []
+    for fn in ast.walk(ast.parse("\n".join(lines))):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(fn):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)) or "#" in lines[node.lineno - 1]:
+                continue
+            i = node.lineno - 2
+            while i >= fn.lineno and "#" not in lines[i] and (
+                    not lines[i].strip() or lines[i].strip().startswith(("import ", "from "))):
+                i -= 1
+            if "#" not in lines[i]:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {lines[node.lineno - 1]}")
+    return found
+
+
+def test_every_import_inside_a_function_says_why():
+    assert [f for path in MODULES.values() for f in _uncommented_lazy_imports(path)] == []
