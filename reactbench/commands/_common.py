@@ -19,8 +19,10 @@ FLAGS = {
     "check_range": "--allow-out-of-range",
     "source": "--predictions",
     "specs": "--model",
+    "write": "--no-write",
 }
-SWITCHES = ("--allow-out-of-range", "--skip-existing", "--realism-3dmm", "--no-cache")
+SWITCHES = ("--allow-out-of-range", "--skip-existing", "--realism-3dmm", "--no-cache",
+            "--no-write", "--force")
 
 
 def flag_name(name: str, value: str | None = None) -> str:

@@ -16,7 +16,7 @@ The similarity (documented here, used by ``reactbench appropriate``):
    shifts of up to ``MAX_SHIFT_S`` = 1 s (computed on the overlapping windows).
 3. The streams are averaged (``EMOTION_WEIGHT`` = 0.5 for emotion, the rest for audio; emotion
    alone without audio) into s[k, j] in [-1, 1]; s is symmetric with s[k, k] = 1.
-4. ``nb = s >= threshold`` (``--threshold X``), or with ``--target-k K`` the threshold is the
+4. ``nb = s >= threshold``, or with ``target_k = K`` the threshold is the
    value that gives a mean of K neighbours per row (self included); the default is the
    absolute ``DEFAULT_THRESHOLD`` = 0.5. The matrix is symmetric because s is.
 """
@@ -32,7 +32,7 @@ from reactbench.constants import FPS
 from reactbench.data import layout
 from reactbench.data.loader import load_split
 from reactbench.data.synthetic import TRUTH_FILE, read_truth
-from reactbench.errors import DataError
+from reactbench.errors import DataError, param
 
 WINDOW_FRAMES = 10  # 0.4 s windows at 25 fps
 MAX_SHIFT_S = 1.0  # timing tolerance: best correlation over global shifts up to this
@@ -100,7 +100,8 @@ def threshold_for_k(sim: np.ndarray, target_k: float) -> float:
     included) for a symmetric (N, N) similarity."""
     N = sim.shape[0]
     if not 1 <= target_k <= N:
-        raise DataError(f"--target-k {target_k}: expected a number between 1 and N = {N}")
+        raise DataError(f"{param('target_k', target_k)}: expected a number between 1 and "
+                        f"N = {N}")
     off = np.sort(sim[np.triu_indices(N, k=1)])[::-1]
     n_pairs = int(round((target_k - 1) * N / 2))  # each off-diagonal pair adds 2 to the total
     if n_pairs <= 0:
@@ -109,14 +110,14 @@ def threshold_for_k(sim: np.ndarray, target_k: float) -> float:
 
 
 def check_threshold_args(threshold: float | None, target_k: float | None) -> None:
-    """Refuse --threshold / --target-k values that no split can satisfy (before loading)."""
+    """Refuse ``threshold`` / ``target_k`` values that no split can satisfy (before loading)."""
     if threshold is not None and target_k is not None:
-        raise DataError("give either --threshold or --target-k, not both")
+        raise DataError(f"give either {param('threshold')} or {param('target_k')}, not both")
     if threshold is not None and not -1.0 <= float(threshold) <= 1.0:
-        raise DataError(f"--threshold {threshold}: expected a similarity in [-1, 1]")
+        raise DataError(f"{param('threshold', threshold)}: expected a similarity in [-1, 1]")
     if target_k is not None and not float(target_k) >= 1:
-        raise DataError(f"--target-k {target_k}: expected a number of neighbours >= 1 (self "
-                        "included)")
+        raise DataError(f"{param('target_k', target_k)}: expected a number of neighbours >= 1 "
+                        "(self included)")
 
 
 def resolve_threshold(sim: np.ndarray, threshold: float | None = None,
@@ -207,15 +208,17 @@ def appropriate_split(root, split: str, *, threshold: float | None = None,
     layout.check_split_name(split)
     check_threshold_args(threshold, target_k)
     if out is not None and not write:
-        raise DataError(f"--out {out} and --no-write contradict each other: --no-write writes "
-                        "nothing; drop one of them")
+        no_write = param("write", False)
+        raise DataError(f"{param('out', out)} and {no_write} contradict each other: {no_write} "
+                        "writes nothing; drop one of them")
     path = Path(out) if out is not None else layout.neighbour_path(root, split)
     if write and path.exists() and not path.is_dir() and not force:
         raise DataError(
-            f"{path}: already exists; pass --force to replace it (or --out FILE to write "
-            f"elsewhere, --no-write to only print the statistics)")
+            f"{path}: already exists; pass {param('force')} to replace it (or "
+            f"{param('out', 'FILE')} to write elsewhere, {param('write', False)} to only print "
+            "the statistics)")
     if write:
-        check_target(path, what="--out", error=DataError)
+        check_target(path, what=param("out"), error=DataError)
     data = load_split(root, split, frames=frames, audio=use_audio, neighbours=False,
                       progress=progress)
     mfcc = data.speaker_audio.get("mfcc") if use_audio else None

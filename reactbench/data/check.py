@@ -340,7 +340,7 @@ def dataset_report(root: str | Path, *, frames: int | None = None, audio: bool =
                    n_jobs: int = -1, progress: bool = False) -> CheckReport:
     """Every finding of the dataset at ``root`` (errors, warnings, notes).
 
-    frames: as ``--frames`` of the loader: minimum frames per clip, and Emotion/3DMM of a clip
+    frames: as ``frames`` of the loader: minimum frames per clip, and Emotion/3DMM of a clip
     may differ in length when both reach it (None, or no clip of a split reaches it: the clips
     of a split must agree, as the loader then uses their common length; with None each clip's
     modalities must agree too); audio: also check the wav files. Raises DataError for frames < 1 (a

@@ -26,7 +26,7 @@ import pandas as pd
 import soundfile as sf
 
 from reactbench.constants import EMOTION_COLUMNS, EMOTION_DIM, FACE_3DMM_DIM
-from reactbench.errors import DataError
+from reactbench.errors import DataError, param
 
 SPLITS = ("train", "val", "test")
 EMOTION_DIR = "Emotion"
@@ -68,15 +68,16 @@ def check_split_name(split: str) -> str:
 
 
 def check_frames(frames: int | None) -> int | None:
-    """Validate a requested number of frames per clip (``--frames``): None or an integer >= 1."""
+    """Validate a requested number of frames per clip (``frames``): None or an integer >= 1."""
     if frames is None:
         return None
     if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)):
-        raise DataError(f"--frames {frames!r}: expected a whole number of frames per clip (>= 1)")
+        raise DataError(f"{param('frames', repr(frames))}: expected a whole number of frames "
+                        "per clip (>= 1)")
     if frames < 1:
         raise DataError(
-            f"--frames {frames}: expected a number of frames per clip >= 1 (clips are cut to "
-            f"their first --frames frames)"
+            f"{param('frames', frames)}: expected a number of frames per clip >= 1 (clips are "
+            f"cut to their first {param('frames')} frames)"
         )
     return int(frames)
 

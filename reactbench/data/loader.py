@@ -31,7 +31,7 @@ from reactbench.data.check import (
 )
 from reactbench.data.split import SplitData
 from reactbench.data.synthetic import read_meta
-from reactbench.errors import DataError, ReactbenchError
+from reactbench.errors import DataError, ReactbenchError, param
 from reactbench.file_digest import memoised, stat_key, update_with_files
 from reactbench.paths import cache_dir
 
@@ -130,12 +130,12 @@ def _common_frames(lengths: dict[str, int], frames: int | None, what: dict[str, 
     hi = max(lengths.values())
     if lo != hi:
         if frames is not None and frames <= hi:
-            want = f"at least {frames} (--frames {frames})"
+            want = f"at least {frames} ({param('frames', frames)})"
         else:
             want = f"{hi} like the longest clips of {split}"
             if frames is not None:
-                want += (f" (--frames {frames} is more than any clip holds, so the clips' common "
-                         f"length is used)")
+                want += (f" ({param('frames', frames)} is more than any clip holds, so the clips' "
+                         "common length is used)")
         raise DataError(f"{what[shortest]}: {lo} frames, expected {want}")
     return lo
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from reactbench.atomic import check_writable, exclusive_lock
 from reactbench.data import layout
 from reactbench.data.synthetic import GENERATOR_VERSION, META_FILE, generate
-from reactbench.errors import DataError
+from reactbench.errors import DataError, param
 from reactbench.paths import cache_dir
 
 
@@ -29,8 +29,8 @@ def default_dataset(seed: int = 0, progress: bool = False) -> Path:
     try:
         check_writable(target.parent, what="cache folder", error=DataError)
     except DataError as exc:
-        raise DataError(f"{exc}; or set REACTBENCH_CACHE to a writable folder, or pass --data "
-                        "with a dataset") from None
+        raise DataError(f"{exc.template}; or set REACTBENCH_CACHE to a writable folder, or pass "
+                        f"{param('data')} with a dataset") from None
     with exclusive_lock(target, wait=True, what="default dataset", error=DataError):
         if (target / META_FILE).is_file():
             return target  # another process generated it while this one waited

@@ -62,7 +62,7 @@ from reactbench.data.synthetic_model import (
     person,
     voice,
 )
-from reactbench.errors import DataError
+from reactbench.errors import DataError, param
 
 GENERATOR_VERSION = "synth-2"
 DEFAULT_PAIRS = {"train": 60, "val": 20, "test": 40}
@@ -141,15 +141,16 @@ def _check_pairs(pairs: dict[str, int] | None) -> dict[str, int]:
     out = {}
     for k, v in pairs.items():
         if k not in layout.SPLITS:
-            raise DataError(f"--pairs: unknown split {k!r}, expected train, val or test")
+            raise DataError(f"{param('pairs')}: unknown split {k!r}, expected train, val or test")
         if int(v) < 0:
-            raise DataError(f"--pairs: {k}={v}, expected a count >= 0")
+            raise DataError(f"{param('pairs')}: {k}={v}, expected a count >= 0")
         if int(v) > MAX_PAIRS:
-            raise DataError(f"--pairs: {k}={v}, expected at most {MAX_PAIRS} pairs per split")
+            raise DataError(f"{param('pairs')}: {k}={v}, expected at most {MAX_PAIRS} pairs per "
+                            "split")
         if int(v) > 0:
             out[k] = int(v)
     if not out:
-        raise DataError("--pairs: at least one split needs a positive number of pairs")
+        raise DataError(f"{param('pairs')}: at least one split needs a positive number of pairs")
     return out
 
 
@@ -158,12 +159,14 @@ def _check_contexts(contexts: int | None, pairs: dict[str, int]) -> int:
     if contexts is None:
         return auto_contexts(pairs)
     if isinstance(contexts, bool) or not isinstance(contexts, (int, np.integer)):
-        raise DataError(f"--contexts {contexts!r}: expected a whole number of latent contexts")
+        raise DataError(f"{param('contexts', repr(contexts))}: expected a whole number of latent "
+                        "contexts")
     total = sum(pairs.values())
     if not 1 <= contexts <= total:
         raise DataError(
-            f"--contexts {contexts}: expected 1 to {total} latent contexts (at most one per clip "
-            f"pair; omit --contexts for the default, about 4 pairs per context in val/test)"
+            f"{param('contexts', contexts)}: expected 1 to {total} latent contexts (at most one "
+            f"per clip pair; omit {param('contexts')} for the default, about 4 pairs per context "
+            "in val/test)"
         )
     return int(contexts)
 
@@ -175,17 +178,20 @@ def parse_pairs(text: str) -> dict[str, int]:
     for item in filter(None, (x.strip() for x in text.split(","))):
         key, sep, val = item.partition("=")
         if not sep:
-            raise DataError(f"--pairs: {item!r} is not split=COUNT (e.g. train=60,val=20,test=40)")
+            raise DataError(f"{param('pairs')}: {item!r} is not split=COUNT (e.g. "
+                            "train=60,val=20,test=40)")
         key = key.strip()
         if key in out:
-            raise DataError(f"--pairs: split {key!r} given twice ({text!r}); name each split once")
+            raise DataError(f"{param('pairs')}: split {key!r} given twice ({text!r}); name each "
+                            "split once")
         try:
             out[key] = int(val)
         except ValueError as exc:
-            raise DataError(f"--pairs: {item!r}: COUNT must be an integer") from exc
+            raise DataError(f"{param('pairs')}: {item!r}: COUNT must be an integer") from exc
     if not out:
         raise DataError(
-            f"--pairs {text!r}: expected split=COUNT items, e.g. train=60,val=20,test=40"
+            f"{param('pairs', repr(text))}: expected split=COUNT items, e.g. "
+            "train=60,val=20,test=40"
         )
     return _check_pairs(out)
 
@@ -207,30 +213,31 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
     cannot be written (read-only, full) is a DataError naming it, with nothing left behind.
     """
     if not str(out).strip():
-        raise DataError("--out is empty; name a new directory to write the dataset into")
+        raise DataError(f"{param('out')} is empty; name a new directory to write the dataset into")
     out = Path(out)
     pairs = _check_pairs(pairs)
     frames = int(frames)
     if frames < 100:
-        raise DataError(f"--frames {frames}: expected at least 100 frames (4 s at 25 fps)")
+        raise DataError(f"{param('frames', frames)}: expected at least 100 frames (4 s at 25 fps)")
     if frames > MAX_FRAMES:
-        raise DataError(f"--frames {frames}: expected at most {MAX_FRAMES} frames per clip "
+        raise DataError(f"{param('frames', frames)}: expected at most {MAX_FRAMES} frames per clip "
                         f"({MAX_FRAMES // (60 * FPS)} min at {FPS} fps; official clips hold 750)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise DataError(f"--seed {seed!r}: expected an integer >= 0")
+        raise DataError(f"{param('seed', repr(seed))}: expected an integer >= 0")
     n_ctx = _check_contexts(contexts, pairs)
     parent = nearest_existing(out.parent)
     if parent is not None and not parent.is_dir():
-        raise DataError(f"--out {out}: cannot be created, {parent} is a file, not a directory")
-    check_writable(out, what="--out", error=DataError)
+        raise DataError(f"{param('out', out)}: cannot be created, {parent} is a file, not a "
+                        "directory")
+    check_writable(out, what=param("out"), error=DataError)
     with ExitStack() as held:
         if lock:  # one writer per folder: another process is refused at once
             held.enter_context(exclusive_lock(out, wait=False, what="dataset folder",
                                               error=DataError))
         remove_stale_temporaries(out)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise DataError(f"{out}: already exists and is not empty; choose a new --out "
-                            "directory")
+            raise DataError(f"{out}: already exists and is not empty; choose a new "
+                            f"{param('out')} directory")
         return _write(out, pairs, frames, seed, progress, n_ctx, n_jobs)
 
 
@@ -307,7 +314,8 @@ def _write(out: Path, pairs: dict[str, int], frames: int, seed: int, progress: b
         if why is None:
             raise
         raise DataError(f"cannot write the dataset into {out} ({why}); nothing was left "
-                        "there. Free space on that disk, or choose a writable --out") from exc
+                        f"there. Free space on that disk, or choose a writable {param('out')}"
+                        ) from exc
     return out
 
 

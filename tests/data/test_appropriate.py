@@ -99,7 +99,7 @@ def test_appropriate_split_writes_and_refuses_overwrite(tiny_dataset, tmp_path):
 
     root = shutil.copytree(tiny_dataset, tmp_path / "d")
     target = layout.neighbour_path(root, "test")
-    with pytest.raises(DataError, match="--force"):
+    with pytest.raises(DataError, match="pass force to replace it"):
         appropriate_split(root, "test", target_k=2)
     rep = appropriate_split(root, "test", target_k=2, force=True)
     assert rep["written"] and rep["truth"]["precision"] >= 0.0
@@ -126,8 +126,8 @@ def test_cli_appropriate(tiny_dataset, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("kw", "needle"), [
-    ({"threshold": 5.0}, "--threshold 5.0: expected a similarity in [-1, 1]"),
-    ({"target_k": 0.5}, "--target-k 0.5: expected a number of neighbours >= 1"),
+    ({"threshold": 5.0}, "threshold=5.0: expected a similarity in [-1, 1]"),
+    ({"target_k": 0.5}, "target_k=0.5: expected a number of neighbours >= 1"),
     ({"threshold": 0.5, "target_k": 3}, "not both"),
 ])
 def test_bad_threshold_arguments_fail_before_loading(tmp_path, kw, needle):

@@ -320,9 +320,9 @@ def test_out_of_range_ground_truth_is_refused_even_from_cache(micro_copy):
 
 @pytest.mark.parametrize("frames", [0, -5, 2.5])
 def test_frames_must_be_positive(micro_dataset, frames):
-    with pytest.raises(DataError, match="--frames"):
+    with pytest.raises(DataError, match="frames="):
         load_split(micro_dataset, "test", frames=frames, audio=False, cache=False)
-    with pytest.raises(DataError, match="--frames"):
+    with pytest.raises(DataError, match="frames="):
         check_dataset(micro_dataset, frames=frames)
 
 

@@ -125,7 +125,7 @@ def test_a_full_disk_is_found_before_writing(tmp_path, monkeypatch):
     real = os.statvfs
     monkeypatch.setattr(os, "statvfs", lambda p: types.SimpleNamespace(
         f_flag=real(p).f_flag, f_bavail=0, f_frsize=4096))
-    with pytest.raises(DataError, match=rf"--out {out}: cannot write there \(No space left on "
+    with pytest.raises(DataError, match=rf"out {out}: cannot write there \(No space left on "
                                         r"device\); free space on the disk holding"):
         synthetic.generate(out, **SMALL)
     assert list(tmp_path.iterdir()) == []

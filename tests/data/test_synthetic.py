@@ -140,10 +140,10 @@ def test_parse_pairs_refuses_duplicates_and_nothing(text, match):
         parse_pairs(text)
 
 
-@pytest.mark.parametrize("kw, match", [({"contexts": -1}, "--contexts -1: expected 1 to 2"),
-                                       ({"contexts": 0}, "--contexts 0: expected 1 to 2"),
-                                       ({"contexts": 3}, "--contexts 3: expected 1 to 2"),
-                                       ({"seed": -1}, "--seed -1")])
+@pytest.mark.parametrize("kw, match", [({"contexts": -1}, "contexts=-1: expected 1 to 2"),
+                                       ({"contexts": 0}, "contexts=0: expected 1 to 2"),
+                                       ({"contexts": 3}, "contexts=3: expected 1 to 2"),
+                                       ({"seed": -1}, "seed=-1")])
 def test_bad_contexts_and_seed(tmp_path, kw, match):
     with pytest.raises(DataError, match=match):
         generate(tmp_path / "d", pairs={"test": 2}, frames=100, n_jobs=1, **kw)
