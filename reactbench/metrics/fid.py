@@ -17,7 +17,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from reactbench.errors import DataError, ReactbenchError
+from reactbench.errors import DataError, ReactbenchError, param
 from reactbench.metrics.validate import is_cuda_device
 
 FID_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
@@ -105,13 +105,14 @@ def default_weights_path() -> Path:
 
 def resolve_weights(weights=None) -> Path:
     """The Inception weights file to use (``weights`` or torch hub's copy); a DataError with
-    the file name, the download URL and the flag when it is missing (no download is tried)."""
+    the file name, the download URL and the ``weights`` parameter when it is missing (no
+    download is tried)."""
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
             raise DataError(
-                f"--weights: file {path} does not exist; expected the FID Inception weights "
-                f"{FID_WEIGHTS_NAME} (download from {FID_WEIGHTS_URL})"
+                f"{param('weights')}: file {path} does not exist; expected the FID Inception "
+                f"weights {FID_WEIGHTS_NAME} (download from {FID_WEIGHTS_URL})"
             )
         return path
     path = default_weights_path()
@@ -119,7 +120,7 @@ def resolve_weights(weights=None) -> Path:
         raise DataError(
             f"FID Inception weights not found at {path}; reactbench does not download them. "
             f"Fetch {FID_WEIGHTS_URL} on a machine with internet access and either put it "
-            f"there or pass --weights PATH"
+            f"there or pass {param('weights', 'PATH')}"
         )
     return path
 
@@ -180,14 +181,15 @@ def image_fid(real_dir, fake_dir, *, batch_size: int = 50, dims: int = 2048,
     weights: path of ``pt_inception-2015-12-05-6726825d.pth`` (default: torch hub's cache).
     """
     if dims not in FID_DIMS:
-        raise ReactbenchError(f"--dims: expected one of {FID_DIMS}, got {dims}")
+        raise ReactbenchError(f"{param('dims')}: expected one of {FID_DIMS}, got {dims}")
     if batch_size < 1:
-        raise ReactbenchError(f"--batch-size: expected a positive integer, got {batch_size}")
+        raise ReactbenchError(f"{param('batch_size')}: expected a positive integer, got "
+                              f"{batch_size}")
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-        raise ReactbenchError(f"--num-workers: expected an integer >= 0 (0: load images in the "
-                              f"main process), got {num_workers!r}")
+        raise ReactbenchError(f"{param('num_workers')}: expected an integer >= 0 (0: load images "
+                              f"in the main process), got {num_workers!r}")
     if device is not None and str(device) != "cpu" and not is_cuda_device(str(device)):
-        raise ReactbenchError(f"--device: expected cpu, cuda or cuda:N, got {device!r}")
+        raise ReactbenchError(f"{param('device')}: expected cpu, cuda or cuda:N, got {device!r}")
     n_real = len(image_files(real_dir, "REAL_DIR"))
     n_fake = len(image_files(fake_dir, "FAKE_DIR"))
     fid_score = import_pytorch_fid()
@@ -198,8 +200,9 @@ def image_fid(real_dir, fake_dir, *, batch_size: int = 50, dims: int = 2048,
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ReactbenchError(f"--device {device} requested but torch.cuda.is_available() is "
-                              "False; use --device cpu")
+        raise ReactbenchError(f"{param('device', device)} requested but "
+                              "torch.cuda.is_available() is False; use "
+                              f"{param('device', 'cpu')}")
     batch_size = min(batch_size, n_real, n_fake)
     with _hub_with_weights(path):
         try:

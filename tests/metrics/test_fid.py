@@ -112,9 +112,9 @@ def test_corrupt_image(tmp_path, dirs):
 
 
 def test_bad_dims_and_batch(dirs):
-    with pytest.raises(ReactbenchError, match="--dims: expected one of"):
+    with pytest.raises(ReactbenchError, match="dims: expected one of"):
         fid.image_fid(*dirs, dims=100)
-    with pytest.raises(ReactbenchError, match="--batch-size"):
+    with pytest.raises(ReactbenchError, match="batch_size: expected a positive integer"):
         fid.image_fid(*dirs, batch_size=0)
 
 
@@ -139,19 +139,19 @@ def test_torchvision_broken(monkeypatch, dirs):
 
 
 def test_weights_missing_default(fake_fid, empty_hub, dirs):
-    with pytest.raises(DataError, match=r"weights not found at .*hub.*--weights PATH"):
+    with pytest.raises(DataError, match=r"weights not found at .*hub.*weights=PATH"):
         fid.image_fid(*dirs)
 
 
 def test_weights_flag_missing(fake_fid, tmp_path, dirs):
-    with pytest.raises(DataError, match=r"--weights: file .* does not exist.*pt_inception"):
+    with pytest.raises(DataError, match=r"weights: file .* does not exist.*pt_inception"):
         fid.image_fid(*dirs, weights=tmp_path / "nope.pth")
 
 
 def test_cuda_requested_without_cuda(monkeypatch, fake_fid, tmp_path, dirs):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     w = _weights(tmp_path / "w.pth")
-    with pytest.raises(ReactbenchError, match="--device cuda requested"):
+    with pytest.raises(ReactbenchError, match="device=cuda requested"):
         fid.image_fid(*dirs, weights=w, device="cuda")
 
 
@@ -191,8 +191,8 @@ def test_no_torchvision_import_on_default_path():
 
 
 @pytest.mark.parametrize(("kw", "needle"), [
-    ({"num_workers": -1}, "--num-workers: expected an integer >= 0"),
-    ({"device": "bogus"}, "--device: expected cpu, cuda or cuda:N, got 'bogus'"),
+    ({"num_workers": -1}, "num_workers: expected an integer >= 0"),
+    ({"device": "bogus"}, "device: expected cpu, cuda or cuda:N, got 'bogus'"),
 ])
 def test_bad_workers_and_device_fail_before_import(monkeypatch, dirs, kw, needle):
     monkeypatch.setattr(fid, "_import", lambda name: pytest.fail("imported"))
