@@ -8,17 +8,24 @@ Accepted files (``reactbench score --predictions FILE_OR_DIR``):
 - a directory with one ``predictions.npz``/``predictions.npy``, or one file per speaker clip,
   ``<dir>/<speaker_id>.npy`` (alpha, T, 25) (or ``.npz`` with the keys above), named by the
   split's speaker ids (e.g. ``NoXI/<session>/Expert_video/1.npy``): the order then cannot be wrong.
+
+Before any array is read, its size is taken from the ``.npy`` headers (of a file, or of the
+members of an ``.npz``, which may expand far beyond the file's size) and predictions that
+would not fit in the memory this process may use (:mod:`reactbench.memory`) are refused.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from reactbench import memory
 from reactbench.atomic import atomic_savez
 from reactbench.constants import AU, EMOTION_DIM, FACE_3DMM_DIM, FE, VA
 from reactbench.errors import ModelError, ReactbenchError, param, render_params
@@ -96,6 +103,112 @@ def _load_file(path: Path) -> Predictions:
     raise PredictionsError(f"{path}: expected a .npy or .npz file (or a directory of them)")
 
 
+# ----------------------------------------------------------------------------- sizes
+def _npy_header(fp) -> tuple[tuple[int, ...], np.dtype] | None:
+    """(shape, dtype) from the ``.npy`` header at the start of ``fp`` (None: not a header this
+    check reads; loading then reports what is wrong)."""
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+    else:
+        return None
+    return tuple(int(d) for d in shape), dtype
+
+
+def _loaded_keys(keys: list[str]) -> list[str]:
+    """The members of an .npz with ``keys`` that loading reads (as ``_pick`` chooses them)."""
+    emo = next((k for k in EMOTION_KEYS if k in keys), None)
+    if emo is None:
+        arrays = [k for k in keys if k not in ("speaker_ids", "meta") and k not in FACE_KEYS]
+        emo = arrays[0] if len(arrays) == 1 else None
+    face = next((k for k in FACE_KEYS if k in keys), None)
+    return [k for k in (emo, face, "speaker_ids") if k is not None and k in keys]
+
+
+def _file_arrays(path: Path) -> list[tuple[str, tuple[int, ...], np.dtype]] | None:
+    """(key, shape, dtype) of every array loading ``path`` reads, from the headers only
+    (None: unreadable here; loading reports why)."""
+    try:
+        if path.suffix == ".npy":
+            with open(path, "rb") as fp:
+                head = _npy_header(fp)
+            return None if head is None else [("array", *head)]
+        if path.suffix == ".npz" and zipfile.is_zipfile(path):
+            out = []
+            with zipfile.ZipFile(path) as zf:
+                members = {n[:-4]: n for n in zf.namelist() if n.endswith(".npy")}
+                for key in _loaded_keys(list(members)):
+                    with zf.open(members[key]) as fp:
+                        head = _npy_header(fp)
+                    if head is None:
+                        return None
+                    out.append((key, *head))
+            return out
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, RuntimeError):
+        return None
+    return None
+
+
+def _nbytes(shape: tuple[int, ...], dtype: np.dtype, key: str) -> int:
+    """Bytes an array takes once loaded, plus its float32 copy (made for scoring) when it is
+    stored as another type."""
+    count = math.prod(shape)
+    copy = key != "speaker_ids" and dtype != np.float32
+    return count * dtype.itemsize + (count * 4 if copy else 0)
+
+
+def _describe(arrays: list[tuple[str, tuple[int, ...], np.dtype]]) -> str:
+    return ", ".join(f"{k} {shape} {dtype}" for k, shape, dtype in arrays)
+
+
+def predictions_size(path: str | Path) -> tuple[int, str] | None:
+    """(bytes, what) that loading predictions ``path`` (a file or folder, as
+    :func:`load_predictions` reads it) would take in memory, read from the ``.npy`` headers
+    without loading any array; None when a header cannot be read (loading reports why)."""
+    path = Path(path)
+    if path.is_file():
+        arrays = _file_arrays(path)
+        if arrays is None:
+            return None
+        return sum(_nbytes(s, d, k) for k, s, d in arrays), _describe(arrays)
+    if not path.is_dir():
+        return None
+    whole = [path / n for n in ("predictions.npz", "predictions.npy") if (path / n).is_file()]
+    if whole:
+        return predictions_size(whole[0])
+    files = [p for p in sorted(path.rglob("*")) if p.suffix in (".npy", ".npz") and p.is_file()]
+    total, first = 0, None
+    for f in files:
+        arrays = _file_arrays(f)
+        if arrays is None:
+            return None
+        total += sum(_nbytes(s, d, k) for k, s, d in arrays)
+        first = first or arrays
+    if not files:
+        return None
+    # the per-speaker arrays are stacked into one: both exist at once
+    return 2 * total, (f"{len(files)} per-speaker files (e.g. {_describe(first)}) stacked "
+                       "into one")
+
+
+def check_predictions_size(path: str | Path) -> None:
+    """Raise PredictionsError, before any array is read, when predictions ``path`` would not
+    fit once loaded in the memory this process may use
+    (:func:`reactbench.memory.available_memory`), naming the file, the arrays and their size,
+    the limit and where it comes from."""
+    size = predictions_size(path)
+    limit = None if size is None else memory.available_memory()
+    if limit is None or size[0] <= limit.available:
+        return
+    need, what = size
+    raise PredictionsError(
+        f"{param('source', path)}: the predictions, {what}, would take {memory.gib(need)} "
+        f"of memory once loaded, more than {limit.source}; nothing was loaded (save fewer "
+        "generations per speaker: alpha, the second axis)")
+
+
 def load_predictions(path: str | Path, speaker_ids: list[str] | None = None) -> Predictions:
     """Load predictions from a file or directory (see the module docstring).
 
@@ -109,6 +222,7 @@ def load_predictions(path: str | Path, speaker_ids: list[str] | None = None) -> 
                                    "a link loop)")
         raise PredictionsError(f"predictions {path} do not exist")
     if path.is_file():
+        check_predictions_size(path)
         return _load_file(path)
     if not path.is_dir():  # a FIFO, socket or device: reading could block
         raise PredictionsError(f"{path}: not a regular file (a FIFO, socket or device); expected "
@@ -117,6 +231,7 @@ def load_predictions(path: str | Path, speaker_ids: list[str] | None = None) -> 
     if len(whole) > 1:
         raise PredictionsError(f"{path}: holds both predictions.npz and predictions.npy; keep "
                                f"one, or pass the file itself as {param('source')}")
+    check_predictions_size(path)
     if whole:
         return _load_file(whole[0])
     files = {

@@ -8,7 +8,6 @@ never views of the full arrays -- and keeps the returned frames [start, end).
 
 from __future__ import annotations
 
-import os
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,8 +16,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from reactbench import memory
 from reactbench.constants import EMOTION_DIM, FACE_3DMM_DIM
 from reactbench.errors import ModelError, ReactbenchError, param
+from reactbench.memory import physical_memory
 from reactbench.models import Reactions, SpeakerInput, online_from_offline
 from reactbench.predictions import Predictions, check_reactions
 
@@ -96,25 +97,26 @@ def _online_call(model, inp: SpeakerInput, start: int, alpha: int, seed: int) ->
     return online_from_offline(model, inp, start=start, alpha=alpha, seed=seed)
 
 
-def physical_memory() -> int | None:
-    """Bytes of physical memory of this machine (None where the OS does not say)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def check_prediction_memory(n: int, alpha: int, frames: int) -> None:
-    """Refuse (before any model work) an alpha whose predictions, (N, alpha, T, 25) float32,
-    cannot fit in this machine's physical memory."""
-    need = n * alpha * frames * EMOTION_DIM * 4
-    have = physical_memory()
-    if have is not None and need > have:
-        raise ReactbenchError(
-            f"{param('alpha', alpha)}: the predictions (N, alpha, T, 25) = ({n}, {alpha}, "
-            f"{frames}, {EMOTION_DIM}) float32 need {need / 2**30:.1f} GiB, more than this "
-            f"machine's {have / 2**30:.1f} GiB of memory; use fewer {param('alpha')} (the "
-            "protocol uses 10)")
+def check_prediction_memory(n: int, alpha: int, frames: int, *, keep_face: bool = False,
+                            batch_size: int = 0) -> None:
+    """Refuse (before any model work) an alpha whose predictions, (N, alpha, T, 25) float32
+    (plus (N, alpha, T, 58) 3DMM when ``keep_face``), and one batch of ``batch_size`` rows of
+    model output cannot fit in the memory this process may use (physical memory, or the room
+    left under its cgroup memory limit: :mod:`reactbench.memory`)."""
+    dims = EMOTION_DIM + (FACE_3DMM_DIM if keep_face else 0)
+    preds = n * alpha * frames * dims * 4
+    buffers = min(batch_size, n) * alpha * frames * dims * 4
+    limit = memory.limit_from(physical_memory(), memory.cgroup_memory())
+    if limit is None or preds + buffers <= limit.available:
+        return
+    face = f" and 3DMM (N, alpha, T, {FACE_3DMM_DIM})" if keep_face else ""
+    need = memory.gib(preds)
+    if preds <= limit.available:
+        need += f" plus {memory.gib(buffers)} for one batch of model output"
+    raise ReactbenchError(
+        f"{param('alpha', alpha)}: the predictions (N, alpha, T, 25) = ({n}, {alpha}, "
+        f"{frames}, {EMOTION_DIM}){face} float32 need {need}, more than {limit.source}; use "
+        f"fewer {param('alpha')} (the protocol uses 10)")
 
 
 def generate_offline(model, data, *, alpha: int, seed: int, batch_size: int = 32,

@@ -80,7 +80,8 @@ def load_bundle(opt: RunOptions, need_audio: bool) -> DataBundle:
     root = Path(resolve_data(opt.data))
     test = load_split(root, opt.split, frames=opt.frames, audio=need_audio, neighbours=True,
                       progress=opt.progress)
-    check_prediction_memory(test.n, opt.alpha, test.frames)
+    check_prediction_memory(test.n, opt.alpha, test.frames, keep_face=opt.realism_3dmm,
+                            batch_size=opt.batch_size)
     if opt.task == "online":
         check_window_fits(opt.window, test.frames, opt.split, "choose a window shorter than "
                           f"{test.frames} frames or {param('task', 'offline')}")

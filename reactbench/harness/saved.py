@@ -17,7 +17,7 @@ from reactbench.harness.options import (
     check_window_fits,
 )
 from reactbench.harness.scoring import aggregate, preflight, score
-from reactbench.predictions import check_predictions, load_predictions
+from reactbench.predictions import check_predictions, check_predictions_size, load_predictions
 from reactbench.protocols import OFFICIAL, Protocol
 from reactbench.results import (
     check_results_dir,
@@ -50,6 +50,7 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
     check_score_options(task=task, window=window, seed=seed, name=name)
     out = check_results_dir(out)
     source = Path(source)
+    check_predictions_size(source)  # from the file headers, before the split is loaded
     root = Path(resolve_data(data))
     t0 = time.perf_counter()
     split_data = load_split(root, split, frames=frames, audio=False, neighbours=True,
