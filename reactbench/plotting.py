@@ -18,23 +18,24 @@ import numpy as np
 from reactbench.atomic import atomic_path, check_target
 from reactbench.constants import AU, AU_NAMES, DEFAULT_FRAMES, VA
 from reactbench.data import load_split, resolve_data
-from reactbench.errors import ReactbenchError, ResultsError
+from reactbench.errors import ReactbenchError, ResultsError, param
 from reactbench.predictions import check_predictions, load_predictions
 from reactbench.results import name_part, read_result
 
 SPEAKER_COLOR = "#222222"
 REAL_COLOR = "#1f77b4"
 GEN_COLORS = ("#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22")
-DEFAULT_GENERATIONS = 3  # generated reactions drawn when --generations is not given
-FORCE_HINT = "pass --force to replace it"
+DEFAULT_GENERATIONS = 3  # generated reactions drawn when ``generations`` is None
+FORCE_HINT = f"pass {param('force')} to replace it"
 
 
 def check_png_target(out: str | Path, *, force: bool = False) -> Path:
     """Raise ResultsError unless a PNG may be written to ``out`` (a ``.png`` file path, not a
     directory, not an existing file unless ``force``); return it as a Path."""
-    out = check_target(out, overwrite=force, what="--out", error=ResultsError, hint=FORCE_HINT)
+    out = check_target(out, overwrite=force, what=param("out"), error=ResultsError,
+                       hint=FORCE_HINT)
     if out.suffix.lower() != ".png":
-        raise ResultsError(f"--out {out}: plots are PNG files; give a path ending in .png")
+        raise ResultsError(f"{param('out', out)}: plots are PNG files; give a path ending in .png")
     return out
 
 
@@ -44,13 +45,14 @@ def check_generations(generations: int | None, alpha: int | None) -> int | None:
     ``alpha`` None (not known yet) checks only that ``generations`` is at least 1."""
     if generations is not None and (isinstance(generations, bool)
                                     or not isinstance(generations, int) or generations < 1):
-        raise ReactbenchError(f"--generations {generations}: draw at least 1 generated reaction")
+        raise ReactbenchError(f"{param('generations', generations)}: draw at least 1 generated "
+                              "reaction")
     if alpha is None:
         return generations
     if generations is None:
         return min(DEFAULT_GENERATIONS, alpha)
     if generations > alpha:
-        raise ReactbenchError(f"--generations {generations}: the predictions hold only "
+        raise ReactbenchError(f"{param('generations', generations)}: the predictions hold only "
                               f"{alpha} generated reaction(s) per speaker")
     return generations
 
@@ -116,7 +118,7 @@ def plot_speaker(
     if title:
         fig.suptitle(title, fontsize=11)
     try:
-        with atomic_path(out, suffix=".png", overwrite=force, what="--out", error=ResultsError,
+        with atomic_path(out, suffix=".png", overwrite=force, what=param("out"), error=ResultsError,
                          hint=FORCE_HINT) as tmp:
             fig.savefig(tmp, dpi=110)
     finally:
@@ -150,8 +152,8 @@ def plot_source(source: str | Path, *, speaker: int, out: str | Path | None = No
         title_extra = source.name
     check_generations(generations, None)  # 0 or negative: refused before any work
     if out is not None and not str(out).strip():
-        raise ResultsError("--out is empty; give a PNG path, or omit --out for "
-                           f"{name}_speaker{speaker}.png")
+        raise ResultsError(f"{param('out')} is empty; give a PNG path, or omit {param('out')} "
+                           f"for {name}_speaker{speaker}.png")
     out = check_png_target(out or f"{name}_speaker{speaker}.png", force=force)
     root = resolve_data(root)
     split_data = load_split(root, split, frames=frames, audio=False, neighbours=False)
@@ -161,7 +163,8 @@ def plot_source(source: str | Path, *, speaker: int, out: str | Path | None = No
                       source=f"{pred_path} (split {split} of {root})")
     emo = np.asarray(preds.emotion, dtype=np.float32)
     if not 0 <= speaker < split_data.n:
-        raise ReactbenchError(f"--speaker {speaker}: the split has rows 0..{split_data.n - 1}")
+        raise ReactbenchError(f"{param('speaker', speaker)}: the split has rows "
+                              f"0..{split_data.n - 1}")
     return plot_speaker(
         split_data.speaker_emotion[speaker],
         split_data.listener_emotion[speaker],
@@ -176,24 +179,24 @@ def plot_source(source: str | Path, *, speaker: int, out: str | Path | None = No
 
 def _from_result(record: dict, source: Path, data, split, frames):
     """(predictions path, dataset root, split, frames, seed) of a result file's predictions;
-    ``split``/``frames`` given on the command line must agree with the record."""
+    ``split``/``frames``, when given, must agree with the record."""
     files = [p for p in record["predictions"] if p.get("path")]
     if not files or not Path(files[0]["path"]).exists():
         raise ReactbenchError(
             f"{source}: its predictions are not on this machine (cache cleared or never "
             "stored); run the same `reactbench run` again (it regenerates them) or plot a "
-            "predictions file with --data/--split"
+            f"predictions file with {param('data')}/{param('split')}"
         )
     recorded = record["dataset"].get("frames")
     if recorded is not None and (isinstance(recorded, bool) or not isinstance(recorded, int)
                                  or recorded < 1):
         raise ResultsError(f"{source}: field dataset.frames must be a positive integer; "
                            f"got {recorded!r}")
-    for flag, given, want in (("--split", split, record["split"]), ("--frames", frames, recorded)):
+    for name, given, want in (("split", split, record["split"]), ("frames", frames, recorded)):
         if given is not None and want is not None and given != want:
             raise ReactbenchError(
-                f"{flag} {given}: {source} was scored with {flag} {want} and its predictions "
-                f"fit only that; leave {flag} out (or plot a predictions file)"
+                f"{param(name, given)}: {source} was scored with {param(name, want)} and its "
+                f"predictions fit only that; leave {param(name)} out (or plot a predictions file)"
             )
     root = data or record["dataset"].get("root")
     return Path(files[0]["path"]), root, record["split"], recorded, files[0].get("seed")
