@@ -1,4 +1,4 @@
-"""Shared test fixtures (owned by the data layer).
+"""Fixtures shared by every test.
 
 * ``REACTBENCH_CACHE`` points at a per-session temporary directory before any test runs, so no
   test reads or writes the user's cache (the default synthetic dataset, split caches, ...);
@@ -10,6 +10,8 @@
   truth. ``load_split(tiny_dataset, "test")`` loads it at its 120 frames (clips shorter than the
   requested 750 are loaded at their common length). Treat it as read-only: copy it
   (``shutil.copytree``) before modifying anything.
+* ``fresh_cache``: a private ``REACTBENCH_CACHE`` for tests that count (re)generations.
+* ``cli``: runs ``reactbench ARGS...`` in-process and returns (exit code, stdout, stderr).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+from reactbench.cli import main as cli_main
 
 _SESSION_CACHE = tempfile.mkdtemp(prefix="reactbench-test-cache-")
 os.environ["REACTBENCH_CACHE"] = _SESSION_CACHE
@@ -44,3 +48,24 @@ def tiny_dataset(tmp_path_factory) -> Path:
 def tiny_frames() -> int:
     """Frames per clip of ``tiny_dataset``."""
     return TINY_FRAMES
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """A private REACTBENCH_CACHE for tests that count (re)generations; the split cache is
+    rebuilt there, so use it only where needed."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("REACTBENCH_CACHE", str(path))
+    return path
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``reactbench ARGS...`` in-process; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str):
+        code = cli_main([str(a) for a in args])
+        cap = capsys.readouterr()
+        return code, cap.out, cap.err
+
+    return run

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from reactbench.errors import ModelError
 from reactbench.results import read_result
-from tests.pipeline import test_run_cli as run_cli
-from tests.pipeline.test_hardening import PLUGINS, run_args
+from tests.helpers import runs
+from tests.helpers.quick_runs import PLUGINS, run_args
 
 
 def test_cached_predictions_never_cross_models_or_options(tiny_dataset, tmp_path, cli,
@@ -33,24 +35,129 @@ def test_cached_predictions_never_cross_models_or_options(tiny_dataset, tmp_path
 
 
 def test_predictions_are_cached_not_regenerated(tiny_dataset, tmp_path, cli, fresh_cache):
-    args = ("--model", f"{run_cli.PLUGINS}:WithOptions", "--model-arg", "gain=0.5")
-    code, out, err = cli(*run_cli.run_args(tiny_dataset, tmp_path / "a", *args))
+    args = ("--model", f"{runs.PLUGINS}:WithOptions", "--model-arg", "gain=0.5")
+    code, out, err = cli(*runs.run_args(tiny_dataset, tmp_path / "a", *args))
     assert code == 0, err
     assert "reusing cached" not in out
-    code, out2, err = cli(*run_cli.run_args(tiny_dataset, tmp_path / "b", *args))
+    code, out2, err = cli(*runs.run_args(tiny_dataset, tmp_path / "b", *args))
     assert code == 0, err
     assert "reusing cached predictions" in out2
-    a, b = (run_cli.results_in(tmp_path / d)["with_options"] for d in "ab")
+    a, b = (runs.results_in(tmp_path / d)["with_options"] for d in "ab")
     assert not a["predictions"][0]["reused"] and b["predictions"][0]["reused"]
     assert a["metrics"] == b["metrics"]
     assert a["model"]["params"] == {"gain": 0.5}
     # another protocol re-scores the same predictions
-    code, out4, err = cli(*run_cli.run_args(tiny_dataset, tmp_path / "d", *args, "--protocol",
-                                    "corrected"))
+    code, out4, err = cli(*runs.run_args(tiny_dataset, tmp_path / "d", *args, "--protocol",
+                                         "corrected"))
     assert code == 0, err
     assert "reusing cached predictions" in out4
     # another parameter value is another cache entry
-    code, out3, _ = cli(*run_cli.run_args(tiny_dataset, tmp_path / "c", "--model",
-                                  f"{run_cli.PLUGINS}:WithOptions", "--model-arg", "gain=0.25"))
+    code, out3, _ = cli(*runs.run_args(tiny_dataset, tmp_path / "c", "--model",
+                                       f"{runs.PLUGINS}:WithOptions", "--model-arg", "gain=0.25"))
     assert code == 0 and "reusing cached" not in out3
 
+
+# ----------------------------------------------------------------------------- cache identity
+OFFSET_PLUGIN = '''
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from reactbench.models import BaseReactionModel, ModelInfo, Reactions
+
+
+class FromFile(BaseReactionModel):
+    """Scales the speaker by a number read from a file that only the model knows about."""
+
+    needs_train = False
+    needs_audio = False
+
+    def __init__(self, scale_file, hook="true"):
+        self.file = Path(scale_file)
+        self.hook = hook == "true"
+        self.info = ModelInfo(name="from_file", version="1",
+                              trained_on={"train": {"split": "train", "content_hash": "abc"}})
+
+    def cache_identity(self, data):
+        if not self.hook:
+            return None
+        return {"scale_sha256": hashlib.sha256(self.file.read_bytes()).hexdigest(),
+                "n": data.n}
+
+    def generate(self, speaker, *, alpha, seed):
+        scale = float(self.file.read_text())
+        emo = np.repeat(speaker.emotion[:, None], alpha, axis=1) * scale
+        return Reactions(emotion=emo.astype(np.float32))
+
+
+class Bad(FromFile):
+    def cache_identity(self, data):
+        return {"when": float("nan")}
+
+
+class Plain(BaseReactionModel):
+    needs_train = False
+    needs_audio = False
+'''
+
+
+def run_file_model(cli, data, out, plugin, scale_file, cls="FromFile", *extra):
+    return cli("run", "--data", str(data), "--samples", "2", "--out", str(out), "--no-progress",
+               "--jobs", "1", "--metrics", "FRCorr", "--model", f"{plugin}:{cls}",
+               "--model-arg", f"scale_file={scale_file}", *extra)
+
+
+def test_cache_identity_hook_regenerates_when_model_inputs_change(tiny_dataset, tmp_path, cli,
+                                                                  fresh_cache):
+    """Inputs a plug-in reads itself (cache_identity) are part of the predictions cache key:
+    a changed input file is generated again, not answered with stale predictions."""
+    plugin = tmp_path / "from_file.py"
+    plugin.write_text(OFFSET_PLUGIN)
+    scale = tmp_path / "scale.txt"
+    scale.write_text("0.5")
+    preds = {}
+    for run, (value, reused) in enumerate([("0.5", False), ("0.5", True), ("0.25", False)]):
+        scale.write_text(value)
+        out = tmp_path / f"r{run}"
+        code, text, err = run_file_model(cli, tiny_dataset, out, plugin, scale)
+        assert code == 0, err
+        assert ("reusing cached predictions" in text) is reused
+        rec = read_result(next(out.glob("*.json")))
+        assert rec["predictions"][0]["reused"] is reused
+        with np.load(rec["predictions"][0]["path"]) as z:
+            preds[run] = z["emotion"].copy()
+    np.testing.assert_allclose(preds[2], preds[0] * 0.5, atol=1e-6)
+    # ModelInfo.trained_on is recorded in the result's model section
+    assert rec["model"]["trained_on"] == {"train": {"split": "train", "content_hash": "abc"}}
+    code, _, err = run_file_model(cli, tiny_dataset, tmp_path / "bad", plugin, scale, "Bad")
+    assert code != 0 and "cache_identity()" in err and "not a finite number" in err
+    # without the cache the hook is not called (hashing a model's inputs can be slow)
+    code, _, err = run_file_model(cli, tiny_dataset, tmp_path / "nc", plugin, scale, "Bad",
+                                  "--no-cache")
+    assert code == 0, err
+
+
+def test_cache_identity_is_optional_and_keeps_old_keys(split, tmp_path):
+    """Models without the hook (or returning None) keep the key they had before it existed."""
+    import importlib.util
+
+    from reactbench.harness import model_code
+    from reactbench.models import ModelInfo, model_info
+
+    plugin = tmp_path / "from_file_keys.py"
+    plugin.write_text(OFFSET_PLUGIN)
+    spec = importlib.util.spec_from_file_location("from_file_keys", plugin)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    (tmp_path / "s.txt").write_text("1")
+    plain = mod.Plain()
+    assert model_code(plain, {}, split) == model_code(plain, {})
+    assert "inputs" not in model_code(plain, {}, split)
+    off = mod.FromFile(tmp_path / "s.txt", hook="false")
+    assert "inputs" not in model_code(off, {}, split)
+    on = mod.FromFile(tmp_path / "s.txt")
+    assert model_code(on, {}, split)["inputs"]["n"] == split.n
+    for bad in ("x", {"a": float("inf")}):
+        with pytest.raises(ModelError, match="trained_on"):
+            model_info(type("M", (), {"info": ModelInfo(name="m", trained_on=bad)})())

@@ -10,8 +10,8 @@ import shutil
 import numpy as np
 
 from reactbench.commands._common import default_out_dir
-from tests.pipeline.test_hardening import run_args
-from tests.pipeline.test_run_cli import results_in
+from tests.helpers.quick_runs import run_args
+from tests.helpers.runs import results_in
 
 
 def _run(cli, data, out):

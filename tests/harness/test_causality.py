@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.pipeline.test_run_cli import PLUGINS, run_args
+from tests.helpers.runs import PLUGINS, run_args
 
 
 def test_leaky_online_model_is_caught(tiny_dataset, tmp_path, cli):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pipeline.test_hardening import run_args
+from tests.helpers.quick_runs import PLUGINS, run_args
 
 
 @pytest.mark.parametrize("window", ["120", "100000"])
@@ -27,3 +27,9 @@ def test_samples_beyond_memory_are_refused_before_generating(tiny_dataset, tmp_p
         "120, 25) float32 need 8.9 GiB, more than this machine's 1.0 GiB" in err, err
     assert not list((tmp_path / "o").glob("*.json"))
 
+
+def test_online_mode_checks_the_frames_offline_generate_returns(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", f"{PLUGINS}:ExtraFrames",
+                                 "--task", "online", "--window", "40"))
+    assert code == 2 and "'extra_frames': generate returned reactions of shape" in err, err
+    assert "for a prefix of 40 speaker frames" in err

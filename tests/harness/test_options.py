@@ -38,7 +38,6 @@ def test_run_refuses_a_repeated_seed(tmp_path, cli):
     assert not (tmp_path / "o").exists()
 
 
-
 def test_library_errors_name_parameters_and_the_cli_names_flags():
     from reactbench.commands._common import error_message
     from reactbench.errors import ReactbenchError

@@ -3,8 +3,8 @@ checked against the run asked for."""
 
 from __future__ import annotations
 
-from tests.pipeline import test_run_cli as run_cli
-from tests.pipeline.test_hardening import PLUGINS, run_args
+from tests.helpers import runs
+from tests.helpers.quick_runs import PLUGINS, run_args
 
 
 def test_skip_existing_refuses_a_stored_result_of_another_run(tiny_dataset, tmp_path, cli):
@@ -44,17 +44,17 @@ def test_models_whose_names_map_to_one_file_are_named(tiny_dataset, tmp_path, cl
 
 def test_results_directory_holding_the_run_is_refused(tiny_dataset, tmp_path, cli):
     out = tmp_path / "res"
-    assert cli(*run_cli.run_args(tiny_dataset, out, "--model", "b_mime"))[0] == 0
+    assert cli(*runs.run_args(tiny_dataset, out, "--model", "b_mime"))[0] == 0
     target = out / "b_mime_offline_test_official_a3_s0.json"
     before = target.read_bytes()
-    code, _, err = cli(*run_cli.run_args(tiny_dataset, out, "--model", "b_meanfr,b_mime"))
+    code, _, err = cli(*runs.run_args(tiny_dataset, out, "--model", "b_meanfr,b_mime"))
     assert code == 2
     assert "already holds these runs" in err and "nothing was run or overwritten" in err
     assert target.read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == [target.name]
     # --skip-existing keeps the stored result and runs only the missing model
-    code, text, err = cli(*run_cli.run_args(tiny_dataset, out, "--model", "b_meanfr,b_mime",
-                                    "--skip-existing"))
+    code, text, err = cli(*runs.run_args(tiny_dataset, out, "--model", "b_meanfr,b_mime",
+                                         "--skip-existing"))
     assert code == 0, err
     assert target.read_bytes() == before and "keeping existing result" in text
     assert "B_Mime" in text and "B_MeanFr" in text

@@ -200,7 +200,6 @@ def test_ablate_variant_full_is_the_unablated_model(tmp_path, capsys, monkeypatc
     assert seen == ["reactdiff", "reactdiff-no-mmt"]
 
 
-
 def _train_on(dataset, out, variant, preset="small", seed=0):
     from reactbench.reactdiff.job import load_training_splits
     from reactbench.reactdiff.train import train_reactdiff

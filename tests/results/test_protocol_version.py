@@ -12,7 +12,7 @@ from reactbench.merge import merge_runs
 from reactbench.protocols import record_protocol
 from reactbench.results import SCHEMA_V1, SCHEMA_VERSION, read_result, validate_record
 from reactbench.tables import render
-from tests.pipeline.records import board, record, values
+from tests.helpers.records import board, record, values
 
 
 def test_new_records_carry_the_protocol_version():

@@ -21,7 +21,7 @@ from reactbench.results import (
     validate_record,
     write_result,
 )
-from tests.pipeline.records import record, values
+from tests.helpers.records import record, values
 
 
 def test_schema_of_a_real_run(tiny_dataset, tmp_path, cli):
@@ -232,3 +232,14 @@ def test_trained_on_is_optional_and_checked():
     rec["model"]["trained_on"] = "train"
     with pytest.raises(ResultsError, match="field model.trained_on must be an object"):
         validate_record(rec)
+
+
+@pytest.mark.parametrize("command", ["run", "score"])
+def test_out_naming_a_file_is_refused_before_any_work(tiny_dataset, tmp_path, cli, command):
+    out = tmp_path / "afile"
+    out.write_text("not a directory")
+    args = [command, "--data", str(tiny_dataset), "--out", str(out), "--jobs", "1"]
+    args += ["--model", "b_mime"] if command == "run" else ["--predictions", str(tmp_path)]
+    code, _, err = cli(*args)
+    assert code == 2 and f"results directory {out} is an existing file" in err, err
+    assert out.read_text() == "not a directory"

@@ -10,7 +10,7 @@ import pytest
 
 from reactbench.errors import DataError, ModelError
 
-ANALYSIS = Path(__file__).resolve().parents[1] / "leaderboards" / "synthetic" / "analysis"
+ANALYSIS = Path(__file__).resolve().parents[2] / "leaderboards" / "synthetic" / "analysis"
 
 
 def _module(name: str):

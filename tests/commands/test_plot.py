@@ -89,8 +89,7 @@ def test_plot_refuses_predictions_that_do_not_fit_the_split(tiny_dataset, tmp_pa
 def test_default_png_names_of_long_model_names_and_stems_are_bounded(tiny_dataset, tmp_path,
                                                                       cli, monkeypatch):
     from reactbench.results import NAME_PART_MAX, write_result
-
-    from .records import record, values
+    from tests.helpers.records import record, values
 
     long_stem = "p" * 250  # + "_speaker0.png" would pass the usual 255-byte name limit
     path, _ = _preds(tiny_dataset, tmp_path)

@@ -12,8 +12,7 @@ from reactbench.errors import ResultsError
 from reactbench.merge import merge_runs
 from reactbench.results import write_result
 from reactbench.tables import render
-
-from .records import record, values
+from tests.helpers.records import record, values
 
 
 def _runs(name: str, corrs, dists, **kw) -> list[dict]:

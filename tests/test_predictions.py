@@ -1,14 +1,14 @@
-"""`reactbench score`: saved predictions are validated before any metric runs."""
+"""Predictions (reactbench.predictions): saved predictions and generated reactions are checked
+before any metric runs."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import numpy as np
 import pytest
 
 from reactbench.data import load_split
-from reactbench.errors import ModelError
 from reactbench.predictions import (
     Predictions,
     PredictionsError,
@@ -17,20 +17,13 @@ from reactbench.predictions import (
     save_predictions,
 )
 from reactbench.results import read_result
+from tests.helpers.quick_runs import PLUGINS, run_args
+from tests.helpers.runs import mime, score_args
 
 
 @pytest.fixture(scope="module")
 def split(tiny_dataset):
     return load_split(tiny_dataset, "test", audio=False)
-
-
-def mime(split, alpha=2) -> np.ndarray:
-    return np.repeat(split.speaker_emotion[:, None], alpha, axis=1)
-
-
-def score_args(data, pred, out, *extra):
-    return ["score", "--predictions", str(pred), "--data", str(data), "--out", str(out),
-            "--no-progress", "--jobs", "1", *extra]
 
 
 def test_score_npy_npz_and_directory_agree(split, tiny_dataset, tmp_path, cli):
@@ -139,123 +132,6 @@ def test_3dmm_shape_checked(split):
         check_predictions(p, n=8, frames=120)
 
 
-def test_score_refuses_existing_result(split, tiny_dataset, tmp_path, cli):
-    np.save(tmp_path / "p.npy", mime(split))
-    assert cli(*score_args(tiny_dataset, tmp_path / "p.npy", tmp_path / "o"))[0] == 0
-    (res,) = (tmp_path / "o").glob("*.json")
-    before = res.read_bytes()
-    code, _, err = cli(*score_args(tiny_dataset, tmp_path / "p.npy", tmp_path / "o"))
-    assert code == 2 and "already holds a result" in err
-    assert res.read_bytes() == before
-    assert Path(res).parent.joinpath(res.name).exists()
-
-
-# ----------------------------------------------------------------------------- cache identity
-OFFSET_PLUGIN = '''
-import hashlib
-from pathlib import Path
-
-import numpy as np
-
-from reactbench.models import BaseReactionModel, ModelInfo, Reactions
-
-
-class FromFile(BaseReactionModel):
-    """Scales the speaker by a number read from a file that only the model knows about."""
-
-    needs_train = False
-    needs_audio = False
-
-    def __init__(self, scale_file, hook="true"):
-        self.file = Path(scale_file)
-        self.hook = hook == "true"
-        self.info = ModelInfo(name="from_file", version="1",
-                              trained_on={"train": {"split": "train", "content_hash": "abc"}})
-
-    def cache_identity(self, data):
-        if not self.hook:
-            return None
-        return {"scale_sha256": hashlib.sha256(self.file.read_bytes()).hexdigest(),
-                "n": data.n}
-
-    def generate(self, speaker, *, alpha, seed):
-        scale = float(self.file.read_text())
-        emo = np.repeat(speaker.emotion[:, None], alpha, axis=1) * scale
-        return Reactions(emotion=emo.astype(np.float32))
-
-
-class Bad(FromFile):
-    def cache_identity(self, data):
-        return {"when": float("nan")}
-
-
-class Plain(BaseReactionModel):
-    needs_train = False
-    needs_audio = False
-'''
-
-
-def run_file_model(cli, data, out, plugin, scale_file, cls="FromFile", *extra):
-    return cli("run", "--data", str(data), "--samples", "2", "--out", str(out), "--no-progress",
-               "--jobs", "1", "--metrics", "FRCorr", "--model", f"{plugin}:{cls}",
-               "--model-arg", f"scale_file={scale_file}", *extra)
-
-
-def test_cache_identity_hook_regenerates_when_model_inputs_change(tiny_dataset, tmp_path, cli,
-                                                                  fresh_cache):
-    """Inputs a plug-in reads itself (cache_identity) are part of the predictions cache key:
-    a changed input file is generated again, not answered with stale predictions."""
-    plugin = tmp_path / "from_file.py"
-    plugin.write_text(OFFSET_PLUGIN)
-    scale = tmp_path / "scale.txt"
-    scale.write_text("0.5")
-    preds = {}
-    for run, (value, reused) in enumerate([("0.5", False), ("0.5", True), ("0.25", False)]):
-        scale.write_text(value)
-        out = tmp_path / f"r{run}"
-        code, text, err = run_file_model(cli, tiny_dataset, out, plugin, scale)
-        assert code == 0, err
-        assert ("reusing cached predictions" in text) is reused
-        rec = read_result(next(out.glob("*.json")))
-        assert rec["predictions"][0]["reused"] is reused
-        with np.load(rec["predictions"][0]["path"]) as z:
-            preds[run] = z["emotion"].copy()
-    np.testing.assert_allclose(preds[2], preds[0] * 0.5, atol=1e-6)
-    # ModelInfo.trained_on is recorded in the result's model section
-    assert rec["model"]["trained_on"] == {"train": {"split": "train", "content_hash": "abc"}}
-    code, _, err = run_file_model(cli, tiny_dataset, tmp_path / "bad", plugin, scale, "Bad")
-    assert code != 0 and "cache_identity()" in err and "not a finite number" in err
-    # without the cache the hook is not called (hashing a model's inputs can be slow)
-    code, _, err = run_file_model(cli, tiny_dataset, tmp_path / "nc", plugin, scale, "Bad",
-                                  "--no-cache")
-    assert code == 0, err
-
-
-def test_cache_identity_is_optional_and_keeps_old_keys(split, tmp_path):
-    """Models without the hook (or returning None) keep the key they had before it existed."""
-    import importlib.util
-
-    from reactbench.harness import model_code
-    from reactbench.models import ModelInfo, model_info
-
-    plugin = tmp_path / "from_file_keys.py"
-    plugin.write_text(OFFSET_PLUGIN)
-    spec = importlib.util.spec_from_file_location("from_file_keys", plugin)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    (tmp_path / "s.txt").write_text("1")
-    plain = mod.Plain()
-    assert model_code(plain, {}, split) == model_code(plain, {})
-    assert "inputs" not in model_code(plain, {}, split)
-    off = mod.FromFile(tmp_path / "s.txt", hook="false")
-    assert "inputs" not in model_code(off, {}, split)
-    on = mod.FromFile(tmp_path / "s.txt")
-    assert model_code(on, {}, split)["inputs"]["n"] == split.n
-    for bad in ("x", {"a": float("inf")}):
-        with pytest.raises(ModelError, match="trained_on"):
-            model_info(type("M", (), {"info": ModelInfo(name="m", trained_on=bad)})())
-
-
 def test_a_results_directory_names_the_predictions_its_runs_saved(tiny_dataset, tmp_path, cli):
     runs = tmp_path / "runs"
     code, _, err = cli("run", "--model", "b_mime", "--data", tiny_dataset, "--samples", "2",
@@ -270,3 +146,23 @@ def test_a_results_directory_names_the_predictions_its_runs_saved(tiny_dataset, 
     empty.mkdir()
     code, _, err = cli(*score_args(tiny_dataset, empty, tmp_path / "o"))
     assert code == 2 and "directory holds no .npy/.npz predictions" in err
+
+
+@pytest.mark.parametrize(("cls", "needle"), [
+    ("Complex", "got dtype complex64 (complex)"),
+    ("Text", "(text)"),
+    ("Bools", "got dtype bool (bool)"),
+])
+def test_reactions_of_a_non_real_dtype_are_refused(tiny_dataset, tmp_path, cli, cls, needle):
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path, "--model", f"{PLUGINS}:{cls}"))
+    assert code == 2 and "must be real numbers" in err and needle in err, err
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_predictions_that_are_no_regular_file_are_clear_errors(tmp_path):
+    os.mkfifo(tmp_path / "fifo.npy")  # reading it would block forever
+    with pytest.raises(PredictionsError, match="fifo.npy: not a regular file"):
+        load_predictions(tmp_path / "fifo.npy")
+    (tmp_path / "loop.npz").symlink_to(tmp_path / "loop.npz")
+    with pytest.raises(PredictionsError, match="symbolic link to a missing file"):
+        load_predictions(tmp_path / "loop.npz")

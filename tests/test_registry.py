@@ -11,8 +11,8 @@ import pytest
 
 from reactbench import plugins, registry
 from reactbench.errors import ModelError
-
-PLUGINS = Path(__file__).resolve().parent / "plugins.py"
+from reactbench.registry import parse_model_args
+from tests.helpers.runs import ODD_PLUGINS, PLUGINS
 
 
 def test_listing_is_instant_and_imports_no_model():
@@ -253,3 +253,14 @@ def test_model_file_that_edits_sys_path_imports(tmp_path):
     assert registry.resolve_model(f"{tmp_path / 'tidy_model.py'}:TidyModel").__name__ == \
         "TidyModel"
     assert sys.path == before
+
+
+def test_repeated_model_args_are_refused_and_model_form_wins():
+    spec = f"{ODD_PLUGINS}:Scaled"
+    with pytest.raises(ValueError, match="already set by 'gain=1'; give each option once"):
+        parse_model_args(["gain=1", "gain=2"], [spec])
+    with pytest.raises(ValueError, match="already set by"):
+        parse_model_args([f"{spec}@gain=1", f"{spec}@gain=2"], [spec])
+    both = [f"{spec}@gain=3", "gain=2"], ["gain=2", f"{spec}@gain=3"]
+    for args in both:
+        assert parse_model_args(args, [spec]) == {spec: {"gain": "3"}}

@@ -11,8 +11,7 @@ import pytest
 from reactbench.errors import ResultsError
 from reactbench.results import validate_record, write_result
 from reactbench.tables import render
-
-from .records import board, record, values
+from tests.helpers.records import board, record, values
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 

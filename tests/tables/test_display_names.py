@@ -15,9 +15,9 @@ from reactbench.merge import merge_runs
 from reactbench.models import ModelInfo, display_fields, model_info
 from reactbench.results import read_result, validate_record
 from reactbench.tables import render, row_style
+from tests.helpers.runs import PLUGINS
 
 BOARD = Path(__file__).resolve().parents[2] / "leaderboards" / "synthetic"
-PLUGINS = Path(__file__).resolve().parent / "plugins.py"
 REACTDIFF_NAMES = ("reactdiff", "reactdiff-lrs", "reactdiff-no-mmt", "reactdiff-no-diffusion",
                    "reactdiff-no-video", "reactdiff-no-audio")
 

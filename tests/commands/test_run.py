@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from reactbench.registry import BASELINES
 from reactbench.results import read_result
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lagged_mime.py"
-PLUGINS = Path(__file__).resolve().parent / "plugins.py"
-ALPHA = 3
-
-
-def run_args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["run", "--data", str(data), "--samples", str(ALPHA), "--out", str(out),
-            "--no-progress", "--jobs", "1", *extra]
-
-
-def results_in(out: Path) -> dict[str, dict]:
-    return {r["model"]["name"]: r for r in map(read_result, sorted(out.glob("*.json")))}
+from tests.helpers import quick_runs
+from tests.helpers.runs import ALPHA, EXAMPLE, PLUGINS, results_in, run_args
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +266,10 @@ def test_running_mean_example_fits_and_streams_what_it_generates_offline(tiny_da
     assert rec["causality"]["passed"]
     np.testing.assert_allclose(preds["online"], preds["offline"], atol=1e-6)
     assert np.ptp(preds["offline"][..., 15:17]) > 0
+
+
+def test_realism_features_recorded_only_with_frrea(tiny_dataset, tmp_path, cli):
+    code, _, err = cli(*quick_runs.run_args(tiny_dataset, tmp_path, "--model", "b_mime",
+                                            "--realism-3dmm"))
+    assert code == 0, err
+    assert read_result(next(tmp_path.glob("*.json")))["realism_features"] is None

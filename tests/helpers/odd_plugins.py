@@ -1,4 +1,4 @@
-"""Plug-ins for tests/pipeline/test_hardening.py (imported by file path)."""
+"""Plug-ins with odd outputs, infos, options and names for the run tests (imported by file path)."""
 
 from __future__ import annotations
 
