@@ -34,6 +34,13 @@ def render_params(text: str, names: ParamNames | None = None) -> str:
     return _PARAM.sub(lambda m: show(m.group(1), m.group(2)), text)
 
 
+def message_template(exc: BaseException) -> str:
+    """``exc``'s message with its :func:`param` references kept: the ``template`` of a
+    ReactbenchError (or of another exception given one), else ``str(exc)``."""
+    template = getattr(exc, "template", None)
+    return template if isinstance(template, str) else str(exc)
+
+
 class ReactbenchError(ValueError):
     """Base class: the CLI prints these as a clean one-paragraph message (exit code 2)."""
 

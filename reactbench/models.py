@@ -20,13 +20,13 @@ Optional class attributes the harness reads (defaults in :class:`BaseReactionMod
 ``needs_listener`` (True only for the ground-truth reference row: the harness then fills
 ``SpeakerInput.listener_emotion`` / ``listener_3dmm`` with the REAL listener reactions; such
 a row is a reference, never a model, and tables mark it), and ``OPTIONS`` (a tuple of the
-keyword options a constructor taking ``**options`` accepts, so that ``--model-arg key=value``
+keyword options a constructor taking ``**options`` accepts, so that a ``key=value`` model option
 without ``MODEL@`` reaches only the models that take ``key``).
 
 Optional method the harness calls when present: ``cache_identity(data) -> JSON value or None``,
 given the evaluated split (:class:`SplitData`) BEFORE ``fit`` (a cache hit skips ``fit``). It
 returns what else the model reads that changes its reactions, beyond its ``ModelInfo``, its
-source file, its ``--model-arg`` options and the dataset identity (e.g. a digest of per-clip
+source file, its constructor options and the dataset identity (e.g. a digest of per-clip
 feature files it loads itself); the value becomes part of the predictions cache key, so that
 changed inputs are generated again instead of reusing stale predictions. ``None`` (the default
 of :class:`BaseReactionModel`) adds nothing and leaves the key as it was without the method.
@@ -40,7 +40,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from reactbench.data.split import SplitData
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param, render_params
 from reactbench.results import json_problem
 
 
@@ -154,10 +154,13 @@ class BaseReactionModel:
         return None
 
     def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
-        raise NotImplementedError(
+        message = (
             f"{type(self).__name__} does not implement generate(speaker, *, alpha, seed), which "
             "the offline task and the default generate_online call; a model with only its own "
-            "generate_online runs with --task online only")
+            f"generate_online runs with {param('task', 'online')} only")
+        error = NotImplementedError(render_params(message))
+        error.template = message  # the parameter reference, for the harness's ModelError
+        raise error
 
     def generate_online(
         self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int

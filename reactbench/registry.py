@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 from reactbench.plugins import plugin_groups
 
 ENTRY_POINT_GROUP = "reactbench.models"
@@ -86,8 +86,8 @@ def available_models() -> dict[str, str]:
     for name, target in entry_point_models().items():
         if name in models and models[name] != target:
             warnings.warn(f"the installed plug-in {target!r} registers the name {name!r}, "
-                          f"which is a built-in model; it is ignored (use {target!r} as "
-                          "--model to run it)", stacklevel=2)
+                          f"which is a built-in model; it is ignored (name the model "
+                          f"{target!r} to run it)", stacklevel=2)
             continue
         models[name] = target
     return models
@@ -118,7 +118,8 @@ def expand_models(specs: str | list[str]) -> list[str]:
             if name not in out:
                 out.append(name)
     if not out:
-        raise ModelError("no model given: pass --model NAME[,NAME...] (see --list-models)")
+        raise ModelError(f"no model given: pass {param('specs', 'NAME[,NAME...]')} (see "
+                         f"{param('list_models')})")
     return out
 
 
@@ -259,7 +260,7 @@ def create_model(spec: str, **options: Any) -> Any:
 
 
 def parse_model_args(args: list[str] | None, models: list[str]) -> dict[str, dict[str, str]]:
-    """``--model-arg [MODEL@]key=value`` items -> model -> {key: value}.
+    """``[MODEL@]key=value`` items (the command line's ``--model-arg``) -> model -> {key: value}.
 
     Without ``MODEL@`` an option goes to every model whose constructor accepts it (a model
     taking ``**kwargs`` accepts everything); an option no model accepts is an error.
@@ -272,8 +273,8 @@ def parse_model_args(args: list[str] | None, models: list[str]) -> dict[str, dic
     def assign(model: str, key: str, value: str, specific: bool, item: str) -> None:
         prev = given.get((model, key))
         if prev is not None and prev[0] == specific:
-            raise ModelError(f"--model-arg {item!r}: option {key!r} of {model!r} is already "
-                             f"set by {prev[1]!r}; give each option once")
+            raise ModelError(f"{param('model_args', repr(item))}: option {key!r} of {model!r} "
+                             f"is already set by {prev[1]!r}; give each option once")
         if prev is None or specific:  # MODEL@key=value wins over a plain key=value
             per_model[model][key] = value
             given[(model, key)] = (specific, item)
@@ -285,10 +286,11 @@ def parse_model_args(args: list[str] | None, models: list[str]) -> dict[str, dic
         key, eq, value = kv.partition("=")
         key = key.strip()
         if not eq or not key:
-            raise ModelError(f"--model-arg {item!r}: expected [MODEL@]key=value")
+            raise ModelError(f"{param('model_args', repr(item))}: expected [MODEL@]key=value")
         if target:
             if target not in per_model:
-                raise ModelError(f"--model-arg {item!r}: model {target!r} is not in --model")
+                raise ModelError(f"{param('model_args', repr(item))}: model {target!r} is not "
+                                 f"in {param('specs')}")
             assign(target, key, value, True, item)
             continue
         takers, offered = [], {}
@@ -299,8 +301,8 @@ def parse_model_args(args: list[str] | None, models: list[str]) -> dict[str, dic
                 takers.append(m)
         if not takers:
             known = "; ".join(f"{m}: {', '.join(o) or 'none'}" for m, o in offered.items())
-            raise ModelError(f"--model-arg {item!r}: no model in {models} accepts option "
-                             f"{key!r} (options they take: {known})")
+            raise ModelError(f"{param('model_args', repr(item))}: no model in {models} accepts "
+                             f"option {key!r} (options they take: {known})")
         for m in takers:
             assign(m, key, value, False, item)
     return per_model

@@ -20,6 +20,7 @@ FLAGS = {
     "source": "--predictions",
     "specs": "--model",
     "write": "--no-write",
+    "model_args": "--model-arg",
 }
 SWITCHES = ("--allow-out-of-range", "--skip-existing", "--realism-3dmm", "--no-cache",
             "--no-write", "--force")
@@ -30,6 +31,13 @@ def flag_name(name: str, value: str | None = None) -> str:
     followed by the value unless the flag is a switch (``window``, 120 -> ``--window 120``)."""
     flag = FLAGS.get(name, "--" + name.replace("_", "-"))
     return flag if value is None or flag in SWITCHES else f"{flag} {value}"
+
+
+def command_line(args) -> list[str] | None:
+    """The command line that ``args`` were parsed from, as result files record it:
+    ``["reactbench", <arguments>...]`` (None when ``args`` were not parsed by the CLI)."""
+    argv = getattr(args, "argv", None)
+    return None if argv is None else ["reactbench", *map(str, argv)]
 
 
 def error_message(exc: ReactbenchError) -> str:

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from reactbench import memory
 from reactbench.constants import EMOTION_DIM, FACE_3DMM_DIM
-from reactbench.errors import ModelError, ReactbenchError, param
+from reactbench.errors import ModelError, ReactbenchError, message_template, param
 from reactbench.memory import physical_memory
 from reactbench.models import Reactions, SpeakerInput, online_from_offline
 from reactbench.predictions import Predictions, check_reactions
@@ -86,7 +86,7 @@ def call_model(model, name: str, what: str, rows, fn: Callable[[], Any]) -> Any:
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = what if rows is None else f"{what} for rows {int(rows[0])}..{int(rows[-1])}"
         raise ModelError(
-            f"model {name!r} raised {type(exc).__name__}: {exc} (in {where}; at "
+            f"model {name!r} raised {type(exc).__name__}: {message_template(exc)} (in {where}; at "
             f"{Path(frame.filename).name}:{frame.lineno})"
         ) from exc
 
