@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,9 +191,6 @@ def load_clips(root: str | Path, split: str, *, bidirectional: bool = False,
         out.speaker_wavs = [cache[c]["wav"] for c in inputs]
     out.identity = clip_identity(root, split, ids, coefficients=coefficients, audio=audio,
                                  audio_features=bool(audio_features))
-    if progress:
-        print(f"loaded {split}: {out.n} samples, {len(pools)} role/session pools, "
-              f"{int(out.lengths.min())}-{int(out.lengths.max())} frames", file=sys.stderr)
     return out
 
 

@@ -175,6 +175,23 @@ def _check_args(sessions: int, dyads: dict[str, int] | None, min_frames: int,
     return dyads
 
 
+def parse_dyads(text: str) -> dict[str, int]:
+    """``"train=4,val=2,test=4"`` -> dict (splits not named get none); each split once."""
+    out: dict[str, int] = {}
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        key, sep, val = (x.strip() for x in item.partition("="))
+        if not sep or key in out:
+            raise DataError(f"--dyads {text!r}: expected split=COUNT items, each split once, "
+                            "e.g. train=4,val=2,test=4")
+        try:
+            out[key] = int(val)
+        except ValueError:
+            raise DataError(f"--dyads: {item!r}: COUNT must be an integer") from None
+    if not out:
+        raise DataError(f"--dyads {text!r}: expected split=COUNT items, e.g. train=4,val=2,test=4")
+    return out
+
+
 def parse_lengths(text: str) -> tuple[int, int]:
     """``"90:600"`` -> (90, 600)."""
     lo, sep, hi = text.partition(":")
@@ -266,5 +283,5 @@ def _write(out: Path, sessions: int, dyads: dict[str, int], min_frames: int, max
     return out
 
 
-__all__ = ["generate", "parse_lengths", "clip_lengths", "GENERATOR_VERSION", "DEFAULT_DYADS",
-           "DEFAULT_SESSIONS", "DEFAULT_MIN_FRAMES", "DEFAULT_MAX_FRAMES"]
+__all__ = ["generate", "parse_lengths", "parse_dyads", "clip_lengths", "GENERATOR_VERSION",
+           "DEFAULT_DYADS", "DEFAULT_SESSIONS", "DEFAULT_MIN_FRAMES", "DEFAULT_MAX_FRAMES"]
