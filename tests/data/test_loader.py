@@ -1,10 +1,16 @@
-"""Loader round-trip on the tiny synthetic dataset."""
+"""The loader (reactbench.data.loader): round trip on the tiny synthetic dataset, and every bad
+input refused with a DataError naming the file and what was expected."""
+
+from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from reactbench.data import SplitData, dataset_identity, layout, load_split, resolve_data
 from reactbench.data.audio import LOGMEL_DIM, MFCC_DIM
+from reactbench.errors import DataError
 from tests.conftest import TINY_FRAMES, TINY_PAIRS
+from tests.data.damage import BAD_INPUTS, au_out_of_range, clip_files, emotion_file
 
 
 def test_round_trip_matches_files(tiny_dataset):
@@ -81,3 +87,43 @@ def test_no_audio_no_neighbours_and_subset(tiny_dataset):
 def test_default_dataset_identity_has_generator(tiny_dataset):
     ident = dataset_identity(tiny_dataset, "val")
     assert set(ident) >= {"root", "split", "content_hash", "generator"}
+
+
+@pytest.mark.parametrize("damage", BAD_INPUTS, ids=lambda f: f.__name__)
+def test_loader_names_file_and_expectation(micro_copy, damage):
+    path, expected = damage(micro_copy)
+    with pytest.raises(DataError) as info:
+        load_split(micro_copy, "test", cache=False)
+    msg = str(info.value)
+    assert str(path) in msg and expected in msg
+
+
+def test_trailing_blank_lines_and_bom_are_harmless(micro_copy):
+    before = load_split(micro_copy, "test", audio=False, cache=False)
+    p = emotion_file(micro_copy)
+    p.write_text(p.read_text() + "\n\n")
+    csv = layout.split_csv_path(micro_copy, "test")
+    csv.write_text("\ufeff" + csv.read_text())
+    after = load_split(micro_copy, "test", audio=False, cache=False)
+    np.testing.assert_array_equal(before.speaker_emotion, after.speaker_emotion)
+    assert after.speaker_ids == before.speaker_ids
+
+
+def test_out_of_range_ground_truth_is_refused_even_from_cache(micro_copy):
+    load_split(micro_copy, "test", audio=False)  # cached while sound
+    p, expected = au_out_of_range(micro_copy)
+    with pytest.raises(DataError, match=r"AU value\(s\) outside \[0, 1\], first 7") as info:
+        load_split(micro_copy, "test", audio=False)
+    assert str(p) in str(info.value)
+
+
+def test_truncated_clip_states_the_frames_actually_expected(micro_copy):
+    ep, fp = clip_files(micro_copy)
+    ep.write_text("\n".join(ep.read_text().splitlines()[:59]) + "\n")  # header + 58 frames
+    np.save(fp, np.load(fp)[:58])
+    with pytest.raises(DataError) as info:  # default 750: the clips' common length 100 is used
+        load_split(micro_copy, "test", audio=False, cache=False)
+    msg = str(info.value)
+    assert str(ep) in msg and "58 frames, expected 100" in msg and "at least 750" not in msg
+    with pytest.raises(DataError, match="58 frames, expected at least 80"):
+        load_split(micro_copy, "test", frames=80, audio=False, cache=False)

@@ -51,3 +51,14 @@ def board(ci: float = 0.0) -> list[dict]:
         record("my_model", values(3.125, 70.5, 0.0278, 0.0422, 0.1209, 2.9, 45.0), ci=ci),
         record("b_random", values(0.03, 91.69, 0.1671, 0.0835, 0.1675, 40.1, 46.0), ci=ci),
     ]
+
+
+def model_runs(name: str, corrs, dists, **kw) -> list[dict]:
+    """Records of one model run with several checkpoints (one per FRCorr/FRDist pair)."""
+    out = []
+    for i, (c, d) in enumerate(zip(corrs, dists)):
+        r = record(name, values(c, d, 0.01 * (i + 1), 0.03, 0.06, 0.5, 49.0), **kw)
+        r["model"]["params"] = {"checkpoint": f"runs/{name}-seed{i}/model.pt"}
+        r["_path"] = f"seed{i}/{name}.json"
+        out.append(r)
+    return out

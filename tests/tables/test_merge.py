@@ -10,23 +10,12 @@ import pytest
 
 from reactbench.errors import ResultsError
 from reactbench.merge import merge_runs
-from reactbench.results import write_result
 from reactbench.tables import render
-from tests.helpers.records import record, values
-
-
-def _runs(name: str, corrs, dists, **kw) -> list[dict]:
-    out = []
-    for i, (c, d) in enumerate(zip(corrs, dists)):
-        r = record(name, values(c, d, 0.01 * (i + 1), 0.03, 0.06, 0.5, 49.0), **kw)
-        r["model"]["params"] = {"checkpoint": f"runs/{name}-seed{i}/model.pt"}
-        r["_path"] = f"seed{i}/{name}.json"
-        out.append(r)
-    return out
+from tests.helpers.records import model_runs, record, values
 
 
 def test_mean_and_std_over_runs_and_singletons_untouched():
-    runs = _runs("reactdiff", [0.7, 0.8, 0.9], [90.0, 88.0, 86.5])
+    runs = model_runs("reactdiff", [0.7, 0.8, 0.9], [90.0, 88.0, 86.5])
     other = record("b_mime", values(0.5, 108.0, 0, 0.04, 0.1, 0, 49))
     merged = merge_runs([runs[0], other, runs[1], runs[2]])
     assert [r["model"]["name"] for r in merged] == ["reactdiff", "b_mime"]
@@ -42,7 +31,7 @@ def test_mean_and_std_over_runs_and_singletons_untouched():
 
 
 def test_table_shows_mean_pm_std_and_says_what_it_is():
-    recs = merge_runs(_runs("reactdiff", [0.7, 0.8, 0.9], [90.0, 88.0, 86.5])
+    recs = merge_runs(model_runs("reactdiff", [0.7, 0.8, 0.9], [90.0, 88.0, 86.5])
                       + [record("b_mime", values(0.5, 108.0, 0, 0.04, 0.1, 0, 49))])
     md = render(recs, fmt="md", table="offline")
     assert "| ReactDiff | **0.800 ± 0.100** |" in md
@@ -54,9 +43,9 @@ def test_table_shows_mean_pm_std_and_says_what_it_is():
     assert rows["b_mime"]["FRCorr_std"] == ""
 
 
-def test_without_merging_two_runs_of_one_model_are_refused_with_the_flag_named():
-    with pytest.raises(ResultsError, match=r"two results for model 'reactdiff'.*--merge-runs"):
-        render(_runs("reactdiff", [0.7, 0.8], [90.0, 88.0]), fmt="md")
+def test_without_merging_two_runs_of_one_model_are_refused_with_the_option_named():
+    with pytest.raises(ResultsError, match=r"two results for model 'reactdiff'.*or merge_runs to"):
+        render(model_runs("reactdiff", [0.7, 0.8], [90.0, 88.0]), fmt="md")
 
 
 @pytest.mark.parametrize(("change", "what"), [
@@ -67,7 +56,7 @@ def test_without_merging_two_runs_of_one_model_are_refused_with_the_flag_named()
     (lambda r: r["dataset"].update(content_hash="other"), "dataset"),
 ])
 def test_runs_of_different_evaluations_are_not_merged(change, what):
-    runs = _runs("reactdiff", [0.7, 0.8], [90.0, 88.0])
+    runs = model_runs("reactdiff", [0.7, 0.8], [90.0, 88.0])
     change(runs[1])
     with pytest.raises(ResultsError, match=rf"cannot merge seed0/reactdiff.json and "
                                            rf"seed1/reactdiff.json .* their {what} differ"):
@@ -75,13 +64,13 @@ def test_runs_of_different_evaluations_are_not_merged(change, what):
 
 
 def test_dataset_root_may_differ():
-    runs = _runs("reactdiff", [0.7, 0.8], [90.0, 88.0])
+    runs = model_runs("reactdiff", [0.7, 0.8], [90.0, 88.0])
     runs[1]["dataset"]["root"] = "/elsewhere"
     assert len(merge_runs(runs)) == 1
 
 
 def test_online_row_checked_only_when_every_run_passed():
-    runs = _runs("reactdiff", [0.7, 0.8], [90.0, 88.0], task="online")
+    runs = model_runs("reactdiff", [0.7, 0.8], [90.0, 88.0], task="online")
     for r in runs:
         r["causality"] = {"passed": True, "windows_checked": [[0, 50]], "rows_checked": [0],
                           "detail": ""}
@@ -92,17 +81,7 @@ def test_online_row_checked_only_when_every_run_passed():
 
 
 def test_a_metric_missing_in_a_run_is_not_shown():
-    runs = _runs("reactdiff", [0.7, 0.8], [90.0, 88.0])
+    runs = model_runs("reactdiff", [0.7, 0.8], [90.0, 88.0])
     runs[1]["metrics"]["FRDist"]["value"] = None
     assert merge_runs(runs)[0]["metrics"]["FRDist"] == {
         **runs[0]["metrics"]["FRDist"], "value": None, "std": None, "ci": None}
-
-
-def test_leaderboard_merge_runs_flag(tmp_path, cli):
-    for i, r in enumerate(_runs("my_model", [1.0, 1.2], [80.0, 82.0])):
-        del r["_path"]
-        write_result(r, tmp_path / f"seed{i}.json")
-    code, _, err = cli("leaderboard", tmp_path)
-    assert code == 2 and "--merge-runs" in err
-    code, out, _ = cli("leaderboard", tmp_path, "--merge-runs")
-    assert code == 0 and "| my_model | 1.100 ± 0.141 |" in out, out

@@ -65,21 +65,6 @@ def test_duplicate_model_refused_and_empty_selection():
         render(board(), fmt="md", table="online")
 
 
-def test_leaderboard_cli_reads_files_and_refuses_mixed_protocols(tmp_path, cli):
-    for i, rec in enumerate(board()):
-        write_result(rec, tmp_path / "a" / f"{i}.json")
-    code, out, err = cli("leaderboard", tmp_path / "a", "--format", "md", "--table", "offline")
-    assert code == 0, err
-    assert out == (GOLDEN / "offline.md").read_text()
-    code, out, _ = cli("leaderboard", tmp_path / "a", "--format", "latex", "--table", "offline",
-                       "--output", tmp_path / "t.tex")
-    assert code == 0 and (tmp_path / "t.tex").read_text() == (GOLDEN / "offline.tex").read_text()
-    write_result(record("x", values(1, 2, 3, 4, 5, 6, 7), protocol="corrected"),
-                 tmp_path / "b" / "x.json")
-    code, out, err = cli("leaderboard", tmp_path / "a", tmp_path / "b" / "x.json")
-    assert code == 2 and "refusing to mix protocols" in err and out == ""
-
-
 def test_ties_everywhere_mark_nothing():
     recs = [record(n, values(1, 2, 3, 4, 5, 6, 49.0 if n != "b" else 40)) for n in "abc"]
     text = render(recs, fmt="md")
@@ -107,37 +92,6 @@ def test_seed_spread_shown_when_no_bootstrap():
     text = render(recs, fmt="md", table="offline")
     assert "2.500 ± 0.250" in text and "± = standard deviation over generation seeds." in text
     assert "seed(s) 0, 1, 2" in text
-
-
-def test_leaderboard_output_never_replaces_a_file_without_force(tmp_path, cli):
-    for i, rec in enumerate(board()):
-        write_result(rec, tmp_path / "a" / f"{i}.json")
-    other = write_result(record("x", values(1, 2, 3, 4, 5, 6, 7)), tmp_path / "other.json")
-    code, _, err = cli("leaderboard", tmp_path / "a", "--output", other)
-    assert code == 2 and "other.json already exists; not replaced (pass --force" in err
-    result = tmp_path / "a" / "0.json"
-    before = (result.read_bytes(), other.read_bytes())
-    code, _, err = cli("leaderboard", tmp_path / "a", "--output", result, "--force")
-    assert code == 2 and "is one of the result files read" in err
-    assert (result.read_bytes(), other.read_bytes()) == before
-    table = tmp_path / "t.md"
-    table.write_text("old")
-    code, _, err = cli("leaderboard", tmp_path / "a", "--output", table)
-    assert code == 2 and str(table) in err and table.read_text() == "old"
-    code, _, err = cli("leaderboard", tmp_path / "a", "--output", table, "--force")
-    assert code == 0, err
-    assert table.read_text() == (GOLDEN / "offline.md").read_text()
-
-
-def test_leaderboard_output_directory_or_under_a_file(tmp_path, cli):
-    write_result(board()[0], tmp_path / "a" / "0.json")
-    (tmp_path / "afile").write_text("x")
-    code, _, err = cli("leaderboard", tmp_path / "a", "--output", tmp_path, "--force")
-    assert code == 2 and f"--output {tmp_path} is a directory" in err
-    code, _, err = cli("leaderboard", tmp_path / "a", "--output", tmp_path / "afile" / "t.md")
-    assert code == 2 and "afile is a file, not a directory" in err
-    code, out, err = cli("leaderboard", tmp_path / "a", "--output", "")
-    assert code == 2 and "--output is empty" in err and not out
 
 
 def test_render_checks_records_built_in_memory():

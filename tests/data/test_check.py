@@ -1,5 +1,6 @@
-"""Inputs the loader accepts but ``data check`` warns about, the interleaved neighbour-order
-diagnostic, and shapes/headers the official code accepts."""
+"""``check_dataset`` and ``data check`` (reactbench.data.check): every problem the loader refuses
+is listed with its file, and the same frame rules apply; inputs the loader accepts are warned
+about; shapes and headers the official code accepts pass."""
 
 from __future__ import annotations
 
@@ -11,18 +12,19 @@ import pytest
 from reactbench.cli import main
 from reactbench.data import layout, load_split
 from reactbench.data.check import GROSS_RANGE_MARGIN, check_dataset, dataset_report, split_report
-from reactbench.data.neighbour_check import ORDER_MIN_PAIRS, interleaved_signature
-from reactbench.data.synthetic import TRUTH_FILE, truth_matrix
 from reactbench.errors import DataError
-
-
-def _first_clip(root):
-    return layout.read_split_csv(root, "test")[0][0]
+from tests.data.damage import (
+    BAD_INPUTS,
+    clip_files,
+    face_wrong_width,
+    first_clip,
+    neighbour_wrong_size,
+)
 
 
 def _edit_emotion(root, edits):
     """Set cells of the first clip's Emotion CSV: {(frame, column): text}."""
-    p = layout.emotion_path(root, "test", _first_clip(root))
+    p = layout.emotion_path(root, "test", first_clip(root))
     lines = p.read_text().splitlines()
     for (frame, col), text in edits.items():
         cells = lines[frame + 1].split(",")
@@ -30,14 +32,6 @@ def _edit_emotion(root, edits):
         lines[frame + 1] = ",".join(cells)
     p.write_text("\n".join(lines) + "\n")
     return p
-
-
-def _interleave(nb):
-    """A mirrored-order (2M, 2M) matrix rewritten in interleaved order (pair i at 2i, 2i+1)."""
-    m = nb.shape[0] // 2
-    rows = np.empty(2 * m, dtype=int)
-    rows[0::2], rows[1::2] = np.arange(m), np.arange(m) + m
-    return nb[np.ix_(rows, rows)]
 
 
 def test_slightly_out_of_range_ground_truth_loads_and_warns(micro_copy):
@@ -73,16 +67,8 @@ def test_grossly_out_of_range_ground_truth_is_refused(micro_copy, col, value):
     assert any(f == str(p) and "outside" in m for f, m in check_dataset(micro_copy, n_jobs=1))
 
 
-def test_pandas_default_header_is_a_header(micro_copy):
-    p = layout.emotion_path(micro_copy, "test", _first_clip(micro_copy))
-    lines = p.read_text().splitlines()
-    before = layout.read_emotion(p)
-    p.write_text("\n".join([",".join(str(i) for i in range(25))] + lines[1:]) + "\n")
-    np.testing.assert_array_equal(layout.read_emotion(p), before)
-
-
 def test_leading_singleton_3dmm_axis_is_squeezed(micro_copy):
-    p = layout.face_path(micro_copy, "test", _first_clip(micro_copy))
+    p = layout.face_path(micro_copy, "test", first_clip(micro_copy))
     face = np.load(p)
     np.save(p, face[None])  # (1, T, 58), as the official .squeeze() accepts
     np.testing.assert_array_equal(layout.read_3dmm(p), face.astype(np.float32))
@@ -94,7 +80,7 @@ def test_leading_singleton_3dmm_axis_is_squeezed(micro_copy):
 def test_long_audio_warns_with_seconds_and_frames(micro_copy):
     import soundfile as sf
 
-    p = layout.audio_path(micro_copy, "test", _first_clip(micro_copy))
+    p = layout.audio_path(micro_copy, "test", first_clip(micro_copy))
     y, sr = sf.read(p)
     sf.write(p, np.concatenate([y, y, y[: len(y) // 2]]), sr)  # 10 s for a 4 s clip
     load_split(micro_copy, "test", cache=False)  # accepted: cut to the clip
@@ -106,7 +92,7 @@ def test_long_audio_warns_with_seconds_and_frames(micro_copy):
 
 
 def test_check_applies_frames_to_modality_lengths_like_the_loader(micro_copy):
-    clip = _first_clip(micro_copy)
+    clip = first_clip(micro_copy)
     fp = layout.face_path(micro_copy, "test", clip)
     face = np.load(fp)
     np.save(fp, np.concatenate([face, face[:20]]))  # 120 3DMM frames, 100 Emotion frames
@@ -120,77 +106,13 @@ def test_check_applies_frames_to_modality_lengths_like_the_loader(micro_copy):
 def test_check_applies_frames_to_short_audio_like_the_loader(micro_copy):
     import soundfile as sf
 
-    p = layout.audio_path(micro_copy, "test", _first_clip(micro_copy))
+    p = layout.audio_path(micro_copy, "test", first_clip(micro_copy))
     y, sr = sf.read(p)
     sf.write(p, y[: int(sr * 2.4)], sr)  # 60 frames of a 100-frame clip
     load_split(micro_copy, "test", frames=60, cache=False)
     assert check_dataset(micro_copy, frames=60, n_jobs=1) == []
     assert any(f == str(p) and "expected at least 3.20 s" in m
                for f, m in check_dataset(micro_copy, frames=80, n_jobs=1))
-
-
-def _many_pairs(root, m):
-    """Rewrite the micro dataset's test split as ``m`` pairs (its two pairs repeated), with a
-    mirrored-order truth matrix of shuffled contexts (as the generator draws them); returns
-    that matrix."""
-    pairs = layout.read_split_csv(root, "test")
-    layout.write_split_csv(root, "test", [pairs[i % 2] for i in range(m)])
-    truth = truth_matrix(np.random.default_rng(1).permutation(np.arange(m) % 4))
-    np.save(root / TRUTH_FILE.format(split="test"), truth)
-    np.save(layout.neighbour_path(root, "test"), truth)
-    return truth
-
-
-def test_interleaved_neighbour_matrix_warns(micro_copy, capsys):
-    truth = _many_pairs(micro_copy, ORDER_MIN_PAIRS)
-    csv_file = str(layout.split_csv_path(micro_copy, "test"))  # repeated pairs: warned there
-    assert [w for w in dataset_report(micro_copy, n_jobs=1).warnings if w[0] != csv_file] == []
-    nb_file = layout.neighbour_path(micro_copy, "test")
-    np.save(nb_file, _interleave(truth))
-    report = dataset_report(micro_copy, n_jobs=1)
-    assert report.errors == []
-    [(f, m)] = [w for w in report.warnings if w[0] != csv_file]
-    assert f == str(nb_file) and "rows look interleaved" in m and "mirrored order" in m
-    assert main(["data", "check", str(micro_copy)]) == 0
-    assert f"{nb_file}: warning: rows look interleaved" in capsys.readouterr().out
-
-
-def _official_like(rng, m, w=400, density=0.05):
-    """A split matrix cut from a random global matrix in the four official blocks, the global
-    matrix linking each clip to its role-swapped twin (i, i + W/2)."""
-    g = (rng.random((w, w)) < density).astype(float)
-    np.fill_diagonal(g, 1)
-    g[np.arange(w // 2), np.arange(w // 2) + w // 2] = 1
-    g[np.arange(w // 2) + w // 2, np.arange(w // 2)] = 1
-    i = rng.choice(w // 2, m, replace=False)
-    j = i + w // 2
-    return np.block([[g[np.ix_(i, i)], g[np.ix_(i, j)]], [g[np.ix_(j, i)], g[np.ix_(j, j)]]])
-
-
-@pytest.mark.parametrize("m", [ORDER_MIN_PAIRS, 40, 281])
-def test_order_signature_on_known_structures(m):
-    rng = np.random.default_rng(m)
-    known = [_official_like(rng, m, w=4 * m)]
-    if m >= 40:  # the synthetic truth's pattern is too faint to tell apart in fewer pairs
-        known.append(truth_matrix(rng.permutation(np.arange(m) % (m // 4))))
-    for nb in known:
-        assert interleaved_signature(nb) is None
-        assert "interleaved partner" in interleaved_signature(_interleave(nb))
-
-
-def test_order_signature_ignores_unstructured_and_adjacent_rows():
-    rng = np.random.default_rng(0)
-    for _ in range(300):
-        m = int(rng.integers(ORDER_MIN_PAIRS, 60))
-        a = (rng.random((2 * m, 2 * m)) < rng.choice([0.02, 0.1, 0.3, 0.6])).astype(float)
-        np.fill_diagonal(a, 1)
-        assert interleaved_signature(a) is None
-        assert interleaved_signature(np.maximum(a, a.T)) is None
-    n = 2 * ORDER_MIN_PAIRS * 2  # consecutive CSV rows alike (clips of one session)
-    adjacent = np.eye(n) + np.eye(n, k=1) + np.eye(n, k=-1)
-    assert interleaved_signature(adjacent) is None
-    small = _interleave(truth_matrix(np.arange(ORDER_MIN_PAIRS - 1) % 3))
-    assert interleaved_signature(small) is None  # too few pairs to tell
 
 
 def test_repeated_clip_pairs_warn(micro_copy):
@@ -208,7 +130,7 @@ def test_check_and_summary_accept_clips_all_shorter_than_frames(micro_copy, caps
     (a clip whose 3DMM is longer than its Emotion CSV is fine when both reach it)."""
     load_split(micro_copy, "test", frames=750, audio=False, cache=False)
     assert check_dataset(micro_copy, frames=750, n_jobs=1) == []
-    fp = layout.face_path(micro_copy, "test", _first_clip(micro_copy))
+    fp = layout.face_path(micro_copy, "test", first_clip(micro_copy))
     face = np.load(fp)
     np.save(fp, np.concatenate([face, face[:20]]))  # 120 3DMM frames, 100 Emotion frames
     load_split(micro_copy, "test", frames=80, audio=False, cache=False)
@@ -228,7 +150,7 @@ def test_unlistable_video_folder_is_a_warning(micro_copy, monkeypatch):
 
     from reactbench.data import check
 
-    clip = _first_clip(micro_copy)
+    clip = first_clip(micro_copy)
     vp = layout.video_path(micro_copy, "test", clip)
     vp.mkdir(parents=True, exist_ok=True)
     real = os.scandir
@@ -258,3 +180,123 @@ def test_neighbour_diagonal_zero_is_a_warning_the_loader_accepts(micro_copy):
     assert report.errors == []
     assert any(f == str(nb_file) and "1 diagonal entr(y/ies) not 1 (first: row 1)" in m
                for f, m in report.warnings), report.warnings
+
+
+@pytest.mark.parametrize("damage", BAD_INPUTS, ids=lambda f: f.__name__)
+def test_check_lists_the_problem_with_its_file(micro_copy, damage):
+    path, expected = damage(micro_copy)
+    problems = check_dataset(micro_copy, n_jobs=1)
+    assert any(f == str(path) and expected in m for f, m in problems), problems
+
+
+def test_check_lists_every_problem_not_just_the_first(micro_copy):
+    paths = {str(f(micro_copy)[0]) for f in (face_wrong_width, neighbour_wrong_size)}
+    p = layout.emotion_path(micro_copy, "test", layout.read_split_csv(micro_copy, "test")[1][1])
+    lines = p.read_text().splitlines()
+    cells = lines[4].split(",")
+    cells[15] = "1.7"  # valence out of range
+    lines[4] = ",".join(cells)
+    p.write_text("\n".join(lines) + "\n")
+    problems = check_dataset(micro_copy, n_jobs=1)
+    files = {f for f, _ in problems}
+    assert paths | {str(p)} <= files
+    assert any("outside [-1, 1]" in m for f, m in problems if f == str(p))
+
+
+def test_frame_mismatch_between_modalities(micro_copy):
+    clip = first_clip(micro_copy)
+    p = layout.face_path(micro_copy, "test", clip)
+    np.save(p, np.load(p)[:80])
+    problems = check_dataset(micro_copy, n_jobs=1)
+    assert any(f == str(p) and "80 frames" in m for f, m in problems)
+    with pytest.raises(DataError, match="80 frames"):
+        load_split(micro_copy, "test", cache=False)
+
+
+def test_short_audio(micro_copy):
+    import soundfile as sf
+
+    p = layout.audio_path(micro_copy, "test", first_clip(micro_copy))
+    y, sr = sf.read(p)
+    sf.write(p, y[: sr], sr)  # 1 s of a 4 s clip
+    with pytest.raises(DataError, match="expected at least 4.00 s"):
+        load_split(micro_copy, "test", cache=False)
+    assert any(f == str(p) and "audio lasts 1.00 s" in m for f, m in check_dataset(micro_copy))
+
+
+def test_missing_directory_and_split(tmp_path):
+    with pytest.raises(DataError, match="dataset directory not found"):
+        load_split(tmp_path / "nope", "test")
+    with pytest.raises(DataError, match="split list not found"):
+        load_split(tmp_path, "test")
+    with pytest.raises(DataError, match="unknown split"):
+        load_split(tmp_path, "dev")
+    assert check_dataset(tmp_path / "nope") == [(str(tmp_path / "nope"),
+                                                 "dataset directory not found")]
+    assert "no split list" in check_dataset(tmp_path)[0][1]
+
+
+def test_clean_dataset_has_no_problems(micro_dataset, tiny_dataset):
+    from reactbench.data.check import dataset_report
+
+    for root in (micro_dataset, tiny_dataset):
+        report = dataset_report(root, n_jobs=1)
+        assert report.errors == [] and report.warnings == [], report
+
+
+def test_video_frames_are_optional_and_only_noted(micro_copy):
+    """Missing frame folders, .mp4 files or an empty Video_files are no problem (nothing reads
+    pixels); a frames folder shorter than the Emotion CSV is a warning."""
+    from reactbench.data.check import dataset_report
+
+    (micro_copy / "test" / layout.VIDEO_DIR).mkdir()  # empty Video_files
+    assert check_dataset(micro_copy) == []
+    pairs = layout.read_split_csv(micro_copy, "test")
+    clips = [c for p in pairs for c in p]
+    mp4 = layout.video_path(micro_copy, "test", clips[0]).with_suffix(".mp4")
+    mp4.parent.mkdir(parents=True)
+    mp4.write_bytes(b"")
+    for c in clips[1:]:
+        v = layout.video_path(micro_copy, "test", c)
+        v.mkdir(parents=True)
+        for i in range(1, 101):
+            (v / f"{i}.png").write_bytes(b"")
+    short = layout.video_path(micro_copy, "test", clips[1])
+    (short / "100.png").unlink()
+    report = dataset_report(micro_copy)
+    assert report.errors == []
+    assert [f for f, _ in report.warnings] == [str(short)]
+    assert "99 video frames, expected at least 100" in report.warnings[0][1]
+    assert any("video frames folders for 3 of 4 clips" in m for _, m in report.notes)
+    assert load_split(micro_copy, "test", cache=False).video_dirs is None  # not all present
+
+
+@pytest.mark.parametrize("longer", ["face", "emotion"])
+def test_modalities_of_different_lengths_are_not_trimmed(micro_copy, longer):
+    """Emotion and 3DMM of different lengths: both are cut when both reach --frames (the
+    official [:750] cut); otherwise one would be trimmed to match the other, an error naming
+    both files."""
+    ep, fp = clip_files(micro_copy)
+    if longer == "face":
+        face = np.load(fp)
+        np.save(fp, np.concatenate([face, face[:20]]))
+        counts, frames = ("120 frames", "has 100"), None
+    else:
+        lines = ep.read_text().splitlines()
+        ep.write_text("\n".join(lines[:91]) + "\n")  # header + 90 frames
+        counts, frames = ("100 frames", "has 90"), 95
+    cut = load_split(micro_copy, "test", frames=80, audio=False, cache=False)
+    assert cut.frames == 80
+    with pytest.raises(DataError) as info:
+        load_split(micro_copy, "test", frames=frames, audio=False, cache=False)
+    msg = str(info.value)
+    assert str(ep) in msg and str(fp) in msg and all(c in msg for c in counts), msg
+    assert any(f == str(fp) for f, _ in check_dataset(micro_copy, n_jobs=1))
+
+
+@pytest.mark.parametrize("frames", [0, -5, 2.5])
+def test_frames_must_be_positive(micro_dataset, frames):
+    with pytest.raises(DataError, match="frames="):
+        load_split(micro_dataset, "test", frames=frames, audio=False, cache=False)
+    with pytest.raises(DataError, match="frames="):
+        check_dataset(micro_dataset, frames=frames)
