@@ -22,7 +22,7 @@ from tabulate import tabulate
 
 from reactbench.atomic import atomic_path, check_target
 from reactbench.constants import DEFAULT_FRAMES
-from reactbench.errors import ResultsError
+from reactbench.errors import ResultsError, param
 from reactbench.metrics.spec import GROUP_ORDER, METRICS, metric_spec
 from reactbench.protocols import record_protocol
 from reactbench.results import validate_record
@@ -117,7 +117,7 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
     ``validate_record``, the error naming the record's place and model.
     """
     if table not in TABLE_KINDS:
-        raise ResultsError(f"--table must be one of {TABLE_KINDS}, not {table!r}")
+        raise ResultsError(f"{param('table')} must be one of {TABLE_KINDS}, not {table!r}")
     if not records:
         raise ResultsError("no result files given")
     for i, r in enumerate(records):
@@ -171,8 +171,8 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
         if key in seen:
             raise ResultsError(
                 f"two results for model {_name(r)!r} ({r['task']}): {seen[key]} and "
-                f"{record_source(r)}; pass one of them, or --merge-runs to show runs of one "
-                "model (e.g. training seeds) as one row, mean ± std"
+                f"{record_source(r)}; pass one of them, or {param('merge_runs')} to show runs of "
+                "one model (e.g. training seeds) as one row, mean ± std"
             )
         seen[key] = record_source(r)
 
@@ -331,7 +331,7 @@ def _header(cols, arrows, esc=str) -> list[str]:
 def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
     """Render a table of result records in ``fmt`` (md, latex, csv, text)."""
     if fmt not in FORMATS:
-        raise ResultsError(f"--format must be one of {FORMATS}, not {fmt!r}")
+        raise ResultsError(f"{param('fmt')} must be one of {FORMATS}, not {fmt!r}")
     recs = select(records, table)
     cols = metric_columns(recs)
     if fmt == "csv":
@@ -367,18 +367,18 @@ def check_table_output(path: str | Path, *, force: bool = False,
     if path.exists():
         for f in map(Path, inputs):
             if f.exists() and path.samefile(f):
-                raise ResultsError(f"--output {path} is one of the result files read; "
+                raise ResultsError(f"{param('output', path)} is one of the result files read; "
                                    "refusing to replace it with a table")
-    return check_target(path, overwrite=force, what="--output", error=ResultsError,
-                        hint="pass --force to replace it")
+    return check_target(path, overwrite=force, what=param("output"), error=ResultsError,
+                        hint=f"pass {param('force')} to replace it")
 
 
 def write_table(text: str, path: str | Path, *, force: bool = False,
                 inputs: Sequence[str | Path] = ()) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; see ``check_table_output``."""
     path = check_table_output(path, force=force, inputs=inputs)
-    with atomic_path(path, overwrite=force, what="--output", error=ResultsError,
-                     hint="pass --force to replace it") as tmp:
+    with atomic_path(path, overwrite=force, what=param("output"), error=ResultsError,
+                     hint=f"pass {param('force')} to replace it") as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 
