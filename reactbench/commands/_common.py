@@ -21,6 +21,7 @@ FLAGS = {
     "specs": "--model",
     "write": "--no-write",
     "model_args": "--model-arg",
+    "fmt": "--format",
 }
 SWITCHES = ("--allow-out-of-range", "--skip-existing", "--realism-3dmm", "--no-cache",
             "--no-write", "--force")
