@@ -6,6 +6,7 @@ import shlex
 
 from reactbench.commands._common import (
     add_scoring_args,
+    error_message,
     flag_name,
     out_dir,
     parse_metrics,
@@ -79,7 +80,7 @@ def main(args) -> int:
     try:
         print(render(records, fmt="text", table="all"))
     except ResultsError as exc:  # results are written; only the combined table is impossible
-        print(f"(no combined summary table: {exc})")
+        print(f"(no combined summary table: {error_message(exc)})")
     print(f"\n{len(written)} result file(s) in {out}; tables: "
           f"reactbench leaderboard {out} --format md|latex|csv")
     saved = saved_predictions(records, score_flags(args))
