@@ -35,7 +35,8 @@ def check_target(path: str | Path, *, overwrite: bool = True, what: str = "outpu
 
     Refused: an existing directory, a path whose existing ancestor is not a directory, and
     (unless ``overwrite``) an existing file. ``hint`` is appended to the "exists" message
-    (e.g. "pass --force to replace it").
+    (e.g. ``f"pass {param('force')} to replace it"``); ``what`` may be a
+    :func:`reactbench.errors.param` reference (``param("out")``), which the CLI shows as a flag.
     """
     path = Path(path)
     if path.is_dir():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reactbench.commands._common import error_message
 from reactbench.commands.train import add_arguments, run
 from reactbench.errors import ReactbenchError
 from reactbench.plugins import command_hooks
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except ReactbenchError as exc:
-        print(f"reactbench train: error: {exc}", file=sys.stderr)
+        print(f"reactbench train: error: {error_message(exc)}", file=sys.stderr)
         return 2
 
 
