@@ -7,7 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from reactbench.reactdiff import checkpoint as ck
 from reactbench.reactdiff import plugin
+from reactbench.reactdiff.config import StreamSpec
+from reactbench.reactdiff.streams import person_streams
 
 from reactbench.errors import ModelError
 
@@ -138,8 +141,6 @@ def test_data_without_audio_is_a_clear_error(tiny_model, fake_splits):
 
 
 def test_feature_file_streams(tmp_path, fake_splits):
-    from reactbench.reactdiff.config import StreamSpec
-    from reactbench.reactdiff.streams import person_streams
 
     split = fake_splits[0]
     spec = StreamSpec("afr", "file:feats", "audio", width=12)
@@ -170,3 +171,31 @@ def test_generation_on_an_indexed_gpu_matches_plain_cuda(tiny_model, fake_splits
                               seed=0).emotion
     a, b = out.values()
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_a_stage1_model_file_is_not_a_generator(tmp_path, fake_splits):
+    out = tmp_path / "run"
+    train_tiny(out, splits=fake_splits, stage="1")
+    best = out / "stage1_best.pt"
+    assert 2 not in ck.read_checkpoint(best)["stages_done"]
+    with pytest.raises(ModelError, match="is not a finished model .*--stage 2 --out"):
+        plugin.ReactDiff(checkpoint=str(best)).fit(fake_splits[0])
+    train_tiny(out, splits=fake_splits, stage="2")
+    with pytest.raises(ModelError, match="is a training checkpoint; pass the model.pt"):
+        plugin.ReactDiff(checkpoint=str(out / "checkpoint.pt")).fit(fake_splits[0])
+    plugin.ReactDiff(checkpoint=str(out / "model.pt")).fit(fake_splits[0])
+
+
+def test_other_data_error_offers_the_train_command_for_that_data(tmp_path, monkeypatch):
+    from reactbench.reactdiff.plugin import train_command
+
+    monkeypatch.setenv("REACTBENCH_CACHE", str(tmp_path / "cache"))
+    assert train_command("reactdiff").endswith("--out runs/reactdiff-small [--data DIR]")
+    assert train_command("reactdiff", tmp_path / "cache" / "datasets" / "synth").endswith(
+        "--out runs/reactdiff-small")  # the embedded synthetic dataset needs no --data
+    cmd = train_command("reactdiff-no-mmt", tmp_path / "my data")
+    assert cmd.endswith(f"--out runs/reactdiff-no-mmt-small --data '{tmp_path / 'my data'}'")
+    ckpt = {"path": "m.pt", "dataset": {"train": {"split": "train", "content_hash": "aaa"}}}
+    with pytest.raises(ModelError, match="trained on other data .*content_hash: checkpoint "
+                       "'aaa' vs data 'bbb'.*--data"):
+        ck.check_dataset(ckpt, {"split": "train", "content_hash": "bbb"}, cmd)

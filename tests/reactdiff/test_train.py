@@ -167,3 +167,15 @@ def test_int8_storage_round_trips_within_half_a_step(tiny_model):
     with torch.no_grad():
         e, eq = net.decode(z)[1], net_q.decode(z)[1]
     assert (e - eq).abs().max() < 0.05 and not torch.equal(e, eq)
+
+
+def test_a_diverging_loss_stops_training_without_saving(tmp_path, fake_splits, monkeypatch):
+    cfg = tiny_config()
+    train, val = fake_splits
+    arrays, varr = split_arrays(train, cfg), split_arrays(val, cfg)
+    widths = stream_widths(cfg.model.streams, arrays["listener"])
+    trainer = Trainer(cfg, widths, out=tmp_path, progress=False)
+    monkeypatch.setattr(trainer, "train_step", lambda *a, **k: float("nan"))
+    with pytest.raises(ModelError, match="stage 1, epoch 1: the training loss is nan"):
+        trainer.run_stage(1, arrays, varr, epochs=1)
+    assert not (tmp_path / "checkpoint.pt").exists()

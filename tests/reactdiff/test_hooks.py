@@ -1,4 +1,5 @@
-"""``reactbench train`` end to end on the tiny synthetic dataset, and its argument handling."""
+"""ReactDiff's command hooks (models/reactdiff/hooks.py): ``reactbench train`` end to end on the
+tiny synthetic dataset, its argument handling, and the train and ablate flags they provide."""
 
 from __future__ import annotations
 

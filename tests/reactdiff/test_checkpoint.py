@@ -154,3 +154,11 @@ def test_a_full_disk_at_a_checkpoint_is_one_clear_error(tmp_path, fake_splits, m
                                         r"device\); free space on the disk holding"):
         train_tiny(out, splits=fake_splits, stage="1")
     assert not [p for p in out.iterdir() if p.suffix in (".pt", ".tmp")]
+
+
+def test_corrupt_training_checkpoint_is_a_clear_error(tmp_path, fake_splits):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"\x80\x02 truncated")
+    with pytest.raises(ModelError, match="cannot read the training checkpoint"):
+        train_tiny(out, splits=fake_splits, resume=True)
