@@ -4,8 +4,9 @@ and 2) merged into one table row.
 A merged record is the first run's record with, per metric, ``value`` = the mean over the runs
 and ``std`` = their standard deviation (ddof 1; each run's value is already its mean over its
 generation seeds), no bootstrap interval, no ``extra`` or ``per_seed``, and ``runs``: one
-{``source``, ``params``} per run. A metric missing (value None) in any run has value and std
-None; an online row keeps its causality check only if every run passed one.
+{``source``, ``params``, ``edited``} per run (``edited``: the run's file does not match
+its digest, :func:`reactbench.results.edited`). A metric missing (value None) in any run
+has value and std None; an online row keeps its causality check only if every run passed one.
 It lives in memory only (tables, ``reactbench leaderboard --merge-runs``, ``reactbench ablate
 --train-seeds``); the result files stay as written.
 
@@ -25,6 +26,7 @@ import numpy as np
 from reactbench.errors import ResultsError, param
 from reactbench.protocols import record_protocol
 from reactbench.registry import canonical_class
+from reactbench.results import edited
 from reactbench.tables import dataset_key, record_source
 
 # what two runs must share, as (field, how to read it from a record)
@@ -81,7 +83,9 @@ def merged(runs: Sequence[dict]) -> dict:
     if out["task"] == "online" and not all((r.get("causality") or {}).get("passed")
                                            for r in runs):
         out["causality"] = None  # the row is marked unchecked unless every run passed
-    out["runs"] = [{"source": record_source(r), "params": r["model"]["params"]} for r in runs]
+    out.pop("digest", None)  # the row is no file's record; its runs' digests are judged here
+    out["runs"] = [{"source": record_source(r), "params": r["model"]["params"],
+                    "edited": edited(r)} for r in runs]
     out["_path"] = f"{len(runs)} runs of {first['model']['name']} (" + ", ".join(
         record_source(r) for r in runs) + ")"
     return out

@@ -5,7 +5,9 @@ Notes are true per row: what ``±`` means is stated for each kind of spread pres
 interval with its B, standard deviation over generation seeds, or over the runs merged into a
 row by :mod:`reactbench.merge`), naming the rows when kinds differ; online
 rows whose result records no passed causality check (e.g. ``reactbench score`` of a prediction
-file) carry ``UNCHECKED`` and the note says why.
+file) carry ``UNCHECKED`` and the note says why; rows whose result file no longer matches the
+digest of its scored content (changed after reactbench wrote it) carry ``EDITED`` and a note
+names the files.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from reactbench.results import edited
+
 UNCHECKED = "†"  # marks online rows without a causality check
+EDITED = "‡"  # marks rows whose result file does not match its digest
 
 _MD_ALWAYS = set("\\`*[]<>|~$&#")
 _TEX = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
     "#": r"\#", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "±": r"$\pm$",
-    UNCHECKED: r"\textsuperscript{\dag}",
+    UNCHECKED: r"\textsuperscript{\dag}", EDITED: r"\textsuperscript{\ddag}",
 }
 _TEX_RE = re.compile("|".join(map(re.escape, _TEX)))
 
@@ -51,7 +56,8 @@ def md_escape(text: str) -> str:
 
 def tex_escape(text: str) -> str:
     """``text`` as literal LaTeX text: ``\\ { } $ & % # _ ^ ~ < > |`` escaped (one pass),
-    ``±`` as ``$\\pm$``, ``UNCHECKED`` as a superscript dagger; line breaks become spaces."""
+    ``±`` as ``$\\pm$``, ``UNCHECKED`` and ``EDITED`` as a superscript (double) dagger; line
+    breaks become spaces."""
     return _TEX_RE.sub(lambda m: _TEX[m.group()], _one_line(text))
 
 
@@ -133,3 +139,22 @@ def online_note(online: Sequence[dict]) -> str:
         return text + f". {UNCHECKED} causality not verified: {'; '.join(why)}."
     return (text + f"; causality verified by perturbing future frames, except rows marked "
             f"{UNCHECKED}: {'; '.join(why)}.")
+
+
+def edited_sources(rec: dict) -> list[str]:
+    """The result files of a row that do not match their digest (a merged row: those of its
+    runs; else the record's own file, or its model when it has none)."""
+    if rec.get("runs"):
+        return [run["source"] for run in rec["runs"] if run.get("edited")]
+    return [rec.get("_path", rec["model"]["name"])] if edited(rec) else []
+
+
+def edited_note(records: Sequence[dict], esc=str) -> str | None:
+    """The note on rows marked ``EDITED`` (None when there are none); file names escaped with
+    ``esc``."""
+    files = [f for r in records for f in edited_sources(r)]
+    if not files:
+        return None
+    return (f"{EDITED} edited: the scored content of {', '.join(esc(f) for f in files)} does "
+            "not match the digest it was written with (changed after reactbench wrote it); "
+            "its numbers are not what reactbench computed.")

@@ -9,6 +9,8 @@ results over several seeds without bootstrap, the standard deviation over seeds)
 Results that cannot share a table are refused: different protocols or metric versions,
 datasets (identity without the root path), splits, alpha, online window lengths, or realism
 feature spaces. Text from result files (model names, paths) is escaped for Markdown and LaTeX.
+A row whose result file no longer matches the digest of its scored content is marked ``‡``
+(in every format) and named in a note.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from reactbench.metrics.spec import GROUP_ORDER, METRICS, metric_spec
 from reactbench.protocols import record_protocol
 from reactbench.results import validate_record
 from reactbench.table_notes import (
+    EDITED,
     UNCHECKED,
+    edited_note,
+    edited_sources,
     md_escape,
     online_note,
     spread_note,
@@ -261,12 +266,14 @@ def _labels(records: Sequence[dict], table: str, esc=str) -> list[str]:
 
 def _rows(records, cols, table, bold, esc=str, mark: bool = False) -> list[list[str]]:
     """Cells (escaped with ``esc``); ``mark``: online rows without a causality check get
-    UNCHECKED after the name."""
+    UNCHECKED after the name. Rows of edited result files get EDITED after the name."""
     best = _best(records, cols)
     rows = []
     for r, name in zip(records, _labels(records, table, esc)):
         if mark and unchecked(r):
             name += f" {esc(UNCHECKED)}"
+        if edited_sources(r):
+            name += f" {esc(EDITED)}"
         row = [name]
         for _, m, _d in cols:
             text, value = _cell(r, m)
@@ -301,6 +308,9 @@ def caption(records: Sequence[dict], table: str) -> str:
 def notes(records: Sequence[dict], table: str = "all") -> list[str]:
     """The Markdown notes under a table of ``records`` (as ``select`` returns them)."""
     out = []
+    changed = edited_note(records, md_escape)
+    if changed:
+        out.append(changed)
     spread = spread_note(records, _labels(records, table, md_escape))
     if spread:
         out.append(spread)
@@ -345,6 +355,9 @@ def render(records: Sequence[dict], fmt: str = "md", table: str = "all") -> str:
                         disable_numparse=True)
         if any(cell.endswith(" *") for row in rows for cell in row[1:]):
             text += "\n(* best among models)"
+        changed = edited_note(recs)
+        if changed:
+            text += f"\n({changed})"
         return text + "\n"
     rows = _rows(recs, cols, table, lambda s: f"**{s}**", esc=md_escape, mark=True)
     body = tabulate(rows, headers=_header(cols, ARROWS, md_escape), tablefmt="pipe",
@@ -419,6 +432,9 @@ def _latex(recs, cols, table) -> str:
         lines.append(r"\par\smallskip{\footnotesize " + tex_escape(UNCHECKED) + " online "
                      r"causality not verified (scored from saved predictions, or no passed "
                      r"check recorded).}")
+    changed = edited_note(recs)
+    if changed:
+        lines.append(r"\par\smallskip{\footnotesize " + tex_escape(changed) + "}")
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
@@ -438,7 +454,8 @@ def _csv(recs, cols, table) -> str:
     for r in recs:
         online = r["task"] == "online"
         window = _window(r)
-        row = [_display(r, table), _name(r), r["task"], int(r["model"]["reference"]),
+        method = _display(r, table) + (f" {EDITED}" if edited_sources(r) else "")
+        row = [method, _name(r), r["task"], int(r["model"]["reference"]),
                "" if window is None else int(window),
                int(not unchecked(r)) if online else "", len(r.get("runs") or [r])]
         for _, m, _d in cols:

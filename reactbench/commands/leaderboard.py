@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -9,7 +11,9 @@ def register(sub) -> None:
         help="render result files as a Markdown / LaTeX / CSV table",
         description="Render result JSON files (or directories of them) as one table, grouped "
         "like the paper. Refuses to mix protocols, metric versions, datasets (clip lengths "
-        "included), splits, alpha, online windows or FRRea feature spaces.",
+        "included), splits, alpha, online windows or FRRea feature spaces. A result file "
+        "changed after reactbench wrote it (its digest does not match) is marked ‡ and named "
+        "on stderr.",
     )
     p.add_argument("results", nargs="+", metavar="RESULT", help="result .json files or dirs")
     p.add_argument("--format", choices=("md", "latex", "csv", "text"), default="md")
@@ -32,7 +36,8 @@ def main(args) -> int:
     # imported on use, so that `reactbench --help` stays instant
     from reactbench.errors import ResultsError
     from reactbench.merge import merge_runs
-    from reactbench.results import read_results, result_files
+    from reactbench.results import edited, read_results, result_files
+    from reactbench.table_notes import EDITED
     from reactbench.tables import check_table_output, render, write_table
 
     if args.output is not None and not args.output.strip():
@@ -42,6 +47,11 @@ def main(args) -> int:
     if args.output:  # a bad --output fails before any file is read
         check_table_output(args.output, force=args.force, inputs=files)
     records = read_results(files)
+    for rec in records:
+        if edited(rec):
+            print(f"reactbench leaderboard: warning: {rec['_path']}: its scored content does "
+                  "not match the digest it was written with (the file was edited after "
+                  f"reactbench wrote it); its row is marked {EDITED}", file=sys.stderr)
     if args.merge_runs:
         records = merge_runs(records)
     text = render(records, fmt=args.format, table=args.table)

@@ -6,6 +6,7 @@ import shlex
 
 from reactbench.commands._common import (
     add_scoring_args,
+    command_line,
     error_message,
     flag_name,
     out_dir,
@@ -74,7 +75,8 @@ def main(args) -> int:
         model_args=registry.parse_model_args(args.model_arg, specs),
     )
     out = out_dir(args.out)
-    written = run(specs, opt, out, skip_existing=args.skip_existing, names=flag_name)
+    written = run(specs, opt, out, skip_existing=args.skip_existing, names=flag_name,
+                  command=command_line(args))
     records = [r for r, _ in written]
     print()
     try:

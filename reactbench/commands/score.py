@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reactbench.commands._common import add_scoring_args, flag_name, out_dir, parse_metrics
+from reactbench.commands._common import (
+    add_scoring_args,
+    command_line,
+    flag_name,
+    out_dir,
+    parse_metrics,
+)
 from reactbench.errors import ReactbenchError
 
 
@@ -44,7 +50,7 @@ def main(args) -> int:
         device=args.device, n_jobs=args.jobs, task=args.task, name=args.name, seed=args.seed,
         window=args.window,
         out=out, realism_3dmm=args.realism_3dmm, check_range=not args.allow_out_of_range,
-        progress=not args.no_progress, names=flag_name,
+        progress=not args.no_progress, names=flag_name, command=command_line(args),
     )
     print()
     print(render([record], fmt="text", table="all"))

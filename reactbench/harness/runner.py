@@ -116,9 +116,10 @@ def _fit(model, name: str, bundle: DataBundle, seed: int) -> None:
 
 
 def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = print,
-                   names: ParamNames | None = None) -> dict:
+                   names: ParamNames | None = None, command: list[str] | None = None) -> dict:
     """Generate (or reuse cached) predictions for every seed, check causality online, score,
-    and return the result record (not yet written). ``names``: how notes name parameters."""
+    and return the result record (not yet written). ``names``: how notes name parameters;
+    ``command``: the command line recorded (None from the library)."""
     opt = bundle.options
     data = bundle.test
     protocol = opt.scoring_protocol
@@ -184,7 +185,9 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
         timings["score"] += time.perf_counter() - t0
         per_seed.append((seed, scores))
         pred_files.append({"seed": seed, "path": str(path) if opt.cache else None, "key": key,
-                           "reused": cached is not None})
+                           "reused": cached is not None,
+                           "content_sha256": meta.get("content_sha256")
+                           or content_digest(preds)})
     entries, extra, seeds, metric_timings = aggregate(per_seed)
     return make_record(
         kind="run", task=opt.task, window=opt.window, split=opt.split, alpha=opt.alpha,
@@ -193,7 +196,7 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
         extra=extra, per_seed=seeds, model=model_entry(spec, model, info),
         dataset={**bundle.identity, "n": data.n, "frames": data.frames},
         predictions=pred_files, causality=causality, device=opt.device,
-        timings={**timings, "metrics": metric_timings},
+        timings={**timings, "metrics": metric_timings}, command=command,
     )
 
 
@@ -216,13 +219,15 @@ def _targets(models: dict[str, Any], opt: RunOptions, out: Path) -> dict[str, Pa
 
 def run(
     specs: list[str], opt: RunOptions, out: str | Path, *, skip_existing: bool = False,
-    models: dict[str, Any] | None = None, log: Log = print, names: ParamNames | None = None
+    models: dict[str, Any] | None = None, log: Log = print, names: ParamNames | None = None,
+    command: list[str] | None = None,
 ) -> list[tuple[dict, Path]]:
     """Evaluate every model spec, writing one result JSON per model into ``out``.
 
     ``models``: spec -> a model the caller already created from ``opt.model_args[spec]``
     (e.g. to inspect it first); the other specs are created here. ``log``: progress lines;
-    ``names``: how they name parameters (default: as library parameters).
+    ``names``: how they name parameters (default: as library parameters); ``command``: the
+    command line recorded in each result (None from the library).
 
     All target files are checked BEFORE any work: a results directory that already holds one
     of these runs is an error (nothing is overwritten) unless ``skip_existing``, which keeps
@@ -268,7 +273,7 @@ def run(
     written = {}
     for s, m in todo.items():
         t1 = time.perf_counter()
-        record = evaluate_model(s, bundle, model=m, log=log, names=names)
+        record = evaluate_model(s, bundle, model=m, log=log, names=names, command=command)
         record["timings"]["load"] = round(load_s, 4)
         record["timings"]["total"] = round(time.perf_counter() - t1 + load_s, 4)
         path = write_result(record, targets[s])

@@ -10,6 +10,7 @@ import numpy as np
 
 from reactbench.data import dataset_identity, load_split, resolve_data
 from reactbench.errors import ParamNames, ReactbenchError, ResultsError, param
+from reactbench.harness.cache import content_digest
 from reactbench.harness.options import (
     check_common,
     check_protocol,
@@ -34,8 +35,8 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
                       task: str = "offline", name: str | None = None, seed: int = 0,
                       out: str | Path = "runs", realism_3dmm: bool = False,
                       check_range: bool = True, progress: bool = False,
-                      window: int | None = None,
-                      names: ParamNames | None = None) -> tuple[dict, Path]:
+                      window: int | None = None, names: ParamNames | None = None,
+                      command: list[str] | None = None) -> tuple[dict, Path]:
     """Validate saved predictions against the split (before any metric), score them and
     write a result file (kind "score") into ``out``; returns (record, path).
 
@@ -43,7 +44,8 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
     (N, alpha, T, 25) in the split's row order. ``window``: online only, and required there:
     the window length (frames) the predictions were generated with, as declared (recorded;
     tables refuse to mix windows). ``seed``: the bootstrap's seed (recorded as
-    ``bootstrap_seed``). ``names``: how notes name parameters."""
+    ``bootstrap_seed``). ``names``: how notes name parameters; ``command``: the command line
+    recorded (None from the library)."""
     check_common(frames=frames, bootstrap=bootstrap, device=device, metrics=metrics,
                  n_jobs=n_jobs)
     proto = check_protocol(protocol)
@@ -88,9 +90,10 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
         realism_features=getattr(scores, "realism_features", None), metrics=entries,
         extra=extra, per_seed=seeds, model=model,
         dataset={**dataset_identity(root, split), "n": split_data.n, "frames": split_data.frames},
-        predictions=[{"seed": None, "path": str(source.resolve()), "key": None, "reused": True}],
+        predictions=[{"seed": None, "path": str(source.resolve()), "key": None, "reused": True,
+                      "content_sha256": content_digest(preds)}],
         causality=None, device=device,
-        timings={"load": load_s, "score": score_s, "metrics": metric_timings},
+        timings={"load": load_s, "score": score_s, "metrics": metric_timings}, command=command,
     )
     return record, write_result(record, target)
 

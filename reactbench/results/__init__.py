@@ -1,10 +1,18 @@
 """Result files: one JSON per run.
 
 :mod:`~reactbench.results.schema` declares the record and checks it,
-:mod:`~reactbench.results.record` assembles one, :mod:`~reactbench.results.io` names, writes
-and reads the files.
+:mod:`~reactbench.results.record` assembles one, :mod:`~reactbench.results.digest` seals its
+scored content, :mod:`~reactbench.results.io` names, writes and reads the files.
 """
 
+from reactbench.results.digest import (
+    DIGEST_SCHEME,
+    SCORED_FIELDS,
+    edited,
+    record_digest,
+    scored_content,
+    scored_sha256,
+)
 from reactbench.results.io import (
     HASH_CHARS,
     NAME_PART_MAX,
@@ -44,10 +52,11 @@ from reactbench.results.schema import (
 )
 
 __all__ = [
-    "HASH_CHARS", "KINDS", "LIBRARIES", "METRIC_KEYS", "MODEL_KEYS", "NAME_PART_MAX",
-    "READABLE_SCHEMAS", "REQUIRED_KEYS", "SCHEMA_V1", "SCHEMA_VERSION", "SEEDS_PART_MAX", "TASKS",
-    "check_distinct_targets", "check_results_dir", "git_state", "json_default", "json_problem",
-    "json_value", "machine", "make_record", "metric_entry", "name_part", "now_iso",
-    "read_result", "read_results", "result_filename", "result_files", "safe_name", "software",
-    "validate_record", "write_result",
+    "DIGEST_SCHEME", "HASH_CHARS", "KINDS", "LIBRARIES", "METRIC_KEYS", "MODEL_KEYS",
+    "NAME_PART_MAX", "READABLE_SCHEMAS", "REQUIRED_KEYS", "SCHEMA_V1", "SCHEMA_VERSION",
+    "SCORED_FIELDS", "SEEDS_PART_MAX", "TASKS", "check_distinct_targets", "check_results_dir",
+    "edited", "git_state", "json_default", "json_problem", "json_value", "machine",
+    "make_record", "metric_entry", "name_part", "now_iso", "read_result", "read_results",
+    "record_digest", "result_filename", "result_files", "safe_name", "scored_content",
+    "scored_sha256", "software", "validate_record", "write_result",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 
 from reactbench import __version__
 from reactbench.protocols import Protocol
+from reactbench.results.digest import record_digest
 from reactbench.results.schema import SCHEMA_VERSION, json_default
 
 LIBRARIES = (
@@ -99,19 +100,22 @@ def make_record(*, kind: str, task: str, window: int | None, split: str, alpha: 
                 bootstrap_seed: int | None, realism_features: str | None, metrics: dict,
                 extra: dict, per_seed: list | None, model: dict, dataset: dict,
                 predictions: list, causality: dict | None, device: str,
-                timings: dict) -> dict:
+                timings: dict, command: list[str] | None = None) -> dict:
     """A result record from plain values (field meanings: :mod:`reactbench.results.schema`).
 
     ``window``: the online window (recorded for ``task="online"`` only); ``protocol``: the
     protocol scored under (its name and version are recorded); ``metrics``: name -> entry
     (``metric_entry``); ``per_seed``: per-seed values (several seeds) or None; ``device``: what
     the run ran on (the machine entry); ``timings``: stage -> seconds, with ``metrics``:
-    metric -> seconds. Values become plain JSON (numpy values and paths as their plain values,
-    anything else as text)."""
+    metric -> seconds; ``command``: the command line that asked for it (None from the
+    library). Values become plain JSON (numpy values and paths as their plain values,
+    anything else as text); the record ends with the ``digest`` of its scored content
+    (:mod:`reactbench.results.digest`)."""
     record = {
         "schema": SCHEMA_VERSION,
         "created": now_iso(),
         "kind": kind,
+        "command": None if command is None else [str(a) for a in command],
         "task": task,
         "window": window if task == "online" else None,
         "split": split,
@@ -134,4 +138,6 @@ def make_record(*, kind: str, task: str, window: int | None, split: str, alpha: 
         "machine": machine(device),
         "timings": timings,
     }
-    return json.loads(json.dumps(record, default=json_value))
+    record = json.loads(json.dumps(record, default=json_value))
+    record["digest"] = record_digest(record)
+    return record

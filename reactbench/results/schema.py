@@ -5,7 +5,9 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
 - ``schema``: ``"reactbench.result/2"`` (files of ``"reactbench.result/1"``, which lack
   ``protocol_version``, are read as protocol version "1"); ``created``: ISO-8601 UTC time;
   ``kind``: ``"run"`` (``reactbench run``) or ``"score"`` (``reactbench score`` of saved
-  predictions).
+  predictions); ``command`` (optional; absent in older files): the command line that
+  produced the record, ``["reactbench", <arguments>...]``, or null when it came from the
+  library.
 - ``task``: ``"offline"`` | ``"online"``; ``window``: online window length in frames (the
   one generated with, or the one declared for scored predictions; null offline);
   ``split``; ``alpha``; ``seeds``: list of generation seeds (values are means over them; empty
@@ -32,12 +34,18 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
 - ``dataset``: the data layer's ``dataset_identity`` (root, split, generator version, content
   hash, ...) plus ``n`` (rows) and ``frames``.
 - ``predictions``: list (one per seed) of {``seed``, ``path`` (cache file, or the scored file),
-  ``key`` (cache key), ``reused`` (true when the cached predictions were reused)}.
+  ``key`` (cache key), ``reused`` (true when the cached predictions were reused), and
+  optional ``content_sha256`` (SHA-256 of the arrays scored:
+  :func:`reactbench.harness.cache.content_digest`; absent in older files)}.
 - ``causality``: online only: {``passed``, ``windows_checked``, ``rows_checked``, ``detail``}.
 - ``software``: {``reactbench``, ``git_commit``, ``git_dirty``, ``python``, libraries...};
   ``machine``: {``platform``, ``processor``, ``cpu_count``, ``device``, ``gpu``}.
 - ``timings``: stage -> seconds (``load``, ``fit``, ``generate``, ``causality``, ``score``) and
   ``metrics``: metric -> seconds.
+- ``digest`` (optional; absent in older files): {``scheme``, ``sha256``}: a SHA-256 over the
+  record's scored content (every field above but ``created``, ``software``, ``machine`` and
+  ``timings``; :mod:`reactbench.results.digest`), made when the record is assembled; tables
+  mark a record that no longer matches it as edited.
 
 ``json_problem`` is the one check of JSON values (model params are checked with it by
 ``reactbench.models.model_info``, whole records by ``write_result``); ``validate_record`` checks
@@ -48,11 +56,13 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import Any
 
 import numpy as np
 
 from reactbench.errors import ResultsError
+from reactbench.results.digest import DIGEST_SCHEME
 
 SCHEMA_VERSION = "reactbench.result/2"
 SCHEMA_V1 = "reactbench.result/1"  # no protocol_version: read as protocol version "1"
@@ -174,9 +184,30 @@ def _check_optional_fields(record: dict, source: str) -> None:
         raise ResultsError(f"{source}: field predictions must be a list of objects; "
                            f"got {preds!r}")
     for i, p in enumerate(preds):
-        if p.get("path") is not None and not isinstance(p["path"], str):
-            raise ResultsError(f"{source}: field predictions[{i}].path must be text or null; "
-                               f"got {p['path']!r}")
+        for key in ("path", "content_sha256"):
+            if p.get(key) is not None and not isinstance(p[key], str):
+                raise ResultsError(f"{source}: field predictions[{i}].{key} must be text or "
+                                   f"null; got {p[key]!r}")
+    _check_provenance(record, source)
+
+
+def _check_provenance(record: dict, source: str) -> None:
+    """The optional ``command`` and ``digest`` fields."""
+    command = record.get("command")
+    if command is not None and not (isinstance(command, list)
+                                    and all(isinstance(a, str) for a in command)):
+        raise ResultsError(f"{source}: field command must be a list of text (the command line) "
+                           f"or null; got {command!r}")
+    if "digest" not in record:
+        return
+    digest = record["digest"]
+    if not (isinstance(digest, dict) and isinstance(digest.get("sha256"), str)
+            and re.fullmatch(r"[0-9a-f]{64}", digest["sha256"])):
+        raise ResultsError(f"{source}: field digest must be {{'scheme': {DIGEST_SCHEME!r}, "
+                           f"'sha256': 64 hex digits}} or absent; got {digest!r}")
+    if digest.get("scheme") != DIGEST_SCHEME:
+        raise ResultsError(f"{source}: field digest.scheme is {digest.get('scheme')!r}; this "
+                           f"reactbench checks {DIGEST_SCHEME!r}")
 
 
 def validate_record(record: Any, source: str = "result") -> dict:
