@@ -33,8 +33,8 @@ class MemoryLimit:
 
 
 def gib(n: float) -> str:
-    """``n`` bytes as text, one decimal: GiB from 0.1 GiB on (``"1.5 GiB"``), MiB below."""
-    if n >= GIB / 10:
+    """``n`` bytes as text, one decimal: GiB from 1 GiB on (``"1.5 GiB"``), MiB below."""
+    if n >= GIB:
         return f"{n / GIB:.1f} GiB"
     return f"{n / 2**20:.1f} MiB"
 

@@ -69,7 +69,7 @@ def test_cgroup_v2_limit_bounds_available_memory(monkeypatch, tmp_path):
     limit = memory.available_memory()
     assert limit.available == 3 * 2**29
     assert limit.source == (f"the 1.5 GiB left under this process's cgroup memory limit "
-                            f"({where}: 2.0 GiB, 0.5 GiB in use)")
+                            f"({where}: 2.0 GiB, 512.0 MiB in use)")
 
 
 def test_cgroup_v1_limit_of_the_process_cgroup_bounds_available_memory(monkeypatch, tmp_path):
