@@ -18,7 +18,7 @@ from pathlib import Path
 from reactbench import registry
 from reactbench.atomic import nearest_existing
 from reactbench.data.layout import check_split_name
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 from reactbench.harness import RunOptions, run
 from reactbench.merge import merge_runs
 from reactbench.results import check_results_dir, read_results
@@ -57,7 +57,7 @@ def check_preset(variant: str, path: Path, meta: dict | None, preset: str) -> No
     if trained != preset:
         raise ModelError(f"{path} ({variant}) was trained with the {trained!r} preset, not "
                          f"{preset!r}: remove {path.parent} (ablate then trains it with "
-                         f"{preset!r}) or pass --preset {trained}")
+                         f"{preset!r}) or pass {param('preset', trained)}")
 
 
 def check_calibrated(variant: str, path: Path, meta: dict | None, preset: str, data) -> None:
@@ -98,9 +98,9 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
         train_seeds = tuple(int(k) for k in train_seeds)
         if (not train_seeds or len(set(train_seeds)) != len(train_seeds)
                 or min(train_seeds) < 0):
-            raise ModelError(f"--train-seeds {list(train_seeds)}: expected distinct integers "
-                             ">= 0 (e.g. 0,1,2)")
-    # every flag is checked before any (possibly long) training starts
+            raise ModelError(f"{param('train_seeds', list(train_seeds))}: expected distinct "
+                             "integers >= 0 (e.g. 0,1,2)")
+    # every argument is checked before any (possibly long) training starts
     opt = RunOptions(split=split, data=data, task=task, alpha=alpha, seeds=tuple(seeds),
                      device=device, progress=progress)
     opt.validate()
@@ -108,17 +108,17 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
     check_results_dir(out)
     blocker = nearest_existing(runs)
     if blocker is not None and not blocker.is_dir():
-        raise ModelError(f"--runs {runs}: {blocker} is a file; --runs names the folder of the "
-                         "variants' training outputs (runs/<variant>-<preset>/)")
+        raise ModelError(f"{param('runs', runs)}: {blocker} is a file; {param('runs')} names the "
+                         "folder of the variants' training outputs (runs/<variant>-<preset>/)")
     if retrain:  # a finished run would only be re-exported (resume), not trained again
         done = [variant_checkpoint(v, preset, data, runs, k) for k in train_seeds or (None,)
                 for v in variants]
         done = [p for p in done if p != ck.SHIPPED and p.exists()]
         if done:
             raise ModelError(
-                f"--retrain: {', '.join(str(p.parent) for p in done)} already hold(s) a trained "
-                "model.pt, which is never replaced; remove those folders (or pass another "
-                "--runs) to train them again")
+                f"{param('retrain')}: {', '.join(str(p.parent) for p in done)} already hold(s) "
+                "a trained model.pt, which is never replaced; remove those folders (or pass "
+                f"another {param('runs')}) to train them again")
     records = []
     for k in train_seeds or (None,):
         folder = Path(out) if k is None else Path(out) / f"train-seed{k}"

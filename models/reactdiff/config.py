@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 
 SOURCE_WIDTHS = {"emotion:au": 15, "emotion:va": 2, "emotion:fe": 8, "3dmm": 58}
 GROUPS = ("video", "audio")
@@ -346,9 +346,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def merge_overrides(cfg: ReactDiffConfig, overrides: dict[str, Any]) -> ReactDiffConfig:
-    """Apply {"model": {...}, "train": {...}} overrides (e.g. from --config FILE)."""
+    """Apply {"model": {...}, "train": {...}} overrides (e.g. from a ``config`` file)."""
     if not isinstance(overrides, dict):
-        raise ModelError(f"a --config file holds a JSON object like {{\"model\": {{...}}, "
+        raise ModelError(f"a {param('config')} file holds a JSON object like {{\"model\": {{...}}, "
                          f"\"train\": {{...}}}}; got {type(overrides).__name__}")
     d = cfg.to_dict()
     for section in ("model", "train"):

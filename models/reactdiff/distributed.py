@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import distributed as dist
 
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 from reactbench.metrics.validate import is_cuda_device
 
 
@@ -44,8 +44,9 @@ def resolve_device(device: str, *, indexed: bool = False) -> str:
         raise ModelError(f"device must be {allowed}, not {device!r}")
     if device != "cpu" and not torch.cuda.is_available():
         raise ModelError("CUDA was requested but no GPU is visible to PyTorch (torch "
-                         f"{torch.__version__}, cuda available: False): use --device cpu, or "
-                         "install a CUDA build of torch on a machine with a GPU")
+                         f"{torch.__version__}, cuda available: False): use "
+                         f"{param('device', 'cpu')}, or install a CUDA build of torch on a "
+                         "machine with a GPU")
     if index and int(index) >= torch.cuda.device_count():
         raise ModelError(f"device {device!r}: this machine has {torch.cuda.device_count()} "
                          f"GPU(s), cuda:0..cuda:{torch.cuda.device_count() - 1}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from reactbench.atomic import check_writable, nearest_existing
 from reactbench.data import dataset_identity, load_split, resolve_data
 from reactbench.data.layout import split_csv_path
-from reactbench.errors import DataError, ModelError
+from reactbench.errors import DataError, ModelError, message_template, param
 
 from .calibrate import calibrate
 from .config import VARIANTS, ReactDiffConfig, load_config_file, merge_overrides, preset_config
@@ -42,7 +42,7 @@ def build_config(model: str = "reactdiff", preset: str = "small", config: str | 
         cfg = merge_overrides(cfg, load_config_file(config))
     if epochs is not None:
         if epochs < 1:
-            raise ModelError(f"--epochs must be >= 1 (got {epochs})")
+            raise ModelError(f"{param('epochs')} must be >= 1 (got {epochs})")
         cfg.train.epochs1 = cfg.train.epochs2 = int(epochs)
     return cfg
 
@@ -66,9 +66,9 @@ def load_training_splits(cfg: ReactDiffConfig, data=None, frames: int | None = 7
             if audio and "wav" in str(exc).lower():
                 raise ModelError(
                     f"{cfg.variant} is configured with audio streams but the dataset has no "
-                    f"usable audio ({exc}). Add the wav files, or train a model without audio: "
-                    "`reactbench train --model reactdiff-no-audio ...` (or a --config whose "
-                    "streams have no audio group)") from None
+                    f"usable audio ({message_template(exc)}). Add the wav files, or train a "
+                    "model without audio: `reactbench train --model reactdiff-no-audio ...` (or "
+                    f"a {param('config')} whose streams have no audio group)") from None
             raise
     if splits["train"] is None:
         raise DataError(f"{root}: no train split")
@@ -77,20 +77,20 @@ def load_training_splits(cfg: ReactDiffConfig, data=None, frames: int | None = 7
 
 
 def check_output_dir(out: Path, resume: bool) -> None:
-    """Refuse, before any data is loaded, an --out that is a file or cannot be written
-    (read-only, full), a --resume without a checkpoint to resume, and a folder holding a
+    """Refuse, before any data is loaded, an ``out`` that is a file or cannot be written
+    (read-only, full), ``resume`` without a checkpoint to resume, and a folder holding a
     model.pt of another run (never replaced)."""
     p = nearest_existing(out)
     if p is not None and not p.is_dir():
-        raise ModelError(f"--out {out}: {p} is a file, not a directory")
-    check_writable(out, what="--out", error=ModelError)
+        raise ModelError(f"{param('out', out)}: {p} is a file, not a directory")
+    check_writable(out, what=param("out"), error=ModelError)
     ckpt = out / "checkpoint.pt"
     if resume and not ckpt.exists():
-        raise ModelError(f"--resume: {out} holds no checkpoint.pt to resume; drop --resume to "
-                         "start a new run there")
+        raise ModelError(f"{param('resume')}: {out} holds no checkpoint.pt to resume; drop "
+                         f"{param('resume')} to start a new run there")
     if not ckpt.exists() and (out / "model.pt").exists():
         raise ModelError(f"{out} holds a model.pt but no checkpoint.pt (not a run to continue); "
-                         "it is not replaced: choose another --out or remove it")
+                         f"it is not replaced: choose another {param('out')} or remove it")
 
 
 def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "small",
@@ -103,17 +103,17 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
     is done (None after stage 1 alone, and on ranks > 0)."""
 
     if stage not in ("1", "2", "all"):
-        raise ModelError(f"--stage must be 1, 2 or all (got {stage!r})")
+        raise ModelError(f"{param('stage')} must be 1, 2 or all (got {stage!r})")
     resolve_device(device)
     stage1 = None
     if stage1_from is not None:  # fail before loading any data; read once, passed along
         stage1 = check_stage1_from(stage, stage1_from)
     if max_steps is not None and max_steps < 1:
-        raise ModelError(f"--max-steps must be >= 1 (got {max_steps})")
+        raise ModelError(f"{param('max_steps')} must be >= 1 (got {max_steps})")
     cfg = build_config(model, preset, config, epochs)
     if out is not None and not str(out).strip():
-        raise ModelError(f"--out {out!r}: expected a folder path (leave the flag out for "
-                         f"{default_out(model, preset)})")
+        raise ModelError(f"{param('out', repr(out))}: expected a folder path (leave the flag "
+                         f"out for {default_out(model, preset)})")
     out = Path(out) if out is not None else default_out(model, preset)
     check_output_dir(out, resume)
     root, train, val, ids = load_training_splits(cfg, data, frames, progress)

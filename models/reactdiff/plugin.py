@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 from reactbench.metrics.validate import is_cuda_device
 from reactbench.models import ModelInfo, Reactions, SpeakerInput
 from reactbench.paths import cache_dir
@@ -225,8 +225,8 @@ class ReactDiff:
                 f"{self.checkpoint} is not a finished model (stages done: "
                 f"{ckpt.get('stages_done', [])}; generation needs stage 2, the latent diffusion): "
                 f"finish it with `reactbench train --model {self.variant} --stage 2 --out "
-                f"{self.checkpoint.parent}` (same --preset/--config), then pass the model.pt "
-                "written there")
+                f"{self.checkpoint.parent}` (same {param('preset')}/{param('config')}), then "
+                "pass the model.pt written there")
         if "ema" in ckpt and "optimizer" in ckpt:
             raise ModelError(f"{self.checkpoint} is a training checkpoint; pass the model.pt "
                              "written beside it (EMA weights)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 
 from . import checkpoint as ck
 from .config import ReactDiffConfig
@@ -54,7 +54,8 @@ STAGE1_FIELDS = ("streams", "d_model", "heads", "intra_blocks", "inter_layers", 
 
 
 def check_stage1_from(stage: str, path: str | Path) -> dict:
-    """``--stage1-from`` needs ``--stage 2`` and a readable model file; returns its dict."""
+    """``stage1_from`` needs ``stage`` "2" and a readable model file; returns its dict."""
     if stage != "2":
-        raise ModelError("--stage1-from takes stage 1 from a model file: use it with --stage 2")
+        raise ModelError(f"{param('stage1_from')} takes stage 1 from a model file: use it with "
+                         f"{param('stage', 2)}")
     return ck.read_checkpoint(path)

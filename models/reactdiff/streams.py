@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from reactbench.constants import AU, FE, VA
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 from reactbench.file_digest import memoised, stat_key, update_with_files
 
 from .config import StreamSpec
@@ -83,7 +83,8 @@ def person_streams(specs: list[StreamSpec], emotion: np.ndarray, face_3dmm: np.n
                     f"the model's audio stream {s.name!r} needs the {who}'s audio feature "
                     f"{key!r}, but the data has {have}: load the split with audio (the dataset "
                     "needs its wav files), or use a model without audio streams "
-                    "(reactdiff-no-audio, or a --config whose streams have no audio group)")
+                    f"(reactdiff-no-audio, or a {param('config')} whose streams have no audio "
+                    "group)")
             arr = audio[key]
             if s.width and arr.shape[-1] != s.width:
                 raise ModelError(f"audio feature {key!r} has width {arr.shape[-1]}, the model "

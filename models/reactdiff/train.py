@@ -28,7 +28,7 @@ from torch import distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 
 from . import checkpoint as ck
 from .config import ReactDiffConfig
@@ -250,8 +250,8 @@ class Trainer:
                 raise ModelError(
                     f"stage {stage}, epoch {epoch + 1}: the training loss is {train_loss} "
                     "(diverged, or non-finite input features); nothing of this epoch was saved. "
-                    "Check the inputs, or lower the learning rate (--config), then --resume "
-                    "from the last checkpoint")
+                    f"Check the inputs, or lower the learning rate ({param('config')}), then "
+                    f"{param('resume')} from the last checkpoint")
             self.state["epoch"] = epoch + 1
             last = self.state["epoch"] >= epochs or (max_steps is not None
                                                      and steps_done >= max_steps)
@@ -323,7 +323,7 @@ class Trainer:
         """Resume from a training checkpoint of the same run: the same config, stream widths
         and data (ModelError naming every difference otherwise)."""
         d = ck.load_file(path, self.device, what="the training checkpoint",
-                         remedy="; remove it to start over, or choose another --out")
+                         remedy=f"; remove it to start over, or choose another {param('out')}")
         if not isinstance(d, dict) or d.get("format") != ck.FORMAT or "model" not in d \
                 or "state" not in d:
             raise ModelError(f"{path} is not a resumable ReactDiff training checkpoint")
@@ -331,8 +331,9 @@ class Trainer:
         if diffs:
             raise ModelError(
                 f"{path} belongs to another run, so it cannot be resumed with these settings: "
-                + "; ".join(diffs) + ". Resume with the run's own settings (same --model, "
-                "--preset, --config, --epochs, --data), or choose another --out")
+                + "; ".join(diffs) + ". Resume with the run's own settings (same "
+                + ", ".join(param(name) for name in ("model", "preset", "config", "epochs", "data"))
+                + f"), or choose another {param('out')}")
         self.net.load_state_dict(d["model"])
         self.ema.load_state_dict(d["ema"])
         self.state.update(d["state"])
@@ -351,7 +352,7 @@ class Trainer:
 def adopt_stage1(trainer: Trainer, source: str | Path | dict, stage: str = "2") -> None:
     """Load the stage-1 modules of model file ``source`` (its path, or the dict
     :func:`check_stage1_from` returned for it, so the file is not read twice) into ``trainer``
-    (net and EMA) and mark stage 1 done (``stage``: the run's --stage, checked by
+    (net and EMA) and mark stage 1 done (``stage``: the run's stage, checked by
     :func:`check_stage1_from`)."""
     if isinstance(source, dict):
         src, path = source, source["path"]
@@ -403,8 +404,8 @@ def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | 
         starting_stage2 = stages == [2] and trainer.stages_done == [1] \
             and trainer.state["stage"] == 1
         if not resume and not starting_stage2:
-            raise ModelError(f"{ckpt_path} exists: pass --resume to continue that run, or choose "
-                             "another --out")
+            raise ModelError(f"{ckpt_path} exists: pass {param('resume')} to continue that run, "
+                             f"or choose another {param('out')}")
     if stage1_from is not None and not ckpt_path.exists():
         adopt_stage1(trainer, stage1_from, stage)
     if stages == [2] and 1 not in trainer.stages_done:

@@ -120,7 +120,7 @@ def test_ablate_over_training_seeds_shows_mean_and_std(tiny_dataset, tmp_path, m
     text = table.read_text()
     assert f"{np.mean(corr):.3f} ± {np.std(corr, ddof=1):.3f}" in text
     assert "standard deviation over 2 runs merged into the row" in text
-    with pytest.raises(ModelError, match="--train-seeds .*distinct integers >= 0"):
+    with pytest.raises(ModelError, match="train_seeds=.*distinct integers >= 0"):
         ablation.ablate(variants=variants, runs=runs, out=tmp_path / "o2", train_seeds=(1, 1))
 
 
@@ -135,7 +135,7 @@ def test_ablate_retrain_refuses_a_trained_run_instead_of_re_exporting_it(tiny_da
     monkeypatch.setattr(ablation, "train_job", lambda *a, **k: pytest.fail("trained"))
     kw = dict(variants=("reactdiff-no-diffusion",), data=tiny_dataset, runs=runs, alpha=2,
               retrain=True, progress=False, log=lambda *a: None)
-    with pytest.raises(ModelError, match=r"--retrain: .*reactdiff-no-diffusion-small-seed1 "
+    with pytest.raises(ModelError, match=r"retrain: .*reactdiff-no-diffusion-small-seed1 "
                                          r"already hold\(s\) a trained model.pt.*remove"):
         ablation.ablate(out=tmp_path / "out", train_seeds=(0, 1), **kw)
     assert not (tmp_path / "out").exists()

@@ -19,5 +19,5 @@ def test_output_folder_checks(tmp_path):
     (tmp_path / "done" / "model.pt").write_bytes(b"x")
     with pytest.raises(ModelError, match="holds a model.pt but no checkpoint.pt"):
         check_output_dir(tmp_path / "done", resume=False)
-    with pytest.raises(ModelError, match="--max-steps must be >= 1"):
+    with pytest.raises(ModelError, match="max_steps must be >= 1"):
         train_job("reactdiff", max_steps=0, out=tmp_path / "x", data=tmp_path / "missing")

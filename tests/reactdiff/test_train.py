@@ -74,7 +74,7 @@ def test_resume_and_stage_errors(tmp_path, fake_splits):
     assert train_tiny(out, splits=fake_splits, stage="1") is None
     path = train_tiny(out, splits=fake_splits, stage="2")  # continues after stage 1
     assert path.is_file()
-    with pytest.raises(ModelError, match="--resume"):
+    with pytest.raises(ModelError, match="pass resume to continue"):
         train_tiny(out, splits=fake_splits)
     before = ck.read_checkpoint(path)["model"]
     train_tiny(out, splits=fake_splits, resume=True)  # both stages done: nothing to train
@@ -103,7 +103,7 @@ def test_interrupted_stage_resumes(tmp_path, fake_splits):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
 def test_cuda_without_gpu_is_a_clear_error():
-    with pytest.raises(ModelError, match="--device cpu"):
+    with pytest.raises(ModelError, match="use device=cpu"):
         resolve_device("cuda")
     with pytest.raises(ModelError, match="'cpu' or 'cuda'"):
         resolve_device("tpu")
@@ -131,7 +131,7 @@ def test_stage2_from_another_models_mmt(tmp_path, tiny_model, fake_splits):
     with pytest.raises(ModelError, match="latent_dim"):
         train_reactdiff(other, train, val, out=tmp_path / "bad", stage="2", progress=False,
                         identities=ids, stage1_from=tiny_model)
-    with pytest.raises(ModelError, match="--stage 2"):
+    with pytest.raises(ModelError, match="use it with stage=2"):
         train_reactdiff(tiny_config(), train, val, out=tmp_path / "all", progress=False,
                         identities=ids, stage1_from=tiny_model)
 
