@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, param
 from reactbench.models import BaseReactionModel, Reactions, SpeakerInput
 
 
@@ -25,7 +25,7 @@ def frames_of(sequence: np.ndarray, t: int, name: str) -> np.ndarray:
     if t > sequence.shape[0]:
         raise ModelError(
             f"{name}: the evaluated clips have {t} frames but the training statistic only "
-            f"{sequence.shape[0]}; load both splits with the same --frames"
+            f"{sequence.shape[0]}; load both splits with the same {param('frames')}"
         )
     return sequence[:t]
 
