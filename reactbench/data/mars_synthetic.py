@@ -51,7 +51,7 @@ from reactbench.data.synthetic_model import (
     person,
     voice,
 )
-from reactbench.errors import DataError
+from reactbench.errors import DataError, param
 
 GENERATOR_VERSION = "mars-synth-1"
 DEFAULT_SESSIONS = 6
@@ -155,23 +155,25 @@ def _check_args(sessions: int, dyads: dict[str, int] | None, min_frames: int,
         return not isinstance(x, bool) and isinstance(x, (int, np.integer))
 
     if not whole(sessions) or not 1 <= sessions <= 1000:
-        raise DataError(f"--sessions {sessions!r}: expected a whole number from 1 to 1000")
+        raise DataError(f"{param('sessions', repr(sessions))}: expected a whole number from 1 to "
+                        "1000")
     dyads = dict(DEFAULT_DYADS) if dyads is None else dict(dyads)
     for k, v in dyads.items():
         if k not in ml.SPLITS:
-            raise DataError(f"--dyads: unknown split {k!r}, expected train, val or test")
+            raise DataError(f"{param('dyads')}: unknown split {k!r}, expected train, val or test")
         if not whole(v) or not 0 <= v <= MAX_DYADS:
-            raise DataError(f"--dyads: {k}={v!r}, expected 0 to {MAX_DYADS} dyads per session")
+            raise DataError(f"{param('dyads')}: {k}={v!r}, expected 0 to {MAX_DYADS} dyads per "
+                            "session")
     dyads = {k: int(v) for k, v in dyads.items() if v}
     if not dyads:
-        raise DataError("--dyads: at least one split needs a positive number of dyads")
+        raise DataError(f"{param('dyads')}: at least one split needs a positive number of dyads")
     if not (whole(min_frames) and whole(max_frames)) or not (
             ml.MIN_FRAMES <= min_frames <= max_frames <= MAX_FRAMES):
-        raise DataError(f"--lengths {min_frames}:{max_frames}: expected whole numbers "
+        raise DataError(f"{param('lengths', f'{min_frames}:{max_frames}')}: expected whole numbers "
                         f"{ml.MIN_FRAMES} <= MIN <= MAX <= {MAX_FRAMES} frames at {ml.FPS} fps "
                         f"({ml.MIN_FRAMES} is the shortest clip the protocol accepts)")
     if not whole(seed) or seed < 0:
-        raise DataError(f"--seed {seed!r}: expected an integer >= 0")
+        raise DataError(f"{param('seed', repr(seed))}: expected an integer >= 0")
     return dyads
 
 
@@ -181,14 +183,15 @@ def parse_dyads(text: str) -> dict[str, int]:
     for item in filter(None, (x.strip() for x in text.split(","))):
         key, sep, val = (x.strip() for x in item.partition("="))
         if not sep or key in out:
-            raise DataError(f"--dyads {text!r}: expected split=COUNT items, each split once, "
-                            "e.g. train=4,val=2,test=4")
+            raise DataError(f"{param('dyads', repr(text))}: expected split=COUNT items, each "
+                            "split once, e.g. train=4,val=2,test=4")
         try:
             out[key] = int(val)
         except ValueError:
-            raise DataError(f"--dyads: {item!r}: COUNT must be an integer") from None
+            raise DataError(f"{param('dyads')}: {item!r}: COUNT must be an integer") from None
     if not out:
-        raise DataError(f"--dyads {text!r}: expected split=COUNT items, e.g. train=4,val=2,test=4")
+        raise DataError(f"{param('dyads', repr(text))}: expected split=COUNT items, e.g. "
+                        "train=4,val=2,test=4")
     return out
 
 
@@ -200,7 +203,8 @@ def parse_lengths(text: str) -> tuple[int, int]:
             raise ValueError
         return int(lo), int(hi)
     except ValueError:
-        raise DataError(f"--lengths {text!r}: expected MIN:MAX frames, e.g. 90:600") from None
+        raise DataError(f"{param('lengths', repr(text))}: expected MIN:MAX frames, e.g. 90:600"
+                        ) from None
 
 
 def generate(out: str | Path, *, sessions: int = DEFAULT_SESSIONS,
@@ -216,21 +220,22 @@ def generate(out: str | Path, *, sessions: int = DEFAULT_SESSIONS,
     folder that cannot be written is a DataError naming it, with nothing left behind.
     """
     if not str(out).strip():
-        raise DataError("--out is empty; name a new directory to write the dataset into")
+        raise DataError(f"{param('out')} is empty; name a new directory to write the dataset into")
     out = Path(out)
     dyads = _check_args(sessions, dyads, min_frames, max_frames, seed)
     parent = nearest_existing(out.parent)
     if parent is not None and not parent.is_dir():
-        raise DataError(f"--out {out}: cannot be created, {parent} is a file, not a directory")
-    check_writable(out, what="--out", error=DataError)
+        raise DataError(f"{param('out', out)}: cannot be created, {parent} is a file, not a "
+                        "directory")
+    check_writable(out, what=param("out"), error=DataError)
     with ExitStack() as held:
         if lock:
             held.enter_context(exclusive_lock(out, wait=False, what="dataset folder",
                                               error=DataError))
         remove_stale_temporaries(out)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise DataError(f"{out}: already exists and is not empty; choose a new --out "
-                            "directory")
+            raise DataError(f"{out}: already exists and is not empty; choose a new "
+                            f"{param('out')} directory")
         return _write(out, int(sessions), dyads, int(min_frames), int(max_frames), int(seed),
                       progress)
 
@@ -275,7 +280,8 @@ def _write(out: Path, sessions: int, dyads: dict[str, int], min_frames: int, max
         if why is None:
             raise
         raise DataError(f"cannot write the dataset into {out} ({why}); nothing was left "
-                        "there. Free space on that disk, or choose a writable --out") from exc
+                        f"there. Free space on that disk, or choose a writable {param('out')}"
+                        ) from exc
     if progress:
         n = sum(len(v) for v in clips.values())
         print(f"{n} dyads in {sessions} sessions, {min_frames}-{max_frames} frames at "

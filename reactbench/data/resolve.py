@@ -74,8 +74,8 @@ def default_mars_dataset(seed: int = 0, progress: bool = False) -> Path:
     try:
         check_writable(target.parent, what="cache folder", error=DataError)
     except DataError as exc:
-        raise DataError(f"{exc}; or set REACTBENCH_CACHE to a writable folder, or pass --data "
-                        "with a dataset") from None
+        raise DataError(f"{exc.template}; or set REACTBENCH_CACHE to a writable folder, or pass "
+                        f"{param('data')} with a dataset") from None
     with exclusive_lock(target, wait=True, what="default dataset", error=DataError):
         if (target / META_FILE).is_file():
             return target
