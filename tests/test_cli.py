@@ -2,8 +2,11 @@
 
 import pytest
 
-from reactbench import __version__
+from reactbench import __version__, registry
 from reactbench.cli import build_parser, main
+from reactbench.data import synthetic
+from reactbench.errors import ReactbenchError
+from reactbench.metrics import fid
 
 
 def test_help_lists_commands(capsys):
@@ -55,3 +58,29 @@ def test_data_check_uses_the_frames_run_loads():
         args = build_parser().parse_args(["data", cmd] + (["x"] if cmd == "check" else []))
         assert args.frames == DEFAULT_FRAMES == build_parser().parse_args(
             ["run", "--model", "b_mime"]).frames
+
+
+@pytest.mark.parametrize(("call", "argv", "library", "command_line"), [
+    (lambda tmp: synthetic.generate(tmp / "d", frames=5),
+     ["data", "synth", "--out", "d", "--frames", "5"],
+     "frames=5: expected at least 100 frames (4 s at 25 fps)",
+     "reactbench data: error: --frames 5: expected at least 100 frames (4 s at 25 fps)"),
+    (lambda tmp: fid.image_fid(tmp / "a", tmp / "b", batch_size=0),
+     ["fid", "a", "b", "--batch-size", "0"],
+     "batch_size: expected a positive integer, got 0",
+     "reactbench fid: error: --batch-size: expected a positive integer, got 0"),
+    (lambda tmp: registry.parse_model_args(["gain"], ["b_mime"]),
+     ["run", "--model", "b_mime", "--model-arg", "gain"],
+     "model_args='gain': expected [MODEL@]key=value",
+     "reactbench run: error: --model-arg 'gain': expected [MODEL@]key=value"),
+])
+def test_library_errors_name_parameters_and_the_cli_shows_flags(call, argv, library,
+                                                                command_line, capsys, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ReactbenchError) as exc:
+        call(tmp_path)
+    assert str(exc.value) == library
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == command_line
+    assert not (tmp_path / "d").exists() and not (tmp_path / "runs").exists()
