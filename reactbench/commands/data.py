@@ -120,11 +120,12 @@ def _synth_mars(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    # imported on use, so that `reactbench --help` stays instant
     if _is_mars(Path(args.dir)):
+        # imported on use, so that `reactbench --help` stays instant
         from reactbench.data.mars_check import dataset_report as mars_report
 
         return _print_report(mars_report(args.dir, progress=True), args.dir)
+    # imported on use, so that `reactbench --help` stays instant
     from reactbench.data.check import dataset_report
 
     return _print_report(dataset_report(args.dir, frames=args.frames, progress=True), args.dir)

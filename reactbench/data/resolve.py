@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from reactbench.atomic import check_writable, exclusive_lock
-from reactbench.data import layout
+from reactbench.data import layout, mars_layout, mars_synthetic
+from reactbench.data.mars import META_FILE as MARS_META_FILE
 from reactbench.data.synthetic import GENERATOR_VERSION, META_FILE, generate
 from reactbench.errors import DataError, param
 from reactbench.paths import cache_dir
@@ -65,11 +66,9 @@ def default_mars_dataset(seed: int = 0, progress: bool = False) -> Path:
     REACT2025/2026 protocols): generated once into
     ``cache_dir()/synthetic-mars/<GENERATOR_VERSION>-seed<seed>`` as :func:`default_dataset`
     does (atomically, under a lock; a concurrent process waits and reuses it)."""
-    from reactbench.data.mars import META_FILE
-    from reactbench.data.mars_synthetic import GENERATOR_VERSION, generate
-
-    target = cache_dir() / "synthetic-mars" / f"{GENERATOR_VERSION}-seed{int(seed)}"
-    if (target / META_FILE).is_file():
+    version = mars_synthetic.GENERATOR_VERSION
+    target = cache_dir() / "synthetic-mars" / f"{version}-seed{int(seed)}"
+    if (target / MARS_META_FILE).is_file():
         return target
     try:
         check_writable(target.parent, what="cache folder", error=DataError)
@@ -77,28 +76,26 @@ def default_mars_dataset(seed: int = 0, progress: bool = False) -> Path:
         raise DataError(f"{exc.template}; or set REACTBENCH_CACHE to a writable folder, or pass "
                         f"{param('data')} with a dataset") from None
     with exclusive_lock(target, wait=True, what="default dataset", error=DataError):
-        if (target / META_FILE).is_file():
+        if (target / MARS_META_FILE).is_file():
             return target
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)
         if progress:
-            print(f"generating the default synthetic MARS dataset ({GENERATOR_VERSION}, seed "
+            print(f"generating the default synthetic MARS dataset ({version}, seed "
                   f"{seed}) into {target} (once; it is reused afterwards)", file=sys.stderr)
-        generate(target, seed=seed, progress=progress, lock=False)
+        mars_synthetic.generate(target, seed=seed, progress=progress, lock=False)
     return target
 
 
 def resolve_mars_data(data: str | Path | None, progress: bool = True) -> Path:
     """``None`` -> :func:`default_mars_dataset`; otherwise the given directory, which must be
     a MARS-layout root (a ``<split>/facial-attributes`` folder)."""
-    from reactbench.data.mars_layout import ATTRIBUTES_DIR, is_mars_root
-
     if data is None:
         return default_mars_dataset(progress=progress)
     root = Path(data).expanduser()
     if not root.is_dir():
         raise DataError(f"{root}: dataset directory not found")
-    if not is_mars_root(root):
+    if not mars_layout.is_mars_root(root):
         raise DataError(f"{root}: not a dataset directory in the MARS layout (expected "
-                        f"train/, val/ or test/ with a {ATTRIBUTES_DIR}/ folder in it)")
+                        f"train/, val/ or test/ with a {mars_layout.ATTRIBUTES_DIR}/ folder in it)")
     return root.resolve()
