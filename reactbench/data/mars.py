@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from reactbench.data import mars_layout as ml
-from reactbench.errors import DataError
+from reactbench.errors import DataError, param
 from reactbench.file_digest import memoised, stat_key, update_with_files
 
 META_FILE = "synthetic-mars.json"  # the synthetic MARS generator's metadata (generator, seed)
@@ -72,7 +72,8 @@ class ClipSplit:
 def _check_min_frames(min_frames: int) -> int:
     if isinstance(min_frames, bool) or not isinstance(min_frames, (int, np.integer)) \
             or min_frames < 1:
-        raise DataError(f"min_frames {min_frames!r}: expected a whole number of frames >= 1")
+        raise DataError(f"{param('min_frames', repr(min_frames))}: expected a whole number of "
+                        "frames >= 1")
     return int(min_frames)
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from reactbench.constants import AU
 from reactbench.data import mars_layout as ml
 from reactbench.data.mars import ClipSplit
-from reactbench.errors import DataError
+from reactbench.errors import DataError, param
 
 RULE = "session-pool"
 SEED = 1234  # the challenge scripts' seed
@@ -54,7 +54,8 @@ def select_targets(sample_ids: list[str], pools: dict[str, list[str]], *, k: int
     sample_ids: (N,) input ids ``"<role>/<session>/<stem>"`` in sample order; pools:
     ``"<role>/<session>"`` -> the sorted ids of that role and session."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise DataError(f"k {k!r}: expected a whole number of targets per sample >= 1")
+        raise DataError(f"{param('k', repr(k))}: expected a whole number of targets per sample "
+                        ">= 1")
     rng = random.Random(seed)
     extra = int(k) - 1
     out = []
@@ -124,7 +125,8 @@ def build_targets(split: ClipSplit, *, k: int = K, seed: int = SEED, gt_align: s
     for emotionvae, {checkpoint_sha256, torch_seed, post_clip_length}.
     """
     if gt_align not in GT_ALIGN:
-        raise DataError(f"gt_align {gt_align!r}: expected one of {', '.join(GT_ALIGN)}")
+        raise DataError(f"{param('gt_align', repr(gt_align))}: expected one of "
+                        f"{', '.join(GT_ALIGN)}")
     ids = select_targets(split.sample_ids, split.pools, k=k, seed=seed)
     meta: dict = {"rule": RULE, "seed": int(seed), "k": int(k), "gt_align": gt_align,
                   "ids_sha256": ids_sha256(ids)}
@@ -139,9 +141,9 @@ def build_targets(split: ClipSplit, *, k: int = K, seed: int = SEED, gt_align: s
                for row, n in zip(raw, split.lengths)]
         return Targets(out, ids, meta)
     if checkpoint is None:
-        raise DataError("gt_align='emotionvae' needs checkpoint=: the path of an EmotionVAE "
-                        "checkpoint (the official post-processor is not distributed with "
-                        "reactbench); or use gt_align='linear'")
+        raise DataError(f"{param('gt_align', repr(gt_align))} needs {param('checkpoint')}: the "
+                        "path of an EmotionVAE checkpoint (the official post-processor is not "
+                        "distributed with reactbench); or use the linear alignment")
     # imported on use: torch is heavy and only this alignment needs it
     from reactbench.data.emotionvae import EmotionVAEAligner
 

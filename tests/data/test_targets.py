@@ -111,7 +111,7 @@ def test_build_targets_shapes_and_metadata(tmp_path):
         build_targets(d, gt_align="crop")
     with pytest.raises(DataError, match="checkpoint"):
         build_targets(d, gt_align="emotionvae")
-    with pytest.raises(DataError, match="k 0"):
+    with pytest.raises(DataError, match="k=0"):
         build_targets(d, k=0)
 
 
