@@ -15,8 +15,20 @@ REACT2024 has two protocols:
   constant columns left out of the CCC and TLCC column means, FRDiv undefined at alpha = 1).
 
 Their names are the ones result files have always carried; ``react2024-official`` and
-``react2024-corrected`` are accepted as aliases. A protocol's ``version`` is bumped when any
-value it defines changes for the same input.
+``react2024-corrected`` are accepted as aliases.
+
+REACT2025 and REACT2026 (MARS data: variable-length clips at 30 fps, each sample scored against
+its own list of K = 10 appropriate reactions, target 0 the paired listener) have:
+
+* ``react2025``: the 2025 challenge code's numbers (FRCorr, FRDist, FRSyn, FRDiv, FRVar; MAE on
+  request, defined but not run by that code). FRSyn keeps the code's 25 fps lag window
+  (+-49 frames, +-1.63 s at 30 fps) and scores generation 0 only; FRDiv refuses alpha = 1.
+* ``react2025-corrected``: as ``react2025`` with the corrected FRCorr and FRSyn of REACT2024
+  (all generations, constant columns left out).
+* ``react2026``: the 2026 code's numbers: the 2025 metrics plus MAE, which its naive-baselines
+  script reports; only speaker clips are inputs (no role mirroring).
+
+A protocol's ``version`` is bumped when any value it defines changes for the same input.
 """
 
 from __future__ import annotations
@@ -47,6 +59,12 @@ class Protocol:
     ``"official"`` (the challenge code's definitions) or ``"corrected"``; alpha: generations per
     speaker; window: online window length in frames; speaker_context: speaker frames an online
     window sees, ending at the window's end (None: every frame up to the window's end).
+    optional_metrics: metrics computed only when requested (not in the default set);
+    offline_chunk: offline generation runs on independent chunks of this many frames (None: one
+    chunk per clip); round_aus: predicted AU columns 0-14 are rounded half to even (not clipped)
+    before scoring, as the challenge code does; targets_per_sample: K, the appropriate reactions
+    listed per sample (``"targets"`` protocols); target_rule / target_seed: how those lists are
+    drawn; bidirectional: whether both roles of a pair are inputs (mirroring).
     The remaining fields are the metrics' constants (see docs/metrics.md).
     """
 
@@ -63,13 +81,25 @@ class Protocol:
     window: int = 50
     speaker_context: int | None = None
     aliases: tuple[str, ...] = ()
+    optional_metrics: tuple[str, ...] = ()
+    offline_chunk: int | None = None
+    round_aus: bool = False
+    targets_per_sample: int | None = None
+    target_rule: str | None = None
+    target_seed: int | None = None
+    bidirectional: bool = True
     # FRCorr: added to the CCC denominator (official code only)
     ccc_eps: float = 1e-8
     # FRDist: weighted sum of one DTW per column group, added in this order
     dtw_groups: tuple[DtwGroup, ...] = (
         DtwGroup(0, 15, 1.0 / 15.0), DtwGroup(15, 17, 1.0), DtwGroup(17, 25, 1.0 / 8.0))
-    # FRSyn: lags -tlcc_max_lag .. +tlcc_max_lag frames (2 s at 25 fps, minus one frame)
+    # FRSyn: lags -tlcc_max_lag .. +tlcc_max_lag frames (2 s at 25 fps, minus one frame; the
+    # REACT2025/2026 code keeps this 25 fps window on 30 fps data)
     tlcc_max_lag: int = 49
+    # FRDiv with alpha = 1: "zero" (the REACT2024 code returns 0.0) or "error"
+    div_single: str = "zero"
+    # MAE: columns [start, stop) compared (valence, arousal and the 8 expression probabilities)
+    mae_columns: tuple[int, int] = (15, 25)
     # FRRea-feat: feature windows of rea_window frames every rea_hop frames
     rea_window: int = 50
     rea_hop: int = 25
@@ -90,6 +120,11 @@ class Protocol:
         """Which generations FRSyn scores: ``"first"`` (official code) or ``"all"``."""
         return "all" if self.corrected else "first"
 
+    @property
+    def available_metrics(self) -> tuple[str, ...]:
+        """The metric set and the metrics computed on request, in report order."""
+        return self.metrics + tuple(m for m in self.optional_metrics if m not in self.metrics)
+
     def identity(self) -> dict[str, str]:
         """What a result file records: ``{"name": ..., "version": ...}``."""
         return {"name": self.name, "version": self.version}
@@ -107,7 +142,35 @@ CORRECTED = Protocol(
     name="corrected", version="1", variant="corrected", aliases=("react2024-corrected",),
     title="REACT2024, corrected definitions", **_REACT2024)
 
-PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (OFFICIAL, CORRECTED)}
+REACT2025_METRICS = ("FRCorr", "FRDist", "FRSyn", "FRDiv", "FRVar")
+
+_MARS = dict(fps=30, clip_frames=None, appropriateness="targets", alpha=10, window=30,
+             speaker_context=60, offline_chunk=750, round_aus=True, targets_per_sample=10,
+             target_rule="session-pool", target_seed=1234, tlcc_max_lag=49, div_single="error")
+
+REACT2025 = Protocol(
+    name="react2025", version="1", challenge="REACT2025", variant="official",
+    title="REACT2025, official challenge code", metrics=REACT2025_METRICS,
+    optional_metrics=("MAE",), bidirectional=True,
+    notes=("FRSyn lags stay at the code's 25 fps window (+-49 frames = +-1.63 s at 30 fps)",
+           "MAE is defined by the 2025 code but not run; computed on request"),
+    **_MARS)
+REACT2025_CORRECTED = Protocol(
+    name="react2025-corrected", version="1", challenge="REACT2025", variant="corrected",
+    title="REACT2025, corrected definitions", metrics=REACT2025_METRICS,
+    optional_metrics=("MAE",), bidirectional=True,
+    notes=("FRSyn over all generations; constant columns left out of CCC and TLCC means",),
+    **_MARS)
+REACT2026 = Protocol(
+    name="react2026", version="1", challenge="REACT2026", variant="official",
+    title="REACT2026, official challenge code", metrics=REACT2025_METRICS + ("MAE",),
+    bidirectional=False,
+    notes=("FRSyn lags stay at the code's 25 fps window (+-49 frames = +-1.63 s at 30 fps)",
+           "MAE as the naive-baselines script reports it: mean over the first alpha targets"),
+    **_MARS)
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p for p in (OFFICIAL, CORRECTED, REACT2025, REACT2025_CORRECTED, REACT2026)}
 _BY_NAME: dict[str, Protocol] = {
     n: p for p in PROTOCOLS.values() for n in (p.name, *p.aliases)}
 

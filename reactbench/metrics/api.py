@@ -1,4 +1,10 @@
-"""``compute_metrics``: the seven REACT2024 metrics under one protocol, with bootstrap CIs.
+"""``compute_metrics``: the REACT metrics under one protocol, with bootstrap CIs.
+
+REACT2024 protocols (``official``, ``corrected``) score (N, alpha, T, 25) predictions against a
+neighbour matrix; REACT2025/2026 protocols (``react2025``, ``react2025-corrected``,
+``react2026``) score variable-length samples against per-sample target lists
+(:mod:`reactbench.metrics.ragged`), with the 2025/2026 metric set (FRCorr, FRDist, FRSyn, FRDiv,
+FRVar, MAE).
 
 Protocols (``docs/metrics.md``):
 
@@ -32,9 +38,17 @@ import numpy as np
 from reactbench.metrics import validate as _v
 from reactbench.metrics.constants import CI_LEVEL
 from reactbench.metrics.dtw_engine import neighbour_csr
-from reactbench.metrics.spec import ALIASES, GROUP_ORDER, METRIC_NAMES, METRICS, MetricInputs
+from reactbench.metrics.ragged import Ragged, check_ragged, is_sequence_list
+from reactbench.metrics.spec import (
+    ALIASES,
+    GROUP_ORDER,
+    METRIC_NAMES,
+    METRICS,
+    READS_TARGETS,
+    MetricInputs,
+)
 from reactbench.metrics.threads import numba_threads
-from reactbench.protocols import protocol_names
+from reactbench.protocols import Protocol, protocol_names
 
 # views of the metric table (reactbench.metrics.spec) under their public names
 DIRECTIONS = {m: s.direction for m, s in METRICS.items()}
@@ -106,23 +120,29 @@ def _did_you_mean(m) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _resolve_metrics(metrics: Iterable[str] | str | None) -> tuple[str, ...]:
-    """None (all), a name or names (``FRRea-feat`` = ``FRRea``) -> names in METRIC_NAMES order."""
+def _resolve_metrics(metrics: Iterable[str] | str | None,
+                     protocol: Protocol | None = None) -> tuple[str, ...]:
+    """None (the protocol's metric set), a name or names (``FRRea-feat`` = ``FRRea``) -> names in
+    the protocol's report order; a metric the protocol does not define raises."""
+    available = protocol.available_metrics if protocol is not None else METRIC_NAMES
     if metrics is None:
-        return METRIC_NAMES
+        return protocol.metrics if protocol is not None else METRIC_NAMES
     out = []
     for m in _metric_list(metrics):
         if not isinstance(m, str) or m not in METRIC_NAMES:
             alias = ALIASES.get(m) if isinstance(m, str) else None
             if alias is None:
                 raise ValueError(f"metrics: unknown metric {m!r}{_did_you_mean(m)}; expected "
-                                 f"names from {list(METRIC_NAMES)}")
+                                 f"names from {list(available)}")
             m = alias
+        if m not in available:
+            raise ValueError(f"metrics: {m} is not defined under protocol {protocol.name!r}; "
+                             f"its metrics are {list(available)}")
         if m not in out:
             out.append(m)
     if not out:
-        raise ValueError(f"metrics: expected at least one of {list(METRIC_NAMES)}, got none")
-    return tuple(m for m in METRIC_NAMES if m in out)
+        raise ValueError(f"metrics: expected at least one of {list(available)}, got none")
+    return tuple(m for m in available if m in out)
 
 
 def _percentile_ci(samples: np.ndarray) -> tuple[float, float] | None:
@@ -169,6 +189,36 @@ def _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm, listener_3d
     return p, lg, sp, nb, face
 
 
+def _is_ragged_list(x) -> bool:
+    """A list/tuple whose items have shapes that differ (cannot form one array)."""
+    if not is_sequence_list(x) or not x:
+        return False
+    shapes = {tuple(getattr(i, "shape", ())) for i in x}
+    return len(shapes) > 1 and all(hasattr(i, "shape") for i in x)
+
+
+def _check_targets_protocol(proto: Protocol, names: tuple[str, ...], pred, listener_gt,
+                            speaker, neighbours, targets, pred_3dmm, listener_3dmm,
+                            device: str) -> Ragged:
+    """Validate the inputs of a ``"targets"`` protocol -> the packed samples."""
+    for argument, value in (("listener_gt", listener_gt), ("neighbours", neighbours),
+                            ("pred_3dmm", pred_3dmm), ("listener_3dmm", listener_3dmm)):
+        if value is not None:
+            raise ValueError(
+                f"{argument}: protocol {proto.name!r} does not read it (appropriate reactions "
+                f"are the per-sample targets=); pass None")
+    if device != "cpu" and "FRDist" in names:
+        raise ValueError(f"device: protocol {proto.name!r} scores variable-length clips with "
+                         f"the CPU DTW engine; pass device='cpu'")
+    reads = {a for m in names for a in READS_TARGETS.get(m, ())}
+    rg = check_ragged(pred, speaker, targets, need_speaker="speaker" in reads,
+                      need_targets="targets" in reads, protocol_name=proto.name)
+    for m in names:
+        if METRICS[m].check_ragged is not None:
+            METRICS[m].check_ragged(rg, proto)
+    return rg
+
+
 def _bootstrap_cis(names, outcomes, weights) -> tuple[dict, dict]:
     """95% intervals per metric, and the reason for each metric left without one."""
     n = weights.shape[1]
@@ -190,8 +240,8 @@ def _bootstrap_cis(names, outcomes, weights) -> tuple[dict, dict]:
 def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "official",
                     metrics=None, n_jobs: int = -1, device: str = "cpu", bootstrap: int = 0,
                     seed: int = 0, pred_3dmm=None, listener_3dmm=None,
-                    progress: bool = False) -> MetricScores:
-    """Score generated reactions with the REACT2024 metrics.
+                    progress: bool = False, targets=None) -> MetricScores:
+    """Score generated reactions with the metrics of a REACT protocol.
 
     pred: (N, alpha, T, 25) generated listener emotions; listener_gt: (N, T, 25) real listener
     reaction of each speaker row; speaker: (N, T, 25); neighbours: (N, N) 0/1 with
@@ -214,24 +264,50 @@ def compute_metrics(pred, listener_gt, speaker, neighbours, protocol: str = "off
     Edge cases: FRDiv with alpha = 1 is 0.0 under "official" (as the challenge code) and an
     error under "corrected"; corrected FRSyn needs T >= 50. A metric that cannot be computed
     raises. Returns a :class:`MetricScores`. Bad input raises ``ValueError`` naming the argument.
+
+    REACT2025/2026 (``protocol="react2025"``, ``"react2025-corrected"``, ``"react2026"``):
+    pass ``listener_gt=None, neighbours=None`` and ``targets=``; pred: a list of N arrays
+    (alpha, T_k, 25) or one (N, alpha, T, 25) array; speaker: N arrays (T_k, 25); targets: N
+    arrays (K, T_k, 25) of appropriate real reactions, target 0 the paired listener (the same K
+    for every sample). Metrics: FRCorr (sum over generations of the max CCC over the K targets,
+    mean over samples), FRDist (likewise with the min grouped DTW, whole clips), FRSyn, FRDiv
+    (alpha >= 2), FRVar (mean of per-sample means) and MAE (needs K >= alpha); each sample
+    weighs the same whatever its length, and the bootstrap resamples samples.
     """
     proto = _v.check_protocol(protocol)
-    names = _resolve_metrics(metrics)
+    names = _resolve_metrics(metrics, proto)
     bootstrap = _v.check_bootstrap(bootstrap)
     if bootstrap:
         _v.check_seed(seed)
     _v.check_n_jobs(n_jobs)
     dev = _v.check_device(device)
-    p, lg, sp, nb, face = _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm,
-                                        listener_3dmm, names, proto)
-    alpha = p.shape[1]
+    if proto.appropriateness == "targets":
+        rg = _check_targets_protocol(proto, names, pred, listener_gt, speaker, neighbours,
+                                     targets, pred_3dmm, listener_3dmm, dev)
+        n_rows, alpha = rg.n, rg.alpha
+        inputs = MetricInputs(None, None, None, None, None, None, proto, n_jobs, dev,
+                              bool(bootstrap), ragged=rg)
+        face = None
+    else:
+        if targets is not None:
+            raise ValueError(
+                f"targets: protocol {proto.name!r} takes appropriate reactions as listener_gt and "
+                f"neighbours; per-sample targets= belong to the protocols "
+                f"{[p for p in PROTOCOLS if _v.check_protocol(p).appropriateness == 'targets']}")
+        if _is_ragged_list(pred):
+            raise ValueError(
+                f"pred: protocol {proto.name!r} takes one (N, alpha, T, 25) array of equal-length "
+                f"clips; a list of variable-length arrays needs a protocol with per-sample "
+                f"targets (e.g. protocol='react2025', targets=...)")
+        p, lg, sp, nb, face = _check_arrays(pred, listener_gt, speaker, neighbours, pred_3dmm,
+                                            listener_3dmm, names, proto)
+        n_rows, alpha = p.shape[0], p.shape[1]
+        inputs = MetricInputs(p, lg, sp, nb, neighbour_csr(nb) if nb is not None else None,
+                              face, proto, n_jobs, dev, bool(bootstrap))
     weights = None
     if bootstrap:
         rng = np.random.default_rng(seed)
-        weights = rng.multinomial(p.shape[0], np.full(p.shape[0], 1.0 / p.shape[0]),
-                                  size=bootstrap)
-    inputs = MetricInputs(p, lg, sp, nb, neighbour_csr(nb) if nb is not None else None, face,
-                          proto, n_jobs, dev, bool(bootstrap))
+        weights = rng.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows), size=bootstrap)
     outcomes = {}
     extra: dict[str, float] = {}
     timings: dict[str, float] = {}

@@ -1,8 +1,9 @@
 """Concordance correlation coefficient (CCC) as FRCorr uses it, vectorised with numba.
 
-``official`` (``official_react2024.md`` section 3.1): per column c of two (T, 25) arrays,
-``r`` = Pearson correlation (float64 covariance, NaN -> 0, clipped to [-1, 1]); mean, population
-variance and standard deviation rounded to float32 as numpy computes them on float32 columns;
+``official`` (the challenge code of REACT2024, reused unchanged by REACT2025/2026): per column c
+of two (T, 25) arrays, ``r`` = Pearson correlation (float64 covariance, NaN -> 0, clipped to
+[-1, 1]); mean, population variance and standard deviation exactly as numpy computes them on a
+float32 column (float32 pairwise sums, :mod:`reactbench.metrics.npsum`);
 ``ccc_c = 2 r sd_t sd_p / (var_t + var_p + (mu_t - mu_p)^2 + 1e-8)`` with the denominator in
 float32; the value is the plain mean over the 25 columns (a constant column gives 0).
 
@@ -17,6 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from reactbench.metrics.constants import CCC_EPS
+from reactbench.metrics.npsum import column_mean_var_f32
 from reactbench.metrics.validate import as_float32, check_finite, check_protocol
 
 _EPS32 = np.float32(CCC_EPS)
@@ -24,8 +26,12 @@ _EPS32 = np.float32(CCC_EPS)
 
 @njit(cache=True, error_model="numpy")
 def _col_stats(x):
-    """x (T, D) f32 -> float64 mean (D,), float64 centred sum of squares (D,), constant (D,)."""
+    """x (T, D) f32 -> float64 mean (D,), float64 centred sum of squares (D,), constant (D,),
+    and numpy's float32 mean and population variance of each column (D,) x 2."""
     t, d = x.shape
+    m32 = np.empty(d, dtype=np.float32)
+    v32 = np.empty(d, dtype=np.float32)
+    column_mean_var_f32(x, m32, v32, np.empty((t, d), dtype=np.float32))
     mean = np.zeros(d)
     for a in range(t):
         for c in range(d):
@@ -40,12 +46,14 @@ def _col_stats(x):
             ss[c] += v * v
             if x[a, c] != x[0, c]:
                 const[c] = False
-    return mean, ss, const
+    return mean, ss, const, m32, v32
 
 
 @njit(cache=True, error_model="numpy")
-def _ccc_pair(x, mx, ssx, cx, y, my, ssy, cy, corrected, acc):
-    """25-column mean CCC of x and y (T, D) given their column stats; ``acc`` (D,) scratch."""
+def _ccc_pair(x, mx, ssx, cx, fx, vx, y, my, ssy, cy, fy, vy, corrected, acc):
+    """25-column mean CCC of x and y (T, D) given their column stats (``_col_stats``: float64
+    mean m, sum of squares ss, constant flags c, float32 mean f and variance v); ``acc`` (D,)
+    scratch."""
     t, d = x.shape
     for c in range(d):
         acc[c] = 0.0
@@ -77,10 +85,10 @@ def _ccc_pair(x, mx, ssx, cx, y, my, ssy, cy, corrected, acc):
             elif r < -1.0:
                 r = -1.0
             # numpy's float32 mean/var/std of the float32 columns
-            mu_x = np.float32(mx[c])
-            mu_y = np.float32(my[c])
-            var_x = np.float32(ssx[c] / t)
-            var_y = np.float32(ssy[c] / t)
+            mu_x = fx[c]
+            mu_y = fy[c]
+            var_x = vx[c]
+            var_y = vy[c]
             sd_x = np.sqrt(var_x)
             sd_y = np.sqrt(var_y)
             diff = mu_x - mu_y
@@ -100,28 +108,75 @@ def _max_ccc(pred, gt, nb_ptr, nb_idx, corrected):
     gm = np.empty((ng, d))
     gs = np.empty((ng, d))
     gc = np.empty((ng, d), dtype=np.bool_)
+    gf = np.empty((ng, d), dtype=np.float32)
+    gv = np.empty((ng, d), dtype=np.float32)
     for j in prange(ng):
-        m, s, c = _col_stats(gt[j])
+        m, s, c, f, v = _col_stats(gt[j])
         gm[j] = m
         gs[j] = s
         gc[j] = c
+        gf[j] = f
+        gv[j] = v
     out = np.empty((n, alpha))
     for task in prange(n * alpha):
         i = task // alpha
         k = task % alpha
         x = pred[i, k]
-        mx, ssx, cx = _col_stats(x)
+        mx, ssx, cx, fx, vx = _col_stats(x)
         acc = np.empty(d)
         best = -np.inf
         for q in range(nb_ptr[i], nb_ptr[i + 1]):
             j = nb_idx[q]
-            v = _ccc_pair(x, mx, ssx, cx, gt[j], gm[j], gs[j], gc[j], corrected, acc)
+            v = _ccc_pair(x, mx, ssx, cx, fx, vx, gt[j], gm[j], gs[j], gc[j], gf[j], gv[j],
+                          corrected, acc)
             if v > best:
                 best = v
             elif v != v:  # NaN (float32 overflow): keep it, max_ccc raises
                 best = v
                 break
         out[i, k] = best
+    return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _max_ccc_ragged(pred, tg, off, order, corrected):
+    """pred (A, L, D) and tg (K, L, D) f32 packed along time (sample s holds frames
+    off[s]:off[s + 1]); order: the samples in visiting order -> (N, A) max CCC over the sample's
+    K targets."""
+    alpha, _, d = pred.shape
+    kk = tg.shape[0]
+    n = off.shape[0] - 1
+    out = np.empty((n, alpha))
+    for r in prange(n):
+        s = order[r]
+        o0 = off[s]
+        o1 = off[s + 1]
+        gm = np.empty((kk, d))
+        gs = np.empty((kk, d))
+        gc = np.empty((kk, d), dtype=np.bool_)
+        gf = np.empty((kk, d), dtype=np.float32)
+        gv = np.empty((kk, d), dtype=np.float32)
+        for j in range(kk):
+            m, ss, c, f, v = _col_stats(tg[j, o0:o1])
+            gm[j] = m
+            gs[j] = ss
+            gc[j] = c
+            gf[j] = f
+            gv[j] = v
+        acc = np.empty(d)
+        for i in range(alpha):
+            x = pred[i, o0:o1]
+            mx, ssx, cx, fx, vx = _col_stats(x)
+            best = -np.inf
+            for j in range(kk):
+                v = _ccc_pair(x, mx, ssx, cx, fx, vx, tg[j, o0:o1], gm[j], gs[j], gc[j], gf[j],
+                              gv[j], corrected, acc)
+                if v > best:
+                    best = v
+                elif v != v:  # NaN (float32 overflow): keep it, the caller raises
+                    best = v
+                    break
+            out[s, i] = best
     return out
 
 
@@ -145,6 +200,22 @@ def max_ccc(pred: np.ndarray, gt: np.ndarray, nb_ptr: np.ndarray, nb_idx: np.nda
     return out
 
 
+def max_ccc_ragged(pred: np.ndarray, tg: np.ndarray, off: np.ndarray, order: np.ndarray,
+                   corrected: bool = False) -> np.ndarray:
+    """(N, A) max over each sample's targets of the CCC; packed inputs as
+    :class:`reactbench.metrics.ragged.Ragged` holds them (trusted). A CCC that is not finite
+    raises, naming the sample."""
+    out = _max_ccc_ragged(pred, tg, off, order, bool(corrected))
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i, k = (int(v) for v in np.argwhere(bad)[0])
+        raise ValueError(
+            f"pred[{i}], targets[{i}]: FRCorr is undefined: the CCC of generation {k} is not "
+            f"finite; {_OVERFLOW}"
+        )
+    return out
+
+
 def ccc(x, y, *, protocol: str = "official") -> float:
     """Column-mean CCC of two (T, 25) (or (T, d)) arrays; ``x`` real, ``y`` generated.
 
@@ -164,10 +235,8 @@ def ccc(x, y, *, protocol: str = "official") -> float:
         )
     check_finite(x, "x")
     check_finite(y, "y")
-    mx, sx, cx = _col_stats(x)
-    my, sy, cy = _col_stats(y)
     acc = np.empty(x.shape[1])
-    v = float(_ccc_pair(x, mx, sx, cx, y, my, sy, cy, corrected, acc))
+    v = float(_ccc_pair(x, *_col_stats(x), y, *_col_stats(y), corrected, acc))
     if not np.isfinite(v):
         raise ValueError(f"x, y: the CCC is not finite; {_OVERFLOW}")
     return v

@@ -10,7 +10,7 @@ sufficient statistics FRDvs needs to be recomputed on resampled rows.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -80,6 +80,65 @@ def _dvs_kernel(y):
                 acc += v * v
             out[i] += acc
     return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _ragged_div_var(pred, off, order, out_div, out_var):
+    """pred (A, L, D) f32 packed along time (sample s = frames off[s]:off[s + 1]) -> per sample:
+    out_div (N,) the sum of squared deviations from the generation mean, out_var (N,) the mean
+    over (A, D) of the unbiased variance over time (float64)."""
+    alpha, _, d = pred.shape
+    n = off.shape[0] - 1
+    for r in prange(n):
+        s = order[r]
+        o0 = off[s]
+        t = off[s + 1] - o0
+        acc = 0.0
+        for f in range(o0, o0 + t):
+            for c in range(d):
+                m = 0.0
+                for a in range(alpha):
+                    m += np.float64(pred[a, f, c])
+                m /= alpha
+                for a in range(alpha):
+                    v = np.float64(pred[a, f, c]) - m
+                    acc += v * v
+        out_div[s] = acc
+        total = 0.0
+        mean = np.zeros(d)
+        ss = np.zeros(d)
+        for a in range(alpha):
+            mean[:] = 0.0
+            ss[:] = 0.0
+            for f in range(o0, o0 + t):
+                for c in range(d):
+                    mean[c] += np.float64(pred[a, f, c])
+            for c in range(d):
+                mean[c] /= t
+            for f in range(o0, o0 + t):
+                for c in range(d):
+                    v = np.float64(pred[a, f, c]) - mean[c]
+                    ss[c] += v * v
+            for c in range(d):
+                total += ss[c] / (t - 1)
+        out_var[s] = total / (alpha * d)
+
+
+def ragged_div_var(pred: np.ndarray, off: np.ndarray,
+                   order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample S-MSE (N,) and temporal variance (N,) of variable-length samples packed along
+    time (pred (A, L, D) float32; sample s = frames off[s]:off[s + 1]). S-MSE is the mean over
+    ordered generation pairs of the per-element squared difference (needs A >= 2); the variance
+    is unbiased over time (needs T_k >= 2), averaged over generations and columns."""
+    alpha, _, d = pred.shape
+    n = off.shape[0] - 1
+    ss = np.empty(n)
+    var = np.empty(n)
+    with parallel_chunksize(1):
+        _ragged_div_var(pred, off, order, ss, var)
+    lengths = np.diff(off).astype(np.float64)
+    div = 2.0 * alpha * ss / (alpha * (alpha - 1) * lengths * d) if alpha > 1 else np.zeros(n)
+    return div, var
 
 
 def per_speaker_div(pred: np.ndarray) -> np.ndarray:

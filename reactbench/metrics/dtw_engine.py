@@ -30,7 +30,7 @@ Speed without changing a value:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
+from numba import njit, parallel_chunksize, prange, types
 from numba.extending import intrinsic
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
@@ -632,80 +632,107 @@ def _fill_lane(x, lane, ka, kv):
             kv[a, c - AU_END, lane] = x[a, c]
 
 
+@njit(cache=True, error_model="numpy")
+def _min_block(X, Y, yidx, bounds, w, abandon, out):
+    """One speaker's minima: X (alpha, T, 25) generations, Y (M, T, 25) real reactions of which
+    rows ``yidx`` are appropriate (f32); writes out (alpha,) float64, the minimum grouped DTW of
+    each generation over those rows.
+
+    The alpha x |yidx| (generation, reaction) pairs run W at a time in ``_lane_group``, ordered
+    by their diagonal-path cost relative to the generation's smallest one (which seeds the
+    generation's best-so-far, an exact upper bound)."""
+    alpha, t, d = X.shape
+    cnt = yidx.shape[0]
+    nv = EMOTION_DIM - AU_END
+    xm = np.empty((alpha, t), dtype=np.int64)
+    xbin = np.empty(alpha, dtype=np.bool_)
+    for k in range(alpha):
+        xbin[k] = _au_masks(X[k], xm[k])
+    ym = np.empty((cnt, t), dtype=np.int64)
+    ybin = np.empty(cnt, dtype=np.bool_)
+    for q in range(cnt):
+        ybin[q] = _au_masks(Y[yidx[q]], ym[q])
+    m = alpha * cnt
+    best = np.full(alpha, np.inf)
+    order = np.arange(m)
+    if abandon:
+        ub = np.empty(m)
+        for k in range(alpha):
+            for q in range(cnt):
+                ub[k * cnt + q] = _diagonal_bound(X[k], Y[yidx[q]], bounds, w)
+                best[k] = min(best[k], ub[k * cnt + q])
+        key = np.empty(m)
+        for r in range(m):
+            lo = best[r // cnt]
+            key[r] = ub[r] / lo if lo > 0.0 else (0.0 if ub[r] == 0.0 else np.inf)
+        order = np.argsort(key, kind="mergesort")
+    xa = np.zeros((t, AU_END, W))
+    xv = np.zeros((t, nv, W))
+    ya = np.zeros((t, AU_END, W))
+    yv = np.zeros((t, nv, W))
+    xms = np.zeros((t, W), dtype=np.int64)
+    yms = np.zeros((t, W), dtype=np.int64)
+    rows = np.empty((2, 3, t + 1, W))
+    cau = np.empty((t, 2, W))
+    lim = np.empty(W)
+    res = np.empty(W)
+    for g0 in range(0, m, W):
+        nl = min(W, m - g0)
+        bits = True
+        for lane in range(W):
+            if lane < nl:
+                r = order[g0 + lane]
+                k = r // cnt
+                q = r % cnt
+                _fill_lane(X[k], lane, xa, xv)
+                _fill_lane(Y[yidx[q]], lane, ya, yv)
+                for a in range(t):
+                    xms[a, lane] = xm[k, a]
+                    yms[a, lane] = ym[q, a]
+                bits = bits and xbin[k] and ybin[q]
+                lim[lane] = best[k] if abandon else np.inf
+            else:  # padding: zero sequences, never holds the group back
+                xa[:, :, lane] = 0.0
+                xv[:, :, lane] = 0.0
+                ya[:, :, lane] = 0.0
+                yv[:, :, lane] = 0.0
+                xms[:, lane] = 0
+                yms[:, lane] = 0
+                lim[lane] = -np.inf
+        _lane_group(xa, xv, xms, ya, yv, yms, bits, w, lim, rows, cau, res)
+        for lane in range(nl):
+            k = order[g0 + lane] // cnt
+            if res[lane] < best[k]:
+                best[k] = res[lane]
+    out[:] = best
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
-    """pred (N, alpha, T, 25) f32, gt (M, T, 25) f32; CSR neighbours -> (N, alpha) float64.
-
-    Parallel over speakers; the alpha x |J_i| (generation, neighbour) pairs of a speaker run W at
-    a time in ``_lane_group``, ordered by their diagonal-path cost relative to the generation's
-    smallest one (which seeds the generation's best-so-far, an exact upper bound)."""
-    n, alpha, t, d = pred.shape
-    nv = EMOTION_DIM - AU_END
+    """pred (N, alpha, T, 25) f32, gt (M, T, 25) f32; CSR neighbours -> (N, alpha) float64,
+    parallel over speakers (``_min_block`` per speaker)."""
+    n, alpha = pred.shape[:2]
     out = np.empty((n, alpha))
     for i in prange(n):
-        start = nb_ptr[i]
-        cnt = nb_ptr[i + 1] - start
-        xm = np.empty((alpha, t), dtype=np.int64)
-        xbin = np.empty(alpha, dtype=np.bool_)
-        for k in range(alpha):
-            xbin[k] = _au_masks(pred[i, k], xm[k])
-        ym = np.empty((cnt, t), dtype=np.int64)
-        ybin = np.empty(cnt, dtype=np.bool_)
-        for q in range(cnt):
-            ybin[q] = _au_masks(gt[nb_idx[start + q]], ym[q])
-        m = alpha * cnt
-        best = np.full(alpha, np.inf)
-        order = np.arange(m)
-        if abandon:
-            ub = np.empty(m)
-            for k in range(alpha):
-                for q in range(cnt):
-                    ub[k * cnt + q] = _diagonal_bound(pred[i, k], gt[nb_idx[start + q]], bounds, w)
-                    best[k] = min(best[k], ub[k * cnt + q])
-            key = np.empty(m)
-            for r in range(m):
-                lo = best[r // cnt]
-                key[r] = ub[r] / lo if lo > 0.0 else (0.0 if ub[r] == 0.0 else np.inf)
-            order = np.argsort(key, kind="mergesort")
-        xa = np.zeros((t, AU_END, W))
-        xv = np.zeros((t, nv, W))
-        ya = np.zeros((t, AU_END, W))
-        yv = np.zeros((t, nv, W))
-        xms = np.zeros((t, W), dtype=np.int64)
-        yms = np.zeros((t, W), dtype=np.int64)
-        rows = np.empty((2, 3, t + 1, W))
-        cau = np.empty((t, 2, W))
-        lim = np.empty(W)
-        res = np.empty(W)
-        for g0 in range(0, m, W):
-            nl = min(W, m - g0)
-            bits = True
-            for lane in range(W):
-                if lane < nl:
-                    r = order[g0 + lane]
-                    k = r // cnt
-                    q = r % cnt
-                    _fill_lane(pred[i, k], lane, xa, xv)
-                    _fill_lane(gt[nb_idx[start + q]], lane, ya, yv)
-                    for a in range(t):
-                        xms[a, lane] = xm[k, a]
-                        yms[a, lane] = ym[q, a]
-                    bits = bits and xbin[k] and ybin[q]
-                    lim[lane] = best[k] if abandon else np.inf
-                else:  # padding: zero sequences, never holds the group back
-                    xa[:, :, lane] = 0.0
-                    xv[:, :, lane] = 0.0
-                    ya[:, :, lane] = 0.0
-                    yv[:, :, lane] = 0.0
-                    xms[:, lane] = 0
-                    yms[:, lane] = 0
-                    lim[lane] = -np.inf
-            _lane_group(xa, xv, xms, ya, yv, yms, bits, w, lim, rows, cau, res)
-            for lane in range(nl):
-                k = order[g0 + lane] // cnt
-                if res[lane] < best[k]:
-                    best[k] = res[lane]
-        out[i] = best
+        _min_block(pred[i], gt, nb_idx[nb_ptr[i]:nb_ptr[i + 1]], bounds, w, abandon, out[i])
+    return out
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _min_grouped_ragged(pred, tg, off, order, bounds, w, abandon):
+    """pred (A, L, 25) and tg (K, L, 25) f32 packed along time (sample s holds frames
+    off[s]:off[s + 1]); order: the samples in visiting order -> (N, A) float64, the minimum
+    grouped DTW of each generation over the sample's K targets (whole clips)."""
+    alpha = pred.shape[0]
+    kk = tg.shape[0]
+    n = off.shape[0] - 1
+    out = np.empty((n, alpha))
+    yidx = np.arange(kk)
+    for r in prange(n):
+        s = order[r]
+        o0 = off[s]
+        o1 = off[s + 1]
+        _min_block(pred[:, o0:o1], tg[:, o0:o1], yidx, bounds, w, abandon, out[s])
     return out
 
 
@@ -754,6 +781,17 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
     ptr, idx = neighbour_csr(neighbours)
     with numba_threads(n_jobs):
         return _min_grouped(pred, gt, ptr, idx, _BOUNDS, _W, bool(abandon))
+
+
+def min_grouped_dtw_ragged(pred: np.ndarray, tg: np.ndarray, off: np.ndarray,
+                           order: np.ndarray, *, n_jobs: int = -1,
+                           abandon: bool = True) -> np.ndarray:
+    """Per (sample, generation) minimum grouped DTW over the sample's targets, on variable-length
+    samples packed along time: pred (A, L, 25), tg (K, L, 25) float32, sample s = frames
+    off[s]:off[s + 1], visited in ``order`` (longest first balances the threads). Returns
+    (N, A) float64; each value is the one ``grouped_dtw`` gives (whole clips, no chunking)."""
+    with numba_threads(n_jobs), parallel_chunksize(1):
+        return _min_grouped_ragged(pred, tg, off, order, _BOUNDS, _W, bool(abandon))
 
 
 def _check_pair(x: np.ndarray, y: np.ndarray, width: int | None = None) -> None:

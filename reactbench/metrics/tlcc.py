@@ -16,7 +16,7 @@ the NaN rule's 49, not a measurement).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, parallel_chunksize, prange
 
 from reactbench.metrics.constants import TLCC_MAX_LAG, TLCC_N_LAGS
 from reactbench.metrics.threads import numba_threads
@@ -146,6 +146,23 @@ def _offsets(pred, speaker, n_gen, corrected, max_lag):
     return out
 
 
+@njit(cache=True, parallel=True, error_model="numpy")
+def _offsets_ragged(pred, speaker, off, order, n_gen, corrected, max_lag):
+    """pred (A, L, D), speaker (L, D) f32 packed along time (sample s holds frames
+    off[s]:off[s + 1]; visited in ``order``) -> (N, n_gen) offsets of generations 0..n_gen-1."""
+    n = off.shape[0] - 1
+    out = np.empty((n, n_gen), dtype=np.int64)
+    for task in prange(n * n_gen):
+        s = order[task // n_gen]
+        k = task % n_gen
+        x = pred[k, off[s]:off[s + 1]]
+        y = speaker[off[s]:off[s + 1]]
+        sc = _scores(_transposed(x), _transposed(y), _changes(x), _changes(y), corrected,
+                     max_lag)
+        out[s, k] = _offset(sc, corrected, max_lag)
+    return out
+
+
 @njit(cache=True, error_model="numpy")
 def _transposed(x):
     """(T, D) f32 -> (D, T) float64, contiguous per column."""
@@ -162,6 +179,15 @@ def offsets(pred: np.ndarray, speaker: np.ndarray, n_gen: int, corrected: bool,
     """(N, n_gen) signed offsets for generations 0..n_gen-1 (trusted float32 inputs), lags
     -max_lag..max_lag."""
     return _offsets(pred, speaker, int(n_gen), bool(corrected), int(max_lag))
+
+
+def offsets_ragged(pred: np.ndarray, speaker: np.ndarray, off: np.ndarray, order: np.ndarray,
+                   n_gen: int, corrected: bool, max_lag: int = TLCC_MAX_LAG) -> np.ndarray:
+    """(N, n_gen) signed offsets of variable-length samples packed along time (trusted float32
+    inputs, as :class:`reactbench.metrics.ragged.Ragged` holds them)."""
+    with parallel_chunksize(1):
+        return _offsets_ragged(pred, speaker, off, order, int(n_gen), bool(corrected),
+                               int(max_lag))
 
 
 def tlcc_scores(x, y, *, protocol: str = "official") -> np.ndarray:
