@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from reactbench.data import load_split
 from reactbench.errors import ModelError
 from reactbench.results import read_result
 from tests.helpers import runs
 from tests.helpers.quick_runs import PLUGINS, run_args
+
+
+@pytest.fixture(scope="module")
+def split(tiny_dataset):
+    return load_split(tiny_dataset, "test", audio=False)
 
 
 def test_cached_predictions_never_cross_models_or_options(tiny_dataset, tmp_path, cli,
