@@ -12,7 +12,8 @@ from reactbench.protocols import CORRECTED, OFFICIAL, Protocol, get_protocol, re
 
 
 def test_the_react2024_protocols_are_named_as_result_files_name_them():
-    assert PROTOCOLS == ("official", "corrected") == protocols.protocol_names()
+    assert PROTOCOLS == ("official", "corrected", "react2025", "react2025-corrected",
+                         "react2026") == protocols.protocol_names()
     assert get_protocol("react2024-official") is OFFICIAL is get_protocol("official")
     assert get_protocol("react2024-corrected") is CORRECTED
     assert get_protocol(CORRECTED) is CORRECTED
@@ -35,9 +36,10 @@ def test_the_kernels_read_their_constants_from_the_protocol():
     assert (REA_WINDOW, REA_HOP) == (OFFICIAL.rea_window, OFFICIAL.rea_hop) == (50, 25)
 
 
-@pytest.mark.parametrize("bad", ["Official", "react2025", "", None, 3])
+@pytest.mark.parametrize("bad", ["Official", "react2027", "", None, 3])
 def test_an_unknown_protocol_names_the_argument_and_the_choices(bad):
-    with pytest.raises(ValueError, match=r"protocol: expected one of \['official', 'corrected'\] "
+    with pytest.raises(ValueError, match=r"protocol: expected one of \['official', 'corrected', "
+                                         r"'react2025', 'react2025-corrected', 'react2026'\] "
                                          r"\(aliases: 'react2024-official', "
                                          r"'react2024-corrected'\), got "):
         get_protocol(bad)
@@ -68,3 +70,18 @@ def test_a_protocol_object_with_other_lags_changes_frsyn_bounds():
     assert scores.protocol == "short-lags" and 0 <= scores["FRSyn"] <= 9
     with pytest.raises(ValueError, match="corrected FRSyn needs T >= 50"):
         compute_metrics(pred, None, sp, None, protocol="corrected", metrics=["FRSyn"])
+
+
+def test_react2025_and_react2026_define_the_mars_numbers():
+    r25, r25c, r26 = (get_protocol(n) for n in ("react2025", "react2025-corrected", "react2026"))
+    for p in (r25, r25c, r26):
+        assert (p.fps, p.clip_frames, p.appropriateness, p.alpha) == (30, None, "targets", 10)
+        assert (p.window, p.speaker_context, p.offline_chunk) == (30, 60, 750)
+        assert (p.targets_per_sample, p.target_rule, p.target_seed) == (10, "session-pool", 1234)
+        assert p.tlcc_max_lag == 49 and p.round_aus and p.div_single == "error"
+        assert p.metrics[:5] == ("FRCorr", "FRDist", "FRSyn", "FRDiv", "FRVar")
+        assert p.version == "1" and p.mae_columns == (15, 25)
+    assert "MAE" not in r25.metrics and "MAE" in r25.available_metrics
+    assert r26.metrics[-1] == "MAE" and not r26.bidirectional and r25.bidirectional
+    assert r25c.corrected and r25c.tlcc_generations == "all" and r25.tlcc_generations == "first"
+    assert OFFICIAL.available_metrics == OFFICIAL.metrics and OFFICIAL.div_single == "zero"

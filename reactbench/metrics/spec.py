@@ -237,7 +237,7 @@ METRICS: dict[str, MetricSpec] = {s.name: s for s in (
                optional=("pred_3dmm", "listener_3dmm")),
     MetricSpec("FRSyn", "FRSyn", "lower", "Synchrony", "1", ("speaker",), 2, _fr_syn, _check_syn,
                "|time-lagged cross-correlation offset| to the speaker", check_ragged=_ragged_syn),
-    MetricSpec("MAE", "MAE", "lower", "Appropriateness", "1", ("targets",), 4, _mae, None,
+    MetricSpec("MAE", "MAE", "lower", "Accuracy", "1", ("targets",), 4, _mae, None,
                "mean absolute error of valence, arousal and expressions, each generation "
                "averaged over the first alpha targets (REACT2025/2026)",
                check_ragged=_ragged_mae),

@@ -17,6 +17,7 @@ from reactbench.metrics import (
     compute_metrics,
     tlcc_offsets,
 )
+from reactbench.protocols import CORRECTED, OFFICIAL
 from tests.metrics.conftest import make_emotions
 
 
@@ -28,22 +29,24 @@ def test_public_names():
     for name in ("compute_metrics", "ccc", "dtw", "fr_corr", "fr_dist", "fr_div", "fr_var",
                  "fr_dvs", "fr_rea", "fr_syn", "tlcc_offsets", "frechet_distance"):
         assert callable(getattr(M, name))
-    assert METRIC_NAMES == ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRRea", "FRSyn")
+    assert METRIC_NAMES == ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRRea", "FRSyn",
+                            "MAE")
+    assert OFFICIAL.metrics == METRIC_NAMES[:7]
     assert set(DIRECTIONS) == set(METRIC_NAMES) == set(METRIC_VERSIONS)
     assert {DIRECTIONS[m] for m in ("FRDist", "FRRea", "FRSyn")} == {"lower"}
     assert {DIRECTIONS[m] for m in ("FRCorr", "FRDiv", "FRVar", "FRDvs")} == {"higher"}
     assert [m for g in METRIC_GROUPS.values() for m in g] == list(METRIC_NAMES)
     assert M.METRIC_LABELS["FRRea"] == "FRRea-feat"
-    assert PROTOCOLS == ("official", "corrected")
+    assert PROTOCOLS == ("official", "corrected", "react2025", "react2025-corrected", "react2026")
 
 
 def test_result_object(small_case):
     s = compute_metrics(*_args(small_case))
-    assert list(s) == list(METRIC_NAMES)
+    assert list(s) == list(OFFICIAL.metrics)
     assert all(isinstance(v, float) and np.isfinite(v) for v in s.values())
     assert s.protocol == "official" and s.ci == {} and s.extra == {}
     assert s.versions["FRRea"] == "feat-1-emotion" and s.realism_features == "emotion"
-    assert set(s.timings) == set(METRIC_NAMES)
+    assert set(s.timings) == set(OFFICIAL.metrics)
     d = json.loads(json.dumps(s.to_dict()))
     assert d["protocol"] == "official" and d["metrics"]["FRDist"] == s["FRDist"]
 
@@ -57,7 +60,7 @@ def test_subset_order_and_alias(small_case):
 
 def test_corrected_protocol(small_case):
     # small_case has T = 40, too short for corrected FRSyn (test_validation covers that error)
-    no_syn = [m for m in METRIC_NAMES if m != "FRSyn"]
+    no_syn = [m for m in CORRECTED.metrics if m != "FRSyn"]
     s = compute_metrics(*_args(small_case), protocol="corrected", metrics=no_syn)
     alpha = small_case["pred"].shape[1]
     assert s.protocol == "corrected"
@@ -103,18 +106,18 @@ def test_bootstrap_matches_recomputation_on_resampled_rows(small_case):
     b, seed = 12, 3
     s = compute_metrics(pred, gt, sp, nb, bootstrap=b, seed=seed)
     weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=b)
-    samples = {m: [] for m in METRIC_NAMES}
+    samples = {m: [] for m in OFFICIAL.metrics}
     y = pred.reshape(n, -1).astype(np.float64)
     for w in weights:
         idx = np.repeat(np.arange(n), w)
         r = compute_metrics(pred[idx], gt, sp[idx], nb[idx])
-        for m in METRIC_NAMES:
+        for m in OFFICIAL.metrics:
             samples[m].append(r[m])
         # FRDvs: mean over pairs of draws of different speakers
         pairs = [(a, c) for a in idx for c in idx if a != c]
         dvs = np.mean([np.sum((y[a] - y[c]) ** 2) for a, c in pairs]) / y.shape[1]
         samples["FRDvs"][-1] = dvs
-    for m in METRIC_NAMES:
+    for m in OFFICIAL.metrics:
         lo, hi = np.percentile(samples[m], [2.5, 97.5])
         assert s.ci[m] == pytest.approx((lo, hi), rel=1e-6, abs=1e-9), m
     again = compute_metrics(pred, gt, sp, nb, bootstrap=b, seed=seed)
