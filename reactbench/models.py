@@ -84,6 +84,9 @@ class SpeakerInput:
     rows: (B,) row indices into the split (mirrored order); clip_ids: (B,) speaker clip paths.
     listener_emotion / listener_3dmm: (B, t, 25) / (B, t, 58) real listener reactions, given
     ONLY to reference rows whose class sets ``needs_listener = True`` (None otherwise).
+    spans: (B, 2) clip frames [start, end) each row covers when the harness cuts
+    variable-length clips into fixed-length segments (REACT2025/2026 chunks and windows; frames
+    outside the clip are zeros); None for whole clips.
     """
 
     emotion: np.ndarray
@@ -94,6 +97,7 @@ class SpeakerInput:
     fps: int = 25
     listener_emotion: np.ndarray | None = None
     listener_3dmm: np.ndarray | None = None
+    spans: np.ndarray | None = None
 
     @property
     def batch_size(self) -> int:

@@ -7,7 +7,8 @@ result record.
 :mod:`~reactbench.harness.cache` the predictions cache;
 :mod:`~reactbench.harness.scoring` scoring, preflight and per-seed aggregation;
 :mod:`~reactbench.harness.runner` a whole run; :mod:`~reactbench.harness.saved` scoring saved
-predictions.
+predictions; :mod:`~reactbench.harness.clips` and :mod:`~reactbench.harness.clip_runner` the
+same for variable-length clips (REACT2025/2026: chunks, windows, per-sample targets).
 """
 
 from reactbench.harness.cache import (
@@ -18,6 +19,11 @@ from reactbench.harness.cache import (
     predictions_path,
 )
 from reactbench.harness.causality import CAUSALITY_ATOL, CausalityError, check_causality
+from reactbench.harness.clip_runner import (
+    evaluate_clip_model,
+    run_clips,
+    score_clip_predictions,
+)
 from reactbench.harness.generate import (
     batches,
     check_prediction_memory,
@@ -38,7 +44,8 @@ from reactbench.harness.scoring import aggregate, preflight, score
 
 __all__ = [
     "CAUSALITY_ATOL", "PREDICTIONS_CACHE_VERSION", "CausalityError", "DataBundle", "RunOptions",
-    "aggregate", "batches", "check_causality", "check_common", "check_prediction_memory",
+    "aggregate", "batches", "evaluate_clip_model", "run_clips", "score_clip_predictions",
+    "check_causality", "check_common", "check_prediction_memory",
     "check_score_options", "check_window_fits", "evaluate_model", "generate_offline",
     "generate_online", "load_bundle", "load_cached", "model_code", "predictions_key",
     "predictions_path", "preflight", "run", "score", "score_predictions", "speaker_input",

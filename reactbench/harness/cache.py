@@ -20,7 +20,7 @@ from reactbench.constants import EMOTION_DIM
 from reactbench.errors import ModelError
 from reactbench.harness.generate import call_model
 from reactbench.paths import cache_dir
-from reactbench.predictions import Predictions
+from reactbench.predictions import Predictions, RaggedPredictions, load_ragged, ragged_problems
 from reactbench.results import json_problem, json_value
 
 PREDICTIONS_CACHE_VERSION = "1"
@@ -121,5 +121,73 @@ def load_cached(path: Path, n: int, alpha: int, frames: int,
     if key is not None and meta.get("key") != key:
         return None
     if "content_sha256" in meta and meta["content_sha256"] != content_digest(preds):
+        return None
+    return preds, meta
+
+
+# ----------------------------------------------------------------------------- variable length
+def clip_predictions_key(info, identity: dict, *, split: str, task: str, generation: dict,
+                         alpha: int, seed: int, keep_face: bool = False,
+                         code: dict | None = None, targets: str | None = None) -> str:
+    """The cache key of one model's predictions on variable-length clips (REACT2025/2026):
+    as :func:`predictions_key`, with the segment arithmetic (``generation``: chunk or window
+    and speaker context, or whole samples) instead of a frame count, and ``targets`` (the ids
+    hash and alignment of the targets) for models that read them."""
+    payload = {
+        "code": code,
+        "face": keep_face,
+        "cache": PREDICTIONS_CACHE_VERSION,
+        "layout": "mars",
+        "model": info.name,
+        "version": info.version,
+        "params": info.params,
+        "dataset": {k: v for k, v in identity.items() if k not in ("root", "rows")},
+        "split": split,
+        "task": task,
+        "generation": generation,
+        "alpha": alpha,
+        "seed": seed,
+        "targets": targets,
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def ragged_digest(preds: RaggedPredictions) -> str:
+    """SHA-256 (hex) over ragged predictions: each clip's id, then its arrays' dtype, shape and
+    bytes (emotion, and 3DMM when present), in sample order."""
+    h = hashlib.sha256()
+    faces = preds.face_3dmm or [None] * len(preds.emotion)
+    for cid, emo, face in zip(preds.sample_ids or [], preds.emotion, faces):
+        h.update(f"clip:{cid};".encode())
+        for name, arr in (("emotion", emo), ("face_3dmm", face)):
+            if arr is not None:
+                a = np.ascontiguousarray(arr, dtype=np.float32)
+                h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+                h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def load_cached_clips(path: Path, sample_ids: list[str], lengths, alpha: int,
+                      key: str | None = None) -> tuple[RaggedPredictions, dict] | None:
+    """(predictions, stored meta) from a ragged cache file, or None when it is missing,
+    unreadable, not these clips with these lengths and alpha, not finite, stored under
+    another ``key``, or not matching its content digest (regenerate)."""
+    if not path.is_file():
+        return None
+    try:
+        emo, face, meta = load_ragged(path)
+    except Exception:
+        return None
+    if ragged_problems(emo, sample_ids, lengths, check_range=False, face=face):
+        return None
+    preds = RaggedPredictions(emotion=[emo[c] for c in sample_ids],
+                              face_3dmm=[face[c] for c in sample_ids] if face else None,
+                              sample_ids=list(sample_ids))
+    if preds.alpha != alpha:
+        return None
+    if key is not None and meta.get("key") != key:
+        return None
+    if "content_sha256" in meta and meta["content_sha256"] != ragged_digest(preds):
         return None
     return preds, meta

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reactbench.data.targets import GT_ALIGN
 from reactbench.errors import ReactbenchError, param
 from reactbench.metrics.constants import MAX_BOOTSTRAP
 from reactbench.metrics.spec import METRIC_NAMES
@@ -29,7 +30,10 @@ class RunOptions:
     generated per speaker; seeds: generation seeds (values are means over them); window: online
     window length in frames; frames: frames per clip to load; causality_windows: windows
     re-checked on the sampled batch (online); realism_3dmm: feed predicted and real 3DMM to
-    FRRea-feat; model_args: model spec -> constructor options."""
+    FRRea-feat; model_args: model spec -> constructor options. Under a ``"targets"`` protocol
+    (REACT2025/2026, variable-length clips): ``frames`` is not used, the online window is the
+    protocol's, gt_align: how targets of another length are aligned (``"linear"`` or
+    ``"emotionvae"``, which needs gt_align_checkpoint, an EmotionVAE state dict)."""
 
     split: str = "test"
     data: str | Path | None = None
@@ -50,6 +54,8 @@ class RunOptions:
     progress: bool = True
     cache: bool = True
     model_args: dict[str, dict[str, str]] = field(default_factory=dict)
+    gt_align: str = "linear"
+    gt_align_checkpoint: str | Path | None = None
 
     @property
     def scoring_protocol(self) -> Protocol:
@@ -81,6 +87,23 @@ class RunOptions:
                                   "means over seeds, so a repeated seed would be counted twice")
         check_common(frames=self.frames, bootstrap=self.bootstrap, device=self.device,
                      metrics=self.metrics, n_jobs=self.n_jobs)
+        check_gt_align(self.gt_align, self.gt_align_checkpoint)
+
+
+def check_gt_align(gt_align: str, checkpoint) -> None:
+    """``gt_align`` one of the alignments; ``gt_align_checkpoint`` given for (and only for)
+    ``"emotionvae"``."""
+    if gt_align not in GT_ALIGN:
+        raise ReactbenchError(f"{param('gt_align', gt_align)}: expected one of "
+                              f"{', '.join(GT_ALIGN)}")
+    if gt_align == "emotionvae" and checkpoint is None:
+        raise ReactbenchError(f"{param('gt_align', 'emotionvae')} needs "
+                              f"{param('gt_align_checkpoint', 'PATH')}: an EmotionVAE checkpoint "
+                              "(the official post-processor is not distributed with reactbench)")
+    if gt_align != "emotionvae" and checkpoint is not None:
+        raise ReactbenchError(f"{param('gt_align_checkpoint')} applies to "
+                              f"{param('gt_align', 'emotionvae')} only (got "
+                              f"{param('gt_align', gt_align)})")
 
 
 def check_protocol(protocol: str | Protocol) -> Protocol:

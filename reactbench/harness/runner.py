@@ -13,7 +13,7 @@ from typing import Any
 
 from reactbench import registry
 from reactbench.data import dataset_identity, load_split, resolve_data
-from reactbench.errors import ModelError, ParamNames, ReactbenchError, ResultsError, param
+from reactbench.errors import ParamNames, ReactbenchError, ResultsError, param
 from reactbench.harness.cache import (
     content_digest,
     load_cached,
@@ -22,6 +22,8 @@ from reactbench.harness.cache import (
     predictions_path,
 )
 from reactbench.harness.causality import check_causality
+from reactbench.harness.clip_runner import run_clips
+from reactbench.harness.entries import model_entry, result_targets
 from reactbench.harness.generate import (
     call_model,
     check_prediction_memory,
@@ -30,15 +32,13 @@ from reactbench.harness.generate import (
 )
 from reactbench.harness.options import RunOptions, check_window_fits
 from reactbench.harness.scoring import aggregate, preflight, score
-from reactbench.models import display_fields, model_info
+from reactbench.models import model_info
 from reactbench.predictions import save_predictions
 from reactbench.results import (
-    check_distinct_targets,
     check_results_dir,
     json_value,
     make_record,
     read_result,
-    result_filename,
     write_result,
 )
 
@@ -87,22 +87,6 @@ def load_bundle(opt: RunOptions, need_audio: bool) -> DataBundle:
                           f"{test.frames} frames or {param('task', 'offline')}")
     return DataBundle(root=root, test=test, identity=dataset_identity(root, opt.split),
                       options=opt)
-
-
-def model_entry(spec: str, model: Any, info) -> dict:
-    """The ``model`` entry of a result record for ``model`` (created from ``spec``)."""
-    return {
-        "spec": spec,
-        "name": info.name,
-        "version": info.version,
-        "params": info.params,
-        "citation": info.citation,
-        "reference": bool(getattr(model, "needs_listener", False)),
-        "class": f"{type(model).__module__}.{type(model).__qualname__}",
-        **display_fields(info),  # table row labels and order (ModelInfo.display, ...)
-        # what a trained model was fitted on (ModelInfo.trained_on); absent when unknown
-        **({"trained_on": info.trained_on} if info.trained_on is not None else {}),
-    }
 
 
 def _fit(model, name: str, bundle: DataBundle, seed: int) -> None:
@@ -200,23 +184,6 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
     )
 
 
-def _targets(models: dict[str, Any], opt: RunOptions, out: Path) -> dict[str, Path]:
-    """spec -> result file of each model; refuses a plug-in named like a built-in model and
-    two models that would write one file."""
-    targets, infos = {}, {s: model_info(m) for s, m in models.items()}
-    for s, info in infos.items():
-        taken = registry.BUILTIN_MODELS.get(info.name)  # tables print them as GT, B_Mime, ...
-        if taken and taken not in (s, registry.BUILTIN_MODELS.get(s)):
-            raise ModelError(f"model {s!r} calls itself {info.name!r}, the name of the "
-                             f"built-in model {taken}; choose another ModelInfo.name")
-        stub = {"model": {"name": info.name}, "task": opt.task, "split": opt.split,
-                "protocol": opt.scoring_protocol.name, "alpha": opt.alpha,
-                "seeds": list(opt.seeds)}
-        targets[s] = out / result_filename(stub)
-    check_distinct_targets(targets, {s: info.name for s, info in infos.items()})
-    return targets
-
-
 def run(
     specs: list[str], opt: RunOptions, out: str | Path, *, skip_existing: bool = False,
     models: dict[str, Any] | None = None, log: Log = print, names: ParamNames | None = None,
@@ -236,12 +203,15 @@ def run(
     (each is complete). Returns (record, path) per model, in ``specs`` order.
     """
     opt.validate()
+    if opt.scoring_protocol.appropriateness == "targets":  # REACT2025/2026: MARS clips
+        return run_clips(specs, opt, out, skip_existing=skip_existing, models=models, log=log,
+                         names=names, command=command)
     out = check_results_dir(out)
     given, models = models or {}, {}
     for s in specs:
         models[s] = given[s] if s in given else registry.create_model(
             s, **opt.model_args.get(s, {}))
-    targets = _targets(models, opt, out)
+    targets = result_targets(models, opt, out)
     clash = [s for s, p in targets.items() if p.exists()]
     if clash and not skip_existing:
         raise ResultsError(

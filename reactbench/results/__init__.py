@@ -17,6 +17,7 @@ from reactbench.results.io import (
     HASH_CHARS,
     NAME_PART_MAX,
     SEEDS_PART_MAX,
+    TARGETS_SUFFIX,
     check_distinct_targets,
     check_results_dir,
     name_part,
@@ -25,7 +26,9 @@ from reactbench.results.io import (
     result_filename,
     result_files,
     safe_name,
+    targets_path,
     write_result,
+    write_targets,
 )
 from reactbench.results.record import (
     LIBRARIES,
@@ -54,9 +57,11 @@ from reactbench.results.schema import (
 __all__ = [
     "DIGEST_SCHEME", "HASH_CHARS", "KINDS", "LIBRARIES", "METRIC_KEYS", "MODEL_KEYS",
     "NAME_PART_MAX", "READABLE_SCHEMAS", "REQUIRED_KEYS", "SCHEMA_V1", "SCHEMA_VERSION",
-    "SCORED_FIELDS", "SEEDS_PART_MAX", "TASKS", "check_distinct_targets", "check_results_dir",
+    "SCORED_FIELDS", "SEEDS_PART_MAX", "TARGETS_SUFFIX", "TASKS", "check_distinct_targets",
+    "check_results_dir",
     "edited", "git_state", "json_default", "json_problem", "json_value", "machine",
     "make_record", "metric_entry", "name_part", "now_iso", "read_result", "read_results",
     "record_digest", "result_filename", "result_files", "safe_name", "scored_content",
-    "scored_sha256", "software", "validate_record", "write_result",
+    "scored_sha256", "software", "targets_path", "validate_record", "write_result",
+    "write_targets",
 ]

@@ -18,7 +18,7 @@ DIGEST_SCHEME = "reactbench.scored/1"
 SCORED_FIELDS = (
     "schema", "kind", "command", "task", "window", "split", "alpha", "seeds", "protocol",
     "protocol_version", "bootstrap", "bootstrap_seed", "realism_features", "metrics", "extra",
-    "per_seed", "model", "dataset", "predictions", "causality",
+    "per_seed", "model", "dataset", "predictions", "causality", "targets",
 )
 
 

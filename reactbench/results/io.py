@@ -13,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from reactbench.atomic import check_target, nearest_existing
+from reactbench.atomic import atomic_path, check_target, nearest_existing
 from reactbench.errors import ResultsError, param
 from reactbench.results.schema import json_default, json_problem, validate_record
 
@@ -176,13 +176,42 @@ def read_result(path: str | Path) -> dict:
     return record
 
 
+TARGETS_SUFFIX = ".targets.json"  # the target ids written beside a result file
+
+
+def targets_path(result: str | Path) -> Path:
+    """``<result>.targets.json``: where the target ids of result file ``result`` go."""
+    result = Path(result)
+    return result.with_name(result.stem + TARGETS_SUFFIX)
+
+
+def write_targets(doc: dict, path: str | Path) -> Path:
+    """Write the target-ids document ``doc`` to ``path`` (atomically). An existing file with
+    the same ``ids_sha256`` is kept (the same targets); one with other ids is refused."""
+    path = Path(path)
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            old = None
+        if isinstance(old, dict) and old.get("ids_sha256") == doc.get("ids_sha256"):
+            return path
+        raise ResultsError(f"{path} already holds other target ids; never overwritten (remove "
+                           f"it or use another {param('out')})")
+    text = json.dumps(doc, indent=1, allow_nan=False, default=json_default) + "\n"
+    with atomic_path(path, overwrite=False, what="targets file", error=ResultsError) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
 def result_files(paths: list[str | Path]) -> list[Path]:
-    """Files given directly, plus every ``*.json`` in directories given (sorted); a file named
-    twice (e.g. directly and through its directory) is read once."""
+    """Files given directly, plus every ``*.json`` in directories given (sorted; the
+    ``*.targets.json`` files beside results left out); a file named twice (e.g. directly and
+    through its directory) is read once."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(p.glob("*.json"))
+            found = sorted(f for f in p.glob("*.json") if not f.name.endswith(TARGETS_SUFFIX))
             if not found:
                 raise ResultsError(f"{p}: directory holds no result (*.json) files")
             out += found

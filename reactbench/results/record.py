@@ -100,7 +100,8 @@ def make_record(*, kind: str, task: str, window: int | None, split: str, alpha: 
                 bootstrap_seed: int | None, realism_features: str | None, metrics: dict,
                 extra: dict, per_seed: list | None, model: dict, dataset: dict,
                 predictions: list, causality: dict | None, device: str,
-                timings: dict, command: list[str] | None = None) -> dict:
+                timings: dict, command: list[str] | None = None,
+                targets: dict | None = None) -> dict:
     """A result record from plain values (field meanings: :mod:`reactbench.results.schema`).
 
     ``window``: the online window (recorded for ``task="online"`` only); ``protocol``: the
@@ -108,7 +109,9 @@ def make_record(*, kind: str, task: str, window: int | None, split: str, alpha: 
     (``metric_entry``); ``per_seed``: per-seed values (several seeds) or None; ``device``: what
     the run ran on (the machine entry); ``timings``: stage -> seconds, with ``metrics``:
     metric -> seconds; ``command``: the command line that asked for it (None from the
-    library). Values become plain JSON (numpy values and paths as their plain values,
+    library); ``targets``: the per-sample target lists of a ``"targets"`` protocol (rule,
+    seed, k, gt_align, ids_sha256, file, ...; recorded only when given). Values become plain
+    JSON (numpy values and paths as their plain values,
     anything else as text); the record ends with the ``digest`` of its scored content
     (:mod:`reactbench.results.digest`)."""
     record = {
@@ -138,6 +141,8 @@ def make_record(*, kind: str, task: str, window: int | None, split: str, alpha: 
         "machine": machine(device),
         "timings": timings,
     }
+    if targets is not None:
+        record["targets"] = targets
     record = json.loads(json.dumps(record, default=json_value))
     record["digest"] = record_digest(record)
     return record

@@ -38,6 +38,11 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
   optional ``content_sha256`` (SHA-256 of the arrays scored:
   :func:`reactbench.harness.cache.content_digest`; absent in older files)}.
 - ``causality``: online only: {``passed``, ``windows_checked``, ``rows_checked``, ``detail``}.
+- ``targets`` (optional; only under protocols that score against per-sample target lists):
+  {``rule`` (``"session-pool"``), ``seed``, ``k``, ``gt_align`` (``"linear"`` or
+  ``"emotionvae"``), ``ids_sha256`` (SHA-256 of the chosen target ids), ``file`` (the
+  ``<result>.targets.json`` beside the result that lists them, or null), and for
+  ``emotionvae`` ``checkpoint_sha256``, ``torch_seed``, ``post_clip_length``}.
 - ``software``: {``reactbench``, ``git_commit``, ``git_dirty``, ``python``, libraries...};
   ``machine``: {``platform``, ``processor``, ``cpu_count``, ``device``, ``gpu``}.
 - ``timings``: stage -> seconds (``load``, ``fit``, ``generate``, ``causality``, ``score``) and
@@ -188,7 +193,30 @@ def _check_optional_fields(record: dict, source: str) -> None:
             if p.get(key) is not None and not isinstance(p[key], str):
                 raise ResultsError(f"{source}: field predictions[{i}].{key} must be text or "
                                    f"null; got {p[key]!r}")
+    _check_targets(record.get("targets"), source)
     _check_provenance(record, source)
+
+
+def _check_targets(targets: Any, source: str) -> None:
+    """The optional ``targets`` field."""
+    if targets is None:
+        return
+    if not isinstance(targets, dict):
+        raise ResultsError(f"{source}: field targets must be an object or absent; "
+                           f"got {targets!r}")
+    for key, ok, what in (
+            ("rule", lambda v: isinstance(v, str) and v, "non-empty text"),
+            ("seed", lambda v: type(v) is int, "an integer"),
+            ("k", lambda v: _is_count(v, 1), "an integer >= 1"),
+            ("gt_align", lambda v: isinstance(v, str) and v, "non-empty text"),
+            ("ids_sha256", lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v),
+             "64 hex digits")):
+        if key not in targets or not ok(targets[key]):
+            raise ResultsError(f"{source}: field targets.{key} must be {what}; "
+                               f"got {targets.get(key)!r}")
+    file = targets.get("file")
+    if file is not None and not isinstance(file, str):
+        raise ResultsError(f"{source}: field targets.file must be text or null; got {file!r}")
 
 
 def _check_provenance(record: dict, source: str) -> None:

@@ -1,0 +1,46 @@
+"""The parts of a result record and the result files a run writes that the REACT2024 runner
+and the variable-length runner share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reactbench import registry
+from reactbench.errors import ModelError
+from reactbench.harness.options import RunOptions
+from reactbench.models import display_fields, model_info
+from reactbench.results import check_distinct_targets, result_filename
+
+
+def model_entry(spec: str, model: Any, info) -> dict:
+    """The ``model`` entry of a result record for ``model`` (created from ``spec``)."""
+    return {
+        "spec": spec,
+        "name": info.name,
+        "version": info.version,
+        "params": info.params,
+        "citation": info.citation,
+        "reference": bool(getattr(model, "needs_listener", False)),
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        **display_fields(info),  # table row labels and order (ModelInfo.display, ...)
+        # what a trained model was fitted on (ModelInfo.trained_on); absent when unknown
+        **({"trained_on": info.trained_on} if info.trained_on is not None else {}),
+    }
+
+
+def result_targets(models: dict[str, Any], opt: RunOptions, out: Path) -> dict[str, Path]:
+    """spec -> result file of each model; refuses a plug-in named like a built-in model and
+    two models that would write one file."""
+    targets, infos = {}, {s: model_info(m) for s, m in models.items()}
+    for s, info in infos.items():
+        taken = registry.BUILTIN_MODELS.get(info.name)  # tables print them as GT, B_Mime, ...
+        if taken and taken not in (s, registry.BUILTIN_MODELS.get(s)):
+            raise ModelError(f"model {s!r} calls itself {info.name!r}, the name of the "
+                             f"built-in model {taken}; choose another ModelInfo.name")
+        stub = {"model": {"name": info.name}, "task": opt.task, "split": opt.split,
+                "protocol": opt.scoring_protocol.name, "alpha": opt.alpha,
+                "seeds": list(opt.seeds)}
+        targets[s] = out / result_filename(stub)
+    check_distinct_targets(targets, {s: info.name for s, info in infos.items()})
+    return targets
