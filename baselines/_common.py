@@ -45,3 +45,24 @@ class WindowBaseline(BaseReactionModel):
         self, speaker: SpeakerInput, *, start: int, alpha: int, seed: int
     ) -> Reactions:
         return self.window(speaker, start=start, alpha=alpha, seed=seed)
+
+
+class SampleBaseline(BaseReactionModel):
+    """A REACT2026 naive baseline, computed on whole samples as the challenge's baselines
+    script computes it (no chunks or windows, no AU rounding; offline only): the harness calls
+    ``generate_samples`` once under a ``"targets"`` protocol (REACT2025/2026)."""
+
+    needs_train = False
+    needs_audio = False
+
+    def generate_samples(self, data, targets: list[np.ndarray], *, alpha: int,
+                         seed: int) -> list[np.ndarray]:
+        """N arrays (alpha, T_k, 25) float32 for the samples of ``data`` (a ClipSplit), given
+        the samples' aligned targets (N arrays (K, T_k, 25), target 0 the paired listener)."""
+        raise NotImplementedError
+
+    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
+        name = self.info.name if self.info is not None else type(self).__name__
+        raise ModelError(f"{name} is a REACT2026 naive baseline computed on whole samples; run "
+                         f"it under {param('protocol', 'react2025')} or "
+                         f"{param('protocol', 'react2026')} (offline)")

@@ -37,16 +37,25 @@ BUILTIN_MODELS: dict[str, str] = {
     "b_meanseq": "reactbench.baselines.b_meanseq:BMeanSeq",
     "b_meanfr": "reactbench.baselines.b_meanfr:BMeanFr",
     "b_nn": "reactbench.baselines.b_nn:BNearestNeighbour",
+    # REACT2026 naive baselines (whole samples; REACT2025/2026 protocols only)
+    "gt_identical": "reactbench.baselines.gt_identical:GTIdentical",
+    "b26_random": "reactbench.baselines.b26_random:BRandom2026",
+    "b26_mime": "reactbench.baselines.b26_mime:BMime2026",
+    "b26_meanfr": "reactbench.baselines.b26_meanfr:BMeanFr2026",
 }
 
 BASELINES = ("b_random", "b_mime", "b_meanseq", "b_meanfr", "b_nn", "gt")
 MODEL_GROUPS: dict[str, tuple[str, ...]] = {"baselines": BASELINES}  # built-in groups
+# the REACT2026 naive baselines; ``baselines`` means this group under the REACT2025/2026
+# protocols (reactbench run)
+BASELINES_2026 = ("b26_random", "b26_mime", "b26_meanfr", "gt_identical")
+PROTOCOL_GROUPS: dict[str, tuple[str, ...]] = {"baselines2026": BASELINES_2026}
 
 
 def model_groups() -> dict[str, tuple[str, ...]]:
     """Every group name -> its model names: the built-in ones, then those that installed
     plug-ins declare (:func:`reactbench.plugins.plugin_groups`; a built-in group name wins)."""
-    groups = dict(MODEL_GROUPS)
+    groups = {**MODEL_GROUPS, **PROTOCOL_GROUPS}
     for group, names in plugin_groups().items():
         groups.setdefault(group, names)
     return groups
