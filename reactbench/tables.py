@@ -76,6 +76,12 @@ def _differs(a, b) -> tuple[str, str]:
             ", ".join(f"{k} {b.get(k)!r}" for k in keys))
 
 
+def targets_key(rec: dict) -> dict:
+    """The record's per-sample target lists (rule, seed, K, alignment, ids hash; empty for
+    protocols scored against a neighbour matrix), without the file that lists them."""
+    return {k: v for k, v in (rec.get("targets") or {}).items() if k != "file"}
+
+
 def _versions(rec: dict) -> dict:
     return {m: e.get("version") for m, e in rec["metrics"].items()}
 
@@ -144,6 +150,7 @@ def select(records: Sequence[dict], table: str = "all") -> list[dict]:
         ("dataset", dataset_key, "datasets"),
         ("split", lambda r: r["split"], "splits"),
         ("alpha", lambda r: r["alpha"], "alpha values (FRCorr/FRDist sum over generations)"),
+        ("targets", targets_key, "target lists or alignments"),
     )
     for what, get, plural in checks:
         for r in chosen[1:]:
@@ -331,6 +338,30 @@ def notes(records: Sequence[dict], table: str = "all") -> list[str]:
     if records[0]["protocol"] == "official":
         out.append("Official protocol: FRCorr/FRDist sum over the alpha generations; "
                    "FRSyn scores generation 0.")
+    out += targets_notes(records)
+    return out
+
+
+def targets_notes(records: Sequence[dict]) -> list[str]:
+    """Notes on the per-sample targets of a table (none for neighbour-matrix protocols)."""
+    t = records[0].get("targets")
+    if not t:
+        return []
+    align = {"linear": "linear resampling with AUs re-thresholded (a deviation from the "
+                       "challenge's learned post-processor)",
+             "emotionvae": "the EmotionVAE post-processor (checkpoint sha256 "
+                           f"{str(t.get('checkpoint_sha256'))[:12]}, torch seed "
+                           f"{t.get('torch_seed')})"}.get(t["gt_align"], t["gt_align"])
+    out = [f"Targets: {md_escape(t['rule'])} rule, K = {t['k']} per sample (seed {t['seed']}, "
+           f"ids sha256 {t['ids_sha256'][:12]}); targets of another length aligned by "
+           f"{md_escape(align)}."]
+    forced = [md_escape(_display(r, "all")) for r in records if "FRCorr/real" in r["extra"]]
+    if forced:
+        real = ", ".join(f"{md_escape(_display(r, 'all'))} {r['extra']['FRCorr/real']:.3f}"
+                         for r in records if "FRCorr/real" in r["extra"])
+        out.append(f"FRCorr of {', '.join(forced)} is reported as the challenge's script "
+                   f"reports it (alpha, predictions equal to their targets); real CCC value: "
+                   f"{real}.")
     return out
 
 
@@ -440,13 +471,14 @@ def _latex(recs, cols, table) -> str:
 
 
 def _csv(recs, cols, table) -> str:
-    """One row per record: names, task, reference flag, the online window and whether a
+    """One row per record: names, task, protocol, reference flag, the online window and whether a
     causality check passed (1/0; both empty offline), the number of runs merged into the row
     (1 unless merged), then value, ci_low, ci_high and std (over generation seeds, or over
     merged runs) per metric."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    header = ["method", "model", "task", "reference", "window", "causality_checked", "runs"]
+    header = ["method", "model", "task", "protocol", "reference", "window",
+              "causality_checked", "runs"]
     for _, m, _d in cols:
         label = _label(m)
         header += [label, f"{label}_ci_low", f"{label}_ci_high", f"{label}_std"]
@@ -455,7 +487,7 @@ def _csv(recs, cols, table) -> str:
         online = r["task"] == "online"
         window = _window(r)
         method = _display(r, table) + (f" {EDITED}" if edited_sources(r) else "")
-        row = [method, _name(r), r["task"], int(r["model"]["reference"]),
+        row = [method, _name(r), r["task"], r["protocol"], int(r["model"]["reference"]),
                "" if window is None else int(window),
                int(not unchecked(r)) if online else "", len(r.get("runs") or [r])]
         for _, m, _d in cols:

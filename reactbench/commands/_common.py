@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ReactbenchError
-from reactbench.protocols import OFFICIAL, protocol_names
+from reactbench.protocols import OFFICIAL, get_protocol, protocol_names
 
 # library parameter -> flag, where the flag is not ``--`` + the name with ``-`` for ``_``
 FLAGS = {
@@ -22,6 +22,7 @@ FLAGS = {
     "write": "--no-write",
     "model_args": "--model-arg",
     "fmt": "--format",
+    "gt_align_checkpoint": "--gt-align-checkpoint",
 }
 SWITCHES = ("--allow-out-of-range", "--skip-existing", "--realism-3dmm", "--no-cache",
             "--no-write", "--force")
@@ -127,16 +128,62 @@ def out_dir(value: str | None, flag: str = "--out") -> Path:
     return Path(value)
 
 
-def add_scoring_args(p) -> None:
-    """Flags shared by run and score."""
+# reactbench.data.targets.GT_ALIGN, spelled out here: importing the data layer (numpy) would
+# slow every command's start-up; the options check refuses anything else
+GT_ALIGN_CHOICES = ("linear", "emotionvae")
+# command-line shorthand: ``--protocol react2024`` is the official REACT2024 protocol
+PROTOCOL_SHORTHANDS = {"react2024": OFFICIAL.name}
+
+
+def parse_protocols(text: str, flag: str = "--protocol") -> list[str]:
+    """``--protocol react2024,react2025`` -> canonical protocol names (``react2024`` =
+    ``official``; aliases accepted), in the order given, without repeats."""
+    out: list[str] = []
+    for item in str(text).split(","):
+        name = PROTOCOL_SHORTHANDS.get(item.strip(), item.strip())
+        try:
+            canonical = get_protocol(name).name
+        except ValueError:
+            raise ReactbenchError(
+                f"{flag} {text!r}: unknown protocol {item.strip()!r}; expected names from "
+                f"{', '.join(protocol_names())} (or react2024 for {OFFICIAL.name}), separated "
+                "by commas") from None
+        if canonical not in out:
+            out.append(canonical)
+    return out
+
+
+def add_gt_align_args(p) -> None:
+    """Flags of the target alignment (REACT2025/2026 protocols)."""
+    p.add_argument("--gt-align", choices=GT_ALIGN_CHOICES, default="linear",
+                   help="REACT2025/2026: how targets of another length are aligned to a sample "
+                   "(linear: resampled, AUs re-thresholded, a labelled deviation; emotionvae: "
+                   "the challenge's post-processor, needs --gt-align-checkpoint)")
+    p.add_argument("--gt-align-checkpoint", default=None, metavar="PATH",
+                   help="with --gt-align emotionvae: an EmotionVAE checkpoint (its SHA-256 is "
+                   "recorded)")
+
+
+def add_scoring_args(p, *, several_protocols: bool = False) -> None:
+    """Flags shared by run and score (``several_protocols``: ``--protocol`` takes a comma
+    list, parsed by :func:`parse_protocols`)."""
     p.add_argument("--split", default="test", help="evaluated split (default: test)")
     p.add_argument("--data", default=None,
-                   help="dataset root (default: the embedded synthetic dataset)")
+                   help="dataset root (default: the embedded synthetic dataset of the "
+                   "protocol; a MARS-layout root serves the REACT2025/2026 protocols)")
     p.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
                    help=f"frames per clip to load (default: {DEFAULT_FRAMES}; fewer for a quick "
-                   "try; saved predictions are scored with the value they were made with)")
-    p.add_argument("--protocol", choices=protocol_names(), default=OFFICIAL.name,
-                   help=f"metric protocol (default: {OFFICIAL.name})")
+                   "try; saved predictions are scored with the value they were made with; "
+                   "REACT2024 protocols only: REACT2025/2026 clips keep their lengths)")
+    if several_protocols:
+        p.add_argument("--protocol", default=OFFICIAL.name, metavar="P[,P...]",
+                       help=f"metric protocol(s): {', '.join(protocol_names())}, or react2024 "
+                       f"for {OFFICIAL.name}; several (react2024,react2025) score each model "
+                       f"under each, one result file per model and protocol (default: "
+                       f"{OFFICIAL.name})")
+    else:
+        p.add_argument("--protocol", choices=protocol_names(), default=OFFICIAL.name,
+                       help=f"metric protocol (default: {OFFICIAL.name})")
     p.add_argument("--bootstrap", type=int, default=0, metavar="B",
                    help="bootstrap resamples for 95%% CIs over speakers (default 0: none)")
     p.add_argument("--metrics", default=None, metavar="M[,M...]",

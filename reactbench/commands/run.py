@@ -5,16 +5,19 @@ from __future__ import annotations
 import shlex
 
 from reactbench.commands._common import (
+    add_gt_align_args,
     add_scoring_args,
     command_line,
     error_message,
     flag_name,
     out_dir,
     parse_metrics,
+    parse_protocols,
     parse_seeds,
 )
 from reactbench.constants import DEFAULT_FRAMES
-from reactbench.errors import ModelError, ResultsError
+from reactbench.errors import ModelError, ReactbenchError, ResultsError
+from reactbench.protocols import get_protocol
 
 
 def register(sub) -> None:
@@ -29,7 +32,12 @@ def register(sub) -> None:
                    help="registered names, groups ('baselines'), package.module:Class or "
                    "path/to/file.py:Class")
     p.add_argument("--list-models", action="store_true", help="list registered models and exit")
-    add_scoring_args(p)
+    add_scoring_args(p, several_protocols=True)
+    p.add_argument("--data-mars", default=None, metavar="DIR",
+                   help="with several protocols: the MARS-layout dataset of the REACT2025/2026 "
+                   "protocols when --data holds the REACT2024 layout (default: the embedded "
+                   "synthetic MARS dataset)")
+    add_gt_align_args(p)
     p.add_argument("--task", choices=("offline", "online"), default="offline",
                    help="offline: whole clips; online: window by window, causality-checked "
                    "(default: offline)")
@@ -40,8 +48,9 @@ def register(sub) -> None:
                    "(default: 0)")
     p.add_argument("--batch-size", type=int, default=32,
                    help="speaker rows per model call (default: 32)")
-    p.add_argument("--window", type=int, default=50,
-                   help="online window length in frames (default: 50)")
+    p.add_argument("--window", type=int, default=None,
+                   help="online window length in frames (default: the protocol's: 50 for "
+                   "REACT2024; REACT2025/2026 fix it at 30 with 60 frames of speaker context)")
     p.add_argument("--model-arg", action="append", default=[], metavar="[MODEL@]KEY=VALUE",
                    help="constructor option for the model(s) that take KEY, or only MODEL "
                    "(repeatable)")
@@ -64,45 +73,112 @@ def main(args) -> int:
         return 0
     if not args.model:
         raise ModelError("--model is required (see `reactbench run --list-models`)")
-    specs = registry.expand_models(args.model)
-    opt = RunOptions(
-        split=args.split, data=args.data, task=args.task, protocol=args.protocol,
-        alpha=args.samples, seeds=parse_seeds(args.seed), bootstrap=args.bootstrap,
-        device=args.device, batch_size=args.batch_size, window=args.window, frames=args.frames,
-        n_jobs=args.jobs, realism_3dmm=args.realism_3dmm,
-        check_range=not args.allow_out_of_range, metrics=parse_metrics(args.metrics),
-        progress=not args.no_progress, cache=not args.no_cache,
-        model_args=registry.parse_model_args(args.model_arg, specs),
-    )
+    protocols = parse_protocols(args.protocol)
+    if args.data_mars is not None and not any(is_clip_protocol(p) for p in protocols):
+        raise ReactbenchError(f"--data-mars applies to the REACT2025/2026 protocols; --protocol "
+                              f"{args.protocol} names none")
     out = out_dir(args.out)
-    written = run(specs, opt, out, skip_existing=args.skip_existing, names=flag_name,
-                  command=command_line(args))
-    records = [r for r, _ in written]
-    print()
-    try:
-        print(render(records, fmt="text", table="all"))
-    except ResultsError as exc:  # results are written; only the combined table is impossible
-        print(f"(no combined summary table: {error_message(exc)})")
+    written = []
+    for protocol in protocols:
+        specs = registry.expand_models(protocol_models(args.model, protocol))
+        clips = is_clip_protocol(protocol)
+        opt = RunOptions(
+            split=args.split, data=protocol_data(args, protocol, protocols), task=args.task,
+            protocol=protocol, alpha=args.samples, seeds=parse_seeds(args.seed),
+            bootstrap=args.bootstrap, device=args.device, batch_size=args.batch_size,
+            window=window_of(args, protocol), frames=args.frames, n_jobs=args.jobs,
+            realism_3dmm=args.realism_3dmm, check_range=not args.allow_out_of_range,
+            metrics=parse_metrics(args.metrics), progress=not args.no_progress,
+            cache=not args.no_cache,
+            model_args=registry.parse_model_args(args.model_arg, specs),
+            gt_align=args.gt_align if clips else "linear",
+            gt_align_checkpoint=args.gt_align_checkpoint if clips else None,
+        )
+        if len(protocols) > 1:
+            print(f"== protocol {protocol}: {', '.join(specs)}")
+        written += [(protocol, r) for r, _ in run(
+            specs, opt, out, skip_existing=args.skip_existing, names=flag_name,
+            command=command_line(args))]
+    for protocol in protocols:  # one table per protocol: tables never mix protocols
+        records = [r for p, r in written if p == protocol]
+        print()
+        if len(protocols) > 1:
+            print(f"protocol {protocol}:")
+        try:
+            print(render(records, fmt="text", table="all"))
+        except ResultsError as exc:  # results are written; only the combined table is impossible
+            print(f"(no combined summary table: {error_message(exc)})")
     print(f"\n{len(written)} result file(s) in {out}; tables: "
-          f"reactbench leaderboard {out} --format md|latex|csv")
-    saved = saved_predictions(records, score_flags(args))
-    if saved:
-        print(saved)
+          f"reactbench leaderboard {out} --format md|latex|csv"
+          + (" (one protocol per table: pass the files of one protocol)"
+             if len(protocols) > 1 else ""))
+    for protocol in protocols:
+        saved = saved_predictions([r for p, r in written if p == protocol],
+                                  score_flags(args, protocol, protocols))
+        if saved:
+            print(saved)
     return 0
 
 
-def score_flags(args) -> str:
+def is_clip_protocol(protocol: str) -> bool:
+    """Whether ``protocol`` scores variable-length clips against per-sample targets
+    (REACT2025/2026, MARS layout)."""
+    return get_protocol(protocol).appropriateness == "targets"
+
+
+def protocol_models(text: str, protocol: str) -> str:
+    """The ``--model`` list for ``protocol``: the group ``baselines`` means the REACT2026 naive
+    baselines (``baselines2026``) under the REACT2025/2026 protocols."""
+    if not is_clip_protocol(protocol):
+        return text
+    return ",".join("baselines2026" if item.strip() == "baselines" else item
+                    for item in text.split(","))
+
+
+def protocol_data(args, protocol: str, protocols: list[str]) -> str | None:
+    """The dataset of ``protocol``: ``--data-mars`` for the REACT2025/2026 protocols when
+    given; ``--data`` when every protocol asked for is of one layout family, or when its
+    layout is the protocol's (MARS for REACT2025/2026); None (the protocol's embedded
+    synthetic dataset) otherwise."""
+    # imported here for start-up time (the data layer loads numpy)
+    from reactbench.data.mars_layout import is_mars_root
+
+    clips = is_clip_protocol(protocol)
+    if clips and args.data_mars is not None:
+        return args.data_mars
+    if args.data is None:
+        return None
+    if len({is_clip_protocol(p) for p in protocols}) == 1:
+        return args.data
+    return args.data if is_mars_root(args.data) == clips else None
+
+
+def window_of(args, protocol: str) -> int:
+    """``--window``, or the protocol's online window when it is not given."""
+    return get_protocol(protocol).window if args.window is None else args.window
+
+
+def score_flags(args, protocol: str | None = None, protocols: list[str] | None = None) -> str:
     """The ``reactbench score`` flags that match this run's data, split, frames, task and
-    scoring options (protocol, metrics, bootstrap, realism features, range check)."""
+    scoring options (protocol, metrics, bootstrap, realism features, range check) under
+    ``protocol`` (default: the one ``--protocol`` names)."""
+    protocol = protocol or args.protocol
+    protocols = protocols or [protocol]
+    clips = is_clip_protocol(protocol)
     flags = [f"--split {shlex.quote(args.split)}"]
-    if args.data:
-        flags.append(f"--data {shlex.quote(str(args.data))}")
-    if args.frames != DEFAULT_FRAMES:
+    data = protocol_data(args, protocol, protocols)
+    if data:
+        flags.append(f"--data {shlex.quote(str(data))}")
+    if args.frames != DEFAULT_FRAMES and not clips:
         flags.append(f"--frames {args.frames}")
     if args.task == "online":
-        flags.append(f"--task online --window {args.window}")
-    if args.protocol != "official":
-        flags.append(f"--protocol {args.protocol}")
+        flags.append(f"--task online --window {window_of(args, protocol)}")
+    if protocol != "official":
+        flags.append(f"--protocol {protocol}")
+    if clips and args.gt_align != "linear":
+        flags.append(f"--gt-align {args.gt_align}")
+        if args.gt_align_checkpoint:
+            flags.append(f"--gt-align-checkpoint {shlex.quote(args.gt_align_checkpoint)}")
     if args.metrics:
         flags.append(f"--metrics {shlex.quote(args.metrics)}")
     if args.bootstrap:

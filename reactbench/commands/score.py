@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reactbench.commands._common import (
+    add_gt_align_args,
     add_scoring_args,
     command_line,
     flag_name,
@@ -21,10 +22,14 @@ def register(sub) -> None:
         description="Validate saved predictions against a split (shape, row order, NaN, value "
         "ranges) BEFORE any metric runs, then score them. Accepts an .npy (N, alpha, T, 25), an "
         ".npz with 'emotion' [+ 'face_3dmm', 'speaker_ids'], or a directory of per-speaker "
-        "files <speaker_id>.npy (alpha, T, 25).",
+        "files <speaker_id>.npy (alpha, T, 25). Under --protocol react2025/react2026 "
+        "(variable-length clips): an .npz with one (alpha, T_k, 25) array per clip keyed by its "
+        "clip id (as `reactbench run` saves them), or a directory of <clip id>.npy files; the "
+        "protocol's AU rounding is applied before scoring.",
     )
     p.add_argument("--predictions", required=True, metavar="FILE_OR_DIR")
     add_scoring_args(p)
+    add_gt_align_args(p)
     p.add_argument("--task", choices=("offline", "online"), default="offline",
                    help="the task the predictions were generated for (recorded)")
     p.add_argument("--name", default=None, help="model name in the result (default: file stem)")
@@ -39,11 +44,24 @@ def register(sub) -> None:
 def main(args) -> int:
     # imported here, not at module top: `reactbench --help` builds every command's parser, and
     # the harness and the tables load numpy and numba
-    from reactbench.harness import score_predictions
+    from reactbench.harness import score_clip_predictions, score_predictions
+    from reactbench.protocols import get_protocol
     from reactbench.tables import render
 
     check_not_results_dir(args.predictions)
     out = out_dir(args.out)
+    if get_protocol(args.protocol).appropriateness == "targets":
+        record, path = score_clip_predictions(
+            args.predictions, split=args.split, data=args.data, protocol=args.protocol,
+            bootstrap=args.bootstrap, metrics=parse_metrics(args.metrics), device=args.device,
+            n_jobs=args.jobs, task=args.task, name=args.name, seed=args.seed,
+            window=args.window, out=out, check_range=not args.allow_out_of_range,
+            progress=not args.no_progress, gt_align=args.gt_align,
+            gt_align_checkpoint=args.gt_align_checkpoint, command=command_line(args))
+        print()
+        print(render([record], fmt="text", table="all"))
+        print(f"\nwrote {path} (target ids: {record['targets']['file']})")
+        return 0
     record, path = score_predictions(
         args.predictions, split=args.split, data=args.data, frames=args.frames,
         protocol=args.protocol, bootstrap=args.bootstrap, metrics=parse_metrics(args.metrics),

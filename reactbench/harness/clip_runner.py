@@ -47,7 +47,14 @@ from reactbench.harness.clips import (
 )
 from reactbench.harness.entries import model_entry, result_targets
 from reactbench.harness.generate import call_model
-from reactbench.harness.options import RunOptions, check_metric_names, check_protocol
+from reactbench.harness.options import (
+    RunOptions,
+    check_common,
+    check_gt_align,
+    check_metric_names,
+    check_protocol,
+    check_score_options,
+)
 from reactbench.harness.scoring import aggregate
 from reactbench.memory import available_memory, gib
 from reactbench.metrics.api import MetricScores, compute_metrics
@@ -455,6 +462,10 @@ def score_clip_predictions(source, *, split: str = "test", data=None,
     the AUs as the protocol does, score them against the split's targets and write a result
     file (kind "score") plus its ``.targets.json`` into ``out``; returns (record, path)."""
     proto = check_protocol(protocol)
+    check_common(frames=1, bootstrap=bootstrap, device=device, metrics=metrics, n_jobs=n_jobs)
+    check_gt_align(gt_align, gt_align_checkpoint)
+    check_score_options(task=task, seed=seed, name=name,
+                        window=(window or proto.window) if task == "online" else window)
     out = check_results_dir(out)
     source = Path(source)
     if task == "online" and window not in (None, proto.window):
