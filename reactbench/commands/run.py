@@ -86,7 +86,7 @@ def main(args) -> int:
             split=args.split, data=protocol_data(args, protocol, protocols), task=args.task,
             protocol=protocol, alpha=args.samples, seeds=parse_seeds(args.seed),
             bootstrap=args.bootstrap, device=args.device, batch_size=args.batch_size,
-            window=window_of(args, protocol), frames=args.frames, n_jobs=args.jobs,
+            window=window_of(args, protocol, protocols), frames=args.frames, n_jobs=args.jobs,
             realism_3dmm=args.realism_3dmm, check_range=not args.allow_out_of_range,
             metrics=parse_metrics(args.metrics), progress=not args.no_progress,
             cache=not args.no_cache,
@@ -153,9 +153,20 @@ def protocol_data(args, protocol: str, protocols: list[str]) -> str | None:
     return args.data if is_mars_root(args.data) == clips else None
 
 
-def window_of(args, protocol: str) -> int:
-    """``--window``, or the protocol's online window when it is not given."""
-    return get_protocol(protocol).window if args.window is None else args.window
+def window_of(args, protocol: str, protocols: list[str] | None = None) -> int:
+    """``--window``, or the protocol's online window when it is not given; the REACT2025/2026
+    protocols refuse another window than theirs (with REACT2024 protocols beside them,
+    ``--window`` is the REACT2024 window)."""
+    proto = get_protocol(protocol)
+    mixed = len({is_clip_protocol(p) for p in protocols or [protocol]}) > 1
+    if args.window is None or (mixed and proto.appropriateness == "targets"):
+        return proto.window
+    if proto.appropriateness == "targets" and args.window != proto.window:
+        raise ReactbenchError(f"--window {args.window}: protocol {proto.name!r} generates online "
+                              f"in windows of {proto.window} frames with "
+                              f"{proto.speaker_context} frames of speaker context; leave "
+                              f"--window out or pass --window {proto.window}")
+    return args.window
 
 
 def score_flags(args, protocol: str | None = None, protocols: list[str] | None = None) -> str:
@@ -172,7 +183,7 @@ def score_flags(args, protocol: str | None = None, protocols: list[str] | None =
     if args.frames != DEFAULT_FRAMES and not clips:
         flags.append(f"--frames {args.frames}")
     if args.task == "online":
-        flags.append(f"--task online --window {window_of(args, protocol)}")
+        flags.append(f"--task online --window {window_of(args, protocol, protocols)}")
     if protocol != "official":
         flags.append(f"--protocol {protocol}")
     if clips and args.gt_align != "linear":

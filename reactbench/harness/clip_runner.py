@@ -65,7 +65,7 @@ from reactbench.predictions import (
     load_ragged,
     save_ragged,
 )
-from reactbench.protocols import Protocol
+from reactbench.protocols import OFFICIAL, Protocol
 from reactbench.results import (
     check_results_dir,
     make_record,
@@ -401,9 +401,10 @@ def run_clips(specs: list[str], opt: RunOptions, out: str | Path, *,
     for s in specs:
         made[s] = given[s] if s in given else registry.create_model(
             s, **opt.model_args.get(s, {}))
+    # the library's default window (REACT2024's) means the protocol's own here
+    window = opt.scoring_protocol.window if opt.window == OFFICIAL.window else opt.window
     for m in made.values():
-        check_task(m, model_info(m).name, opt.task, opt.scoring_protocol,
-                   opt.scoring_protocol.window)
+        check_task(m, model_info(m).name, opt.task, opt.scoring_protocol, window)
     targets = result_targets(made, opt, out)
     clash = [s for s, p in targets.items() if p.exists()]
     if clash and not skip_existing:
