@@ -1,11 +1,13 @@
-"""The seven REACT2024 metrics (FRCorr, FRDist, FRDiv, FRVar, FRDvs, FRRea-feat, FRSyn).
+"""The REACT metrics: REACT2024's seven (FRCorr, FRDist, FRDiv, FRVar, FRDvs, FRRea-feat,
+FRSyn) and REACT2025/2026's set (FRCorr, FRDist, FRSyn, FRDiv, FRVar, MAE) on variable-length
+samples.
 
 ``compute_metrics`` scores generated reactions under a protocol (:mod:`reactbench.protocols`:
-``official`` or ``corrected``); :data:`METRICS` is the metric table (one
-:class:`~reactbench.metrics.spec.MetricSpec` per metric); one function per metric and the
-per-item functions ``ccc``, ``dtw``, ``tlcc_offsets`` and ``frechet_distance`` are public too.
-``ReactionMetrics`` is the thin stateful layer for evaluation loops (batches in, the same
-scores out).
+``official``, ``corrected``, ``react2025``, ``react2025-corrected``, ``react2026``);
+:data:`METRICS` is the metric table (one :class:`~reactbench.metrics.spec.MetricSpec` per
+metric); one function per REACT2024 metric and the per-item functions ``ccc``, ``dtw``,
+``tlcc_offsets`` and ``frechet_distance`` are public too. ``ReactionMetrics`` is the thin
+stateful layer for REACT2024 evaluation loops (batches in, the same scores out).
 """
 
 from reactbench.metrics.api import (
