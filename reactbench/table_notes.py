@@ -158,3 +158,28 @@ def edited_note(records: Sequence[dict], esc=str) -> str | None:
     return (f"{EDITED} edited: the scored content of {', '.join(esc(f) for f in files)} does "
             "not match the digest it was written with (changed after reactbench wrote it); "
             "its numbers are not what reactbench computed.")
+
+
+def targets_notes(records: Sequence[dict]) -> list[str]:
+    """Notes on the per-sample targets of a table (none for neighbour-matrix protocols)."""
+    t = records[0].get("targets")
+    if not t:
+        return []
+    align = {"linear": "linear resampling with AUs re-thresholded (a deviation from the "
+                       "challenge's learned post-processor)",
+             "emotionvae": "the EmotionVAE post-processor (checkpoint sha256 "
+                           f"{str(t.get('checkpoint_sha256'))[:12]}, torch seed "
+                           f"{t.get('torch_seed')})"}.get(t["gt_align"], t["gt_align"])
+    out = [f"Targets: {md_escape(t['rule'])} rule, K = {t['k']} per sample (seed {t['seed']}, "
+           f"ids sha256 {t['ids_sha256'][:12]}); targets of another length aligned by "
+           f"{md_escape(align)}."]
+    forced = [r for r in records if "FRCorr/real" in r["extra"]]
+    if forced:
+        label = {id(r): md_escape(r["model"].get("display") or r["model"]["name"])
+                 for r in forced}
+        real = ", ".join(f"{label[id(r)]} {r['extra']['FRCorr/real']:.3f}" for r in forced)
+        names = ", ".join(label[id(r)] for r in forced)
+        out.append(f"FRCorr of {names} is reported as the challenge's script "
+                   f"reports it (alpha, predictions equal to their targets); real CCC value: "
+                   f"{real}.")
+    return out

@@ -36,6 +36,7 @@ from reactbench.table_notes import (
     md_escape,
     online_note,
     spread_note,
+    targets_notes,
     tex_escape,
     unchecked,
 )
@@ -339,29 +340,6 @@ def notes(records: Sequence[dict], table: str = "all") -> list[str]:
         out.append("Official protocol: FRCorr/FRDist sum over the alpha generations; "
                    "FRSyn scores generation 0.")
     out += targets_notes(records)
-    return out
-
-
-def targets_notes(records: Sequence[dict]) -> list[str]:
-    """Notes on the per-sample targets of a table (none for neighbour-matrix protocols)."""
-    t = records[0].get("targets")
-    if not t:
-        return []
-    align = {"linear": "linear resampling with AUs re-thresholded (a deviation from the "
-                       "challenge's learned post-processor)",
-             "emotionvae": "the EmotionVAE post-processor (checkpoint sha256 "
-                           f"{str(t.get('checkpoint_sha256'))[:12]}, torch seed "
-                           f"{t.get('torch_seed')})"}.get(t["gt_align"], t["gt_align"])
-    out = [f"Targets: {md_escape(t['rule'])} rule, K = {t['k']} per sample (seed {t['seed']}, "
-           f"ids sha256 {t['ids_sha256'][:12]}); targets of another length aligned by "
-           f"{md_escape(align)}."]
-    forced = [md_escape(_display(r, "all")) for r in records if "FRCorr/real" in r["extra"]]
-    if forced:
-        real = ", ".join(f"{md_escape(_display(r, 'all'))} {r['extra']['FRCorr/real']:.3f}"
-                         for r in records if "FRCorr/real" in r["extra"])
-        out.append(f"FRCorr of {', '.join(forced)} is reported as the challenge's script "
-                   f"reports it (alpha, predictions equal to their targets); real CCC value: "
-                   f"{real}.")
     return out
 
 

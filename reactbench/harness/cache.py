@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from reactbench.clip_predictions import RaggedPredictions, load_ragged, ragged_problems
 from reactbench.constants import EMOTION_DIM
 from reactbench.errors import ModelError
 from reactbench.harness.generate import call_model
 from reactbench.paths import cache_dir
-from reactbench.predictions import Predictions, RaggedPredictions, load_ragged, ragged_problems
+from reactbench.predictions import Predictions
 from reactbench.results import json_problem, json_value
 
 PREDICTIONS_CACHE_VERSION = "1"

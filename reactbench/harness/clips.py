@@ -26,11 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reactbench.clip_predictions import RaggedPredictions
 from reactbench.constants import AU, EMOTION_DIM, FACE_3DMM_DIM
 from reactbench.errors import ModelError, ReactbenchError, param
 from reactbench.harness.generate import call_model, progress_bar
 from reactbench.models import SpeakerInput
-from reactbench.predictions import RaggedPredictions, check_reactions
+from reactbench.predictions import check_reactions
 from reactbench.protocols import Protocol
 
 

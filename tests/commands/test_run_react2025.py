@@ -9,10 +9,10 @@ import shutil
 import numpy as np
 import pytest
 
+from reactbench.clip_predictions import RaggedPredictions, load_ragged, save_ragged
 from reactbench.data import mars_layout as ml
 from reactbench.data.mars import load_clips
 from reactbench.data.targets import ids_sha256
-from reactbench.predictions import load_ragged, save_ragged
 from reactbench.results import read_result
 from tests.data import _mars
 
@@ -108,8 +108,6 @@ def test_bad_predictions_name_the_clip(cli, mars, tmp_path):
     rng = np.random.default_rng(0)
     preds = [rng.random((2, int(n), 25), dtype=np.float32) for n in data.lengths]
     preds[1] = preds[1][:, :-1]
-    from reactbench.predictions import RaggedPredictions
-
     path = save_ragged(tmp_path / "p.npz", RaggedPredictions(preds, None, data.sample_ids))
     code, _, err = cli("score", "--protocol", "react2025", "--data", mars, "--predictions",
                        path, "--out", tmp_path / "o")

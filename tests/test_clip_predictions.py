@@ -1,18 +1,19 @@
-"""Variable-length predictions: the ragged .npz round trip and its checks against a split."""
+"""Variable-length predictions (reactbench.clip_predictions): the ragged .npz round trip and
+its checks against a split."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from reactbench.harness.cache import load_cached_clips, ragged_digest
-from reactbench.predictions import (
-    PredictionsError,
+from reactbench.clip_predictions import (
     RaggedPredictions,
     check_ragged_predictions,
     load_ragged,
     save_ragged,
 )
+from reactbench.harness.cache import load_cached_clips, ragged_digest
+from reactbench.predictions import PredictionsError
 
 IDS = ["speaker/session0/a", "speaker/session0/b c", "listener/session10/d"]
 LENGTHS = [58, 751, 3]
