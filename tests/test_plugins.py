@@ -26,7 +26,7 @@ def _fake_plugin(name: str, calls: list):
     def run(kind):
         def go(args):
             calls.append((name, kind, {k: v for k, v in vars(args).items()
-                                       if k not in ("func", "hook", "command")}))
+                                       if k not in ("func", "hook", "command", "argv")}))
             return 0
         return go
 

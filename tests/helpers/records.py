@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reactbench import registry
-from reactbench.models import display_fields
+from reactbench.models import ModelInfo, display_fields
 from reactbench.results import SCHEMA_VERSION, metric_entry
 
 DIRS = {"FRCorr": "higher", "FRDist": "lower", "FRDiv": "higher", "FRVar": "higher",
@@ -33,10 +33,16 @@ def record(name: str, values: dict[str, float], *, task: str = "offline", ci: fl
 
 
 def _display(name: str) -> dict:
-    """The display fields a run of a built-in baseline records (none for other names)."""
-    if name not in registry.BASELINES:
+    """The display fields a run of a shipped model records (a baseline's ModelInfo, a ReactDiff
+    variant's class fields); none for other names."""
+    if name in registry.BASELINES:
+        return display_fields(registry.create_model(name).info)
+    if name not in registry.available_models():
         return {}
-    return display_fields(registry.create_model(name).info)
+    cls = registry.resolve_model(name)
+    return display_fields(ModelInfo(name=name, display=cls.display,
+                                    ablation_label=cls.ablation_label,
+                                    table_order=cls.table_order))
 
 
 def values(corr, dist, div, var, dvs, rea, syn) -> dict[str, float]:
