@@ -21,7 +21,7 @@ from tests.metrics.react2025_cases import make_case
 
 ALL = ["FRCorr", "FRDist", "FRSyn", "FRDiv", "FRVar", "MAE"]
 REL = {"FRCorr": 1e-6, "FRDist": 1e-6, "FRDiv": 1e-5, "FRVar": 1e-6, "MAE": 1e-6}
-GOLDEN = Path(__file__).parent / "data" / "react2025_N5_a3_K10.npz"
+GOLDEN = Path(__file__).parent / "data" / "react2025" / "N5_a3_K10.npz"
 
 
 def _score(preds, targets, speakers, protocol="react2025", metrics=ALL, **kw):
