@@ -27,21 +27,16 @@ Written atomically: a temporary sibling folder renamed at the end, under the fol
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import time
-from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
-from reactbench.atomic import check_writable, exclusive_lock, fs_fault, nearest_existing
 from reactbench.constants import EMOTION_DIM
 from reactbench.constants import FPS as LATENT_FPS
 from reactbench.data import mars_layout as ml
 from reactbench.data.mars import META_FILE
-from reactbench.data.synthetic import remove_stale_temporaries
+from reactbench.data.synthetic import claim_folder, staged_folder
 from reactbench.data.synthetic_model import (
     SAMPLE_RATE,
     STYLES_PER_CONTEXT,
@@ -223,19 +218,7 @@ def generate(out: str | Path, *, sessions: int = DEFAULT_SESSIONS,
         raise DataError(f"{param('out')} is empty; name a new directory to write the dataset into")
     out = Path(out)
     dyads = _check_args(sessions, dyads, min_frames, max_frames, seed)
-    parent = nearest_existing(out.parent)
-    if parent is not None and not parent.is_dir():
-        raise DataError(f"{param('out', out)}: cannot be created, {parent} is a file, not a "
-                        "directory")
-    check_writable(out, what=param("out"), error=DataError)
-    with ExitStack() as held:
-        if lock:
-            held.enter_context(exclusive_lock(out, wait=False, what="dataset folder",
-                                              error=DataError))
-        remove_stale_temporaries(out)
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise DataError(f"{out}: already exists and is not empty; choose a new "
-                            f"{param('out')} directory")
+    with claim_folder(out, lock=lock):
         return _write(out, int(sessions), dyads, int(min_frames), int(max_frames), int(seed),
                       progress)
 
@@ -244,9 +227,7 @@ def _write(out: Path, sessions: int, dyads: dict[str, int], min_frames: int, max
            seed: int, progress: bool) -> Path:
     ctxs = make_contexts(seed, sessions, max_frames)
     w_exp, w_feat = _globals(seed)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
-    tmp.mkdir(parents=True)
-    try:
+    with staged_folder(out) as tmp:
         jobs = []
         for split, per_session in dyads.items():
             rng = np.random.default_rng(np.random.SeedSequence([seed, 31, _SPLIT_INDEX[split]]))
@@ -270,18 +251,6 @@ def _write(out: Path, sessions: int, dyads: dict[str, int], min_frames: int, max
             "clips": clips,
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.exists():
-            out.rmdir()  # empty (checked by the caller)
-        os.rename(tmp, out)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        why = fs_fault(exc, out.parent) if isinstance(exc, Exception) else None
-        if why is None:
-            raise
-        raise DataError(f"cannot write the dataset into {out} ({why}); nothing was left "
-                        f"there. Free space on that disk, or choose a writable {param('out')}"
-                        ) from exc
     if progress:
         n = sum(len(v) for v in clips.values())
         print(f"{n} dyads in {sessions} sessions, {min_frames}-{max_frames} frames at "

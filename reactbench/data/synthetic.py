@@ -42,7 +42,8 @@ import os
 import shutil
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -225,20 +226,52 @@ def generate(out: str | Path, *, pairs: dict[str, int] | None = None, frames: in
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DataError(f"{param('seed', repr(seed))}: expected an integer >= 0")
     n_ctx = _check_contexts(contexts, pairs)
+    with claim_folder(out, lock=lock):
+        return _write(out, pairs, frames, seed, progress, n_ctx, n_jobs)
+
+
+@contextmanager
+def claim_folder(out: Path, *, lock: bool) -> Iterator[None]:
+    """Check that ``out`` can be written and is new or empty, holding its lock for the block
+    when ``lock`` (one writer per folder: another process is refused at once); temporary
+    folders an interrupted generation left beside it are removed first."""
     parent = nearest_existing(out.parent)
     if parent is not None and not parent.is_dir():
         raise DataError(f"{param('out', out)}: cannot be created, {parent} is a file, not a "
                         "directory")
     check_writable(out, what=param("out"), error=DataError)
     with ExitStack() as held:
-        if lock:  # one writer per folder: another process is refused at once
+        if lock:
             held.enter_context(exclusive_lock(out, wait=False, what="dataset folder",
                                               error=DataError))
         remove_stale_temporaries(out)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise DataError(f"{out}: already exists and is not empty; choose a new "
                             f"{param('out')} directory")
-        return _write(out, pairs, frames, seed, progress, n_ctx, n_jobs)
+        yield
+
+
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A hidden temporary sibling of ``out`` to write into, renamed to ``out`` (new or empty)
+    when the block ends; a failure removes it (a full or read-only disk: DataError naming
+    ``out``)."""
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            out.rmdir()  # empty (checked by claim_folder)
+        os.rename(tmp, out)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        why = fs_fault(exc, out.parent) if isinstance(exc, Exception) else None
+        if why is None:
+            raise
+        raise DataError(f"cannot write the dataset into {out} ({why}); nothing was left "
+                        f"there. Free space on that disk, or choose a writable {param('out')}"
+                        ) from exc
 
 
 def _write(out: Path, pairs: dict[str, int], frames: int, seed: int, progress: bool,
@@ -248,9 +281,7 @@ def _write(out: Path, pairs: dict[str, int], frames: int, seed: int, progress: b
 
     ctxs = make_contexts(seed, n_ctx, frames)
     W_exp = _emotion_global(seed)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
-    tmp.mkdir(parents=True)
-    try:
+    with staged_folder(out) as tmp:
         jobs, assign = [], {}
         for split, M in pairs.items():
             rng = np.random.default_rng(np.random.SeedSequence([seed, 31, _SPLIT_INDEX[split]]))
@@ -304,18 +335,6 @@ def _write(out: Path, pairs: dict[str, int], frames: int, seed: int, progress: b
             "rows": rows,
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=1))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.exists():
-            out.rmdir()  # empty (checked above)
-        os.rename(tmp, out)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        why = fs_fault(exc, out.parent) if isinstance(exc, Exception) else None
-        if why is None:
-            raise
-        raise DataError(f"cannot write the dataset into {out} ({why}); nothing was left "
-                        f"there. Free space on that disk, or choose a writable {param('out')}"
-                        ) from exc
     return out
 
 
