@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -199,3 +200,37 @@ def test_other_data_error_offers_the_train_command_for_that_data(tmp_path, monke
     with pytest.raises(ModelError, match="trained on other data .*content_hash: checkpoint "
                        "'aaa' vs data 'bbb'.*--data"):
         ck.check_dataset(ckpt, {"split": "train", "content_hash": "bbb"}, cmd)
+
+
+def test_a_team_models_package_runs_beside_reactdiff_in_one_run(tmp_path, tiny_dataset):
+    """A plug-in file that imports its team's own ``models`` package and ReactDiff are scored
+    in one ``reactbench run`` (reactbench installs no top-level ``models``)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("")
+    (tmp_path / "models" / "net.py").write_text("LEVEL = 0.5\n")
+    (tmp_path / "team.py").write_text(textwrap.dedent("""
+        import numpy as np
+        from models.net import LEVEL
+        from reactbench.models import BaseReactionModel, ModelInfo, Reactions
+
+        class Team(BaseReactionModel):
+            info = ModelInfo(name="team", params={"level": LEVEL})
+
+            def generate(self, speaker, *, alpha, seed):
+                shape = (speaker.emotion.shape[0], alpha, *speaker.emotion.shape[1:])
+                return Reactions(emotion=np.full(shape, LEVEL, np.float32))
+    """))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "reactbench", "run", "--data", str(tiny_dataset),
+           "--model", f"reactdiff,{tmp_path / 'team.py'}:Team", "--samples", "2",
+           "--metrics", "FRCorr", "--model-arg", "reactdiff@check_data=false",
+           "--out", str(out), "--no-progress", "--jobs", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path.parent, timeout=600,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = sorted(p.name.split("_offline")[0] for p in out.glob("*.json"))
+    assert names == ["reactdiff", "team"]
