@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from reactbench.data import mars_layout as ml
+from reactbench.data.synthetic_meta import read_meta_file
 from reactbench.errors import DataError, param
 from reactbench.file_digest import memoised, stat_key, update_with_files
 
@@ -197,17 +198,7 @@ def load_clips(root: str | Path, split: str, *, bidirectional: bool = False,
 
 def read_meta(root: str | Path) -> dict | None:
     """The synthetic MARS generator's metadata of ``root``, or None for other datasets."""
-    p = Path(root) / META_FILE
-    if not p.is_file():
-        return None
-    try:
-        meta = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{p}: unreadable synthetic metadata ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise DataError(f"{p}: synthetic metadata must be a JSON object; got "
-                        f"{type(meta).__name__}")
-    return meta
+    return read_meta_file(Path(root) / META_FILE)
 
 
 def clip_identity(root: str | Path, split: str, ids: list[str], *, coefficients: bool = True,

@@ -54,6 +54,7 @@ from tqdm import tqdm
 from reactbench.atomic import check_writable, exclusive_lock, fs_fault, nearest_existing
 from reactbench.constants import EMOTION_DIM, FPS
 from reactbench.data import layout
+from reactbench.data.synthetic_meta import read_meta_file
 from reactbench.data.synthetic_model import (
     SAMPLE_RATE,
     STYLES_PER_CONTEXT,
@@ -350,17 +351,7 @@ def remove_stale_temporaries(out: Path) -> None:
 
 def read_meta(root: str | Path) -> dict | None:
     """The generator's metadata of a synthetic dataset, or None for other datasets."""
-    p = Path(root) / META_FILE
-    if not p.is_file():
-        return None
-    try:
-        meta = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{p}: unreadable synthetic metadata ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise DataError(f"{p}: synthetic metadata must be a JSON object (the generator's "
-                        f"version, seed and sizes); got {type(meta).__name__}")
-    return meta
+    return read_meta_file(Path(root) / META_FILE, " (the generator's version, seed and sizes)")
 
 
 def read_truth(root: str | Path, split: str) -> np.ndarray | None:
