@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from reactbench.atomic import check_writable, exclusive_lock
@@ -25,7 +26,15 @@ def default_dataset(seed: int = 0, progress: bool = False) -> Path:
     """
 
     target = cache_dir() / "synthetic" / f"{GENERATOR_VERSION}-seed{int(seed)}"
-    if (target / META_FILE).is_file():
+    return _cached_dataset(target, META_FILE, "synthetic dataset", GENERATOR_VERSION, seed,
+                           progress, generate)
+
+
+def _cached_dataset(target: Path, meta_file: str, what: str, version: str, seed: int,
+                    progress: bool, make: Callable[..., Path]) -> Path:
+    """``target`` once it holds ``meta_file``: else generated there by ``make`` (a synthetic
+    generator) under ``target``'s lock; a concurrent process waits and reuses it."""
+    if (target / meta_file).is_file():
         return target
     try:
         check_writable(target.parent, what="cache folder", error=DataError)
@@ -33,14 +42,14 @@ def default_dataset(seed: int = 0, progress: bool = False) -> Path:
         raise DataError(f"{exc.template}; or set REACTBENCH_CACHE to a writable folder, or pass "
                         f"{param('data')} with a dataset") from None
     with exclusive_lock(target, wait=True, what="default dataset", error=DataError):
-        if (target / META_FILE).is_file():
+        if (target / meta_file).is_file():
             return target  # another process generated it while this one waited
-        if target.exists():  # an incomplete leftover (never produced by generate(): it renames)
+        if target.exists():  # an incomplete leftover (never produced by a generator: it renames)
             shutil.rmtree(target, ignore_errors=True)
         if progress:
-            print(f"generating the default synthetic dataset ({GENERATOR_VERSION}, seed {seed})"
-                  f" into {target} (once; it is reused afterwards)", file=sys.stderr)
-        generate(target, seed=seed, progress=progress, lock=False)
+            print(f"generating the default {what} ({version}, seed {seed}) into {target} "
+                  "(once; it is reused afterwards)", file=sys.stderr)
+        make(target, seed=seed, progress=progress, lock=False)
     return target
 
 
@@ -68,23 +77,8 @@ def default_mars_dataset(seed: int = 0, progress: bool = False) -> Path:
     does (atomically, under a lock; a concurrent process waits and reuses it)."""
     version = mars_synthetic.GENERATOR_VERSION
     target = cache_dir() / "synthetic-mars" / f"{version}-seed{int(seed)}"
-    if (target / MARS_META_FILE).is_file():
-        return target
-    try:
-        check_writable(target.parent, what="cache folder", error=DataError)
-    except DataError as exc:
-        raise DataError(f"{exc.template}; or set REACTBENCH_CACHE to a writable folder, or pass "
-                        f"{param('data')} with a dataset") from None
-    with exclusive_lock(target, wait=True, what="default dataset", error=DataError):
-        if (target / MARS_META_FILE).is_file():
-            return target
-        if target.exists():
-            shutil.rmtree(target, ignore_errors=True)
-        if progress:
-            print(f"generating the default synthetic MARS dataset ({version}, seed "
-                  f"{seed}) into {target} (once; it is reused afterwards)", file=sys.stderr)
-        mars_synthetic.generate(target, seed=seed, progress=progress, lock=False)
-    return target
+    return _cached_dataset(target, MARS_META_FILE, "synthetic MARS dataset", version, seed,
+                           progress, mars_synthetic.generate)
 
 
 def resolve_mars_data(data: str | Path | None, progress: bool = True) -> Path:
