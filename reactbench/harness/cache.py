@@ -63,20 +63,20 @@ def predictions_key(info, identity: dict, *, split: str, task: str, window: int 
                     alpha: int, seed: int, frames: int, keep_face: bool = True,
                     code: dict | None = None) -> str:
     """The cache key (sha256 hex) of one model's predictions: everything they depend on."""
+    return _key(info, identity, code=code, face=keep_face, split=split, task=task,
+                window=window, alpha=alpha, seed=seed, frames=frames)
+
+
+def _key(info, identity: dict, **fields) -> str:
+    """sha256 hex of the model (name, version, params), the dataset identity (less its root
+    and rows), the cache version and ``fields``, as sorted JSON."""
     payload = {
-        "code": code,
-        "face": keep_face,
         "cache": PREDICTIONS_CACHE_VERSION,
         "model": info.name,
         "version": info.version,
         "params": info.params,
         "dataset": {k: v for k, v in identity.items() if k not in ("root", "rows")},
-        "split": split,
-        "task": task,
-        "window": window,
-        "alpha": alpha,
-        "seed": seed,
-        "frames": frames,
+        **fields,
     }
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -134,24 +134,8 @@ def clip_predictions_key(info, identity: dict, *, split: str, task: str, generat
     as :func:`predictions_key`, with the segment arithmetic (``generation``: chunk or window
     and speaker context, or whole samples) instead of a frame count, and ``targets`` (the ids
     hash and alignment of the targets) for models that read them."""
-    payload = {
-        "code": code,
-        "face": keep_face,
-        "cache": PREDICTIONS_CACHE_VERSION,
-        "layout": "mars",
-        "model": info.name,
-        "version": info.version,
-        "params": info.params,
-        "dataset": {k: v for k, v in identity.items() if k not in ("root", "rows")},
-        "split": split,
-        "task": task,
-        "generation": generation,
-        "alpha": alpha,
-        "seed": seed,
-        "targets": targets,
-    }
-    text = json.dumps(payload, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return _key(info, identity, code=code, face=keep_face, layout="mars", split=split,
+                task=task, generation=generation, alpha=alpha, seed=seed, targets=targets)
 
 
 def ragged_digest(preds: RaggedPredictions) -> str:
