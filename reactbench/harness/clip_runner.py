@@ -48,7 +48,7 @@ from reactbench.harness.clips import (
     generation_plan,
     round_aus,
 )
-from reactbench.harness.entries import model_entry, result_targets
+from reactbench.harness.entries import model_entry, result_targets, saved_entries
 from reactbench.harness.generate import call_model
 from reactbench.harness.options import (
     RunOptions,
@@ -67,7 +67,6 @@ from reactbench.results import (
     check_results_dir,
     make_record,
     read_result,
-    result_filename,
     targets_path,
     write_result,
     write_targets,
@@ -414,10 +413,8 @@ def score_clip_predictions(source, *, split: str = "test", data=None,
         raise ReactbenchError("FRDiv compares reactions of one speaker: it needs predictions "
                               f"with alpha (the first axis) >= 2 (got {preds.alpha}); or pass "
                               f"{param('metrics')} without FRDiv")
-    name = name or (source.stem if source.is_file() else source.name)
-    stub = {"model": {"name": name}, "task": task, "split": split, "protocol": proto.name,
-            "alpha": preds.alpha, "seeds": []}
-    target = Path(out) / result_filename(stub)
+    name, target, model = saved_entries(source, name, task=task, split=split, protocol=proto,
+                                        alpha=preds.alpha, out=out)
     if target.exists():
         raise ResultsError(f"{target} already holds a result; nothing was scored or "
                            f"overwritten (remove it or choose another {param('out')})")
@@ -426,8 +423,6 @@ def score_clip_predictions(source, *, split: str = "test", data=None,
                          bootstrap=bootstrap, seed=seed, n_jobs=n_jobs, device=device,
                          progress=progress, name=name)
     score_s = time.perf_counter() - t0
-    model = {"spec": str(source), "name": name, "version": "file", "params": {},
-             "citation": "", "reference": False, "class": None}
     entries, extra, seeds, metric_timings = aggregate([(seed, scores)])
     tfile = targets_path(target)
     record = make_record(

@@ -10,6 +10,7 @@ from reactbench import registry
 from reactbench.errors import ModelError
 from reactbench.harness.options import RunOptions
 from reactbench.models import display_fields, model_info
+from reactbench.protocols import Protocol
 from reactbench.results import check_distinct_targets, result_filename
 
 
@@ -44,3 +45,16 @@ def result_targets(models: dict[str, Any], opt: RunOptions, out: Path) -> dict[s
         targets[s] = out / result_filename(stub)
     check_distinct_targets(targets, {s: info.name for s, info in infos.items()})
     return targets
+
+
+def saved_entries(source: Path, name: str | None, *, task: str, split: str, protocol: Protocol,
+                  alpha: int, out: str | Path) -> tuple[str, Path, dict]:
+    """For scoring a saved predictions file or folder ``source``: the model name (``name``, or
+    the file's stem / the folder's name), the result file in ``out`` and the model entry."""
+    name = name or (source.stem if source.is_file() else source.name)
+    stub = {"model": {"name": name}, "task": task, "split": split, "protocol": protocol.name,
+            "alpha": alpha, "seeds": []}
+    model = {"spec": str(source), "name": name, "version": "file", "params": {},
+             "citation": "", "reference": False, "class": None}
+    return name, Path(out) / result_filename(stub), model
+

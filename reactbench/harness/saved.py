@@ -11,6 +11,7 @@ import numpy as np
 from reactbench.data import dataset_identity, load_split, resolve_data
 from reactbench.errors import ParamNames, ReactbenchError, ResultsError, param
 from reactbench.harness.cache import content_digest
+from reactbench.harness.entries import saved_entries
 from reactbench.harness.options import (
     check_common,
     check_protocol,
@@ -24,7 +25,6 @@ from reactbench.results import (
     check_results_dir,
     make_record,
     read_result,
-    result_filename,
     write_result,
 )
 
@@ -68,10 +68,8 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
     preds.emotion = np.asarray(preds.emotion, dtype=np.float32)
     preflight(split_data, metrics=metrics, alpha=preds.alpha, protocol=proto,
               alpha_source="predictions with alpha (the second axis)")
-    name = name or (source.stem if source.is_file() else source.name)
-    stub = {"model": {"name": name}, "task": task, "split": split, "protocol": proto.name,
-            "alpha": preds.alpha, "seeds": []}
-    target = Path(out) / result_filename(stub)
+    name, target, model = saved_entries(source, name, task=task, split=split, protocol=proto,
+                                        alpha=preds.alpha, out=out)
     if target.exists():
         raise ResultsError(f"{target} already holds a result{_holder(target, name)}; nothing "
                            f"was scored or overwritten (remove it or choose another "
@@ -81,8 +79,6 @@ def score_predictions(source, *, split: str = "test", data=None, frames: int = 7
                    n_jobs=n_jobs, device=device, realism_3dmm=realism_3dmm, metrics=metrics,
                    progress=progress, names=names)
     score_s = time.perf_counter() - t0
-    model = {"spec": str(source), "name": name, "version": "file", "params": {},
-             "citation": "", "reference": False, "class": None}
     entries, extra, seeds, metric_timings = aggregate([(seed, scores)])
     record = make_record(
         kind="score", task=task, window=window, split=split, alpha=preds.alpha, seeds=[],
