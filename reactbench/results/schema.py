@@ -129,70 +129,63 @@ def _check_metric(name: str, entry: Any, source: str) -> None:
                            f"got {version!r}")
 
 
+def _require(ok: Any, source: str, field: str, what: str, value: Any) -> None:
+    """ResultsError ``<source>: field <field> must be <what>; got <value!r>`` unless ``ok``."""
+    if not ok:
+        raise ResultsError(f"{source}: field {field} must be {what}; got {value!r}")
+
+
 def _check_model(model: Any, source: str) -> None:
     if not isinstance(model, dict) or any(k not in model for k in MODEL_KEYS):
         raise ResultsError(f"{source}: 'model' needs keys {MODEL_KEYS}")
     name = model["name"]
-    if not isinstance(name, str) or not name.strip():
-        raise ResultsError(f"{source}: field model.name must be a non-empty string; got {name!r}")
-    if not isinstance(model["reference"], bool):
-        raise ResultsError(f"{source}: field model.reference must be true or false; "
-                           f"got {model['reference']!r}")
-    if not isinstance(model["params"], dict):
-        raise ResultsError(f"{source}: field model.params must be an object; "
-                           f"got {model['params']!r}")
+    _require(isinstance(name, str) and name.strip(), source, "model.name", "a non-empty string",
+             name)
+    _require(isinstance(model["reference"], bool), source, "model.reference", "true or false",
+             model["reference"])
+    _require(isinstance(model["params"], dict), source, "model.params", "an object",
+             model["params"])
     trained_on = model.get("trained_on")
-    if trained_on is not None and not isinstance(trained_on, dict):
-        raise ResultsError(f"{source}: field model.trained_on must be an object (split -> "
-                           f"dataset identity) or absent; got {trained_on!r}")
+    _require(trained_on is None or isinstance(trained_on, dict), source, "model.trained_on",
+             "an object (split -> dataset identity) or absent", trained_on)
     for key, ok, what in (  # optional: table row labels and order (ModelInfo.display, ...)
             ("display", lambda v: isinstance(v, str) and v.strip(), "non-empty text"),
             ("ablation_label", lambda v: v is None or isinstance(v, str), "text or null"),
             ("table_order", lambda v: v is None or type(v) is int, "an integer or null")):
-        if key in model and not ok(model[key]):
-            raise ResultsError(f"{source}: field model.{key} must be {what} or absent; "
-                               f"got {model[key]!r}")
+        if key in model:
+            _require(ok(model[key]), source, f"model.{key}", f"{what} or absent", model[key])
 
 
 def _check_optional_fields(record: dict, source: str) -> None:
     window = record["window"]
-    if window is not None and not _is_count(window, 1):
-        raise ResultsError(f"{source}: field window must be a positive integer or null; "
-                           f"got {window!r}")
+    _require(window is None or _is_count(window, 1), source, "window",
+             "a positive integer or null", window)
     if record["task"] == "online" and window is None:
         raise ResultsError(f"{source}: field window must be the online window length in frames "
                            "(a positive integer) when task is 'online'; got null")
-    if not _is_count(record["bootstrap"], 0):
-        raise ResultsError(f"{source}: field bootstrap must be an integer >= 0; "
-                           f"got {record['bootstrap']!r}")
+    _require(_is_count(record["bootstrap"], 0), source, "bootstrap", "an integer >= 0",
+             record["bootstrap"])
     seed = record.get("bootstrap_seed")
-    if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool)):
-        raise ResultsError(f"{source}: field bootstrap_seed must be an integer or null; "
-                           f"got {seed!r}")
+    _require(seed is None or (isinstance(seed, int) and not isinstance(seed, bool)), source,
+             "bootstrap_seed", "an integer or null", seed)
     for key in ("extra", "timings"):
-        if not isinstance(record[key], dict):
-            raise ResultsError(f"{source}: field {key} must be an object; got {record[key]!r}")
+        _require(isinstance(record[key], dict), source, key, "an object", record[key])
     frames = record["dataset"].get("frames")
-    if frames is not None and not _is_count(frames, 1):
-        raise ResultsError(f"{source}: field dataset.frames must be a positive integer or "
-                           f"absent; got {frames!r}")
+    _require(frames is None or _is_count(frames, 1), source, "dataset.frames",
+             "a positive integer or absent", frames)
     generator = record["dataset"].get("generator")
-    if generator is not None and not isinstance(generator, dict):
-        raise ResultsError(f"{source}: field dataset.generator must be an object or null; "
-                           f"got {generator!r}")
+    _require(generator is None or isinstance(generator, dict), source, "dataset.generator",
+             "an object or null", generator)
     causality = record.get("causality")
-    if causality is not None and not isinstance(causality, dict):
-        raise ResultsError(f"{source}: field causality must be an object or null; "
-                           f"got {causality!r}")
+    _require(causality is None or isinstance(causality, dict), source, "causality",
+             "an object or null", causality)
     preds = record["predictions"]
-    if not isinstance(preds, list) or not all(isinstance(p, dict) for p in preds):
-        raise ResultsError(f"{source}: field predictions must be a list of objects; "
-                           f"got {preds!r}")
+    _require(isinstance(preds, list) and all(isinstance(p, dict) for p in preds), source,
+             "predictions", "a list of objects", preds)
     for i, p in enumerate(preds):
         for key in ("path", "content_sha256"):
-            if p.get(key) is not None and not isinstance(p[key], str):
-                raise ResultsError(f"{source}: field predictions[{i}].{key} must be text or "
-                                   f"null; got {p[key]!r}")
+            _require(p.get(key) is None or isinstance(p[key], str), source,
+                     f"predictions[{i}].{key}", "text or null", p.get(key))
     _check_targets(record.get("targets"), source)
     _check_provenance(record, source)
 
