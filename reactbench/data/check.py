@@ -20,6 +20,7 @@ Nothing stops at the first problem.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,13 +59,23 @@ class CheckReport:
         self.notes += other.notes
 
 
-def _problem(path: Path, exc_or_msg) -> Problem:
+def problem(path: Path, exc_or_msg) -> Problem:
     """(file, message) with the file-name prefix of a DataError message removed."""
     msg = str(exc_or_msg)
     p = str(path)
     if msg.startswith(p):
         msg = msg[len(p):].lstrip(":, ")
     return (p, msg)
+
+
+def meta_problems(root: Path, meta_file: str, read: Callable[[Path], object]) -> list[Problem]:
+    """The error of ``read(root)``, reading a synthetic generator's metadata file
+    ``root / meta_file`` (empty when it is readable or absent)."""
+    try:
+        read(root)
+    except DataError as exc:
+        return [problem(root / meta_file, exc)]
+    return []
 
 
 def emotion_findings(path: Path, emo: np.ndarray) -> tuple[list[Problem], list[Problem]]:
@@ -87,14 +98,14 @@ def emotion_findings(path: Path, emo: np.ndarray) -> tuple[list[Problem], list[P
                 accepted = ("" if out is errors else
                             f"; accepted (values more than {GROSS_RANGE_MARGIN:g} outside are "
                             f"refused)")
-                out.append(_problem(path, (
+                out.append(problem(path, (
                     f"{int(bad.sum())} {name} value(s) {how}outside [{lo:g}, {hi:g}], first "
                     f"{x[r, c]:g} at frame {r} column {cols.start + c}{accepted}")))
                 break
     err = np.abs(emo[:, FE].sum(axis=1) - 1.0)
     if (err > FE_SUM_TOLERANCE).any():
         r = int(np.argmax(err > FE_SUM_TOLERANCE))
-        warnings.append(_problem(path, (
+        warnings.append(problem(path, (
             f"{int((err > FE_SUM_TOLERANCE).sum())} frame(s) whose 8 FE probabilities do not sum "
             f"to 1 (first: frame {r}, sum {emo[r, FE].sum():.4f}; tolerance {FE_SUM_TOLERANCE}); "
             f"accepted")))
@@ -171,7 +182,7 @@ def check_clip(root: Path, split: str, clip: str, audio: bool = True,
                   layout.audio_path(root, split, clip))
     for p in (ep, fp, ap) if audio else (ep, fp):
         if not p.is_file():
-            rep.errors.append(_problem(p, missing_file_message(p, split)))
+            rep.errors.append(problem(p, missing_file_message(p, split)))
     if ep.is_file():
         try:
             emo = layout.read_emotion(ep)
@@ -180,30 +191,30 @@ def check_clip(root: Path, split: str, clip: str, audio: bool = True,
             rep.errors += errors
             rep.warnings += warnings
         except DataError as exc:
-            rep.errors.append(_problem(ep, exc))
+            rep.errors.append(problem(ep, exc))
     if fp.is_file():
         try:
             lengths["face"] = layout.read_3dmm(fp).shape[0]
         except DataError as exc:
-            rep.errors.append(_problem(fp, exc))
+            rep.errors.append(problem(fp, exc))
     if audio and ap.is_file():
         try:
             y, sr = layout.read_wav(ap)
             lengths["audio"] = int(len(y) * FPS // sr)
         except DataError as exc:
-            rep.errors.append(_problem(ap, exc))
+            rep.errors.append(problem(ap, exc))
     ne, nf = lengths.get("emotion"), lengths.get("face")
     if ne is not None and nf is not None and ne != nf and (frames is None
                                                            or min(ne, nf) < frames):
-        rep.errors.append(_problem(fp, modality_mismatch(ep, ne, fp, nf)))
+        rep.errors.append(problem(fp, modality_mismatch(ep, ne, fp, nf)))
     used = _used_frames(lengths, frames)
     if "audio" in lengths and used is not None:
         short = audio_shortfall(ap, lengths["audio"], used)
         if short:
-            rep.errors.append(_problem(ap, short))
+            rep.errors.append(problem(ap, short))
         long = audio_excess(ap, lengths["audio"], ne) if ne is not None else None
         if long:
-            rep.warnings.append(_problem(ap, long))
+            rep.warnings.append(problem(ap, long))
     _video_findings(layout.video_path(root, split, clip), ne, rep, lengths)
     return rep, lengths
 
@@ -218,13 +229,13 @@ def _video_findings(vp: Path, n_emotion: int | None, rep: CheckReport,
         with os.scandir(vp) as entries:
             n = sum(1 for e in entries if e.name.lower().endswith(VIDEO_EXTENSIONS))
     except OSError as exc:  # e.g. no permission: a finding, not a traceback
-        rep.warnings.append(_problem(vp, (
+        rep.warnings.append(problem(vp, (
             f"cannot list the video frames folder ({exc.strerror or exc}); video is optional, "
             f"nothing in reactbench reads it")))
         return
     lengths["video"] = n
     if n_emotion is not None and n < n_emotion:
-        rep.warnings.append(_problem(vp, (
+        rep.warnings.append(problem(vp, (
             f"{n} video frames, expected at least {n_emotion} like the Emotion CSV (video is "
             f"optional; nothing in reactbench reads it)")))
 
@@ -234,8 +245,8 @@ def _neighbour_findings(path: Path, n: int) -> CheckReport:
     """
 
     errors, warnings = neighbour_findings(path, n)
-    return CheckReport(errors=[_problem(path, m) for m in errors],
-                       warnings=[_problem(path, m) for m in warnings])
+    return CheckReport(errors=[problem(path, m) for m in errors],
+                       warnings=[problem(path, m) for m in warnings])
 
 
 def _frame_problems(root: Path, split: str, lengths: dict[str, dict], frames: int | None
@@ -250,14 +261,14 @@ def _frame_problems(root: Path, split: str, lengths: dict[str, dict], frames: in
     if frames is not None and max(T.values()) >= frames:
         for c, t in T.items():
             if t < frames:
-                out.append(_problem(layout.emotion_path(root, split, c),
+                out.append(problem(layout.emotion_path(root, split, c),
                                     f"{t} frames, expected at least {frames}"))
         return out
     values, counts = np.unique(list(T.values()), return_counts=True)
     common = int(values[np.argmax(counts)])
     for c, t in T.items():
         if t != common:
-            out.append(_problem(layout.emotion_path(root, split, c), (
+            out.append(problem(layout.emotion_path(root, split, c), (
                 f"{t} frames, expected {common} like most clips of {split}")))
     return out
 
@@ -278,7 +289,7 @@ def _repeated_pairs(csv_path: Path, pairs: list[tuple[str, str]]) -> list[Proble
     for i, pair in enumerate(pairs):
         key = frozenset(pair)
         if key in first:
-            out.append(_problem(csv_path, (
+            out.append(problem(csv_path, (
                 f"pair {i} ({pair[0]!r}, {pair[1]!r}) repeats pair {first[key]}: its rows are "
                 "loaded and scored twice, so the dyad counts double in every metric; expected "
                 "each dyad clip pair once")))
@@ -297,11 +308,11 @@ def split_report(root: Path, split: str, *, frames: int | None = None, audio: bo
     try:
         pairs = layout.read_split_csv(root, split)
     except DataError as exc:
-        rep.errors.append(_problem(csv_path, exc))
+        rep.errors.append(problem(csv_path, exc))
         return rep
     for i, (s, lst) in enumerate(pairs):
         if s == lst:
-            rep.errors.append(_problem(csv_path, (
+            rep.errors.append(problem(csv_path, (
                 f"pair {i}: speaker and listener are the same clip {s!r} "
                 f"(expected the two persons of one dyad)")))
     rep.warnings += _repeated_pairs(csv_path, pairs)
@@ -328,7 +339,7 @@ def split_report(root: Path, split: str, *, frames: int | None = None, audio: bo
     truth = Path(root) / TRUTH_FILE.format(split=split)
     if (Path(root) / META_FILE).is_file():
         if not truth.is_file():
-            rep.errors.append(_problem(truth, (
+            rep.errors.append(problem(truth, (
                 f"missing: the synthetic dataset's true appropriateness of {split}, "
                 f"expected an ({n}, {n}) 0/1 .npy")))
         else:
@@ -358,10 +369,7 @@ def dataset_report(root: str | Path, *, frames: int | None = None, audio: bool =
                                       "(official layout)"))
         return rep
 
-    try:
-        read_meta(root)
-    except DataError as exc:
-        rep.errors.append(_problem(root / META_FILE, exc))
+    rep.errors += meta_problems(root, META_FILE, read_meta)
     for split in present:
         rep.extend(split_report(root, split, frames=frames, audio=audio, n_jobs=n_jobs,
                                 progress=progress))
@@ -378,4 +386,4 @@ def check_dataset(root: str | Path, *, frames: int | None = None, audio: bool = 
 
 __all__ = ["check_dataset", "dataset_report", "split_report", "check_clip", "emotion_findings",
            "check_emotion_ranges", "modality_mismatch", "audio_shortfall", "audio_excess",
-           "CheckReport", "Problem"]
+           "CheckReport", "Problem", "problem", "meta_problems"]

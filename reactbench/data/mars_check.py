@@ -19,17 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from reactbench.data import mars_layout as ml
-from reactbench.data.check import CheckReport, emotion_findings
+from reactbench.data.check import CheckReport, emotion_findings, meta_problems, problem
 from reactbench.data.mars import META_FILE, check_wav, read_meta
 from reactbench.errors import DataError
 
 K_OTHERS = 9  # listeners besides the paired one that a target list draws
-
-
-def _problem(path: Path, exc_or_msg: object) -> tuple[str, str]:
-    """(file, message) with the file-name prefix of the message removed."""
-    msg, p = str(exc_or_msg), str(path)
-    return (p, msg[len(p):].lstrip(":, ") if msg.startswith(p) else msg)
 
 
 def _clip(root: Path, split: str, cid: str, min_frames: int, features: bool,
@@ -39,14 +33,14 @@ def _clip(root: Path, split: str, cid: str, min_frames: int, features: bool,
     try:
         emo = ml.read_frames(ap, 25, "facial attributes")
     except DataError as exc:
-        rep.errors.append(_problem(ap, exc))
+        rep.errors.append(problem(ap, exc))
         return None
     errors, warnings = emotion_findings(ap, emo)
     rep.errors += errors
     rep.warnings += warnings
     t = len(emo)
     if t < min_frames:
-        rep.errors.append(_problem(ap, f"clip {cid} has {t} frames; expected at least "
+        rep.errors.append(problem(ap, f"clip {cid} has {t} frames; expected at least "
                                        f"{min_frames} (the protocol's shortest clip)"))
     readers = [(ml.COEFFICIENTS_DIR, ml.read_coefficients, "3DMM coefficients")]
     if features:
@@ -56,18 +50,18 @@ def _clip(root: Path, split: str, cid: str, min_frames: int, features: bool,
         try:
             n = len(read(p))
         except DataError as exc:
-            rep.errors.append(_problem(p, exc))
+            rep.errors.append(problem(p, exc))
             continue
         if n != t:
-            rep.errors.append(_problem(p, ml.length_mismatch(p, n, ap, t, what)))
+            rep.errors.append(problem(p, ml.length_mismatch(p, n, ap, t, what)))
     try:
         check_wav(root, split, cid, t)
     except DataError as exc:
-        rep.errors.append(_problem(ml.clip_path(root, split, ml.AUDIO_DIR, cid), exc))
+        rep.errors.append(problem(ml.clip_path(root, split, ml.AUDIO_DIR, cid), exc))
     video = root / split / ml.VIDEO_DIR
     vp = ml.clip_path(root, split, ml.VIDEO_DIR, cid)
     if video.is_dir() and not vp.is_file():
-        rep.warnings.append(_problem(vp, "video missing (optional: nothing in reactbench reads "
+        rep.warnings.append(problem(vp, "video missing (optional: nothing in reactbench reads "
                                          "it)"))
     return t
 
@@ -96,15 +90,15 @@ def split_report(root: str | Path, split: str, *, min_frames: int = ml.MIN_FRAME
         pp = ml.clip_path(root, split, ml.ATTRIBUTES_DIR, pid)
         if pid not in lengths:
             if role == "speaker":
-                rep.errors.append(_problem(pp, f"file not found; expected the paired clip of "
+                rep.errors.append(problem(pp, f"file not found; expected the paired clip of "
                                                f"{cid} (same session and stem)"))
             else:
-                rep.warnings.append(_problem(pp, f"not found: listener {cid} has no speaker, "
+                rep.warnings.append(problem(pp, f"not found: listener {cid} has no speaker, "
                                                  "so it is an input only when bidirectional "
                                                  "(it stays in its session's target pool)"))
         elif role == "speaker" and None not in (lengths[cid], lengths[pid]) \
                 and lengths[cid] != lengths[pid]:
-            rep.errors.append(_problem(pp, f"{lengths[pid]} frames, but its paired clip {cid} "
+            rep.errors.append(problem(pp, f"{lengths[pid]} frames, but its paired clip {cid} "
                                            f"has {lengths[cid]}; expected the two persons of a "
                                            "dyad to have the same length"))
     listeners = {k.split("/", 1)[1]: len(v) for k, v in pools.items()
@@ -140,10 +134,7 @@ def dataset_report(root: str | Path, *, min_frames: int = ml.MIN_FRAMES,
         rep.errors.append((str(root), f"no split: expected train/, val/ or test/ with a "
                                       f"{ml.ATTRIBUTES_DIR}/ folder (MARS layout)"))
         return rep
-    try:
-        read_meta(root)
-    except DataError as exc:
-        rep.errors.append(_problem(root / META_FILE, exc))
+    rep.errors += meta_problems(root, META_FILE, read_meta)
     for split in splits:
         rep.extend(split_report(root, split, min_frames=min_frames, progress=progress))
     return rep
