@@ -60,22 +60,50 @@ def _leaf(a, lo, n):
     return res
 
 
+@njit(cache=True)
+def _stack(n):
+    """numpy's pairwise recursion over n items as an explicit stack: (lo, n, state) arrays
+    (128,) int64 holding the whole range at 0; state 0 = split, 1 = combine."""
+    los = np.empty(128, dtype=np.int64)
+    ns = np.empty(128, dtype=np.int64)
+    states = np.empty(128, dtype=np.int64)
+    los[0] = 0
+    ns[0] = n
+    states[0] = 0
+    return los, ns, states
+
+
+@njit(cache=True)
+def _split(los, ns, states, top):
+    """Mark the range at ``top`` to be combined and push its halves (split at ``n // 2``
+    rounded down to a multiple of 8), the right one first so the left one is summed first;
+    returns the new top."""
+    lo = los[top]
+    m = ns[top]
+    n2 = m // 2
+    n2 -= n2 % 8
+    states[top] = 1
+    top += 1
+    los[top] = lo + n2
+    ns[top] = m - n2
+    states[top] = 0
+    top += 1
+    los[top] = lo
+    ns[top] = n2
+    states[top] = 0
+    return top
+
+
 @njit(cache=True, error_model="numpy")
 def pairwise_sum_f32(a):
     """numpy's float32 pairwise sum of the 1-d float32 array ``a`` (any stride)."""
     n = a.shape[0]
     if n <= _BLOCK:
         return _leaf(a, 0, n)
-    # the recursion as an explicit stack: (lo, n, state), state 0 = split, 1 = combine
-    los = np.empty(128, dtype=np.int64)
-    ns = np.empty(128, dtype=np.int64)
-    states = np.empty(128, dtype=np.int64)
+    los, ns, states = _stack(n)
     vals = np.empty(128, dtype=np.float32)
     nv = 0
     top = 0
-    los[0] = 0
-    ns[0] = n
-    states[0] = 0
     while top >= 0:
         lo = los[top]
         m = ns[top]
@@ -88,17 +116,7 @@ def pairwise_sum_f32(a):
             nv += 1
             top -= 1
         else:
-            n2 = m // 2
-            n2 -= n2 % 8
-            states[top] = 1
-            top += 1  # right half pushed first so the left half is summed first
-            los[top] = lo + n2
-            ns[top] = m - n2
-            states[top] = 0
-            top += 1
-            los[top] = lo
-            ns[top] = n2
-            states[top] = 0
+            top = _split(los, ns, states, top)
     return vals[0]
 
 
@@ -141,15 +159,10 @@ def column_sums_f32(x, out):
     if n <= _BLOCK:
         _leaf_rows(x, 0, n, out)
         return
-    los = np.empty(128, dtype=np.int64)
-    ns = np.empty(128, dtype=np.int64)
-    states = np.empty(128, dtype=np.int64)
+    los, ns, states = _stack(n)
     vals = np.empty((128, d), dtype=np.float32)
     nv = 0
     top = 0
-    los[0] = 0
-    ns[0] = n
-    states[0] = 0
     while top >= 0:
         lo = los[top]
         m = ns[top]
@@ -163,17 +176,7 @@ def column_sums_f32(x, out):
             nv += 1
             top -= 1
         else:
-            n2 = m // 2
-            n2 -= n2 % 8
-            states[top] = 1
-            top += 1
-            los[top] = lo + n2
-            ns[top] = m - n2
-            states[top] = 0
-            top += 1
-            los[top] = lo
-            ns[top] = n2
-            states[top] = 0
+            top = _split(los, ns, states, top)
     for c in range(d):
         out[c] = vals[0, c]
 
