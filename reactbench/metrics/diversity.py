@@ -13,6 +13,46 @@ import numpy as np
 from numba import njit, parallel_chunksize, prange
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _add_gen_ss(g, k, acc):
+    """g (alpha, E) f32, generations of E elements -> ``acc`` plus the squared deviations of
+    element k's generations from their mean (float64, added one by one)."""
+    alpha = g.shape[0]
+    m = 0.0
+    for a in range(alpha):
+        m += np.float64(g[a, k])
+    m /= alpha
+    for a in range(alpha):
+        v = np.float64(g[a, k]) - m
+        acc += v * v
+    return acc
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _time_var_sum(z, o0, t):
+    """z (alpha, L, D) f32 -> the sum over (alpha, D) of the unbiased variance over the t
+    frames o0:o0 + t (float64)."""
+    alpha, _, d = z.shape
+    total = 0.0
+    mean = np.zeros(d)
+    ss = np.zeros(d)
+    for a in range(alpha):
+        mean[:] = 0.0
+        ss[:] = 0.0
+        for f in range(o0, o0 + t):
+            for c in range(d):
+                mean[c] += np.float64(z[a, f, c])
+        for c in range(d):
+            mean[c] /= t
+        for f in range(o0, o0 + t):
+            for c in range(d):
+                v = np.float64(z[a, f, c]) - mean[c]
+                ss[c] += v * v
+        for c in range(d):
+            total += ss[c] / (t - 1)
+    return total
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _div_kernel(x):
     """x (N, alpha, E) f32 -> (N,) sum over elements of squared deviations from the
@@ -22,13 +62,7 @@ def _div_kernel(x):
     for i in prange(n):
         acc = 0.0
         for k in range(e):
-            m = 0.0
-            for a in range(alpha):
-                m += np.float64(x[i, a, k])
-            m /= alpha
-            for a in range(alpha):
-                v = np.float64(x[i, a, k]) - m
-                acc += v * v
+            acc = _add_gen_ss(x[i], k, acc)
         out[i] = acc
     return out
 
@@ -39,24 +73,7 @@ def _var_kernel(x):
     n, alpha, t, d = x.shape
     out = np.zeros(n)
     for i in prange(n):
-        total = 0.0
-        mean = np.zeros(d)
-        ss = np.zeros(d)
-        for a in range(alpha):
-            mean[:] = 0.0
-            ss[:] = 0.0
-            for f in range(t):
-                for c in range(d):
-                    mean[c] += np.float64(x[i, a, f, c])
-            for c in range(d):
-                mean[c] /= t
-            for f in range(t):
-                for c in range(d):
-                    v = np.float64(x[i, a, f, c]) - mean[c]
-                    ss[c] += v * v
-            for c in range(d):
-                total += ss[c] / (t - 1)
-        out[i] = total / (alpha * d)
+        out[i] = _time_var_sum(x[i], 0, t) / (alpha * d)
     return out
 
 
@@ -96,32 +113,9 @@ def _ragged_div_var(pred, off, order, out_div, out_var):
         acc = 0.0
         for f in range(o0, o0 + t):
             for c in range(d):
-                m = 0.0
-                for a in range(alpha):
-                    m += np.float64(pred[a, f, c])
-                m /= alpha
-                for a in range(alpha):
-                    v = np.float64(pred[a, f, c]) - m
-                    acc += v * v
+                acc = _add_gen_ss(pred[:, f], c, acc)
         out_div[s] = acc
-        total = 0.0
-        mean = np.zeros(d)
-        ss = np.zeros(d)
-        for a in range(alpha):
-            mean[:] = 0.0
-            ss[:] = 0.0
-            for f in range(o0, o0 + t):
-                for c in range(d):
-                    mean[c] += np.float64(pred[a, f, c])
-            for c in range(d):
-                mean[c] /= t
-            for f in range(o0, o0 + t):
-                for c in range(d):
-                    v = np.float64(pred[a, f, c]) - mean[c]
-                    ss[c] += v * v
-            for c in range(d):
-                total += ss[c] / (t - 1)
-        out_var[s] = total / (alpha * d)
+        out_var[s] = _time_var_sum(pred, o0, t) / (alpha * d)
 
 
 def ragged_div_var(pred: np.ndarray, off: np.ndarray,
