@@ -48,7 +48,13 @@ from reactbench.harness.clips import (
     generation_plan,
     round_aus,
 )
-from reactbench.harness.entries import model_entry, result_targets, saved_entries
+from reactbench.harness.entries import (
+    create_models,
+    existing_results,
+    model_entry,
+    result_targets,
+    saved_entries,
+)
 from reactbench.harness.generate import call_model
 from reactbench.harness.options import (
     RunOptions,
@@ -323,22 +329,13 @@ def run_clips(specs: list[str], opt: RunOptions, out: str | Path, *,
     """:func:`reactbench.harness.run` under a ``"targets"`` protocol: every model spec on the
     MARS split, one result JSON per model in ``out`` plus its ``<result>.targets.json``."""
     out = check_results_dir(out)
-    given, made = models or {}, {}
-    for s in specs:
-        made[s] = given[s] if s in given else registry.create_model(
-            s, **opt.model_args.get(s, {}))
+    made = create_models(specs, opt, models)
     # the library's default window (REACT2024's) means the protocol's own here
     window = opt.scoring_protocol.window if opt.window == OFFICIAL.window else opt.window
     for m in made.values():
         check_task(m, model_info(m).name, opt.task, opt.scoring_protocol, window)
     targets = result_targets(made, opt, out)
-    clash = [s for s, p in targets.items() if p.exists()]
-    if clash and not skip_existing:
-        raise ResultsError(
-            f"results directory {out} already holds these runs: "
-            f"{', '.join(str(targets[s]) for s in clash)}; nothing was run or overwritten "
-            f"(remove them, choose another {param('out')}, or pass "
-            f"{param('skip_existing', True)})")
+    clash = existing_results(targets, out, skip_existing)
     existing = {s: (read_result(targets[s]), targets[s]) for s in clash}
     todo = {s: m for s, m in made.items() if s not in existing}
     for s, (_rec, path) in existing.items():

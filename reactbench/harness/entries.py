@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from reactbench import registry
-from reactbench.errors import ModelError
+from reactbench.errors import ModelError, ResultsError, param
 from reactbench.harness.options import RunOptions
 from reactbench.models import display_fields, model_info
 from reactbench.protocols import Protocol
@@ -58,3 +58,26 @@ def saved_entries(source: Path, name: str | None, *, task: str, split: str, prot
              "citation": "", "reference": False, "class": None}
     return name, Path(out) / result_filename(stub), model
 
+
+def create_models(specs: list[str], opt: RunOptions,
+                  given: dict[str, Any] | None) -> dict[str, Any]:
+    """spec -> model: those the caller ``given`` already created, the others created here
+    from ``opt.model_args``."""
+    given, made = given or {}, {}
+    for s in specs:
+        made[s] = given[s] if s in given else registry.create_model(
+            s, **opt.model_args.get(s, {}))
+    return made
+
+
+def existing_results(targets: dict[str, Path], out: Path, skip_existing: bool) -> list[str]:
+    """The specs whose result file in ``targets`` already exists; a ResultsError naming them
+    (nothing run or overwritten) unless ``skip_existing``."""
+    clash = [s for s, p in targets.items() if p.exists()]
+    if clash and not skip_existing:
+        raise ResultsError(
+            f"results directory {out} already holds these runs: "
+            f"{', '.join(str(targets[s]) for s in clash)}; nothing was run or overwritten "
+            f"(remove them, choose another {param('out')}, or pass "
+            f"{param('skip_existing', True)})")
+    return clash

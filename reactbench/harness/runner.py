@@ -23,7 +23,12 @@ from reactbench.harness.cache import (
 )
 from reactbench.harness.causality import check_causality
 from reactbench.harness.clip_runner import run_clips
-from reactbench.harness.entries import model_entry, result_targets
+from reactbench.harness.entries import (
+    create_models,
+    existing_results,
+    model_entry,
+    result_targets,
+)
 from reactbench.harness.generate import (
     call_model,
     check_prediction_memory,
@@ -207,19 +212,9 @@ def run(
         return run_clips(specs, opt, out, skip_existing=skip_existing, models=models, log=log,
                          names=names, command=command)
     out = check_results_dir(out)
-    given, models = models or {}, {}
-    for s in specs:
-        models[s] = given[s] if s in given else registry.create_model(
-            s, **opt.model_args.get(s, {}))
+    models = create_models(specs, opt, models)
     targets = result_targets(models, opt, out)
-    clash = [s for s, p in targets.items() if p.exists()]
-    if clash and not skip_existing:
-        raise ResultsError(
-            f"results directory {out} already holds these runs: "
-            f"{', '.join(str(targets[s]) for s in clash)}; nothing was run or overwritten "
-            f"(remove them, choose another {param('out')}, or pass "
-            f"{param('skip_existing', True)})"
-        )
+    clash = existing_results(targets, out, skip_existing)
     existing = {s: (read_result(targets[s]), targets[s]) for s in clash}
     todo = {s: m for s, m in models.items() if s not in existing}
     need_audio = any(getattr(m, "needs_audio", True) for m in todo.values())
