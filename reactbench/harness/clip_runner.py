@@ -65,6 +65,7 @@ from reactbench.harness.options import (
     check_score_options,
 )
 from reactbench.harness.scoring import aggregate
+from reactbench.harness.seeds import SeedSteps, seed_predictions
 from reactbench.memory import available_memory, gib
 from reactbench.metrics.api import MetricScores, compute_metrics
 from reactbench.models import model_info
@@ -254,7 +255,21 @@ def evaluate_clip_model(spec: str, bundle: ClipBundle, *, model=None, log: Log =
                   else {"task": opt.task, **generation_plan(protocol, opt.task)})
     tmeta = bundle.targets.metadata
     targets_key = f"{tmeta['ids_sha256']}:{tmeta['gt_align']}:{tmeta.get('checkpoint_sha256')}"
-    fitted = False
+    steps = SeedSteps(
+        fit=lambda seed: _fit(model, name, bundle, seed),
+        generate=lambda seed: (
+            _whole_samples(model, bundle, alpha=opt.alpha, seed=seed, name=name,
+                           check_range=opt.check_range) if whole
+            else generate_clips(model, data, protocol=protocol, task=opt.task,
+                                alpha=opt.alpha, seed=seed, batch_size=opt.batch_size,
+                                check_range=opt.check_range, progress=opt.progress,
+                                name=name, keep_face=opt.realism_3dmm)),
+        digest=ragged_digest,
+        causality=lambda preds, seed: check_clip_causality(
+            model, data, preds, protocol=protocol, alpha=opt.alpha, seed=seed,
+            batch_size=opt.batch_size, n_windows=opt.causality_windows,
+            check_range=opt.check_range, device=opt.device, name=name),
+        save=save_ragged)
     per_seed, pred_files, causality = [], [], None
     for seed in opt.seeds:
         key = clip_predictions_key(info, identity, split=opt.split, task=opt.task,
@@ -264,40 +279,9 @@ def evaluate_clip_model(spec: str, bundle: ClipBundle, *, model=None, log: Log =
         path = predictions_path(name, key)
         cached = (load_cached_clips(path, data.sample_ids, data.lengths, opt.alpha, key)
                   if opt.cache else None)
-        if cached is not None and online and not cached[1].get("causality", {}).get("passed"):
-            cached = None
-        if cached is not None:
-            preds, meta = cached
-            causality = meta.get("causality", causality)
-            log(f"[{name}] seed {seed}: reusing cached predictions {path}")
-        else:
-            if not fitted:
-                t0 = time.perf_counter()
-                _fit(model, name, bundle, seed)
-                timings["fit"] += time.perf_counter() - t0
-                fitted = True
-            t0 = time.perf_counter()
-            if whole:
-                preds = _whole_samples(model, bundle, alpha=opt.alpha, seed=seed, name=name,
-                                       check_range=opt.check_range)
-            else:
-                preds = generate_clips(model, data, protocol=protocol, task=opt.task,
-                                       alpha=opt.alpha, seed=seed, batch_size=opt.batch_size,
-                                       check_range=opt.check_range, progress=opt.progress,
-                                       name=name, keep_face=opt.realism_3dmm)
-            timings["generate"] += time.perf_counter() - t0
-            meta = {"model": name, "version": info.version, "key": key,
-                    "content_sha256": ragged_digest(preds)}
-            if online:
-                t0 = time.perf_counter()
-                causality = check_clip_causality(
-                    model, data, preds, protocol=protocol, alpha=opt.alpha, seed=seed,
-                    batch_size=opt.batch_size, n_windows=opt.causality_windows,
-                    check_range=opt.check_range, device=opt.device, name=name)
-                timings["causality"] += time.perf_counter() - t0
-                meta["causality"] = causality
-            if opt.cache:
-                save_ragged(path, preds, meta)
+        preds, meta, causality, reused = seed_predictions(
+            steps, cached, seed=seed, path=path, key=key, name=name, version=info.version,
+            online=online, cache=opt.cache, causality=causality, timings=timings, log=log)
         t0 = time.perf_counter()
         scores = score_clips(preds.emotion, data, bundle.targets, protocol=protocol,
                              metrics=opt.metrics, bootstrap=opt.bootstrap, seed=seed,
@@ -308,7 +292,7 @@ def evaluate_clip_model(spec: str, bundle: ClipBundle, *, model=None, log: Log =
         timings["score"] += time.perf_counter() - t0
         per_seed.append((seed, scores))
         pred_files.append({"seed": seed, "path": str(path) if opt.cache else None, "key": key,
-                           "reused": cached is not None,
+                           "reused": reused,
                            "content_sha256": meta.get("content_sha256") or ragged_digest(preds)})
     entries, extra, seeds, metric_timings = aggregate(per_seed)
     return make_record(

@@ -37,6 +37,7 @@ from reactbench.harness.generate import (
 )
 from reactbench.harness.options import RunOptions, check_window_fits
 from reactbench.harness.scoring import aggregate, preflight, score
+from reactbench.harness.seeds import SeedSteps, seed_predictions
 from reactbench.models import model_info
 from reactbench.predictions import save_predictions
 from reactbench.results import (
@@ -119,7 +120,6 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
     name = info.name
     online = opt.task == "online"
     window = opt.window if online else None
-    fitted = False
     per_seed = []
     pred_files = []
     causality = None
@@ -128,45 +128,28 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
         identity["train"] = bundle.train_identity()
     # inputs a model reads itself only matter for the cache (hashing them can be slow)
     code = model_code(model, opt.model_args.get(spec, {}), data if opt.cache else None)
+    kw = dict(alpha=opt.alpha, batch_size=opt.batch_size, check_range=opt.check_range,
+              progress=opt.progress, name=name, keep_face=opt.realism_3dmm)
+    steps = SeedSteps(
+        fit=lambda seed: _fit(model, name, bundle, seed),
+        generate=lambda seed: (
+            generate_online(model, data, window=opt.window, seed=seed, **kw) if online
+            else generate_offline(model, data, seed=seed, **kw)),
+        digest=content_digest,
+        causality=lambda preds, seed: check_causality(
+            model, data, preds, alpha=opt.alpha, seed=seed, window=opt.window,
+            batch_size=opt.batch_size, n_windows=opt.causality_windows,
+            check_range=opt.check_range, device=opt.device, name=name),
+        save=save_predictions)
     for seed in opt.seeds:
         key = predictions_key(info, identity, split=opt.split, task=opt.task,
                               window=window, alpha=opt.alpha, seed=seed, frames=data.frames,
                               keep_face=opt.realism_3dmm, code=code)
         path = predictions_path(name, key)
         cached = load_cached(path, data.n, opt.alpha, data.frames, key) if opt.cache else None
-        if cached is not None and online and not cached[1].get("causality", {}).get("passed"):
-            cached = None
-        if cached is not None:
-            preds, meta = cached
-            causality = meta.get("causality", causality)
-            log(f"[{name}] seed {seed}: reusing cached predictions {path}")
-        else:
-            if not fitted:
-                t0 = time.perf_counter()
-                _fit(model, name, bundle, seed)
-                timings["fit"] += time.perf_counter() - t0
-                fitted = True
-            t0 = time.perf_counter()
-            kw = dict(alpha=opt.alpha, seed=seed, batch_size=opt.batch_size,
-                      check_range=opt.check_range, progress=opt.progress, name=name,
-                      keep_face=opt.realism_3dmm)
-            if online:
-                preds = generate_online(model, data, window=opt.window, **kw)
-            else:
-                preds = generate_offline(model, data, **kw)
-            timings["generate"] += time.perf_counter() - t0
-            meta = {"model": name, "version": info.version, "key": key,
-                    "content_sha256": content_digest(preds)}
-            if online:
-                t0 = time.perf_counter()
-                causality = check_causality(
-                    model, data, preds, alpha=opt.alpha, seed=seed, window=opt.window,
-                    batch_size=opt.batch_size, n_windows=opt.causality_windows,
-                    check_range=opt.check_range, device=opt.device, name=name)
-                timings["causality"] += time.perf_counter() - t0
-                meta["causality"] = causality
-            if opt.cache:
-                save_predictions(path, preds, meta)
+        preds, meta, causality, reused = seed_predictions(
+            steps, cached, seed=seed, path=path, key=key, name=name, version=info.version,
+            online=online, cache=opt.cache, causality=causality, timings=timings, log=log)
         t0 = time.perf_counter()
         scores = score(preds, data, protocol=protocol, bootstrap=opt.bootstrap, seed=seed,
                        n_jobs=opt.n_jobs, device=opt.device, realism_3dmm=opt.realism_3dmm,
@@ -174,7 +157,7 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
         timings["score"] += time.perf_counter() - t0
         per_seed.append((seed, scores))
         pred_files.append({"seed": seed, "path": str(path) if opt.cache else None, "key": key,
-                           "reused": cached is not None,
+                           "reused": reused,
                            "content_sha256": meta.get("content_sha256")
                            or content_digest(preds)})
     entries, extra, seeds, metric_timings = aggregate(per_seed)
