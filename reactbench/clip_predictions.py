@@ -82,7 +82,7 @@ def load_ragged(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, np.n
                      for p in sorted(path.rglob("*.npy")) if p.is_file()}
             if not files:
                 raise PredictionsError(f"{path}: the folder holds no per-clip .npy predictions "
-                                       "(<clip id>.npy, e.g. speaker/session0/<stem>.npy)")
+                                       "(<clip id>.npy, e.g. speaker/<session>/<stem>.npy)")
             return {c: np.load(p, allow_pickle=False) for c, p in files.items()}, {}, {}
         if path.suffix != ".npz":
             raise PredictionsError(f"{path}: variable-length predictions are an .npz with one "

@@ -15,7 +15,7 @@ from reactbench.clip_predictions import (
 from reactbench.harness.cache import load_cached_clips, ragged_digest
 from reactbench.predictions import PredictionsError
 
-IDS = ["speaker/session0/a", "speaker/session0/b c", "listener/session10/d"]
+IDS = ["speaker/ses0/a", "speaker/ses0/b c", "listener/ses10/d"]
 LENGTHS = [58, 751, 3]
 
 
@@ -70,12 +70,12 @@ def _problems(emo: dict, lengths=LENGTHS) -> str:
 def test_bad_predictions_name_the_clip_and_what_was_expected():
     ok = dict(zip(IDS, _preds(face=False).emotion))
     msg = _problems({**ok, IDS[1]: ok[IDS[1]][:, :750]})
-    assert "clip speaker/session0/b c: predictions have 750 frames; the clip has 751" in msg
+    assert "clip speaker/ses0/b c: predictions have 750 frames; the clip has 751" in msg
     assert "nothing is cropped or padded" in msg
     msg = _problems({k: v for k, v in ok.items() if k != IDS[2]})
     assert "1 of 3 clips have no predictions" in msg and IDS[2] in msg
-    msg = _problems({**ok, "speaker/session9/x": ok[IDS[0]]})
-    assert "name no sample of the split" in msg and "speaker/session9/x" in msg
+    msg = _problems({**ok, "speaker/ses9/x": ok[IDS[0]]})
+    assert "name no sample of the split" in msg and "speaker/ses9/x" in msg
     msg = _problems({**ok, IDS[2]: ok[IDS[2]][:2]})
     assert "alpha differs between clips" in msg
     msg = _problems({**ok, IDS[0]: ok[IDS[0]][..., :24]})

@@ -11,9 +11,9 @@ Layout::
 ``role`` is ``speaker`` or ``listener``; a speaker clip and the listener clip with the same
 session and stem form one dyad. A clip id is ``<role>/<session>/<stem>``. Clips are listed from
 ``facial-attributes`` in sorted order: sessions by folder name, then files by name
-(lexicographic, so ``session10`` sorts before ``session2``); names starting with ``.`` are
-skipped. Every reader raises :class:`reactbench.errors.DataError` naming the file and what was
-expected; nothing is trimmed or padded.
+(compared as text, so a folder numbered 10 sorts before one numbered 2); names starting with
+``.`` are skipped. Every reader raises :class:`reactbench.errors.DataError` naming the file and
+what was expected; nothing is trimmed or padded.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def opposite(role: str) -> str:
 
 
 def parse_id(clip_id: str) -> tuple[str, str, str]:
-    """``"speaker/session0/stem"`` -> (role, session, stem)."""
+    """``"speaker/<session>/<stem>"`` -> (role, session, stem)."""
     role, session, stem = clip_id.split("/", 2)
     return role, session, stem
 

@@ -208,8 +208,9 @@ def generate(out: str | Path, *, sessions: int = DEFAULT_SESSIONS,
              lock: bool = True) -> Path:
     """Write a synthetic MARS-layout dataset to ``out`` (new or empty folder).
 
-    sessions: sessions per split (``session0`` ...); dyads: split -> dyads per session
-    (default ``DEFAULT_DYADS``); min_frames, max_frames: the range of clip lengths at 30 fps;
+    sessions: sessions per split (folders ``session<K>``, K from 0); dyads: split -> dyads per
+    session (default ``DEFAULT_DYADS``); min_frames, max_frames: the range of clip lengths at
+    30 fps;
     seed (>= 0): everything is a function of it. lock: hold ``out``'s lock while writing
     (False: the caller holds it). Bad arguments raise DataError before anything is written; a
     folder that cannot be written is a DataError naming it, with nothing left behind.

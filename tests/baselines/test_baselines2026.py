@@ -23,9 +23,9 @@ from tests.data import _mars
 def mars(tmp_path_factory):
     """Train and test splits: two sessions, clips of 60..200 frames."""
     root = tmp_path_factory.mktemp("mars26") / "mars"
-    for split, stems in (("train", {"session0/t1": 80, "session0/t2": 120, "session1/t3": 61}),
-                         ("test", {"session0/a": 60, "session0/b": 200, "session0/c": 90,
-                                   "session1/d": 150})):
+    for split, stems in (("train", {"sessA/t1": 80, "sessA/t2": 120, "sessB/t3": 61}),
+                         ("test", {"sessA/a": 60, "sessA/b": 200, "sessA/c": 90,
+                                   "sessB/d": 150})):
         for i, (stem, n) in enumerate(stems.items()):
             for j, role in enumerate(("speaker", "listener")):
                 _mars.write_clip(root, split, f"{role}/{stem}", n, seed=100 * i + j,

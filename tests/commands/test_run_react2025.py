@@ -127,7 +127,7 @@ def test_short_clips_and_missing_modalities_are_refused(cli, mars, tmp_path):
     assert code != 0 and cid.split("/")[-1] in err and ml.COEFFICIENTS_DIR in err
     short = tmp_path / "short"
     for role in ("speaker", "listener"):
-        _mars.write_clip(short, "test", f"{role}/session0/x", 40, wav=False, features=False)
+        _mars.write_clip(short, "test", f"{role}/ses0/x", 40, wav=False, features=False)
     code, _, err = cli("run", "--protocol", "react2025", "--data", short, "--model", "b_mime",
                        "--out", tmp_path / "o2", "--no-progress")
     assert code != 0 and "has 40 frames; expected at least 58" in err

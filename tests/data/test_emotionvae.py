@@ -142,7 +142,7 @@ def test_checkpoint_formats_and_refusals(checkpoint, tmp_path):
 
 
 def test_build_targets_with_emotionvae(checkpoint, tmp_path):
-    root = write_tree(tmp_path / "m", {"session0": [60, 90, 130], "session1": [70, 75]})
+    root = write_tree(tmp_path / "m", {"ses0": [60, 90, 130], "ses1": [70, 75]})
     d = load_clips(root, "test")
     t = build_targets(d, gt_align="emotionvae", checkpoint=checkpoint, post_clip_length=P)
     assert [x.shape for x in t.targets] == [(10, n, 25) for n in d.lengths]

@@ -33,7 +33,8 @@ def _digests(root):
 
 def test_lengths_timing_and_round_trip(small):
     d = load_clips(small, "test")
-    assert d.n == 6 and sorted(set(d.sessions)) == ["session0", "session1"]
+    folders = [f"session{k}" for k in range(2)]  # the generator's session folders
+    assert d.n == 6 and sorted(set(d.sessions)) == folders
     assert d.lengths.min() == 60 and d.lengths.max() == 360  # 6x
     assert d.lengths.max() / d.lengths.min() >= 5
     for k, cid in enumerate(d.sample_ids):
@@ -117,9 +118,10 @@ def test_cli_synth_check_summary(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "MARS layout" in text and "N = 4 samples" in text and "60-300 frames" in text
     # damage two files: check names both and exits 1
-    np.save(ml.clip_path(out, "test", ml.ATTRIBUTES_DIR, "speaker/session0/"
+    first, second = (f"session{k}" for k in range(2))  # the generator's session folders
+    np.save(ml.clip_path(out, "test", ml.ATTRIBUTES_DIR, f"speaker/{first}/"
                          "Synthetic-test-00000"), np.zeros((60, 24)))
-    ml.clip_path(out, "test", ml.AUDIO_DIR, "listener/session1/Synthetic-test-01000").unlink()
+    ml.clip_path(out, "test", ml.AUDIO_DIR, f"listener/{second}/Synthetic-test-01000").unlink()
     assert main(["data", "check", str(out)]) == 1
     text = capsys.readouterr().out
     assert "expected facial attributes of shape (T, 25)" in text

@@ -43,7 +43,7 @@ def _reference(inputs: list[str], pools: dict[str, list[str]], seed: int = 1234
     return out
 
 
-SIZES = {"session0": 14, "session1": 4, "session10": 1, "session2": 10, "session3": 2}
+SIZES = {"ses0": 14, "ses1": 4, "ses10": 1, "ses2": 10, "ses3": 2}
 
 
 def test_ids_equal_direct_random_use():
@@ -54,10 +54,10 @@ def test_ids_equal_direct_random_use():
     for cid, row in zip(inputs, ids):
         assert len(row) == 10 and row[0] == cid.replace("speaker/", "listener/")
         assert cid not in row and all(r.startswith("listener/" + cid.split("/")[1]) for r in row)
-    big = [r for c, r in zip(inputs, ids) if c.startswith("speaker/session0/")]
+    big = [r for c, r in zip(inputs, ids) if c.startswith("speaker/ses0/")]
     assert all(len(set(r)) == 10 for r in big)  # >= 9 others: no repeats
-    lone = [r for c, r in zip(inputs, ids) if c.startswith("speaker/session10/")]
-    assert lone == [["listener/session10/c00"] * 10]
+    lone = [r for c, r in zip(inputs, ids) if c.startswith("speaker/ses10/")]
+    assert lone == [["listener/ses10/c00"] * 10]
     assert ids_sha256(ids) == hashlib.sha256(
         json.dumps(ids, separators=(",", ":")).encode()).hexdigest()
 
@@ -83,7 +83,7 @@ def test_sample_order_decides_the_draws():
 
 def test_file_creation_order_does_not_matter(tmp_path):
     """Pools are listed sorted, whatever order the files were written in."""
-    dyads = {"session0": [60] * 12, "session1": [60] * 3}
+    dyads = {"ses0": [60] * 12, "ses1": [60] * 3}
     a = write_tree(tmp_path / "a", dyads)
     b = tmp_path / "b"
     order = [(s, i, r) for s, ls in dyads.items() for i in range(len(ls)) for r in ml.ROLES]
@@ -97,7 +97,7 @@ def test_file_creation_order_does_not_matter(tmp_path):
 
 
 def test_build_targets_shapes_and_metadata(tmp_path):
-    root = write_tree(tmp_path / "m", {"session0": [60, 90, 150], "session1": [70]})
+    root = write_tree(tmp_path / "m", {"ses0": [60, 90, 150], "ses1": [70]})
     d = load_clips(root, "test")
     t = build_targets(d)
     assert [x.shape for x in t.targets] == [(10, n, 25) for n in d.lengths]
@@ -106,7 +106,7 @@ def test_build_targets_shapes_and_metadata(tmp_path):
         np.testing.assert_array_equal(t.targets[k][0], d.listener_emotion[k])
     assert t.metadata == {"rule": "session-pool", "seed": 1234, "k": 10, "gt_align": "linear",
                           "ids_sha256": ids_sha256(t.ids)}
-    assert t.ids[3] == ["listener/session1/d0"] * 10
+    assert t.ids[3] == ["listener/ses1/d0"] * 10
     with pytest.raises(DataError, match="gt_align"):
         build_targets(d, gt_align="crop")
     with pytest.raises(DataError, match="checkpoint"):

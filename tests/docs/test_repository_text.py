@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # assembled from parts so that this file does not match itself
-HISTORY = re.compile("|".join([r"sessions? [0-9]", "device" + " machine", r"issue [0-9]"]),
+HISTORY = re.compile("|".join([r"sessions? ?[0-9]", "device" + " machine", r"issue [0-9]"]),
                      re.IGNORECASE)
 OUTSIDE = "../" + "shared"  # split so this file does not name it
 
@@ -51,4 +51,5 @@ def test_no_tracked_file_tells_development_history_or_points_outside():
 def test_the_history_pattern_finds_what_it_should():
     session, issue = "Session", "issue"  # assembled so this file does not match itself
     assert HISTORY.search(f"measured in {session} 12") and HISTORY.search(f"see {issue} 5")
+    assert HISTORY.search(f"{session.lower()}12 of the notebook")
     assert not HISTORY.search("sessions of MARS") and not HISTORY.search("an issue with")

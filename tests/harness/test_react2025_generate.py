@@ -79,7 +79,7 @@ class Echo(BaseReactionModel):
 def clips(tmp_path_factory):
     """A MARS tree with clips of 58, 750, 751 and 95 frames (two sessions)."""
     root = tmp_path_factory.mktemp("mars") / "mars"
-    lengths = {"session0/a": 58, "session0/b": 750, "session1/c": 751, "session1/d": 95}
+    lengths = {"ses0/a": 58, "ses0/b": 750, "ses1/c": 751, "ses1/d": 95}
     for i, (stem, n) in enumerate(lengths.items()):
         for j, role in enumerate(("speaker", "listener")):
             _mars.write_clip(root, "test", f"{role}/{stem}", n, seed=10 * i + j, wav=False,
