@@ -36,19 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from reactbench.metrics import compute_metrics  # noqa: E402
 from tests.metrics import react2025_reference as ref  # noqa: E402
+from tests.metrics.react2025_cases import sequence  # noqa: E402
 
 METRICS = ["FRCorr", "FRDist", "FRSyn", "FRDiv", "FRVar", "MAE"]
 QUADRATIC = {"FRDist"}  # cost ~ T_k^2; the others ~ T_k
-
-
-def _sequence(rng: np.random.Generator, t: int) -> np.ndarray:
-    steps = rng.standard_normal((t, 25)).cumsum(axis=0) / np.sqrt(np.arange(1, t + 1))[:, None]
-    x = np.empty((t, 25), dtype=np.float32)
-    x[:, :15] = steps[:, :15] > rng.uniform(-0.5, 1.0, 15)
-    x[:, 15:17] = np.tanh(steps[:, 15:17])
-    e = np.exp(steps[:, 17:])
-    x[:, 17:] = e / e.sum(axis=1, keepdims=True)
-    return x
 
 
 def make_set(n: int, alpha: int, k: int, lo: int, hi: int, seed: int):
@@ -57,10 +48,10 @@ def make_set(n: int, alpha: int, k: int, lo: int, hi: int, seed: int):
     lengths = np.exp(rng.uniform(np.log(lo), np.log(hi), n)).round().astype(int)
     preds, targets, speakers = [], [], []
     for t in lengths:
-        speakers.append(_sequence(rng, int(t)))
-        pool = [_sequence(rng, int(t)) for _ in range(4)]
+        speakers.append(sequence(rng, int(t)))
+        pool = [sequence(rng, int(t)) for _ in range(4)]
         targets.append(np.stack([pool[0]] + [pool[i] for i in rng.integers(0, 4, k - 1)]))
-        preds.append(np.stack([_sequence(rng, int(t)) for _ in range(alpha)]))
+        preds.append(np.stack([sequence(rng, int(t)) for _ in range(alpha)]))
     return preds, targets, speakers, lengths
 
 
@@ -83,7 +74,7 @@ def _one(args):
 def _warm() -> None:
     """Pool initializer: compile and load what the official functions use, before timing."""
     rng = np.random.default_rng(0)
-    x = np.stack([_sequence(rng, 60) for _ in range(2)])
+    x = np.stack([sequence(rng, 60) for _ in range(2)])
     _one((x, x, x[0]))
 
 

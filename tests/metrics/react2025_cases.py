@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _sequence(rng: np.random.Generator, t: int) -> np.ndarray:
+def sequence(rng: np.random.Generator, t: int) -> np.ndarray:
     """(t, 25) float32: binary AUs, smooth valence/arousal in [-1, 1], expression probabilities."""
     steps = rng.standard_normal((t, 25)).cumsum(axis=0) / np.sqrt(np.arange(1, t + 1))[:, None]
     x = np.empty((t, 25), dtype=np.float32)
@@ -27,11 +27,11 @@ def make_case(seed: int, n: int, alpha: int, k: int = 10, lo: int = 58,
     preds, targets, speakers = [], [], []
     for s, t in enumerate(lengths):
         t = int(t)
-        sp = _sequence(rng, t)
-        pool = [_sequence(rng, t) for _ in range(4)]
+        sp = sequence(rng, t)
+        pool = [sequence(rng, t) for _ in range(4)]
         idx = [0] + list(rng.integers(0, len(pool), k - 1))
         tg = np.stack([pool[i] for i in idx])
-        pred = np.stack([_sequence(rng, t) for _ in range(alpha)])
+        pred = np.stack([sequence(rng, t) for _ in range(alpha)])
         if s % 3 == 0:  # continuous AU values: no constant window, a measured offset
             sp[:, :15] = rng.standard_normal((t, 15)).cumsum(axis=0) / 10.0
             lag = int(rng.integers(1, 8))
