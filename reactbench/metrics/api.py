@@ -207,9 +207,6 @@ def _check_targets_protocol(proto: Protocol, names: tuple[str, ...], pred, liste
             raise ValueError(
                 f"{argument}: protocol {proto.name!r} does not read it (appropriate reactions "
                 f"are the per-sample targets=); pass None")
-    if device != "cpu" and "FRDist" in names:
-        raise ValueError(f"device: protocol {proto.name!r} scores variable-length clips with "
-                         f"the CPU DTW engine; pass device='cpu'")
     reads = {a for m in names for a in READS_TARGETS.get(m, ())}
     rg = check_ragged(pred, speaker, targets, need_speaker="speaker" in reads,
                       need_targets="targets" in reads, protocol_name=proto.name)

@@ -7,8 +7,10 @@ float32, every cost and sum in float64), value = sqrt of the minimal accumulated
 distance is ``1/15 DTW_AU + 1 DTW_VA + 1/8 DTW_FE`` and FRDist keeps its minimum over the
 appropriate real reactions. Hard min, no band, no soft-DTW.
 
-Two engines, both batched over all (speaker, generation, neighbour) triples:
+Three engines, all batched over all (speaker, generation, neighbour) triples:
 
+* ``strips`` (the fastest; CUDA C compiled at run time, :mod:`reactbench.metrics.dtw_strips`):
+  one warp per triple and group, each lane a strip of columns, rows swept as a wavefront.
 * ``triton`` (the fast one; Triton ships with CUDA builds of PyTorch): one program per triple and
   group, sweeping the rows of the DP. A row is one associative scan: with ``P`` the previous row,
   ``c`` the cost row and ``R_j = min(P_j, D_j)``, the recurrence
@@ -26,6 +28,7 @@ import math
 
 import numpy as np
 
+from reactbench.metrics import dtw_strips
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
 from reactbench.metrics.validate import (
     check_neighbours,
@@ -35,7 +38,7 @@ from reactbench.metrics.validate import (
 )
 
 _BIG = 1e300  # "infinity" of the DP: finite so no inf - inf or inf * 0 can appear
-_ENGINES = ("auto", "triton", "torch")
+_ENGINES = ("auto", "strips", "triton", "torch")
 
 
 # ----------------------------------------------------------------------------- device checks
@@ -80,7 +83,8 @@ def min_grouped_dtw_cuda(pred, gt, neighbours, *, device: str = "cuda",
     ``neighbours[i, j] == 1`` when ``gt[j]`` is appropriate for speaker i (every row non-empty).
     Returns (N, alpha) float64, ``out[i, k] = min_j grouped_dtw(pred[i, k], gt[j])``, the same
     values as ``reactbench.metrics.dtw_engine.min_grouped_dtw`` (to float64 rounding).
-    ``engine``: "triton" (fast), "torch" (slow fallback) or "auto" (triton when it imports).
+    ``engine``: "strips" (fastest), "triton", "torch" (slow fallback) or "auto" (strips when
+    this torch compiles CUDA C at run time, else triton when it imports, else torch).
     """
     dev = resolve_cuda_device(device)
     return _min_grouped_dtw(pred, gt, neighbours, dev, engine)
@@ -114,7 +118,11 @@ def _min_grouped_dtw(pred, gt, neighbours, dev, engine: str = "auto",
     if engine not in _ENGINES:
         raise ValueError(f"engine: expected one of {_ENGINES}, got {engine!r}")
     if engine == "auto":
-        engine = "triton" if dev.type == "cuda" and triton_available() else "torch"
+        engine = ("strips" if dev.type == "cuda" and dtw_strips.available() else
+                  "triton" if dev.type == "cuda" and triton_available() else "torch")
+    if engine == "strips" and not dtw_strips.available():
+        raise ValueError("engine='strips' needs torch.cuda._compile_kernel (PyTorch >= 2.8 "
+                         "with CUDA); use engine='triton' or 'torch'")
     if engine == "triton" and not triton_available():
         raise ValueError("engine='triton' requested but triton does not import; "
                          "pip install triton, or use engine='torch'")
@@ -125,7 +133,9 @@ def _min_grouped_dtw(pred, gt, neighbours, dev, engine: str = "auto",
     y = torch.from_numpy(g).to(dev, non_blocking=True)
     xi = torch.from_numpy(x_idx).to(dev)
     yi = torch.from_numpy(y_idx).to(dev)
-    if engine == "triton":
+    if engine == "strips":
+        dist = _triples_strips(x, y, xi, yi)
+    elif engine == "triton":
         dist = _triples_triton(x, y, xi, yi)
     else:
         dist = _triples_torch(x, y, xi, yi, chunk_triples)
@@ -221,16 +231,22 @@ def _build_kernel():
 TRITON_CONFIG = {"nb": 1, "num_warps": 4, "y_dtype": "float64", "au_bits": True}
 
 
-def _pack_bits(x, c0: int, c1: int):
-    """(..., T, 25) tensor -> (..., T) int32 bit masks of columns c0:c1, or None unless every
-    value there is exactly 0 or 1 (then popcount(a ^ b) equals the float cost exactly)."""
+_pack_bits = dtw_strips.pack_bits
+
+
+def _triples_strips(x, y, xi, yi):
+    """Weighted grouped DTW of every triple on the strip-wavefront kernel: x (Nx, TX, 25),
+    y (Ny, TY, 25) float32 on the GPU, xi / yi (n,) int64 -> (n,) float64."""
     import torch  # optional GPU dependency: imported only on this path
 
-    cols = x[..., c0:c1]
-    if c1 - c0 > 31 or not bool(((cols == 0) | (cols == 1)).all()):
-        return None
-    weights = 2 ** torch.arange(c1 - c0, device=x.device, dtype=torch.int32)
-    return (cols.to(torch.int32) * weights).sum(dim=-1, dtype=torch.int32).contiguous()
+    nx, tx = x.shape[:2]
+    dev = x.device
+    x_off = torch.arange(nx, device=dev, dtype=torch.int64) * tx
+    x_len = torch.full((nx,), tx, device=dev, dtype=torch.int32)
+    y_len = torch.full((y.shape[0],), y.shape[1], device=dev, dtype=torch.int32)
+    costs = dtw_strips.grouped_pair_costs(x.reshape(nx * tx, -1), x_off, x_len, y, y_len,
+                                          xi, yi, DTW_GROUPS, AU_COLUMNS)
+    return _weighted(costs)
 
 
 def _triples_triton(x, y, xi, yi, nb: int | None = None, num_warps: int | None = None,
@@ -311,4 +327,58 @@ def _triples_torch(x, y, xi, yi, chunk_triples: int | None = None):
         yb = y[yi[sl]].to(torch.float64)
         costs = [_dtw_costs_torch(xb[..., c0:c1], yb[..., c0:c1]) for c0, c1, _ in DTW_GROUPS]
         out[sl] = _weighted(costs)
+    return out
+
+
+# ----------------------------------------------------------------------------- ragged samples
+def min_grouped_dtw_ragged_cuda(pred: np.ndarray, tg: np.ndarray, off: np.ndarray, *,
+                                device: str = "cuda") -> np.ndarray:
+    """Per (sample, generation) minimum grouped DTW over the sample's targets on the GPU, for
+    variable-length samples packed along time: pred (A, L, 25), tg (K, L, 25) float32, sample s
+    = frames off[s]:off[s + 1]. Returns (N, A) float64, the values of
+    :func:`reactbench.metrics.dtw_engine.min_grouped_dtw_ragged` (to float64 rounding; whole
+    clips, no chunking). Samples are grouped by strip length so that each launch pads its
+    targets only to the longest clip of its group. Needs the ``strips`` engine."""
+    import torch  # optional GPU dependency: imported only on this path
+
+    dev = resolve_cuda_device(device)
+    if not dtw_strips.available():
+        raise ValueError("FRDist on variable-length clips on the GPU needs "
+                         "torch.cuda._compile_kernel (PyTorch >= 2.8 with CUDA); use "
+                         "device='cpu'")
+    a, total, _ = pred.shape
+    k = tg.shape[0]
+    off = np.asarray(off, dtype=np.int64)
+    lengths = np.diff(off)
+    n = lengths.size
+    x = torch.from_numpy(np.ascontiguousarray(pred, dtype=np.float32)).to(dev)
+    x = x.reshape(a * total, -1)
+    t = torch.from_numpy(np.ascontiguousarray(tg, dtype=np.float32)).to(dev)
+    t = t.reshape(k * total, -1)
+    strips = np.array([dtw_strips.strip_for(int(v)) for v in lengths])
+    out = np.empty((n, a), dtype=np.float64)
+    for strip in np.unique(strips):
+        samples = np.flatnonzero(strips == strip)
+        nb, tmax = samples.size, int(lengths[samples].max())
+        lens = lengths[samples]
+        # targets of the group padded to tmax: y row q = k * nb + u is target k of sample u
+        frame = np.arange(tmax)[None, :]
+        rows = (np.arange(k)[:, None, None] * total + off[samples][None, :, None]
+                + np.minimum(frame, lens[:, None] - 1)[None]).reshape(k * nb, tmax)
+        y = t[torch.from_numpy(rows).to(dev)]
+        valid = torch.from_numpy(np.tile(frame < lens[:, None], (k, 1))).to(dev)
+        y = torch.where(valid[..., None], y, torch.zeros((), device=dev))
+        y_len = torch.from_numpy(np.tile(lens, k).astype(np.int32)).to(dev)
+        # x row r = g * nb + u is generation g of sample u
+        x_off = torch.from_numpy((np.arange(a)[:, None] * total
+                                  + off[samples][None, :]).reshape(-1)).to(dev)
+        x_len = torch.from_numpy(np.tile(lens, a).astype(np.int32)).to(dev)
+        # pairs ordered (u, target, generation): pairs reading the same target are adjacent
+        u, kk, g = np.meshgrid(np.arange(nb), np.arange(k), np.arange(a), indexing="ij")
+        xi = torch.from_numpy((g * nb + u).reshape(-1).astype(np.int64)).to(dev)
+        yi = torch.from_numpy((kk * nb + u).reshape(-1).astype(np.int64)).to(dev)
+        costs = dtw_strips.grouped_pair_costs(x, x_off, x_len, y, y_len, xi, yi, DTW_GROUPS,
+                                              AU_COLUMNS)
+        dist = _weighted(costs).reshape(nb, k, a).amin(dim=1)
+        out[samples] = dist.cpu().numpy()
     return out

@@ -17,6 +17,7 @@ import numpy as np
 
 from reactbench.metrics import concordance, diversity, frechet, tlcc
 from reactbench.metrics import validate as v
+from reactbench.metrics.dtw_cuda import min_grouped_dtw_ragged_cuda
 from reactbench.metrics.dtw_engine import min_grouped_dtw, min_grouped_dtw_ragged
 from reactbench.metrics.mae import per_sample_mae
 from reactbench.metrics.ragged import Ragged
@@ -97,8 +98,12 @@ def _fr_corr(x: MetricInputs) -> Outcome:
 def _fr_dist(x: MetricInputs) -> Outcome:
     r = x.ragged
     if r is not None:
-        per = min_grouped_dtw_ragged(r.pred, r.targets, r.offsets, r.order,
-                                     n_jobs=x.n_jobs).sum(axis=1)
+        if x.device != "cpu":
+            per = min_grouped_dtw_ragged_cuda(r.pred, r.targets, r.offsets,
+                                              device=x.device).sum(axis=1)
+        else:
+            per = min_grouped_dtw_ragged(r.pred, r.targets, r.offsets, r.order,
+                                         n_jobs=x.n_jobs).sum(axis=1)
         return Outcome(float(per.mean()), per_speaker=per)
     per = min_grouped_dtw(x.pred, x.listener_gt, x.neighbours, n_jobs=x.n_jobs,
                           device=x.device).sum(axis=1)

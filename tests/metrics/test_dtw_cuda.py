@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 import torch
 
+from reactbench.metrics import dtw_strips
 from reactbench.metrics.constants import DTW_GROUPS
 from reactbench.metrics.dtw_cuda import (
     _min_grouped_dtw,
     _triples_torch,
     min_grouped_dtw_cuda,
+    min_grouped_dtw_ragged_cuda,
     resolve_cuda_device,
     triton_available,
 )
-from reactbench.metrics.dtw_engine import grouped_dtw, min_grouped_dtw
+from reactbench.metrics.dtw_engine import grouped_dtw, min_grouped_dtw, min_grouped_dtw_ragged
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -118,11 +120,13 @@ def test_bad_input_names_argument():
 # ----------------------------------------------------------------------------- GPU tests
 @pytest.mark.gpu
 @needs_cuda
-@pytest.mark.parametrize("engine", ["triton", "torch"])
+@pytest.mark.parametrize("engine", ["strips", "triton", "torch"])
 @pytest.mark.parametrize("seed,t,ty", [(0, 14, None), (1, 33, None), (2, 20, 27)])
 def test_gpu_matches_cpu_engine(engine, seed, t, ty):
     if engine == "triton" and not triton_available():
         pytest.skip("triton not installed")
+    if engine == "strips" and not dtw_strips.available():
+        pytest.skip("this torch cannot compile CUDA C at run time")
     pred, gt, nb = _inputs(seed, t=t, ty=ty)
     # the CPU engine's batched path assumes equal lengths; unequal ones use the pair loop
     ref = min_grouped_dtw(pred, gt, nb, n_jobs=1) if ty is None else _reference_min(pred, gt, nb)
@@ -171,3 +175,51 @@ def test_gpu_self_distance_is_zero():
     out = min_grouped_dtw_cuda(pred, gt, np.eye(6), device="cuda")
     assert np.all(out[:, 2] == 0.0)
     assert np.all(out >= 0.0)
+
+
+needs_strips = pytest.mark.skipif(not (torch.cuda.is_available() and dtw_strips.available()),
+                                  reason="needs CUDA and run-time CUDA C compilation")
+
+
+@pytest.mark.gpu
+@needs_strips
+@pytest.mark.parametrize("t,ty,binary", [(750, 750, True), (750, 750, False), (5, 3, True),
+                                         (31, 64, True), (97, 33, False), (300, 2100, True)])
+def test_strips_bit_identical_to_cpu(t, ty, binary):
+    """Every strip length (1, a full warp of columns, registers, local memory), bit masks and
+    float AU columns: the same float64 values as the numba single-pair DTW, to the last bit."""
+    from reactbench.metrics.dtw_cuda import _triples_strips
+
+    rng = np.random.default_rng(t + ty)
+    x = rng.random((3, t, 25)).astype(np.float32)
+    y = rng.random((4, ty, 25)).astype(np.float32)
+    if binary:
+        x[..., :15] = x[..., :15] > 0.7
+        y[..., :15] = y[..., :15] > 0.7
+    xi = np.array([0, 1, 2, 2, 0])
+    yi = np.array([3, 0, 1, 2, 3])
+    dev = torch.device("cuda")
+    out = _triples_strips(torch.from_numpy(x).to(dev), torch.from_numpy(y).to(dev),
+                          torch.from_numpy(xi).to(dev), torch.from_numpy(yi).to(dev))
+    ref = np.array([grouped_dtw(x[a], y[b]) for a, b in zip(xi, yi)])
+    np.testing.assert_array_equal(out.cpu().numpy(), ref)
+
+
+@pytest.mark.gpu
+@needs_strips
+def test_strips_ragged_matches_cpu_ragged():
+    """Variable-length samples (several strip lengths in one call), K targets each."""
+    rng = np.random.default_rng(3)
+    lengths = np.array([58, 200, 61, 750, 1300, 90])
+    off = np.concatenate([[0], np.cumsum(lengths)])
+    a, k = 4, 3
+    pred = rng.random((a, off[-1], 25)).astype(np.float32)
+    tg = rng.random((k, off[-1], 25)).astype(np.float32)
+    pred[..., :15] = pred[..., :15] > 0.6
+    tg[..., :15] = tg[..., :15] > 0.6
+    tg[1, off[2]:off[3]] = pred[2, off[2]:off[3]]  # an exact match: 0 for (sample 2, gen 2)
+    order = np.argsort(-lengths, kind="stable")
+    ref = min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=1)
+    out = min_grouped_dtw_ragged_cuda(pred, tg, off, device="cuda")
+    np.testing.assert_array_equal(out, ref)
+    assert out[2, 2] == 0.0
