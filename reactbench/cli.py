@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 
 from reactbench import __version__
 from reactbench.commands._common import error_message, release_empty_out_dirs
-from reactbench.errors import ReactbenchError
+from reactbench.errors import ModelError, ReactbenchError
 
 # command module names, in the order shown by --help
 COMMAND_MODULES = (
@@ -29,12 +30,18 @@ COMMAND_MODULES = (
 )
 
 
+TRACEBACK_HINT = "--traceback shows the whole traceback"
+TRACEBACK_HELP = ("on an error, print the whole (chained) Python traceback, not only the "
+                  "one-line message")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reactbench",
         description="Benchmark for multiple appropriate facial reaction generation (REACT2024).",
     )
     parser.add_argument("--version", action="version", version=f"reactbench {__version__}")
+    parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -44,7 +51,40 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         module.register(sub)
+    _add_traceback_flag(parser)
     return parser
+
+
+def _add_traceback_flag(parser: argparse.ArgumentParser) -> None:
+    """``--traceback`` on every sub-command's parser (and theirs), so it may come before or
+    after the command; it defaults to nothing there, so it never hides the top-level flag."""
+    for action in parser._actions:  # argparse keeps sub-commands as a subparsers action
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in {id(p): p for p in action.choices.values()}.values():
+            try:
+                child.add_argument("--traceback", action="store_true",
+                                   default=argparse.SUPPRESS, help=TRACEBACK_HELP)
+            except argparse.ArgumentError:  # a command with a --traceback flag of its own
+                continue
+            _add_traceback_flag(child)
+
+
+def _report(args: argparse.Namespace, exc: ReactbenchError) -> None:
+    """The error as one line on stderr; with ``--traceback``, the whole chained traceback
+    first; otherwise, for a model's own exception, a hint that the flag shows it."""
+    message = error_message(exc)
+    if args.traceback:
+        traceback.print_exception(exc, file=sys.stderr)
+    elif isinstance(exc, ModelError) and _foreign_cause(exc):
+        message += f" ({TRACEBACK_HINT})"
+    print(f"reactbench {args.command}: error: {message}", file=sys.stderr)
+
+
+def _foreign_cause(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised from an exception that is not reactbench's own (a model's)."""
+    cause = exc.__cause__
+    return cause is not None and not isinstance(cause, ReactbenchError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except ReactbenchError as exc:
-        print(f"reactbench {args.command}: error: {error_message(exc)}", file=sys.stderr)
+        _report(args, exc)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if args.traceback:
+            traceback.print_exception(exc, file=sys.stderr)
         hint = {"train": " (continue from the last checkpoint: the same command with --resume)",
                 "ablate": " (run it again: finished variants are kept, an interrupted one "
                           "resumes from its checkpoint)"}.get(args.command, "")

@@ -27,6 +27,7 @@ from typing import Any
 
 from reactbench.errors import ModelError, param
 from reactbench.plugins import plugin_groups
+from reactbench.tracebacks import exception_location, exception_summary, model_sources
 
 ENTRY_POINT_GROUP = "reactbench.models"
 
@@ -184,8 +185,9 @@ def _import_file(path: Path) -> Any:
         spec.loader.exec_module(module)
     except Exception as exc:
         del sys.modules[mod_name]
-        msg = f"importing model file {path} failed: {type(exc).__name__}: {exc}"
-        raise ModelError(msg) from exc
+        where = exception_location(exc, (str(path.resolve()),))
+        msg = f"importing model file {path} failed: {exception_summary(exc)}"
+        raise ModelError(f"{msg} ({where})" if where else msg) from exc
     finally:
         if folder in sys.path:  # the plug-in may have removed it itself
             sys.path.remove(folder)  # the first occurrence: the one inserted above
@@ -204,13 +206,17 @@ def resolve_model(spec: str) -> type:
         try:
             module = importlib.import_module(module_part)
         except ModuleNotFoundError as exc:
+            where = exception_location(exc, user_only=True)  # a missing import in its code
             hint = " Is its package installed (or, for a file, give path/to/file.py:Class)?"
             raise ModelError(
-                f"model {spec!r}: cannot import module {module_part!r} ({exc}).{hint}"
+                f"model {spec!r}: cannot import module {module_part!r} "
+                f"({exc}{'; ' + where if where else ''}).{hint}"
             ) from exc
         except Exception as exc:
+            where = exception_location(exc)
             raise ModelError(
-                f"model {spec!r}: importing {module_part!r} failed: {type(exc).__name__}: {exc}"
+                f"model {spec!r}: importing {module_part!r} failed: {exception_summary(exc)}"
+                + (f" ({where})" if where else "")
             ) from exc
     cls = getattr(module, cls_name, None)
     if cls is None:
@@ -264,8 +270,9 @@ def create_model(spec: str, **options: Any) -> Any:
     except Exception as exc:
         given = ", ".join(f"{k}={v!r}" for k, v in options.items())
         given = f" (options: {given})" if given else ""
-        msg = f"model {spec!r}: constructing it failed{given}: {type(exc).__name__}: {exc}"
-        raise ModelError(msg) from exc
+        where = exception_location(exc, model_sources(cls))
+        msg = f"model {spec!r}: constructing it failed{given}: {exception_summary(exc)}"
+        raise ModelError(f"{msg} ({where})" if where else msg) from exc
 
 
 def parse_model_args(args: list[str] | None, models: list[str]) -> dict[str, dict[str, str]]:

@@ -8,9 +8,7 @@ never views of the full arrays -- and keeps the returned frames [start, end).
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +20,7 @@ from reactbench.errors import ModelError, ReactbenchError, message_template, par
 from reactbench.memory import physical_memory
 from reactbench.models import Reactions, SpeakerInput, online_from_offline
 from reactbench.predictions import Predictions, check_reactions
+from reactbench.tracebacks import exception_location, model_sources
 
 
 def progress_bar(iterable: Iterable, *, total: int, desc: str, enabled: bool) -> Iterable:
@@ -76,18 +75,20 @@ def speaker_input(
 
 def call_model(model, name: str, what: str, rows, fn: Callable[[], Any]) -> Any:
     """``fn()``, its exceptions turned into a ModelError naming the model, the call, the
-    speaker rows it was given (``rows``; None for calls not made per row, e.g. fit) and the
-    line that raised."""
+    speaker rows it was given (``rows``; None for calls not made per row, e.g. fit) and where
+    it happened: the last line of the model's own code and the line that raised
+    (:func:`reactbench.tracebacks.exception_location`). The original exception is chained
+    (``__cause__``) with its whole traceback."""
     try:
         return fn()
     except ReactbenchError:
         raise
     except Exception as exc:
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = what if rows is None else f"{what} for rows {int(rows[0])}..{int(rows[-1])}"
+        location = exception_location(exc, model_sources(model))
         raise ModelError(
-            f"model {name!r} raised {type(exc).__name__}: {message_template(exc)} (in {where}; at "
-            f"{Path(frame.filename).name}:{frame.lineno})"
+            f"model {name!r} raised {type(exc).__name__}: {message_template(exc)} (in "
+            f"{where}{'; ' + location if location else ''})"
         ) from exc
 
 
