@@ -8,11 +8,11 @@ cores:
 
 * reactbench's ``compute_metrics(..., protocol="react2025")``, all six metrics (MAE included)
   on the FULL set;
-* the official loops (``tests/metrics/react2025_reference.py``) in a pool of ``--processes``
-  workers, one sample per task as the official code does, on a SUBSET of ``--official-clips``
-  clips spread over the length range; their full-set time is EXTRAPOLATED (FRDist by the sum of
-  T_k^2, the other metrics by the sum of T_k) and labelled so. reactbench scores the subset too,
-  for a value comparison.
+* the official loops (``benchmarks/official_loop_react2025.py``, the re-creation the reference
+  tests use too) in a pool of ``--processes`` workers, one sample per task as the official code
+  does, on a SUBSET of ``--official-clips`` clips spread over the length range; their full-set
+  time is EXTRAPOLATED (FRDist by the sum of T_k^2, the other metrics by the sum of T_k) and
+  labelled so. reactbench scores the subset too, for a value comparison.
 
 Prints a table and writes ``benchmarks/results/<name>.json``.
 
@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import official_loop_react2025 as ref  # noqa: E402  (benchmark-local module)
+from official_loop_react2025 import sequence  # noqa: E402
+
 from reactbench.metrics import compute_metrics  # noqa: E402
-from tests.metrics import react2025_reference as ref  # noqa: E402
-from tests.metrics.react2025_cases import sequence  # noqa: E402
 
 METRICS = ["FRCorr", "FRDist", "FRSyn", "FRDiv", "FRVar", "MAE"]
 QUADRATIC = {"FRDist"}  # cost ~ T_k^2; the others ~ T_k

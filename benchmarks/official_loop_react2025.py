@@ -1,10 +1,15 @@
-"""A plain re-creation of the REACT2025/2026 official metric loops, for the reference tests.
+"""A plain re-creation of the REACT2025/2026 official metric loops, for value and speed
+comparisons (the reference tests in ``tests/metrics/test_react2025.py`` and
+``benchmarks/metrics_react2025.py`` both use it). Benchmark code, not part of the package.
 
 Written from a reading of the challenge code's metric functions: per-sample python loops over
 numpy, torch and tslearn in the dtypes and reduction order the official code uses (numpy float32
 means, float64 Pearson r, tslearn DTW, float32 ``torch.cdist``, ``torch.var``, torch means).
 Nothing here uses reactbench's kernels. Inputs: ``preds`` a list of N float32 arrays (A, T_k,
 25), ``targets`` N arrays (K, T_k, 25), ``speakers`` N arrays (T_k, 25).
+
+:func:`sequence` draws the synthetic attribute sequences that the tests and the benchmark feed
+to both implementations.
 """
 
 from __future__ import annotations
@@ -139,3 +144,14 @@ def all_metrics(preds, targets, speakers, with_mae: bool = True) -> dict[str, fl
     if with_mae:
         out["MAE"] = mae(preds, targets)
     return out
+
+
+def sequence(rng: np.random.Generator, t: int) -> np.ndarray:
+    """(t, 25) float32: binary AUs, smooth valence/arousal in [-1, 1], expression probabilities."""
+    steps = rng.standard_normal((t, 25)).cumsum(axis=0) / np.sqrt(np.arange(1, t + 1))[:, None]
+    x = np.empty((t, 25), dtype=np.float32)
+    x[:, :15] = steps[:, :15] > rng.uniform(-0.5, 1.0, 15)
+    x[:, 15:17] = np.tanh(steps[:, 15:17])
+    e = np.exp(steps[:, 17:])
+    x[:, 17:] = e / e.sum(axis=1, keepdims=True)
+    return x

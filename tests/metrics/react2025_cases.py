@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def sequence(rng: np.random.Generator, t: int) -> np.ndarray:
-    """(t, 25) float32: binary AUs, smooth valence/arousal in [-1, 1], expression probabilities."""
-    steps = rng.standard_normal((t, 25)).cumsum(axis=0) / np.sqrt(np.arange(1, t + 1))[:, None]
-    x = np.empty((t, 25), dtype=np.float32)
-    x[:, :15] = steps[:, :15] > rng.uniform(-0.5, 1.0, 15)
-    x[:, 15:17] = np.tanh(steps[:, 15:17])
-    e = np.exp(steps[:, 17:])
-    x[:, 17:] = e / e.sum(axis=1, keepdims=True)
-    return x
+from benchmarks.official_loop_react2025 import sequence
 
 
 def make_case(seed: int, n: int, alpha: int, k: int = 10, lo: int = 58,

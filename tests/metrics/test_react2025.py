@@ -1,5 +1,5 @@
 """REACT2025/2026 metrics on variable-length samples against a plain re-creation of the official
-loops (tests/metrics/react2025_reference.py), a golden file, properties, and input checks; and
+loops (benchmarks/official_loop_react2025.py), a golden file, properties, and input checks; and
 the official CCC's float32 moments (numpy's pairwise reductions)."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks import official_loop_react2025 as ref
 from reactbench.metrics import compute_metrics, tlcc_offsets
 from reactbench.metrics.concordance import ccc
 from reactbench.metrics.npsum import column_mean_var_f32, pairwise_sum_f32
 from reactbench.metrics.ragged import check_ragged
 from reactbench.metrics.tlcc import offsets_ragged
-from tests.metrics import react2025_reference as ref
 from tests.metrics.react2025_cases import make_case
 
 ALL = ["FRCorr", "FRDist", "FRSyn", "FRDiv", "FRVar", "MAE"]
