@@ -47,6 +47,49 @@ def _median_time(fn, repeats: int) -> tuple[object, float, list[float]]:
     return out, float(np.median(times)), times
 
 
+def sweep_strips(p, g, nb, repeats: int, log) -> dict:
+    """The strips engine's kernels alone (inputs already on the device), per column group, for
+    each launch configuration; leaves dtw_strips.CONFIG at the fastest one."""
+    import torch
+
+    from reactbench.metrics import dtw_cuda, dtw_strips
+    from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS
+
+    dev = torch.device("cuda")
+    n, alpha, t, _ = p.shape
+    xi, yi = (torch.from_numpy(a).to(dev) for a in dtw_cuda._triples(nb, alpha))
+    t0 = time.perf_counter()
+    x = torch.from_numpy(p.reshape(n * alpha * t, 25)).to(dev)
+    y = torch.from_numpy(g).to(dev)
+    torch.cuda.synchronize()
+    transfer = time.perf_counter() - t0
+    x_off = torch.arange(n * alpha, device=dev, dtype=torch.int64) * t
+    x_len = torch.full((n * alpha,), t, device=dev, dtype=torch.int32)
+    y_len = torch.full((y.shape[0],), y.shape[1], device=dev, dtype=torch.int32)
+    results = {}
+    for y_dtype in ("float32", "float64"):
+        for warps in (2, 4, 8):
+            dtw_strips.CONFIG.update(y_dtype=y_dtype, warps_per_block=warps)
+            groups = {}
+            for c0, c1, _w in DTW_GROUPS:
+                def one(c0=c0, c1=c1):
+                    xb = yb = None
+                    if (c0, c1) == AU_COLUMNS:
+                        xb = dtw_strips.pack_bits(x, c0, c1)
+                        yb = dtw_strips.pack_bits(y, c0, c1)
+                    return dtw_strips.pair_costs(x, x_off, x_len, y, y_len, xi, yi, c0, c1,
+                                                 xb=xb, yb=yb)
+                _, med, _ = _median_time(one, repeats)
+                groups[f"{c0}:{c1}"] = med
+            key = f"y_dtype={y_dtype}, warps_per_block={warps}"
+            results[key] = {"groups_s": groups, "kernels_s": sum(groups.values())}
+            log(f"strips {key}: kernels {sum(groups.values()):.3f} s {groups}")
+    best = min(results, key=lambda k: results[k]["kernels_s"])
+    y_dtype, warps = (part.split("=")[1] for part in best.split(", "))
+    dtw_strips.CONFIG.update(y_dtype=y_dtype, warps_per_block=int(warps))
+    return {"host_to_device_s": transfer, "configs": results, "best": best}
+
+
 def ragged_input(clips: int, alpha: int, k: int, seed: int = 0) -> dict:
     """Variable-length samples packed along time (58 to 3000 frames)."""
     rng = np.random.default_rng(seed)
@@ -92,6 +135,7 @@ def main(argv=None) -> int:
     rep["cpu_engine_s"] = time.perf_counter() - t0
     log(f"CPU engine FRDist {rep['cpu_engine_s']:.2f} s ({os.cpu_count()} cpus)")
 
+    rep["strips_sweep"] = sweep_strips(p, g, nb, args.repeats, log)
     engines = {}
     for engine in ("strips", "triton"):
         if engine == "strips" and not dtw_strips.available():
