@@ -62,6 +62,8 @@ def _add_traceback_flag(parser: argparse.ArgumentParser) -> None:
         if not isinstance(action, argparse._SubParsersAction):
             continue
         for child in {id(p): p for p in action.choices.values()}.values():
+            if "-" not in child.prefix_chars:  # a command that takes no flags at all
+                continue
             try:
                 child.add_argument("--traceback", action="store_true",
                                    default=argparse.SUPPRESS, help=TRACEBACK_HELP)
@@ -70,15 +72,15 @@ def _add_traceback_flag(parser: argparse.ArgumentParser) -> None:
             _add_traceback_flag(child)
 
 
-def _report(args: argparse.Namespace, exc: ReactbenchError) -> None:
-    """The error as one line on stderr; with ``--traceback``, the whole chained traceback
-    first; otherwise, for a model's own exception, a hint that the flag shows it."""
+def _report(command: str, exc: ReactbenchError, *, whole: bool) -> None:
+    """The error as one line on stderr; with the whole chained traceback first (``whole``:
+    ``--traceback``); otherwise, for a model's own exception, a hint that the flag shows it."""
     message = error_message(exc)
-    if args.traceback:
+    if whole:
         traceback.print_exception(exc, file=sys.stderr)
     elif isinstance(exc, ModelError) and _foreign_cause(exc):
         message += f" ({TRACEBACK_HINT})"
-    print(f"reactbench {args.command}: error: {message}", file=sys.stderr)
+    print(f"reactbench {command}: error: {message}", file=sys.stderr)
 
 
 def _foreign_cause(exc: BaseException) -> bool:
@@ -91,16 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in result files
+    # the commands (and plug-in hooks, which may pass their flags on) never see it
+    whole = bool(vars(args).pop("traceback", False))
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
     try:
         result = args.func(args)
     except ReactbenchError as exc:
-        _report(args, exc)
+        _report(args.command, exc, whole=whole)
         return 2
     except KeyboardInterrupt as exc:
-        if args.traceback:
+        if whole:
             traceback.print_exception(exc, file=sys.stderr)
         hint = {"train": " (continue from the last checkpoint: the same command with --resume)",
                 "ablate": " (run it again: finished variants are kept, an interrupted one "

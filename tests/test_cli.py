@@ -1,11 +1,14 @@
-"""The CLI dispatcher: help works, unknown commands fail, errors print cleanly."""
+"""The CLI dispatcher: help works, unknown commands fail, errors print cleanly (the whole
+traceback with --traceback)."""
+
+import argparse
 
 import pytest
 
 from reactbench import __version__, registry
 from reactbench.cli import build_parser, main
 from reactbench.data import synthetic
-from reactbench.errors import ReactbenchError
+from reactbench.errors import ModelError, ReactbenchError
 from reactbench.metrics import fid
 
 
@@ -84,3 +87,49 @@ def test_library_errors_name_parameters_and_the_cli_shows_flags(call, argv, libr
     assert main(argv) == 2
     assert capsys.readouterr().err.strip() == command_line
     assert not (tmp_path / "d").exists() and not (tmp_path / "runs").exists()
+
+
+def _commands(parser, path=()) -> list[tuple[list[str], argparse.ArgumentParser]]:
+    """(command path, its parser) for every command of ``parser`` and theirs (``["run"]``,
+    ``["data"]``, ``["data", "synth"]``, ...)."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    children = sub.choices.items() if sub is not None else ()
+    return [(list(path), parser)] + [c for name, child in children
+                                     for c in _commands(child, (*path, name))]
+
+
+def test_traceback_is_accepted_before_and_after_every_command():
+    parser = build_parser()
+    commands = _commands(parser)
+    assert {"run", "score", "leaderboard", "data synth", "train"} <= {
+        " ".join(path) for path, _ in commands}
+    for path, p in commands:
+        assert "--traceback" in p._option_string_actions, path
+    for argv in (["run", "--model", "b_mime"], ["data", "summary"], ["leaderboard", "x.json"]):
+        assert parser.parse_args(argv).traceback is False
+        assert parser.parse_args(["--traceback", *argv]).traceback is True
+        assert parser.parse_args([*argv, "--traceback"]).traceback is True
+        assert parser.parse_args([*argv[:1], "--traceback", *argv[1:]]).traceback is True
+
+
+def test_traceback_prints_the_chained_traceback_of_an_error(capsys, monkeypatch):
+    from reactbench.commands import leaderboard
+
+    def fail(args):
+        try:
+            {}["missing"]
+        except KeyError as exc:
+            raise ModelError("model 'm' raised KeyError: 'missing'") from exc
+
+    monkeypatch.setattr(leaderboard, "main", fail)
+    assert main(["leaderboard", "x.json"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("reactbench leaderboard: error: model 'm' raised KeyError: 'missing' "
+                   "(--traceback shows the whole traceback)\n")
+    assert main(["leaderboard", "x.json", "--traceback"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):\n")
+    assert "KeyError: 'missing'\n\nThe above exception was the direct cause" in err
+    assert 'test_cli.py", line' in err and "{}[\"missing\"]" in err
+    assert err.endswith("reactbench leaderboard: error: model 'm' raised KeyError: "
+                        "'missing'\n")

@@ -131,3 +131,12 @@ def test_reactdiff_provides_train_and_ablate():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_the_global_traceback_flag_is_not_passed_to_a_hook(installed):
+    # a hook may pass its flags on (the torchrun relaunch does): --traceback is reactbench's own
+    calls: list = []
+    installed({"acme": _fake_plugin("acme", calls)})
+    assert main(["--traceback", "ablate", "--parts", "audio"]) == 0
+    assert main(["ablate", "--parts", "video", "--traceback"]) == 0
+    assert [c[2] for c in calls] == [{"parts": "audio"}, {"parts": "video"}]

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from reactbench.registry import BASELINES
 from reactbench.results import read_result
+from reactbench.tracebacks import shown_path
 from tests.helpers import quick_runs
+from tests.helpers.failing_plugins import (
+    IMPORT_ERROR,
+    SYNTAX_ERROR,
+    line_of,
+    where,
+    write_plugin,
+)
 from tests.helpers.runs import ALPHA, EXAMPLE, PLUGINS, results_in, run_args
 
 
@@ -105,11 +115,16 @@ def test_unknown_model_suggests(cli, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+FIT_FAILS = 'raise ValueError("cannot fit on this split")'
+
+
 @pytest.mark.parametrize(
     ("cls", "needle"),
     [
         ("Raises", "raised RuntimeError: boom inside the plug-in"),
-        ("FitRaises", "raised ValueError: cannot fit on this split (in fit; at plugins.py:"),
+        ("FitRaises", "raised ValueError: cannot fit on this split (in fit; at "
+                      f"{shown_path(str(PLUGINS))}:{line_of(PLUGINS.read_text(), FIT_FAILS)} "
+                      f"`{FIT_FAILS}`) (--traceback shows the whole traceback)"),
         ("WrongShape", "expected (B, alpha, t, 25) = (8, 3, 120, 25)"),
         ("Nan", "returned NaN/inf reactions (1 values), first at row 7"),
         ("OutOfRange", "outside the attribute ranges"),
@@ -273,3 +288,86 @@ def test_realism_features_recorded_only_with_frrea(tiny_dataset, tmp_path, cli):
                                             "--realism-3dmm"))
     assert code == 0, err
     assert read_result(next(tmp_path.glob("*.json")))["realism_features"] is None
+
+
+# ----------------------------------------------------------------------------- a team's exception
+HINT = "(--traceback shows the whole traceback)"
+TORCH_LINE = ", raised in torch/nn/modules/linear.py:"
+
+
+def test_a_plugin_error_names_the_teams_own_line(tiny_dataset, tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_plugin(tmp_path)
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model",
+                                 "team_model.py:InTorch"))
+    assert code == 2
+    assert ("reactbench run: error: model 'in_torch' raised RuntimeError: mat1 and mat2 shapes "
+            "cannot be multiplied") in err
+    assert f"(in generate for rows 0..7; {where('InTorch', 'team_model.py')}{TORCH_LINE}" in err
+    assert err.rstrip().endswith(HINT) and "Traceback" not in err
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model", "team_model.py:Direct",
+                                 "--task", "online", "--window", "40"))
+    assert code == 2 and (f"raised ValueError: no reactions today (in generate_online(start=0, "
+                          f"end=40) for rows 0..7; {where('Direct', 'team_model.py')}) {HINT}"
+                          ) in err, err
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_traceback_shows_the_whole_chain(tiny_dataset, tmp_path, cli, monkeypatch, position):
+    monkeypatch.chdir(tmp_path)
+    write_plugin(tmp_path)
+    args = run_args(tiny_dataset, tmp_path / "o", "--model", "team_model.py:InTorch")
+    args = ["--traceback", *args] if position == "before" else [*args, "--traceback"]
+    code, _, err = cli(*args)
+    assert code == 2
+    assert err.startswith("Traceback (most recent call last):")
+    line = line_of((tmp_path / "team_model.py").read_text(), "y = self.head(x)")
+    assert f'team_model.py", line {line}, in generate' in err
+    assert 'torch/nn/modules/linear.py", line' in err
+    assert "The above exception was the direct cause of the following exception" in err
+    last = err.rstrip().splitlines()[-1]
+    assert last.startswith("reactbench run: error: model 'in_torch' raised RuntimeError")
+    assert TORCH_LINE in last and HINT not in last
+
+
+@pytest.mark.parametrize(("cls", "needle"), [
+    ("FitFails", "model 'fit_fails' raised RuntimeError: the team's fit failed (in fit; "),
+    ("BuildFails", "model 'team_model.py:BuildFails': constructing it failed: KeyError: "
+                   "'no such layer' ("),
+])
+def test_fit_and_constructor_errors_name_the_teams_line(tiny_dataset, tmp_path, cli,
+                                                        monkeypatch, cls, needle):
+    monkeypatch.chdir(tmp_path)
+    write_plugin(tmp_path)
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "o", "--model",
+                                 f"team_model.py:{cls}"))
+    assert code == 2 and f"{needle}{where(cls, 'team_model.py')}) {HINT}" in err, err
+
+
+@pytest.mark.parametrize(("source", "needle"), [
+    (SYNTAX_ERROR, "SyntaxError: invalid syntax (at broken.py:4 `def broken(:`)"),
+    (IMPORT_ERROR, "NameError: name 'undefined_name' is not defined (at broken.py:3 "
+                   "`LAYERS = undefined_name + 1`)"),
+])
+def test_a_plugin_file_that_fails_to_import_names_its_line(tmp_path, cli, monkeypatch, source,
+                                                           needle):
+    monkeypatch.chdir(tmp_path)
+    write_plugin(tmp_path, "broken.py", source)
+    code, _, err = cli("run", "--model", "broken.py:Model", "--out", tmp_path / "o")
+    assert code == 2
+    assert f"error: importing model file broken.py failed: {needle} {HINT}" in err, err
+
+
+def test_traceback_through_the_installed_command(tiny_dataset, tmp_path):
+    write_plugin(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "reactbench", "--traceback",
+         *run_args(tiny_dataset, tmp_path / "o", "--model", "team_model.py:InTorch")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("Traceback (most recent call last):")
+    assert 'torch/nn/modules/linear.py", line' in proc.stderr
+    assert proc.stderr.rstrip().splitlines()[-1].startswith(
+        "reactbench run: error: model 'in_torch' raised RuntimeError")
+    assert where("InTorch", "team_model.py") + TORCH_LINE in proc.stderr
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())

@@ -15,6 +15,7 @@ from reactbench.data.mars import load_clips
 from reactbench.data.targets import ids_sha256
 from reactbench.results import read_result
 from tests.data import _mars
+from tests.helpers.failing_plugins import where, write_plugin
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +132,15 @@ def test_short_clips_and_missing_modalities_are_refused(cli, mars, tmp_path):
     code, _, err = cli("run", "--protocol", "react2025", "--data", short, "--model", "b_mime",
                        "--out", tmp_path / "o2", "--no-progress")
     assert code != 0 and "has 40 frames; expected at least 58" in err
+
+
+def test_a_plugin_error_on_whole_samples_names_the_teams_line(cli, mars, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_plugin(tmp_path)
+    code, _, err = cli("run", "--no-progress", "--protocol", "react2025", "--data", mars,
+                       "--model", "team_model.py:SamplesFail", "--out", tmp_path / "r")
+    assert code == 2
+    assert (f"model 'samples_fail' raised RuntimeError: mat1 and mat2 shapes cannot be "
+            f"multiplied (3x25 and 7x25) (in generate_samples; "
+            f"{where('SamplesFail', 'team_model.py')}, raised in torch/nn/modules/linear.py:"
+            ) in err, err

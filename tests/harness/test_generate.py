@@ -1,11 +1,20 @@
 """Generation (reactbench.harness.generate): window length and memory checks made before any
-model work."""
+model work; a model's exception named at the line of its own code."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from reactbench import registry
+from reactbench.data import load_split
+from reactbench.errors import ModelError
+from reactbench.harness.generate import call_model, generate_offline, generate_online
+from tests.helpers.failing_plugins import where, write_plugin
 from tests.helpers.quick_runs import PLUGINS, run_args
+
+IN_TORCH = r", raised in torch/nn/modules/linear\.py:\d+\)"
 
 
 @pytest.mark.parametrize("window", ["120", "100000"])
@@ -33,3 +42,34 @@ def test_online_mode_checks_the_frames_offline_generate_returns(tiny_dataset, tm
                                  "--task", "online", "--window", "40"))
     assert code == 2 and "'extra_frames': generate returned reactions of shape" in err, err
     assert "for a prefix of 40 speaker frames" in err
+
+
+@pytest.mark.parametrize("task", ["offline", "online"])
+@pytest.mark.parametrize(("cls", "raised", "inner"), [
+    ("InTorch", RuntimeError, IN_TORCH),  # the innermost frame is torch's
+    ("Direct", ValueError, r"\)"),  # the plug-in's line is the innermost one
+])
+def test_a_model_error_names_the_plugins_own_line(tiny_dataset, tmp_path, monkeypatch, task,
+                                                  cls, raised, inner):
+    monkeypatch.chdir(tmp_path)
+    model = registry.create_model(f"{write_plugin(tmp_path)}:{cls}")
+    data = load_split(tiny_dataset, "test", audio=False)
+    gen = generate_offline if task == "offline" else generate_online
+    kw = {} if task == "offline" else {"window": 40}
+    with pytest.raises(ModelError) as info:
+        gen(model, data, alpha=2, seed=0, batch_size=4, name=cls, **kw)
+    call = "generate" if task == "offline" else r"generate_online\(start=0, end=40\)"
+    assert re.search(rf"\(in {call} for rows 0\.\.3; {re.escape(where(cls, 'team_model.py'))}"
+                     + inner, str(info.value)), str(info.value)
+    assert isinstance(info.value.__cause__, raised)  # the whole traceback stays reachable
+
+
+def test_every_call_of_user_code_names_its_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = registry.create_model(f"{write_plugin(tmp_path)}:FitFails")
+    fit = re.escape(f"(in fit; {where('FitFails', 'team_model.py')})")
+    with pytest.raises(ModelError, match=fit):
+        call_model(model, "fit_fails", "fit", None, lambda: model.fit(None))
+    with pytest.raises(ModelError, match=r"raised ZeroDivisionError: division by zero \(in "
+                                         r"cache_identity; at \S*test_generate\.py:\d+ `"):
+        call_model(model, "m", "cache_identity", None, lambda: 1 / 0)

@@ -3,10 +3,14 @@ hand computations, how segments reach the model, AU rounding, window-level causa
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
+from reactbench import registry
 from reactbench.data.mars import load_clips
+from reactbench.errors import ModelError
 from reactbench.harness.causality import CausalityError
 from reactbench.harness.clip_runner import check_clip_causality
 from reactbench.harness.clips import (
@@ -20,6 +24,7 @@ from reactbench.harness.clips import (
 from reactbench.models import BaseReactionModel, ModelInfo, Reactions
 from reactbench.protocols import REACT2025
 from tests.data import _mars
+from tests.helpers.failing_plugins import where, write_plugin
 
 OFFLINE = generation_plan(REACT2025, "offline")
 ONLINE = generation_plan(REACT2025, "online")
@@ -146,3 +151,15 @@ def test_window_level_causality(clips, model, ok):
     else:
         with pytest.raises(CausalityError, match="causality check failed for model 'peek'"):
             check_clip_causality(model, clips, preds, n_windows=3, name="peek", **kw)
+
+
+@pytest.mark.parametrize("task", ["offline", "online"])
+def test_a_model_error_in_a_segment_names_the_plugins_line(clips, tmp_path, monkeypatch, task):
+    monkeypatch.chdir(tmp_path)
+    model = registry.create_model(f"{write_plugin(tmp_path)}:InTorch")
+    with pytest.raises(ModelError) as info:
+        generate_clips(model, clips, protocol=REACT2025, task=task, alpha=1, seed=0,
+                       batch_size=3, check_range=False, name="in_torch")
+    text = str(info.value)
+    assert re.search(r"of the first row\) for rows \d+\.\.\d+; " + re.escape(
+        where("InTorch", "team_model.py") + ", raised in torch/nn/modules/linear.py:"), text), text
