@@ -90,6 +90,33 @@ def sweep_strips(p, g, nb, repeats: int, log) -> dict:
     return {"host_to_device_s": transfer, "configs": results, "best": best}
 
 
+def all_metrics(data: dict, repeats: int, cpu_jobs: int, log) -> dict:
+    """Every metric through compute_metrics on the GPU, one by one and together, and the same
+    values on the CPU."""
+    from reactbench.metrics import compute_metrics
+
+    p, g, s, nb = data["pred"], data["listener_gt"], data["speaker"], data["neighbours"]
+    per_gpu, values_gpu, values_cpu = {}, {}, {}
+    for m in SEVEN:
+        res, med, _ = _median_time(lambda m=m: compute_metrics(
+            p, g, s, nb, metrics=[m], device="cuda"), repeats)
+        per_gpu[m] = med
+        values_gpu[m] = float(res[m])
+        log(f"compute_metrics[{m}] device=cuda {med:.3f} s")
+    _, all_s, _ = _median_time(lambda: compute_metrics(
+        p, g, s, nb, metrics=list(SEVEN), device="cuda"), repeats)
+    t0 = time.perf_counter()
+    res_cpu = compute_metrics(p, g, s, nb, metrics=list(SEVEN), n_jobs=cpu_jobs)
+    cpu_all = time.perf_counter() - t0
+    for m in SEVEN:
+        values_cpu[m] = float(res_cpu[m])
+    rel = max(abs(values_gpu[m] - values_cpu[m]) / max(abs(values_cpu[m]), 1e-300)
+              for m in SEVEN)
+    log(f"all seven on the GPU {all_s:.3f} s (CPU {cpu_all:.2f} s); max rel diff {rel:.3g}")
+    return {"per_metric_gpu_s": per_gpu, "all_seven_gpu_s": all_s, "all_seven_cpu_s": cpu_all,
+            "values_gpu": values_gpu, "values_cpu": values_cpu, "max_rel_diff": rel}
+
+
 def ragged_input(clips: int, alpha: int, k: int, seed: int = 0) -> dict:
     """Variable-length samples packed along time (58 to 3000 frames)."""
     rng = np.random.default_rng(seed)
@@ -111,13 +138,15 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cpu-jobs", type=int, default=-1, help="threads of the CPU reference")
     ap.add_argument("--ragged-clips", type=int, default=300)
+    ap.add_argument("--frdist-only", action="store_true",
+                    help="time FRDist only (no compute_metrics, no variable-length run)")
     ap.add_argument("--name", default="metrics_gpu")
     ap.add_argument("--results-dir", default=str(Path(__file__).parent / "results"))
     args = ap.parse_args(argv)
 
     import torch
 
-    from reactbench.metrics import compute_metrics, dtw_cuda, dtw_strips
+    from reactbench.metrics import dtw_cuda, dtw_strips
     from reactbench.metrics.dtw_engine import min_grouped_dtw, min_grouped_dtw_ragged
 
     def log(msg: str) -> None:
@@ -150,31 +179,9 @@ def main(argv=None) -> int:
         log(f"FRDist {engine:7s} median {med:.3f} s  max |diff| vs CPU {diff:.3g}")
     rep["frdist_engines"] = engines
 
-    # every metric through compute_metrics on the GPU, one by one and together
-    per_gpu, values_gpu, values_cpu = {}, {}, {}
-    for m in SEVEN:
-        res, med, _ = _median_time(lambda m=m: compute_metrics(
-            p, g, data["speaker"], nb, metrics=[m], device="cuda"), args.repeats)
-        per_gpu[m] = med
-        values_gpu[m] = float(res[m])
-        log(f"compute_metrics[{m}] device=cuda {med:.3f} s")
-    res, all_s, _ = _median_time(lambda: compute_metrics(
-        p, g, data["speaker"], nb, metrics=list(SEVEN), device="cuda"), args.repeats)
-    t0 = time.perf_counter()
-    res_cpu = compute_metrics(p, g, data["speaker"], nb, metrics=list(SEVEN),
-                              n_jobs=args.cpu_jobs)
-    cpu_all = time.perf_counter() - t0
-    for m in SEVEN:
-        values_cpu[m] = float(res_cpu[m])
-    rep["compute_metrics"] = {
-        "per_metric_gpu_s": per_gpu, "all_seven_gpu_s": all_s, "all_seven_cpu_s": cpu_all,
-        "values_gpu": values_gpu, "values_cpu": values_cpu,
-        "max_rel_diff": max(abs(values_gpu[m] - values_cpu[m]) / max(abs(values_cpu[m]), 1e-300)
-                            for m in SEVEN)}
-    log(f"all seven on the GPU {all_s:.3f} s (CPU {cpu_all:.2f} s); max rel diff "
-        f"{rep['compute_metrics']['max_rel_diff']:.3g}")
-
-    if args.ragged_clips and dtw_strips.available():
+    if not args.frdist_only:
+        rep["compute_metrics"] = all_metrics(data, args.repeats, args.cpu_jobs, log)
+    if args.ragged_clips and not args.frdist_only and dtw_strips.available():
         r = ragged_input(args.ragged_clips, args.alpha, 10)
         order = np.argsort(-r["lengths"], kind="stable")
         t0 = time.perf_counter()

@@ -28,11 +28,11 @@ import math
 _BIG = 1e300  # "infinity" of the float DP
 _BIG_INT = 1 << 30  # "infinity" of the integer DP (costs <= 15 per cell: no overflow)
 WARPS_PER_BLOCK = 4
-MAX_WIDTH = 15  # widest float group (the 15 AU columns when they are not binary)
 
 _SOURCE = r"""
 #define STRIP %(strip)d
-#define MAXW %(maxw)d
+#define WIDTH %(width)d
+#define BITS %(bits)d
 #define UNROLL _Pragma("%(unroll)s")
 typedef %(ytype)s ytype;
 
@@ -44,10 +44,9 @@ extern "C" __global__ void dtw_strips(
     const long long* __restrict__ xi, const long long* __restrict__ yi,
     double* __restrict__ out, const long long* __restrict__ meta)
 {
-    // meta: n_pairs, x row stride (columns per frame of X), first column, group width, bits
+    // meta: n_pairs, x row stride (columns per frame of X), first column
     const long long n = meta[0];
-    const int stride = (int)meta[1], c0 = (int)meta[2], width = (int)meta[3];
-    const int bits = (int)meta[4];
+    const int stride = (int)meta[1], c0 = (int)meta[2];
     const int lane = threadIdx.x & 31;
     const long long t = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (t >= n) return;  // the whole warp leaves together
@@ -56,9 +55,8 @@ extern "C" __global__ void dtw_strips(
     const int tx = x_len[xr], ty = y_len[yr];
     const long long yo = y_base[yr];
     const unsigned full = 0xffffffffu;
-    const int j0 = lane * STRIP;
     const int last_lane = (ty - 1) / STRIP, last_col = (ty - 1) %% STRIP;
-    if (bits) {
+    if (BITS) {
         int prev[STRIP];
         int ym[STRIP];
         UNROLL
@@ -78,9 +76,8 @@ extern "C" __global__ void dtw_strips(
                 UNROLL
                 for (int k = 0; k < STRIP; ++k) {
                     const int up = prev[k];
-                    int m = up < left ? up : left;
-                    m = m < dg ? m : dg;
-                    const int v = (j0 + k < ty) ? __popc(xm ^ ym[k]) + m : %(big_int)d;
+                    const int m1 = up < dg ? up : dg;
+                    const int v = __popc(xm ^ ym[k]) + (m1 < left ? m1 : left);
                     dg = up;
                     left = v;
                     prev[k] = v;
@@ -108,25 +105,21 @@ extern "C" __global__ void dtw_strips(
         if (lane == 0) from_left = %(big)r;
         const int i = s - lane;
         if (i >= 0 && i < tx) {
-            double xv[MAXW];
+            double xv[WIDTH];
             #pragma unroll
-            for (int g = 0; g < MAXW; ++g)
-                xv[g] = g < width ? (double)X[(xo + i) * stride + c0 + g] : 0.0;
+            for (int g = 0; g < WIDTH; ++g) xv[g] = (double)X[(xo + i) * stride + c0 + g];
             double left = from_left, dg = diag;
             UNROLL
             for (int k = 0; k < STRIP; ++k) {
                 double c = 0.0;
                 #pragma unroll
-                for (int g = 0; g < MAXW; ++g) {
-                    if (g < width) {
-                        const double d = xv[g] - (double)yl[((long long)k * width + g) * 32];
-                        c = c + d * d;
-                    }
+                for (int g = 0; g < WIDTH; ++g) {
+                    const double d = xv[g] - (double)yl[(k * WIDTH + g) * 32];
+                    c = c + d * d;
                 }
                 const double up = prev[k];
-                double m = fmin(up, left);
-                m = fmin(m, dg);
-                const double v = (j0 + k < ty) ? c + m : %(big)r;
+                const double m1 = up < dg ? up : dg;  // off the left-to-right chain
+                const double v = c + (m1 < left ? m1 : left);
                 dg = up;
                 left = v;
                 prev[k] = v;
@@ -164,17 +157,18 @@ def strip_for(frames: int) -> int:
     return s if s <= 16 else 4 * math.ceil(s / 4)
 
 
-def kernel(strip: int, y_dtype: str = "float32"):
-    """The compiled kernel for one strip length and y dtype (compiled once per process)."""
-    key = (strip, y_dtype)
+def kernel(strip: int, width: int, bits: bool, y_dtype: str = "float32"):
+    """The compiled kernel for one strip length, group width, cost kind (bit masks or floats)
+    and y dtype (compiled once per process)."""
+    key = (strip, width, bool(bits), y_dtype)
     if key not in _KERNELS:
         import torch  # optional GPU dependency: imported only on this path
 
         # registers for the strip when fully unrolled; long strips live in local memory
         unroll = "unroll" if strip <= 64 else "unroll 4"
         ytype = {"float32": "float", "float64": "double"}[y_dtype]
-        src = _SOURCE % {"strip": strip, "maxw": MAX_WIDTH, "big": _BIG, "big_int": _BIG_INT,
-                         "unroll": unroll, "ytype": ytype}
+        src = _SOURCE % {"strip": strip, "width": width, "bits": int(bool(bits)), "big": _BIG,
+                         "big_int": _BIG_INT, "unroll": unroll, "ytype": ytype}
         _KERNELS[key] = torch.cuda._compile_kernel(src, "dtw_strips",
                                                   nvcc_options=["--fmad=false"])
     return _KERNELS[key]
@@ -242,7 +236,7 @@ def pair_costs(x, x_off, x_len, y, y_len, xi, yi, c0: int, c1: int, *, xb=None, 
                         device=x.device)
     warps = CONFIG["warps_per_block"]
     blocks = math.ceil(n / warps)
-    kernel(strip, CONFIG["y_dtype"])(grid=(blocks, 1, 1), block=(32 * warps, 1, 1),
+    kernel(strip, width, bits, CONFIG["y_dtype"])(grid=(blocks, 1, 1), block=(32 * warps, 1, 1),
                   args=[x, yf, xb, ym, x_off, x_len, y_base, y_len, xi, yi, out, meta])
     return out
 
