@@ -1,10 +1,16 @@
-"""Audio features aligned to the 25 fps video frames (librosa; no torchaudio, no hand-rolled DSP).
+"""Audio features aligned to the 25 fps video frames, as the ReactDiff paper computes them.
 
-As in the ReactDiff paper: audio resampled to 16 kHz, 40 ms analysis window, 40 ms hop
-(one analysis frame per video frame, ``center=False``: frame t covers [40 t, 40 t + 40) ms),
-26 mel bands, 26 MFCCs. A second stream is the log-mel spectrogram with ``LOGMEL_DIM`` bands
-(same window/hop, power spectrum in dB). The signal is zero-padded or trimmed to exactly
-``frames * 640`` samples (the official loader also pads/trims to the frame count).
+Audio resampled to 16 kHz, 40 ms analysis window, 40 ms hop (one analysis frame per video
+frame, no centring: frame t covers [40 t, 40 t + 40) ms), 26 mel bands, 26 MFCCs. A second
+stream is the log-mel spectrogram with ``LOGMEL_DIM`` bands (same window/hop, power spectrum in
+dB). The signal is zero-padded or trimmed to exactly ``frames * 640`` samples (the official
+loader also pads/trims to the frame count).
+
+The spectra, Slaney mel filters, dB conversion and DCT are computed with numpy and scipy in the
+same floating-point steps as librosa's ``stft``, ``filters.mel``, ``power_to_db`` and
+``feature.mfcc`` (bit-identical values, checked by the tests), so that 16 kHz audio (the
+embedded synthetic data) never imports librosa, whose first import in a new environment
+compiles numba code for many seconds. Other sample rates are resampled by ``librosa.resample``.
 """
 
 from __future__ import annotations
@@ -43,47 +49,97 @@ def _frames_of(y: np.ndarray, frames: int | None) -> tuple[np.ndarray, int]:
 
 
 def _resample(y: np.ndarray, sr: int) -> np.ndarray:
-    import librosa  # heavy (about 1 s): only when audio features are computed
-
     if sr == SAMPLE_RATE:
         return np.asarray(y, dtype=np.float32)
+    import librosa  # heavy (seconds, numba compilation in a fresh install): other rates only
+
     return librosa.resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=SAMPLE_RATE)
+
+
+def _hz_to_mel(f: float) -> float:
+    """Slaney mel scale (linear below 1 kHz, logarithmic above) of one frequency in Hz."""
+    f_sp = 200.0 / 3
+    mel = f / f_sp
+    if f >= 1000.0:
+        mel = 1000.0 / f_sp + np.log(f / 1000.0) / (np.log(6.4) / 27.0)
+    return mel
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_hz_to_mel` for a (K,) float64 array of mels."""
+    f_sp = 200.0 / 3
+    hz = 0.0 + f_sp * mels
+    log_t = mels >= 1000.0 / f_sp
+    hz[log_t] = 1000.0 * np.exp(np.log(6.4) / 27.0 * (mels[log_t] - 1000.0 / f_sp))
+    return hz
 
 
 @lru_cache(maxsize=4)
 def _mel_basis(n_mels: int) -> np.ndarray:
-    import librosa  # heavy (about 1 s): only when audio features are computed
+    """(n_mels, WIN // 2 + 1) float32 triangular mel filters, Slaney-normalised (area 1)."""
+    freqs = np.fft.rfftfreq(n=WIN, d=1.0 / SAMPLE_RATE)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(FMIN), _hz_to_mel(FMAX), n_mels + 2))
+    width = np.diff(edges)
+    ramps = np.subtract.outer(edges, freqs)
+    rising = -ramps[:-2] / width[:-1, None]
+    falling = ramps[2:] / width[1:, None]
+    basis = np.maximum(0, np.minimum(rising, falling)).astype(np.float32)
+    basis *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    basis.setflags(write=False)
+    return basis
 
-    return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=WIN, n_mels=n_mels, fmin=FMIN, fmax=FMAX)
+
+@lru_cache(maxsize=1)
+def _window() -> np.ndarray:
+    """(WIN, 1) float64 periodic Hann window (the first WIN points of a WIN + 1 cosine)."""
+    angle = np.linspace(-np.pi, np.pi, WIN + 1)
+    return (0.5 + 0.5 * np.cos(angle))[:WIN, None]
+
+
+STFT_BLOCK = (1 << 18) // (WIN * 4)  # frames transformed per FFT call (256 KiB of float32)
 
 
 def _power_spectrogram(y: np.ndarray) -> np.ndarray:
-    """(S,) 16 kHz samples -> (WIN // 2 + 1, frames) power spectrogram (Hann window)."""
-    import librosa  # heavy (about 1 s): only when audio features are computed
+    """(S,) float32 16 kHz samples -> (WIN // 2 + 1, frames) float32 power spectrogram.
 
-    spec = librosa.stft(y, n_fft=WIN, hop_length=HOP, win_length=WIN, center=False)
+    Hann-windowed frames of WIN samples every HOP samples (no centring), real FFT in float64,
+    spectrum rounded to complex64 (the values of ``librosa.stft(..., center=False)``).
+    """
+    import scipy.fft  # loads in a fraction of a second: only when features are computed
+
+    n = 1 + (len(y) - WIN) // HOP
+    frames = np.lib.stride_tricks.as_strided(
+        y, shape=(WIN, n), strides=(y.itemsize, HOP * y.itemsize), writeable=False)
+    spec = np.zeros((WIN // 2 + 1, n), dtype=np.complex64, order="F")
+    win = _window()
+    for s in range(0, n, STFT_BLOCK):
+        e = min(s + STFT_BLOCK, n)
+        spec[:, s:e] = scipy.fft.rfft(win * frames[:, s:e], axis=-2)
     return np.abs(spec) ** 2
 
 
-def _mel_power(y: np.ndarray, n_mels: int, power: np.ndarray | None = None) -> np.ndarray:
-    """(n_mels, frames) mel power spectrogram (as librosa.feature.melspectrogram)."""
-    p = _power_spectrogram(y) if power is None else power
-    return _mel_basis(n_mels) @ p
+def _mel_power(n_mels: int, power: np.ndarray) -> np.ndarray:
+    """(n_mels, frames) mel power spectrogram."""
+    return _mel_basis(n_mels) @ power
+
+
+def _to_db(power: np.ndarray) -> np.ndarray:
+    """Power -> dB relative to 1.0, floored at 1e-10 (-100 dB), no top-dB clipping."""
+    db = 10.0 * np.log10(np.maximum(1e-10, power))
+    db -= 10.0 * np.log10(np.maximum(1e-10, 1.0))
+    return db
 
 
 def _mfcc(power: np.ndarray, n: int) -> np.ndarray:
-    import librosa  # heavy (about 1 s): only when audio features are computed
+    import scipy.fft  # loads in a fraction of a second: only when features are computed
 
-    S = librosa.power_to_db(_mel_power(None, MFCC_MELS, power), ref=1.0, top_db=None)
-    m = librosa.feature.mfcc(S=S, n_mfcc=MFCC_DIM)
+    S = _to_db(_mel_power(MFCC_MELS, power))
+    m = scipy.fft.dct(S, axis=-2, type=2, norm="ortho")[:MFCC_DIM]
     return np.ascontiguousarray(m.T[:n], dtype=np.float32)
 
 
 def _logmel(power: np.ndarray, n: int) -> np.ndarray:
-    import librosa  # heavy (about 1 s): only when audio features are computed
-
-    S = librosa.power_to_db(_mel_power(None, LOGMEL_DIM, power), ref=1.0, amin=1e-10,
-                            top_db=None)
+    S = _to_db(_mel_power(LOGMEL_DIM, power))
     return np.ascontiguousarray(S.T[:n], dtype=np.float32)
 
 
