@@ -36,7 +36,7 @@ def main(args) -> int:
     # imported on use, so that `reactbench --help` stays instant
     from reactbench.errors import ResultsError
     from reactbench.merge import merge_runs
-    from reactbench.results import edited, read_results, result_files
+    from reactbench.results import edit_finding, read_results, result_files
     from reactbench.table_notes import EDITED
     from reactbench.tables import check_table_output, render, write_table
 
@@ -48,10 +48,11 @@ def main(args) -> int:
         check_table_output(args.output, force=args.force, inputs=files)
     records = read_results(files)
     for rec in records:
-        if edited(rec):
-            print(f"reactbench leaderboard: warning: {rec['_path']}: its scored content does "
-                  "not match the digest it was written with (the file was edited after "
-                  f"reactbench wrote it); its row is marked {EDITED}", file=sys.stderr)
+        finding = edit_finding(rec)
+        if finding:
+            print(f"reactbench leaderboard: warning: {rec['_path']}: {finding} (the file was "
+                  f"edited after reactbench wrote it); its row is marked {EDITED}",
+                  file=sys.stderr)
     if args.merge_runs:
         records = merge_runs(records)
     text = render(records, fmt=args.format, table=args.table)

@@ -50,7 +50,8 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
 - ``digest`` (optional; absent in older files): {``scheme``, ``sha256``}: a SHA-256 over the
   record's scored content (every field above but ``created``, ``software``, ``machine`` and
   ``timings``; :mod:`reactbench.results.digest`), made when the record is assembled; tables
-  mark a record that no longer matches it as edited.
+  mark a record that no longer matches it as edited, and so a record without one that holds
+  ``command`` or a ``content_sha256`` (fields written only together with a digest).
 
 ``json_problem`` is the one check of JSON values (model params are checked with it by
 ``reactbench.models.model_info``, whole records by ``write_result``); ``validate_record`` checks

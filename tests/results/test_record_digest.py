@@ -20,6 +20,9 @@ from reactbench.predictions import load_predictions
 from reactbench.protocols import OFFICIAL
 from reactbench.results import (
     DIGEST_SCHEME,
+    SCHEMA_V1,
+    SCHEMAS_BEFORE_DIGEST,
+    edit_finding,
     edited,
     make_record,
     metric_entry,
@@ -29,12 +32,14 @@ from reactbench.results import (
     scored_sha256,
     validate_record,
     write_result,
+    written_with_digest,
 )
 from reactbench.tables import render
 from tests.helpers.records import record, values
 
 N, T = 8, 120  # rows and frames of tiny_dataset's test split
 WARNING = "its scored content does not match the digest it was written with"
+MISSING = "its digest is missing, which reactbench writes into every result file of its form"
 
 
 @pytest.fixture
@@ -211,3 +216,48 @@ def test_merged_runs_with_digests(tiny_dataset, tmp_path, cli, predictions_file)
     assert f"scored content of {paths[1]} does" in out.replace("\\_", "_")
     assert str(paths[0]) not in out.replace("\\_", "_").split("‡ edited:")[1].split("\n")[0]
     assert f"warning: {paths[1]}: {WARNING}" in err and str(paths[0]) not in err
+
+
+# ----------------------------------------------------------------------------- a removed digest
+@pytest.mark.parametrize("also", [(), ("command",)], ids=["digest", "digest-and-command"])
+def test_a_removed_digest_is_flagged(tiny_dataset, tmp_path, cli, predictions_file, also):
+    path = _score(cli, tiny_dataset, predictions_file, tmp_path / "out", "--name", "mine")
+    assert written_with_digest(read_result(path)) and edit_finding(read_result(path)) is None
+
+    def strip(r):
+        for key in ("digest", *also):
+            del r[key]
+    _edit(path, strip)
+    rec = read_result(path)
+    assert edited(rec) and edit_finding(rec) == MISSING
+    out, err = _leaderboard(cli, path, "--format", "md")
+    assert re.search(r"\n\| mine ‡ +\|", out), out
+    assert f"- ‡ edited: the scored content of {path} does" in out.replace("\\_", "_")
+    assert err.strip() == (f"reactbench leaderboard: warning: {path}: {MISSING} (the file was "
+                           "edited after reactbench wrote it); its row is marked ‡")
+
+
+def test_older_forms_without_a_digest_render_as_before():
+    rec = record("b_mime", values(2.5, 80.1, 0.0, 0.04, 0.12, 3.2, 0.0))
+    assert rec["schema"] not in SCHEMAS_BEFORE_DIGEST and "command" not in rec
+    assert not written_with_digest(rec) and edit_finding(rec) is None  # result/2, no command
+    for form in (dict(rec, command=None),
+                 dict(rec, predictions=[{"seed": 0, "path": "p.npz", "key": "k",
+                                         "reused": False, "content_sha256": "0" * 64}])):
+        assert written_with_digest(form) and edit_finding(form) == MISSING
+        assert "‡" in render([form], fmt="md")
+    old = dict(rec, schema=SCHEMA_V1, command=None)
+    del old["protocol_version"]
+    assert SCHEMA_V1 in SCHEMAS_BEFORE_DIGEST
+    assert not edited(validate_record(old)) and "‡" not in render([old], fmt="md")
+
+
+def test_merged_runs_with_a_removed_digest(tiny_dataset, tmp_path, cli, predictions_file):
+    paths = [_score(cli, tiny_dataset, predictions_file, tmp_path / f"run{i}", "--name",
+                    "mine", "--seed", str(i)) for i in range(2)]
+    _edit(paths[0], lambda r: r.pop("digest"))
+    (row,) = merge_runs(read_results(paths))
+    assert [r["edited"] for r in row["runs"]] == [True, False] and edited(row)
+    out, err = _leaderboard(cli, *paths, "--merge-runs", "--format", "md")
+    assert re.search(r"\n\| mine ‡ +\|", out), out
+    assert f"warning: {paths[0]}: {MISSING}" in err and str(paths[1]) not in err
