@@ -2,9 +2,10 @@
 
 A ragged ``.npz`` holds one (alpha, T_k, 25) float32 array per clip keyed by its clip id
 (``speaker/<session>/<stem>``), optional 3DMM arrays under ``face_3dmm/<clip id>``, the clip
-order as ``sample_ids`` and a JSON ``meta`` (with ``format``). A folder of ``<clip id>.npy``
-files is read too. :func:`ragged_problems` checks them against a split's clips: nothing is
-cropped or padded.
+order as ``sample_ids`` and a JSON ``meta`` (with ``format``); or, as :func:`save_ragged`
+writes it, the clips' rows packed into one exact compact array (:mod:`reactbench.packed`). A
+folder of ``<clip id>.npy`` files is read too. :func:`ragged_problems` checks them against a
+split's clips: nothing is cropped or padded.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from reactbench.atomic import atomic_savez
 from reactbench.constants import EMOTION_DIM, FACE_3DMM_DIM
 from reactbench.errors import param
+from reactbench.packed import pack, read_layout, unpack_array
 from reactbench.predictions import (
     PredictionsError,
     dtype_problem,
@@ -49,10 +51,15 @@ class RaggedPredictions:
         return [int(x.shape[1]) for x in self.emotion]
 
 
-def save_ragged(path: str | Path, preds: RaggedPredictions, meta: dict | None = None) -> Path:
-    """Write ragged predictions as one ``.npz`` atomically: one array per clip, keyed by its
-    clip id (``speaker/<session>/<stem>``), the 3DMM under ``face_3dmm/<clip id>``, the clip
-    order as ``sample_ids`` and ``meta`` (JSON, with ``format``); returns the path."""
+def save_ragged(path: str | Path, preds: RaggedPredictions, meta: dict | None = None, *,
+                packed: bool = True) -> Path:
+    """Write ragged predictions as one ``.npz`` atomically; returns the path. ``packed``
+    (default): every clip's (alpha, T_k, D) array as alpha * T_k rows of one (rows, D) array,
+    stored exactly and compactly (:mod:`reactbench.packed`), with each clip's (alpha, T_k) in
+    the layout's ``clips``; else (or when the clips differ in rank or width) one float32 array
+    per clip keyed by its clip id (``speaker/<session>/<stem>``) and the 3DMM under
+    ``face_3dmm/<clip id>``. Both hold the clip order as ``sample_ids`` and ``meta`` (JSON,
+    with ``format``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ids = list(preds.sample_ids or [])
@@ -60,19 +67,55 @@ def save_ragged(path: str | Path, preds: RaggedPredictions, meta: dict | None = 
         raise PredictionsError(f"{path}: ragged predictions need one sample id per array "
                                f"({len(preds.emotion)} arrays, {len(ids)} ids)")
     arrays: dict[str, np.ndarray] = {"sample_ids": np.asarray(ids, dtype=str)}
-    for cid, x in zip(ids, preds.emotion):
-        arrays[cid] = np.asarray(x, dtype=np.float32)
-    for cid, x in zip(ids, preds.face_3dmm or []):
-        arrays[FACE_PREFIX + cid] = np.asarray(x, dtype=np.float32)
+    groups = {"emotion": [np.asarray(x, dtype=np.float32) for x in preds.emotion]}
+    if preds.face_3dmm is not None:
+        groups["face_3dmm"] = [np.asarray(x, dtype=np.float32) for x in preds.face_3dmm]
+    if packed and ids and all(_stackable(g) for g in groups.values()):
+        clips = {k: [list(x.shape[:2]) for x in g] for k, g in groups.items()}
+        rows = {k: np.concatenate([x.reshape(-1, x.shape[2]) for x in g])
+                for k, g in groups.items()}
+        arrays.update(pack(rows, {"clips": clips}))
+    else:
+        for cid, x in zip(ids, groups["emotion"]):
+            arrays[cid] = x
+        for cid, x in zip(ids, groups.get("face_3dmm", [])):
+            arrays[FACE_PREFIX + cid] = x
     arrays["meta"] = np.asarray(json.dumps({"format": RAGGED_FORMAT, **(meta or {})},
                                            sort_keys=True, default=str))
     return atomic_savez(path, arrays)
 
 
+def _stackable(group: list[np.ndarray]) -> bool:
+    """Whether arrays (alpha, T_k, D) can be stored as rows of one (rows, D) array."""
+    return all(x.ndim == 3 for x in group) and len({x.shape[2] for x in group}) <= 1
+
+
+def _unpack_clips(npz, layout: dict, path: Path) -> tuple[dict, dict]:
+    """(clip id -> emotion, clip id -> 3DMM) of a packed ragged ``.npz``."""
+    ids = npz["sample_ids"].tolist() if "sample_ids" in npz.files else None
+    clips = layout.get("clips")
+    out: dict[str, dict[str, np.ndarray]] = {"emotion": {}, "face_3dmm": {}}
+    for name in layout["arrays"]:
+        shapes = clips.get(name) if isinstance(clips, dict) else None
+        rows = unpack_array(layout, name, npz.__getitem__)
+        ok = (ids is not None and isinstance(shapes, list) and len(shapes) == len(ids)
+              and rows.ndim == 2 and all(isinstance(s, list) and len(s) == 2 and all(
+                  isinstance(d, int) and d >= 0 for d in s) for s in shapes)
+              and sum(a * t for a, t in shapes) == rows.shape[0] and name in out)
+        if not ok:
+            raise PredictionsError(f"{path}: the packed {name!r} rows do not match the clips "
+                                   f"listed in 'sample_ids' and the layout's 'clips'")
+        start = 0
+        for cid, (a, t) in zip(ids, shapes):
+            out[name][cid] = rows[start:start + a * t].reshape(a, t, rows.shape[1])
+            start += a * t
+    return out["emotion"], out["face_3dmm"]
+
+
 def load_ragged(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
-    """(clip id -> emotion array, clip id -> 3DMM array, meta) of a ragged ``.npz``, or of a
-    folder of per-clip files ``<clip id>.npy`` (arrays as stored; checked by
-    :func:`ragged_problems`)."""
+    """(clip id -> emotion array, clip id -> 3DMM array, meta) of a ragged ``.npz`` (packed or
+    one array per clip), or of a folder of per-clip files ``<clip id>.npy`` (arrays as stored;
+    checked by :func:`ragged_problems`)."""
     path = Path(path)
     if not path.exists():
         raise PredictionsError(f"predictions {path} do not exist")
@@ -90,6 +133,10 @@ def load_ragged(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, np.n
                                    "<clip id>.npy files")
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"])) if "meta" in npz.files else {}
+            layout = read_layout(npz.files, npz.__getitem__)
+            if layout is not None:
+                emo, face = _unpack_clips(npz, layout, path)
+                return emo, face, meta
             emo = {k: npz[k] for k in npz.files
                    if k not in _RAGGED_SPECIAL and not k.startswith(FACE_PREFIX)}
             face = {k[len(FACE_PREFIX):]: npz[k] for k in npz.files if k.startswith(FACE_PREFIX)}

@@ -4,7 +4,8 @@ Accepted files (``reactbench score --predictions FILE_OR_DIR``):
 - ``.npy``: an array (N, alpha, T, 25) in the split's mirrored row order;
 - ``.npz``: key ``emotion`` (or ``pred`` / ``predictions``, or its only array) (N, alpha, T, 25);
   optional ``face_3dmm`` (or ``pred_3dmm``) (N, alpha, T, 58); optional ``speaker_ids`` (N,)
-  speaker clip paths -- when present, the row order is checked against the split;
+  speaker clip paths -- when present, the row order is checked against the split; or these
+  arrays packed (:mod:`reactbench.packed`), as :func:`save_predictions` writes them;
 - a directory with one ``predictions.npz``/``predictions.npy``, or one file per speaker clip,
   ``<dir>/<speaker_id>.npy`` (alpha, T, 25) (or ``.npz`` with the keys above), named by the
   split's speaker ids (e.g. ``NoXI/<session>/Expert_video/1.npy``): the order then cannot be wrong.
@@ -29,6 +30,7 @@ from reactbench import memory
 from reactbench.atomic import atomic_savez
 from reactbench.constants import AU, EMOTION_DIM, FACE_3DMM_DIM, FE, VA
 from reactbench.errors import ModelError, ReactbenchError, param, render_params
+from reactbench.packed import layout_of_zip, pack, packed_shape, unpack_npz
 
 EMOTION_KEYS = ("emotion", "pred", "predictions")
 FACE_KEYS = ("face_3dmm", "pred_3dmm", "3dmm")
@@ -56,13 +58,18 @@ class Predictions:
 
 
 # ----------------------------------------------------------------------------- save / load
-def save_predictions(path: str | Path, preds: Predictions, meta: dict | None = None) -> Path:
-    """Write an ``.npz`` atomically (temp file + os.replace); returns the path."""
+def save_predictions(path: str | Path, preds: Predictions, meta: dict | None = None, *,
+                     packed: bool = True) -> Path:
+    """Write an ``.npz`` atomically (temp file + os.replace); returns the path. ``packed``:
+    exact compact storage (:mod:`reactbench.packed`: binary columns as bits, byte planes,
+    zlib); False: plain ``emotion`` / ``face_3dmm`` float32 members that numpy alone reads."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"emotion": np.asarray(preds.emotion, dtype=np.float32)}
     if preds.face_3dmm is not None:
         arrays["face_3dmm"] = np.asarray(preds.face_3dmm, dtype=np.float32)
+    if packed:
+        arrays = pack(arrays)
     if preds.speaker_ids is not None:
         arrays["speaker_ids"] = np.asarray(preds.speaker_ids, dtype=str)
     if meta:
@@ -85,16 +92,29 @@ def _pick(npz, keys: tuple[str, ...], path: Path, required: bool):
     return None
 
 
-def _load_file(path: Path) -> Predictions:
+def _load_file(path: Path) -> Predictions:  # what directory loading reads for each file
+    return load_saved(path, meta=False)[0]
+
+
+def load_saved(path: str | Path, *, meta: bool = True) -> tuple[Predictions, dict]:
+    """(predictions, the file's JSON ``meta`` or {}) of one ``.npy`` / ``.npz`` file, packed
+    (:func:`save_predictions`) or plain; PredictionsError naming the file when unreadable."""
+    path = Path(path)
     try:
         if path.suffix == ".npy":
-            return Predictions(emotion=np.load(path, allow_pickle=False))
+            return Predictions(emotion=np.load(path, allow_pickle=False)), {}
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as npz:
-                emo = _pick(npz, EMOTION_KEYS, path, True)
-                face = _pick(npz, FACE_KEYS, path, False)
+                arrays = unpack_npz(npz)
+                if arrays is None:
+                    arrays = {"emotion": _pick(npz, EMOTION_KEYS, path, True),
+                              "face_3dmm": _pick(npz, FACE_KEYS, path, False)}
+                if "emotion" not in arrays:
+                    raise PredictionsError(f"{path}: the packed file holds no 'emotion' array")
                 ids = npz["speaker_ids"].tolist() if "speaker_ids" in npz.files else None
-            return Predictions(emotion=emo, face_3dmm=face, speaker_ids=ids)
+                info = json.loads(str(npz["meta"])) if meta and "meta" in npz.files else {}
+            return Predictions(emotion=arrays["emotion"], face_3dmm=arrays.get("face_3dmm"),
+                               speaker_ids=ids), info
     except PredictionsError:
         raise
     except Exception as exc:
@@ -136,8 +156,11 @@ def _file_arrays(path: Path) -> list[tuple[str, tuple[int, ...], np.dtype]] | No
                 head = _npy_header(fp)
             return None if head is None else [("array", *head)]
         if path.suffix == ".npz" and zipfile.is_zipfile(path):
-            out = []
             with zipfile.ZipFile(path) as zf:
+                out, layout = [], layout_of_zip(zf)
+                if layout is not None:  # float32 once unpacked (see _nbytes)
+                    return [(f"{k} (packed)", packed_shape(layout, k), np.dtype(np.float32))
+                            for k in ("emotion", "face_3dmm") if k in layout["arrays"]]
                 members = {n[:-4]: n for n in zf.namelist() if n.endswith(".npy")}
                 for key in _loaded_keys(list(members)):
                     with zf.open(members[key]) as fp:
@@ -146,7 +169,7 @@ def _file_arrays(path: Path) -> list[tuple[str, tuple[int, ...], np.dtype]] | No
                         return None
                     out.append((key, *head))
             return out
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, RuntimeError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, RuntimeError, KeyError):
         return None
     return None
 
@@ -156,7 +179,8 @@ def _nbytes(shape: tuple[int, ...], dtype: np.dtype, key: str) -> int:
     stored as another type."""
     count = math.prod(shape)
     copy = key != "speaker_ids" and dtype != np.float32
-    return count * dtype.itemsize + (count * 4 if copy else 0)
+    planes = count * 2 if key.endswith("(packed)") else 0  # inflated planes in flight
+    return count * dtype.itemsize + (count * 4 if copy else 0) + planes
 
 
 def _describe(arrays: list[tuple[str, tuple[int, ...], np.dtype]]) -> str:

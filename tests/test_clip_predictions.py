@@ -10,6 +10,7 @@ from reactbench.clip_predictions import (
     RaggedPredictions,
     check_ragged_predictions,
     load_ragged,
+    ragged_problems,
     save_ragged,
 )
 from reactbench.harness.cache import load_cached_clips, ragged_digest
@@ -85,3 +86,55 @@ def test_bad_predictions_name_the_clip_and_what_was_expected():
     bad = ok[IDS[0]].copy()
     bad[0, 3, 2] = np.nan
     assert "NaN/inf" in _problems({**ok, IDS[0]: bad})
+
+
+def _bits(arrays) -> list[np.ndarray]:
+    return [np.ascontiguousarray(a).view(np.uint32) for a in arrays]
+
+
+def test_packed_ragged_file_is_exact_and_plain_files_still_load(tmp_path):
+    """save_ragged packs every clip's rows into one array (binary columns as bits); the plain
+    form (one float32 array per clip, as older runs wrote it) still loads."""
+    import zipfile
+
+    preds = _preds()
+    for x in preds.emotion:
+        x[..., :8] = x[..., :8] < 0.5  # binary AU columns
+        x[0, 0, 9] = -0.0
+    preds.emotion[1][2, 5, 20] = np.nan
+    packed = save_ragged(tmp_path / "packed.npz", preds, {"key": "k"})
+    plain = save_ragged(tmp_path / "plain.npz", preds, {"key": "k"}, packed=False)
+    with zipfile.ZipFile(packed) as zf:
+        assert IDS[0] + ".npy" not in zf.namelist() and "layout.npy" in zf.namelist()
+    with np.load(plain) as z:
+        assert set(z.files) >= set(IDS)
+    for path in (packed, plain):
+        emo, face, meta = load_ragged(path)
+        assert meta == {"format": "reactbench.ragged/1", "key": "k"}
+        for a, b in zip(_bits(preds.emotion + preds.face_3dmm),
+                        _bits([emo[c] for c in IDS] + [face[c] for c in IDS])):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_packed_ragged_keeps_clips_of_other_alpha_and_falls_back_for_other_widths(tmp_path):
+    preds = _preds(face=False)
+    preds.emotion[2] = preds.emotion[2][:2]  # another alpha: kept, reported by the checks
+    emo, _, _ = load_ragged(save_ragged(tmp_path / "a.npz", preds))
+    assert [emo[c].shape for c in IDS] == [x.shape for x in preds.emotion]
+    assert "alpha differs between clips" in " ".join(
+        ragged_problems(emo, IDS, LENGTHS, check_range=False))
+    preds.emotion[2] = np.zeros((3, 3, 24), np.float32)  # another width: stored unpacked
+    path = save_ragged(tmp_path / "w.npz", preds)
+    with np.load(path) as z:
+        assert "layout" not in z.files and z[IDS[2]].shape == (3, 3, 24)
+
+
+def test_damaged_packed_ragged_file_is_a_clear_error(tmp_path):
+    path = save_ragged(tmp_path / "p.npz", _preds(face=False))
+    with np.load(path) as z:
+        members = {k: z[k] for k in z.files}
+    members["sample_ids"] = members["sample_ids"][:2]
+    with open(path, "wb") as fh:
+        np.savez(fh, **members)
+    with pytest.raises(PredictionsError, match="do not match the clips"):
+        load_ragged(path)

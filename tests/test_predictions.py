@@ -166,3 +166,52 @@ def test_predictions_that_are_no_regular_file_are_clear_errors(tmp_path):
     (tmp_path / "loop.npz").symlink_to(tmp_path / "loop.npz")
     with pytest.raises(PredictionsError, match="symbolic link to a missing file"):
         load_predictions(tmp_path / "loop.npz")
+
+
+def test_packed_and_plain_files_load_bit_identically_and_score_the_same(split, tiny_dataset,
+                                                                        tmp_path, cli):
+    """save_predictions packs by default (binary AU columns as bits, byte planes); files in
+    the plain form (``emotion`` float32, as older runs and other tools write them) still load
+    and score the same."""
+    import zipfile
+
+    from reactbench.predictions import load_saved, predictions_size
+
+    pred = mime(split)
+    pred[:, 1, :, 3] = 0.5  # one AU column that is not binary
+    face = np.random.default_rng(0).normal(size=(*pred.shape[:3], 58)).astype(np.float32)
+    preds = Predictions(pred, face_3dmm=face, speaker_ids=split.speaker_ids)
+    packed = save_predictions(tmp_path / "packed.npz", preds, {"model": "m"})
+    plain = save_predictions(tmp_path / "plain.npz", preds, {"model": "m"}, packed=False)
+    with zipfile.ZipFile(packed) as zf:
+        assert "emotion.npy" not in zf.namelist() and "layout.npy" in zf.namelist()
+    with np.load(plain) as z:
+        np.testing.assert_array_equal(z["emotion"], pred)
+    small = save_predictions(tmp_path / "e.npz", Predictions(pred))  # binary AUs as bits
+    assert small.stat().st_size < 0.5 * pred.nbytes
+    for path in (packed, plain):
+        back, meta = load_saved(path)
+        assert meta == {"model": "m"} and back.speaker_ids == list(split.speaker_ids)
+        for got, want in ((back.emotion, pred), (back.face_3dmm, face)):
+            assert got.dtype == np.float32
+            np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+        size, what = predictions_size(path)
+        assert size >= pred.nbytes + face.nbytes and str(pred.shape) in what
+    values = []
+    for i, src in enumerate((packed, plain)):
+        code, _, err = cli(*score_args(tiny_dataset, src, tmp_path / f"o{i}", "--name", "m"))
+        assert code == 0, err
+        (res,) = (tmp_path / f"o{i}").glob("*.json")
+        values.append({k: e["value"] for k, e in read_result(res)["metrics"].items()})
+    assert values[0] == values[1]
+
+
+def test_damaged_packed_file_is_a_clear_error(split, tmp_path):
+    path = save_predictions(tmp_path / "p.npz", Predictions(mime(split)))
+    with np.load(path) as z:
+        members = {k: z[k] for k in z.files}
+    members["emotion.b3"] = members["emotion.b3"][:-3]
+    with open(path, "wb") as fh:
+        np.savez(fh, **members)
+    with pytest.raises(PredictionsError, match=r"p\.npz: cannot read predictions .*emotion\.b3"):
+        load_predictions(path)

@@ -21,7 +21,7 @@ from reactbench.constants import EMOTION_DIM
 from reactbench.errors import ModelError
 from reactbench.harness.generate import call_model
 from reactbench.paths import cache_dir
-from reactbench.predictions import Predictions
+from reactbench.predictions import Predictions, load_saved
 from reactbench.results import json_problem, json_value
 
 PREDICTIONS_CACHE_VERSION = "1"
@@ -109,16 +109,13 @@ def load_cached(path: Path, n: int, alpha: int, frames: int,
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            emo = npz["emotion"]
-            face = npz["face_3dmm"] if "face_3dmm" in npz.files else None
-            ids = npz["speaker_ids"].tolist() if "speaker_ids" in npz.files else None
-            meta = json.loads(str(npz["meta"])) if "meta" in npz.files else {}
+        preds, meta = load_saved(path)  # packed or plain (.npz written by save_predictions)
     except Exception:
         return None  # unreadable cache entry: regenerate
-    if emo.shape != (n, alpha, frames, EMOTION_DIM) or not np.isfinite(emo).all():
+    emo = preds.emotion
+    if (emo.shape != (n, alpha, frames, EMOTION_DIM) or emo.dtype != np.float32
+            or not isinstance(meta, dict) or not np.isfinite(emo).all()):
         return None
-    preds = Predictions(emotion=emo, face_3dmm=face, speaker_ids=ids)
     if key is not None and meta.get("key") != key:
         return None
     if "content_sha256" in meta and meta["content_sha256"] != content_digest(preds):

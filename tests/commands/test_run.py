@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from reactbench.predictions import load_predictions
 from reactbench.registry import BASELINES
 from reactbench.results import read_result
 from reactbench.tracebacks import shown_path
@@ -190,10 +191,8 @@ def test_3dmm_kept_only_for_realism_3dmm(tiny_dataset, tmp_path, cli):
     mime_row = next(line for line in out.splitlines() if line.startswith("B_Mime"))
     assert " - " in mime_row
     assert plain["realism_features"] == "emotion" and rich["realism_features"] == "emotion+3dmm"
-    with np.load(plain["predictions"][0]["path"]) as z:
-        assert "face_3dmm" not in z.files
-    with np.load(rich["predictions"][0]["path"]) as z:
-        assert z["face_3dmm"].shape == (8, ALPHA, 120, 58)
+    assert load_predictions(plain["predictions"][0]["path"]).face_3dmm is None
+    assert load_predictions(rich["predictions"][0]["path"]).face_3dmm.shape == (8, ALPHA, 120, 58)
 
 
 def test_corrected_protocol_with_bootstrap_and_mixed_table_refused(offline_run, tiny_dataset,
@@ -276,8 +275,7 @@ def test_running_mean_example_fits_and_streams_what_it_generates_offline(tiny_da
         assert code == 0, err
         rec = results_in(tmp_path / task)["running_mean"]
         assert rec["model"]["params"] == {"gain": 0.5, "noise": 0.05}
-        with np.load(rec["predictions"][0]["path"]) as z:
-            preds[task] = z["emotion"]
+        preds[task] = load_predictions(rec["predictions"][0]["path"]).emotion
     assert rec["causality"]["passed"]
     np.testing.assert_allclose(preds["online"], preds["offline"], atol=1e-6)
     assert np.ptp(preds["offline"][..., 15:17]) > 0

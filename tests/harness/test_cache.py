@@ -7,6 +7,7 @@ import pytest
 
 from reactbench.data import load_split
 from reactbench.errors import ModelError
+from reactbench.predictions import load_predictions
 from reactbench.results import read_result
 from tests.helpers import runs
 from tests.helpers.quick_runs import PLUGINS, run_args
@@ -31,8 +32,7 @@ def test_cached_predictions_never_cross_models_or_options(tiny_dataset, tmp_path
         assert code == 0, err
         assert "reusing cached predictions" not in text
         rec = read_result(next(out.glob("*.json")))
-        with np.load(rec["predictions"][0]["path"]) as z:
-            values[i] = z["emotion"].copy()
+        values[i] = load_predictions(rec["predictions"][0]["path"]).emotion
     assert not np.allclose(values[0], values[1]) and not np.allclose(values[0], values[2])
     # the same run again reuses its own predictions
     code, text, _ = cli(*run_args(tiny_dataset, tmp_path / "again", "--model",
@@ -131,8 +131,7 @@ def test_cache_identity_hook_regenerates_when_model_inputs_change(tiny_dataset, 
         assert ("reusing cached predictions" in text) is reused
         rec = read_result(next(out.glob("*.json")))
         assert rec["predictions"][0]["reused"] is reused
-        with np.load(rec["predictions"][0]["path"]) as z:
-            preds[run] = z["emotion"].copy()
+        preds[run] = load_predictions(rec["predictions"][0]["path"]).emotion
     np.testing.assert_allclose(preds[2], preds[0] * 0.5, atol=1e-6)
     # ModelInfo.trained_on is recorded in the result's model section
     assert rec["model"]["trained_on"] == {"train": {"split": "train", "content_hash": "abc"}}

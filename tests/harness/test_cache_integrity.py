@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
-
 from reactbench.commands._common import default_out_dir
+from reactbench.predictions import load_saved, save_predictions
 from tests.helpers.quick_runs import run_args
 from tests.helpers.runs import results_in
 
@@ -42,11 +41,9 @@ def test_an_edited_cache_file_is_regenerated(tiny_dataset, tmp_path, cli, fresh_
     _, first = _run(cli, tiny_dataset, tmp_path / "a")
     mime = first["b_mime"]
     path = _path(mime)
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files}
-    arrays["emotion"][0, :, :20] = 0.0  # same key, other reactions
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
+    preds, meta = load_saved(path)
+    preds.emotion[0, :, :20] = 0.0  # same key, other reactions, in the plain format
+    save_predictions(path, preds, meta, packed=False)
     _, again = _run(cli, tiny_dataset, tmp_path / "b")
     assert again["b_mime"]["metrics"] == mime["metrics"]
     assert not again["b_mime"]["predictions"][0]["reused"]

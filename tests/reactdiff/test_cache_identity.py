@@ -15,6 +15,7 @@ from reactbench.reactdiff.config import StreamSpec
 from reactbench.reactdiff.streams import feature_files_identity
 
 from reactbench.cli import main
+from reactbench.predictions import load_predictions
 from reactbench.results import read_result
 
 from .fakes import tiny_config
@@ -115,8 +116,7 @@ def test_changed_feature_files_are_generated_again(tiny_dataset, tmp_path, priva
         rec = read_result(next(out.glob("*.json")))
         reused[i] = rec["predictions"][0]["reused"]
         assert reused[i] is ("reusing cached predictions" in text)
-        with np.load(rec["predictions"][0]["path"]) as z:
-            preds[i] = z["emotion"].copy()
+        preds[i] = load_predictions(rec["predictions"][0]["path"]).emotion
     assert reused == {0: False, 1: True, 2: False}
     assert not np.allclose(preds[0], preds[2])
     trained = rec["model"]["trained_on"]
