@@ -7,10 +7,12 @@ import pytest
 
 from reactbench.data import load_split
 from reactbench.errors import ModelError
-from reactbench.predictions import load_predictions
+from reactbench.harness.cache import content_digest, load_cached
+from reactbench.predictions import Predictions, load_predictions, save_predictions
 from reactbench.results import read_result
 from tests.helpers import runs
 from tests.helpers.quick_runs import PLUGINS, run_args
+from tests.helpers.runs import score_args
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +168,69 @@ def test_cache_identity_is_optional_and_keeps_old_keys(split, tmp_path):
     for bad in ("x", {"a": float("inf")}):
         with pytest.raises(ModelError, match="trained_on"):
             model_info(type("M", (), {"info": ModelInfo(name="m", trained_on=bad)})())
+
+
+# ----------------------------------------------------------------------------- storage
+def _random_preds(seed: int, n: int = 4, alpha: int = 3, frames: int = 40) -> Predictions:
+    """Random predictions whose AU columns 0-8 are binary and 9-14 are not."""
+    rng = np.random.default_rng(seed)
+    emo = rng.random((n, alpha, frames, 25), dtype=np.float32)
+    emo[..., :9] = rng.random((n, alpha, frames, 9)) < 0.2
+    emo[..., 10] = np.round(emo[..., 10])  # 0/1 values ...
+    emo[seed % n, 0, 0, 10] = -0.0  # ... and one -0.0: not stored as bits, still exact
+    face = rng.normal(size=(n, alpha, frames, 58)).astype(np.float32)
+    return Predictions(emotion=emo, face_3dmm=face, speaker_ids=[f"s{i}" for i in range(n)])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_cached_predictions_read_back_bit_identical(tmp_path, seed):
+    preds = _random_preds(seed)
+    meta = {"key": "k", "content_sha256": content_digest(preds)}
+    path = save_predictions(tmp_path / "p.npz", preds, meta)
+    got, back = load_cached(path, 4, 3, 40, "k")
+    assert back == meta and got.speaker_ids == preds.speaker_ids
+    for a, b in ((got.emotion, preds.emotion), (got.face_3dmm, preds.face_3dmm)):
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+    assert content_digest(got) == meta["content_sha256"]
+
+
+@pytest.mark.parametrize("packed", [True, False])
+def test_cache_files_of_both_forms_are_read_and_bad_ones_are_misses(tmp_path, packed):
+    """Plain files (``emotion`` float32, the form older runs cached) are reused like packed
+    ones; NaN/inf, another key, another shape or a damaged file is a miss (regenerate)."""
+    preds = _random_preds(0)
+    meta = {"key": "k", "content_sha256": content_digest(preds)}
+    path = save_predictions(tmp_path / "p.npz", preds, meta, packed=packed)
+    assert load_cached(path, 4, 3, 40, "k") is not None
+    assert load_cached(path, 4, 3, 40, "other") is None
+    assert load_cached(path, 4, 3, 41, "k") is None
+    assert load_cached(tmp_path / "missing.npz", 4, 3, 40, "k") is None
+    for bad in (np.nan, np.inf):
+        emo = preds.emotion.copy()
+        emo[1, 2, 3, 20] = bad
+        stored = Predictions(emo, preds.face_3dmm, preds.speaker_ids)
+        nan = save_predictions(tmp_path / "nan.npz", stored,
+                               {"key": "k", "content_sha256": content_digest(stored)},
+                               packed=packed)
+        assert load_cached(nan, 4, 3, 40, "k") is None
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert load_cached(path, 4, 3, 40, "k") is None
+
+
+def test_a_cached_file_rescored_gives_the_same_numbers(tiny_dataset, tmp_path, cli,
+                                                       fresh_cache):
+    """The file a run cached (packed) scores to the same values with ``reactbench score``."""
+    code, _, err = cli(*run_args(tiny_dataset, tmp_path / "r", "--model", "b_nn"))
+    assert code == 0, err
+    rec = read_result(next((tmp_path / "r").glob("*.json")))
+    path = rec["predictions"][0]["path"]
+    with np.load(path) as z:
+        assert "layout" in z.files and "emotion.bits" in z.files  # b_nn copies binary AUs
+    code, _, err = cli(*score_args(tiny_dataset, path, tmp_path / "s", "--name", "again",
+                                   "--metrics", "FRCorr,FRDist"))
+    assert code == 0, err
+    again = read_result(next((tmp_path / "s").glob("*.json")))
+    assert {k: e["value"] for k, e in again["metrics"].items()} == \
+        {k: e["value"] for k, e in rec["metrics"].items()}
