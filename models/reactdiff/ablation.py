@@ -82,14 +82,15 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
            runs: str | Path = "runs", out: str | Path, split: str = "test", alpha: int = 10,
            seeds=(0,), task: str = "offline", retrain: bool = False, train_device=None,
            epochs: int | None = None, train_seeds=None, progress: bool = True,
-           log=print) -> tuple[list, Path]:
+           log=print, command: list[str] | None = None) -> tuple[list, Path]:
     """Train what is missing, evaluate every variant, write ``out/ablation.md`` (rebuilt from
     every result file in ``out``). Returns (this call's result records, table path).
 
     ``train_seeds`` (e.g. (0, 1, 2)): train every variant once per seed
     (``runs/<variant>-<preset>-seed<k>``), evaluate each into ``out/train-seed<k>/`` and show
     each variant as one row, mean ± standard deviation over its training seeds
-    (:mod:`reactbench.merge`)."""
+    (:mod:`reactbench.merge`). ``command``: the command line recorded in each result (None
+    from the library)."""
 
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -135,13 +136,14 @@ def ablate(*, variants=ABLATION_VARIANTS, preset: str = "small", data=None, devi
                           epochs=epochs, seed=0 if k is None else k, progress=progress,
                           log=log)
             paths[v] = path
-        records += _evaluate(variants, paths, preset, opt, folder, log)
+        records += _evaluate(variants, paths, preset, opt, folder, log, command)
     return records, _write_table(Path(out), merged=train_seeds is not None, log=log)
 
 
-def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log) -> list[dict]:
+def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log,
+              command: list[str] | None = None) -> list[dict]:
     """Evaluate each variant's checkpoint ``paths[v]`` with the run harness into ``out``;
-    returns the result records written there, one per variant."""
+    returns the result records written there (``command`` recorded), one per variant."""
 
     opt.model_args = {v: {"checkpoint": str(p)} for v, p in paths.items()}
     # each model reads its checkpoint's metadata once; the preset check uses that, and run()
@@ -150,7 +152,8 @@ def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log) -> list[d
     for v, model in models.items():  # one table compares variants of ONE preset
         check_preset(v, paths[v], model.metadata, preset)
         check_calibrated(v, paths[v], model.metadata, preset, opt.data)
-    return [r for r, _ in run(list(variants), opt, out, models=models, log=log)]
+    return [r for r, _ in run(list(variants), opt, out, models=models, log=log,
+                              command=command)]
 
 
 def _write_table(out: Path, *, merged: bool, log) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from reactbench.commands._common import out_dir, parse_seeds
+from reactbench.commands._common import command_line, out_dir, parse_seeds
 from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ModelError
 from reactbench.plugins import CommandHook
@@ -138,7 +138,7 @@ def ablate(args: argparse.Namespace) -> int:
         data=args.data, device=args.device, runs=args.runs, out=out, split=args.split,
         alpha=args.samples, seeds=parse_seeds(args.seed), task=args.task,
         retrain=args.retrain, epochs=args.epochs, train_seeds=train_seeds,
-        progress=not args.no_progress)
+        progress=not args.no_progress, command=command_line(args))
     print()
     print(table.read_text())
     print(f"{len(records)} result file(s) and {table.name} in {out}")

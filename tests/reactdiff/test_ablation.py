@@ -55,6 +55,21 @@ def test_ablate_variant_full_is_the_unablated_model(tmp_path, capsys, monkeypatc
     assert seen == ["reactdiff", "reactdiff-no-mmt"]
 
 
+def test_ablate_passes_its_command_line_to_the_results(tmp_path, monkeypatch):
+    from reactbench.reactdiff import ablation
+
+    seen = {}
+
+    def stop(variants, **kw):
+        seen.update(kw)
+        raise ModelError("stop")
+
+    monkeypatch.setattr(ablation, "ablate", stop)
+    argv = ["ablate", "--variants", "no-mmt", "--samples", "2", "--out", str(tmp_path / "o")]
+    assert cli(argv) == 2
+    assert seen["command"] == ["reactbench", *argv]
+
+
 def _train_on(dataset, out, variant, preset="small", seed=0):
     from reactbench.reactdiff.job import load_training_splits
     from reactbench.reactdiff.train import train_reactdiff
@@ -68,7 +83,7 @@ def _train_on(dataset, out, variant, preset="small", seed=0):
 def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path, monkeypatch):
     from reactbench.reactdiff.ablation import ablate
 
-    from reactbench.results import read_results
+    from reactbench.results import edited, read_results
 
     runs, out = tmp_path / "runs", tmp_path / "out"
     for v in ("reactdiff", "reactdiff-no-diffusion", "reactdiff-no-audio"):
@@ -84,8 +99,15 @@ def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path,
         path = runs / f"{v}-small" / "model.pt"
         assert sorted(n for n, p in reads if p == path) == ["read_checkpoint", "read_metadata"]
     said = []
-    records, table = ablate(variants=("reactdiff-no-audio",), **{**kw, "log": said.append})
+    command = ["reactbench", "ablate", "--variants", "no-audio"]
+    records, table = ablate(variants=("reactdiff-no-audio",),
+                            **{**kw, "log": said.append, "command": command})
     assert len(records) == 1 and len(read_results([out])) == 3
+    # the command line is recorded (and sealed by the digest); from the library, null
+    by_model = {r["model"]["spec"]: r for r in read_results([out])}
+    assert by_model["reactdiff-no-audio"]["command"] == command
+    assert by_model["reactdiff"]["command"] is None
+    assert not any(edited(r) for r in by_model.values())
     text = table.read_text()
     assert "(w/o) Diffusion" in text and "(w/o) Audio" in text and "ReactDiff" in text
     assert any("rebuilt from all 3 result files" in s for s in said)
