@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "fid",  # image FID through pytorch-fid (optional extra)
     "train",  # train a model (a plug-in's train hook)
     "ablate",  # a model's ablation study (a plug-in's ablate hook)
+    "cache",  # cache info / cache clear
 )
 
 
