@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from reactbench.cache_inventory import inventory, parse_age
+from reactbench.cache_inventory import inventory
 from reactbench.predictions import Predictions, save_predictions
 
 DAY = 86400.0
@@ -133,9 +133,3 @@ def test_clear_all_keeps_unknown_files_and_does_not_follow_links(filled, tmp_pat
 def test_a_bad_age_is_refused_by_flag(fresh_cache, cli, bad):
     code, _, err = cli("cache", "clear", f"--older-than={bad}")
     assert code == 2 and "--older-than" in err and "e.g. 7d, 12h" in err
-
-
-def test_ages():
-    assert parse_age("7d") == 7 * DAY and parse_age("12h") == 12 * 3600
-    assert parse_age("1.5W") == 1.5 * 7 * DAY and parse_age("90s") == 90
-    assert parse_age("0m") == 0
