@@ -5,6 +5,9 @@ The key hashes the model name + version + params, the model's code (class, hash 
 file, its constructor options, and the optional ``cache_identity`` of inputs it reads itself),
 dataset identity, split, task (+ window), alpha, frames, seed and whether 3DMM is kept.
 ``PREDICTIONS_CACHE_VERSION`` is part of every key: bump it to retire all cached predictions.
+Entries are written packed (:mod:`reactbench.packed`: exact, binary columns as bits); entries in
+the plain form (float32 ``emotion``) are read as well. ``reactbench cache info|clear``
+(:mod:`reactbench.cache_inventory`) lists and prunes them.
 """
 
 from __future__ import annotations
@@ -102,9 +105,9 @@ def content_digest(preds: Predictions) -> str:
 
 def load_cached(path: Path, n: int, alpha: int, frames: int,
                 key: str | None = None) -> tuple[Predictions, dict] | None:
-    """(predictions, stored meta) from cache file ``path``, or None when it is missing,
-    unreadable, of another shape than (n, alpha, frames, 25) or not finite, stored under
-    another cache ``key`` (a file copied or swapped in), or its arrays do not match their
+    """(predictions, stored meta) from cache file ``path`` (packed or plain), or None when it
+    is missing, unreadable, of another shape than (n, alpha, frames, 25) or not finite, stored
+    under another cache ``key`` (a file copied or swapped in), or its arrays do not match their
     stored content digest (regenerate)."""
     if not path.is_file():
         return None
