@@ -9,20 +9,26 @@ same operations in the same order as tslearn, so values are bit-identical to tsl
 
 Speed without changing a value:
 
-* ``min_grouped_dtw`` is parallel over speakers; the alpha x |J_i| (generation, neighbour) pairs of
-  a speaker run W = 8 at a time in lock-step (``_lane_group``): lane-minor arrays and explicit
-  8 x float64 vectors (``simd_lanes``, one AVX-512 register), each lane doing exactly the scalar
-  operations (no fast-math, no FMA), so every value is the same as the single-pair kernel's;
+* ``min_grouped_dtw`` (and the ragged variant) prunes: every (generation, neighbour) pair first
+  gets a lower bound of its grouped distance from the same DTW in float32, 8 pairs per AVX2
+  instruction (``dtw_bounds``; the proof that the bound never exceeds the float64 value is in
+  that module's docstring). Per generation, the pair with the smallest bound is then computed
+  exactly, and afterwards only the pairs whose bound does not exceed that value (near-ties,
+  usually none). A skipped pair's exact distance is >= its bound > the best, so the minimum is
+  the same float the full computation returns. ``abandon=False`` computes every pair in full;
+* exact pairs run W = 8 at a time in lock-step (``_lane_group``): lane-minor arrays and explicit
+  8 x float64 vectors (``simd_lanes``), each lane doing exactly the scalar operations (no
+  fast-math, no FMA), so every value is the same as the single-pair kernel's;
 * the three groups share one pass over the (T, T) grid, and rows go in strips of two: each
   y frame is loaded once for two rows, the top row's cells feed the bottom row in registers;
 * when the AU columns of both sequences hold only 0 and 1 (real AU occurrences), the AU cost is
   the popcount of the XOR of 15-bit masks: the same integer the float sum yields, exactly;
-* early abandoning: the diagonal-path cost of each pair (an upper bound of its DTW, computed in
-  the same float order) seeds each generation's best-so-far; pairs run in order of that bound
-  relative to the seed; after each strip, ``sum_g w_g sqrt(min_b D_g[a, b])`` is a lower bound
-  of a lane's final distance (every warping path crosses every row, costs are non-negative,
-  rounding is monotone), and a lane group stops once every lane's bound exceeds its best; the
-  minimum is therefore exact.
+* a lane group that re-checks near-ties stops early once, after a strip, every lane's
+  ``sum_g w_g sqrt(min_b D_g[a, b])`` (a lower bound of its final distance: every warping path
+  crosses every row, costs are non-negative, rounding is monotone) exceeds its best;
+* cost matrices are not formed by BLAS: an exact float64 cost must be the sum of squared
+  differences in column order, and the float32 bounds need one row of costs at a time, where
+  a GEMM with 2 to 15 columns would only add memory traffic;
 * ``grouped_dtw`` (one pair) keeps the scalar kernel ``_grouped_pair``: six independent chains
   (three groups x two skewed half-rows) hide the add/min latency.
 """
@@ -34,7 +40,9 @@ from numba import njit, parallel_chunksize, prange, types
 from numba.extending import intrinsic
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
+from reactbench.metrics.dtw_bounds import bound_lanes
 from reactbench.metrics.dtw_cuda import min_grouped_dtw_cuda
+from reactbench.metrics.dtw_simd32 import W32
 from reactbench.metrics.simd_lanes import (
     W,
     vadd,
@@ -58,7 +66,6 @@ assert [g[:2] for g in DTW_GROUPS] == [(0, 15), (15, 17), (17, 25)] and EMOTION_
 
 _G0, _G1, _G2 = DTW_GROUPS
 _W = np.array([g[2] for g in DTW_GROUPS], dtype=np.float64)
-_BOUNDS = np.array([g[0] for g in DTW_GROUPS] + [DTW_GROUPS[-1][1]], dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -399,22 +406,6 @@ def _grouped_pair(xt, xm, yt, ym, bits, w, best, cost, rows):
 
 
 @njit(cache=True, error_model="numpy")
-def _diagonal_bound(x, y, bounds, w):
-    """Grouped cost of the diagonal warping path of x, y (T, 25) float32: an upper bound of the
-    DTW, accumulated in the same float order as the DP so it bounds the computed value too."""
-    t = x.shape[0]
-    acc = np.zeros(3)
-    for a in range(t):
-        for g in range(3):
-            s = 0.0
-            for c in range(bounds[g], bounds[g + 1]):
-                diff = np.float64(x[a, c]) - np.float64(y[a, c])
-                s += diff * diff
-            acc[g] = s + acc[g]
-    return w[0] * np.sqrt(acc[0]) + w[1] * np.sqrt(acc[1]) + w[2] * np.sqrt(acc[2])
-
-
-@njit(cache=True, error_model="numpy")
 def _au_masks(x, masks):
     """x (T, 25) f32 -> AU bit masks (T,); True when every AU value is 0 or 1."""
     binary = True
@@ -633,14 +624,11 @@ def _fill_lane(x, lane, ka, kv):
 
 
 @njit(cache=True, error_model="numpy")
-def _min_block(X, Y, yidx, bounds, w, abandon, out):
-    """One speaker's minima: X (alpha, T, 25) generations, Y (M, T, 25) real reactions of which
-    rows ``yidx`` are appropriate (f32); writes out (alpha,) float64, the minimum grouped DTW of
-    each generation over those rows.
-
-    The alpha x |yidx| (generation, reaction) pairs run W at a time in ``_lane_group``, ordered
-    by their diagonal-path cost relative to the generation's smallest one (which seeds the
-    generation's best-so-far, an exact upper bound)."""
+def _min_block(X, Y, yidx, w, out):
+    """One speaker's minima without pruning: X (alpha, T, 25) generations, Y (M, T, 25) real
+    reactions of which rows ``yidx`` are appropriate (f32); writes out (alpha,) float64, the
+    minimum grouped DTW of each generation over those rows, every pair computed in full (W at
+    a time in ``_lane_group``)."""
     alpha, t, d = X.shape
     cnt = yidx.shape[0]
     nv = EMOTION_DIM - AU_END
@@ -654,18 +642,6 @@ def _min_block(X, Y, yidx, bounds, w, abandon, out):
         ybin[q] = _au_masks(Y[yidx[q]], ym[q])
     m = alpha * cnt
     best = np.full(alpha, np.inf)
-    order = np.arange(m)
-    if abandon:
-        ub = np.empty(m)
-        for k in range(alpha):
-            for q in range(cnt):
-                ub[k * cnt + q] = _diagonal_bound(X[k], Y[yidx[q]], bounds, w)
-                best[k] = min(best[k], ub[k * cnt + q])
-        key = np.empty(m)
-        for r in range(m):
-            lo = best[r // cnt]
-            key[r] = ub[r] / lo if lo > 0.0 else (0.0 if ub[r] == 0.0 else np.inf)
-        order = np.argsort(key, kind="mergesort")
     xa = np.zeros((t, AU_END, W))
     xv = np.zeros((t, nv, W))
     ya = np.zeros((t, AU_END, W))
@@ -681,16 +657,15 @@ def _min_block(X, Y, yidx, bounds, w, abandon, out):
         bits = True
         for lane in range(W):
             if lane < nl:
-                r = order[g0 + lane]
-                k = r // cnt
-                q = r % cnt
+                k = (g0 + lane) // cnt
+                q = (g0 + lane) % cnt
                 _fill_lane(X[k], lane, xa, xv)
                 _fill_lane(Y[yidx[q]], lane, ya, yv)
                 for a in range(t):
                     xms[a, lane] = xm[k, a]
                     yms[a, lane] = ym[q, a]
                 bits = bits and xbin[k] and ybin[q]
-                lim[lane] = best[k] if abandon else np.inf
+                lim[lane] = np.inf
             else:  # padding: zero sequences, never holds the group back
                 xa[:, :, lane] = 0.0
                 xv[:, :, lane] = 0.0
@@ -701,28 +676,28 @@ def _min_block(X, Y, yidx, bounds, w, abandon, out):
                 lim[lane] = -np.inf
         _lane_group(xa, xv, xms, ya, yv, yms, bits, w, lim, rows, cau, res)
         for lane in range(nl):
-            k = order[g0 + lane] // cnt
+            k = (g0 + lane) // cnt
             if res[lane] < best[k]:
                 best[k] = res[lane]
     out[:] = best
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _min_grouped(pred, gt, nb_ptr, nb_idx, bounds, w, abandon):
+def _min_grouped(pred, gt, nb_ptr, nb_idx, w):
     """pred (N, alpha, T, 25) f32, gt (M, T, 25) f32; CSR neighbours -> (N, alpha) float64,
-    parallel over speakers (``_min_block`` per speaker)."""
+    parallel over speakers (``_min_block`` per speaker, no pruning)."""
     n, alpha = pred.shape[:2]
     out = np.empty((n, alpha))
     for i in prange(n):
-        _min_block(pred[i], gt, nb_idx[nb_ptr[i]:nb_ptr[i + 1]], bounds, w, abandon, out[i])
+        _min_block(pred[i], gt, nb_idx[nb_ptr[i]:nb_ptr[i + 1]], w, out[i])
     return out
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _min_grouped_ragged(pred, tg, off, order, bounds, w, abandon):
+def _min_grouped_ragged(pred, tg, off, order, w):
     """pred (A, L, 25) and tg (K, L, 25) f32 packed along time (sample s holds frames
     off[s]:off[s + 1]); order: the samples in visiting order -> (N, A) float64, the minimum
-    grouped DTW of each generation over the sample's K targets (whole clips)."""
+    grouped DTW of each generation over the sample's K targets (whole clips, no pruning)."""
     alpha = pred.shape[0]
     kk = tg.shape[0]
     n = off.shape[0] - 1
@@ -732,8 +707,192 @@ def _min_grouped_ragged(pred, tg, off, order, bounds, w, abandon):
         s = order[r]
         o0 = off[s]
         o1 = off[s + 1]
-        _min_block(pred[:, o0:o1], tg[:, o0:o1], yidx, bounds, w, abandon, out[s])
+        _min_block(pred[:, o0:o1], tg[:, o0:o1], yidx, w, out[s])
     return out
+
+
+# ----------------------------------------------------------------------------- pruned minima
+# A "triple" r is one (generation, reaction) pair: x = X[xr[r], to[r]:to[r] + tl[r]] and
+# y = Y[yr[r], same frames], scored for slot sl[r] (one generation of one speaker or sample).
+
+
+@njit(cache=True, error_model="numpy")
+def _lane_groups(order, tl, width):
+    """Start pointers of lane groups over ``order`` (triples sorted by length, longest first):
+    at most ``width`` triples of one length per group."""
+    m = order.shape[0]
+    gp = np.empty(m + 1, dtype=np.int64)
+    g = 0
+    i = 0
+    while i < m:
+        gp[g] = i
+        g += 1
+        t = tl[order[i]]
+        j = i + 1
+        while j < m and j - i < width and tl[order[j]] == t:
+            j += 1
+        i = j
+    gp[g] = m
+    return gp[:g + 1]
+
+
+@njit(cache=True, error_model="numpy")
+def _fill_lane_masks(x, lane, ka, kv, km):
+    """``_fill_lane`` plus the AU masks of x into km[:, lane]; True when x's AUs are 0/1."""
+    _fill_lane(x, lane, ka, kv)
+    binary = True
+    for a in range(x.shape[0]):
+        m = 0
+        for c in range(AU_END):
+            v = x[a, c]
+            if v == 1.0:
+                m |= 1 << c
+            elif v != 0.0:
+                binary = False
+        km[a, lane] = m
+    return binary
+
+
+@njit(cache=True, error_model="numpy")
+def _exact_group(X, Y, xr, yr, to, tl, sel, lims, w, val):
+    """Exact float64 grouped DTW (``_lane_group``) of the triples ``sel`` (equal length, at most
+    W) -> val[sel]; a lane may stop early (inf) once it cannot reach ``lims[sel]``."""
+    t = tl[sel[0]]
+    xa = np.zeros((t, AU_END, W))
+    xv = np.zeros((t, EMOTION_DIM - AU_END, W))
+    ya = np.zeros((t, AU_END, W))
+    yv = np.zeros((t, EMOTION_DIM - AU_END, W))
+    xm = np.zeros((t, W), dtype=np.int64)
+    ym = np.zeros((t, W), dtype=np.int64)
+    lim = np.full(W, -np.inf)  # padding lanes never hold the group back
+    bits = True
+    for lane in range(sel.shape[0]):
+        r = sel[lane]
+        o = to[r]
+        bx = _fill_lane_masks(X[xr[r], o:o + t], lane, xa, xv, xm)
+        by = _fill_lane_masks(Y[yr[r], o:o + t], lane, ya, yv, ym)
+        bits = bits and bx and by
+        lim[lane] = lims[r]
+    res = np.empty(W)
+    _lane_group(xa, xv, xm, ya, yv, ym, bits, w, lim, np.empty((2, 3, t + 1, W)),
+                np.empty((t, 2, W)), res)
+    for lane in range(sel.shape[0]):
+        val[sel[lane]] = res[lane]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val):
+    """``_exact_group`` over the triples ``tasks``, W at a time, parallel over lane groups."""
+    order = tasks[np.argsort(-tl[tasks], kind="mergesort")]
+    gp = _lane_groups(order, tl, W)
+    for g in prange(gp.shape[0] - 1):
+        _exact_group(X, Y, xr, yr, to, tl, order[gp[g]:gp[g + 1]], lims, w, val)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _bounds_many(X, Y, xr, yr, to, tl, tasks, w, lb):
+    """Lower bounds lb[tasks] of the triples ``tasks``, W32 at a time, parallel over lane
+    groups."""
+    order = tasks[np.argsort(-tl[tasks], kind="mergesort")]
+    gp = _lane_groups(order, tl, W32)
+    for g in prange(gp.shape[0] - 1):
+        bound_lanes(X, Y, xr, yr, to, tl, order[gp[g]:gp[g + 1]], w, lb)
+
+
+@njit(cache=True, error_model="numpy")
+def _select(slot_ptr, lb, best, first):
+    """Per slot: ``first`` -> the triple with the smallest bound (the likely minimum);
+    otherwise every other triple whose bound does not exceed the slot's best (the others
+    cannot beat it). Returns the triple indices and their thresholds."""
+    ns = slot_ptr.shape[0] - 1
+    m = slot_ptr[ns]
+    take = np.empty(m, dtype=np.int64)
+    lims = np.full(m, np.inf)
+    c = 0
+    for s in range(ns):
+        lo = slot_ptr[s]
+        hi = slot_ptr[s + 1]
+        if hi == lo:
+            continue
+        k = lo
+        for r in range(lo + 1, hi):
+            if lb[r] < lb[k]:
+                k = r
+        if first:
+            take[c] = k
+            c += 1
+            continue
+        for r in range(lo, hi):
+            lims[r] = best[s]
+            if r != k and not lb[r] > best[s]:
+                take[c] = r
+                c += 1
+    return take[:c], lims
+
+
+@njit(cache=True, error_model="numpy")
+def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
+    """Minimum grouped DTW per slot (triples slot_ptr[s]:slot_ptr[s + 1]) -> (S,) float64,
+    equal to the minimum over every triple's exact value (NaN values never win; inf when none):
+
+    1. float32 lower bounds of every triple whose slot has more than one (``_bounds_many``);
+    2. per slot, the triple with the smallest bound exactly; its value is the slot's best;
+    3. exactly, every other triple whose bound is not above the best (usually none).
+    A skipped triple's exact value is >= its bound > best >= the minimum, so the minimum (and
+    which float it is) is the one the full computation gives."""
+    m = xr.shape[0]
+    ns = slot_ptr.shape[0] - 1
+    lb = np.zeros(m)
+    many = np.empty(m, dtype=np.int64)  # triples of slots with a choice to make
+    c = 0
+    for s in range(ns):
+        if slot_ptr[s + 1] - slot_ptr[s] > 1:
+            for r in range(slot_ptr[s], slot_ptr[s + 1]):
+                many[c] = r
+                c += 1
+    if c > 0:
+        _bounds_many(X, Y, xr, yr, to, tl, many[:c], w, lb)
+    best = np.full(ns, np.inf)
+    val = np.full(m, np.inf)
+    for first in (True, False):
+        take, lims = _select(slot_ptr, lb, best, first)
+        if take.shape[0] == 0:
+            continue
+        _exact_many(X, Y, xr, yr, to, tl, take, lims, w, val)
+        for s in range(ns):
+            for r in range(slot_ptr[s], slot_ptr[s + 1]):
+                if val[r] < best[s]:
+                    best[s] = val[r]
+    return best
+
+
+def _pruned_equal(pred: np.ndarray, gt: np.ndarray, ptr: np.ndarray, idx: np.ndarray
+                  ) -> np.ndarray:
+    """Triples of the equal-length problem (slot i * alpha + k) -> (N, alpha) minima."""
+    n, alpha, t = pred.shape[:3]
+    cnt = np.repeat(np.diff(ptr), alpha)  # neighbours per slot
+    slot_ptr = np.zeros(n * alpha + 1, dtype=np.int64)
+    np.cumsum(cnt, out=slot_ptr[1:])
+    xr = np.repeat(np.arange(n * alpha, dtype=np.int64), cnt)
+    yr = np.concatenate([idx[ptr[i]:ptr[i + 1]] for i in range(n) for _ in range(alpha)]
+                        + [np.empty(0, np.int64)]).astype(np.int64)
+    to = np.zeros(xr.shape[0], dtype=np.int64)
+    tl = np.full(xr.shape[0], t, dtype=np.int64)
+    best = _min_pruned(pred.reshape(n * alpha, t, EMOTION_DIM), gt, xr, yr, to, tl, slot_ptr, _W)
+    return best.reshape(n, alpha)
+
+
+def _pruned_ragged(pred: np.ndarray, tg: np.ndarray, off: np.ndarray) -> np.ndarray:
+    """Triples of the ragged problem (slot s * A + k, targets q) -> (N, A) minima."""
+    alpha, kk = pred.shape[0], tg.shape[0]
+    n = off.shape[0] - 1
+    ns = n * alpha
+    slot_ptr = np.arange(ns + 1, dtype=np.int64) * kk
+    xr = np.tile(np.repeat(np.arange(alpha, dtype=np.int64), kk), n)
+    yr = np.tile(np.arange(kk, dtype=np.int64), ns)
+    to = np.repeat(np.asarray(off[:-1], dtype=np.int64), alpha * kk)
+    tl = np.repeat(np.diff(np.asarray(off, dtype=np.int64)), alpha * kk)
+    return _min_pruned(pred, tg, xr, yr, to, tl, slot_ptr, _W).reshape(n, alpha)
 
 
 # ----------------------------------------------------------------------------- wrappers
@@ -770,8 +929,11 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
     pred: (N, alpha, T, 25); gt: (N, T, 25); neighbours: (N, N) 0/1 (row i lists the rows j of
     ``gt`` appropriate for speaker i; every row non-empty). Returns (N, alpha) float64 with
     ``out[i, k] = min_{j: nb[i, j] == 1} grouped_dtw(pred[i, k], gt[j])``. ``device`` "cuda..."
-    runs the GPU engine (``reactbench.metrics.dtw_cuda``). Inputs are trusted (validated by the
-    public callers), except for the shapes, which the compiled kernels rely on.
+    runs the GPU engine (``reactbench.metrics.dtw_cuda``). ``abandon`` (default) skips the pairs
+    whose float32 lower bound shows they cannot be the minimum; False computes every pair in
+    full (the same values, slower). Inputs are trusted (validated by the public callers), except
+    for the shapes, which the compiled kernels rely on; a pair holding NaN or inf is always
+    computed in full, and a NaN distance never wins the minimum (inf when every pair is NaN).
     """
     _check_engine_shapes(pred, gt, neighbours)
     if check_device(device) != "cpu":
@@ -779,8 +941,10 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
     pred = np.ascontiguousarray(pred, dtype=np.float32)
     gt = np.ascontiguousarray(gt, dtype=np.float32)
     ptr, idx = neighbour_csr(neighbours)
-    with numba_threads(n_jobs):
-        return _min_grouped(pred, gt, ptr, idx, _BOUNDS, _W, bool(abandon))
+    with numba_threads(n_jobs), parallel_chunksize(1):
+        if abandon:
+            return _pruned_equal(pred, gt, ptr, idx)
+        return _min_grouped(pred, gt, ptr, idx, _W)
 
 
 def min_grouped_dtw_ragged(pred: np.ndarray, tg: np.ndarray, off: np.ndarray,
@@ -788,10 +952,13 @@ def min_grouped_dtw_ragged(pred: np.ndarray, tg: np.ndarray, off: np.ndarray,
                            abandon: bool = True) -> np.ndarray:
     """Per (sample, generation) minimum grouped DTW over the sample's targets, on variable-length
     samples packed along time: pred (A, L, 25), tg (K, L, 25) float32, sample s = frames
-    off[s]:off[s + 1], visited in ``order`` (longest first balances the threads). Returns
-    (N, A) float64; each value is the one ``grouped_dtw`` gives (whole clips, no chunking)."""
+    off[s]:off[s + 1], visited in ``order`` (longest first balances the threads) when
+    ``abandon`` is False. Returns (N, A) float64; each value is the one ``grouped_dtw`` gives
+    (whole clips, no chunking); ``abandon`` prunes as ``min_grouped_dtw`` does."""
     with numba_threads(n_jobs), parallel_chunksize(1):
-        return _min_grouped_ragged(pred, tg, off, order, _BOUNDS, _W, bool(abandon))
+        if abandon:
+            return _pruned_ragged(pred, tg, off)
+        return _min_grouped_ragged(pred, tg, off, order, _W)
 
 
 def _check_pair(x: np.ndarray, y: np.ndarray, width: int | None = None) -> None:

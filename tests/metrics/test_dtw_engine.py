@@ -1,0 +1,137 @@
+"""The pruned FRDist engine returns exactly the minima of the full computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from reactbench.metrics import grouped_dtw
+from reactbench.metrics.dtw_engine import min_grouped_dtw, min_grouped_dtw_ragged
+from tests.metrics.conftest import make_emotions, make_neighbours
+
+
+def _smooth(rng, shape):
+    z = rng.standard_normal(shape + (25,))
+    for a in range(1, shape[-1]):
+        z[..., a, :] = 0.95 * z[..., a - 1, :] + 0.3 * z[..., a, :]
+    x = np.empty(z.shape, np.float32)
+    x[..., :15] = z[..., :15] > 0.8
+    x[..., 15:17] = np.tanh(0.8 * z[..., 15:17])
+    fe = np.exp(1.5 * z[..., 17:])
+    x[..., 17:] = fe / fe.sum(-1, keepdims=True)
+    return x
+
+
+def _both(pred, gt, nb, n_jobs=1):
+    pruned = min_grouped_dtw(pred, gt, nb, n_jobs=n_jobs, abandon=True)
+    full = min_grouped_dtw(pred, gt, nb, n_jobs=n_jobs, abandon=False)
+    return pruned, full
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pruned_bit_identical_on_smooth_clips(seed):
+    # neighbours within a few per cent of each other: most pairs are skipped by their bound
+    rng = np.random.default_rng(seed)
+    n, alpha, t = 6, 3, 80
+    gt = _smooth(rng, (n, t))
+    pred = _smooth(rng, (n, alpha, t))
+    nb = make_neighbours(rng, n, 2, 6)
+    for n_jobs in (1, 2):
+        pruned, full = _both(pred, gt, nb, n_jobs)
+        np.testing.assert_array_equal(pruned, full)
+    expect = [[min(grouped_dtw(pred[i, k], gt[j]) for j in np.flatnonzero(nb[i]))
+               for k in range(alpha)] for i in range(n)]
+    np.testing.assert_array_equal(pruned, expect)
+
+
+@pytest.mark.parametrize("t", [1, 2, 5, 33])
+def test_pruned_bit_identical_random(t):
+    rng = np.random.default_rng(t)
+    n, alpha = 7, 4
+    pred = make_emotions(rng, (n, alpha, t))
+    gt = make_emotions(rng, (n, t))
+    pred[2, 1] = make_emotions(rng, (t,), binary_au=False)
+    gt[4] = make_emotions(rng, (t,), binary_au=False)
+    nb = make_neighbours(rng, n, 1, 6)
+    pruned, full = _both(pred, gt, nb)
+    np.testing.assert_array_equal(pruned, full)
+
+
+def test_ties_and_copies():
+    rng = np.random.default_rng(3)
+    n, alpha, t = 5, 3, 40
+    gt = _smooth(rng, (n, t))
+    gt[1] = gt[0]  # identical neighbours: a tie for the minimum
+    gt[3] = gt[2]
+    pred = _smooth(rng, (n, alpha, t))
+    pred[0, 0] = gt[0]  # a generation equal to a neighbour: distance 0
+    pred[1, 1] = pred[1, 0]  # identical generations
+    pred[2] = np.tile(pred[2, :, :1], (1, t, 1))  # constant sequences
+    gt[4] = np.tile(gt[4, :1], (t, 1))
+    nb = np.ones((n, n))
+    pruned, full = _both(pred, gt, nb)
+    np.testing.assert_array_equal(pruned, full)
+    assert pruned[0, 0] == 0.0 and pruned[1, 0] == pruned[1, 1]
+
+
+def test_single_neighbour_and_empty_rows():
+    rng = np.random.default_rng(4)
+    n, alpha, t = 4, 2, 20
+    pred = make_emotions(rng, (n, alpha, t))
+    gt = make_emotions(rng, (n, t))
+    nb = np.eye(n)
+    nb[3] = 0  # no neighbour: inf, as the full computation gives
+    pruned, full = _both(pred, gt, nb)
+    np.testing.assert_array_equal(pruned, full)
+    assert np.all(np.isinf(pruned[3]))
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_non_finite_values_handled_as_the_full_computation(case):
+    rng = np.random.default_rng(10 + case)
+    n, alpha, t = 3, 2, 12
+    pred = make_emotions(rng, (n, alpha, t))
+    gt = make_emotions(rng, (n, t))
+    if case == 0:
+        pred[0, 0, 3, 16] = np.nan
+    elif case == 1:
+        gt[1, 5, 2] = np.nan
+    elif case == 2:
+        gt[:, 5, 20] = np.nan
+    else:
+        pred[1, 1, 0, 0] = np.inf
+    pruned, full = _both(pred, gt, np.ones((n, n)))
+    np.testing.assert_array_equal(pruned, full)
+
+
+def _pack(samples):
+    """List of (A, T_s, 25) -> packed (A, L, 25), offsets, longest-first order."""
+    lens = [s.shape[1] for s in samples]
+    off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    return (np.ascontiguousarray(np.concatenate(samples, axis=1)), off,
+            np.argsort(-np.asarray(lens), kind="stable").astype(np.int64))
+
+
+def test_ragged_pruned_bit_identical():
+    rng = np.random.default_rng(8)
+    alpha, kk = 3, 4
+    lens = [30, 7, 30, 1, 52, 2]
+    pred, off, order = _pack([_smooth(rng, (alpha, t)) for t in lens])
+    tg, _, _ = _pack([_smooth(rng, (kk, t)) for t in lens])
+    tg[1, off[2]:off[3]] = pred[0, off[2]:off[3]]  # a target equal to a generation
+    pruned = min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=2, abandon=True)
+    full = min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=2, abandon=False)
+    np.testing.assert_array_equal(pruned, full)
+    assert pruned[2, 0] == 0.0
+    expect = [[min(grouped_dtw(pred[k, off[s]:off[s + 1]], tg[q, off[s]:off[s + 1]])
+                   for q in range(kk)) for k in range(alpha)] for s in range(len(lens))]
+    np.testing.assert_array_equal(pruned, expect)
+
+
+def test_ragged_single_target():
+    rng = np.random.default_rng(9)
+    pred, off, order = _pack([make_emotions(rng, (2, t)) for t in (5, 9)])
+    tg, _, _ = _pack([make_emotions(rng, (1, t)) for t in (5, 9)])
+    pruned = min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=1, abandon=True)
+    np.testing.assert_array_equal(
+        pruned, min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=1, abandon=False))
