@@ -109,7 +109,10 @@ def shown_path(filename: str, *, library: bool = False) -> str:
     if filename.startswith("<"):
         return filename
     path = _real(filename)
-    bases = [os.getcwd()]
+    try:
+        bases = [os.getcwd()]
+    except OSError:  # the working directory was removed
+        bases = []
     if library:  # the longest entry first: the most specific import root
         bases = sorted((_real(p) for p in sys.path if p), key=len, reverse=True) + bases
     for base in bases:
@@ -133,8 +136,14 @@ def exception_location(exc: BaseException, sources: Iterable[str] = (), *,
     frame of the user's code (``sources``: the model's own files, :func:`model_sources`), with
     ``, raised in FILE:LINE`` when the innermost frame lies elsewhere; the innermost frame
     alone when no frame is the user's (unless ``user_only``); "" when there is nothing to
-    name."""
-    sources = tuple(sources)
+    name (also when the traceback cannot be read: the message must never fail)."""
+    try:
+        return _location(exc, tuple(sources), user_only)
+    except Exception:  # e.g. an unreadable source file or working directory
+        return ""
+
+
+def _location(exc: BaseException, sources: tuple[str, ...], user_only: bool) -> str:
     if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
         shown = shown_path(exc.filename, library=not is_user_file(exc.filename, sources))
         return f"at {shown}:{exc.lineno}{_code(exc.text)}"

@@ -128,3 +128,15 @@ def test_shown_paths(tmp_path, monkeypatch):
         Path("torch") / "nn" / "modules" / "linear.py")
     assert shown_path("<string>") == "<string>"
 
+
+
+def test_a_location_that_cannot_be_read_is_left_out(monkeypatch):
+    exc = _raised(partial(json.loads, "{"))
+
+    def unreadable(*args, **kwargs):
+        raise OSError("gone")
+
+    monkeypatch.setattr(tracebacks.os, "getcwd", unreadable)
+    assert exception_location(exc).startswith("at /")  # no working directory: full paths
+    monkeypatch.setattr(tracebacks.traceback, "extract_tb", unreadable)
+    assert exception_location(exc) == ""
