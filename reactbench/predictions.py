@@ -179,7 +179,7 @@ def _nbytes(shape: tuple[int, ...], dtype: np.dtype, key: str) -> int:
     stored as another type."""
     count = math.prod(shape)
     copy = key != "speaker_ids" and dtype != np.float32
-    planes = count * 2 if key.endswith("(packed)") else 0  # inflated planes in flight
+    planes = count * 4 if key.endswith("(packed)") else 0  # 2 threads: stored + inflated
     return count * dtype.itemsize + (count * 4 if copy else 0) + planes
 
 
