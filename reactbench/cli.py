@@ -32,6 +32,7 @@ COMMAND_MODULES = (
 
 
 TRACEBACK_HINT = "--traceback shows the whole traceback"
+TRACEBACK_DEST = "reactbench_traceback"  # never a command's own argument name
 TRACEBACK_HELP = ("on an error, print the whole (chained) Python traceback, not only the "
                   "one-line message")
 
@@ -42,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark for multiple appropriate facial reaction generation (REACT2024).",
     )
     parser.add_argument("--version", action="version", version=f"reactbench {__version__}")
-    parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
+    parser.add_argument("--traceback", action="store_true", dest=TRACEBACK_DEST,
+                        help=TRACEBACK_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -66,9 +68,9 @@ def _add_traceback_flag(parser: argparse.ArgumentParser) -> None:
             if "-" not in child.prefix_chars:  # a command that takes no flags at all
                 continue
             try:
-                child.add_argument("--traceback", action="store_true",
+                child.add_argument("--traceback", action="store_true", dest=TRACEBACK_DEST,
                                    default=argparse.SUPPRESS, help=TRACEBACK_HELP)
-            except argparse.ArgumentError:  # a command with a --traceback flag of its own
+            except argparse.ArgumentError:  # a plug-in command with a --traceback of its own
                 continue
             _add_traceback_flag(child)
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded in result files
     # the commands (and plug-in hooks, which may pass their flags on) never see it
-    whole = bool(vars(args).pop("traceback", False))
+    whole = bool(vars(args).pop(TRACEBACK_DEST, False))
     if not getattr(args, "func", None):
         parser.print_help()
         return 1

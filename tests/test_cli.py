@@ -106,10 +106,11 @@ def test_traceback_is_accepted_before_and_after_every_command():
     for path, p in commands:
         assert "--traceback" in p._option_string_actions, path
     for argv in (["run", "--model", "b_mime"], ["data", "summary"], ["leaderboard", "x.json"]):
-        assert parser.parse_args(argv).traceback is False
-        assert parser.parse_args(["--traceback", *argv]).traceback is True
-        assert parser.parse_args([*argv, "--traceback"]).traceback is True
-        assert parser.parse_args([*argv[:1], "--traceback", *argv[1:]]).traceback is True
+        assert parser.parse_args(argv).reactbench_traceback is False
+        assert parser.parse_args(["--traceback", *argv]).reactbench_traceback is True
+        assert parser.parse_args([*argv, "--traceback"]).reactbench_traceback is True
+        middle = [*argv[:1], "--traceback", *argv[1:]]
+        assert parser.parse_args(middle).reactbench_traceback is True
 
 
 def test_traceback_prints_the_chained_traceback_of_an_error(capsys, monkeypatch):

@@ -140,3 +140,17 @@ def test_the_global_traceback_flag_is_not_passed_to_a_hook(installed):
     assert main(["--traceback", "ablate", "--parts", "audio"]) == 0
     assert main(["ablate", "--parts", "video", "--traceback"]) == 0
     assert [c[2] for c in calls] == [{"parts": "audio"}, {"parts": "video"}]
+
+
+def test_a_hook_keeps_a_traceback_flag_of_its_own(installed):
+    calls: list = []
+    hooks = _fake_plugin("acme", calls)
+
+    def add(p):
+        p.add_argument("--traceback", action="store_true", help="the hook's own meaning")
+
+    hooks.ABLATE = plugins.CommandHook(help="h", description="d", add_arguments=add,
+                                       run=hooks.ABLATE.run)
+    installed({"acme": hooks})
+    assert main(["ablate", "--traceback"]) == 0
+    assert calls[-1][2] == {"traceback": True}
