@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Metrics on a GPU machine: the GPU tests and the full-size
-# metrics benchmark with the GPU engine. Run from the repository root:
-#   bash benchmarks/device_metrics.sh OUT_DIR [extra metrics_speed.py arguments]
-# Wheels of packages the device image lacks (tslearn) are taken from .whl/ when it exists; make it
-# here with: pip download --no-deps --only-binary=:all: --python-version 3.12 -d .whl tslearn==0.10.0
+# metrics benchmark with the GPU engines. Run from the repository root:
+#   bash benchmarks/device_metrics.sh OUT_DIR [extra metrics_gpu.py arguments]
+# Wheels of packages the device image lacks (tslearn, platformdirs) are taken from .whl/ when it
+# exists; make it here with: pip download --no-deps --only-binary=:all: --python-version 3.12
+# -d .whl tslearn==0.10.0 platformdirs
 # (.whl/ is git-ignored locally; name it in the device tool's carry list).
 set -uo pipefail
 out=${1:-benchmarks/results}
@@ -22,5 +23,5 @@ python3 -c "import torch, triton, numpy, numba, tslearn; print('torch', torch.__
 'tslearn', tslearn.__version__, 'cpus', len(__import__('os').sched_getaffinity(0)))"
 python3 -m pytest -m gpu tests/metrics -q -p no:cacheprovider --continue-on-collection-errors \
     2>&1 | tee "$out/metrics_gpu_tests.log"
-python3 benchmarks/metrics_speed.py --device cuda --results-dir "$out" "$@" \
-    2>&1 | tee "$out/metrics_speed_run.log"
+python3 benchmarks/metrics_gpu.py --results-dir "$out" "$@" \
+    2>&1 | tee "$out/metrics_gpu_run.log"
