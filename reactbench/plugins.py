@@ -28,12 +28,15 @@ warning, so one broken package does not break the others.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from types import ModuleType
 from typing import Any
+
+from reactbench.tracebacks import exception_location, exception_summary
 
 PLUGIN_GROUP = "reactbench.plugins"
 COMMANDS = ("TRAIN", "ABLATE")  # the command hooks a hooks module may define
@@ -66,9 +69,22 @@ def load_plugins() -> dict[str, ModuleType | Any]:
         try:
             out[ep.name] = ep.load()
         except Exception as exc:
+            where = exception_location(exc, _package_folders(ep.value), user_only=True)
             warnings.warn(f"reactbench plug-in {ep.name!r} ({ep.value}) failed to import and is "
-                          f"skipped: {type(exc).__name__}: {exc}", stacklevel=2)
+                          f"skipped: {exception_summary(exc)}" + (f" ({where})" if where else ""),
+                          stacklevel=2)
     return out
+
+
+def _package_folders(target: str) -> tuple[str, ...]:
+    """The folders of the top-level package of an entry point's ``module[:attr]`` (found
+    without importing it), or none."""
+    top = target.partition(":")[0].split(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return ()
+    return tuple(getattr(spec, "submodule_search_locations", None) or ())
 
 
 def plugin_groups() -> dict[str, tuple[str, ...]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 import types
@@ -88,6 +89,29 @@ def test_a_broken_hooks_module_is_skipped_with_a_warning(monkeypatch):
     monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: [BrokenEntryPoint()])
     with pytest.warns(UserWarning, match="plug-in 'broken'.*failed to import"):
         assert plugins.load_plugins() == {}
+
+
+def test_a_hooks_module_that_fails_to_import_names_its_line(monkeypatch, tmp_path):
+    (tmp_path / "acme_pkg").mkdir()
+    (tmp_path / "acme_pkg" / "__init__.py").write_text("")
+    (tmp_path / "acme_pkg" / "hooks.py").write_text("import os\n\nTRAIN = missing_hook\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+    class EntryPoint:
+        name, value = "acme", "acme_pkg.hooks"
+
+        def load(self):
+            return importlib.import_module(self.value)
+
+    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: [EntryPoint()])
+    with pytest.warns(UserWarning) as caught:
+        assert plugins.load_plugins() == {}
+    sys.modules.pop("acme_pkg", None)  # imported from tmp_path: not for other tests
+    assert str(caught[0].message) == (
+        "reactbench plug-in 'acme' (acme_pkg.hooks) failed to import and is skipped: NameError: "
+        f"name 'missing_hook' is not defined (at {Path('acme_pkg', 'hooks.py')}:3 "
+        "`TRAIN = missing_hook`)")
 
 
 def test_old_and_new_spellings_of_a_class_are_the_same_class():
