@@ -223,17 +223,25 @@ def build_network(ckpt: dict, weights: str = "model") -> tuple[ReactDiffConfig, 
 
 
 def identity_key(identity: dict) -> dict:
-    """The parts of a dataset identity that must match (not the local root path)."""
-    return {k: identity.get(k) for k in ("generator", "content_hash", "split")
+    """The parts of a dataset identity that must match (not the local root path). ``layout``
+    is ``"mars"`` for MARS-layout data (REACT2025/2026) and absent for the REACT2024 layout."""
+    return {k: identity.get(k) for k in ("generator", "content_hash", "split", "layout")
             if identity.get(k) is not None}
 
 
 def check_dataset(ckpt: dict, train_identity: dict, train_cmd: str) -> None:
     """Raise a ModelError that offers the retraining command if the checkpoint was trained on
-    another dataset (or another generator version of the synthetic one)."""
+    another dataset (or another generator version of the synthetic one, or another layout:
+    REACT2024 vs MARS). For MARS data the command gets ``--protocol react2025``."""
     trained = identity_key(ckpt.get("dataset", {}).get("train", {}))
     current = identity_key(train_identity)
     diffs = [k for k in trained if k in current and trained[k] != current[k]]
+    if trained and trained.get("layout") != current.get("layout") and "layout" not in diffs:
+        diffs = ["layout", *diffs]
+        trained.setdefault("layout", "react2024")
+        current.setdefault("layout", "react2024")
+    if current.get("layout") == "mars" and "--protocol" not in train_cmd:
+        train_cmd += " --protocol react2025"
     if diffs:
         what = ", ".join(f"{k}: checkpoint {trained[k]!r} vs data {current[k]!r}" for k in diffs)
         raise ModelError(

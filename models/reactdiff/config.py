@@ -327,6 +327,42 @@ def apply_variant(cfg: ReactDiffConfig, variant: str) -> ReactDiffConfig:
     return cfg
 
 
+LAYOUTS = ("react2024", "mars")
+MARS_WINDOW = 30  # frames per diffusion window on MARS data: the protocol's online window
+MARS_CROP = 240  # training crop on MARS data (8 windows, 8 s at 30 fps)
+
+
+def mars_streams() -> list[StreamSpec]:
+    """Streams of the MARS layout: AU, FE, VA and the 3DMM coefficients (video) and the 768-d
+    audio features of the ``audio-features`` folder (``audio:wav2vec``, 30 fps)."""
+    return [StreamSpec("au", "emotion:au", "video"), StreamSpec("fe", "emotion:fe", "video"),
+            StreamSpec("va", "emotion:va", "video"), StreamSpec("3dmm", "3dmm", "video"),
+            StreamSpec("wav2vec", "audio:wav2vec", "audio")]
+
+
+def for_layout(cfg: ReactDiffConfig, layout: str) -> ReactDiffConfig:
+    """``cfg`` for data of ``layout``: ``react2024`` leaves it as it is; ``mars`` (REACT2025/
+    2026) reads the MARS streams (:func:`mars_streams`, the groups the variant keeps), uses
+    windows of ``MARS_WINDOW`` frames (the protocol's online window: its 60 frames of speaker
+    context are two windows and its 750-frame offline chunks 25) and crops of ``MARS_CROP``
+    frames, and drops the window-position code (``cond_position``): the harness sends every
+    chunk and window as a sequence that starts at frame 0, so a window's place in its clip
+    is unknown when generating."""
+    if layout not in LAYOUTS:
+        raise ModelError(f"unknown data layout {layout!r}; expected one of {LAYOUTS}")
+    if layout == "react2024":
+        return cfg
+    cfg = copy.deepcopy(cfg)
+    groups = {s.group for s in cfg.model.streams}
+    cfg.model.streams = [s for s in mars_streams() if s.group in groups]
+    cfg.model.window = MARS_WINDOW
+    cfg.model.cond_position = 0
+    cfg.train.crop = MARS_CROP
+    cfg.train.crop2 = -1
+    validate_config(cfg)
+    return cfg
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """A JSON file with any of {"model": {...}, "train": {...}} overriding a preset."""
     p = Path(path)

@@ -16,6 +16,7 @@ from reactbench.constants import DEFAULT_FRAMES
 from reactbench.errors import ModelError
 from reactbench.plugins import CommandHook
 
+TRAIN_PROTOCOLS = ("react2024", "react2025", "react2026")  # job.TRAIN_PROTOCOLS (no torch here)
 ABLATION_GROUP = ("reactdiff", "reactdiff-no-mmt", "reactdiff-no-diffusion",
                   "reactdiff-no-video", "reactdiff-no-audio")
 MODEL_GROUPS = {"reactdiff-ablation": ABLATION_GROUP}
@@ -33,8 +34,13 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="paper: the paper's widths (GPU); small: CPU in minutes")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--data", default=None,
-                   help="dataset root (default: the embedded synthetic dataset)")
-    p.add_argument("--out", default=None, help="output folder (default: runs/<model>-<preset>)")
+                   help="dataset root (default: the embedded synthetic dataset of --protocol)")
+    p.add_argument("--protocol", choices=TRAIN_PROTOCOLS, default="react2024",
+                   help="whose data to train on: react2024 (REACT2024 layout, 25 fps clips cut "
+                   "to --frames) or react2025/react2026 (MARS layout: variable-length clips at "
+                   "30 fps, default data: the synthetic MARS dataset; one model serves both)")
+    p.add_argument("--out", default=None, help="output folder (default: runs/<model>-<preset>, "
+                   "with -mars appended for MARS data)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--config", default=None,
@@ -47,7 +53,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--half-export", action="store_true",
                    help="store model.pt weights in float16 (smaller file)")
     p.add_argument("--frames", type=int, default=DEFAULT_FRAMES,
-                   help=f"frames per clip to load (default: {DEFAULT_FRAMES})")
+                   help=f"frames per clip to load (default: {DEFAULT_FRAMES}; REACT2024 layout "
+                   "only: MARS clips keep their lengths)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--stage1-from", default=None, metavar="MODEL_PT",
                    help="with --stage 2: take the trained MMT (stage 1) from this model file")
@@ -62,7 +69,8 @@ def train(args: argparse.Namespace) -> int:
                      config=args.config, epochs=args.epochs, precision=args.precision,
                      compile=args.compile, progress=not args.no_progress,
                      half_export=args.half_export, max_steps=args.max_steps, frames=args.frames,
-                     stage1_from=args.stage1_from)
+                     stage1_from=args.stage1_from,
+                     protocol=getattr(args, "protocol", "react2024"))
     if int(os.environ.get("RANK", "0")) == 0:
         if path is not None:
             print(f"model: {path}\nevaluate it: reactbench run --model {args.model} "

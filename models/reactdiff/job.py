@@ -15,29 +15,53 @@ from pathlib import Path
 
 from reactbench.atomic import check_writable, nearest_existing
 from reactbench.data import dataset_identity, load_split, resolve_data
+from reactbench.data import mars_layout as ml
 from reactbench.data.layout import split_csv_path
 from reactbench.errors import DataError, ModelError, message_template, param
 
 from .calibrate import calibrate
-from .config import VARIANTS, ReactDiffConfig, load_config_file, merge_overrides, preset_config
+from .clip_data import describe_crops
+from .clip_job import PROTOCOLS as CLIP_PROTOCOLS
+from .clip_job import calibrate_clips, load_clip_training_splits
+from .config import (
+    VARIANTS,
+    ReactDiffConfig,
+    for_layout,
+    load_config_file,
+    merge_overrides,
+    preset_config,
+)
 from .distributed import resolve_device
 from .resume import check_stage1_from
 from .train import train_reactdiff
 
 
-def default_out(variant: str, preset: str) -> Path:
-    """``runs/<variant>-<preset>``: where the plug-in looks for a variant's checkpoint."""
-    return Path("runs") / f"{variant}-{preset}"
+def default_out(variant: str, preset: str, layout: str = "react2024") -> Path:
+    """``runs/<variant>-<preset>``: where the plug-in looks for a variant's checkpoint
+    (``runs/<variant>-<preset>-mars`` for MARS data)."""
+    return Path("runs") / (f"{variant}-{preset}" + ("-mars" if layout == "mars" else ""))
+
+
+TRAIN_PROTOCOLS = ("react2024", *CLIP_PROTOCOLS)
+
+
+def layout_of(protocol: str) -> str:
+    """The data layout a protocol's models train on: ``react2024`` or ``mars``."""
+    if protocol not in TRAIN_PROTOCOLS:
+        raise ModelError(f"{param('protocol', protocol)}: expected one of "
+                         f"{', '.join(TRAIN_PROTOCOLS)}")
+    return "react2024" if protocol == "react2024" else "mars"
 
 
 def build_config(model: str = "reactdiff", preset: str = "small", config: str | None = None,
-                 epochs: int | None = None) -> ReactDiffConfig:
-    """The preset for ``model`` (a ReactDiff variant name), with a JSON override file and an
-    epoch count (both stages) applied."""
+                 epochs: int | None = None, layout: str = "react2024") -> ReactDiffConfig:
+    """The preset for ``model`` (a ReactDiff variant name) on data of ``layout``
+    (:func:`.config.for_layout`), with a JSON override file and an epoch count (both stages)
+    applied."""
     if model not in VARIANTS:
         raise ModelError(f"`reactbench train` trains the ReactDiff models {list(VARIANTS)}, not "
                          f"{model!r} (baselines need no training)")
-    cfg = preset_config(preset, model)
+    cfg = for_layout(preset_config(preset, model), layout)
     if config:
         cfg = merge_overrides(cfg, load_config_file(config))
     if epochs is not None:
@@ -76,6 +100,13 @@ def load_training_splits(cfg: ReactDiffConfig, data=None, frames: int | None = 7
     return root, splits["train"], splits["val"], ids
 
 
+def check_layout(data, layout: str) -> None:
+    """Refuse a MARS-layout ``data`` folder for REACT2024 training (it names the flag)."""
+    if layout == "react2024" and data is not None and ml.is_mars_root(Path(data).expanduser()):
+        raise ModelError(f"{param('data', data)} holds a MARS-layout dataset (REACT2025/2026); "
+                         f"train on it with {param('protocol', 'react2025')}")
+
+
 def check_output_dir(out: Path, resume: bool) -> None:
     """Refuse, before any data is loaded, an ``out`` that is a file or cannot be written
     (read-only, full), ``resume`` without a checkpoint to resume, and a folder holding a
@@ -98,9 +129,12 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
               config: str | None = None, epochs: int | None = None, precision: str = "auto",
               compile: bool = False, progress: bool = True, half_export: bool = False,
               max_steps: int | None = None, frames: int | None = 750,
-              stage1_from: str | None = None, log=print) -> Path | None:
-    """Train ``model`` (a ReactDiff variant) into ``out``; returns ``out/model.pt`` once stage 2
-    is done (None after stage 1 alone, and on ranks > 0)."""
+              stage1_from: str | None = None, protocol: str = "react2024",
+              log=print) -> Path | None:
+    """Train ``model`` (a ReactDiff variant) into ``out`` on the data of ``protocol``
+    (``react2024``: the REACT2024 layout, clips cut to ``frames``; ``react2025``/``react2026``:
+    the MARS layout, variable-length clips, see :mod:`.clip_job`); returns ``out/model.pt``
+    once stage 2 is done (None after stage 1 alone, and on ranks > 0)."""
 
     if stage not in ("1", "2", "all"):
         raise ModelError(f"{param('stage')} must be 1, 2 or all (got {stage!r})")
@@ -110,21 +144,32 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
         stage1 = check_stage1_from(stage, stage1_from)
     if max_steps is not None and max_steps < 1:
         raise ModelError(f"{param('max_steps')} must be >= 1 (got {max_steps})")
-    cfg = build_config(model, preset, config, epochs)
+    layout = layout_of(protocol)
+    check_layout(data, layout)
+    cfg = build_config(model, preset, config, epochs, layout)
     if out is not None and not str(out).strip():
         raise ModelError(f"{param('out', repr(out))}: expected a folder path (leave the flag "
-                         f"out for {default_out(model, preset)})")
-    out = Path(out) if out is not None else default_out(model, preset)
+                         f"out for {default_out(model, preset, layout)})")
+    out = Path(out) if out is not None else default_out(model, preset, layout)
     check_output_dir(out, resume)
-    root, train, val, ids = load_training_splits(cfg, data, frames, progress)
+    clips = layout == "mars"
+    if clips:
+        root, train, val, ids = load_clip_training_splits(cfg, data, progress)
+    else:
+        root, train, val, ids = load_training_splits(cfg, data, frames, progress)
     if val is None:
         log(f"warning: {root} has no val split; training runs without validation")
+    frames_text = (f"{int(train.lengths.min())}-{int(train.lengths.max())} frames per clip"
+                   if clips else f"T = {train.frames}")
     log(f"{cfg.variant} ({preset}) stage {stage} on {root}: train N = {train.n}, "
-        f"val N = {val.n if val is not None else 0}, T = {train.frames}; output {out}")
+        f"val N = {val.n if val is not None else 0}, {frames_text}; output {out}")
+    if clips:
+        for s in {"1": (1,), "2": (2,), "all": (1, 2)}[stage]:
+            log(describe_crops(train.lengths, train.sample_ids, cfg, s, seed))
     model = train_reactdiff(cfg, train, val, out=out, stage=stage, device=device, seed=seed,
                             resume=resume, precision=precision, compile=compile,
                             progress=progress, identities=ids, half_export=half_export,
                             max_steps=max_steps, stage1_from=stage1)
     if model is not None:  # a fresh export: it never holds a chosen temperature yet
-        calibrate(model, cfg, train, val, device, log=log)
+        (calibrate_clips if clips else calibrate)(model, cfg, train, val, device, log=log)
     return model

@@ -31,6 +31,14 @@ from tqdm.auto import tqdm
 from reactbench.errors import ModelError, param
 
 from . import checkpoint as ck
+from .clip_data import (
+    ClipArrays,
+    all_frames,
+    clip_arrays,
+    clip_widths,
+    crop_loaders,
+    is_clip_split,
+)
 from .config import ReactDiffConfig
 from .dataset import ClipDataset, StageLoss, sample_rng, split_arrays, to_device
 from .diffusion import to_windows
@@ -70,7 +78,13 @@ class Trainer:
 
     # -- statistics ------------------------------------------------------------------------
     @torch.no_grad()
-    def fit_input_statistics(self, arrays: dict) -> None:
+    def fit_input_statistics(self, arrays: dict | ClipArrays) -> None:
+        if isinstance(arrays, ClipArrays):  # variable-length clips: over all their frames
+            for name, norm in self.net.stream_norm.items():
+                norm.fit(torch.from_numpy(all_frames(arrays, name)).to(self.device))
+            self.net.target_norm.fit(
+                torch.from_numpy(all_frames(arrays, "3dmm_target")).to(self.device))
+            return
         for name, norm in self.net.stream_norm.items():
             norm.fit(torch.from_numpy(arrays["listener"][name]).to(self.device))
         self.net.target_norm.fit(torch.from_numpy(arrays["listener_3dmm"]).to(self.device))
@@ -80,11 +94,13 @@ class Trainer:
         """Min-max statistics of the training listener latents (offline and online modes)."""
         net = self.net.eval()
         windows = []
-        n = arrays["listener_emotion"].shape[0]
+        clips = isinstance(arrays, ClipArrays)  # variable-length clips: one at a time
+        n = arrays.n if clips else arrays["listener_emotion"].shape[0]
         for causal in (False, True):
-            for i in range(0, n, batch):
-                streams = {k: torch.from_numpy(v[i:i + batch]).to(self.device)
-                           for k, v in arrays["listener"].items()}
+            for i in range(0, n, 1 if clips else batch):
+                streams = {k: torch.from_numpy(v[i][None] if clips else v[i:i + batch])
+                           .to(self.device) for k, v in
+                           (arrays.listener if clips else arrays["listener"]).items()}
                 z = net.encode(streams, causal)
                 w, _ = to_windows(z.float(), self.cfg.model.window)
                 windows.append(w.reshape(-1, *w.shape[2:]))
@@ -182,6 +198,9 @@ class Trainer:
 
     def _loaders(self, stage, train_arrays, val_arrays):
         t = self.cfg.train
+        if isinstance(train_arrays, ClipArrays):  # crops of variable-length clips
+            return crop_loaders(self.cfg, stage, self.seed, train_arrays, val_arrays,
+                                self.dist.rank, self.dist.world)
         tr = ClipDataset(train_arrays, self.cfg, stage, self.seed, train=True)
         if t.batch_size % self.dist.world:
             raise ModelError(f"batch size {t.batch_size} (global) is not divisible by the "
@@ -390,9 +409,12 @@ def train_reactdiff(cfg: ReactDiffConfig, train_split, val_split, *, out: str | 
     device = resolve_device(device)
     info = init_distributed(device)
     out = Path(out)
-    train_arrays = split_arrays(train_split, cfg)
-    val_arrays = split_arrays(val_split, cfg) if val_split is not None else None
-    widths = stream_widths(cfg.model.streams, train_arrays["listener"])
+    clips = is_clip_split(train_split)  # a MARS ClipSplit: crops of variable-length clips
+    arrays = clip_arrays if clips else split_arrays
+    train_arrays = arrays(train_split, cfg)
+    val_arrays = arrays(val_split, cfg) if val_split is not None else None
+    widths = (clip_widths(cfg.model.streams, train_arrays) if clips
+              else stream_widths(cfg.model.streams, train_arrays["listener"]))
     for s in cfg.model.streams:
         s.width = widths[s.name]
     trainer = Trainer(cfg, widths, device=device, seed=seed, out=out, precision=precision,
