@@ -169,7 +169,9 @@ def targets_notes(records: Sequence[dict]) -> list[str]:
                        "challenge's learned post-processor)",
              "emotionvae": "the EmotionVAE post-processor (checkpoint sha256 "
                            f"{str(t.get('checkpoint_sha256'))[:12]}, torch seed "
-                           f"{t.get('torch_seed')})"}.get(t["gt_align"], t["gt_align"])
+                           f"{t.get('torch_seed')}; a deviation: its latent draws are seeded "
+                           "by reactbench, not as in the challenge run)"
+             }.get(t["gt_align"], t["gt_align"])
     out = [f"Targets: {md_escape(t['rule'])} rule, K = {t['k']} per sample (seed {t['seed']}, "
            f"ids sha256 {t['ids_sha256'][:12]}); targets of another length aligned by "
            f"{md_escape(align)}."]

@@ -80,7 +80,9 @@ def _differs(a, b) -> tuple[str, str]:
 def targets_key(rec: dict) -> dict:
     """The record's per-sample target lists (rule, seed, K, alignment, ids hash; empty for
     protocols scored against a neighbour matrix), without the file that lists them."""
-    return {k: v for k, v in (rec.get("targets") or {}).items() if k != "file"}
+    # the deviation label follows from gt_align; records written without it still combine
+    return {k: v for k, v in (rec.get("targets") or {}).items()
+            if k not in ("file", "deviation")}
 
 
 def _versions(rec: dict) -> dict:

@@ -25,11 +25,17 @@ def register(sub) -> None:
         "files <speaker_id>.npy (alpha, T, 25). Under --protocol react2025/react2026 "
         "(variable-length clips): an .npz with one (alpha, T_k, 25) array per clip keyed by its "
         "clip id (as `reactbench run` saves them), or a directory of <clip id>.npy files; the "
-        "protocol's AU rounding is applied before scoring.",
+        "protocol's AU rounding is applied before scoring; --targets re-scores against the "
+        "target ids of an earlier run.",
     )
     p.add_argument("--predictions", required=True, metavar="FILE_OR_DIR")
     add_scoring_args(p)
     add_gt_align_args(p)
+    p.add_argument("--targets", default=None, metavar="FILE",
+                   help="REACT2025/2026: score against the target ids of an earlier run: the "
+                   "<result>.targets.json written beside its result, or that result file (its "
+                   "hash, split, clip list, attributes and alignment are checked against "
+                   "--data; default: draw them by the protocol's rule)")
     p.add_argument("--task", choices=("offline", "online"), default="offline",
                    help="the task the predictions were generated for (recorded)")
     p.add_argument("--name", default=None, help="model name in the result (default: file stem)")
@@ -45,19 +51,27 @@ def main(args) -> int:
     # imported here, not at module top: `reactbench --help` builds every command's parser, and
     # the harness and the tables load numpy and numba
     from reactbench.harness import score_clip_predictions, score_predictions
-    from reactbench.protocols import get_protocol
+    from reactbench.protocols import get_protocol, protocol_names
     from reactbench.tables import render
 
     check_not_results_dir(args.predictions)
+    clips = get_protocol(args.protocol).appropriateness == "targets"
+    if args.targets is not None and not clips:
+        per_sample = [n for n in protocol_names()
+                      if get_protocol(n).appropriateness == "targets"]
+        raise ReactbenchError(f"--targets {args.targets}: protocol {args.protocol!r} scores "
+                              "against the neighbour matrix of the split, not per-sample "
+                              f"target lists; use it with --protocol {' or '.join(per_sample)}")
     out = out_dir(args.out)
-    if get_protocol(args.protocol).appropriateness == "targets":
+    if clips:
         record, path = score_clip_predictions(
             args.predictions, split=args.split, data=args.data, protocol=args.protocol,
             bootstrap=args.bootstrap, metrics=parse_metrics(args.metrics), device=args.device,
             n_jobs=args.jobs, task=args.task, name=args.name, seed=args.seed,
             window=args.window, out=out, check_range=not args.allow_out_of_range,
             progress=not args.no_progress, gt_align=args.gt_align,
-            gt_align_checkpoint=args.gt_align_checkpoint, command=command_line(args))
+            gt_align_checkpoint=args.gt_align_checkpoint, targets=args.targets,
+            command=command_line(args))
         print()
         print(render([record], fmt="text", table="all"))
         print(f"\nwrote {path} (target ids: {record['targets']['file']})")

@@ -22,7 +22,9 @@ Targets whose length differs from the sample's are aligned to it:
   re-thresholded (``>= 0.5`` -> 1, else 0). FE rows stay probability vectors (convex
   combinations of two rows).
 * ``gt_align="emotionvae"``: the official post-processor with a user-supplied checkpoint
-  (:mod:`reactbench.data.emotionvae`); its SHA-256 and the torch seed are recorded.
+  (:mod:`reactbench.data.emotionvae`); its SHA-256 and the torch seed are recorded. Its
+  latent draws are seeded here, not as in the challenge run, so it is labelled a deviation too
+  (:data:`DEVIATIONS`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,14 @@ SEED = 1234  # the challenge scripts' seed
 K = 10  # targets per sample (paired + 9)
 GT_ALIGN = ("linear", "emotionvae")
 POST_CLIP_LENGTH = 1000  # frames per EmotionVAE segment (the official post_clip_length)
+# how each alignment departs from the challenge code (recorded as ``metadata["deviation"]``)
+DEVIATIONS = {
+    "linear": "linear resampling with AUs re-thresholded instead of the challenge's learned "
+              "post-processor",
+    "emotionvae": "the challenge's post-processor with a user-supplied checkpoint; its latent "
+                  "draws follow torch.manual_seed(torch_seed) set just before the first target, "
+                  "not the challenge run's random state",
+}
 
 
 def select_targets(sample_ids: list[str], pools: dict[str, list[str]], *, k: int = K,
@@ -78,6 +88,18 @@ def select_targets(sample_ids: list[str], pools: dict[str, list[str]], *, k: int
 def ids_sha256(ids: list[list[str]]) -> str:
     """SHA-256 of the target id lists: UTF-8 of their compact JSON (``[["a","b"],...]``)."""
     return hashlib.sha256(json.dumps(ids, separators=(",", ":")).encode()).hexdigest()
+
+
+def attributes_sha256(attributes: dict[str, np.ndarray], ids: list[str]) -> str:
+    """SHA-256 of the facial attributes of clips ``ids`` (sorted, each repeated id once): per
+    clip its id, its shape and its float32 C-order bytes. Equal for the same clips with the same
+    values, whatever other modalities a loader read."""
+    h = hashlib.sha256(b"reactbench.attributes/1")
+    for cid in sorted(set(ids)):
+        x = np.ascontiguousarray(attributes[cid], dtype=np.float32)
+        h.update(json.dumps([cid, list(x.shape)]).encode())
+        h.update(x.tobytes())
+    return h.hexdigest()
 
 
 def align_linear(target: np.ndarray, length: int) -> np.ndarray:
@@ -115,21 +137,25 @@ class Targets:
 
 def build_targets(split: ClipSplit, *, k: int = K, seed: int = SEED, gt_align: str = "linear",
                   checkpoint: str | Path | None = None, torch_seed: int = SEED,
-                  post_clip_length: int = POST_CLIP_LENGTH, device: str = "cpu") -> Targets:
-    """The session-pool targets of every sample of ``split``, aligned to the sample's length.
+                  post_clip_length: int = POST_CLIP_LENGTH, device: str = "cpu",
+                  ids: list[list[str]] | None = None) -> Targets:
+    """The session-pool targets of every sample of ``split``, aligned to the sample's length
+    (``ids``: the target ids per sample to use instead of drawing them, e.g. read back from a
+    result's targets file; ``k`` and ``seed`` are then only recorded).
 
     gt_align: ``"linear"`` or ``"emotionvae"`` (needs ``checkpoint``, an EmotionVAE state
     dict; ``torch_seed`` seeds its stochastic latent once before the first target is aligned,
     targets are aligned in sample order then target order; ``post_clip_length`` frames per
-    segment; ``device`` where it runs). metadata: {rule, seed, k, gt_align, ids_sha256} plus,
-    for emotionvae, {checkpoint_sha256, torch_seed, post_clip_length}.
+    segment; ``device`` where it runs). metadata: {rule, seed, k, gt_align, deviation,
+    ids_sha256} plus, for emotionvae, {checkpoint_sha256, torch_seed, post_clip_length}.
     """
     if gt_align not in GT_ALIGN:
         raise DataError(f"{param('gt_align', repr(gt_align))}: expected one of "
                         f"{', '.join(GT_ALIGN)}")
-    ids = select_targets(split.sample_ids, split.pools, k=k, seed=seed)
+    if ids is None:
+        ids = select_targets(split.sample_ids, split.pools, k=k, seed=seed)
     meta: dict = {"rule": RULE, "seed": int(seed), "k": int(k), "gt_align": gt_align,
-                  "ids_sha256": ids_sha256(ids)}
+                  "deviation": DEVIATIONS[gt_align], "ids_sha256": ids_sha256(ids)}
     missing = [c for row in ids for c in row if c not in split.attributes]
     if missing:
         raise DataError(f"target clip {missing[0]} of split {split.split} was not loaded; "
@@ -155,5 +181,5 @@ def build_targets(split: ClipSplit, *, k: int = K, seed: int = SEED, gt_align: s
     return Targets([np.stack(row) for row in aligned], ids, meta)
 
 
-__all__ = ["select_targets", "ids_sha256", "align_linear", "build_targets", "Targets", "RULE",
-           "SEED", "K", "GT_ALIGN", "POST_CLIP_LENGTH"]
+__all__ = ["select_targets", "ids_sha256", "attributes_sha256", "align_linear", "build_targets",
+           "Targets", "RULE", "SEED", "K", "GT_ALIGN", "POST_CLIP_LENGTH", "DEVIATIONS"]

@@ -19,11 +19,7 @@ from reactbench.harness.cache import (
     predictions_path,
 )
 from reactbench.harness.causality import CAUSALITY_ATOL, CausalityError, check_causality
-from reactbench.harness.clip_runner import (
-    evaluate_clip_model,
-    run_clips,
-    score_clip_predictions,
-)
+from reactbench.harness.clip_runner import evaluate_clip_model, run_clips
 from reactbench.harness.generate import (
     batches,
     check_prediction_memory,
@@ -39,7 +35,7 @@ from reactbench.harness.options import (
     check_window_fits,
 )
 from reactbench.harness.runner import DataBundle, evaluate_model, load_bundle, run, stale_fields
-from reactbench.harness.saved import score_predictions
+from reactbench.harness.saved import score_clip_predictions, score_predictions
 from reactbench.harness.scoring import aggregate, preflight, score
 
 __all__ = [

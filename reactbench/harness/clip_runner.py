@@ -2,7 +2,8 @@
 variable-length clips, per-sample target lists (session-pool rule), generation in the
 protocol's chunks or windows (:mod:`reactbench.harness.clips`), the protocol's AU rounding,
 and one result file per model with its target ids written beside it
-(``<result>.targets.json``).
+(``<result>.targets.json``). Saved predictions are scored by
+:func:`reactbench.harness.saved.score_clip_predictions`.
 
 Models that define ``generate_samples(data, targets, *, alpha, seed)`` (the REACT2026 naive
 baselines) are computed on whole samples, as the challenge's baselines script computes them:
@@ -25,15 +26,14 @@ from reactbench import registry
 from reactbench.clip_predictions import (
     RaggedPredictions,
     check_ragged_predictions,
-    load_ragged,
     save_ragged,
 )
 from reactbench.constants import EMOTION_DIM
 from reactbench.data import mars_layout as ml
 from reactbench.data.mars import ClipSplit, clip_identity, load_clips
 from reactbench.data.resolve import resolve_mars_data
-from reactbench.data.targets import Targets, build_targets
-from reactbench.errors import ModelError, ParamNames, ReactbenchError, ResultsError, param
+from reactbench.data.targets import Targets, attributes_sha256, build_targets
+from reactbench.errors import ModelError, ParamNames, ReactbenchError, param
 from reactbench.harness.cache import (
     clip_predictions_key,
     load_cached_clips,
@@ -53,16 +53,11 @@ from reactbench.harness.entries import (
     existing_results,
     model_entry,
     result_targets,
-    saved_entries,
 )
 from reactbench.harness.generate import call_model
 from reactbench.harness.options import (
     RunOptions,
-    check_common,
-    check_gt_align,
     check_metric_names,
-    check_protocol,
-    check_score_options,
 )
 from reactbench.harness.scoring import aggregate
 from reactbench.harness.seeds import SeedSteps, seed_predictions
@@ -196,10 +191,14 @@ def score_clips(emotion: list[np.ndarray], data: ClipSplit, targets: Targets, *,
 
 
 def targets_document(bundle_targets: Targets, data: ClipSplit, protocol: Protocol) -> dict:
-    """What ``<result>.targets.json`` holds: the rule's parameters and every sample's ids."""
+    """What ``<result>.targets.json`` holds: the rule's parameters, every sample's ids, and the
+    SHA-256 of the facial attributes of every clip it names (samples and targets)."""
+    named = list(data.sample_ids) + [c for row in bundle_targets.ids for c in row]
     return {"schema": TARGETS_SCHEMA, "protocol": protocol.name,
             "protocol_version": protocol.version, "split": data.split,
-            "content_hash": data.identity.get("content_hash"), **bundle_targets.metadata,
+            "content_hash": data.identity.get("content_hash"),
+            "attributes_sha256": attributes_sha256(data.attributes, named),
+            **bundle_targets.metadata,
             "samples": [{"sample": s, "targets": ids}
                         for s, ids in zip(data.sample_ids, bundle_targets.ids)]}
 
@@ -356,71 +355,6 @@ def run_clips(specs: list[str], opt: RunOptions, out: str | Path, *,
     return [existing[s] if s in existing else written[s] for s in specs]
 
 
-# ----------------------------------------------------------------------------- saved files
-def score_clip_predictions(source, *, split: str = "test", data=None,
-                           protocol: str | Protocol = "react2025", bootstrap: int = 0,
-                           metrics=None, device: str = "cpu", n_jobs: int = -1,
-                           task: str = "offline", name: str | None = None, seed: int = 0,
-                           out: str | Path = "runs", check_range: bool = True,
-                           progress: bool = False, window: int | None = None,
-                           gt_align: str = "linear", gt_align_checkpoint=None,
-                           command: list[str] | None = None) -> tuple[dict, Path]:
-    """Validate saved variable-length predictions (:func:`reactbench.predictions.save_ragged`
-    ``.npz``, or a folder of ``<clip id>.npy``) against the MARS split before any metric, round
-    the AUs as the protocol does, score them against the split's targets and write a result
-    file (kind "score") plus its ``.targets.json`` into ``out``; returns (record, path)."""
-    proto = check_protocol(protocol)
-    check_common(frames=1, bootstrap=bootstrap, device=device, metrics=metrics, n_jobs=n_jobs)
-    check_gt_align(gt_align, gt_align_checkpoint)
-    check_score_options(task=task, seed=seed, name=name,
-                        window=(window or proto.window) if task == "online" else window)
-    out = check_results_dir(out)
-    source = Path(source)
-    if task == "online" and window not in (None, proto.window):
-        raise ReactbenchError(f"{param('window', window)}: protocol {proto.name!r} generates "
-                              f"online in windows of {proto.window} frames")
-    root = Path(resolve_mars_data(data, progress=progress))
-    t0 = time.perf_counter()
-    split_data = load_clips(root, split, bidirectional=proto.bidirectional, audio=False,
-                            audio_features=False, coefficients=False, progress=progress)
-    targets = load_targets(split_data, proto, gt_align=gt_align,
-                           checkpoint=gt_align_checkpoint, device=device)
-    load_s = time.perf_counter() - t0
-    emo, face, _meta = load_ragged(source)
-    preds = check_ragged_predictions(emo, split_data.sample_ids, split_data.lengths,
-                                     check_range=check_range, source=str(source), face=face)
-    wanted = list(metrics or proto.metrics)
-    if "FRDiv" in wanted and preds.alpha < 2:
-        raise ReactbenchError("FRDiv compares reactions of one speaker: it needs predictions "
-                              f"with alpha (the first axis) >= 2 (got {preds.alpha}); or pass "
-                              f"{param('metrics')} without FRDiv")
-    name, target, model = saved_entries(source, name, task=task, split=split, protocol=proto,
-                                        alpha=preds.alpha, out=out)
-    if target.exists():
-        raise ResultsError(f"{target} already holds a result; nothing was scored or "
-                           f"overwritten (remove it or choose another {param('out')})")
-    t0 = time.perf_counter()
-    scores = score_clips(preds.emotion, split_data, targets, protocol=proto, metrics=metrics,
-                         bootstrap=bootstrap, seed=seed, n_jobs=n_jobs, device=device,
-                         progress=progress, name=name)
-    score_s = time.perf_counter() - t0
-    entries, extra, seeds, metric_timings = aggregate([(seed, scores)])
-    tfile = targets_path(target)
-    record = make_record(
-        kind="score", task=task, window=proto.window if task == "online" else None,
-        split=split, alpha=preds.alpha, seeds=[], protocol=proto, bootstrap=bootstrap,
-        bootstrap_seed=seed, realism_features=None, metrics=entries, extra=extra,
-        per_seed=seeds, model=model, dataset=dataset_entry(split_data, split_data.identity),
-        predictions=[{"seed": None, "path": str(source.resolve()), "key": None,
-                      "reused": True, "content_sha256": ragged_digest(preds)}],
-        causality=None, device=device,
-        timings={"load": load_s, "score": score_s, "metrics": metric_timings},
-        command=command, targets={**targets.metadata, "file": tfile.name})
-    path = write_result(record, target)
-    write_targets(targets_document(targets, split_data, proto), tfile)
-    return record, path
-
-
 __all__ = ["ClipBundle", "load_clip_bundle", "load_targets", "score_clips", "force_identity",
-           "check_clip_causality", "evaluate_clip_model", "run_clips",
-           "score_clip_predictions", "targets_document", "dataset_entry", "IDENTITY_ATOL"]
+           "check_clip_causality", "evaluate_clip_model", "run_clips", "targets_document",
+           "dataset_entry", "IDENTITY_ATOL", "TARGETS_SCHEMA"]

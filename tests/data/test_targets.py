@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from reactbench.data import mars_layout as ml
 from reactbench.data.mars import load_clips
-from reactbench.data.targets import align_linear, build_targets, ids_sha256, select_targets
+from reactbench.data.targets import (
+    DEVIATIONS,
+    align_linear,
+    attributes_sha256,
+    build_targets,
+    ids_sha256,
+    select_targets,
+)
 from reactbench.errors import DataError
 from tests.data._mars import attributes, write_clip, write_tree
 
@@ -105,7 +112,7 @@ def test_build_targets_shapes_and_metadata(tmp_path):
     for k in range(d.n):
         np.testing.assert_array_equal(t.targets[k][0], d.listener_emotion[k])
     assert t.metadata == {"rule": "session-pool", "seed": 1234, "k": 10, "gt_align": "linear",
-                          "ids_sha256": ids_sha256(t.ids)}
+                          "deviation": DEVIATIONS["linear"], "ids_sha256": ids_sha256(t.ids)}
     assert t.ids[3] == ["listener/ses1/d0"] * 10
     with pytest.raises(DataError, match="gt_align"):
         build_targets(d, gt_align="crop")
@@ -113,6 +120,24 @@ def test_build_targets_shapes_and_metadata(tmp_path):
         build_targets(d, gt_align="emotionvae")
     with pytest.raises(DataError, match="k=0"):
         build_targets(d, k=0)
+
+
+def test_build_targets_from_given_ids_and_the_attributes_hash(tmp_path):
+    root = write_tree(tmp_path / "m", {"ses0": [60, 90, 150]})
+    d = load_clips(root, "test")
+    drawn = build_targets(d)
+    ids = [row[::-1] for row in drawn.ids]
+    again = build_targets(d, ids=ids)
+    assert again.ids == ids and again.metadata["ids_sha256"] == ids_sha256(ids)
+    assert np.array_equal(again.targets[0][-1], drawn.targets[0][0])
+    clips = sorted(d.attributes)
+    h = attributes_sha256(d.attributes, clips)
+    assert h == attributes_sha256(dict(reversed(list(d.attributes.items()))), clips + clips[:1])
+    changed = dict(d.attributes)
+    changed[clips[0]] = changed[clips[0]].copy()
+    changed[clips[0]][3, 16] += 1e-3
+    assert attributes_sha256(changed, clips) != h
+    assert attributes_sha256(d.attributes, clips[1:]) != h
 
 
 def test_linear_equal_length_is_unchanged():
