@@ -52,7 +52,8 @@ def fr_corr(pred, listener_gt=None, neighbours=None, *, targets=None,
 def fr_dist(pred, listener_gt=None, neighbours=None, *, targets=None,
             protocol: str = "official", n_jobs: int = -1, device: str = "cpu") -> float:
     """FRDist: mean over speakers of the sum over generations of the min grouped DTW over the
-    appropriate real reactions (shapes as :func:`fr_corr`; REACT2025/2026 on the CPU engine)."""
+    appropriate real reactions (shapes as :func:`fr_corr`; ``device``: "cpu" or "cuda[:k]", the
+    DTW engine)."""
     return _single("FRDist", pred, listener_gt, None, neighbours, targets=targets,
                    protocol=protocol, n_jobs=n_jobs, device=device)
 
