@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
-from scipy.special import softmax
 
 from reactbench.constants import FPS
 
@@ -85,6 +83,7 @@ class Context:
 # ---------------------------------------------------------------------------------------------
 def _smooth_noise(rng: np.random.Generator, T: int, dim: int, sigma: float) -> np.ndarray:
     """(T, dim) smooth Gaussian noise with unit std (white noise convolved with a Gaussian)."""
+    from scipy.ndimage import gaussian_filter1d  # about 1 s to load: only when generating
 
     x = rng.standard_normal((T + 8 * int(sigma) + 8, dim))
     x = gaussian_filter1d(x, sigma, axis=0, mode="wrap")[: T]
@@ -196,6 +195,8 @@ def person(rng, T, ctx, role, speak, own_ev, partner_ev, style, W_exp):
     aro = np.tanh(a0 + 0.2 * sp + D @ ARO_W + 0.12 * sn[:, 1])
     fe_logits = FE_BASE + D @ FE_W + np.outer(val, [0, 0.8, -0.8, 0, 0, 0, -0.3, 0])
     fe_logits = fe_logits + 0.3 * _smooth_noise(rng, T, 8, 6.0)
+    from scipy.special import softmax  # loads with scipy.ndimage: only when generating
+
     fe = softmax(fe_logits, axis=1)
     mouth_w = np.zeros(15)
     mouth_w[_AU["AU25"]], mouth_w[_AU["AU26"]] = 2.6, 1.3

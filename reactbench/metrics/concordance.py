@@ -50,6 +50,19 @@ def _col_stats(x):
 
 
 @njit(cache=True, error_model="numpy")
+def _put_stats(j, stats, gm, gs, gc, gf, gv):
+    """Row j of the (rows, D) stat arrays <- one ``_col_stats`` result (element by element: a
+    row assignment would compile numba's shape-mismatch error formatting)."""
+    m, s, c, f, v = stats
+    for col in range(m.shape[0]):
+        gm[j, col] = m[col]
+        gs[j, col] = s[col]
+        gc[j, col] = c[col]
+        gf[j, col] = f[col]
+        gv[j, col] = v[col]
+
+
+@njit(cache=True, error_model="numpy")
 def _ccc_pair(x, mx, ssx, cx, fx, vx, y, my, ssy, cy, fy, vy, corrected, acc):
     """25-column mean CCC of x and y (T, D) given their column stats (``_col_stats``: float64
     mean m, sum of squares ss, constant flags c, float32 mean f and variance v); ``acc`` (D,)
@@ -110,13 +123,8 @@ def _max_ccc(pred, gt, nb_ptr, nb_idx, corrected):
     gc = np.empty((ng, d), dtype=np.bool_)
     gf = np.empty((ng, d), dtype=np.float32)
     gv = np.empty((ng, d), dtype=np.float32)
-    for j in prange(ng):
-        m, s, c, f, v = _col_stats(gt[j])
-        gm[j] = m
-        gs[j] = s
-        gc[j] = c
-        gf[j] = f
-        gv[j] = v
+    for j in range(ng):  # cheap next to the pairs below; one parallel loop compiles faster
+        _put_stats(j, _col_stats(gt[j]), gm, gs, gc, gf, gv)
     out = np.empty((n, alpha))
     for task in prange(n * alpha):
         i = task // alpha
@@ -157,12 +165,7 @@ def _max_ccc_ragged(pred, tg, off, order, corrected):
         gf = np.empty((kk, d), dtype=np.float32)
         gv = np.empty((kk, d), dtype=np.float32)
         for j in range(kk):
-            m, ss, c, f, v = _col_stats(tg[j, o0:o1])
-            gm[j] = m
-            gs[j] = ss
-            gc[j] = c
-            gf[j] = f
-            gv[j] = v
+            _put_stats(j, _col_stats(tg[j, o0:o1]), gm, gs, gc, gf, gv)
         acc = np.empty(d)
         for i in range(alpha):
             x = pred[i, o0:o1]

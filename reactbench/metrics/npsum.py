@@ -99,11 +99,11 @@ def pairwise_sum_f32(a):
     """numpy's float32 pairwise sum of the 1-d float32 array ``a`` (any stride)."""
     n = a.shape[0]
     if n <= _BLOCK:
-        return _leaf(a, 0, n)
+        return _leaf(a, np.int64(0), n)  # not a literal 0: one compiled _leaf
     los, ns, states = _stack(n)
     vals = np.empty(128, dtype=np.float32)
     nv = 0
-    top = 0
+    top = np.int64(0)  # typed as int64 from the start: no extra compile for a literal 0
     while top >= 0:
         lo = los[top]
         m = ns[top]
@@ -157,12 +157,12 @@ def column_sums_f32(x, out):
     bit) -> out (D,) f32. Same order as ``pairwise_sum_f32`` per column, all columns at once."""
     n, d = x.shape
     if n <= _BLOCK:
-        _leaf_rows(x, 0, n, out)
+        _leaf_rows(x, np.int64(0), n, out)  # not a literal 0: one compiled _leaf_rows
         return
     los, ns, states = _stack(n)
     vals = np.empty((128, d), dtype=np.float32)
     nv = 0
-    top = 0
+    top = np.int64(0)  # typed as int64 from the start: no extra compile for a literal 0
     while top >= 0:
         lo = los[top]
         m = ns[top]
