@@ -1,21 +1,32 @@
-"""Float32 SIMD lane vectors for the numba DTW bound kernel: W32 = 8 float32 (or int32) values
-in one LLVM vector (one AVX2 register).
+"""Float32 SIMD lane vectors for the numba DTW bound kernel: W32 float32 (or int32) values in one
+LLVM vector, one machine register: 16 where the CPU has AVX-512, else 8 (AVX2).
 
 The float64 counterpart is ``reactbench.metrics.simd_lanes``; these are the same operations on
-half-width lanes, so one instruction covers twice as many alignments as there (eight lanes keep
-a lane group's working set inside a 512 KiB L2 cache at T = 750). Every operation is the IEEE
-float32 operation applied lane by lane, with one rounding each (``fma32`` rounds once). Arrays are
-addressed by a flat element offset into a C-contiguous array of any rank.
+half-width lanes, so one instruction covers twice as many alignments as there. Every operation
+is the IEEE float32 operation applied lane by lane, with one rounding each (``fma32`` rounds
+once). Arrays are addressed by a flat element offset into a C-contiguous array of any rank.
+numba's cache keeps compiled kernels per CPU model and features, so a cache shared between
+machines never mixes the two widths.
 """
 
 from __future__ import annotations
 
 from llvmlite import ir
+from llvmlite.binding import get_host_cpu_features
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-W32 = 8  # lanes per vector
+
+def _lanes() -> int:
+    """Lanes per vector: one register of the host CPU (numba compiles for the host)."""
+    try:
+        return 16 if get_host_cpu_features().get("avx512f") else 8
+    except RuntimeError:  # llvmlite cannot read the features on this host
+        return 8
+
+
+W32 = _lanes()  # lanes per vector
 
 _F = ir.VectorType(ir.FloatType(), W32)
 _I = ir.VectorType(ir.IntType(32), W32)
