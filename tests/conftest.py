@@ -2,7 +2,13 @@
 
 * ``REACTBENCH_CACHE`` points at a per-session temporary directory before any test runs, so no
   test reads or writes the user's cache (the default synthetic dataset, split caches, ...);
-  it is removed when the session ends.
+  it is removed when the session ends. Compiled numba kernels are the exception: they stay in
+  the user's kernel cache (``reactbench.jit.kernel_cache_dir()``, exported as
+  ``NUMBA_CACHE_DIR`` to the xdist workers and the CLI subprocesses), so they are compiled once
+  per machine, not once per session, worker or subprocess.
+* Under xdist the controller compiles the metric kernels into that cache in parallel processes
+  (``tests/helpers/warm_kernels.py``) while the workers start; tests are handed out once it is
+  done, so no two workers compile the same kernel.
 * ``tiny_dataset`` (session): a tiny synthetic dataset in the official layout, made once per
   session in well under 3 s: ``TINY_PAIRS`` pairs (train 6, val 4, test 4 -> N = 12 / 8 / 8
   mirrored rows), ``TINY_FRAMES`` = 120 frames (+-49-frame lags fit), audio (16 kHz wav),
@@ -19,16 +25,53 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from reactbench.cli import main as cli_main
+from reactbench.jit import kernel_cache_dir
 
+from .helpers.warm_kernels import GROUPS
+
+# before REACTBENCH_CACHE moves: the kernel cache stays where the user's kernels are
+os.environ.setdefault("NUMBA_CACHE_DIR", str(kernel_cache_dir()))
 _SESSION_CACHE = tempfile.mkdtemp(prefix="reactbench-test-cache-")
 os.environ["REACTBENCH_CACHE"] = _SESSION_CACHE
 atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
+
+_ROOT = Path(__file__).resolve().parents[1]
+_WARMING: list[subprocess.Popen] = []
+_WARM_TIMEOUT_S = 900
+
+
+def pytest_configure(config) -> None:
+    """xdist controller: start compiling the metric kernels, one process per group."""
+    if not getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
+        return
+    if config.option.collectonly:
+        return
+    for group in GROUPS:
+        _WARMING.append(subprocess.Popen(
+            [sys.executable, "-m", "tests.helpers.warm_kernels", *group], cwd=_ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:
+    """xdist controller: hand out tests only once the kernels are compiled (a failed warm-up
+    is left to the metric tests to report)."""
+    while _WARMING:
+        proc = _WARMING.pop()
+        try:
+            proc.wait(timeout=_WARM_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
 
 TINY_PAIRS = {"train": 6, "val": 4, "test": 4}
 TINY_FRAMES = 120

@@ -12,6 +12,7 @@ metric); one function per metric (``fr_corr``, ``fr_dist``, ``fr_syn``, ``fr_div
 evaluation loops under every protocol (batches in, the same scores out).
 """
 
+from reactbench import jit  # noqa: F401 (kernel cache location, set before any kernel exists)
 from reactbench.metrics.api import (
     DIRECTIONS,
     METRIC_GROUPS,
