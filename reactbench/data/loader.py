@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 from tqdm import tqdm
 
 from reactbench.atomic import atomic_savez
@@ -30,7 +30,7 @@ from reactbench.data.check import (
     modality_mismatch,
 )
 from reactbench.data.split import SplitData
-from reactbench.data.synthetic import read_meta
+from reactbench.data.synthetic import IDLE_WORKERS_S, read_meta
 from reactbench.errors import DataError, ReactbenchError, param
 from reactbench.file_digest import memoised, stat_key, update_with_files
 from reactbench.paths import cache_dir
@@ -71,7 +71,10 @@ def _load_clip(root: Path, split: str, clip: str, audio: bool) -> dict:
 def _parallel_map(fn, items: list, n_jobs: int, progress: bool, desc: str) -> list:
 
     nj = 1 if len(items) < 16 else n_jobs
-    results = Parallel(n_jobs=nj, return_as="generator")(delayed(fn)(*it) for it in items)
+    # the synthetic generator's worker settings: a split loaded right after the default dataset
+    # was generated reuses its worker processes (modules already imported)
+    with parallel_config(backend="loky", idle_worker_timeout=IDLE_WORKERS_S):
+        results = Parallel(n_jobs=nj, return_as="generator")(delayed(fn)(*it) for it in items)
     if progress:
 
         results = tqdm(results, total=len(items), desc=desc, unit="clip",
