@@ -15,12 +15,24 @@
 # from ALL result files of each task (replacing the table files).
 # Extra flags for `reactbench run` (e.g. --device cuda, --model-arg k=v) go in RUN_ARGS;
 # REACTBENCH or PYTHON choose the interpreter (default: `reactbench` on PATH, else python3 -m).
+#
+# PROTOCOL=react2025 (or react2026) scores on the embedded synthetic MARS dataset instead and
+# writes to leaderboards/synthetic-mars/ (react2026: synthetic-mars/react2026/):
+#   PROTOCOL=react2025 leaderboards/regenerate.sh reactdiff,baselines
+# There `baselines` means the REACT2026 naive baselines offline; they are computed on whole
+# clips, so online it means ONLINE_BASELINES (default gt,b_random,b_mime), run window by window.
 set -euo pipefail
 
 MODELS="${1:-baselines}"
 TASKS="${TASKS:-offline online}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OUT="${LEADERBOARD_OUT:-$HERE/synthetic}"
+PROTOCOL="${PROTOCOL:-}"
+case "$PROTOCOL" in
+  "") DEFAULT_OUT="$HERE/synthetic"; PROTO_ARGS=() ;;
+  react2025) DEFAULT_OUT="$HERE/synthetic-mars"; PROTO_ARGS=(--protocol "$PROTOCOL") ;;
+  *) DEFAULT_OUT="$HERE/synthetic-mars/$PROTOCOL"; PROTO_ARGS=(--protocol "$PROTOCOL") ;;
+esac
+OUT="${LEADERBOARD_OUT:-$DEFAULT_OUT}"
 if [ -n "${REACTBENCH:-}" ]; then RB="$REACTBENCH"
 elif command -v reactbench > /dev/null; then RB="reactbench"
 else RB="${PYTHON:-python3} -m reactbench"; fi
@@ -31,9 +43,14 @@ for task in $TASKS; do
   run_task="$task"
   [ "$task" = "ablation" ] && run_task="offline"
   if [ "${FRESH:-0}" = "1" ]; then rm -rf "$res"; fi
-  echo "== $task: $MODELS"
-  $RB run --model "$MODELS" --split test --task "$run_task" --samples 10 --seed 0 \
-    --out "$res" --skip-existing "${EXTRA[@]}"
+  models="$MODELS"
+  if [ -n "$PROTOCOL" ] && [ "$task" = "online" ]; then
+    models="$(echo ",$MODELS," | sed "s/,baselines,/,${ONLINE_BASELINES:-gt,b_random,b_mime},/")"
+    models="${models#,}"; models="${models%,}"
+  fi
+  echo "== $task: $models"
+  $RB run --model "$models" --split test --task "$run_task" --samples 10 --seed 0 \
+    --out "$res" --skip-existing "${PROTO_ARGS[@]}" "${EXTRA[@]}"
 done
 
 for task in offline online ablation; do

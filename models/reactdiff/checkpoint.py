@@ -36,6 +36,8 @@ from .network import ReactDiffNet
 
 FORMAT = "reactdiff-checkpoint/1"
 SHIPPED = Path(__file__).parent / "checkpoints" / "small_synthetic.pt"
+# the small model trained on the embedded synthetic MARS dataset (REACT2025/2026 protocols)
+SHIPPED_MARS = Path(__file__).parent / "checkpoints" / "small_synthetic_mars.pt"
 
 
 DIGEST = "digest"  # key of the SHA-256 over a checkpoint's tensors (tensor_digest)
@@ -244,11 +246,16 @@ def check_dataset(ckpt: dict, train_identity: dict, train_cmd: str) -> None:
         train_cmd += " --protocol react2025"
     if diffs:
         what = ", ".join(f"{k}: checkpoint {trained[k]!r} vs data {current[k]!r}" for k in diffs)
+        shipped = ""
+        if current.get("layout") == "mars" and SHIPPED_MARS.is_file() \
+                and Path(ckpt.get("path", "")) != SHIPPED_MARS:
+            shipped = (f"; on the embedded synthetic MARS dataset, the shipped "
+                       f"`--model-arg checkpoint={SHIPPED_MARS}` fits")
         raise ModelError(
             f"ReactDiff checkpoint {ckpt.get('path', '')} was trained on other data ({what}). "
             f"Retrain it for this dataset with `{train_cmd}` and pass the model.pt of that "
             "--out folder as `--model-arg checkpoint=...` (or `--model-arg check_data=false` to "
-            "use it anyway)")
+            f"use it anyway){shipped}")
 
 
 def metadata(cfg: ReactDiffConfig, widths: dict, identities: dict) -> dict:

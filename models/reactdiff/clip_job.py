@@ -11,8 +11,8 @@ checkpoint are those the REACT2025/2026 harness computes for the training split 
 compares like with like.
 
 :func:`calibrate_clips` chooses the temperature as :mod:`.calibrate` does for REACT2024 data,
-but scores the val split as the ``react2025`` protocol does: offline generation in the
-harness's 750-frame chunks, the protocol's AU rounding, FRCorr and FRDist against the
+but scores the val split's speaker clips as the ``react2026`` protocol does: offline generation
+in the harness's 750-frame chunks, the protocol's AU rounding, FRCorr and FRDist against the
 session-pool targets (K = 10, seed 1234, linear alignment).
 """
 
@@ -36,7 +36,7 @@ from .config import ReactDiffConfig
 from .plugin import VARIANT_CLASSES
 
 PROTOCOLS = ("react2025", "react2026")  # the protocols whose data (MARS) trains this way
-CALIBRATION_PROTOCOL = "react2025"
+CALIBRATION_PROTOCOL = "react2026"  # speaker clips as inputs: half the generation of react2025
 
 
 def harness_identity(root: Path, split: str) -> dict:
@@ -72,7 +72,7 @@ def load_clip_training_splits(cfg: ReactDiffConfig, data=None, progress: bool = 
 
 def score_clips(model_path: Path, variant: str, train, val, temperatures,
                 device: str) -> list[dict]:
-    """Offline val scores of ``model_path`` at each temperature under ``react2025``:
+    """Offline val scores of ``model_path`` at each temperature under ``CALIBRATION_PROTOCOL``:
     [{temperature, FRCorr, FRDist}]."""
     protocol = get_protocol(CALIBRATION_PROTOCOL)
     targets = build_targets(val, k=protocol.targets_per_sample or 10,
@@ -106,6 +106,9 @@ def calibrate_clips(model_path: Path, cfg: ReactDiffConfig, train, val, device: 
         return None
     log(f"{cfg.variant}: choosing the sampling temperature on val under "
         f"{CALIBRATION_PROTOCOL} ({', '.join(map(str, temperatures))})")
+    if val.bidirectional and not get_protocol(CALIBRATION_PROTOCOL).bidirectional:
+        val = load_clips(val.root, val.split, bidirectional=False, audio=False,
+                         audio_features=bool(val.speaker_audio))
     rows = score_clips(model_path, cfg.variant, train, val, temperatures, device)
     temp, how = choose(rows)
     how = how.replace("val split", f"val split ({CALIBRATION_PROTOCOL}, offline)", 1)

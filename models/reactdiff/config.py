@@ -330,6 +330,9 @@ def apply_variant(cfg: ReactDiffConfig, variant: str) -> ReactDiffConfig:
 LAYOUTS = ("react2024", "mars")
 MARS_WINDOW = 30  # frames per diffusion window on MARS data: the protocol's online window
 MARS_CROP = 240  # training crop on MARS data (8 windows, 8 s at 30 fps)
+# small preset on MARS data: epochs of stage 1 and 2 (78 crops in 7 batches per epoch on the
+# default synthetic MARS set: 420 and 140 steps, minutes on a CPU; pass --epochs for larger data)
+MARS_SMALL_EPOCHS = (60, 20)
 
 
 def mars_streams() -> list[StreamSpec]:
@@ -347,7 +350,7 @@ def for_layout(cfg: ReactDiffConfig, layout: str) -> ReactDiffConfig:
     context are two windows and its 750-frame offline chunks 25) and crops of ``MARS_CROP``
     frames, and drops the window-position code (``cond_position``): the harness sends every
     chunk and window as a sequence that starts at frame 0, so a window's place in its clip
-    is unknown when generating."""
+    is unknown when generating. The small preset trains ``MARS_SMALL_EPOCHS`` epochs."""
     if layout not in LAYOUTS:
         raise ModelError(f"unknown data layout {layout!r}; expected one of {LAYOUTS}")
     if layout == "react2024":
@@ -359,6 +362,8 @@ def for_layout(cfg: ReactDiffConfig, layout: str) -> ReactDiffConfig:
     cfg.model.cond_position = 0
     cfg.train.crop = MARS_CROP
     cfg.train.crop2 = -1
+    if cfg.preset == "small":  # sized for the synthetic MARS set on a CPU (module doc)
+        cfg.train.epochs1, cfg.train.epochs2 = MARS_SMALL_EPOCHS
     validate_config(cfg)
     return cfg
 

@@ -35,8 +35,11 @@ def tiny_json(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(mars, tiny_json, tmp_path_factory):
+    import torch  # the tiny model trains fastest on one thread (set before the test's fixture)
+
     from reactbench.cli import main
 
+    torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("run") / "mars-run"
     rc = main(["train", "--model", "reactdiff", "--protocol", "react2025", "--data", str(mars),
                "--out", str(out), "--config", str(tiny_json), "--max-steps", "2",
