@@ -11,8 +11,9 @@ COMMIT``: that commit, extracted with ``git archive``; then the working tree) it
 * then the run command itself, from its result files: ``load`` (the test split into the empty
   split cache), per baseline ``fit`` + ``generate`` (generation) and ``score`` (the seven
   metrics, numba compilation included for the first model), and the harness time around them;
-* the bit-identity of what the models see: the loaded test split's arrays and every printed
-  metric value of both trees are compared (``identical``).
+* the bit-identity of what the models see: the generated test files (the content hash in the
+  result files), the loaded test split's arrays and every printed metric value of both trees
+  are compared (``identical``).
 
 Both trees are extracted with ``git archive`` (committed code only): ``--after`` (default HEAD)
 and, with ``--before REV``, the same tree with the paths given by ``--paths`` taken from REV
@@ -141,6 +142,8 @@ def run_tree(label: str, src: Path, work: Path) -> dict:
             "total_s": t["total"], "load_s": t["load"], "metrics_s": t.get("metrics", {}),
             "values": {m: e["value"] for m, e in rec["metrics"].items()},
         }
+    content = {json.loads(p.read_text())["dataset"].get("content_hash")
+               for p in (work / "runs").glob("*.json")}
     load = next(iter(models.values()))["load_s"]
     per_model = sum(m["total_s"] - m["load_s"] for m in models.values())
     phases = {
@@ -157,7 +160,8 @@ def run_tree(label: str, src: Path, work: Path) -> dict:
     }
     return {"label": label, "source": res["source"], "loadavg_before": before,
             "loadavg_after": loadavg(), "phases": {k: round(v, 2) for k, v in phases.items()},
-            "split_sha256": res["split_sha256"], "models": models, "stderr_tail":
+            "split_sha256": res["split_sha256"], "dataset_content_hash": sorted(content),
+            "models": models, "stderr_tail":
             proc.stderr.splitlines()[-3:]}
 
 
@@ -196,6 +200,7 @@ def main() -> None:
         a, b = runs
         identical = {
             "split_arrays": a["split_sha256"] == b["split_sha256"],
+            "dataset_files": a["dataset_content_hash"] == b["dataset_content_hash"],
             "metric_values": {m: a["models"][m]["values"] == b["models"].get(m, {}).get("values")
                               for m in a["models"]},
         }
