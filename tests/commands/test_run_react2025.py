@@ -144,3 +144,54 @@ def test_a_plugin_error_on_whole_samples_names_the_teams_line(cli, mars, tmp_pat
             f"multiplied (3x25 and 7x25) (in generate_samples; "
             f"{where('SamplesFail', 'team_model.py')}, raised in torch/nn/modules/linear.py:"
             ) in err, err
+
+
+def test_emotionvae_alignment_from_a_random_checkpoint(cli, mars, tmp_path):
+    """`run --gt-align emotionvae` with a randomly initialised checkpoint: the result records
+    the checkpoint's hash, the torch seed and the deviation label; `score --targets` with the
+    same checkpoint reproduces the numbers, another checkpoint is refused."""
+    import hashlib
+
+    import torch
+
+    from reactbench.data.emotionvae import EmotionVAE
+    from reactbench.data.targets import DEVIATIONS
+
+    small = dict(feature_dim=16, nhead=8, num_encoder_layers=1, num_decoder_layers=1,
+                 global_token_len=2, max_seq_len=1000, dim_feedforward=32)
+    ckpt, other = tmp_path / "evae.pth", tmp_path / "other.pth"
+    for seed, path in ((0, ckpt), (1, other)):
+        torch.manual_seed(seed)
+        torch.save(EmotionVAE(**small).state_dict(), path)
+    flags = ("--gt-align", "emotionvae", "--gt-align-checkpoint", ckpt)
+    out = _run(cli, "--protocol", "react2025", "--data", mars, "--model", "b_mime",
+               "--samples", "2", "--metrics", "FRCorr,MAE", "--out", tmp_path / "r", *flags)
+    rec = read_result(tmp_path / "r" / "b_mime_offline_test_react2025_a2_s0.json")
+    t = rec["targets"]
+    assert t["gt_align"] == "emotionvae" and t["torch_seed"] == 1234
+    assert t["checkpoint_sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert t["post_clip_length"] == 1000
+    assert t["deviation"] == DEVIATIONS["emotionvae"] and "seed" in t["deviation"]
+    doc = json.loads((tmp_path / "r" / t["file"]).read_text())
+    assert doc["gt_align"] == "emotionvae" and doc["checkpoint_sha256"] == t["checkpoint_sha256"]
+    assert f"--gt-align emotionvae --gt-align-checkpoint {ckpt}" in out
+    code, md, err = cli("leaderboard", tmp_path / "r")
+    assert code == 0, err
+    assert "EmotionVAE post-processor (checkpoint sha256 " + t["checkpoint_sha256"][:12] in md
+    assert "torch seed 1234; a deviation" in md
+    # the same targets again, from the file the run wrote
+    saved = rec["predictions"][0]["path"]
+    code, _, err = cli("score", "--protocol", "react2025", "--data", mars, "--predictions",
+                       saved, "--metrics", "FRCorr,MAE", "--targets", tmp_path / "r" /
+                       t["file"], "--out", tmp_path / "s", "--no-progress", *flags)
+    assert code == 0, err
+    again = read_result(next((tmp_path / "s").glob("*_react2025_a2.json")))
+    assert {k: v for k, v in again["targets"].items() if k != "file"} == \
+        {k: v for k, v in t.items() if k != "file"}
+    for m, e in rec["metrics"].items():
+        assert again["metrics"][m]["value"] == pytest.approx(e["value"], rel=1e-12)
+    code, _, err = cli("score", "--protocol", "react2025", "--data", mars, "--predictions",
+                       saved, "--metrics", "FRCorr", "--targets", tmp_path / "r" / t["file"],
+                       "--out", tmp_path / "o", "--no-progress", "--gt-align", "emotionvae",
+                       "--gt-align-checkpoint", other)
+    assert code == 2 and f"but {other} has sha256" in err, err
