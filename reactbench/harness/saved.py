@@ -211,8 +211,9 @@ def _bad(path: Path, what: str) -> ResultsError:
 def _read_json_file(path: Path) -> dict:
     """The JSON object in ``path`` (a targets file or a result file)."""
     if not path.is_file():
-        raise _bad(path, f"file not found; expected the {TARGETS_SUFFIX} file an earlier run "
-                         "wrote beside its result, or that result file")
+        found = "is a folder" if path.is_dir() else "file not found"
+        raise _bad(path, f"{found}; expected the {TARGETS_SUFFIX} file an earlier run wrote "
+                         "beside its result, or that result file")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

@@ -241,6 +241,8 @@ def test_score_refuses_targets_of_another_dataset_split_or_clip_list(cli, mars,
     assert "targets aligned with 'linear', not 'emotionvae'; pass --gt-align linear" in err
     err = refused("missing", "--targets", tmp_path / "nothing.json")
     assert f"--targets {tmp_path / 'nothing.json'}: file not found" in err
+    err = refused("folder", "--targets", tmp_path / "first")
+    assert f"--targets {tmp_path / 'first'}: is a folder; expected the .targets.json file" in err
     replaced = tmp_path / "run-copy"
     shutil.copytree(tmp_path / "first", replaced)
     _write_doc(replaced / tfile.name, moved | {"ids_sha256": "0" * 64})
