@@ -50,3 +50,30 @@ def test_committed_seeds_table_is_the_merged_render_of_its_results(fmt, cli, tmp
     assert committed.read_text(encoding="utf-8") == out.read_text(encoding="utf-8"), (
         f"{BOARD}/{committed.name} is not the merged render of its results; re-render it "
         "(leaderboards/regenerate.sh)")
+
+
+# leaderboards/synthetic-mars/: PROTOCOL=react2025 (and react2026) leaderboards/regenerate.sh
+MARS_BOARDS = {"leaderboards/synthetic-mars": "react2025",
+               "leaderboards/synthetic-mars/react2026": "react2026"}
+
+
+@pytest.mark.parametrize("fmt", EXTENSIONS)
+@pytest.mark.parametrize("task", ("offline", "online"))
+@pytest.mark.parametrize("board", MARS_BOARDS)
+def test_committed_mars_table_is_the_render_of_committed_results(board, task, fmt, cli,
+                                                                 tmp_path):
+    committed = ROOT / board / f"{task}.{EXTENSIONS[fmt]}"
+    results = ROOT / board / "results" / task
+    assert sorted(results.glob("*.json")), f"{board}/results/{task} holds no result file"
+    out = tmp_path / committed.name
+    code, _, err = cli("leaderboard", results, "--table", task, "--format", fmt, "--output", out)
+    assert code == 0, err
+    stored, rendered = committed.read_text(encoding="utf-8"), out.read_text(encoding="utf-8")
+    diff = "".join(difflib.unified_diff(stored.splitlines(True), rendered.splitlines(True),
+                                        f"{board}/{committed.name} (committed)", "rendered"))
+    assert stored == rendered, (
+        f"{board}/{committed.name} is not what `reactbench leaderboard {board}/results/{task} "
+        f"--table {task} --format {fmt}` renders; re-render it (PROTOCOL="
+        f"{MARS_BOARDS[board]} leaderboards/regenerate.sh keeps stored results):\n{diff}")
+    if fmt == "md":
+        assert MARS_BOARDS[board] in stored  # the caption names the protocol
