@@ -65,8 +65,15 @@ def create_models(specs: list[str], opt: RunOptions,
     from ``opt.model_args``."""
     given, made = given or {}, {}
     for s in specs:
-        made[s] = given[s] if s in given else registry.create_model(
-            s, **opt.model_args.get(s, {}))
+        if s in given:
+            made[s] = given[s]
+            continue
+        # a model class may declare constructor defaults per protocol, under the user's own
+        # options: ``protocol_options(protocol name) -> dict`` (e.g. its checkpoint for that
+        # protocol's data)
+        hook = getattr(registry.resolve_model(s), "protocol_options", None)
+        defaults = dict(hook(opt.scoring_protocol.name)) if callable(hook) else {}
+        made[s] = registry.create_model(s, **{**defaults, **opt.model_args.get(s, {})})
     return made
 
 
