@@ -98,3 +98,26 @@ def _shipped():
     from reactbench.reactdiff import checkpoint as ck
 
     return ck.SHIPPED
+
+
+def test_mars_protocols_default_to_the_mars_checkpoint(tmp_path, monkeypatch):
+    from reactbench.reactdiff import checkpoint as ck
+    from reactbench.reactdiff.plugin import ReactDiff, ReactDiffNoMMT
+
+    from reactbench.harness.entries import create_models
+    from reactbench.harness.options import RunOptions
+
+    shipped = tmp_path / "mars.pt"
+    shipped.write_bytes(b"x")
+    monkeypatch.setattr(ck, "SHIPPED_MARS", shipped)
+    assert ReactDiff.protocol_options("react2026") == {"checkpoint": str(shipped)}
+    assert ReactDiff.protocol_options("react2024") == {}
+    assert ReactDiffNoMMT.protocol_options("react2025") == {}
+    made = create_models(["reactdiff"], RunOptions(protocol="react2025"), None)
+    assert made["reactdiff"].checkpoint == shipped
+    mine = tmp_path / "mine.pt"
+    made = create_models(["reactdiff"], RunOptions(
+        protocol="react2025", model_args={"reactdiff": {"checkpoint": str(mine)}}), None)
+    assert made["reactdiff"].checkpoint == mine  # the user's option wins
+    made = create_models(["reactdiff"], RunOptions(), None)
+    assert made["reactdiff"].checkpoint == ck.SHIPPED
