@@ -23,6 +23,8 @@ standardisation, latent min-max statistics) is a parameter or buffer of this mod
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -209,27 +211,33 @@ class ReactDiffNet(nn.Module):
     @torch.no_grad()
     def sample_windows(self, feats: torch.Tensor, noise: torch.Tensor,
                        style: torch.Tensor | None = None, steps: int | None = None,
-                       chunk: int | None = None) -> torch.Tensor:
+                       chunk: int | None = None, progress=None) -> torch.Tensor:
         """Independent windows: condition features (n, cond_in), x_T (n, ws, L), style (n, S)
-        -> generated listener windows (n, ws, L) in the MMT's (denormalised) units, ``chunk``
-        windows at a time (default 4096 on a GPU; 256 on a CPU, where larger batches fall out
-        of the caches: 1.5 vs 2.6 ms per window and UNet step for the small preset)."""
-        chunk = chunk or (4096 if feats.is_cuda else 256)
+        -> generated listener windows (n, ws, L) in the MMT's (denormalised) units, in equal
+        chunks of at most ``chunk`` windows (default 4096 on a GPU; 256 on a CPU, where larger
+        batches fall out of the caches); ``progress(done, n)`` after each chunk."""
+        n = noise.shape[0]
+        most = chunk or (4096 if feats.is_cuda else 256)
+        chunk = max(1, math.ceil(n / max(1, math.ceil(n / most))))
         out = []
         xt = noise.to(feats.dtype)
-        for i in range(0, xt.shape[0], chunk):
+        for i in range(0, n, chunk):
             cond = self.condition(feats[i:i + chunk], None if style is None else style[i:i + chunk])
             if self.cfg.diffusion:
                 out.append(self.diffusion.ddim_sample(self.unet, xt[i:i + chunk], cond, steps))
             else:
                 out.append(self._direct(cond, xt[i:i + chunk].shape, xt.dtype).clamp(-1, 1))
+            if progress is not None:
+                progress(min(i + chunk, n), n)
         return self.latent_norm.denormalise(torch.cat(out).float())
 
     @torch.no_grad()
     def sample_latents(self, speaker: dict[str, torch.Tensor], noise: torch.Tensor,
-                       uniforms: torch.Tensor, causal: bool, steps: int | None = None):
+                       uniforms: torch.Tensor, causal: bool, steps: int | None = None,
+                       progress=None):
         """speaker streams (B, T, w); noise (B, A, K, ws, L); uniforms (B, A) (LRS) ->
-        latents (B, A, T, L) in the MMT's units."""
+        latents (B, A, T, L) in the MMT's units; ``progress(done, total)``: windows sampled
+        (:meth:`sample_windows`)."""
         spk, frames = self.latent_windows(speaker, causal)
         b, k, ws, d = spk.shape
         a = noise.shape[1]
@@ -237,5 +245,6 @@ class ReactDiffNet(nn.Module):
         style = self.style_weights(feats, uniforms)
         rep = feats[:, None].expand(b, a, k, feats.shape[-1]).reshape(b * a * k, -1)
         x0 = self.sample_windows(rep, noise.reshape(b * a * k, ws, d),
-                                 None if style is None else style.reshape(b * a * k, -1), steps)
+                                 None if style is None else style.reshape(b * a * k, -1), steps,
+                                 progress=progress)
         return from_windows(x0.reshape(b * a, k, ws, d), frames).reshape(b, a, frames, d)

@@ -7,7 +7,8 @@ Registered like any third-party model, under the entry-point group ``reactbench.
 Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
 
 - ``checkpoint``: a ``model.pt`` (or a training folder holding one). Default: the shipped small
-  checkpoint for ``reactdiff`` (trained on the default synthetic dataset), and
+  checkpoint for ``reactdiff`` (trained on the default synthetic dataset; under the
+  REACT2025/2026 protocols the one trained on the synthetic MARS dataset), and
   ``runs/<variant>-small/model.pt`` (what ``reactbench train --model <variant> --preset small``
   writes) for the variants;
 - ``ddim_steps``: DDIM steps (default: the schedule's T = 20);
@@ -21,8 +22,10 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
 - ``compile``: ``false`` (default) or ``true`` (CUDA only: the UNet's convolutions as matrix
   products, merged where the function allows and fused by torch.compile; the first batch of
   each shape pays the compilation).
-- ``kernels``: ``torch`` (default) or ``triton`` (CUDA only, needs the triton package; not
-  with ``compile=true``): the UNet on reactbench's Triton kernels (GroupNorm, SiLU and
+- ``kernels``: ``cpu`` (the default on a CPU device: the UNet laid out for oneDNN,
+  :mod:`.cpu_unet`, float32), ``torch`` (the default on CUDA: the plain modules) or ``triton``
+  (CUDA only, needs the triton package; not with ``compile=true``): the UNet on reactbench's
+  Triton kernels (GroupNorm, SiLU and
   skip/residual fused into the convolutions, 163 kernels per paper-preset step instead of
   410).
   ``streaming=graphs precision=bf16 kernels=triton`` (or ``compile=true``) is the fast online
@@ -160,7 +163,9 @@ class ReactDiff:
         self.streaming = _choice("streaming", options.get("streaming") or "dynamic", STREAMING)
         self.precision = _choice("precision", options.get("precision") or "fp32", PRECISIONS)
         self.compile = _flag("compile", options.get("compile", False))
-        self.kernels = _choice("kernels", options.get("kernels") or "torch", KERNELS)
+        # None: by device (Sampler: cpu on a CPU, torch on CUDA)
+        self.kernels = (_choice("kernels", options["kernels"], KERNELS)
+                        if options.get("kernels") else None)
         if self.device not in (None, "cpu") and not is_cuda_device(self.device):
             raise ModelError(f"option device={self.device!r}: expected cpu, cuda or cuda:k")
         # metadata only (no weights); None when unreadable: fit() then says why
@@ -172,7 +177,8 @@ class ReactDiff:
                     "precision": self.precision,
                     # how the UNet ran, where not the default (rounding-level differences)
                     **({"compile": True} if self.compile else {}),
-                    **({"kernels": self.kernels} if self.kernels != "torch" else {})},
+                    **({"kernels": self.kernels} if self.kernels not in (None, "torch")
+                       else {})},
             citation=CITATION,
             trained_on=ck.trained_on(self._meta) if self._meta else None,
             display=self.display, ablation_label=self.ablation_label,
@@ -180,6 +186,16 @@ class ReactDiff:
         self._sampler = None
         self._cfg = None
         self._root = None
+
+    @classmethod
+    def protocol_options(cls, protocol: str) -> dict[str, str]:
+        """Constructor defaults under ``protocol`` (the harness applies them under the user's
+        options): the shipped checkpoint trained on the synthetic MARS dataset for
+        ``reactdiff`` under the REACT2025/2026 protocols."""
+        if cls.variant == "reactdiff" and protocol.startswith(("react2025", "react2026")) \
+                and ck.SHIPPED_MARS.is_file():
+            return {"checkpoint": str(ck.SHIPPED_MARS)}
+        return {}
 
     @property
     def metadata(self) -> dict | None:
@@ -264,26 +280,39 @@ class ReactDiff:
         return person_streams(self._cfg.model.streams, speaker.emotion, speaker.face_3dmm,
                               speaker.audio, speaker.clip_ids, self._root, "speaker")
 
-    def _batched(self, speaker: SpeakerInput, fn) -> Reactions:
+    def _batched(self, speaker: SpeakerInput, fn, progress=None) -> Reactions:
+        """``fn(streams, rows, report)`` per ``batch_rows`` slice; ``report(done, total)``
+        (windows) reaches ``progress`` as the fraction of all slices' work done."""
         streams = self._streams(speaker)
         rows = np.asarray(speaker.rows)
         emo, face = [], []
-        for i in range(0, len(rows), self.batch_rows):
+        starts = range(0, len(rows), self.batch_rows)
+        for n, i in enumerate(starts):
             sl = slice(i, i + self.batch_rows)
-            e, f = fn({k: v[sl] for k, v in streams.items()}, rows[sl])
+
+            def report(done: int, total: int, n=n) -> None:
+                if progress is not None:
+                    progress((n + done / max(total, 1)) / len(starts))
+
+            e, f = fn({k: v[sl] for k, v in streams.items()}, rows[sl], report)
             emo.append(e)
             face.append(f)
         return Reactions(emotion=np.concatenate(emo), face_3dmm=np.concatenate(face))
 
-    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int) -> Reactions:
-        """Offline: (B, alpha, T, 25) emotion + (B, alpha, T, 58) 3DMM."""
-        return self._batched(speaker, lambda s, r: self._sampler.offline(s, r, alpha, seed))
+    def generate(self, speaker: SpeakerInput, *, alpha: int, seed: int,
+                 progress=None) -> Reactions:
+        """Offline: (B, alpha, T, 25) emotion + (B, alpha, T, 58) 3DMM. ``progress``: called
+        with the fraction of this call's work done (0..1) after each chunk of windows (the
+        harness's progress bar)."""
+        return self._batched(speaker,
+                             lambda s, r, rep: self._sampler.offline(s, r, alpha, seed, rep),
+                             progress)
 
     def generate_online(self, speaker: SpeakerInput, *, start: int, alpha: int,
                         seed: int) -> Reactions:
         """Online: frames [start, end) from the speaker prefix [0, end), causal."""
         return self._batched(speaker,
-                             lambda s, r: self._sampler.online(s, r, alpha, seed, start))
+                             lambda s, r, _: self._sampler.online(s, r, alpha, seed, start))
 
 
 class ReactDiffNoMMT(ReactDiff):

@@ -8,6 +8,7 @@ never views of the full arrays -- and keeps the returned frames [start, end).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,12 +24,25 @@ from reactbench.predictions import Predictions, check_reactions
 from reactbench.tracebacks import exception_location, model_sources
 
 
-def progress_bar(iterable: Iterable, *, total: int, desc: str, enabled: bool) -> Iterable:
-    """``iterable`` with a progress bar when ``enabled`` and stderr is a terminal."""
-    if not enabled:
+def progress_bar(iterable: Iterable | None, *, total: int, desc: str, enabled: bool,
+                 unit: str = "it") -> Iterable:
+    """``iterable`` with a progress bar when ``enabled`` and stderr is a terminal; with
+    ``iterable`` None, a bar of ``total`` units advanced by its ``update(n)`` (fractions too;
+    a silent one when not ``enabled``)."""
+    if not enabled and iterable is not None:
         return iterable
-    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True,
-                disable=None)  # no bar when stderr is not a terminal (logs, pipes)
+    return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True, unit=unit,
+                # no bar when stderr is not a terminal (logs, pipes)
+                disable=None if enabled else True)
+
+
+def _takes_progress(fn) -> bool:
+    """Whether ``fn`` (a model's generate) accepts a ``progress`` keyword."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "progress" in params
 
 
 def batches(n: int, batch_size: int) -> list[np.ndarray]:
@@ -124,21 +138,32 @@ def generate_offline(model, data, *, alpha: int, seed: int, batch_size: int = 32
                      check_range: bool = True, progress: bool = False, name: str = "model",
                      keep_face: bool = True) -> Predictions:
     """Offline predictions (N, alpha, T, 25) for every row of ``data`` (plus the model's 3DMM
-    (N, alpha, T, 58) when it returns them and ``keep_face``)."""
+    (N, alpha, T, 58) when it returns them and ``keep_face``). The progress bar counts rows;
+    a model whose ``generate`` takes ``progress`` reports the fraction of each batch done."""
     n, t = data.n, data.frames
     emotion = np.empty((n, alpha, t, EMOTION_DIM), dtype=np.float32)
     face: np.ndarray | None = None
     listener = bool(getattr(model, "needs_listener", False))
-    todo = batches(n, batch_size)
-    for rows in progress_bar(todo, total=len(todo), desc=f"{name} offline", enabled=progress):
+    bar = progress_bar(None, total=n, desc=f"{name} offline", enabled=progress, unit="row")
+    report = progress and _takes_progress(model.generate)
+    for rows in batches(n, batch_size):
         inp = speaker_input(data, rows, t, with_listener=listener)
+
+        def advance(fraction: float, done: int = int(rows[0]), size: int = len(rows)) -> None:
+            step = done + min(max(float(fraction), 0.0), 1.0) * size - bar.n
+            if step > 0:
+                bar.update(step)
+
+        kw = {"progress": advance} if report else {}
         out = call_model(model, name, "generate", rows,
-                         lambda inp=inp: model.generate(inp, alpha=alpha, seed=seed))
+                         lambda inp=inp, kw=kw: model.generate(inp, alpha=alpha, seed=seed, **kw))
+        advance(1.0)
         emo, fc = check_reactions(out, model=name, batch=len(rows), alpha=alpha, frames=t,
                                   rows=rows, clip_ids=inp.clip_ids, check_range=check_range)
         emotion[rows] = emo
         if keep_face:
             face = _store_face(face, fc, rows, (n, alpha, t, FACE_3DMM_DIM), rows[0] == 0, name)
+    bar.close()
     return Predictions(emotion=emotion, face_3dmm=face, speaker_ids=list(data.speaker_ids))
 
 

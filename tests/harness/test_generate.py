@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from reactbench import registry
@@ -73,3 +74,57 @@ def test_every_call_of_user_code_names_its_line(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match=r"raised ZeroDivisionError: division by zero \(in "
                                          r"cache_identity; at \S*test_generate\.py:\d+ `"):
         call_model(model, "m", "cache_identity", None, lambda: 1 / 0)
+
+
+class _Bar:
+    """Records what generate_offline shows on its progress bar."""
+
+    def __init__(self, iterable=None, *, total, unit="it", **_):
+        self.total, self.unit, self.n, self.shown = total, unit, 0.0, []
+
+    def update(self, step):
+        self.n += step
+        self.shown.append(round(self.n, 6))
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("reports", [True, False])
+def test_offline_bar_counts_rows_and_a_models_own_progress(tiny_dataset, monkeypatch, reports):
+    """The offline bar counts rows; a model whose generate takes ``progress`` moves it within a
+    batch (fractions of the batch), one without it after each batch."""
+    from reactbench.harness import generate
+    from reactbench.models import Reactions
+
+    bars = []
+    monkeypatch.setattr(generate, "tqdm", lambda *a, **k: bars.append(_Bar(*a, **k)) or bars[-1])
+    data = load_split(tiny_dataset, "test", neighbours=False)
+
+    class Plain:
+        def generate(self, speaker, *, alpha, seed):
+            b, t = speaker.emotion.shape[:2]
+            return Reactions(emotion=np.zeros((b, alpha, t, 25), np.float32))
+
+    class Reporting(Plain):
+        def generate(self, speaker, *, alpha, seed, progress=None):
+            self.given = progress
+            for f in (0.25, 0.5, 0.5, 1.0) if progress is not None else ():
+                progress(f)
+            return super().generate(speaker, alpha=alpha, seed=seed)
+
+    model = Reporting() if reports else Plain()
+    generate_offline(model, data, alpha=2, seed=0, batch_size=4, progress=True, keep_face=False)
+    (bar,) = bars
+    assert bar.total == data.n and bar.unit == "row" and bar.n == pytest.approx(data.n)
+    ends = [min(s + 4, data.n) for s in range(0, data.n, 4)]
+    if reports:
+        first = min(4, data.n)
+        assert bar.shown[:3] == [0.25 * first, 0.5 * first, first]
+        assert set(ends) <= set(bar.shown)
+    else:
+        assert bar.shown == ends
+    bars.clear()
+    generate_offline(model, data, alpha=2, seed=0, batch_size=4, progress=False, keep_face=False)
+    assert bars[0].total == data.n  # a silent bar; the model gets no progress callback
+    assert getattr(model, "given", None) is None

@@ -273,3 +273,26 @@ def test_inference_fusion_keeps_the_function():
     assert fused < linears
     torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(again, ref, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("n, chunk, sizes", [(9, 4, [3, 3, 3]), (10, 4, [4, 4, 2]), (3, 8, [3])])
+def test_sample_windows_runs_equal_chunks_and_reports_each(n, chunk, sizes):
+    cfg = tiny_config("reactdiff")
+    net = ReactDiffNet(cfg.model, {s.name: WIDTHS[s.name] for s in cfg.model.streams}).eval()
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(n, net.cond_in, generator=g)
+    noise = torch.randn(n, cfg.model.window, cfg.model.latent_dim, generator=g)
+    seen, reports = [], []
+    ddim = net.diffusion.ddim_sample
+
+    def spy(unet, x, cond, steps=None):
+        seen.append(x.shape[0])
+        return ddim(unet, x, cond, steps)
+
+    net.diffusion.ddim_sample = spy
+    out = net.sample_windows(feats, noise, steps=2, chunk=chunk,
+                             progress=lambda done, total: reports.append((done, total)))
+    assert seen == sizes
+    assert reports == [(sum(sizes[:i + 1]), n) for i in range(len(sizes))]
+    whole = net.sample_windows(feats, noise, steps=2, chunk=n)  # windows are independent
+    torch.testing.assert_close(out, whole, rtol=1e-5, atol=1e-5)

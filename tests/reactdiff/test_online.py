@@ -288,6 +288,35 @@ def test_gpu_only_options_are_refused_on_cpu(monkeypatch):
             Sampler(_net(), "cpu", **kwargs)
 
 
+def test_cpu_kernels_are_the_default_on_cpu_and_switch_per_sampler():
+    """On a CPU device the UNet runs laid out for the CPU (CpuUNet) unless kernels='torch'; a
+    later Sampler of the same net lays it out once, or restores the module."""
+    from reactbench.reactdiff.cpu_unet import CpuUNet
+    from reactbench.reactdiff.unet import UNet1D
+
+    net = _net()
+    module = net.unet
+    fast = Sampler(net, temperature=0.7)
+    assert fast.kernels == "cpu" and isinstance(net.unet, CpuUNet) and net.unet.unet is module
+    Sampler(net, temperature=0.7)
+    assert isinstance(net.unet, CpuUNet) and net.unet.unet is module  # not wrapped twice
+    plain = Sampler(net, temperature=0.7, kernels="torch")
+    assert plain.kernels == "torch" and net.unet is module and isinstance(module, UNet1D)
+    with pytest.raises(ModelError, match="kernels='cpu' runs in float32"):
+        Sampler(_net(), kernels="cpu", precision="bf16")
+    with pytest.raises(ModelError, match="choose one"):
+        Sampler(_net(), kernels="cpu", compile=True)
+
+
+def test_cpu_kernels_sample_what_the_module_samples():
+    streams, rows = _streams(_net(), b=2, t=30), [4, 1]
+    want = Sampler(_net(), temperature=0.7, kernels="torch").offline(streams, rows, 3, 5)
+    got = Sampler(_net(), temperature=0.7).offline(streams, rows, 3, 5)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+    assert not np.array_equal(got[0], want[0])  # the other path did run
+
+
 def test_online_without_condition_context():
     net = _net(context=False)
     _check_windows(Sampler(net, temperature=0.7), net, _streams(net), [0, 2], 10)

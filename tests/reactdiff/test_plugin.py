@@ -47,6 +47,18 @@ def test_offline_shapes_ranges_and_seeds(model, fake_splits):
     np.testing.assert_allclose(d.emotion[0], a.emotion[2], atol=1e-5)
 
 
+def test_offline_progress_reaches_one_in_steps(model, fake_splits):
+    """generate reports the fraction of its work done after each chunk of windows of each
+    ``batch_rows`` slice (3 rows of 4 windows x alpha 2: 24 windows; 1 row: 8)."""
+    inp = speaker_input(fake_splits[0], [0, 1, 2, 3])
+    seen = []
+    a = model.generate(inp, alpha=2, seed=0, progress=seen.append)
+    assert seen == sorted(seen) and len(seen) == 2 and seen[-1] == pytest.approx(1.0)
+    assert seen[0] == pytest.approx(0.5)  # the first of two slices done
+    b = model.generate(inp, alpha=2, seed=0)
+    np.testing.assert_array_equal(a.emotion, b.emotion)
+
+
 def test_online_is_causal_and_incremental(model, fake_splits):
     split = fake_splits[0]
     rows = [0, 5]
@@ -125,7 +137,8 @@ def test_streaming_option_is_checked(tiny_model, fake_splits):
             plugin.ReactDiff(checkpoint=str(tiny_model), precision="bf16").fit(fake_splits[0])
     with pytest.raises(ModelError, match="option compile='maybe': expected true or false"):
         plugin.ReactDiff(checkpoint=str(tiny_model), compile="maybe")
-    with pytest.raises(ModelError, match="option kernels='cuda': expected one of torch, triton"):
+    with pytest.raises(ModelError,
+                       match="option kernels='cuda': expected one of torch, cpu, triton"):
         plugin.ReactDiff(checkpoint=str(tiny_model), kernels="cuda")
     with pytest.raises(ModelError, match="choose one"):
         plugin.ReactDiff(checkpoint=str(tiny_model), kernels="triton",
