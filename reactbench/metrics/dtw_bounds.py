@@ -294,32 +294,53 @@ def lane_group32(XA, XV, XM, YA, YV, YM, bits, rows, cau, out):
 
 
 @njit(cache=True, error_model="numpy")
-def bound_lanes(X, Y, xr, yr, to, tl, sel, w, lb):
+def scratch32(t: int):
+    """Float32 and int32 scratch for ``bound_lanes`` at up to t frames (reused across groups)."""
+    nf = t * W32 * (2 * _AU + 2 * (_VF + 1) + 2) + 6 * (t + 1) * W32
+    return np.empty(nf, dtype=np.float32), np.empty(2 * t * W32, dtype=np.int32)
+
+
+@njit(cache=True, error_model="numpy")
+def bound_lanes(X, Y, xr, yr, to, tl, sel, w, lb, fbuf, ibuf):
     """Lower bounds lb[sel] of the grouped distances of the pairs ``sel`` (at most W32, equal
     length): pair r is x = X[xr[r], to[r]:to[r] + tl[r]] and y = Y[yr[r], same frames] (f32);
-    ``grouped_bound`` of their float32 lane DTW, 0 for a pair holding a non-finite value."""
+    ``grouped_bound`` of their float32 lane DTW, 0 for a pair holding a non-finite value.
+    fbuf, ibuf: ``scratch32`` of at least this length."""
     t = tl[sel[0]]
-    xa = np.zeros((t, _AU, W32), dtype=np.float32)
-    xv = np.zeros((t, _VF + 1, W32), dtype=np.float32)
-    ya = np.zeros((t, _AU, W32), dtype=np.float32)
-    yv = np.zeros((t, _VF + 1, W32), dtype=np.float32)
-    xm = np.zeros((t, W32), dtype=np.int32)  # padding lanes: zero sequences
-    ym = np.zeros((t, W32), dtype=np.int32)
+    na = t * _AU * W32
+    nv = t * (_VF + 1) * W32
+    xa = fbuf[:na].reshape((t, _AU, W32))
+    ya = fbuf[na:2 * na].reshape((t, _AU, W32))
+    xv = fbuf[2 * na:2 * na + nv].reshape((t, _VF + 1, W32))
+    yv = fbuf[2 * na + nv:2 * na + 2 * nv].reshape((t, _VF + 1, W32))
+    o = 2 * na + 2 * nv
+    cau = fbuf[o:o + 2 * t * W32].reshape((t, 2, W32))
+    o += 2 * t * W32
+    rows = fbuf[o:o + 6 * (t + 1) * W32].reshape((2, 3, t + 1, W32))
+    xm = ibuf[:t * W32].reshape((t, W32))
+    ym = ibuf[t * W32:2 * t * W32].reshape((t, W32))
+    nl = sel.shape[0]
+    for lane in range(nl, W32):  # padding lanes: zero sequences
+        xa[:, :, lane] = 0.0
+        ya[:, :, lane] = 0.0
+        xv[:, :, lane] = 0.0
+        yv[:, :, lane] = 0.0
+        xm[:, lane] = 0
+        ym[:, lane] = 0
     norms = np.zeros(W32)
     finite = np.ones(W32, dtype=np.bool_)
     bits = True
-    for lane in range(sel.shape[0]):
+    for lane in range(nl):
         r = sel[lane]
-        o = to[r]
-        bx, fx, nx = fill_lane32(X[xr[r], o:o + t], lane, xa, xv, xm, False)
-        by, fy, ny = fill_lane32(Y[yr[r], o:o + t], lane, ya, yv, ym, True)
+        f = to[r]
+        bx, fx, nx = fill_lane32(X[xr[r], f:f + t], lane, xa, xv, xm, False)
+        by, fy, ny = fill_lane32(Y[yr[r], f:f + t], lane, ya, yv, ym, True)
         bits = bits and bx and by
         finite[lane] = fx and fy
         norms[lane] = nx + ny
     out = np.empty((3, W32), dtype=np.float32)
-    lane_group32(xa, xv, xm, ya, yv, ym, bits, np.empty((2, 3, t + 1, W32), dtype=np.float32),
-                 np.empty((t, 2, W32), dtype=np.float32), out)
-    for lane in range(sel.shape[0]):
+    lane_group32(xa, xv, xm, ya, yv, ym, bits, rows, cau, out)
+    for lane in range(nl):
         lb[sel[lane]] = (grouped_bound(out[0, lane], out[1, lane], out[2, lane], t, norms[lane],
                                        w) if finite[lane] else 0.0)
 
@@ -336,7 +357,8 @@ def lower_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     idx = np.arange(p, dtype=np.int64)
     lb = np.empty(p)
     w = np.array([g[2] for g in DTW_GROUPS], dtype=np.float64)
+    fbuf, ibuf = scratch32(t)
     for g0 in range(0, p, W32):
         bound_lanes(x, y, idx, idx, np.zeros(p, np.int64), np.full(p, t, np.int64),
-                    idx[g0:g0 + W32], w, lb)
+                    idx[g0:g0 + W32], w, lb, fbuf, ibuf)
     return lb

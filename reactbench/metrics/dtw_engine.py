@@ -40,7 +40,7 @@ from numba import njit, parallel_chunksize, prange, types
 from numba.extending import intrinsic
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
-from reactbench.metrics.dtw_bounds import bound_lanes
+from reactbench.metrics.dtw_bounds import bound_lanes, scratch32
 from reactbench.metrics.dtw_cuda import min_grouped_dtw_cuda
 from reactbench.metrics.dtw_simd32 import W32
 from reactbench.metrics.simd_lanes import (
@@ -754,49 +754,83 @@ def _fill_lane_masks(x, lane, ka, kv, km):
 
 
 @njit(cache=True, error_model="numpy")
-def _exact_group(X, Y, xr, yr, to, tl, sel, lims, w, val):
+def _scratch64(t):
+    """float64 and int64 scratch for ``_exact_group`` at up to t frames."""
+    nv = EMOTION_DIM - AU_END
+    nf = t * W * (2 * AU_END + 2 * nv + 2) + 6 * (t + 1) * W
+    return np.empty(nf), np.empty(2 * t * W, dtype=np.int64)
+
+
+@njit(cache=True, error_model="numpy")
+def _exact_group(X, Y, xr, yr, to, tl, sel, lims, w, val, fbuf, ibuf):
     """Exact float64 grouped DTW (``_lane_group``) of the triples ``sel`` (equal length, at most
-    W) -> val[sel]; a lane may stop early (inf) once it cannot reach ``lims[sel]``."""
+    W) -> val[sel]; a lane may stop early (inf) once it cannot reach ``lims[sel]``. fbuf, ibuf:
+    ``_scratch64`` of at least this length."""
     t = tl[sel[0]]
-    xa = np.zeros((t, AU_END, W))
-    xv = np.zeros((t, EMOTION_DIM - AU_END, W))
-    ya = np.zeros((t, AU_END, W))
-    yv = np.zeros((t, EMOTION_DIM - AU_END, W))
-    xm = np.zeros((t, W), dtype=np.int64)
-    ym = np.zeros((t, W), dtype=np.int64)
+    nv = EMOTION_DIM - AU_END
+    na = t * AU_END * W
+    nb = t * nv * W
+    xa = fbuf[:na].reshape((t, AU_END, W))
+    ya = fbuf[na:2 * na].reshape((t, AU_END, W))
+    xv = fbuf[2 * na:2 * na + nb].reshape((t, nv, W))
+    yv = fbuf[2 * na + nb:2 * na + 2 * nb].reshape((t, nv, W))
+    o = 2 * na + 2 * nb
+    cau = fbuf[o:o + 2 * t * W].reshape((t, 2, W))
+    o += 2 * t * W
+    rows = fbuf[o:o + 6 * (t + 1) * W].reshape((2, 3, t + 1, W))
+    xm = ibuf[:t * W].reshape((t, W))
+    ym = ibuf[t * W:2 * t * W].reshape((t, W))
     lim = np.full(W, -np.inf)  # padding lanes never hold the group back
+    nl = sel.shape[0]
+    for lane in range(nl, W):  # padding lanes: zero sequences
+        xa[:, :, lane] = 0.0
+        ya[:, :, lane] = 0.0
+        xv[:, :, lane] = 0.0
+        yv[:, :, lane] = 0.0
+        xm[:, lane] = 0
+        ym[:, lane] = 0
     bits = True
-    for lane in range(sel.shape[0]):
+    for lane in range(nl):
         r = sel[lane]
-        o = to[r]
-        bx = _fill_lane_masks(X[xr[r], o:o + t], lane, xa, xv, xm)
-        by = _fill_lane_masks(Y[yr[r], o:o + t], lane, ya, yv, ym)
+        f = to[r]
+        bx = _fill_lane_masks(X[xr[r], f:f + t], lane, xa, xv, xm)
+        by = _fill_lane_masks(Y[yr[r], f:f + t], lane, ya, yv, ym)
         bits = bits and bx and by
         lim[lane] = lims[r]
     res = np.empty(W)
-    _lane_group(xa, xv, xm, ya, yv, ym, bits, w, lim, np.empty((2, 3, t + 1, W)),
-                np.empty((t, 2, W)), res)
-    for lane in range(sel.shape[0]):
+    _lane_group(xa, xv, xm, ya, yv, ym, bits, w, lim, rows, cau, res)
+    for lane in range(nl):
         val[sel[lane]] = res[lane]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val):
-    """``_exact_group`` over the triples ``tasks``, W at a time, parallel over lane groups."""
+    """``_exact_group`` over the triples ``tasks``, W at a time, parallel over tasks of a few
+    lane groups (one scratch allocation each)."""
     order = tasks[np.argsort(-tl[tasks], kind="mergesort")]
     gp = _lane_groups(order, tl, W)
-    for g in prange(gp.shape[0] - 1):
-        _exact_group(X, Y, xr, yr, to, tl, order[gp[g]:gp[g + 1]], lims, w, val)
+    ng = gp.shape[0] - 1
+    per = 4
+    for c in prange((ng + per - 1) // per):
+        g0 = c * per
+        fbuf, ibuf = _scratch64(tl[order[gp[g0]]])  # longest first: the task's largest T
+        for g in range(g0, min(ng, g0 + per)):
+            _exact_group(X, Y, xr, yr, to, tl, order[gp[g]:gp[g + 1]], lims, w, val, fbuf, ibuf)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _bounds_many(X, Y, xr, yr, to, tl, tasks, w, lb):
-    """Lower bounds lb[tasks] of the triples ``tasks``, W32 at a time, parallel over lane
-    groups."""
+    """Lower bounds lb[tasks] of the triples ``tasks``, W32 at a time, parallel over tasks of a
+    few lane groups (one scratch allocation each)."""
     order = tasks[np.argsort(-tl[tasks], kind="mergesort")]
     gp = _lane_groups(order, tl, W32)
-    for g in prange(gp.shape[0] - 1):
-        bound_lanes(X, Y, xr, yr, to, tl, order[gp[g]:gp[g + 1]], w, lb)
+    ng = gp.shape[0] - 1
+    per = 8  # lane groups per task: one scratch allocation each
+    for c in prange((ng + per - 1) // per):
+        g0 = c * per
+        fbuf, ibuf = scratch32(tl[order[gp[g0]]])  # longest first: the task's largest T
+        for g in range(g0, min(ng, g0 + per)):
+            bound_lanes(X, Y, xr, yr, to, tl, order[gp[g]:gp[g + 1]], w, lb, fbuf, ibuf)
 
 
 @njit(cache=True, error_model="numpy")
