@@ -8,9 +8,11 @@ import torch
 from reactbench.reactdiff import checkpoint as ck
 from reactbench.reactdiff import cuda_graphs, plugin
 from reactbench.reactdiff import sample as sample_mod
+from reactbench.reactdiff.cpu_unet import CpuUNet
 from reactbench.reactdiff.network import ReactDiffNet
 from reactbench.reactdiff.online import StaticKV, decoder_step, encoder_step, pack
 from reactbench.reactdiff.sample import Sampler
+from reactbench.reactdiff.unet import UNet1D
 
 from reactbench.errors import ModelError
 from reactbench.harness import check_causality, generate_online
@@ -291,9 +293,6 @@ def test_gpu_only_options_are_refused_on_cpu(monkeypatch):
 def test_cpu_kernels_are_the_default_on_cpu_and_switch_per_sampler():
     """On a CPU device the UNet runs laid out for the CPU (CpuUNet) unless kernels='torch'; a
     later Sampler of the same net lays it out once, or restores the module."""
-    from reactbench.reactdiff.cpu_unet import CpuUNet
-    from reactbench.reactdiff.unet import UNet1D
-
     net = _net()
     module = net.unet
     fast = Sampler(net, temperature=0.7)
