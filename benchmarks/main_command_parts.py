@@ -8,9 +8,12 @@ COMMIT``: that commit, extracted with ``git archive``; then the working tree) it
 * ``generate``: the embedded synthetic dataset written into the empty cache;
 * ``first_clip``: what one loader worker pays for its first clip of audio features in a new
   process (imports, and any compilation the feature code triggers);
-* then the run command itself, from its result files: ``load`` (the test split into the empty
-  split cache), per baseline ``fit`` + ``generate`` (generation) and ``score`` (the seven
-  metrics, numba compilation included for the first model), and the harness time around them;
+* ``load_test_split_with_audio``: the test split with its audio features (the main command
+  loads them for ReactDiff) in a new process with empty caches;
+* then (unless ``--no-run``) the run command itself, from its result files: ``load`` (the
+  test split without audio, all the baselines need, into the empty split cache), per
+  baseline ``fit`` + ``generate`` (generation) and ``score`` (the seven metrics, numba
+  compilation included for the first model), and the harness time around them;
 * the bit-identity of what the models see: the generated test files (the content hash in the
   result files), the loaded test split's arrays and every printed metric value of both trees
   are compared (``identical``).
@@ -43,9 +46,10 @@ COMMAND = ["run", "--model", "baselines", "--split", "test", "--no-progress"]
 
 # Runs inside the child process (PYTHONPATH = the source tree); prints one JSON line.
 CHILD = r'''
-import glob, hashlib, json, subprocess, sys, time
+import glob, hashlib, json, os, subprocess, sys, time
 from pathlib import Path
-out = Path(sys.argv[1]); first_clip_code = sys.argv[2]
+out = Path(sys.argv[1]); first_clip_code, load_code = sys.argv[2], sys.argv[3]
+with_run = sys.argv[4] == "1"
 t0 = time.perf_counter()
 from reactbench.data import resolve_data
 t_import = time.perf_counter() - t0
@@ -54,14 +58,20 @@ root = resolve_data(None, progress=False)
 t_gen = time.perf_counter() - t0
 wav = sorted(glob.glob(str(root / "test" / "Audio_files" / "**" / "*.wav"), recursive=True))[0]
 t0 = time.perf_counter()
-import os  # a kernel cache of its own: what it compiles must not warm the run's cache
 subprocess.run([sys.executable, "-c", first_clip_code, wav], check=True,
                env={**os.environ, "NUMBA_CACHE_DIR": str(out / "numba-first-clip")})
 t_first = time.perf_counter() - t0
-from reactbench.cli import main
-t0 = time.perf_counter()
-rc = main(COMMAND + ["--out", str(out / "runs")])
-t_run = time.perf_counter() - t0
+t0 = time.perf_counter()  # the main command's split load (ReactDiff reads audio) in a new
+subprocess.run([sys.executable, "-c", load_code, str(root)], check=True,  # process, empty caches
+               env={**os.environ, "NUMBA_CACHE_DIR": str(out / "numba-audio-load"),
+                    "REACTBENCH_CACHE": str(out / "cache-audio-load")})
+t_audio_load = time.perf_counter() - t0
+rc, t_run = 0, 0.0
+if with_run:
+    from reactbench.cli import main
+    t0 = time.perf_counter()
+    rc = main(COMMAND + ["--out", str(out / "runs")])
+    t_run = time.perf_counter() - t0
 from reactbench.data import load_split
 d = load_split(root, "test")
 h = hashlib.sha256()
@@ -70,9 +80,15 @@ for a in (d.speaker_emotion, d.listener_emotion, d.speaker_3dmm, d.listener_3dmm
           *(d.listener_audio[k] for k in sorted(d.listener_audio))):
     h.update(str((a.dtype, a.shape)).encode()); h.update(a.tobytes())
 print("RESULT " + json.dumps({"rc": rc, "import_s": t_import, "generate_s": t_gen,
-      "first_clip_s": t_first, "run_s": t_run, "split_sha256": h.hexdigest(),
+      "first_clip_s": t_first, "audio_load_s": t_audio_load, "run_s": t_run,
+      "split_sha256": h.hexdigest(),
       "source": str(Path(sys.modules["reactbench"].__file__).parent)}))
 '''.replace("COMMAND", repr(COMMAND))
+
+AUDIO_LOAD = (
+    "import sys; from reactbench.data import load_split; "
+    "load_split(sys.argv[1], 'test', audio=True, neighbours=True)"
+)
 
 FIRST_CLIP = (
     "import sys, time; t = time.perf_counter(); "
@@ -120,14 +136,15 @@ def extract(rev: str, dest: Path, old: str | None = None, paths: list[str] | Non
     return dest
 
 
-def run_tree(label: str, src: Path, work: Path) -> dict:
+def run_tree(label: str, src: Path, work: Path, with_run: bool = True) -> dict:
     """The phases of one source tree in a fresh child process with empty caches."""
     work.mkdir(parents=True)
     env = {**os.environ, "PYTHONPATH": str(src), "REACTBENCH_CACHE": str(work / "cache"),
            "NUMBA_CACHE_DIR": str(work / "numba")}
     before = loadavg()
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(work), FIRST_CLIP], env=env,
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(work), FIRST_CLIP, AUDIO_LOAD,
+                           "1" if with_run else "0"], env=env,
                           cwd=work, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -146,20 +163,24 @@ def run_tree(label: str, src: Path, work: Path) -> dict:
         }
     content = {json.loads(p.read_text())["dataset"].get("content_hash")
                for p in (work / "runs").glob("*.json")}
-    load = next(iter(models.values()))["load_s"]
-    per_model = sum(m["total_s"] - m["load_s"] for m in models.values())
     phases = {
         "generate_dataset_s": res["generate_s"],
         "first_clip_new_process_s": res["first_clip_s"],
-        "load_test_split_s": load,
-        "baselines_fit_generate_s": sum(m["fit_s"] + m["generate_s"] for m in models.values()),
-        "scoring_s": sum(m["score_s"] for m in models.values()),
-        "scoring_first_model_s": max(m["score_s"] for m in models.values()),
-        "harness_around_models_s": per_model - sum(m["fit_s"] + m["generate_s"] + m["score_s"]
-                                                   for m in models.values()),
-        "run_command_s": res["run_s"],
-        "child_process_wall_s": wall,
+        "load_test_split_with_audio_new_process_s": res["audio_load_s"],
     }
+    if models:
+        per_model = sum(m["total_s"] - m["load_s"] for m in models.values())
+        fit_gen = sum(m["fit_s"] + m["generate_s"] for m in models.values())
+        scoring = sum(m["score_s"] for m in models.values())
+        phases.update({
+            "load_test_split_no_audio_s": next(iter(models.values()))["load_s"],
+            "baselines_fit_generate_s": fit_gen,
+            "scoring_s": scoring,
+            "scoring_first_model_s": max(m["score_s"] for m in models.values()),
+            "harness_around_models_s": per_model - fit_gen - scoring,
+            "run_command_s": res["run_s"],
+        })
+    phases["child_process_wall_s"] = wall
     return {"label": label, "source": res["source"], "loadavg_before": before,
             "loadavg_after": loadavg(), "phases": {k: round(v, 2) for k, v in phases.items()},
             "split_sha256": res["split_sha256"], "dataset_content_hash": sorted(content),
@@ -178,6 +199,8 @@ def main() -> None:
     ap.add_argument("--before", help="revision of the old code (omit: the new code only)")
     ap.add_argument("--paths", nargs="*", default=[],
                     help="with --before: only these paths come from it (default: all)")
+    ap.add_argument("--no-run", action="store_true",
+                    help="only the data phases (dataset, first clip, split load with audio)")
     ap.add_argument("--name", default="main_command_parts_cpu2",
                     help="result file name under benchmarks/results/ (without .json)")
     args = ap.parse_args()
@@ -188,9 +211,11 @@ def main() -> None:
         tmp = Path(tmp)
         if before:
             old = extract(after, tmp / "old-src", before, args.paths)
-            runs.append(run_tree(f"before ({before[:10]})", old, tmp / "old"))
+            runs.append(run_tree(f"before ({before[:10]} paths)" if args.paths
+                                 else f"before ({before[:10]})", old, tmp / "old",
+                                 not args.no_run))
         new = extract(after, tmp / "new-src")
-        runs.append(run_tree(f"after ({after[:10]})", new, tmp / "new"))
+        runs.append(run_tree(f"after ({after[:10]})", new, tmp / "new", not args.no_run))
     names = list(runs[0]["phases"])
     print(f"{'phase':30s}" + "".join(f"{r['label']:>28s}" for r in runs))
     for k in names:
@@ -209,8 +234,9 @@ def main() -> None:
         print("identical:", json.dumps(identical))
     record = {
         "benchmark": "main_command_parts",
-        "command": "reactbench " + " ".join(COMMAND) + " (fresh process, empty REACTBENCH_CACHE"
-                   " and NUMBA_CACHE_DIR)",
+        "command": ("(data phases only) " if args.no_run else "") + "reactbench "
+                   + " ".join(COMMAND) + " (fresh process, empty REACTBENCH_CACHE and "
+                   "NUMBA_CACHE_DIR)",
         "invocation": "python " + " ".join([f"benchmarks/{Path(__file__).name}", *sys.argv[1:]]),
         "hardware": hardware(),
         "after": after,
