@@ -71,16 +71,22 @@ def as_float32(x, name: str) -> np.ndarray:
     """
     arr = as_real_array(x, name)
     if arr.dtype.kind != "f" or arr.dtype.itemsize <= 4:
-        return np.ascontiguousarray(arr, dtype=np.float32)
+        return _writeable(np.ascontiguousarray(arr, dtype=np.float32))
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
     _check_float32_range(arr, out, name)
-    return out
+    return _writeable(out)
 
 
 def as_float64(x, name: str) -> np.ndarray:
     """Convert an array-like to a C-contiguous float64 array (see :func:`as_real_array`)."""
-    return np.ascontiguousarray(as_real_array(x, name), dtype=np.float64)
+    return _writeable(np.ascontiguousarray(as_real_array(x, name), dtype=np.float64))
+
+
+def _writeable(arr: np.ndarray) -> np.ndarray:
+    """``arr``, copied when read-only (e.g. memory-mapped): numba types read-only arrays apart
+    and would compile every kernel a second time for them."""
+    return arr if arr.flags.writeable else arr.copy()
 
 
 def _check_float32_range(src: np.ndarray, out: np.ndarray, name: str) -> None:
