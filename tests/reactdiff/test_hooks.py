@@ -105,8 +105,8 @@ def test_train_and_ablate_flags_come_from_the_reactdiff_hooks():
     """ReactDiff's hooks give ``train`` and ``ablate`` the flags they always had."""
     assert _flags("train") == [
         "-h", "--help", "--model", "--stage", "--preset", "--device", "--data", "--protocol",
-        "--out", "--resume", "--seed", "--config", "--epochs", "--max-steps", "--precision", "--compile",
-        "--half-export", "--frames", "--no-progress", "--stage1-from", "--gpus"]
+        "--out", "--resume", "--seed", "--config", "--epochs", "--max-steps", "--precision",
+        "--compile", "--half-export", "--frames", "--no-progress", "--stage1-from", "--gpus"]
     assert _flags("ablate") == [
         "-h", "--help", "--model", "--variants", "--preset", "--data", "--split", "--task",
         "--samples", "--seed", "--train-seeds", "--device", "--runs", "--retrain", "--epochs",
