@@ -14,9 +14,9 @@ COMMIT``: that commit, extracted with ``git archive``; then the working tree) it
   test split without audio, all the baselines need, into the empty split cache), per
   baseline ``fit`` + ``generate`` (generation) and ``score`` (the seven metrics, numba
   compilation included for the first model), and the harness time around them;
-* the bit-identity of what the models see: the generated test files (the content hash in the
-  result files), the loaded test split's arrays and every printed metric value of both trees
-  are compared (``identical``).
+* the bit-identity of what the models see: the generated dataset files (the content hash of
+  each split), the loaded test split's arrays and every printed metric value of both trees are
+  compared (``identical``).
 
 Both trees are extracted with ``git archive`` (committed code only): ``--after`` (default HEAD)
 and, with ``--before REV``, the same tree with the paths given by ``--paths`` taken from REV
@@ -72,7 +72,8 @@ if with_run:
     t0 = time.perf_counter()
     rc = main(COMMAND + ["--out", str(out / "runs")])
     t_run = time.perf_counter() - t0
-from reactbench.data import load_split
+from reactbench.data import dataset_identity, load_split
+content = [dataset_identity(root, split)["content_hash"] for split in ("train", "val", "test")]
 d = load_split(root, "test")
 h = hashlib.sha256()
 for a in (d.speaker_emotion, d.listener_emotion, d.speaker_3dmm, d.listener_3dmm,
@@ -81,7 +82,7 @@ for a in (d.speaker_emotion, d.listener_emotion, d.speaker_3dmm, d.listener_3dmm
     h.update(str((a.dtype, a.shape)).encode()); h.update(a.tobytes())
 print("RESULT " + json.dumps({"rc": rc, "import_s": t_import, "generate_s": t_gen,
       "first_clip_s": t_first, "audio_load_s": t_audio_load, "run_s": t_run,
-      "split_sha256": h.hexdigest(),
+      "split_sha256": h.hexdigest(), "content_hashes": content,
       "source": str(Path(sys.modules["reactbench"].__file__).parent)}))
 '''.replace("COMMAND", repr(COMMAND))
 
@@ -161,8 +162,6 @@ def run_tree(label: str, src: Path, work: Path, with_run: bool = True) -> dict:
             "total_s": t["total"], "load_s": t["load"], "metrics_s": t.get("metrics", {}),
             "values": {m: e["value"] for m, e in rec["metrics"].items()},
         }
-    content = {json.loads(p.read_text())["dataset"].get("content_hash")
-               for p in (work / "runs").glob("*.json")}
     phases = {
         "generate_dataset_s": res["generate_s"],
         "first_clip_new_process_s": res["first_clip_s"],
@@ -183,7 +182,7 @@ def run_tree(label: str, src: Path, work: Path, with_run: bool = True) -> dict:
     phases["child_process_wall_s"] = wall
     return {"label": label, "source": res["source"], "loadavg_before": before,
             "loadavg_after": loadavg(), "phases": {k: round(v, 2) for k, v in phases.items()},
-            "split_sha256": res["split_sha256"], "dataset_content_hash": sorted(content),
+            "split_sha256": res["split_sha256"], "dataset_content_hashes": res["content_hashes"],
             "models": models, "stderr_tail":
             proc.stderr.splitlines()[-3:]}
 
@@ -227,7 +226,7 @@ def main() -> None:
         a, b = runs
         identical = {
             "split_arrays": a["split_sha256"] == b["split_sha256"],
-            "dataset_files": a["dataset_content_hash"] == b["dataset_content_hash"],
+            "dataset_files": a["dataset_content_hashes"] == b["dataset_content_hashes"],
             "metric_values": {m: a["models"][m]["values"] == b["models"].get(m, {}).get("values")
                               for m in a["models"]},
         }
