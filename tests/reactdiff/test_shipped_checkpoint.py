@@ -43,3 +43,24 @@ def test_shipped_checkpoint_generates_valid_reactions(shipped):
     np.testing.assert_allclose(emo[..., 17:].sum(-1), 1, atol=1e-4)
     online = model.generate_online(speaker_input(split, [0], 50), start=0, alpha=2, seed=0)
     assert online.emotion.shape == (1, 2, 50, 25)
+
+
+def test_shipped_mars_checkpoint_fits_the_synthetic_mars_data():
+    """The REACT2025/2026 default: small, 30-frame windows, the MARS streams, and trained on
+    the embedded synthetic MARS dataset (its recorded identity is the harness's)."""
+    from reactbench.reactdiff.clip_job import harness_identity
+
+    from reactbench.data.mars_synthetic import GENERATOR_VERSION  # only this test needs them
+    from reactbench.data.resolve import resolve_mars_data
+
+    if not ck.SHIPPED_MARS.is_file():
+        pytest.fail(f"the shipped MARS checkpoint {ck.SHIPPED_MARS} is missing")
+    mars = ck.read_checkpoint(ck.SHIPPED_MARS)
+    assert ck.SHIPPED_MARS.stat().st_size < 10 * 2**20
+    assert mars["variant"] == "reactdiff" and mars["config"]["preset"] == "small"
+    assert mars["config"]["model"]["window"] == 30 and mars["widths"]["wav2vec"] == 768
+    assert mars["sampling"]["temperature"] in mars["config"]["train"]["temperatures"]
+    train = mars["dataset"]["train"]
+    assert train["layout"] == "mars" and train["generator"]["version"] == GENERATOR_VERSION
+    ck.check_dataset(mars, harness_identity(resolve_mars_data(None, progress=False), "train"),
+                     "cmd")
