@@ -269,10 +269,17 @@ class ReactDiff:
         self._root = getattr(train, "root", None)
 
     def _check_inputs(self, cfg, train) -> None:
-        """Fail before generation if the data lacks a configured stream (e.g. audio)."""
-        person_streams(cfg.model.streams, train.speaker_emotion[:1, :1], train.speaker_3dmm[:1, :1],
-                       {k: v[:1, :1] for k, v in train.speaker_audio.items()},
-                       train.speaker_ids[:1], getattr(train, "root", None), "speaker")
+        """Fail before generation if the data lacks a configured stream (e.g. audio). A split
+        of variable-length clips (lists; the REACT2025/2026 harness loads it without audio)
+        has its other streams checked on its first clip."""
+        clips = isinstance(train.speaker_emotion, list)
+        specs = [s for s in cfg.model.streams if not (clips and s.source.startswith("audio:"))]
+        first = (lambda x: np.asarray(x[0])[None, :1]) if clips else (lambda x: x[:1, :1])
+        ids = train.sample_ids if clips else train.speaker_ids
+        if specs:
+            person_streams(specs, first(train.speaker_emotion), first(train.speaker_3dmm),
+                           {k: first(v) for k, v in train.speaker_audio.items()},
+                           ids[:1], getattr(train, "root", None), "speaker")
 
     def _streams(self, speaker: SpeakerInput) -> dict[str, np.ndarray]:
         if self._sampler is None:
