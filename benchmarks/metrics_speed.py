@@ -11,12 +11,13 @@ cores:
   of 32) form a closed sub-problem that reactbench scores too, for an exact value comparison;
 * reactbench's ``compute_metrics`` at FULL size: all seven metrics, and FRDist alone;
 * with ``--device cuda``: the GPU DTW engine on the full-size FRDist (host-to-device transfers
-  and input checks included), and its difference from the CPU engine per (speaker, generation).
+  and input checks included), and its difference from the CPU engine per (speaker, generation)
+  (``benchmarks/metrics_gpu.py`` compares every GPU engine and metric).
 
 Prints a table and writes ``<results-dir>/<name>.json`` and ``.md`` with the machine description.
 
     python benchmarks/metrics_speed.py --official-rows 64            # 2-core dev box
-    python benchmarks/metrics_speed.py --device cuda --name metrics_speed_h100
+    python benchmarks/metrics_speed.py --device cuda --name metrics_speed_<gpu>
 """
 
 from __future__ import annotations

@@ -155,7 +155,8 @@ def machine(rel: str) -> str:
 
 # ----------------------------------------------------------------------------- blocks
 APPROPRIATE = ("FRCorr", "FRDist", "FRDiv")
-SPEED = {"cpu2": f"{BENCH}/metrics_speed_cpu2.json", "h100": f"{BENCH}/metrics_speed_h100.json"}
+SPEED = {"cpu2": f"{BENCH}/metrics_speed_cpu2.json", "h100": f"{BENCH}/metrics_gpu_h100.json",
+         "frdist_cpu2": f"{BENCH}/frdist_cpu2.json"}
 MAIN_LOG = f"{BENCH}/sources/main_command_cpu2.log"
 ONLINE = [f"{BENCH}/reactdiff_online_{preset}_{gpu}.json" for gpu in ("h200", "h100")
           for preset in ("paper", "small")]
@@ -182,16 +183,20 @@ VAL_SEEDS = {
 
 
 def speed_summary() -> str:
-    """README: FRDist and all seven metrics, official loop vs reactbench; FRDist on a GPU."""
-    cpu, gpu = load(SPEED["cpu2"]), load(SPEED["h100"])
+    """README: FRDist and all seven metrics, official loop vs reactbench, on CPUs and a GPU."""
+    cpu, gpu, fr = load(SPEED["cpu2"]), load(SPEED["h100"]), load(SPEED["frdist_cpu2"])
     t = cpu["table"]
-    rows = [[MACHINES["cpu2"], "FRDist", f"{t['FRDist']['official_s']:.0f} s (extrapolated)",
-             f"{t['FRDist']['reactbench_s']:.1f} s", f"{t['FRDist']['speedup']:.1f}x"],
+    pruned = fr["table"]["engine, pruned"]
+    epyc = f"2-core {fr['hardware']['cpu_model']}"
+    rows = [[epyc, "FRDist", f"{fr['official']['cpu_s_full']:.0f} s CPU (extrapolated)",
+             f"{pruned['cpu_s']:.0f} s CPU", f"{pruned['speedup_cpu']:.1f}x"],
             [MACHINES["cpu2"], "all seven", f"{t['all (reported metrics)']['official_s']:.0f} s",
              f"{t['all (reported metrics)']['reactbench_s']:.1f} s",
              f"{t['all (reported metrics)']['speedup']:.1f}x"],
             [MACHINES["h100"] + ", `device=\"cuda\"`", "FRDist", "-",
-             f"{gpu['gpu']['median_s']:.2f} s incl. transfers", "-"]]
+             f"{gpu['frdist_engines']['strips']['median_s']:.2f} s incl. transfers", "-"],
+            [MACHINES["h100"] + ", `device=\"cuda\"`", "all seven", "-",
+             f"{gpu['compute_metrics']['all_seven_gpu_s']:.2f} s", "-"]]
     return table(["machine", "metric", "official loop", "reactbench", "speed-up"], rows)
 
 
@@ -214,14 +219,31 @@ def speed_detail() -> str:
 
 
 def speed_gpu() -> str:
-    """docs/benchmarks.md: the GPU DTW engine."""
-    g = load(SPEED["h100"])["gpu"]
-    return (f"- full-size FRDist through the {g['engine']} engine, transfers included: median "
-            f"{g['median_s']:.2f} s over {len(g['runs_s'])} runs ("
-            + ", ".join(f"{s:.2f}" for s in g["runs_s"]) + " s); through "
-            f"`compute_metrics(..., device=\"cuda\")`: {g['compute_metrics_FRDist_s']:.2f} s;\n"
-            f"- against the CPU engine per (speaker, generation): max relative difference "
-            f"{g['max_rel_diff_vs_cpu']:.1e}.")
+    """docs/benchmarks.md: the GPU engines against the CPU engine."""
+    g = load(SPEED["h100"])
+    eng, cm, rg = g["frdist_engines"], g["compute_metrics"], g["ragged_frdist"]
+    per = "; ".join(f"{name} engine {e['median_s']:.2f} s, " + (
+        "bit-identical to the CPU engine" if e["bit_identical"] else
+        f"max abs. difference {e['max_abs_diff_vs_cpu']:.1e} from the CPU engine")
+        for name, e in eng.items())
+    lines = [f"- full-size FRDist (N {g['n']}, alpha {g['alpha']}, T {g['frames']}, "
+             f"{g['triples']} triples), transfers included, median of "
+             f"{len(eng['strips']['runs_s'])} runs: {per}"]
+    lines.append(f"- the strips engine's kernels alone: {g['strips_sweep']['best']}, "
+                 f"{g['strips_sweep']['configs'][g['strips_sweep']['best']]['kernels_s']:.2f} s;"
+                 f" host-to-device copy {g['strips_sweep']['host_to_device_s']:.2f} s")
+    lines.append(f"- all seven metrics through `compute_metrics(..., device=\"cuda\")`: "
+                 f"{cm['all_seven_gpu_s']:.2f} s (FRDist on the GPU beside the others on "
+                 f"{g['machine']['cpus_usable']} CPU threads; the same call on the CPU: "
+                 f"{cm['all_seven_cpu_s']:.2f} s); largest relative difference of a value: "
+                 f"{cm['max_rel_diff']:.1e}")
+    lines.append(f"- REACT2025 FRDist on {rg['clips']} variable-length clips (58 to 3000 "
+                 f"frames, alpha {rg['alpha']}, K {rg['targets']}): {rg['gpu_median_s']:.2f} s on"
+                 f" the GPU, {rg['cpu_engine_s']:.1f} s for the CPU engine on "
+                 f"{g['machine']['cpus_usable']} threads, "
+                 + ("bit-identical" if rg["bit_identical"] else
+                    f"max abs. difference {rg['max_abs_diff_vs_cpu']:.1e}"))
+    return "\n".join(lines)
 
 
 def agreement() -> str:
