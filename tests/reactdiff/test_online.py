@@ -290,14 +290,15 @@ def test_gpu_only_options_are_refused_on_cpu(monkeypatch):
             Sampler(_net(), "cpu", **kwargs)
 
 
-def test_cpu_kernels_are_the_default_on_cpu_and_switch_per_sampler():
-    """On a CPU device the UNet runs laid out for the CPU (CpuUNet) unless kernels='torch'; a
+def test_cpu_kernels_switch_per_sampler():
+    """kernels='cpu' lays the UNet out for the CPU (CpuUNet); the default keeps the module; a
     later Sampler of the same net lays it out once, or restores the module."""
     net = _net()
     module = net.unet
-    fast = Sampler(net, temperature=0.7)
+    assert Sampler(net, temperature=0.7).kernels == "torch" and net.unet is module
+    fast = Sampler(net, temperature=0.7, kernels="cpu")
     assert fast.kernels == "cpu" and isinstance(net.unet, CpuUNet) and net.unet.unet is module
-    Sampler(net, temperature=0.7)
+    Sampler(net, temperature=0.7, kernels="cpu")
     assert isinstance(net.unet, CpuUNet) and net.unet.unet is module  # not wrapped twice
     plain = Sampler(net, temperature=0.7, kernels="torch")
     assert plain.kernels == "torch" and net.unet is module and isinstance(module, UNet1D)
@@ -309,8 +310,8 @@ def test_cpu_kernels_are_the_default_on_cpu_and_switch_per_sampler():
 
 def test_cpu_kernels_sample_what_the_module_samples():
     streams, rows = _streams(_net(), b=2, t=30), [4, 1]
-    want = Sampler(_net(), temperature=0.7, kernels="torch").offline(streams, rows, 3, 5)
-    got = Sampler(_net(), temperature=0.7).offline(streams, rows, 3, 5)
+    want = Sampler(_net(), temperature=0.7).offline(streams, rows, 3, 5)
+    got = Sampler(_net(), temperature=0.7, kernels="cpu").offline(streams, rows, 3, 5)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
     assert not np.array_equal(got[0], want[0])  # the other path did run
