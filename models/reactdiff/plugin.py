@@ -287,10 +287,13 @@ class ReactDiff:
                               speaker.audio, speaker.clip_ids, self._root, "speaker")
 
     def _batched(self, speaker: SpeakerInput, fn, progress=None) -> Reactions:
-        """``fn(streams, rows, report)`` per ``batch_rows`` slice; ``report(done, total)``
-        (windows) reaches ``progress`` as the fraction of all slices' work done."""
+        """``fn(streams, rows, report, starts)`` per ``batch_rows`` slice; ``report(done,
+        total)`` (windows) reaches ``progress`` as the fraction of all slices' work done;
+        ``starts``: the slice's segment starts in their clips (``speaker.spans``) or None."""
         streams = self._streams(speaker)
         rows = np.asarray(speaker.rows)
+        spans = getattr(speaker, "spans", None)
+        clip_starts = None if spans is None else np.asarray(spans)[:, 0]
         emo, face = [], []
         starts = range(0, len(rows), self.batch_rows)
         for n, i in enumerate(starts):
@@ -300,7 +303,8 @@ class ReactDiff:
                 if progress is not None:
                     progress((n + done / max(total, 1)) / len(starts))
 
-            e, f = fn({k: v[sl] for k, v in streams.items()}, rows[sl], report)
+            e, f = fn({k: v[sl] for k, v in streams.items()}, rows[sl], report,
+                      None if clip_starts is None else clip_starts[sl])
             emo.append(e)
             face.append(f)
         return Reactions(emotion=np.concatenate(emo), face_3dmm=np.concatenate(face))
@@ -311,14 +315,15 @@ class ReactDiff:
         with the fraction of this call's work done (0..1) after each chunk of windows (the
         harness's progress bar)."""
         return self._batched(speaker,
-                             lambda s, r, rep: self._sampler.offline(s, r, alpha, seed, rep),
+                             lambda s, r, rep, st: self._sampler.offline(s, r, alpha, seed,
+                                                                         rep, st),
                              progress)
 
     def generate_online(self, speaker: SpeakerInput, *, start: int, alpha: int,
                         seed: int) -> Reactions:
         """Online: frames [start, end) from the speaker prefix [0, end), causal."""
         return self._batched(speaker,
-                             lambda s, r, _: self._sampler.online(s, r, alpha, seed, start))
+                             lambda s, r, _, __: self._sampler.online(s, r, alpha, seed, start))
 
 
 class ReactDiffNoMMT(ReactDiff):

@@ -70,9 +70,18 @@ PRECISIONS = ("fp32", "bf16")
 KERNELS = ("torch", "cpu", "triton")
 
 
-def window_noise(seed: int, row: int, window: int, alpha: int, ws: int, dim: int) -> np.ndarray:
-    return np.random.default_rng([seed, row, window]).standard_normal((alpha, ws, dim),
-                                                                       dtype=np.float32)
+SEGMENT_KEY = 2**30 + 1
+SEGMENT_OFFSET = 2**31  # span starts may be negative (left padding); seeds may not
+
+
+def window_noise(seed: int, row: int, window: int, alpha: int, ws: int, dim: int,
+                 start: int | None = None) -> np.ndarray:
+    """Initial noise (alpha, ws, dim) of window ``window`` of ``row``; ``start``: the clip frame
+    where the row's segment begins when the harness cut the clip (each segment of a clip then
+    draws its own noise), None for whole clips."""
+    key = ([seed, row, window] if start is None else
+           [seed, row, SEGMENT_KEY, int(start) + SEGMENT_OFFSET, window])
+    return np.random.default_rng(key).standard_normal((alpha, ws, dim), dtype=np.float32)
 
 
 def style_uniforms(seed: int, row: int, alpha: int) -> np.ndarray:
@@ -174,13 +183,16 @@ class Sampler:
 
     @torch.inference_mode()
     def latents(self, streams: dict[str, np.ndarray], rows, alpha: int, seed: int,
-                causal: bool, progress: Progress | None = None) -> torch.Tensor:
+                causal: bool, progress: Progress | None = None,
+                starts=None) -> torch.Tensor:
         """(B, alpha, T, L) sampled latents for all windows of the given streams;
-        ``progress(done, total)`` after each chunk of windows."""
+        ``progress(done, total)`` after each chunk of windows; ``starts``: (B,) clip frames
+        where each row's segment begins (see :func:`window_noise`), or None."""
         frames = next(iter(streams.values())).shape[1]
         k = math.ceil(frames / self.ws)
-        noise = np.stack([np.stack([window_noise(seed, int(r), j, alpha, self.ws, self.dim)
-                                    for j in range(k)], axis=1) for r in rows])
+        first = [None] * len(rows) if starts is None else [int(v) for v in starts]
+        noise = np.stack([np.stack([window_noise(seed, int(r), j, alpha, self.ws, self.dim, f)
+                                    for j in range(k)], axis=1) for r, f in zip(rows, first)])
         uni = np.stack([style_uniforms(seed, int(r), alpha) for r in rows])
         noise *= self.temperature
         with self.autocast():
@@ -197,10 +209,11 @@ class Sampler:
         return (emo.reshape(b, a, t, 25).float().cpu().numpy(),
                 face.reshape(b, a, t, 58).float().cpu().numpy())
 
-    def offline(self, streams, rows, alpha, seed, progress: Progress | None = None):
+    def offline(self, streams, rows, alpha, seed, progress: Progress | None = None,
+                starts=None):
         """(emotion (B, alpha, T, 25), 3DMM (B, alpha, T, 58)); ``progress(done, total)``
-        after each chunk of windows sampled."""
-        return self.decode(self.latents(streams, rows, alpha, seed, False, progress),
+        after each chunk of windows sampled; ``starts``: see :meth:`latents`."""
+        return self.decode(self.latents(streams, rows, alpha, seed, False, progress, starts),
                            causal=False)
 
     @torch.no_grad()

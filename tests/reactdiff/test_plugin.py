@@ -247,3 +247,19 @@ def test_a_team_models_package_runs_beside_reactdiff_in_one_run(tmp_path, tiny_d
     assert done.returncode == 0, done.stdout + done.stderr
     names = sorted(p.name.split("_offline")[0] for p in out.glob("*.json"))
     assert names == ["reactdiff", "team"]
+
+
+def test_segments_of_one_clip_draw_their_own_noise(tiny_model, fake_splits):
+    """Two harness segments of one clip (same row, other spans) start from other noise and are
+    reproducible; a whole clip (no spans) keeps its row-keyed noise."""
+    split = fake_splits[0]
+    model = plugin.ReactDiff(checkpoint=str(tiny_model))
+    model.fit(split)
+    base = speaker_input(split, [0, 0])
+    whole = model.generate(base, alpha=2, seed=0).emotion
+    np.testing.assert_array_equal(whole[0], whole[1])
+    t = base.emotion.shape[1]
+    cut = dataclasses.replace(base, spans=np.array([[-20, t - 20], [750, 750 + t]]))
+    parts = model.generate(cut, alpha=2, seed=0).emotion
+    assert not np.array_equal(parts[0], parts[1])
+    np.testing.assert_array_equal(model.generate(cut, alpha=2, seed=0).emotion, parts)
