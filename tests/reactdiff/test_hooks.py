@@ -106,11 +106,12 @@ def test_train_and_ablate_flags_come_from_the_reactdiff_hooks():
     assert _flags("train") == [
         "-h", "--help", "--model", "--stage", "--preset", "--device", "--data", "--protocol",
         "--out", "--resume", "--seed", "--config", "--epochs", "--max-steps", "--precision",
-        "--compile", "--half-export", "--frames", "--no-progress", "--stage1-from", "--gpus"]
+        "--compile", "--half-export", "--frames", "--no-progress", "--stage1-from", "--gpus",
+        "--traceback"]
     assert _flags("ablate") == [
         "-h", "--help", "--model", "--variants", "--preset", "--data", "--split", "--task",
         "--samples", "--seed", "--train-seeds", "--device", "--runs", "--retrain", "--epochs",
-        "--out", "--no-progress"]
+        "--out", "--no-progress", "--traceback"]
 
 
 def test_ablate_variant_names():
