@@ -191,8 +191,9 @@ def load_clips(root: str | Path, split: str, *, bidirectional: bool = False,
         out.listener_audio = {ml.AUDIO_FEATURE_NAME: [cache[c]["features"] for c in listener_ids]}
     if audio:
         out.speaker_wavs = [cache[c]["wav"] for c in inputs]
-    out.identity = clip_identity(root, split, ids, coefficients=coefficients, audio=audio,
-                                 audio_features=bool(audio_features))
+    # every modality's files, whichever were loaded: results of models that read different
+    # modalities of one dataset carry one identity and can share a table
+    out.identity = clip_identity(root, split, ids, audio_features=True)
     return out
 
 
@@ -203,8 +204,8 @@ def read_meta(root: str | Path) -> dict | None:
 
 def clip_identity(root: str | Path, split: str, ids: list[str], *, coefficients: bool = True,
                   audio: bool = True, audio_features: bool = False) -> dict:
-    """{root, split, n_clips, content_hash, files, generator?}: sha256 over every file of the
-    clips ``ids`` that the loader reads (labelled by their path below ``root``, in a fixed
+    """{root, split, n_clips, content_hash, files, generator?}: sha256 over the files of the
+    clips ``ids`` of the given modalities (labelled by their path below ``root``, in a fixed
     order), memoised by the files' sizes and mtimes; equal for copies of a dataset."""
     root = Path(root).expanduser().resolve()
     modalities = [ml.ATTRIBUTES_DIR]
