@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hardware  # noqa: E402  (benchmark-local module)
 import official_loop  # noqa: E402  (benchmark-local module)
 
 BLOCK = 32  # neighbours are drawn inside blocks of this many consecutive rows
@@ -100,14 +101,7 @@ def sub_problem(data: dict, k: int) -> dict:
 
 # ----------------------------------------------------------------------------- machine
 def machine_info() -> dict:
-    info = {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0))}
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu_model"] = next(ln.split(":", 1)[1].strip() for ln in f
-                                     if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        info["cpu_model"] = platform.processor()
+    info = hardware.host()
     try:
         with open("/proc/meminfo") as f:
             kb = int(next(ln for ln in f if ln.startswith("MemTotal")).split()[1])

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -33,6 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from reactbench.predictions import Predictions, load_saved, save_predictions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hardware  # noqa: E402  (benchmark-local module)
 
 ALPHA, SEED = 10, 0
 
@@ -104,16 +106,7 @@ def measure(path: Path, preds: Predictions, packed: bool, repeats: int) -> dict:
 
 
 def machine_info() -> dict:
-    info = {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
-            "numpy": np.__version__, "loadavg_start": list(os.getloadavg())}
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu_model"] = next(ln.split(":", 1)[1].strip() for ln in f
-                                     if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        info["cpu_model"] = platform.processor()
-    return info
+    return {**hardware.host(), "numpy": np.__version__, "loadavg_start": list(os.getloadavg())}
 
 
 def _row(name: str, old: dict, new: dict) -> str:

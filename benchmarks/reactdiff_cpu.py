@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -47,21 +46,15 @@ from reactbench.harness.generate import batches, speaker_input
 from reactbench.harness.scoring import score
 from reactbench.predictions import Predictions
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hardware  # noqa: E402  (benchmark-local module)
+
 TABLE = ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRRea", "FRSyn")
 
 
 def machine_info() -> dict:
-    info = {"python": platform.python_version(), "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+    return {**hardware.host(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "cpu_capability": torch.backends.cpu.get_cpu_capability()}
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu_model"] = next(ln.split(":", 1)[1].strip() for ln in f
-                                     if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        info["cpu_model"] = platform.processor()
-    return info
 
 
 def load() -> dict:
