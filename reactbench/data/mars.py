@@ -191,9 +191,10 @@ def load_clips(root: str | Path, split: str, *, bidirectional: bool = False,
         out.listener_audio = {ml.AUDIO_FEATURE_NAME: [cache[c]["features"] for c in listener_ids]}
     if audio:
         out.speaker_wavs = [cache[c]["wav"] for c in inputs]
-    # every modality's files, whichever were loaded: results of models that read different
-    # modalities of one dataset carry one identity and can share a table
-    out.identity = clip_identity(root, split, ids, audio_features=True)
+    # the facial attributes and coefficients of every clip, whichever modalities were loaded:
+    # models that read different modalities of one dataset carry one identity (and can share
+    # a table), the one a checkpoint records for the data it was trained on
+    out.identity = clip_identity(root, split, ids, audio=False)
     return out
 
 
