@@ -38,3 +38,16 @@ def small_case():
         "speaker": make_emotions(rng, (n, t)),
         "neighbours": make_neighbours(rng, n),
     }
+
+
+def make_smooth_emotions(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """AR(1)-smooth emotions like real clips: runs of AUs, slowly moving VA and FE."""
+    z = rng.standard_normal(shape + (25,))
+    for a in range(1, shape[-1]):
+        z[..., a, :] = 0.95 * z[..., a - 1, :] + 0.3 * z[..., a, :]
+    x = np.empty(z.shape, np.float32)
+    x[..., :15] = z[..., :15] > 0.8
+    x[..., 15:17] = np.tanh(0.8 * z[..., 15:17])
+    fe = np.exp(1.5 * z[..., 17:])
+    x[..., 17:] = fe / fe.sum(-1, keepdims=True)
+    return x

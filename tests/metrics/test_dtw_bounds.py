@@ -10,24 +10,11 @@ from hypothesis.extra.numpy import arrays
 
 from reactbench.metrics import grouped_dtw
 from reactbench.metrics.dtw_bounds import group_bound, lower_bounds
-from tests.metrics.conftest import make_emotions
+from tests.metrics.conftest import make_emotions, make_smooth_emotions
 
 
 def _exact(x, y):
     return np.array([grouped_dtw(a, b) for a, b in zip(x, y)])
-
-
-def _smooth(rng, shape):
-    """AR(1)-smooth emotions like real clips: runs of AUs, slowly moving VA and FE."""
-    z = rng.standard_normal(shape + (25,))
-    for a in range(1, shape[-1]):
-        z[..., a, :] = 0.95 * z[..., a - 1, :] + 0.3 * z[..., a, :]
-    x = np.empty(z.shape, np.float32)
-    x[..., :15] = z[..., :15] > 0.8
-    x[..., 15:17] = np.tanh(0.8 * z[..., 15:17])
-    fe = np.exp(1.5 * z[..., 17:])
-    x[..., 17:] = fe / fe.sum(-1, keepdims=True)
-    return x
 
 
 @pytest.mark.parametrize("t", [1, 2, 3, 8, 17, 60])
@@ -44,7 +31,7 @@ def test_bound_at_most_exact(t, binary_au):
 
 def test_bound_tight_on_smooth_clips():
     rng = np.random.default_rng(5)
-    x, y = _smooth(rng, (8, 200)), _smooth(rng, (8, 200))
+    x, y = make_smooth_emotions(rng, (8, 200)), make_smooth_emotions(rng, (8, 200))
     lb, ex = lower_bounds(x, y), _exact(x, y)
     assert np.all(lb <= ex) and np.all(lb >= 0.999 * ex)
 

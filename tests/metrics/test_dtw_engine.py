@@ -7,19 +7,7 @@ import pytest
 
 from reactbench.metrics import grouped_dtw
 from reactbench.metrics.dtw_engine import min_grouped_dtw, min_grouped_dtw_ragged
-from tests.metrics.conftest import make_emotions, make_neighbours
-
-
-def _smooth(rng, shape):
-    z = rng.standard_normal(shape + (25,))
-    for a in range(1, shape[-1]):
-        z[..., a, :] = 0.95 * z[..., a - 1, :] + 0.3 * z[..., a, :]
-    x = np.empty(z.shape, np.float32)
-    x[..., :15] = z[..., :15] > 0.8
-    x[..., 15:17] = np.tanh(0.8 * z[..., 15:17])
-    fe = np.exp(1.5 * z[..., 17:])
-    x[..., 17:] = fe / fe.sum(-1, keepdims=True)
-    return x
+from tests.metrics.conftest import make_emotions, make_neighbours, make_smooth_emotions
 
 
 def _both(pred, gt, nb, n_jobs=1):
@@ -33,8 +21,8 @@ def test_pruned_bit_identical_on_smooth_clips(seed):
     # neighbours within a few per cent of each other: most pairs are skipped by their bound
     rng = np.random.default_rng(seed)
     n, alpha, t = 6, 3, 80
-    gt = _smooth(rng, (n, t))
-    pred = _smooth(rng, (n, alpha, t))
+    gt = make_smooth_emotions(rng, (n, t))
+    pred = make_smooth_emotions(rng, (n, alpha, t))
     nb = make_neighbours(rng, n, 2, 6)
     for n_jobs in (1, 2):
         pruned, full = _both(pred, gt, nb, n_jobs)
@@ -60,10 +48,10 @@ def test_pruned_bit_identical_random(t):
 def test_ties_and_copies():
     rng = np.random.default_rng(3)
     n, alpha, t = 5, 3, 40
-    gt = _smooth(rng, (n, t))
+    gt = make_smooth_emotions(rng, (n, t))
     gt[1] = gt[0]  # identical neighbours: a tie for the minimum
     gt[3] = gt[2]
-    pred = _smooth(rng, (n, alpha, t))
+    pred = make_smooth_emotions(rng, (n, alpha, t))
     pred[0, 0] = gt[0]  # a generation equal to a neighbour: distance 0
     pred[1, 1] = pred[1, 0]  # identical generations
     pred[2] = np.tile(pred[2, :, :1], (1, t, 1))  # constant sequences
@@ -116,8 +104,8 @@ def test_ragged_pruned_bit_identical():
     rng = np.random.default_rng(8)
     alpha, kk = 3, 4
     lens = [30, 7, 30, 1, 52, 2]
-    pred, off, order = _pack([_smooth(rng, (alpha, t)) for t in lens])
-    tg, _, _ = _pack([_smooth(rng, (kk, t)) for t in lens])
+    pred, off, order = _pack([make_smooth_emotions(rng, (alpha, t)) for t in lens])
+    tg, _, _ = _pack([make_smooth_emotions(rng, (kk, t)) for t in lens])
     tg[1, off[2]:off[3]] = pred[0, off[2]:off[3]]  # a target equal to a generation
     pruned = min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=2, abandon=True)
     full = min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=2, abandon=False)
