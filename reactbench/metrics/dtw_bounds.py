@@ -7,8 +7,9 @@ Cheap classic bounds (per-row or per-column cost minima, envelopes, first/last f
 row minimum during the DP) are far too loose for unconstrained DTW on long clips: on REACT-like
 data they reach about a fifth of the distance, while the neighbours of a generation lie within 5
 to 30 % of each other. The bound here is the same DTW computed in float32, 8 alignments per AVX2
-instruction (``lane_group32``), shrunk by a proven rounding margin; it is typically within 0.1 %
-of the exact distance.
+instruction (``lane_auva32`` for the AU and VA groups, ``lane_fe32`` for FE: two passes, so that
+the engine can bound the cheap groups first), shrunk by a proven rounding margin; it is typically
+within 0.1 % of the exact distance.
 
 Validity (``group_bound``), for one group with k <= 15 columns, equal lengths T, finite inputs
 (a pair holding NaN or inf gets the bound 0), n = 2T + k + 2 and u = 2^-24:
@@ -64,7 +65,7 @@ from reactbench.metrics.dtw_simd32 import (
 )
 
 _AU = 15
-_VF = 10  # VA (2) and FE (8) columns; lane arrays hold one more: the FE squared norm
+_FE = 8  # FE columns; the FE lane arrays hold one more: the row's squared norm
 
 
 @njit(cache=True, error_model="numpy")
@@ -81,27 +82,36 @@ def group_bound(v32: float, t: int, k: int, e: float) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def grouped_bound(v_au: float, v_va: float, v_fe: float, t: int, norms: float, w) -> float:
-    """Lower bound of the grouped distance ``w0 sqrt(D_AU) + w1 sqrt(D_VA) + w2 sqrt(D_FE)``
-    (same operation order as the engine) from the three float32 group values; ``norms`` is the
-    sum of the largest FE squared norms of the two sequences."""
-    e_fe = 16.0 * 2.0**-21 * norms * (1.0 + 2.0**-20)
-    return (w[0] * np.sqrt(group_bound(v_au, t, 15, 0.0))
-            + w[1] * np.sqrt(group_bound(v_va, t, 2, 0.0))
-            + w[2] * np.sqrt(group_bound(v_fe, t, 8, e_fe)))
+def fe_error(norms: float) -> float:
+    """Per-cell absolute error bound e of the float32 FE cost (expanded form) for a pair whose
+    largest FE squared norms sum to ``norms`` (module docstring, step 2)."""
+    return 16.0 * 2.0**-21 * norms * (1.0 + 2.0**-20)
 
 
 @njit(cache=True, error_model="numpy")
-def fill_lane32(x, lane, ka, kv, km, dup):
-    """Copy x (T, 25) f32 into lane ``lane`` of ka (T, 15, W32), kv (T, 11, W32) (VA, FE, and
-    the FE row's squared norm) and the AU masks km (T, W32) int32 (with ``dup`` the mask is
-    stored in both 16-bit halves, the layout ``popxor16`` needs for y).
+def grouped_bound(b_au: float, b_va: float, b_fe: float, w) -> float:
+    """Lower bound of the grouped distance ``w0 sqrt(D_AU) + w1 sqrt(D_VA) + w2 sqrt(D_FE)``
+    (same operation order as the engine) from lower bounds of the three group values
+    (``group_bound``); a group bounded by 0 still gives a bound (step 5)."""
+    return w[0] * np.sqrt(b_au) + w[1] * np.sqrt(b_va) + w[2] * np.sqrt(b_fe)
 
-    Returns (binary, finite, norm): every AU value is 0 or 1; every value is finite; the largest
-    FE squared norm (float64)."""
+
+@njit(cache=True, error_model="numpy")
+def _finite(x) -> bool:
+    """Every value of x (T, 25) is finite."""
+    for a in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            if not np.isfinite(x[a, c]):
+                return False
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def fill_auva32(x, lane, ka, kv, km, dup):
+    """Copy x (T, 25) f32 into lane ``lane`` of ka (T, 15, W32) (AU), kv (T, 2, W32) (VA) and
+    the AU masks km (T, W32) int32 (with ``dup`` the mask is stored in both 16-bit halves, the
+    layout ``popxor16`` needs for y). Returns True when every AU value is 0 or 1."""
     binary = True
-    finite = True
-    top = 0.0
     for a in range(x.shape[0]):
         m = 0
         for c in range(_AU):
@@ -111,56 +121,57 @@ def fill_lane32(x, lane, ka, kv, km, dup):
                 m |= 1 << c
             elif v != 0.0:
                 binary = False
-            finite = finite and np.isfinite(v)
         km[a, lane] = m | (m << 16) if dup else m
-        nrm = 0.0
-        for c in range(_VF):
-            v = x[a, _AU + c]
-            kv[a, c, lane] = v
-            finite = finite and np.isfinite(v)
-            if c >= 2:
-                nrm += np.float64(v) * np.float64(v)
-        kv[a, _VF, lane] = nrm
-        top = max(top, nrm)
-    return binary, finite, top
+        kv[a, 0, lane] = x[a, _AU]
+        kv[a, 1, lane] = x[a, _AU + 1]
+    return binary
 
 
 @njit(cache=True, error_model="numpy")
-def lane_group32(XA, XV, XM, YA, YV, YM, bits, rows, cau, out):
-    """W32 grouped DTWs in float32, lane l = one (x, y) pair of equal length T; writes the
-    accumulated cost of each group, out (3, W32) float32 (AU, VA, FE; no square root).
+def fill_fe32(x, lane, kf):
+    """Copy the FE columns of x (T, 25) f32 into lane ``lane`` of kf (T, 9, W32), the row's
+    squared norm (rounded once from float64) last. Returns the largest squared norm."""
+    top = 0.0
+    for a in range(x.shape[0]):
+        nrm = 0.0
+        for c in range(_FE):
+            v = x[a, _AU + 2 + c]
+            kf[a, c, lane] = v
+            nrm += np.float64(v) * np.float64(v)
+        kf[a, _FE, lane] = nrm
+        top = max(top, nrm)
+    return top
 
-    XA, YA (T, 15, W32) and XV, YV (T, 11, W32) float32, lane-minor (``fill_lane32``); XM, YM
+
+@njit(cache=True, error_model="numpy")
+def lane_auva32(XA, XV, XM, YA, YV, YM, bits, rows, cau, out):
+    """W32 DTWs of the AU and VA groups in float32, lane l = one (x, y) pair of equal length
+    T; writes the accumulated cost of each group, out (2, W32) float32 (no square root).
+
+    XA, YA (T, 15, W32) and XV, YV (T, 2, W32) float32, lane-minor (``fill_auva32``); XM, YM
     (T, W32) int32 AU masks, YM in both 16-bit halves (used when ``bits``: the AU costs of two
-    rows are then one popcount); rows (2, 3, T + 1, W32) and cau (T, 2, W32) float32 scratch.
+    rows are then one popcount); rows (2, 2, T + 1, W32) and cau (T, 2, W32) float32 scratch.
     Rows go in strips of two (a, a + 1) sharing each load of y's frame b; the top row's cells
     feed the bottom row's in registers.
     """
-    t = XA.shape[0]
+    t = XM.shape[0]
     inf = splat32(np.inf)
-    zero = splat32(0.0)
-    m2 = splat32(-2.0)
     st = (t + 1) * W32
-    for g in range(3):  # virtual row -1 (buffer 1): D(-1, -1) = 0
+    for g in range(2):  # virtual row -1 (buffer 1): D(-1, -1) = 0
         for b in range(1, t + 1):
-            store32(rows, (3 + g) * st + b * W32, inf)
-        store32(rows, (3 + g) * st, splat32(0.0))
+            store32(rows, (2 + g) * st + b * W32, inf)
+        store32(rows, (2 + g) * st, splat32(0.0))
     t0 = inf
     t1 = inf
-    t2 = inf
     u0 = inf
     u1 = inf
-    u2 = inf
     for a in range(0, t, 2):
         a2 = a + 1 if a + 1 < t else a  # x frame of the bottom row (a dummy when T is odd)
         s = (a // 2) % 2
-        p0 = (1 - s) * 3 * st
+        p0 = (1 - s) * 2 * st
         p1 = p0 + st
-        p2 = p1 + st
-        n0 = s * 3 * st
+        n0 = s * 2 * st
         n1 = n0 + st
-        n2 = n1 + st
-        xz = pack16(load32(XM, a * W32), load32(XM, a2 * W32))  # rows a, a + 1
         if not bits:
             xa = a * _AU * W32
             za = a2 * _AU * W32
@@ -179,170 +190,242 @@ def lane_group32(XA, XV, XM, YA, YV, YM, bits, rows, cau, out):
                     s2 = add32(s2, mul32(e, e))
                 store32(cau, 2 * b * W32, s1)
                 store32(cau, (2 * b + 1) * W32, s2)
-        xv = a * (_VF + 1) * W32
-        zv = a2 * (_VF + 1) * W32
-        x15 = load32(XV, xv)
-        x16 = load32(XV, xv + W32)
-        x17 = load32(XV, xv + 2 * W32)
-        x18 = load32(XV, xv + 3 * W32)
-        x19 = load32(XV, xv + 4 * W32)
-        x20 = load32(XV, xv + 5 * W32)
-        x21 = load32(XV, xv + 6 * W32)
-        x22 = load32(XV, xv + 7 * W32)
-        x23 = load32(XV, xv + 8 * W32)
-        x24 = load32(XV, xv + 9 * W32)
-        z15 = load32(XV, zv)
-        z16 = load32(XV, zv + W32)
-        z17 = load32(XV, zv + 2 * W32)
-        z18 = load32(XV, zv + 3 * W32)
-        z19 = load32(XV, zv + 4 * W32)
-        z20 = load32(XV, zv + 5 * W32)
-        z21 = load32(XV, zv + 6 * W32)
-        z22 = load32(XV, zv + 7 * W32)
-        z23 = load32(XV, zv + 8 * W32)
-        z24 = load32(XV, zv + 9 * W32)
-        nx = load32(XV, xv + 10 * W32)
-        nz = load32(XV, zv + 10 * W32)
+        x15 = load32(XV, 2 * a * W32)
+        x16 = load32(XV, (2 * a + 1) * W32)
+        z15 = load32(XV, 2 * a2 * W32)
+        z16 = load32(XV, (2 * a2 + 1) * W32)
+        xz = pack16(load32(XM, a * W32), load32(XM, a2 * W32))  # rows a, a + 1
         q0 = load32(rows, p0)
         q1 = load32(rows, p1)
-        q2 = load32(rows, p2)
         store32(rows, n0, inf)
         store32(rows, n1, inf)
-        store32(rows, n2, inf)
         t0 = inf  # D[a, b - 1] per group (top row)
         t1 = inf
-        t2 = inf
         u0 = inf  # D[a + 1, b - 1] per group (bottom row)
         u1 = inf
-        u2 = inf
-        for b in range(t):
-            yb = b * (_VF + 1) * W32
-            y = load32(YV, yb)
-            d = sub32(x15, y)
-            e = sub32(z15, y)
-            sd = mul32(d, d)
-            se = mul32(e, e)
-            y = load32(YV, yb + W32)
-            d = sub32(x16, y)
-            e = sub32(z16, y)
-            cd1 = add32(sd, mul32(d, d))
-            ce1 = add32(se, mul32(e, e))
-            # FE by the expanded form |x|^2 + |y|^2 - 2 x.y, clamped at 0 (the proof's e term)
-            y = load32(YV, yb + 2 * W32)
-            sd = mul32(x17, y)
-            se = mul32(z17, y)
-            y = load32(YV, yb + 3 * W32)
-            sd = fma32(x18, y, sd)
-            se = fma32(z18, y, se)
-            y = load32(YV, yb + 4 * W32)
-            sd = fma32(x19, y, sd)
-            se = fma32(z19, y, se)
-            y = load32(YV, yb + 5 * W32)
-            sd = fma32(x20, y, sd)
-            se = fma32(z20, y, se)
-            y = load32(YV, yb + 6 * W32)
-            sd = fma32(x21, y, sd)
-            se = fma32(z21, y, se)
-            y = load32(YV, yb + 7 * W32)
-            sd = fma32(x22, y, sd)
-            se = fma32(z22, y, se)
-            y = load32(YV, yb + 8 * W32)
-            sd = fma32(x23, y, sd)
-            se = fma32(z23, y, se)
-            y = load32(YV, yb + 9 * W32)
-            sd = fma32(x24, y, sd)
-            se = fma32(z24, y, se)
-            y = load32(YV, yb + 10 * W32)
-            cd2 = max32(fma32(m2, sd, add32(nx, y)), zero)
-            ce2 = max32(fma32(m2, se, add32(nz, y)), zero)
-            o = (b + 1) * W32
-            r0 = load32(rows, p0 + o)
-            r1 = load32(rows, p1 + o)
-            r2 = load32(rows, p2 + o)
-            if bits:  # binary AUs: popcounts of the XOR, both rows at once (exact integers)
+        if bits:  # binary AUs: popcounts of the XOR, both rows at once (exact integers)
+            for b in range(t):
+                y = load32(YV, 2 * b * W32)
+                d = sub32(x15, y)
+                e = sub32(z15, y)
+                sd = mul32(d, d)
+                se = mul32(e, e)
+                y = load32(YV, (2 * b + 1) * W32)
+                d = sub32(x16, y)
+                e = sub32(z16, y)
+                cd = add32(sd, mul32(d, d))
+                ce = add32(se, mul32(e, e))
                 pc = popxor16(xz, load32(YM, b * W32))
-                ca = low16f(pc)
-                cb = high16f(pc)
-            else:
-                ca = load32(cau, 2 * b * W32)
-                cb = load32(cau, (2 * b + 1) * W32)
-            # top row a: diagonal q = D[a-1, b-1], up r = D[a-1, b], left t = D[a, b-1]
-            h0 = add32(ca, min32(t0, min32(q0, r0)))
-            h1 = add32(cd1, min32(t1, min32(q1, r1)))
-            h2 = add32(cd2, min32(t2, min32(q2, r2)))
-            # bottom row a + 1: diagonal t = D[a, b-1], up h = D[a, b], left u = D[a+1, b-1]
-            u0 = add32(cb, min32(u0, min32(t0, h0)))
-            u1 = add32(ce1, min32(u1, min32(t1, h1)))
-            u2 = add32(ce2, min32(u2, min32(t2, h2)))
-            store32(rows, n0 + o, u0)
-            store32(rows, n1 + o, u1)
-            store32(rows, n2 + o, u2)
-            t0 = h0
-            t1 = h1
-            t2 = h2
-            q0 = r0
-            q1 = r1
-            q2 = r2
+                o = (b + 1) * W32
+                r0 = load32(rows, p0 + o)
+                r1 = load32(rows, p1 + o)
+                # top row a: diagonal q = D[a-1, b-1], up r = D[a-1, b], left t = D[a, b-1]
+                h0 = add32(low16f(pc), min32(t0, min32(q0, r0)))
+                h1 = add32(cd, min32(t1, min32(q1, r1)))
+                # bottom row a + 1: diagonal t = D[a, b-1], up h = D[a, b], left u
+                u0 = add32(high16f(pc), min32(u0, min32(t0, h0)))
+                u1 = add32(ce, min32(u1, min32(t1, h1)))
+                store32(rows, n0 + o, u0)
+                store32(rows, n1 + o, u1)
+                t0 = h0
+                t1 = h1
+                q0 = r0
+                q1 = r1
+        else:  # the same cells with the AU costs of this strip from cau
+            for b in range(t):
+                y = load32(YV, 2 * b * W32)
+                d = sub32(x15, y)
+                e = sub32(z15, y)
+                sd = mul32(d, d)
+                se = mul32(e, e)
+                y = load32(YV, (2 * b + 1) * W32)
+                d = sub32(x16, y)
+                e = sub32(z16, y)
+                cd = add32(sd, mul32(d, d))
+                ce = add32(se, mul32(e, e))
+                o = (b + 1) * W32
+                r0 = load32(rows, p0 + o)
+                r1 = load32(rows, p1 + o)
+                h0 = add32(load32(cau, 2 * b * W32), min32(t0, min32(q0, r0)))
+                h1 = add32(cd, min32(t1, min32(q1, r1)))
+                u0 = add32(load32(cau, (2 * b + 1) * W32), min32(u0, min32(t0, h0)))
+                u1 = add32(ce, min32(u1, min32(t1, h1)))
+                store32(rows, n0 + o, u0)
+                store32(rows, n1 + o, u1)
+                t0 = h0
+                t1 = h1
+                q0 = r0
+                q1 = r1
     if t % 2 == 1:  # the last strip's bottom row was a dummy
         u0 = t0
         u1 = t1
-        u2 = t2
     for lane in range(W32):
         out[0, lane] = lane32(u0, lane)
         out[1, lane] = lane32(u1, lane)
-        out[2, lane] = lane32(u2, lane)
+
+
+@njit(cache=True, error_model="numpy")
+def lane_fe32(XF, YF, rows, out):
+    """W32 DTWs of the FE group in float32, lane l = one (x, y) pair of equal length T; writes
+    the accumulated cost, out (W32,) float32 (no square root).
+
+    XF, YF (T, 9, W32) float32, lane-minor (``fill_fe32``: 8 FE columns and the squared norm);
+    rows (2, T + 1, W32) scratch. The cost is the expanded form |x|^2 + |y|^2 - 2 x.y (a fused
+    multiply-add chain), clamped at 0 (the module docstring's e term); rows go in strips of two
+    as in ``lane_auva32``.
+    """
+    t = XF.shape[0]
+    inf = splat32(np.inf)
+    zero = splat32(0.0)
+    m2 = splat32(-2.0)
+    st = (t + 1) * W32
+    for b in range(1, t + 1):  # virtual row -1 (buffer 1): D(-1, -1) = 0
+        store32(rows, st + b * W32, inf)
+    store32(rows, st, splat32(0.0))
+    t2 = inf
+    u2 = inf
+    k = _FE + 1
+    for a in range(0, t, 2):
+        a2 = a + 1 if a + 1 < t else a  # x frame of the bottom row (a dummy when T is odd)
+        s = (a // 2) % 2
+        p2 = (1 - s) * st
+        n2 = s * st
+        xv = a * k * W32
+        zv = a2 * k * W32
+        x17 = load32(XF, xv)
+        x18 = load32(XF, xv + W32)
+        x19 = load32(XF, xv + 2 * W32)
+        x20 = load32(XF, xv + 3 * W32)
+        x21 = load32(XF, xv + 4 * W32)
+        x22 = load32(XF, xv + 5 * W32)
+        x23 = load32(XF, xv + 6 * W32)
+        x24 = load32(XF, xv + 7 * W32)
+        z17 = load32(XF, zv)
+        z18 = load32(XF, zv + W32)
+        z19 = load32(XF, zv + 2 * W32)
+        z20 = load32(XF, zv + 3 * W32)
+        z21 = load32(XF, zv + 4 * W32)
+        z22 = load32(XF, zv + 5 * W32)
+        z23 = load32(XF, zv + 6 * W32)
+        z24 = load32(XF, zv + 7 * W32)
+        nx = load32(XF, xv + 8 * W32)
+        nz = load32(XF, zv + 8 * W32)
+        q2 = load32(rows, p2)
+        store32(rows, n2, inf)
+        t2 = inf  # D[a, b - 1] (top row)
+        u2 = inf  # D[a + 1, b - 1] (bottom row)
+        for b in range(t):
+            yb = b * k * W32
+            y = load32(YF, yb)
+            sd = mul32(x17, y)
+            se = mul32(z17, y)
+            y = load32(YF, yb + W32)
+            sd = fma32(x18, y, sd)
+            se = fma32(z18, y, se)
+            y = load32(YF, yb + 2 * W32)
+            sd = fma32(x19, y, sd)
+            se = fma32(z19, y, se)
+            y = load32(YF, yb + 3 * W32)
+            sd = fma32(x20, y, sd)
+            se = fma32(z20, y, se)
+            y = load32(YF, yb + 4 * W32)
+            sd = fma32(x21, y, sd)
+            se = fma32(z21, y, se)
+            y = load32(YF, yb + 5 * W32)
+            sd = fma32(x22, y, sd)
+            se = fma32(z22, y, se)
+            y = load32(YF, yb + 6 * W32)
+            sd = fma32(x23, y, sd)
+            se = fma32(z23, y, se)
+            y = load32(YF, yb + 7 * W32)
+            sd = fma32(x24, y, sd)
+            se = fma32(z24, y, se)
+            y = load32(YF, yb + 8 * W32)
+            cd = max32(fma32(m2, sd, add32(nx, y)), zero)
+            ce = max32(fma32(m2, se, add32(nz, y)), zero)
+            r2 = load32(rows, p2 + (b + 1) * W32)
+            h2 = add32(cd, min32(t2, min32(q2, r2)))
+            u2 = add32(ce, min32(u2, min32(t2, h2)))
+            store32(rows, n2 + (b + 1) * W32, u2)
+            t2 = h2
+            q2 = r2
+    if t % 2 == 1:  # the last strip's bottom row was a dummy
+        u2 = t2
+    for lane in range(W32):
+        out[lane] = lane32(u2, lane)
 
 
 @njit(cache=True, error_model="numpy")
 def scratch32(t: int):
-    """Float32 and int32 scratch for ``bound_lanes`` at up to t frames (reused across groups)."""
-    nf = t * W32 * (2 * _AU + 2 * (_VF + 1) + 2) + 6 * (t + 1) * W32
+    """Float32 and int32 scratch for ``bound_lanes`` at up to t frames (reused across groups;
+    large enough for either pass)."""
+    nf = t * W32 * (2 * _AU + 2 * 2 + 2) + 4 * (t + 1) * W32
     return np.empty(nf, dtype=np.float32), np.empty(2 * t * W32, dtype=np.int32)
 
 
 @njit(cache=True, error_model="numpy")
-def bound_lanes(X, Y, xr, yr, to, tl, sel, w, lb, fbuf, ibuf):
-    """Lower bounds lb[sel] of the grouped distances of the pairs ``sel`` (at most W32, equal
-    length): pair r is x = X[xr[r], to[r]:to[r] + tl[r]] and y = Y[yr[r], same frames] (f32);
-    ``grouped_bound`` of their float32 lane DTW, 0 for a pair holding a non-finite value.
+def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
+    """Lower bounds of group values (``group_bound``) of the pairs ``sel`` (at most W32, equal
+    length), from their float32 lane DTW: with ``fe`` False the AU and VA groups (gb[0, r],
+    gb[1, r]), else the FE group (gb[2, r]). Pair r is x = X[xr[r], to[r]:to[r] + tl[r]] and
+    y = Y[yr[r], same frames] (f32); a pair holding a non-finite value anywhere gets 0.
     fbuf, ibuf: ``scratch32`` of at least this length."""
     t = tl[sel[0]]
+    nl = sel.shape[0]
+    finite = np.ones(W32, dtype=np.bool_)
+    if fe:
+        nf = t * (_FE + 1) * W32
+        xf = fbuf[:nf].reshape((t, _FE + 1, W32))
+        yf = fbuf[nf:2 * nf].reshape((t, _FE + 1, W32))
+        rows = fbuf[2 * nf:2 * nf + 2 * (t + 1) * W32]
+        xf[:, :, nl:] = 0.0  # padding lanes: zero sequences
+        yf[:, :, nl:] = 0.0
+        norms = np.zeros(W32)
+        for lane in range(nl):
+            r = sel[lane]
+            x = X[xr[r], to[r]:to[r] + t]
+            y = Y[yr[r], to[r]:to[r] + t]
+            finite[lane] = _finite(x) and _finite(y)
+            norms[lane] = fill_fe32(x, lane, xf) + fill_fe32(y, lane, yf)
+        v = np.empty(W32, dtype=np.float32)
+        lane_fe32(xf, yf, rows, v)
+        for lane in range(nl):
+            gb[2, sel[lane]] = (group_bound(v[lane], t, _FE, fe_error(norms[lane]))
+                                if finite[lane] else 0.0)
+        return
     na = t * _AU * W32
-    nv = t * (_VF + 1) * W32
+    nv = t * 2 * W32
     xa = fbuf[:na].reshape((t, _AU, W32))
     ya = fbuf[na:2 * na].reshape((t, _AU, W32))
-    xv = fbuf[2 * na:2 * na + nv].reshape((t, _VF + 1, W32))
-    yv = fbuf[2 * na + nv:2 * na + 2 * nv].reshape((t, _VF + 1, W32))
+    xv = fbuf[2 * na:2 * na + nv].reshape((t, 2, W32))
+    yv = fbuf[2 * na + nv:2 * na + 2 * nv].reshape((t, 2, W32))
     o = 2 * na + 2 * nv
     cau = fbuf[o:o + 2 * t * W32].reshape((t, 2, W32))
     o += 2 * t * W32
-    rows = fbuf[o:o + 6 * (t + 1) * W32].reshape((2, 3, t + 1, W32))
+    rows = fbuf[o:o + 4 * (t + 1) * W32]
     xm = ibuf[:t * W32].reshape((t, W32))
     ym = ibuf[t * W32:2 * t * W32].reshape((t, W32))
-    nl = sel.shape[0]
-    for lane in range(nl, W32):  # padding lanes: zero sequences
-        xa[:, :, lane] = 0.0
-        ya[:, :, lane] = 0.0
-        xv[:, :, lane] = 0.0
-        yv[:, :, lane] = 0.0
-        xm[:, lane] = 0
-        ym[:, lane] = 0
-    norms = np.zeros(W32)
-    finite = np.ones(W32, dtype=np.bool_)
+    xa[:, :, nl:] = 0.0  # padding lanes: zero sequences
+    ya[:, :, nl:] = 0.0
+    xv[:, :, nl:] = 0.0
+    yv[:, :, nl:] = 0.0
+    xm[:, nl:] = 0
+    ym[:, nl:] = 0
     bits = True
     for lane in range(nl):
         r = sel[lane]
-        f = to[r]
-        bx, fx, nx = fill_lane32(X[xr[r], f:f + t], lane, xa, xv, xm, False)
-        by, fy, ny = fill_lane32(Y[yr[r], f:f + t], lane, ya, yv, ym, True)
+        x = X[xr[r], to[r]:to[r] + t]
+        y = Y[yr[r], to[r]:to[r] + t]
+        finite[lane] = _finite(x) and _finite(y)
+        bx = fill_auva32(x, lane, xa, xv, xm, False)
+        by = fill_auva32(y, lane, ya, yv, ym, True)
         bits = bits and bx and by
-        finite[lane] = fx and fy
-        norms[lane] = nx + ny
-    out = np.empty((3, W32), dtype=np.float32)
-    lane_group32(xa, xv, xm, ya, yv, ym, bits, rows, cau, out)
+    out = np.empty((2, W32), dtype=np.float32)
+    lane_auva32(xa, xv, xm, ya, yv, ym, bits, rows, cau, out)
     for lane in range(nl):
-        lb[sel[lane]] = (grouped_bound(out[0, lane], out[1, lane], out[2, lane], t, norms[lane],
-                                       w) if finite[lane] else 0.0)
+        r = sel[lane]
+        gb[0, r] = group_bound(out[0, lane], t, _AU, 0.0) if finite[lane] else 0.0
+        gb[1, r] = group_bound(out[1, lane], t, 2, 0.0) if finite[lane] else 0.0
 
 
 def lower_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -355,10 +438,11 @@ def lower_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
                          f"{x.shape} and {y.shape}")
     p, t = x.shape[:2]
     idx = np.arange(p, dtype=np.int64)
-    lb = np.empty(p)
+    gb = np.empty((3, p))
     w = np.array([g[2] for g in DTW_GROUPS], dtype=np.float64)
     fbuf, ibuf = scratch32(t)
+    to, tl = np.zeros(p, np.int64), np.full(p, t, np.int64)
     for g0 in range(0, p, W32):
-        bound_lanes(x, y, idx, idx, np.zeros(p, np.int64), np.full(p, t, np.int64),
-                    idx[g0:g0 + W32], w, lb, fbuf, ibuf)
-    return lb
+        for fe in (False, True):
+            bound_lanes(x, y, idx, idx, to, tl, idx[g0:g0 + W32], fe, gb, fbuf, ibuf)
+    return np.array([grouped_bound(gb[0, r], gb[1, r], gb[2, r], w) for r in range(p)])
