@@ -46,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from reactbench.metrics.constants import DTW_GROUPS
+from reactbench.metrics.dtw_bounds16 import W16, fill_auva16, lane_auva16
 from reactbench.metrics.dtw_simd32 import (
     W32,
     add32,
@@ -358,41 +359,45 @@ def lane_fe32(XF, YF, rows, out):
 @njit(cache=True, error_model="numpy")
 def scratch32(t: int):
     """Float32 and int32 scratch for ``bound_lanes`` at up to t frames (reused across groups;
-    large enough for either pass)."""
+    large enough for every pass)."""
     nf = t * W32 * (2 * _AU + 2 * 2 + 2) + 4 * (t + 1) * W32
-    return np.empty(nf, dtype=np.float32), np.empty(2 * t * W32, dtype=np.int32)
+    return np.empty(nf, dtype=np.float32), np.empty(2 * t * W32 + 2 * (t + 1) * W32,
+                                                    dtype=np.int32)
 
 
 @njit(cache=True, error_model="numpy")
-def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
-    """Lower bounds of group values (``group_bound``) of the pairs ``sel`` (at most W32, equal
-    length), from their float32 lane DTW: with ``fe`` False the AU and VA groups (gb[0, r],
-    gb[1, r]), else the FE group (gb[2, r]). Pair r is x = X[xr[r], to[r]:to[r] + tl[r]] and
-    y = Y[yr[r], same frames] (f32); a pair holding a non-finite value anywhere gets 0.
-    fbuf, ibuf: ``scratch32`` of at least this length."""
-    t = tl[sel[0]]
+def _pair(X, Y, xr, yr, to, r, t):
+    """Pair r: x = X[xr[r], to[r]:to[r] + t], y = Y[yr[r], same frames]."""
+    return X[xr[r], to[r]:to[r] + t], Y[yr[r], to[r]:to[r] + t]
+
+
+@njit(cache=True, error_model="numpy")
+def _fe_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf):
+    """gb[2, sel] from ``lane_fe32`` (at most W32 pairs)."""
     nl = sel.shape[0]
+    nf = t * (_FE + 1) * W32
+    xf = fbuf[:nf].reshape((t, _FE + 1, W32))
+    yf = fbuf[nf:2 * nf].reshape((t, _FE + 1, W32))
+    rows = fbuf[2 * nf:2 * nf + 2 * (t + 1) * W32]
+    xf[:, :, nl:] = 0.0  # padding lanes: zero sequences
+    yf[:, :, nl:] = 0.0
+    norms = np.zeros(W32)
     finite = np.ones(W32, dtype=np.bool_)
-    if fe:
-        nf = t * (_FE + 1) * W32
-        xf = fbuf[:nf].reshape((t, _FE + 1, W32))
-        yf = fbuf[nf:2 * nf].reshape((t, _FE + 1, W32))
-        rows = fbuf[2 * nf:2 * nf + 2 * (t + 1) * W32]
-        xf[:, :, nl:] = 0.0  # padding lanes: zero sequences
-        yf[:, :, nl:] = 0.0
-        norms = np.zeros(W32)
-        for lane in range(nl):
-            r = sel[lane]
-            x = X[xr[r], to[r]:to[r] + t]
-            y = Y[yr[r], to[r]:to[r] + t]
-            finite[lane] = _finite(x) and _finite(y)
-            norms[lane] = fill_fe32(x, lane, xf) + fill_fe32(y, lane, yf)
-        v = np.empty(W32, dtype=np.float32)
-        lane_fe32(xf, yf, rows, v)
-        for lane in range(nl):
-            gb[2, sel[lane]] = (group_bound(v[lane], t, _FE, fe_error(norms[lane]))
-                                if finite[lane] else 0.0)
-        return
+    for lane in range(nl):
+        x, y = _pair(X, Y, xr, yr, to, sel[lane], t)
+        finite[lane] = _finite(x) and _finite(y)
+        norms[lane] = fill_fe32(x, lane, xf) + fill_fe32(y, lane, yf)
+    v = np.empty(W32, dtype=np.float32)
+    lane_fe32(xf, yf, rows, v)
+    for lane in range(nl):
+        gb[2, sel[lane]] = (group_bound(v[lane], t, _FE, fe_error(norms[lane]))
+                            if finite[lane] else 0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _auva32_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf, ibuf):
+    """gb[0:2, sel] from ``lane_auva32`` (at most W32 pairs, any AU values)."""
+    nl = sel.shape[0]
     na = t * _AU * W32
     nv = t * 2 * W32
     xa = fbuf[:na].reshape((t, _AU, W32))
@@ -411,11 +416,10 @@ def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
     yv[:, :, nl:] = 0.0
     xm[:, nl:] = 0
     ym[:, nl:] = 0
+    finite = np.ones(W32, dtype=np.bool_)
     bits = True
     for lane in range(nl):
-        r = sel[lane]
-        x = X[xr[r], to[r]:to[r] + t]
-        y = Y[yr[r], to[r]:to[r] + t]
+        x, y = _pair(X, Y, xr, yr, to, sel[lane], t)
         finite[lane] = _finite(x) and _finite(y)
         bx = fill_auva32(x, lane, xa, xv, xm, False)
         by = fill_auva32(y, lane, ya, yv, ym, True)
@@ -425,6 +429,49 @@ def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
     for lane in range(nl):
         r = sel[lane]
         gb[0, r] = group_bound(out[0, lane], t, _AU, 0.0) if finite[lane] else 0.0
+        gb[1, r] = group_bound(out[1, lane], t, 2, 0.0) if finite[lane] else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
+    """Lower bounds of group values of the pairs ``sel`` (equal length; at most W32 with
+    ``fe``, else W16), from their lane DTWs: with ``fe`` False the AU and VA groups (gb[0, r],
+    gb[1, r]), else the FE group (gb[2, r]). Pair r is x = X[xr[r], to[r]:to[r] + tl[r]] and
+    y = Y[yr[r], same frames] (f32); a pair holding a non-finite value anywhere gets 0.
+    The AU and VA pass runs ``lane_auva16`` when every AU value is 0 or 1 (the AU bound is
+    then the exact AU value, or 65535 when saturated), else ``lane_auva32`` per half.
+    fbuf, ibuf: ``scratch32`` of at least this length."""
+    t = tl[sel[0]]
+    if fe:
+        _fe_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf)
+        return
+    nl = sel.shape[0]
+    nv = t * 4 * W32
+    xv = fbuf[:nv].reshape((t, 2, 2, W32))
+    yv = fbuf[nv:2 * nv].reshape((t, 2, 2, W32))
+    rv = fbuf[2 * nv:2 * nv + 4 * (t + 1) * W32]
+    xm = ibuf[:t * W32].reshape((t, W32))
+    ym = ibuf[t * W32:2 * t * W32].reshape((t, W32))
+    ra = ibuf[2 * t * W32:2 * t * W32 + 2 * (t + 1) * W32]
+    xv[:] = 0.0  # padding lanes: zero sequences
+    yv[:] = 0.0
+    xm[:] = 0
+    ym[:] = 0
+    finite = np.ones(W16, dtype=np.bool_)
+    bits = True
+    for lane in range(nl):
+        x, y = _pair(X, Y, xr, yr, to, sel[lane], t)
+        finite[lane] = _finite(x) and _finite(y)
+        bits = fill_auva16(x, lane, xv, xm) and fill_auva16(y, lane, yv, ym) and bits
+    if not bits:
+        for h in range(0, nl, W32):
+            _auva32_lanes(X, Y, xr, yr, to, t, sel[h:h + W32], gb, fbuf, ibuf)
+        return
+    out = np.empty((2, W16))
+    lane_auva16(xv, xm, yv, ym, rv, ra, out)
+    for lane in range(nl):
+        r = sel[lane]
+        gb[0, r] = out[0, lane] if finite[lane] else 0.0
         gb[1, r] = group_bound(out[1, lane], t, 2, 0.0) if finite[lane] else 0.0
 
 
@@ -442,7 +489,8 @@ def lower_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     w = np.array([g[2] for g in DTW_GROUPS], dtype=np.float64)
     fbuf, ibuf = scratch32(t)
     to, tl = np.zeros(p, np.int64), np.full(p, t, np.int64)
+    for g0 in range(0, p, W16):
+        bound_lanes(x, y, idx, idx, to, tl, idx[g0:g0 + W16], False, gb, fbuf, ibuf)
     for g0 in range(0, p, W32):
-        for fe in (False, True):
-            bound_lanes(x, y, idx, idx, to, tl, idx[g0:g0 + W32], fe, gb, fbuf, ibuf)
+        bound_lanes(x, y, idx, idx, to, tl, idx[g0:g0 + W32], True, gb, fbuf, ibuf)
     return np.array([grouped_bound(gb[0, r], gb[1, r], gb[2, r], w) for r in range(p)])

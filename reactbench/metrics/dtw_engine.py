@@ -44,6 +44,7 @@ from numba.extending import intrinsic
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
 from reactbench.metrics.dtw_bounds import bound_lanes, grouped_bound, scratch32
+from reactbench.metrics.dtw_bounds16 import W16
 from reactbench.metrics.dtw_cuda import min_grouped_dtw_cuda
 from reactbench.metrics.dtw_simd32 import W32
 from reactbench.metrics.simd_lanes import (
@@ -827,7 +828,7 @@ def _bounds_many(X, Y, xr, yr, to, tl, tasks, fe, gb):
     or FE with ``fe``), W32 at a time, parallel over tasks of a few lane groups (one scratch
     allocation each)."""
     order = tasks[np.argsort(-tl[tasks], kind="mergesort")]
-    gp = _lane_groups(order, tl, W32)
+    gp = _lane_groups(order, tl, W32 if fe else W16)
     ng = gp.shape[0] - 1
     per = 4  # lane groups per task: one scratch allocation each
     for c in prange((ng + per - 1) // per):

@@ -87,13 +87,18 @@ def load32(typingctx, arr, off):
 
 @intrinsic
 def store32(typingctx, arr, off, v):
-    """Store W32 float32 lanes at element ``off`` of a float32 C array."""
-    if not (isinstance(arr, types.Array) and arr.layout == "C" and arr.dtype == types.float32
-            and v == f32xw):
+    """Store W32 float32 (int32) lanes at element ``off`` of a float32 (int32) C array."""
+    if not (isinstance(arr, types.Array) and arr.layout == "C"):
+        return None
+    if arr.dtype == types.float32 and v == f32xw:
+        vty = _F
+    elif arr.dtype == types.int32 and v == i32xw:
+        vty = _I
+    else:
         return None
 
     def codegen(context, builder, sig, args):
-        builder.store(args[2], _ptr(context, builder, sig.args[0], args[0], args[1], _F),
+        builder.store(args[2], _ptr(context, builder, sig.args[0], args[0], args[1], vty),
                       align=4)
         return context.get_dummy_value()
 
@@ -219,3 +224,66 @@ def lane32(typingctx, a, lane):
         return builder.extract_element(args[0], args[1])
 
     return types.float32(a, lane), codegen
+
+
+# ---------------------------------------------------------------- 2 W32 uint16 lanes
+# An int32 vector read as 2 W32 unsigned 16-bit lanes (int32 element j holds lanes 2j, low
+# half, and 2j + 1, high half): exact integer DTW of binary AU costs, twice the lanes.
+_H = ir.VectorType(ir.IntType(16), 2 * W32)
+
+
+@intrinsic
+def splat16(typingctx, x):
+    """2 W32 copies of the low 16 bits of an integer."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        v = builder.trunc(args[0], ir.IntType(16))
+        vec = ir.Constant(_H, ir.Undefined)
+        for lane in range(2 * W32):
+            vec = builder.insert_element(vec, v, ir.Constant(ir.IntType(32), lane))
+        return builder.bitcast(vec, _I)
+
+    return i32xw(x), codegen
+
+
+@intrinsic
+def addsat16(typingctx, a, b):
+    """a + b per uint16 lane, saturating at 65535 (``llvm.uadd.sat``): never above the sum."""
+    if a != i32xw or b != i32xw:
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_H, [_H, _H]),
+                                            f"llvm.uadd.sat.v{2 * W32}i16")
+        x, y = (builder.bitcast(v, _H) for v in args)
+        return builder.bitcast(builder.call(fn, [x, y]), _I)
+
+    return i32xw(a, b), codegen
+
+
+@intrinsic
+def min16(typingctx, a, b):
+    """min(a, b) per uint16 lane."""
+    if a != i32xw or b != i32xw:
+        return None
+
+    def codegen(context, builder, sig, args):
+        x, y = (builder.bitcast(v, _H) for v in args)
+        return builder.bitcast(builder.select(builder.icmp_unsigned("<", x, y), x, y), _I)
+
+    return i32xw(a, b), codegen
+
+
+@intrinsic
+def lane16(typingctx, a, lane):
+    """uint16 lane ``lane`` (0 <= lane < 2 W32) of a, as an int64."""
+    if a != i32xw or not isinstance(lane, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        v = builder.extract_element(builder.bitcast(args[0], _H), args[1])
+        return builder.zext(v, ir.IntType(64))
+
+    return types.int64(a, lane), codegen

@@ -90,3 +90,37 @@ _finite = st.floats(-1e6, 1e6, allow_nan=False, width=32)
 def test_bound_never_exceeds_exact(x, data):
     y = data.draw(arrays(np.float32, x.shape, elements=_finite))
     assert np.all(lower_bounds(x, y) <= _exact(x, y))
+
+
+def test_binary_au_bound_is_the_exact_au_value():
+    # only AU columns differ (VA and FE equal): the 16-bit AU pass is exact, so the bound is
+    # the grouped distance itself, bit for bit
+    rng = np.random.default_rng(12)
+    p, t = 21, 30  # two 16-pair groups, the second padded
+    x = make_emotions(rng, (p, t))
+    y = make_emotions(rng, (p, t))
+    y[..., 15:] = x[..., 15:]
+    lb, ex = lower_bounds(x, y), _exact(x, y)
+    np.testing.assert_array_equal(lb, ex)
+
+
+def test_mixed_binary_and_float_au_in_one_group():
+    # one non-binary AU pair sends its group to the float32 AU pass (per half)
+    rng = np.random.default_rng(13)
+    p, t = 19, 25
+    x = make_emotions(rng, (p, t))
+    y = make_emotions(rng, (p, t))
+    x[3] = make_emotions(rng, (t,), binary_au=False)
+    lb, ex = lower_bounds(x, y), _exact(x, y)
+    assert np.all(lb <= ex) and np.all(lb >= 0.99 * ex)
+
+
+def test_saturated_au_value_is_still_a_bound():
+    # every AU opposite on every frame: 15 per cell, 15 T > 65535 saturates the 16-bit lanes
+    t = 4400
+    x = np.zeros((1, t, 25), np.float32)
+    y = np.zeros((1, t, 25), np.float32)
+    x[..., :15] = 1.0
+    lb, ex = lower_bounds(x, y), _exact(x, y)
+    assert ex[0] == pytest.approx(np.sqrt(15 * t) / 15)
+    assert lb[0] == np.sqrt(65535.0) / 15 < ex[0]

@@ -123,3 +123,21 @@ def test_ragged_single_target():
     pruned = min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=1, abandon=True)
     np.testing.assert_array_equal(
         pruned, min_grouped_dtw_ragged(pred, tg, off, order, n_jobs=1, abandon=False))
+
+
+def test_likely_minimum_beaten_through_its_fe_group():
+    # neighbour 0 equals the generation in AU and VA but not in FE (partial bound 0: the
+    # likely minimum, computed first); neighbour 1 differs a little in VA only and wins, found
+    # through its full bound; neighbour 2 equals neighbour 1 (a tie, bound equal to the value)
+    rng = np.random.default_rng(14)
+    alpha, t = 2, 40
+    pred = make_smooth_emotions(rng, (1, alpha, t))
+    gt = np.repeat(pred[0, :1], 3, axis=0)
+    gt[0, :, 17:] = make_smooth_emotions(rng, (t,))[:, 17:] ** 0.1
+    gt[1, :, 15] = np.clip(gt[1, :, 15] + 0.01, -1, 1)
+    gt[2] = gt[1]
+    nb = np.ones((1, 3))
+    pruned, full = _both(pred, gt, nb)
+    np.testing.assert_array_equal(pruned, full)
+    d = [grouped_dtw(pred[0, 0], g) for g in gt]
+    assert d[1] == d[2] < d[0] and pruned[0, 0] == d[1]
