@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 
 from reactbench.metrics.constants import DTW_GROUPS
-from reactbench.metrics.dtw_bounds16 import W16, fill_auva16, lane_auva16
+from reactbench.metrics.dtw_bounds16 import SATURATED, W16, fill_auva16, lane_auva16
 from reactbench.metrics.dtw_simd32 import (
     W32,
     add32,
@@ -430,6 +430,7 @@ def _auva32_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf, ibuf):
         r = sel[lane]
         gb[0, r] = group_bound(out[0, lane], t, _AU, 0.0) if finite[lane] else 0.0
         gb[1, r] = group_bound(out[1, lane], t, 2, 0.0) if finite[lane] else 0.0
+        gb[3, r] = -1.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -439,7 +440,8 @@ def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
     gb[1, r]), else the FE group (gb[2, r]). Pair r is x = X[xr[r], to[r]:to[r] + tl[r]] and
     y = Y[yr[r], same frames] (f32); a pair holding a non-finite value anywhere gets 0.
     The AU and VA pass runs ``lane_auva16`` when every AU value is 0 or 1 (the AU bound is
-    then the exact AU value, or 65535 when saturated), else ``lane_auva32`` per half.
+    then the exact AU value, or 65535 when saturated), else ``lane_auva32`` per half; gb[3, r]
+    is the exact AU value where the pass found it (finite, binary, not saturated), else -1.
     fbuf, ibuf: ``scratch32`` of at least this length."""
     t = tl[sel[0]]
     if fe:
@@ -473,6 +475,8 @@ def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
         r = sel[lane]
         gb[0, r] = out[0, lane] if finite[lane] else 0.0
         gb[1, r] = group_bound(out[1, lane], t, 2, 0.0) if finite[lane] else 0.0
+        exact = finite[lane] and out[0, lane] < SATURATED
+        gb[3, r] = out[0, lane] if exact else -1.0
 
 
 def lower_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -485,7 +489,7 @@ def lower_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
                          f"{x.shape} and {y.shape}")
     p, t = x.shape[:2]
     idx = np.arange(p, dtype=np.int64)
-    gb = np.empty((3, p))
+    gb = np.empty((4, p))
     w = np.array([g[2] for g in DTW_GROUPS], dtype=np.float64)
     fbuf, ibuf = scratch32(t)
     to, tl = np.zeros(p, np.int64), np.full(p, t, np.int64)

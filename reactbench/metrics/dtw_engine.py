@@ -628,6 +628,101 @@ def _fill_lane(x, lane, ka, kv):
 
 
 @njit(cache=True, error_model="numpy")
+def _lane_vafe(XV, YV, au, w, best, rows, out):
+    """W grouped DTWs in lock-step whose AU values are already known exactly (``au`` (W,),
+    the integer the float64 AU programme gives): only the VA and FE groups run, each lane doing
+    exactly the float64 operations of ``_lane_group`` for them, and the value is the same
+    expression ``w0 sqrt(AU) + w1 sqrt(VA) + w2 sqrt(FE)``, so the same float.
+
+    XV, YV (T, 10, W) float64 (``_fill_lane``); best (W,) abandon thresholds; rows (2, 2,
+    T + 1, W) scratch. One row at a time; after each row, ``w0 sqrt(AU) + w1 sqrt(min_b
+    D_VA[a, b]) + w2 sqrt(min_b D_FE[a, b])`` bounds each lane below: all inf once every lane's
+    bound exceeds its threshold.
+    """
+    t = XV.shape[0]
+    inf = vsplat(np.inf)
+    bv = vload(best, 0)
+    w1 = vsplat(w[1])
+    w2 = vsplat(w[2])
+    a0 = vmul(vsplat(w[0]), vsqrt(vload(au, 0)))
+    st = (t + 1) * W
+    for g in range(2):  # virtual row -1 (buffer 1): D(-1, -1) = 0
+        for b in range(1, t + 1):
+            vstore(rows, (2 + g) * st + b * W, inf)
+        vstore(rows, (2 + g) * st, vsplat(0.0))
+    t1 = inf
+    t2 = inf
+    for a in range(t):
+        s = a % 2
+        p1 = (1 - s) * 2 * st
+        p2 = p1 + st
+        n1 = s * 2 * st
+        n2 = n1 + st
+        xv = a * 10 * W
+        x15 = vload(XV, xv)
+        x16 = vload(XV, xv + W)
+        x17 = vload(XV, xv + 2 * W)
+        x18 = vload(XV, xv + 3 * W)
+        x19 = vload(XV, xv + 4 * W)
+        x20 = vload(XV, xv + 5 * W)
+        x21 = vload(XV, xv + 6 * W)
+        x22 = vload(XV, xv + 7 * W)
+        x23 = vload(XV, xv + 8 * W)
+        x24 = vload(XV, xv + 9 * W)
+        q1 = vload(rows, p1)
+        q2 = vload(rows, p2)
+        vstore(rows, n1, inf)
+        vstore(rows, n2, inf)
+        t1 = inf  # D[a, b - 1] per group
+        t2 = inf
+        m1 = inf
+        m2 = inf
+        for b in range(t):
+            yb = b * 10 * W
+            d = vsub(x15, vload(YV, yb))
+            c1 = vmul(d, d)
+            d = vsub(x16, vload(YV, yb + W))
+            c1 = vadd(c1, vmul(d, d))
+            d = vsub(x17, vload(YV, yb + 2 * W))
+            c2 = vmul(d, d)
+            d = vsub(x18, vload(YV, yb + 3 * W))
+            c2 = vadd(c2, vmul(d, d))
+            d = vsub(x19, vload(YV, yb + 4 * W))
+            c2 = vadd(c2, vmul(d, d))
+            d = vsub(x20, vload(YV, yb + 5 * W))
+            c2 = vadd(c2, vmul(d, d))
+            d = vsub(x21, vload(YV, yb + 6 * W))
+            c2 = vadd(c2, vmul(d, d))
+            d = vsub(x22, vload(YV, yb + 7 * W))
+            c2 = vadd(c2, vmul(d, d))
+            d = vsub(x23, vload(YV, yb + 8 * W))
+            c2 = vadd(c2, vmul(d, d))
+            d = vsub(x24, vload(YV, yb + 9 * W))
+            c2 = vadd(c2, vmul(d, d))
+            o = (b + 1) * W
+            r1 = vload(rows, p1 + o)
+            r2 = vload(rows, p2 + o)
+            # diagonal q = D[a-1, b-1], up r = D[a-1, b], left t = D[a, b-1]
+            t1 = vadd(c1, vmin(t1, vmin(q1, r1)))
+            t2 = vadd(c2, vmin(t2, vmin(q2, r2)))
+            vstore(rows, n1 + o, t1)
+            vstore(rows, n2 + o, t2)
+            m1 = vmin(m1, t1)
+            m2 = vmin(m2, t2)
+            q1 = r1
+            q2 = r2
+        if a + 1 < t:
+            lb = vadd(vadd(a0, vmul(w1, vsqrt(m1))), vmul(w2, vsqrt(m2)))
+            if vall_gt(lb, bv):
+                for lane in range(W):
+                    out[lane] = np.inf
+                return
+    fin = vadd(vadd(a0, vmul(w1, vsqrt(t1))), vmul(w2, vsqrt(t2)))
+    for lane in range(W):
+        out[lane] = vlane(fin, lane)
+
+
+@njit(cache=True, error_model="numpy")
 def _min_block(X, Y, yidx, w, out):
     """One speaker's minima without pruning: X (alpha, T, 25) generations, Y (M, T, 25) real
     reactions of which rows ``yidx`` are appropriate (f32); writes out (alpha,) float64, the
@@ -807,19 +902,53 @@ def _exact_group(X, Y, xr, yr, to, tl, sel, lims, w, val, fbuf, ibuf):
         val[sel[lane]] = res[lane]
 
 
+@njit(cache=True, error_model="numpy")
+def _exact_group_vafe(X, Y, xr, yr, to, tl, sel, lims, w, val, au, fbuf):
+    """``_exact_group`` for triples whose exact AU value au[r] is known (``_lane_vafe``)."""
+    t = tl[sel[0]]
+    nv = t * (EMOTION_DIM - AU_END) * W
+    xv = fbuf[:nv].reshape((t, EMOTION_DIM - AU_END, W))
+    yv = fbuf[nv:2 * nv].reshape((t, EMOTION_DIM - AU_END, W))
+    rows = fbuf[2 * nv:2 * nv + 4 * (t + 1) * W]
+    xa = fbuf[2 * nv + 4 * (t + 1) * W:2 * nv + 4 * (t + 1) * W + t * AU_END * W].reshape(
+        (t, AU_END, W))  # AU lanes: filled, not used
+    lim = np.full(W, -np.inf)  # padding lanes never hold the group back
+    aus = np.zeros(W)
+    nl = sel.shape[0]
+    xv[:, :, nl:] = 0.0  # padding lanes: zero sequences
+    yv[:, :, nl:] = 0.0
+    for lane in range(nl):
+        r = sel[lane]
+        f = to[r]
+        _fill_lane(X[xr[r], f:f + t], lane, xa, xv)
+        _fill_lane(Y[yr[r], f:f + t], lane, xa, yv)
+        lim[lane] = lims[r]
+        aus[lane] = au[r]
+    res = np.empty(W)
+    _lane_vafe(xv, yv, aus, w, lim, rows, res)
+    for lane in range(nl):
+        val[sel[lane]] = res[lane]
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val):
+def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val, au):
     """``_exact_group`` over the triples ``tasks``, W at a time, parallel over tasks of a few
-    lane groups (one scratch allocation each)."""
-    order = tasks[np.argsort(-tl[tasks], kind="mergesort")]
-    gp = _lane_groups(order, tl, W)
+    lane groups (one scratch allocation each); triples with a known exact AU value (au[r] >= 0)
+    go to ``_exact_group_vafe``, in lane groups of their own."""
+    key = 2 * tl + (au >= 0.0)  # per triple: groups never mix lengths or kinds
+    order = tasks[np.argsort(-key[tasks], kind="mergesort")]
+    gp = _lane_groups(order, key, W)
     ng = gp.shape[0] - 1
     per = 4
     for c in prange((ng + per - 1) // per):
         g0 = c * per
         fbuf, ibuf = _scratch64(tl[order[gp[g0]]])  # longest first: the task's largest T
         for g in range(g0, min(ng, g0 + per)):
-            _exact_group(X, Y, xr, yr, to, tl, order[gp[g]:gp[g + 1]], lims, w, val, fbuf, ibuf)
+            sel = order[gp[g]:gp[g + 1]]
+            if au[sel[0]] >= 0.0:
+                _exact_group_vafe(X, Y, xr, yr, to, tl, sel, lims, w, val, au, fbuf)
+            else:
+                _exact_group(X, Y, xr, yr, to, tl, sel, lims, w, val, fbuf, ibuf)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -872,7 +1001,8 @@ def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
     which float it is) is the one the full computation gives."""
     m = xr.shape[0]
     ns = slot_ptr.shape[0] - 1
-    gb = np.zeros((3, m))
+    gb = np.zeros((4, m))  # group bounds; gb[3]: the exact AU value where known, else -1
+    gb[3] = -1.0
     lb = np.zeros(m)
     many = np.empty(m, dtype=np.int64)  # triples of slots with a choice to make
     cand = np.full(ns, -1, dtype=np.int64)
@@ -898,7 +1028,7 @@ def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
             many[nc] = k
             nc += 1
     val = np.full(m, np.inf)
-    _exact_many(X, Y, xr, yr, to, tl, many[:nc], np.full(m, np.inf), w, val)
+    _exact_many(X, Y, xr, yr, to, tl, many[:nc], np.full(m, np.inf), w, val, gb[3])
     for s in range(ns):
         if cand[s] >= 0 and val[cand[s]] < best[s]:
             best[s] = val[cand[s]]
@@ -920,7 +1050,7 @@ def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
                     c += 1
     if c == 0:
         return best
-    _exact_many(X, Y, xr, yr, to, tl, many[:c], lims, w, val)
+    _exact_many(X, Y, xr, yr, to, tl, many[:c], lims, w, val, gb[3])
     for s in range(ns):
         for r in range(slot_ptr[s], slot_ptr[s + 1]):
             if r != cand[s] and val[r] < best[s]:

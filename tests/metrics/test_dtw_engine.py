@@ -141,3 +141,39 @@ def test_likely_minimum_beaten_through_its_fe_group():
     np.testing.assert_array_equal(pruned, full)
     d = [grouped_dtw(pred[0, 0], g) for g in gt]
     assert d[1] == d[2] < d[0] and pruned[0, 0] == d[1]
+
+
+def test_bound_equal_to_the_value_and_ties():
+    # neighbours differing from the generation in AU only: the bound is the exact value, two
+    # of them tie for the minimum (the second is re-checked with its bound equal to the best),
+    # one more AU difference loses
+    rng = np.random.default_rng(15)
+    t = 30
+    pred = make_smooth_emotions(rng, (1, 1, t))
+    gt = np.repeat(pred[0], 4, axis=0)
+    gt[0, 3, 2] = 1.0 - gt[0, 3, 2]
+    gt[1, 7, 5] = 1.0 - gt[1, 7, 5]
+    gt[2, 3, 2] = 1.0 - gt[2, 3, 2]
+    gt[2, 9, 9] = 1.0 - gt[2, 9, 9]
+    gt[3, :, 16] = np.clip(gt[3, :, 16] + 0.5, -1, 1)
+    pruned, full = _both(pred, gt, np.ones((1, 4)))
+    np.testing.assert_array_equal(pruned, full)
+    assert pruned[0, 0] == grouped_dtw(pred[0, 0], gt[0]) == grouped_dtw(pred[0, 0], gt[1])
+
+
+def test_losing_re_checks_abandoned_with_loose_fe_bounds():
+    # FE values in the thousands make the FE bound's rounding margin swallow small FE
+    # differences: the losers' bounds equal the winner's value (the winner is computed first),
+    # so they are re-checked exactly and abandoned together once their FE rows exceed it
+    rng = np.random.default_rng(16)
+    t = 30
+    pred = make_smooth_emotions(rng, (1, 1, t))
+    pred[..., 17:] *= 1000.0
+    gt = np.repeat(pred[0], 4, axis=0)
+    gt[:, :, 15] = np.clip(gt[:, :, 15] + 0.01, -1, 1)  # the same partial bound for all
+    for j, noise in enumerate((0.0, 0.3, 0.5, 0.7)):
+        gt[j, :, 17:] += noise * rng.standard_normal((t, 8)).astype(np.float32)
+    pruned, full = _both(pred, gt, np.ones((1, 4)))
+    np.testing.assert_array_equal(pruned, full)
+    d = [grouped_dtw(pred[0, 0], g) for g in gt]
+    assert pruned[0, 0] == d[0] == min(d)
