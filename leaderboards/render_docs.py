@@ -362,13 +362,21 @@ def val_seeds() -> str:
     return table(["variant (val, 3 seeds)", "FRCorr ↑", "FRDist ↓"], rows)
 
 
+DDIM_SWEEP = (20, 10, 5, 4, 3, 2)
+
+
 def ddim_steps() -> str:
-    """docs/reactdiff.md: the shipped model on val at 20 and 10 DDIM steps."""
+    """docs/reactdiff.md: the shipped model on val at each DDIM step count of its sweep, the
+    count it samples (stored in the checkpoint) in bold."""
+    from reactbench.reactdiff.checkpoint import SHIPPED, read_metadata  # the stored choice
+
+    chosen = read_metadata(SHIPPED)["sampling"]["ddim_steps"]
     rows = []
     for task in ("offline", "online"):
-        for steps in (20, 10):
+        for steps in DDIM_SWEEP:
             rel = f"{BOARD}/ddim_steps/reactdiff_{task}_val_ddim{steps}.json"
-            rows.append([task, str(steps), *(num(n, metric(rel, n)) for n in APPROPRIATE)])
+            label = f"**{steps}**" if steps == chosen else str(steps)
+            rows.append([task, label, *(num(n, metric(rel, n)) for n in APPROPRIATE)])
     return table(["task", "DDIM steps", "FRCorr ↑", "FRDist ↓", "FRDiv ↑"], rows)
 
 

@@ -9,6 +9,12 @@ FRDist (lower), ties to the higher temperature (more diverse), and writes it int
 as ``sampling`` = {``temperature``, ``chosen_on``}; the plug-in samples at it unless
 ``--model-arg temperature=`` says otherwise. The scores go to ``temperature.json`` beside it.
 Official protocol, alpha = ``ALPHA``, seed ``SEED``, as the leaderboards.
+
+The number of DDIM steps is a sampling choice of the same kind: :func:`choose_steps` picks it
+from val scores at several step counts by the same mean rank (ties to fewer steps) and
+:func:`write_steps` stores it as ``sampling.ddim_steps``; without it the plug-in runs the
+schedule's full T steps. ``leaderboards/synthetic/choose_ddim_steps.py`` makes that choice for
+the shipped checkpoint from its val sweep.
 """
 
 from __future__ import annotations
@@ -43,6 +49,31 @@ def write_sampling(model_path: Path, temperature: float, how: str) -> dict:
     ckpt["sampling"] = {"temperature": temperature, "chosen_on": how}
     atomic_save(ckpt, model_path)
     return ckpt["sampling"]
+
+
+def write_steps(model_path: Path, steps: int, how: str, **extra) -> dict:
+    """Add ``ddim_steps`` (and ``ddim_steps_chosen_on``: how, and ``extra``) to the model
+    file's ``sampling`` entry (atomically; the temperature stays); returns the entry. The
+    plug-in samples with that many DDIM steps unless ``--model-arg ddim_steps=`` says
+    otherwise."""
+
+    ckpt = load_file(model_path, what="the model file")
+    ckpt["sampling"] = {**ckpt.get("sampling", {}), "ddim_steps": int(steps),
+                        "ddim_steps_chosen_on": how, **extra}
+    atomic_save(ckpt, model_path)
+    return ckpt["sampling"]
+
+
+def choose_steps(rows: list[dict]) -> tuple[int, str]:
+    """(DDIM steps, how they were chosen) from val rows {ddim_steps, FRCorr, FRDist}: the best
+    mean rank of FRCorr (higher) and FRDist (lower); ties to fewer steps (the cheaper
+    sampler)."""
+    corr = sorted(rows, key=lambda r: -r["FRCorr"])
+    dist = sorted(rows, key=lambda r: r["FRDist"])
+    best = min(rows, key=lambda r: (corr.index(r) + dist.index(r), r["ddim_steps"]))
+    steps = ", ".join(str(r["ddim_steps"]) for r in rows)
+    return int(best["ddim_steps"]), (f"val split (DDIM steps {steps}; best mean rank of FRCorr "
+                                     "and FRDist, ties to fewer steps)")
 
 
 def choose(rows: list[dict]) -> tuple[float, str]:

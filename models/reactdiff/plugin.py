@@ -11,7 +11,8 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   REACT2025/2026 protocols the one trained on the synthetic MARS dataset), and
   ``runs/<variant>-small/model.pt`` (what ``reactbench train --model <variant> --preset small``
   writes) for the variants;
-- ``ddim_steps``: DDIM steps (default: the schedule's T = 20);
+- ``ddim_steps``: DDIM steps (default: the checkpoint's ``sampling.ddim_steps``, chosen on the
+  val split, as for the shipped checkpoint; else the schedule's T = 20);
 - ``device``: ``cpu``, ``cuda`` or ``cuda:k`` (default: the harness's device);
 - ``batch_rows``: speaker rows per generation batch (default 16);
 - ``temperature``: scale of the initial DDIM noise (default: the checkpoint's
@@ -169,6 +170,9 @@ class ReactDiff:
             raise ModelError(f"option device={self.device!r}: expected cpu, cuda or cuda:k")
         # metadata only (no weights); None when unreadable: fit() then says why
         self._meta = ck.read_metadata(self.checkpoint)
+        if self.ddim_steps is None and self._meta:  # the steps chosen on val, if any
+            self.ddim_steps = _int("ddim_steps", (self._meta.get("sampling") or {})
+                                   .get("ddim_steps"))
         self.info = ModelInfo(
             name=self.variant, version="1",
             params={"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),

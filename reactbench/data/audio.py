@@ -8,9 +8,10 @@ loader also pads/trims to the frame count).
 
 The spectra, Slaney mel filters, dB conversion and DCT are computed with numpy and scipy in the
 same floating-point steps as librosa's ``stft``, ``filters.mel``, ``power_to_db`` and
-``feature.mfcc`` (bit-identical values, checked by the tests), so that 16 kHz audio (the
-embedded synthetic data) never imports librosa, whose first import in a new environment
-compiles numba code for many seconds. Other sample rates are resampled by ``librosa.resample``.
+``feature.mfcc`` (bit-identical values, checked by the tests), without librosa (whose first
+import in a new environment compiles numba code for many seconds). Other sample rates are
+resampled to 16 kHz by soxr at its high quality, cut or zero-padded to ceil(n * 16000 / sr)
+samples: the values of ``librosa.resample`` with its default ``soxr_hq``, bit for bit.
 """
 
 from __future__ import annotations
@@ -49,11 +50,16 @@ def _frames_of(y: np.ndarray, frames: int | None) -> tuple[np.ndarray, int]:
 
 
 def _resample(y: np.ndarray, sr: int) -> np.ndarray:
+    """(n,) samples at ``sr`` Hz -> (ceil(n * 16000 / sr),) float32 samples at 16 kHz."""
+    y = np.asarray(y, dtype=np.float32)
     if sr == SAMPLE_RATE:
-        return np.asarray(y, dtype=np.float32)
-    import librosa  # heavy (seconds, numba compilation in a fresh install): other rates only
+        return y
+    import soxr  # only for audio that is not at 16 kHz
 
-    return librosa.resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=SAMPLE_RATE)
+    out = soxr.resample(y, sr, SAMPLE_RATE, quality="soxr_hq")
+    n = int(np.ceil(len(y) * (float(SAMPLE_RATE) / sr)))
+    out = out[:n] if len(out) >= n else np.pad(out, (0, n - len(out)))
+    return np.asarray(out, dtype=np.float32)
 
 
 def _hz_to_mel(f: float) -> float:

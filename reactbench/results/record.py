@@ -19,7 +19,7 @@ from reactbench.results.digest import record_digest
 from reactbench.results.schema import SCHEMA_VERSION, json_default
 
 LIBRARIES = (
-    "numpy", "scipy", "torch", "numba", "tslearn", "pandas", "joblib", "tabulate", "librosa",
+    "numpy", "scipy", "torch", "numba", "pandas", "joblib", "tabulate", "soundfile", "soxr",
     "matplotlib",
 )
 

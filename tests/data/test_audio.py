@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from reactbench.data.audio import (
@@ -97,18 +98,33 @@ def test_mel_filters_bit_identical_to_librosa():
         np.testing.assert_array_equal(audio._mel_basis(bands), ref)
 
 
-def test_16khz_audio_does_not_import_librosa(tmp_path):
+@pytest.mark.parametrize("sr", [16000, 44100])
+def test_features_do_not_import_librosa(tmp_path, sr):
     import subprocess  # a fresh interpreter: librosa must not be loaded by the feature code
     import sys  # the same interpreter as the tests
 
     p = tmp_path / "x.wav"
-    sf.write(p, _tone(16000), 16000)
+    sf.write(p, _tone(sr), sr)
     code = ("import sys; from reactbench.data.audio import cached_wav_features as f; "
             f"f(__import__('pathlib').Path({str(p)!r}), cache=False); "
             "print('librosa' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+@pytest.mark.parametrize(("sr", "n"), [(44100, 44100), (48000, 12345), (8000, 7999),
+                                       (22050, 1), (16000, 640)])
+def test_resample_bit_identical_to_librosa(sr, n):
+    import librosa  # the reference: librosa.resample with its default (soxr_hq)
+
+    from reactbench.data import audio
+
+    y = np.random.default_rng(n).standard_normal(n).astype(np.float32) * 0.3
+    got = audio._resample(y, sr)
+    ref = librosa.resample(y, orig_sr=sr, target_sr=16000)
+    assert got.dtype == ref.dtype == np.float32
+    np.testing.assert_array_equal(got, ref)
 
 
 def test_window_bit_identical_to_scipy():

@@ -109,3 +109,43 @@ def test_val_without_neighbours_names_the_dataset_and_how_to_build_them(tiny_dat
     assert str(tiny_dataset) in said[0] and "neighbour_emotion_val.npy" in said[0]
     assert f"reactbench appropriate --data {tiny_dataset} --split val" in said[0]
     assert f"--out {tmp_path / 'run'} --resume" in said[0]
+
+
+def test_choose_steps_best_mean_rank_ties_to_fewer_steps():
+    from reactbench.reactdiff.calibrate import choose_steps
+
+    def rows(*triples):
+        return [{"ddim_steps": k, "FRCorr": c, "FRDist": d} for k, c, d in triples]
+
+    # 20: ranks 0 + 1, 10: ranks 1 + 0 -> a tie, fewer steps win
+    steps, how = choose_steps(rows((20, 0.77, 93.7), (10, 0.73, 93.4), (5, 0.51, 98.0)))
+    assert steps == 10 and "DDIM steps 20, 10, 5" in how and "val split" in how
+    assert choose_steps(rows((20, 0.77, 93.0), (10, 0.73, 93.4), (5, 0.51, 98.0)))[0] == 20
+
+
+def test_stored_steps_are_the_plugins_default_and_an_option_overrides_them(tmp_path):
+    import shutil  # a copy of the shipped model to write into
+
+    from reactbench.reactdiff import checkpoint as ck
+    from reactbench.reactdiff.calibrate import write_sampling, write_steps
+    from reactbench.reactdiff.plugin import ReactDiff
+
+    path = tmp_path / "model.pt"
+    shutil.copyfile(ck.SHIPPED, path)
+    write_sampling(path, 0.3, "by hand")  # a new temperature drops earlier steps
+    assert "ddim_steps" not in ck.read_metadata(path)["sampling"]
+    assert ReactDiff(checkpoint=str(path)).info.params["ddim_steps"] is None
+    sampling = write_steps(path, 7, "val sweep")
+    assert sampling == {"temperature": 0.3, "chosen_on": "by hand", "ddim_steps": 7,
+                        "ddim_steps_chosen_on": "val sweep"}
+    assert ck.read_metadata(path)["sampling"] == sampling
+    ck.read_checkpoint(path)  # the weights' digest still holds
+    assert ReactDiff(checkpoint=str(path)).info.params["ddim_steps"] == 7
+    assert ReactDiff(checkpoint=str(path), ddim_steps="20").info.params["ddim_steps"] == 20
+
+
+def test_the_shipped_checkpoint_samples_the_steps_chosen_on_its_val_sweep():
+    from reactbench.reactdiff import checkpoint as ck
+
+    sampling = ck.read_metadata(ck.SHIPPED)["sampling"]
+    assert sampling["ddim_steps"] == 10 and "val split" in sampling["ddim_steps_chosen_on"]
