@@ -46,7 +46,15 @@ import numpy as np
 from numba import njit
 
 from reactbench.metrics.constants import DTW_GROUPS
-from reactbench.metrics.dtw_bounds16 import SATURATED, W16, fill_auva16, lane_auva16
+from reactbench.metrics.dtw_bounds16 import (
+    NONBINARY,
+    NONFINITE,
+    SATURATED,
+    W16,
+    fill_auva16,
+    frame_codes,
+    lane_auva16,
+)
 from reactbench.metrics.dtw_simd32 import (
     W32,
     add32,
@@ -98,12 +106,11 @@ def grouped_bound(b_au: float, b_va: float, b_fe: float, w) -> float:
 
 
 @njit(cache=True, error_model="numpy")
-def _finite(x) -> bool:
-    """Every value of x (T, 25) is finite."""
-    for a in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            if not np.isfinite(x[a, c]):
-                return False
+def _finite(code) -> bool:
+    """No frame of a sequence's codes (``frame_codes``) holds a NaN or inf."""
+    for a in range(code.shape[0]):
+        if code[a] & NONFINITE:
+            return False
     return True
 
 
@@ -367,12 +374,12 @@ def scratch32(t: int):
 
 @njit(cache=True, error_model="numpy")
 def _pair(X, Y, xr, yr, to, r, t):
-    """Pair r: x = X[xr[r], to[r]:to[r] + t], y = Y[yr[r], same frames]."""
+    """Pair r: x = X[xr[r], to[r]:to[r] + t], y = Y[yr[r], same frames] (also for codes)."""
     return X[xr[r], to[r]:to[r] + t], Y[yr[r], to[r]:to[r] + t]
 
 
 @njit(cache=True, error_model="numpy")
-def _fe_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf):
+def _fe_lanes(X, Y, cx, cy, xr, yr, to, t, sel, gb, fbuf):
     """gb[2, sel] from ``lane_fe32`` (at most W32 pairs)."""
     nl = sel.shape[0]
     nf = t * (_FE + 1) * W32
@@ -385,7 +392,8 @@ def _fe_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf):
     finite = np.ones(W32, dtype=np.bool_)
     for lane in range(nl):
         x, y = _pair(X, Y, xr, yr, to, sel[lane], t)
-        finite[lane] = _finite(x) and _finite(y)
+        kx, ky = _pair(cx, cy, xr, yr, to, sel[lane], t)
+        finite[lane] = _finite(kx) and _finite(ky)
         norms[lane] = fill_fe32(x, lane, xf) + fill_fe32(y, lane, yf)
     v = np.empty(W32, dtype=np.float32)
     lane_fe32(xf, yf, rows, v)
@@ -395,7 +403,7 @@ def _fe_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf):
 
 
 @njit(cache=True, error_model="numpy")
-def _auva32_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf, ibuf):
+def _auva32_lanes(X, Y, cx, cy, xr, yr, to, t, sel, gb, fbuf, ibuf):
     """gb[0:2, sel] from ``lane_auva32`` (at most W32 pairs, any AU values)."""
     nl = sel.shape[0]
     na = t * _AU * W32
@@ -420,7 +428,8 @@ def _auva32_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf, ibuf):
     bits = True
     for lane in range(nl):
         x, y = _pair(X, Y, xr, yr, to, sel[lane], t)
-        finite[lane] = _finite(x) and _finite(y)
+        kx, ky = _pair(cx, cy, xr, yr, to, sel[lane], t)
+        finite[lane] = _finite(kx) and _finite(ky)
         bx = fill_auva32(x, lane, xa, xv, xm, False)
         by = fill_auva32(y, lane, ya, yv, ym, True)
         bits = bits and bx and by
@@ -434,7 +443,7 @@ def _auva32_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf, ibuf):
 
 
 @njit(cache=True, error_model="numpy")
-def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
+def bound_lanes(X, Y, cx, cy, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
     """Lower bounds of group values of the pairs ``sel`` (equal length; at most W32 with
     ``fe``, else W16), from their lane DTWs: with ``fe`` False the AU and VA groups (gb[0, r],
     gb[1, r]), else the FE group (gb[2, r]). Pair r is x = X[xr[r], to[r]:to[r] + tl[r]] and
@@ -442,10 +451,10 @@ def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
     The AU and VA pass runs ``lane_auva16`` when every AU value is 0 or 1 (the AU bound is
     then the exact AU value, or 65535 when saturated), else ``lane_auva32`` per half; gb[3, r]
     is the exact AU value where the pass found it (finite, binary, not saturated), else -1.
-    fbuf, ibuf: ``scratch32`` of at least this length."""
+    cx, cy: ``frame_codes`` of X and Y; fbuf, ibuf: ``scratch32`` of at least this length."""
     t = tl[sel[0]]
     if fe:
-        _fe_lanes(X, Y, xr, yr, to, t, sel, gb, fbuf)
+        _fe_lanes(X, Y, cx, cy, xr, yr, to, t, sel, gb, fbuf)
         return
     nl = sel.shape[0]
     nv = t * 4 * W32
@@ -463,11 +472,13 @@ def bound_lanes(X, Y, xr, yr, to, tl, sel, fe, gb, fbuf, ibuf):
     bits = True
     for lane in range(nl):
         x, y = _pair(X, Y, xr, yr, to, sel[lane], t)
-        finite[lane] = _finite(x) and _finite(y)
-        bits = fill_auva16(x, lane, xv, xm) and fill_auva16(y, lane, yv, ym) and bits
+        kx, ky = _pair(cx, cy, xr, yr, to, sel[lane], t)
+        flags = fill_auva16(x, kx, lane, xv, xm) | fill_auva16(y, ky, lane, yv, ym)
+        finite[lane] = not flags & NONFINITE
+        bits = bits and not flags & NONBINARY
     if not bits:
         for h in range(0, nl, W32):
-            _auva32_lanes(X, Y, xr, yr, to, t, sel[h:h + W32], gb, fbuf, ibuf)
+            _auva32_lanes(X, Y, cx, cy, xr, yr, to, t, sel[h:h + W32], gb, fbuf, ibuf)
         return
     out = np.empty((2, W16))
     lane_auva16(xv, xm, yv, ym, rv, ra, out)
@@ -493,8 +504,9 @@ def lower_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     w = np.array([g[2] for g in DTW_GROUPS], dtype=np.float64)
     fbuf, ibuf = scratch32(t)
     to, tl = np.zeros(p, np.int64), np.full(p, t, np.int64)
+    cx, cy = frame_codes(x), frame_codes(y)
     for g0 in range(0, p, W16):
-        bound_lanes(x, y, idx, idx, to, tl, idx[g0:g0 + W16], False, gb, fbuf, ibuf)
+        bound_lanes(x, y, cx, cy, idx, idx, to, tl, idx[g0:g0 + W16], False, gb, fbuf, ibuf)
     for g0 in range(0, p, W32):
-        bound_lanes(x, y, idx, idx, to, tl, idx[g0:g0 + W32], True, gb, fbuf, ibuf)
+        bound_lanes(x, y, cx, cy, idx, idx, to, tl, idx[g0:g0 + W32], True, gb, fbuf, ibuf)
     return np.array([grouped_bound(gb[0, r], gb[1, r], gb[2, r], w) for r in range(p)])

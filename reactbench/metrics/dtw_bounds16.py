@@ -5,8 +5,9 @@ masks, and the AU DTW is a sum of such integers: with 16-bit unsigned lanes (twi
 register as float32) the dynamic programme is exact integer arithmetic, saturating at 65535
 (``addsat16`` never returns more than the sum, so a saturated value is still a lower bound).
 Below saturation the value equals the engine's float64 AU value exactly (integer sums below
-2^53). The VA group runs beside it in float32 on two vectors of W32 lanes, as in
-``dtw_bounds.lane_auva32`` (same operations, so the same bound).
+2^53). The VA group runs beside it in float32 on two vectors of W32 lanes, its cost
+``fl(d1^2 + fl(d0^2))`` by one fused multiply-add (fewer roundings than the plain sum, so the
+rounding margin of ``dtw_bounds`` still covers it).
 
 Lane p of a group: AU in uint16 lane p (int32 element p // 2, half p % 2), VA in vector half
 p // W32, lane p % W32.
@@ -15,12 +16,13 @@ p // W32, lane p % W32.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from reactbench.metrics.dtw_simd32 import (
     W32,
     add32,
     addsat16,
+    fma32,
     lane16,
     lane32,
     load32,
@@ -38,28 +40,51 @@ W16 = 2 * W32  # pairs per group
 SATURATED = 65535
 
 
+NONBINARY = 1 << 15  # frame code flags beside the 15 AU bits
+NONFINITE = 1 << 16
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def frame_codes(X):
+    """X (R, L, 25) f32 -> (R, L) int32, one code per frame: the AU bit mask (bit c set when
+    AU c is 1), plus NONBINARY when an AU value is neither 0 nor 1 and NONFINITE when any of
+    the 25 values is NaN or inf. Computed once per sequence, not once per pair."""
+    r, n = X.shape[:2]
+    out = np.empty((r, n), dtype=np.int32)
+    for i in prange(r):
+        for a in range(n):
+            m = 0
+            for c in range(X.shape[2]):
+                v = X[i, a, c]
+                if not np.isfinite(v):
+                    m |= NONFINITE
+                if c < 15:
+                    if v == 1.0:
+                        m |= 1 << c
+                    elif v != 0.0:
+                        m |= NONBINARY
+            out[i, a] = m
+    return out
+
+
 @njit(cache=True, error_model="numpy")
-def fill_auva16(x, lane, kv, km):
-    """Copy x (T, 25) f32 into pair ``lane`` of kv (T, 2, 2, W32) (VA columns, vector halves)
-    and km (T, W32) int32 (AU masks in uint16 lanes; km must hold zeros there). Returns True
-    when every AU value is 0 or 1 (otherwise the masks are meaningless)."""
+def fill_auva16(x, code, lane, kv, km):
+    """Copy x (T, 25) f32 with its frame codes (T,) (``frame_codes``) into pair ``lane`` of kv
+    (T, 2, 2, W32) (VA columns, vector halves) and km (T, W32) int32 (AU masks in uint16 lanes;
+    km must hold zeros there). Returns the OR of the frames' flags (NONBINARY, NONFINITE); the
+    masks mean nothing when NONBINARY is set."""
     h = lane // W32
     q = lane % W32
     e = lane // 2
     sh = 16 * (lane % 2)
-    binary = True
+    flags = 0
     for a in range(x.shape[0]):
-        m = 0
-        for c in range(15):
-            v = x[a, c]
-            if v == 1.0:
-                m |= 1 << c
-            elif v != 0.0:
-                binary = False
-        km[a, e] |= np.int32(m << sh)  # km starts at 0 (the caller zeroes it)
+        m = code[a]
+        flags |= m
+        km[a, e] |= np.int32((m & 0x7FFF) << sh)  # km starts at 0 (the caller zeroes it)
         kv[a, 0, h, q] = x[a, 15]
         kv[a, 1, h, q] = x[a, 16]
-    return binary
+    return flags & (NONBINARY | NONFINITE)
 
 
 @njit(cache=True, error_model="numpy")
@@ -119,8 +144,8 @@ def lane_auva16(XV, XM, YV, YM, rv, ra, out):
             r1 = load32(rv, pv + 2 * o + W32)
             # diagonal q = D[a-1, b-1], up r = D[a-1, b], left t = D[a, b-1]
             ta = addsat16(popxor16(xm, load32(YM, b * W32)), min16(ta, min16(qa, r)))
-            t0 = add32(add32(mul32(d, d), mul32(f, f)), min32(t0, min32(q0, r0)))
-            t1 = add32(add32(mul32(e, e), mul32(g, g)), min32(t1, min32(q1, r1)))
+            t0 = add32(fma32(f, f, mul32(d, d)), min32(t0, min32(q0, r0)))
+            t1 = add32(fma32(g, g, mul32(e, e)), min32(t1, min32(q1, r1)))
             store32(ra, na + o, ta)
             store32(rv, nv + 2 * o, t0)
             store32(rv, nv + 2 * o + W32, t1)

@@ -44,7 +44,7 @@ from numba.extending import intrinsic
 
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
 from reactbench.metrics.dtw_bounds import bound_lanes, grouped_bound, scratch32
-from reactbench.metrics.dtw_bounds16 import W16
+from reactbench.metrics.dtw_bounds16 import W16, frame_codes
 from reactbench.metrics.dtw_cuda import min_grouped_dtw_cuda
 from reactbench.metrics.dtw_simd32 import W32
 from reactbench.metrics.simd_lanes import (
@@ -952,7 +952,7 @@ def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val, au):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _bounds_many(X, Y, xr, yr, to, tl, tasks, fe, gb):
+def _bounds_many(X, Y, cx, cy, xr, yr, to, tl, tasks, fe, gb):
     """Group lower bounds gb[:, tasks] of the triples ``tasks`` (``bound_lanes``: AU and VA,
     or FE with ``fe``), W32 at a time, parallel over tasks of a few lane groups (one scratch
     allocation each)."""
@@ -964,7 +964,8 @@ def _bounds_many(X, Y, xr, yr, to, tl, tasks, fe, gb):
         g0 = c * per
         fbuf, ibuf = scratch32(tl[order[gp[g0]]])  # longest first: the task's largest T
         for g in range(g0, min(ng, g0 + per)):
-            bound_lanes(X, Y, xr, yr, to, tl, order[gp[g]:gp[g + 1]], fe, gb, fbuf, ibuf)
+            bound_lanes(X, Y, cx, cy, xr, yr, to, tl, order[gp[g]:gp[g + 1]], fe, gb, fbuf,
+                        ibuf)
 
 
 @njit(cache=True, error_model="numpy")
@@ -1012,8 +1013,10 @@ def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
             for r in range(slot_ptr[s], slot_ptr[s + 1]):
                 many[c] = r
                 c += 1
+    cx = frame_codes(X)  # AU masks and flags, once per sequence
+    cy = frame_codes(Y)
     if c > 0:
-        _bounds_many(X, Y, xr, yr, to, tl, many[:c], False, gb)
+        _bounds_many(X, Y, cx, cy, xr, yr, to, tl, many[:c], False, gb)
     best = np.full(ns, np.inf)
     _partial(slot_ptr, gb, w, lb, best, cand)  # p = AU and VA bounds, FE bounded by 0
     nc = 0
@@ -1035,7 +1038,7 @@ def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
     rest = _partial(slot_ptr, gb, w, lb, best, cand)  # the others that p cannot rule out
     if rest.shape[0] == 0:
         return best
-    _bounds_many(X, Y, xr, yr, to, tl, rest, True, gb)
+    _bounds_many(X, Y, cx, cy, xr, yr, to, tl, rest, True, gb)
     inrest = np.zeros(m, dtype=np.bool_)
     inrest[rest] = True
     lims = np.full(m, np.inf)
