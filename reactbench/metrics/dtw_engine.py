@@ -723,6 +723,14 @@ def _lane_vafe(XV, YV, au, w, best, rows, out):
 
 
 @njit(cache=True, error_model="numpy")
+def _fill_va_fe(x, lane, kv):
+    """Copy the VA and FE columns of x (T, 25) f32 into lane ``lane`` of kv (T, 10, W)."""
+    for a in range(x.shape[0]):
+        for c in range(AU_END, EMOTION_DIM):
+            kv[a, c - AU_END, lane] = x[a, c]
+
+
+@njit(cache=True, error_model="numpy")
 def _min_block(X, Y, yidx, w, out):
     """One speaker's minima without pruning: X (alpha, T, 25) generations, Y (M, T, 25) real
     reactions of which rows ``yidx`` are appropriate (f32); writes out (alpha,) float64, the
@@ -910,8 +918,6 @@ def _exact_group_vafe(X, Y, xr, yr, to, tl, sel, lims, w, val, au, fbuf):
     xv = fbuf[:nv].reshape((t, EMOTION_DIM - AU_END, W))
     yv = fbuf[nv:2 * nv].reshape((t, EMOTION_DIM - AU_END, W))
     rows = fbuf[2 * nv:2 * nv + 4 * (t + 1) * W]
-    xa = fbuf[2 * nv + 4 * (t + 1) * W:2 * nv + 4 * (t + 1) * W + t * AU_END * W].reshape(
-        (t, AU_END, W))  # AU lanes: filled, not used
     lim = np.full(W, -np.inf)  # padding lanes never hold the group back
     aus = np.zeros(W)
     nl = sel.shape[0]
@@ -920,8 +926,8 @@ def _exact_group_vafe(X, Y, xr, yr, to, tl, sel, lims, w, val, au, fbuf):
     for lane in range(nl):
         r = sel[lane]
         f = to[r]
-        _fill_lane(X[xr[r], f:f + t], lane, xa, xv)
-        _fill_lane(Y[yr[r], f:f + t], lane, xa, yv)
+        _fill_va_fe(X[xr[r], f:f + t], lane, xv)
+        _fill_va_fe(Y[yr[r], f:f + t], lane, yv)
         lim[lane] = lims[r]
         aus[lane] = au[r]
     res = np.empty(W)
