@@ -18,8 +18,9 @@ Validity (``group_bound``), for one group with k <= 15 columns, equal lengths T,
    the recurrence ``D = fl(c + min(three predecessors))`` takes an exact minimum. By induction
    over the cells in DP order, the computed value of any cell is <= the cost of any warping path
    to it summed in path order with the same rounding (``S_i = fl(c_i + S_{i-1})``).
-2. float32 side. AU and VA costs are ``fl(sum fl(fl(x - y)^2))``, at most (1 + u)^(k+2) times
-   the exact cost (binary AUs: an exact popcount). FE costs use the expanded form
+2. float32 side. AU and VA costs are ``fl(sum fl(fl(x - y)^2))`` (the 16-pair pass takes the
+   last VA term by a fused multiply-add, one rounding fewer), at most (1 + u)^(k+2) times the
+   exact cost (binary AUs: an exact popcount). FE costs use the expanded form
    ``max(0, fl(|x|^2 + |y|^2 - 2 x.y))`` (a fused multiply-add chain, squared norms rounded once
    from float64): at most the exact cost plus e = 16 * 2^-21 * (max_a |x_a|^2 + max_b |y_b|^2),
    and never negative. A warping path has at most 2T - 1 cells, so for an exact optimal path P*
@@ -34,10 +35,14 @@ Validity (``group_bound``), for one group with k <= 15 columns, equal lengths T,
    A non-finite V32 gives the bound 0.
 5. The grouped distance is ``fl(fl(fl(w0 sqrt D0) + fl(w1 sqrt D1)) + fl(w2 sqrt D2))`` with
    positive weights; sqrt, the products and the sums are correctly rounded, hence monotone, so
-   the same expression on the group bounds is <= the grouped distance (``grouped_bound``).
+   the same expression on the group bounds is <= the grouped distance (``grouped_bound``);
+   so is the expression with any group bound replaced by 0 (a group not computed yet).
 
 A binary-AU group's float32 costs and sums are small integers (below 2^24 for T < 500 000), so
-its V32 is exact; the margin only makes that bound a little smaller.
+its V32 is exact; the margin only makes that bound a little smaller. The 16-pair pass
+(``dtw_bounds16``) runs that group in unsigned 16-bit integers with saturating additions: a
+saturating sum is never above the true sum and is monotone, so step 1 holds and the value is
+the exact AU value below 65535, and a lower bound of it at 65535; it needs no margin.
 """
 
 from __future__ import annotations
