@@ -41,6 +41,9 @@ from .helpers.warm_kernels import GROUPS
 os.environ.setdefault("NUMBA_CACHE_DIR", str(kernel_cache_dir()))
 _SESSION_CACHE = tempfile.mkdtemp(prefix="reactbench-test-cache-")
 os.environ["REACTBENCH_CACHE"] = _SESSION_CACHE
+# runs in the tests do not start background kernel compilation (reactbench.metrics.warm): the
+# controller compiles the kernels once, below (tests/metrics/test_warm.py turns it back on)
+os.environ["REACTBENCH_WARMUP"] = "0"
 atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 _ROOT = Path(__file__).resolve().parents[1]

@@ -59,9 +59,10 @@ from reactbench.harness.options import (
     RunOptions,
     check_metric_names,
 )
-from reactbench.harness.scoring import aggregate
+from reactbench.harness.scoring import aggregate, start_warmup
 from reactbench.harness.seeds import SeedSteps, seed_predictions
 from reactbench.memory import available_memory, gib
+from reactbench.metrics import warm
 from reactbench.metrics.api import MetricScores, compute_metrics
 from reactbench.models import model_info
 from reactbench.protocols import OFFICIAL, Protocol
@@ -179,6 +180,7 @@ def score_clips(emotion: list[np.ndarray], data: ClipSplit, targets: Targets, *,
                 "rounding (the protocol rounds half to even and does not clip)")
     if metrics is not None:
         check_metric_names(metrics)
+    warm.wait_pending()  # kernels compiling in the background: load them, do not compile twice
     try:
         return compute_metrics(emotion, None, data.speaker_emotion, None,
                                targets=targets.targets, protocol=protocol.name,
@@ -326,6 +328,7 @@ def run_clips(specs: list[str], opt: RunOptions, out: str | Path, *,
     if not todo:
         return [existing[s] for s in specs]
     need_audio = any(getattr(m, "needs_audio", True) for m in todo.values())
+    start_warmup(opt)
     t0 = time.perf_counter()
     bundle = load_clip_bundle(opt, need_audio)
     load_s = time.perf_counter() - t0

@@ -36,7 +36,7 @@ from reactbench.harness.generate import (
     generate_online,
 )
 from reactbench.harness.options import RunOptions, check_window_fits
-from reactbench.harness.scoring import aggregate, preflight, score
+from reactbench.harness.scoring import aggregate, preflight, score, start_warmup
 from reactbench.harness.seeds import SeedSteps, seed_predictions
 from reactbench.models import model_info
 from reactbench.predictions import save_predictions
@@ -201,6 +201,8 @@ def run(
     existing = {s: (read_result(targets[s]), targets[s]) for s in clash}
     todo = {s: m for s, m in models.items() if s not in existing}
     need_audio = any(getattr(m, "needs_audio", True) for m in todo.values())
+    if todo:
+        start_warmup(opt)
     t0 = time.perf_counter()
     bundle = load_bundle(opt, need_audio)  # also what a kept result is checked against
     load_s = time.perf_counter() - t0

@@ -9,12 +9,21 @@ from typing import Any
 import numpy as np
 
 from reactbench.errors import ParamNames, ReactbenchError, param, render_params
-from reactbench.harness.options import check_metric_names, check_protocol
+from reactbench.harness.options import RunOptions, check_metric_names, check_protocol
+from reactbench.metrics import warm
 from reactbench.metrics.api import MetricScores, compute_metrics
 from reactbench.metrics.spec import METRIC_NAMES, direction, readers
 from reactbench.predictions import Predictions
 from reactbench.protocols import Protocol
 from reactbench.results import metric_entry
+
+
+def start_warmup(opt: RunOptions) -> None:
+    """Compile the kernels of the run's metrics in the background while data load and models
+    generate (once per machine: :mod:`reactbench.metrics.warm`); scoring waits for them."""
+    proto = opt.scoring_protocol
+    metrics = list(opt.metrics) if opt.metrics else list(proto.metrics)
+    warm.start(metrics, [proto.name])
 
 
 def score(preds: Predictions, data, *, protocol: str | Protocol, bootstrap: int, seed: int,
@@ -31,6 +40,7 @@ def score(preds: Predictions, data, *, protocol: str | Protocol, bootstrap: int,
     """
     proto = check_protocol(protocol)
     preflight(data, metrics=metrics, alpha=preds.alpha, protocol=proto)
+    warm.wait_pending()  # kernels compiling in the background: load them, do not compile twice
     use_face = realism_3dmm and preds.face_3dmm is not None
     if realism_3dmm and not use_face:
         wanted = list(metrics) if metrics else list(proto.metrics)
