@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from reactbench.commands._common import (
     add_gt_align_args,
@@ -96,11 +97,11 @@ def main(args) -> int:
         )
         if len(protocols) > 1:
             print(f"== protocol {protocol}: {', '.join(specs)}")
-        written += [(protocol, r) for r, _ in run(
+        written += [(protocol, r, path) for r, path in run(
             specs, opt, out, skip_existing=args.skip_existing, names=flag_name,
             command=command_line(args))]
     for protocol in protocols:  # one table per protocol: tables never mix protocols
-        records = [r for p, r in written if p == protocol]
+        records = [r for p, r, _ in written if p == protocol]
         print()
         if len(protocols) > 1:
             print(f"protocol {protocol}:")
@@ -113,7 +114,7 @@ def main(args) -> int:
           + (" (one protocol per table: pass the files of one protocol)"
              if len(protocols) > 1 else ""))
     for protocol in protocols:
-        saved = saved_predictions([r for p, r in written if p == protocol],
+        saved = saved_predictions([(r, path) for p, r, path in written if p == protocol],
                                   score_flags(args, protocol, protocols))
         if saved:
             print(saved)
@@ -201,15 +202,22 @@ def score_flags(args, protocol: str | None = None, protocols: list[str] | None =
     return " ".join(flags)
 
 
-def saved_predictions(records: list[dict], flags: str) -> str:
+def saved_predictions(results: list[tuple[dict, Path]], flags: str) -> str:
     """Where each model's predictions were saved and the ``reactbench score`` command that
-    re-scores them ("" with --no-cache: nothing was saved)."""
-    rows = [(r["model"]["name"], p["seed"], p["path"]) for r in records
-            for p in r.get("predictions") or [] if p.get("path")]
+    re-scores them ("" with --no-cache: nothing was saved). ``results``: (record, result
+    file); a REACT2025/2026 result's rows also name its target-ids file (``--targets``: the
+    same targets, so the same numbers)."""
+    rows = []
+    for r, path in results:
+        tfile = (r.get("targets") or {}).get("file")
+        also = f"  --targets {Path(path).parent / tfile}" if tfile else ""
+        rows += [(r["model"]["name"], p["seed"], p["path"] + also)
+                 for p in r.get("predictions") or [] if p.get("path")]
     if not rows:
         return ""
     width = max(len(name) for name, _, _ in rows)
+    targets = " --targets TARGETS" if any("--targets" in where for _, _, where in rows) else ""
     lines = [f"predictions (.npz; re-score one with: reactbench score --predictions FILE "
-             f"{flags} --name NAME):"]
-    lines += [f"  {name:<{width}}  seed {seed}  {path}" for name, seed, path in rows]
+             f"{flags}{targets} --name NAME):"]
+    lines += [f"  {name:<{width}}  seed {seed}  {where}" for name, seed, where in rows]
     return "\n".join(lines)

@@ -64,6 +64,20 @@ def test_synth_run_score_leaderboard(cli, mars, tmp_path):
     assert again["targets"]["ids_sha256"] == mime["targets"]["ids_sha256"]
     for m, e in mime["metrics"].items():
         assert again["metrics"][m]["value"] == pytest.approx(e["value"], rel=1e-12)
+    # the printed re-score command names each result's target ids: run as printed
+    flags = out.split("re-score one with: reactbench score --predictions FILE ", 1)[1]
+    flags = flags.partition("\n")[0]
+    assert flags.endswith(" --targets TARGETS --name NAME):") and "--protocol react2025" in flags
+    row = next(line.split() for line in out.splitlines() if line.startswith("  b_mime "))
+    assert row[3] == saved and row[4:] == ["--targets", str(tmp_path / "r" / mime["targets"]
+                                                              ["file"])]
+    args = flags[:-len(" --targets TARGETS --name NAME):")].split()
+    code, _, err = cli("score", "--predictions", saved, *args, *row[4:], "--name", "again2",
+                       "--out", tmp_path / "s2", "--no-progress")
+    assert code == 0, err
+    again = read_result(tmp_path / "s2" / "again2_offline_test_react2025_a10.json")
+    assert {m: e["value"] for m, e in again["metrics"].items()} == \
+        {m: e["value"] for m, e in mime["metrics"].items()}
     code, table, err = cli("leaderboard", tmp_path / "r", "--format", "csv")
     assert code == 0, err
     lines = table.splitlines()
