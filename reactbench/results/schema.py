@@ -40,7 +40,8 @@ A result record (``SCHEMA_VERSION``) is a JSON object with these keys:
 - ``causality``: online only: {``passed``, ``windows_checked``, ``rows_checked``, ``detail``}.
 - ``targets`` (optional; only under protocols that score against per-sample target lists):
   {``rule`` (``"session-pool"``), ``seed``, ``k``, ``gt_align`` (``"linear"`` or
-  ``"emotionvae"``), ``ids_sha256`` (SHA-256 of the chosen target ids), ``file`` (the
+  ``"emotionvae"``), ``deviation`` (how that alignment departs from the challenge code),
+  ``ids_sha256`` (SHA-256 of the chosen target ids), ``file`` (the
   ``<result>.targets.json`` beside the result that lists them, or null), and for
   ``emotionvae`` ``checkpoint_sha256``, ``torch_seed``, ``post_clip_length``}.
 - ``software``: {``reactbench``, ``git_commit``, ``git_dirty``, ``python``, libraries...};
