@@ -59,7 +59,7 @@ from reactbench.harness.options import (
     RunOptions,
     check_metric_names,
 )
-from reactbench.harness.scoring import aggregate, start_warmup
+from reactbench.harness.scoring import aggregate, start_warmup, wait_warmup
 from reactbench.harness.seeds import SeedSteps, seed_predictions
 from reactbench.memory import available_memory, gib
 from reactbench.metrics import warm
@@ -332,6 +332,7 @@ def run_clips(specs: list[str], opt: RunOptions, out: str | Path, *,
     t0 = time.perf_counter()
     bundle = load_clip_bundle(opt, need_audio)
     load_s = time.perf_counter() - t0
+    wait_warmup()  # before any model runs: a model's threads must not share the cores with it
     data = bundle.test
     log(f"data: {bundle.root} split {opt.split}: N = {data.n} clips, {int(data.lengths.min())}"
         f"..{int(data.lengths.max())} frames at {data.fps} fps; targets: "

@@ -36,7 +36,7 @@ from reactbench.harness.generate import (
     generate_online,
 )
 from reactbench.harness.options import RunOptions, check_window_fits
-from reactbench.harness.scoring import aggregate, preflight, score, start_warmup
+from reactbench.harness.scoring import aggregate, preflight, score, start_warmup, wait_warmup
 from reactbench.harness.seeds import SeedSteps, seed_predictions
 from reactbench.models import model_info
 from reactbench.predictions import save_predictions
@@ -206,6 +206,7 @@ def run(
     t0 = time.perf_counter()
     bundle = load_bundle(opt, need_audio)  # also what a kept result is checked against
     load_s = time.perf_counter() - t0
+    wait_warmup()  # before any model runs: a model's threads must not share the cores with it
     for s, (rec, path) in existing.items():
         stale = stale_fields(rec, spec=s, info=model_info(models[s]), identity=bundle.identity,
                              frames=bundle.test.frames, opt=opt)

@@ -19,11 +19,19 @@ from reactbench.results import metric_entry
 
 
 def start_warmup(opt: RunOptions) -> None:
-    """Compile the kernels of the run's metrics in the background while data load and models
-    generate (once per machine: :mod:`reactbench.metrics.warm`); scoring waits for them."""
+    """Compile the kernels of the run's metrics in the background while the data load (once
+    per machine: :mod:`reactbench.metrics.warm`); :func:`wait_warmup` joins them."""
     proto = opt.scoring_protocol
     metrics = list(opt.metrics) if opt.metrics else list(proto.metrics)
     warm.start(metrics, [proto.name])
+
+
+def wait_warmup() -> None:
+    """Wait for the kernels :func:`start_warmup` is compiling. The runners call it once the
+    data are loaded, before the first model: compiling beside a model's generation would share
+    the cores with its threads (torch's OpenMP threads slow down far more than their share when
+    another process takes a core)."""
+    warm.wait_pending()
 
 
 def score(preds: Predictions, data, *, protocol: str | Protocol, bootstrap: int, seed: int,

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The README's main command as a newcomer runs it: a fresh clone of the committed tree, a new
+# venv, empty pip, reactbench and numba caches. Every output line is prefixed with the seconds
+# since the start; the log ends with the host, its load before and after, and
+# `rc=<exit status> seconds=<wall time>` (read by leaderboards/render_docs.py).
+#   bash benchmarks/main_command.sh [LOG]   (default: benchmarks/results/sources/main_command_cpu2.log)
+set -u
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+log="${1:-$repo/benchmarks/results/sources/main_command_cpu2.log}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+git clone -q "$repo" "$work/reactbench"
+cd "$work/reactbench" || exit 1
+export REACTBENCH_CACHE="$work/cache" NUMBA_CACHE_DIR="$work/numba" PIP_CACHE_DIR="$work/pip" \
+  XDG_CACHE_HOME="$work/xdg"
+cmd="$(awk '/^Install and run the main job/ {f = 1} f && /^python3 / {print; exit}' README.md)"
+[ -n "$cmd" ] || { echo "README.md: no main command found" >&2; exit 1; }
+load_before="$(cat /proc/loadavg)"
+start=$(date +%s.%N)
+# tqdm redraws with carriage returns: one line per redraw, each stamped
+bash -c "$cmd" 2>&1 | python3 -u -c '
+import sys, time
+t0 = float(sys.argv[1])
+for raw in sys.stdin.buffer:
+    for part in raw.decode(errors="replace").replace("\r", "\n").splitlines():
+        if part.strip():
+            print(f"[{time.time() - t0:7.1f}] {part}", flush=True)
+' "$start" > "$work/out.log"
+rc=${PIPESTATUS[0]}
+seconds=$(python3 -c "import time; print(round(time.time() - $start))")
+tmp="$log.tmp.$$"
+{
+  echo "command: $cmd"
+  echo "commit: $(git rev-parse HEAD)"
+  echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "load before: $load_before"
+  grep -v "WARNING: Location" "$work/out.log"
+  echo "load after: $(cat /proc/loadavg)"
+  echo "rc=$rc seconds=$seconds"
+} > "$tmp" && mv "$tmp" "$log"
+tail -2 "$log"
