@@ -129,9 +129,10 @@ def _prefetch(w, n, nm, k_all, k_off, lo, hi, FRAC: tl.constexpr, LINE: tl.const
 
 def _conv_configs():
     """Tiles (rows x C_out x K chunk, warps, stages, K splits) tried per layer shape on the GPU;
-    :func:`_prune` keeps those that fit the shape. One under the interpreter."""
+    :func:`_prune` keeps those that fit the shape. One under the interpreter: wide tiles, as
+    it runs one program per tile at a fixed cost per operation."""
     if _interpreting():
-        return [triton.Config({"BLOCK_M": m, "BLOCK_N": 16, "BLOCK_K": 32, "SPLIT": 1})
+        return [triton.Config({"BLOCK_M": m, "BLOCK_N": 64, "BLOCK_K": 128, "SPLIT": 1})
                 for m in (16, 32, 64)]
     # the best tiles of benchmarks/triton_kernels.py on the paper preset's layers (H100): few,
     # so that the first call of each layer shape compiles a handful of variants

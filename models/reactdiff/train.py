@@ -12,7 +12,8 @@ clipping, EMA of the weights (with warm-up), validation on the VAL split only ev
 epochs (EMA weights), bf16 autocast on CUDA. Outputs in ``out``: ``checkpoint.pt`` (resumable,
 written atomically at every validation, so an interruption loses at most one validation
 period), ``stage1_best.pt`` / ``stage2_best.pt`` (best EMA weights by validation loss),
-``model.pt`` (the generation file), ``loss.csv`` and ``loss.png``.
+``model.pt`` (the generation file), ``loss.csv`` (every save) and ``loss.png`` (drawn at the end
+of each stage).
 """
 
 from __future__ import annotations
@@ -311,7 +312,7 @@ class Trainer:
         self.net.load_state_dict(self.ema.state_dict())
         if stage not in self.stages_done:
             self.stages_done.append(stage)
-        self.save()
+        self.save(plot=True)
 
     # -- checkpoints -----------------------------------------------------------------------
     def _ckpt_dict(self, with_opt: bool = True) -> dict:
@@ -327,11 +328,12 @@ class Trainer:
                       "scheduler": None if self.sched is None else self.sched.state_dict()})
         return d
 
-    def save(self) -> None:
+    def save(self, plot: bool = False) -> None:
+        """checkpoint.pt and loss.csv; loss.png too if ``plot`` (at the end of a stage)."""
         if self.out is None or not self.dist.main:
             return
         ck.atomic_save(self._ckpt_dict(), self.out / "checkpoint.pt")
-        write_log(self.log, self.out)
+        write_log(self.log, self.out, plot=plot)
 
     def export(self, half: bool = False) -> Path | None:
         if self.out is None or not self.dist.main:

@@ -1,4 +1,5 @@
-"""The training log of a run: loss.csv (one row per epoch) and loss.png."""
+"""The training log of a run: loss.csv (one row per epoch) and loss.png (drawn when asked: the
+trainer draws it at the end of each stage)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,21 @@ from pathlib import Path
 from reactbench.atomic import atomic_path
 
 
-def write_log(log: list[dict], out: Path) -> None:
-    """loss.csv (one row per epoch) and loss.png (train and val loss per stage)."""
+def write_log(log: list[dict], out: Path, plot: bool = True) -> None:
+    """loss.csv (one row per epoch) and, if ``plot``, loss.png (train and val loss per
+    stage)."""
     if not log:
         return
     with atomic_path(out / "loss.csv") as tmp, tmp.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(log[0]))
         w.writeheader()
         w.writerows(log)
+    if plot:
+        _plot(log, out)
+
+
+def _plot(log: list[dict], out: Path) -> None:
+    """loss.png: one panel per stage."""
     import matplotlib  # heavy: only when the loss plot is drawn
 
     matplotlib.use("Agg")

@@ -27,9 +27,11 @@ def _unet(**kw) -> UNet1D:
     place with GroupNorm group sizes 1 (4 + 4 channels, 8 groups), 3 (48 + 48, 32 groups of a
     size that is not a power of two) and 52 (48 + 4, one group straddling the pair); all
     parameters drawn (the zero-initialised ones would hide errors). Its widths keep the
-    interpreter's program count low: a norm runs one program per (row, group)."""
-    cfg = ModelConfig(window=10, cond_dim=16, unet_width=4, unet_mults=(1, 12),
-                      unet_res_blocks=1, unet_attn_levels=(0, 1), unet_heads=2, **kw)
+    interpreter's program count low: a norm runs one program per (row, group). ``kw``: other
+    UNet settings."""
+    cfg = ModelConfig(**{"window": 10, "cond_dim": 16, "unet_width": 4, "unet_mults": (1, 12),
+                         "unet_res_blocks": 1, "unet_attn_levels": (0, 1), "unet_heads": 2,
+                         **kw})
     torch.manual_seed(0)
     unet = UNet1D(cfg).eval()
     with torch.no_grad():
@@ -117,11 +119,13 @@ def test_norm_act_equals_group_norm_film_silu(silu):
 
 def test_fused_ddim_sampling_equals_the_torch_update():
     """Diffusion.ddim_sample with the Triton UNet's one-kernel update (host-side schedule
-    values) gives the samples of the torch update with the torch UNet."""
+    values) gives the samples of the torch update with the torch UNet. One level of 34
+    channels, attention only in the middle, one group per norm: the fewest interpreter
+    programs (the test above covers the UNet's paths)."""
     from reactbench.reactdiff.diffusion import Diffusion
     from reactbench.reactdiff.triton_unet import TritonUNet
 
-    unet = _unet()
+    unet = _unet(unet_width=34, unet_mults=(1,), unet_attn_levels=())
     diff = Diffusion(20).to(DEVICE)
     x_t = torch.randn(2, 10, 8, device=DEVICE)
     cond = torch.randn(2, 16, device=DEVICE)
