@@ -28,6 +28,18 @@ def mars(tmp_path_factory):
                                    min_frames=58, max_frames=800, seed=0)
 
 
+@pytest.fixture(scope="module")
+def mars_small(tmp_path_factory):
+    """Half of ``mars``'s test clips (1 session, 2 test dyads: 4 samples, each with targets of
+    the other dyad's length), for the EmotionVAE alignment, which runs a 1000-frame network
+    per target of another length."""
+    from reactbench.data import mars_synthetic
+
+    out = tmp_path_factory.mktemp("mars-cli-small") / "mars"
+    return mars_synthetic.generate(out, sessions=1, dyads={"train": 1, "val": 1, "test": 2},
+                                   min_frames=58, max_frames=800, seed=0)
+
+
 def _run(cli, *args):
     code, out, err = cli("run", "--no-progress", *map(str, args))
     assert code == 0, err
@@ -160,7 +172,7 @@ def test_a_plugin_error_on_whole_samples_names_the_teams_line(cli, mars, tmp_pat
             ) in err, err
 
 
-def test_emotionvae_alignment_from_a_random_checkpoint(cli, mars, tmp_path):
+def test_emotionvae_alignment_from_a_random_checkpoint(cli, mars_small, tmp_path):
     """`run --gt-align emotionvae` with a randomly initialised checkpoint: the result records
     the checkpoint's hash, the torch seed and the deviation label; `score --targets` with the
     same checkpoint reproduces the numbers, another checkpoint is refused."""
@@ -178,7 +190,7 @@ def test_emotionvae_alignment_from_a_random_checkpoint(cli, mars, tmp_path):
         torch.manual_seed(seed)
         torch.save(EmotionVAE(**small).state_dict(), path)
     flags = ("--gt-align", "emotionvae", "--gt-align-checkpoint", ckpt)
-    out = _run(cli, "--protocol", "react2025", "--data", mars, "--model", "b_mime",
+    out = _run(cli, "--protocol", "react2025", "--data", mars_small, "--model", "b_mime",
                "--samples", "2", "--metrics", "FRCorr,MAE", "--out", tmp_path / "r", *flags)
     rec = read_result(tmp_path / "r" / "b_mime_offline_test_react2025_a2_s0.json")
     t = rec["targets"]
@@ -195,17 +207,18 @@ def test_emotionvae_alignment_from_a_random_checkpoint(cli, mars, tmp_path):
     assert "torch seed 1234; a deviation" in md
     # the same targets again, from the file the run wrote
     saved = rec["predictions"][0]["path"]
-    code, _, err = cli("score", "--protocol", "react2025", "--data", mars, "--predictions",
-                       saved, "--metrics", "FRCorr,MAE", "--targets", tmp_path / "r" /
-                       t["file"], "--out", tmp_path / "s", "--no-progress", *flags)
+    code, _, err = cli("score", "--protocol", "react2025", "--data", mars_small,
+                       "--predictions", saved, "--metrics", "FRCorr,MAE", "--targets",
+                       tmp_path / "r" / t["file"], "--out", tmp_path / "s", "--no-progress",
+                       *flags)
     assert code == 0, err
     again = read_result(next((tmp_path / "s").glob("*_react2025_a2.json")))
     assert {k: v for k, v in again["targets"].items() if k != "file"} == \
         {k: v for k, v in t.items() if k != "file"}
     for m, e in rec["metrics"].items():
         assert again["metrics"][m]["value"] == pytest.approx(e["value"], rel=1e-12)
-    code, _, err = cli("score", "--protocol", "react2025", "--data", mars, "--predictions",
-                       saved, "--metrics", "FRCorr", "--targets", tmp_path / "r" / t["file"],
-                       "--out", tmp_path / "o", "--no-progress", "--gt-align", "emotionvae",
-                       "--gt-align-checkpoint", other)
+    code, _, err = cli("score", "--protocol", "react2025", "--data", mars_small,
+                       "--predictions", saved, "--metrics", "FRCorr", "--targets",
+                       tmp_path / "r" / t["file"], "--out", tmp_path / "o", "--no-progress",
+                       "--gt-align", "emotionvae", "--gt-align-checkpoint", other)
     assert code == 2 and f"but {other} has sha256" in err, err
