@@ -70,11 +70,20 @@ def test_ablate_passes_its_command_line_to_the_results(tmp_path, monkeypatch):
     assert seen["command"] == ["reactbench", *argv]
 
 
+def _short_schedule(variant="reactdiff"):
+    """tiny_config with a 4-step diffusion schedule: these tests are about the tables and the
+    runs ablate reuses or refuses, not the sampler, and each evaluation samples every window
+    through the whole schedule."""
+    cfg = tiny_config(variant)
+    cfg.model.diffusion_steps = 4
+    return cfg
+
+
 def _train_on(dataset, out, variant, preset="small", seed=0):
     from reactbench.reactdiff.job import load_training_splits
     from reactbench.reactdiff.train import train_reactdiff
 
-    cfg = tiny_config(variant)
+    cfg = _short_schedule(variant)
     cfg.preset = preset
     _, train, val, ids = load_training_splits(cfg, dataset, 120, progress=False)
     return train_reactdiff(cfg, train, val, out=out, progress=False, identities=ids, seed=seed)
@@ -183,7 +192,7 @@ def test_ablate_refuses_a_run_whose_temperature_was_never_chosen(tiny_dataset, t
     from reactbench.reactdiff.train import train_reactdiff
 
     runs = tmp_path / "runs"
-    cfg = tiny_config()
+    cfg = _short_schedule()
     cfg.train.temperatures = (0.5,)
     _, train, val, ids = load_training_splits(cfg, tiny_dataset, 120, progress=False)
     model = train_reactdiff(cfg, train, val, out=runs / "reactdiff-small", progress=False,
