@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from types import FunctionType
 
+from numba import njit
 from numba.core import caching, config
 
 from reactbench.paths import cache_dir
@@ -66,3 +67,18 @@ def install() -> None:
 
 
 install()
+
+
+# numba compiles a kernel once per distinct argument type, and a constant argument (``True``,
+# ``8``) is typed as a literal of its value: calls with True and False compile a large kernel
+# twice. Passing such a flag through these makes it a run-time value of its type.
+@njit(cache=True)
+def runtime_bool(v):
+    """``v`` as a run-time bool (never a literal type)."""
+    return v != 0
+
+
+@njit(cache=True)
+def runtime_int(v):
+    """``v`` as a run-time int64 (never a literal type)."""
+    return v + 0

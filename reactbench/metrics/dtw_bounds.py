@@ -50,6 +50,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from reactbench.jit import runtime_bool
 from reactbench.metrics.constants import DTW_GROUPS
 from reactbench.metrics.dtw_bounds16 import (
     NONBINARY,
@@ -324,7 +325,7 @@ def _auva32_lanes(X, Y, cx, cy, xr, yr, to, t, sel, gb, fbuf, ibuf):
         by = fill_auva32(y, lane, ya, yv, ym, True)
         bits = bits and bx and by
     out = np.empty((2, W32), dtype=np.float32)
-    lane_auva32(xa, xv, xm, ya, yv, ym, bits, rows, cau, out)
+    lane_auva32(xa, xv, xm, ya, yv, ym, runtime_bool(bits), rows, cau, out)
     for lane in range(nl):
         r = sel[lane]
         gb[0, r] = group_bound(out[0, lane], t, _AU, 0.0) if finite[lane] else 0.0
@@ -396,7 +397,9 @@ def lower_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     to, tl = np.zeros(p, np.int64), np.full(p, t, np.int64)
     cx, cy = frame_codes(x), frame_codes(y)
     for g0 in range(0, p, W16):
-        bound_lanes(x, y, cx, cy, idx, idx, to, tl, idx[g0:g0 + W16], False, gb, fbuf, ibuf)
+        bound_lanes(x, y, cx, cy, idx, idx, to, tl, idx[g0:g0 + W16], runtime_bool(False), gb,
+                    fbuf, ibuf)
     for g0 in range(0, p, W32):
-        bound_lanes(x, y, cx, cy, idx, idx, to, tl, idx[g0:g0 + W32], True, gb, fbuf, ibuf)
+        bound_lanes(x, y, cx, cy, idx, idx, to, tl, idx[g0:g0 + W32], runtime_bool(True), gb,
+                    fbuf, ibuf)
     return np.array([grouped_bound(gb[0, r], gb[1, r], gb[2, r], w) for r in range(p)])

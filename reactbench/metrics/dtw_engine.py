@@ -42,6 +42,7 @@ import numpy as np
 from numba import njit, parallel_chunksize, prange, types
 from numba.extending import intrinsic
 
+from reactbench.jit import runtime_bool, runtime_int
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
 from reactbench.metrics.dtw_bounds import bound_lanes, grouped_bound, scratch32
 from reactbench.metrics.dtw_bounds16 import W16, frame_codes
@@ -781,7 +782,7 @@ def _min_block(X, Y, yidx, w, out):
                 xms[:, lane] = 0
                 yms[:, lane] = 0
                 lim[lane] = -np.inf
-        _lane_group(xa, xv, xms, ya, yv, yms, bits, w, lim, rows, cau, res)
+        _lane_group(xa, xv, xms, ya, yv, yms, runtime_bool(bits), w, lim, rows, cau, res)
         for lane in range(nl):
             k = (g0 + lane) // cnt
             if res[lane] < best[k]:
@@ -905,7 +906,7 @@ def _exact_group(X, Y, xr, yr, to, tl, sel, lims, w, val, fbuf, ibuf):
         bits = bits and bx and by
         lim[lane] = lims[r]
     res = np.empty(W)
-    _lane_group(xa, xv, xm, ya, yv, ym, bits, w, lim, rows, cau, res)
+    _lane_group(xa, xv, xm, ya, yv, ym, runtime_bool(bits), w, lim, rows, cau, res)
     for lane in range(nl):
         val[sel[lane]] = res[lane]
 
@@ -943,7 +944,7 @@ def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val, au):
     go to ``_exact_group_vafe``, in lane groups of their own."""
     key = 2 * tl + (au >= 0.0)  # per triple: groups never mix lengths or kinds
     order = tasks[np.argsort(-key[tasks], kind="mergesort")]
-    gp = _lane_groups(order, key, W)
+    gp = _lane_groups(order, key, runtime_int(W))
     ng = gp.shape[0] - 1
     per = 4
     for c in prange((ng + per - 1) // per):
@@ -1022,7 +1023,7 @@ def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
     cx = frame_codes(X)  # AU masks and flags, once per sequence
     cy = frame_codes(Y)
     if c > 0:
-        _bounds_many(X, Y, cx, cy, xr, yr, to, tl, many[:c], False, gb)
+        _bounds_many(X, Y, cx, cy, xr, yr, to, tl, many[:c], runtime_bool(False), gb)
     best = np.full(ns, np.inf)
     _partial(slot_ptr, gb, w, lb, best, cand)  # p = AU and VA bounds, FE bounded by 0
     nc = 0
@@ -1044,7 +1045,7 @@ def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
     rest = _partial(slot_ptr, gb, w, lb, best, cand)  # the others that p cannot rule out
     if rest.shape[0] == 0:
         return best
-    _bounds_many(X, Y, cx, cy, xr, yr, to, tl, rest, True, gb)
+    _bounds_many(X, Y, cx, cy, xr, yr, to, tl, rest, runtime_bool(True), gb)
     inrest = np.zeros(m, dtype=np.bool_)
     inrest[rest] = True
     lims = np.full(m, np.inf)

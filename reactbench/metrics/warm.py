@@ -1,12 +1,13 @@
 """Compile the metric kernels ahead of scoring, in background processes, once per machine.
 
 A fresh installation compiles the numba kernels behind the metrics the first time they run:
-about half a minute of CPU for the REACT2024 set, single-threaded, in the middle of the first
+a minute or more of CPU for the REACT2024 set, single-threaded, in the middle of the first
 scoring. :func:`start` instead compiles them while the caller does other work (generating and
 loading data): it scores a tiny case in :data:`GROUPS` child processes (the two halves of the
 compile time, in parallel), and the kernels land in the on-disk kernel cache
-(:mod:`reactbench.jit`) from which the caller's first scoring loads them. :meth:`Warmup.wait` (:func:`wait_pending` for every warm-up the process started) waits
-for them; the harness waits once the data are loaded, before any model runs.
+(:mod:`reactbench.jit`) from which the caller's first scoring loads them.
+:meth:`Warmup.wait` (:func:`wait_pending` for every warm-up the process started) waits for
+them; the harness waits once the data are loaded, before any model runs.
 
 ``REACTBENCH_WARMUP=0`` turns it off (the test suite compiles its kernels its own way). A
 marker file in the kernel cache directory, keyed by the numba and Python versions and the
