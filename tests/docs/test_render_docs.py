@@ -219,7 +219,7 @@ DOC_TABLES = {
     "reactdiff-ddim-steps": DocTable(
         REACTDIFF_DOC, block(REACTDIFF_DOC, "ddim-steps"),
         {f"{task} / {steps}": result(DDIM.format(task, steps), *APPROPRIATE)
-         for task in ("offline", "online") for steps in (20, 10)}, labels=2),
+         for task in ("offline", "online") for steps in (20, 10, 5, 4, 3, 2)}, labels=2),
     "reactdiff-oracles": DocTable(
         REACTDIFF_DOC, block(REACTDIFF_DOC, "oracles"),
         {"class-specific: real training listeners of the speaker's true context (oracle)":
