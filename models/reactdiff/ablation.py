@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reactbench import registry
 from reactbench.atomic import nearest_existing
 from reactbench.data.layout import check_split_name
 from reactbench.errors import ModelError, param
 from reactbench.harness import RunOptions, run
+from reactbench.harness.entries import create_model
 from reactbench.merge import merge_runs
 from reactbench.results import check_results_dir, read_results
 from reactbench.tables import render, write_table
@@ -148,7 +148,7 @@ def _evaluate(variants, paths: dict, preset: str, opt, out: Path, log,
     opt.model_args = {v: {"checkpoint": str(p)} for v, p in paths.items()}
     # each model reads its checkpoint's metadata once; the preset check uses that, and run()
     # evaluates these same models (their fit() loads the weights)
-    models = {v: registry.create_model(v, **opt.model_args[v]) for v in variants}
+    models = {v: create_model(v, opt) for v in variants}
     for v, model in models.items():  # one table compares variants of ONE preset
         check_preset(v, paths[v], model.metadata, preset)
         check_calibrated(v, paths[v], model.metadata, preset, opt.data)

@@ -23,9 +23,10 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
 - ``compile``: ``false`` (default) or ``true`` (CUDA only: the UNet's convolutions as matrix
   products, merged where the function allows and fused by torch.compile; the first batch of
   each shape pays the compilation).
-- ``kernels``: ``torch`` (default: the plain modules), ``cpu`` (the UNet laid out for
-  oneDNN, :mod:`.cpu_unet`, float32; about 1.3 times faster on a CPU, rounding-level
-  differences) or ``triton`` (CUDA only, needs the triton package; not with
+- ``kernels``: ``cpu`` (default on a CPU device: the UNet laid out for oneDNN,
+  :mod:`.cpu_unet`, float32; about 1.3 times faster than the modules, rounding-level
+  differences), ``torch`` (default on CUDA, and with ``compile`` or bf16: the plain modules)
+  or ``triton`` (CUDA only, needs the triton package; not with
   ``compile=true``): the UNet on reactbench's Triton kernels (GroupNorm, SiLU and skip/residual
   fused into the convolutions, 163 kernels per paper-preset step instead of 410).
   ``streaming=graphs precision=bf16 kernels=triton`` (or ``compile=true``) is the fast online
@@ -42,6 +43,7 @@ answered with stale cached predictions.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shlex
 from pathlib import Path
@@ -57,7 +59,7 @@ from reactbench.paths import cache_dir
 from . import checkpoint as ck
 from .config import ReactDiffConfig
 from .distributed import resolve_device
-from .sample import KERNELS, PRECISIONS, STREAMING, Sampler
+from .sample import KERNELS, PRECISIONS, STREAMING, Sampler, default_kernels
 from .streams import feature_files_identity, person_streams
 
 CITATION = ("ReactDiff: Latent Diffusion for Facial Reaction Generation (Multi-Modality "
@@ -163,25 +165,19 @@ class ReactDiff:
         self.streaming = _choice("streaming", options.get("streaming") or "dynamic", STREAMING)
         self.precision = _choice("precision", options.get("precision") or "fp32", PRECISIONS)
         self.compile = _flag("compile", options.get("compile", False))
-        # None: the Sampler's default (torch)
-        self.kernels = (_choice("kernels", options["kernels"], KERNELS)
-                        if options.get("kernels") else None)
         if self.device not in (None, "cpu") and not is_cuda_device(self.device):
             raise ModelError(f"option device={self.device!r}: expected cpu, cuda or cuda:k")
+        # unset: the device's default (fit() follows the device it is given, when not this one)
+        self._default_kernels = not options.get("kernels")
+        self.kernels = (_choice("kernels", options["kernels"], KERNELS)
+                        if options.get("kernels") else self._kernels_for(self.device or "cpu"))
         # metadata only (no weights); None when unreadable: fit() then says why
         self._meta = ck.read_metadata(self.checkpoint)
         if self.ddim_steps is None and self._meta:  # the steps chosen on val, if any
             self.ddim_steps = _int("ddim_steps", (self._meta.get("sampling") or {})
                                    .get("ddim_steps"))
         self.info = ModelInfo(
-            name=self.variant, version="1",
-            params={"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
-                    "ddim_steps": self.ddim_steps, "temperature": self.temperature,
-                    "precision": self.precision,
-                    # how the UNet ran, where not the default (rounding-level differences)
-                    **({"compile": True} if self.compile else {}),
-                    **({"kernels": self.kernels} if self.kernels not in (None, "torch")
-                       else {})},
+            name=self.variant, version="1", params=self._params(),
             citation=CITATION,
             trained_on=ck.trained_on(self._meta) if self._meta else None,
             display=self.display, ablation_label=self.ablation_label,
@@ -191,14 +187,31 @@ class ReactDiff:
         self._root = None
 
     @classmethod
-    def protocol_options(cls, protocol: str) -> dict[str, str]:
-        """Constructor defaults under ``protocol`` (the harness applies them under the user's
-        options): the shipped checkpoint trained on the synthetic MARS dataset for
-        ``reactdiff`` under the REACT2025/2026 protocols."""
+    def harness_options(cls, *, protocol: str, device: str) -> dict[str, str]:
+        """Constructor defaults of a run under ``protocol`` on ``device`` (the harness applies
+        them under the user's options): the device (so that the UNet's kernels and the
+        recorded parameters follow it), and the shipped checkpoint trained on the synthetic
+        MARS dataset for ``reactdiff`` under the REACT2025/2026 protocols."""
+        out = {"device": str(device)}
         if cls.variant == "reactdiff" and protocol.startswith(("react2025", "react2026")) \
                 and ck.SHIPPED_MARS.is_file():
-            return {"checkpoint": str(ck.SHIPPED_MARS)}
-        return {}
+            out["checkpoint"] = str(ck.SHIPPED_MARS)
+        return out
+
+    def _kernels_for(self, device: str) -> str:
+        """The UNet's kernels on ``device`` when none were asked for (sample.default_kernels;
+        the modules where compile or bf16 is asked for)."""
+        if self.compile or self.precision != "fp32":
+            return "torch"
+        return default_kernels(device)
+
+    def _params(self) -> dict:
+        return {"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
+                "ddim_steps": self.ddim_steps, "temperature": self.temperature,
+                "precision": self.precision,
+                # how the UNet ran, where not as modules (rounding-level differences)
+                **({"compile": True} if self.compile else {}),
+                **({"kernels": self.kernels} if self.kernels != "torch" else {})}
 
     @property
     def metadata(self) -> dict | None:
@@ -262,6 +275,9 @@ class ReactDiff:
         if dev.startswith("cuda:"):  # graphs and Triton kernels run on the current device
 
             torch.cuda.set_device(torch.device(dev))
+        if self._default_kernels and self.kernels != self._kernels_for(dev):
+            self.kernels = self._kernels_for(dev)  # created without the device it runs on
+            self.info = dataclasses.replace(self.info, params=self._params())
         temperature = self.temperature
         if temperature is None:
             temperature = float(ckpt.get("sampling", {}).get("temperature", 1.0))

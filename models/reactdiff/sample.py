@@ -34,13 +34,14 @@ convolutions' matrix products; 163 kernels per paper-preset step instead of 410)
 With ``streaming="graphs"`` these are the fast online paths of ``benchmarks/reactdiff_gpu.py``.
 They change results at bf16 / kernel rounding level only.
 
-CPU speed: ``kernels="cpu"`` runs the UNet as :class:`.cpu_unet.CpuUNet` (opt-in; the default
-``"torch"`` keeps the modules the published numbers were made with): channels-last activations,
-GroupNorm + FiLM + SiLU in one pass, skip convolutions and residuals accumulated into the matrix
-products, the blocks' step projections split into a per-step and a per-condition part; float32
-rounding-level differences from the module (``kernels="torch"``), about 1.3-1.4 times faster
-(``benchmarks/reactdiff_cpu.py``). Offline, every window of every row of a batch is sampled in one
-pass of equal chunks of at most 256 windows, and ``progress`` callbacks report each finished chunk.
+CPU speed: on a CPU device the UNet runs as :class:`.cpu_unet.CpuUNet` (``kernels="cpu"``, the
+default there): channels-last activations, GroupNorm + FiLM + SiLU in one pass, skip convolutions
+and residuals accumulated into the matrix products, the blocks' step projections split into a
+per-step and a per-condition part; float32 rounding-level differences from the modules
+(``kernels="torch"``, the default on CUDA), about 1.3 times faster
+(``benchmarks/reactdiff_cpu.py``).
+Offline, every window of every row of a batch is sampled in one pass of equal chunks of at most
+256 windows, and ``progress`` callbacks report each finished chunk.
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ KERNELS = ("torch", "cpu", "triton")
 
 SEGMENT_KEY = 2**30 + 1
 SEGMENT_OFFSET = 2**31  # span starts may be negative (left padding); seeds may not
+
+
+def default_kernels(device: str) -> str:
+    """The UNet's kernels when none are asked for: ``"cpu"`` (:class:`.cpu_unet.CpuUNet`) on a
+    CPU device, ``"torch"`` (the modules) on CUDA."""
+    return "torch" if str(device).startswith("cuda") else "cpu"
 
 
 def window_noise(seed: int, row: int, window: int, alpha: int, ws: int, dim: int,
@@ -108,8 +115,8 @@ class Sampler:
         DDIM loop of a window batch; CUDA only). ``precision``, ``compile``, ``kernels``: see
         the module doc (CUDA only, ``kernels="triton"`` also on the CPU under Triton's
         interpreter, TRITON_INTERPRET=1; they modify ``net`` in place); ``compile_mode``:
-        torch.compile's mode; ``kernels`` None: ``"torch"`` (the modules the published numbers
-        were made with)."""
+        torch.compile's mode; ``kernels`` None: :func:`default_kernels` of the device
+        (``"torch"`` with ``compile`` or bf16)."""
         if streaming not in STREAMING:
             raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
         if int(streams_kept) < 1:
@@ -118,7 +125,7 @@ class Sampler:
             raise ModelError(f"precision must be one of {PRECISIONS} (got {precision!r})")
         self.cuda = cuda = str(device).startswith("cuda")
         if kernels is None:
-            kernels = "torch"
+            kernels = default_kernels(device) if not compile and precision == "fp32" else "torch"
         if kernels not in KERNELS:
             raise ModelError(f"kernels must be one of {KERNELS} (got {kernels!r})")
         if kernels != "torch" and compile:

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from reactbench import registry
 from reactbench.clip_predictions import (
     RaggedPredictions,
     check_ragged_predictions,
@@ -49,6 +48,7 @@ from reactbench.harness.clips import (
     round_aus,
 )
 from reactbench.harness.entries import (
+    create_model,
     create_models,
     existing_results,
     model_entry,
@@ -240,7 +240,7 @@ def evaluate_clip_model(spec: str, bundle: ClipBundle, *, model=None, log: Log =
     data = bundle.test
     protocol = opt.scoring_protocol
     if model is None:
-        model = registry.create_model(spec, **opt.model_args.get(spec, {}))
+        model = create_model(spec, opt)
     info = model_info(model)
     name = info.name
     online = opt.task == "online"

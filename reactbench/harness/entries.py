@@ -59,22 +59,23 @@ def saved_entries(source: Path, name: str | None, *, task: str, split: str, prot
     return name, Path(out) / result_filename(stub), model
 
 
+def create_model(spec: str, opt: RunOptions, **options: str) -> Any:
+    """The model ``spec`` for the run ``opt``, from the user's options (``opt.model_args``,
+    then ``options``) over the defaults its class declares for the run:
+    ``harness_options(protocol=name, device=device) -> dict`` (e.g. its checkpoint for that
+    protocol's data, or the device it will run on)."""
+    hook = getattr(registry.resolve_model(spec), "harness_options", None)
+    defaults = (dict(hook(protocol=opt.scoring_protocol.name, device=opt.device))
+                if callable(hook) else {})
+    return registry.create_model(spec, **{**defaults, **opt.model_args.get(spec, {}), **options})
+
+
 def create_models(specs: list[str], opt: RunOptions,
                   given: dict[str, Any] | None) -> dict[str, Any]:
     """spec -> model: those the caller ``given`` already created, the others created here
-    from ``opt.model_args``."""
-    given, made = given or {}, {}
-    for s in specs:
-        if s in given:
-            made[s] = given[s]
-            continue
-        # a model class may declare constructor defaults per protocol, under the user's own
-        # options: ``protocol_options(protocol name) -> dict`` (e.g. its checkpoint for that
-        # protocol's data)
-        hook = getattr(registry.resolve_model(s), "protocol_options", None)
-        defaults = dict(hook(opt.scoring_protocol.name)) if callable(hook) else {}
-        made[s] = registry.create_model(s, **{**defaults, **opt.model_args.get(s, {})})
-    return made
+    (:func:`create_model`)."""
+    given = given or {}
+    return {s: given[s] if s in given else create_model(s, opt) for s in specs}
 
 
 def existing_results(targets: dict[str, Path], out: Path, skip_existing: bool) -> list[str]:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reactbench import registry
 from reactbench.data import dataset_identity, load_split, resolve_data
 from reactbench.errors import ParamNames, ReactbenchError, ResultsError, param
 from reactbench.harness.cache import (
@@ -24,6 +23,7 @@ from reactbench.harness.cache import (
 from reactbench.harness.causality import check_causality
 from reactbench.harness.clip_runner import run_clips
 from reactbench.harness.entries import (
+    create_model,
     create_models,
     existing_results,
     model_entry,
@@ -115,7 +115,7 @@ def evaluate_model(spec: str, bundle: DataBundle, *, model=None, log: Log = prin
     protocol = opt.scoring_protocol
     timings: dict[str, float] = {"fit": 0.0, "generate": 0.0, "causality": 0.0, "score": 0.0}
     if model is None:
-        model = registry.create_model(spec, **opt.model_args.get(spec, {}))
+        model = create_model(spec, opt)
     info = model_info(model)
     name = info.name
     online = opt.task == "online"

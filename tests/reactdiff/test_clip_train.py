@@ -110,9 +110,10 @@ def test_mars_protocols_default_to_the_mars_checkpoint(tmp_path, monkeypatch):
     shipped = tmp_path / "mars.pt"
     shipped.write_bytes(b"x")
     monkeypatch.setattr(ck, "SHIPPED_MARS", shipped)
-    assert ReactDiff.protocol_options("react2026") == {"checkpoint": str(shipped)}
-    assert ReactDiff.protocol_options("react2024") == {}
-    assert ReactDiffNoMMT.protocol_options("react2025") == {}
+    assert ReactDiff.harness_options(protocol="react2026", device="cpu") == {
+        "checkpoint": str(shipped), "device": "cpu"}
+    assert ReactDiff.harness_options(protocol="react2024", device="cuda") == {"device": "cuda"}
+    assert ReactDiffNoMMT.harness_options(protocol="react2025", device="cpu") == {"device": "cpu"}
     made = create_models(["reactdiff"], RunOptions(protocol="react2025"), None)
     assert made["reactdiff"].checkpoint == shipped
     mine = tmp_path / "mine.pt"

@@ -11,7 +11,7 @@ from reactbench.reactdiff import sample as sample_mod
 from reactbench.reactdiff.cpu_unet import CpuUNet
 from reactbench.reactdiff.network import ReactDiffNet
 from reactbench.reactdiff.online import StaticKV, decoder_step, encoder_step, pack
-from reactbench.reactdiff.sample import Sampler
+from reactbench.reactdiff.sample import Sampler, default_kernels
 from reactbench.reactdiff.unet import UNet1D
 
 from reactbench.errors import ModelError
@@ -291,27 +291,33 @@ def test_gpu_only_options_are_refused_on_cpu(monkeypatch):
 
 
 def test_cpu_kernels_switch_per_sampler():
-    """kernels='cpu' lays the UNet out for the CPU (CpuUNet); the default keeps the module; a
-    later Sampler of the same net lays it out once, or restores the module."""
+    """On a CPU device the UNet is laid out for the CPU (CpuUNet) unless kernels='torch' keeps
+    the module; a later Sampler of the same net lays it out once, or restores the module."""
     net = _net()
     module = net.unet
-    assert Sampler(net, temperature=0.7).kernels == "torch" and net.unet is module
-    fast = Sampler(net, temperature=0.7, kernels="cpu")
+    plain = Sampler(net, temperature=0.7, kernels="torch")
+    assert plain.kernels == "torch" and net.unet is module and isinstance(module, UNet1D)
+    fast = Sampler(net, temperature=0.7)
     assert fast.kernels == "cpu" and isinstance(net.unet, CpuUNet) and net.unet.unet is module
     Sampler(net, temperature=0.7, kernels="cpu")
     assert isinstance(net.unet, CpuUNet) and net.unet.unet is module  # not wrapped twice
     plain = Sampler(net, temperature=0.7, kernels="torch")
-    assert plain.kernels == "torch" and net.unet is module and isinstance(module, UNet1D)
+    assert plain.kernels == "torch" and net.unet is module
     with pytest.raises(ModelError, match="kernels='cpu' runs in float32"):
         Sampler(_net(), kernels="cpu", precision="bf16")
     with pytest.raises(ModelError, match="choose one"):
         Sampler(_net(), kernels="cpu", compile=True)
 
 
+def test_default_kernels_by_device():
+    assert default_kernels("cpu") == "cpu"
+    assert default_kernels("cuda") == default_kernels("cuda:1") == "torch"
+
+
 def test_cpu_kernels_sample_what_the_module_samples():
     streams, rows = _streams(_net(), b=2, t=30), [4, 1]
-    want = Sampler(_net(), temperature=0.7).offline(streams, rows, 3, 5)
-    got = Sampler(_net(), temperature=0.7, kernels="cpu").offline(streams, rows, 3, 5)
+    want = Sampler(_net(), temperature=0.7, kernels="torch").offline(streams, rows, 3, 5)
+    got = Sampler(_net(), temperature=0.7).offline(streams, rows, 3, 5)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
     assert not np.array_equal(got[0], want[0])  # the other path did run

@@ -148,6 +148,28 @@ def test_streaming_option_is_checked(tiny_model, fake_splits):
     assert m._sampler.streaming == "static"
 
 
+def test_kernels_follow_the_device_and_are_recorded(tiny_model, fake_splits):
+    """Unset, the UNet's kernels are the device's default (cpu on a CPU, the modules on CUDA or
+    with compile/bf16), recorded in the parameters whenever they are not the modules; a model
+    created without its device follows the one fit() is given."""
+    ck = str(tiny_model)
+
+    def kernels(**kw):
+        return plugin.ReactDiff(checkpoint=ck, **kw).info.params.get("kernels", "torch")
+
+    assert kernels() == kernels(device="cpu") == kernels(kernels="cpu") == "cpu"
+    assert kernels(device="cuda") == kernels(device="cuda:1") == "torch"
+    assert kernels(kernels="torch") == kernels(compile="true") == kernels(precision="bf16")
+    assert kernels(kernels="torch") == "torch"
+    m = plugin.ReactDiff(checkpoint=ck, device="cuda")  # as the harness makes it for cuda
+    m.device = None  # ... then fitted on a CPU
+    m.fit(fake_splits[0], device="cpu")
+    assert m.kernels == m._sampler.kernels == m.info.params["kernels"] == "cpu"
+    m = plugin.ReactDiff(checkpoint=ck, kernels="torch")
+    m.fit(fake_splits[0], device="cpu")  # asked for: kept
+    assert m._sampler.kernels == "torch" and "kernels" not in m.info.params
+
+
 def test_data_without_audio_is_a_clear_error(tiny_model, fake_splits):
     silent = dataclasses.replace(fake_splits[0], speaker_audio={}, listener_audio={})
     with pytest.raises(ModelError, match="reactdiff-no-audio"):
