@@ -89,14 +89,33 @@ def _train_on(dataset, out, variant, preset="small", seed=0):
     return train_reactdiff(cfg, train, val, out=out, progress=False, identities=ids, seed=seed)
 
 
-def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def train_run(tiny_dataset, tmp_path_factory):
+    """``train_run(out, variant, preset="small", seed=0)``: a finished run of ``_train_on`` in
+    folder ``out``, copied from this module's run of the same (variant, preset, seed) (trained
+    on ``tiny_dataset`` on first use; a run folder holds no path of its own)."""
+    import shutil  # copies of the module's trained runs
+
+    store = tmp_path_factory.mktemp("ablation-runs")
+
+    def train_run(out, variant, preset="small", seed=0):
+        done = store / f"{variant}-{preset}-{seed}"
+        if not done.is_dir():
+            _train_on(tiny_dataset, done, variant, preset=preset, seed=seed)
+        shutil.copytree(done, out)
+
+    return train_run
+
+
+def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path, monkeypatch,
+                                                         train_run):
     from reactbench.reactdiff.ablation import ablate
 
     from reactbench.results import edited, read_results
 
     runs, out = tmp_path / "runs", tmp_path / "out"
     for v in ("reactdiff", "reactdiff-no-diffusion", "reactdiff-no-audio"):
-        _train_on(tiny_dataset, runs / f"{v}-small", v)
+        train_run(runs / f"{v}-small", v)
     kw = dict(preset="small", data=tiny_dataset, runs=runs, out=out, alpha=2, progress=False,
               log=lambda *a: None)
     reads = []
@@ -120,12 +139,13 @@ def test_ablate_table_covers_every_result_and_one_preset(tiny_dataset, tmp_path,
     text = table.read_text()
     assert "(w/o) Diffusion" in text and "(w/o) Audio" in text and "ReactDiff" in text
     assert any("rebuilt from all 3 result files" in s for s in said)
-    _train_on(tiny_dataset, runs / "reactdiff-lrs-small", "reactdiff-lrs", preset="paper")
+    train_run(runs / "reactdiff-lrs-small", "reactdiff-lrs", preset="paper")
     with pytest.raises(ModelError, match="trained with the 'paper' preset, not 'small'"):
         ablate(variants=("reactdiff-lrs",), **kw)
 
 
-def test_ablate_over_training_seeds_shows_mean_and_std(tiny_dataset, tmp_path, monkeypatch):
+def test_ablate_over_training_seeds_shows_mean_and_std(tiny_dataset, tmp_path, monkeypatch,
+                                                       train_run):
     from reactbench.reactdiff import ablation
 
     from reactbench.results import read_results
@@ -134,7 +154,7 @@ def test_ablate_over_training_seeds_shows_mean_and_std(tiny_dataset, tmp_path, m
     variants = ("reactdiff", "reactdiff-no-diffusion")
     for k in (0, 1):
         for v in variants:
-            _train_on(tiny_dataset, runs / f"{v}-small-seed{k}", v, seed=k)
+            train_run(runs / f"{v}-small-seed{k}", v, seed=k)
     assert ablation.variant_checkpoint("reactdiff", "small", None, runs, 0) == (
         runs / "reactdiff-small-seed0" / "model.pt")  # never the shipped checkpoint
     monkeypatch.setattr(ablation, "train_job", lambda *a, **k: pytest.fail("trained"))
@@ -156,13 +176,12 @@ def test_ablate_over_training_seeds_shows_mean_and_std(tiny_dataset, tmp_path, m
 
 
 def test_ablate_retrain_refuses_a_trained_run_instead_of_re_exporting_it(tiny_dataset, tmp_path,
-                                                                       monkeypatch):
+                                                                       monkeypatch, train_run):
     # resuming a finished run only re-exports its model.pt: --retrain must not pretend
     from reactbench.reactdiff import ablation
 
     runs = tmp_path / "runs"
-    _train_on(tiny_dataset, runs / "reactdiff-no-diffusion-small-seed1",
-              "reactdiff-no-diffusion", seed=1)
+    train_run(runs / "reactdiff-no-diffusion-small-seed1", "reactdiff-no-diffusion", seed=1)
     monkeypatch.setattr(ablation, "train_job", lambda *a, **k: pytest.fail("trained"))
     kw = dict(variants=("reactdiff-no-diffusion",), data=tiny_dataset, runs=runs, alpha=2,
               retrain=True, progress=False, log=lambda *a: None)
