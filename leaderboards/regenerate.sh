@@ -4,7 +4,7 @@
 #
 #   leaderboards/regenerate.sh                         # every baseline, offline and online
 #   leaderboards/regenerate.sh reactdiff               # add ReactDiff rows (stored results kept)
-#   TASKS=ablation RUN_ARGS="--model-arg reactdiff@ddim_steps=20" \
+#   TASKS=ablation RUN_ARGS="--model-arg reactdiff@ddim_steps=20 --model-arg kernels=torch" \
 #     leaderboards/regenerate.sh reactdiff-ablation,reactdiff-lrs   # ablation table (20 steps, as
 #                                                                  # the variants)
 #   FRESH=1 leaderboards/regenerate.sh                 # drop stored results of TASKS first
