@@ -7,8 +7,7 @@
   ``NUMBA_CACHE_DIR`` to the xdist workers and the CLI subprocesses), so they are compiled once
   per machine, not once per session, worker or subprocess.
 * Under xdist the controller compiles the metric kernels into that cache in parallel processes
-  (``tests/helpers/warm_kernels.py``), and the numba ufuncs librosa (the audio tests'
-  reference) compiles on import, while the workers start; tests are handed out once it is
+  (``tests/helpers/warm_kernels.py``) while the workers start; tests are handed out once it is
   done, so no two workers compile the same kernel.
 * ``tiny_dataset`` (session): a tiny synthetic dataset in the official layout, made once per
   session in well under 3 s: ``TINY_PAIRS`` pairs (train 6, val 4, test 4 -> N = 12 / 8 / 8
@@ -36,7 +35,7 @@ import pytest
 from reactbench.cli import main as cli_main
 from reactbench.jit import kernel_cache_dir
 
-from .helpers.warm_kernels import GROUPS, LIBROSA_GROUP
+from .helpers.warm_kernels import GROUPS
 
 # before REACTBENCH_CACHE moves: the kernel cache stays where the user's kernels are
 os.environ.setdefault("NUMBA_CACHE_DIR", str(kernel_cache_dir()))
@@ -58,10 +57,9 @@ def pytest_configure(config) -> None:
         return
     if config.option.collectonly:
         return
-    for i, group in enumerate(GROUPS):
-        librosa = ["--librosa"] if i == LIBROSA_GROUP else []  # the audio tests' reference
+    for group in GROUPS:
         _WARMING.append(subprocess.Popen(
-            [sys.executable, "-m", "tests.helpers.warm_kernels", *librosa, *group], cwd=_ROOT,
+            [sys.executable, "-m", "tests.helpers.warm_kernels", *group], cwd=_ROOT,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
 
