@@ -252,8 +252,23 @@ def encoder_step(enc: MMTEncoder, streams: dict[str, torch.Tensor], past: list[K
 
 
 # ----------------------------------------------------------------------------- decoder
+class _Whole:
+    """Attention of whole sequences over themselves (offline decoding: nothing is cached)."""
+
+    def __init__(self, causal: bool):
+        self.causal = causal
+
+    def attend(self, attn: nn.MultiheadAttention, q: torch.Tensor, k: torch.Tensor,
+               v: torch.Tensor) -> torch.Tensor:
+        """q, k, v: (B, T, d) head-projected frames -> out_proj output (B, T, d)."""
+        h = attn.num_heads
+        out = F.scaled_dot_product_attention(_heads(q, h), _heads(k, h), _heads(v, h),
+                                             is_causal=self.causal)
+        return attn.out_proj(_merge(out))
+
+
 def _layer_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor,
-                caches: _Growing | _InPlace) -> torch.Tensor:
+                caches: _Growing | _InPlace | _Whole) -> torch.Tensor:
     """One norm-first transformer encoder layer (eval: dropout off) on new frames (B, n, d)."""
     if not layer.norm_first:
         raise ValueError("the streaming decoder expects norm_first transformer layers")
@@ -265,7 +280,7 @@ def _layer_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor,
 
 
 def _decode(dec: MMTDecoder, z: torch.Tensor, pos: torch.Tensor,
-            caches: _Growing | _InPlace) -> tuple[torch.Tensor, torch.Tensor]:
+            caches: _Growing | _InPlace | _Whole) -> tuple[torch.Tensor, torch.Tensor]:
     """Causal decoder on new latent frames z (B, n, L) with positions (n, d) -> (3DMM
     (B, n, 58) standardised, emotion (B, n, 25))."""
     h = dec.inp(z) + pos
@@ -285,6 +300,17 @@ def decoder_step(dec: MMTDecoder, z: torch.Tensor, past: list[KV] | None, offset
     caches = _Growing(past, new_frames_mask(n, offset, z.device))
     face, emo = _decode(dec, z, positions(offset, n, dec.d, z.device, z.dtype), caches)
     return face, emo, caches.new
+
+
+def decode_whole(net: ReactDiffNet, z: torch.Tensor, causal: bool
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``net.decode`` of whole latent sequences z (B, T, L) through this module's layer code:
+    attention by ``scaled_dot_product_attention`` instead of the fused encoder layer, which
+    writes out every (T, T) attention matrix (on a CPU about twice as fast at T = 750; float32
+    rounding-level differences) -> (3DMM (B, T, 58) raw units, emotion (B, T, 25))."""
+    pos = positions(0, z.shape[1], net.decoder.d, z.device, z.dtype)
+    face, emo = _decode(net.decoder, z, pos, _Whole(causal))
+    return net.target_norm.inverse(face), emo
 
 
 def truncate(caches: list[KV], frames: int) -> list[KV]:

@@ -61,7 +61,7 @@ from .cpu_unet import CpuUNet
 from .cuda_graphs import replay
 from .diffusion import to_windows
 from .network import ReactDiffNet
-from .online import StaticKV, StreamState, decode_new, encode_new, pack
+from .online import StaticKV, StreamState, decode_new, decode_whole, encode_new, pack
 from .unet import fuse_for_inference, use_gemm_convs
 
 STYLE_KEY = 2**30
@@ -212,7 +212,10 @@ class Sampler:
     def decode(self, z: torch.Tensor, causal: bool) -> tuple[np.ndarray, np.ndarray]:
         b, a, t, d = z.shape
         with self.autocast():
-            face, emo = self.net.decode(z.reshape(b * a, t, d), causal=causal)
+            if self.kernels == "cpu":  # the CPU layout decodes through SDPA too
+                face, emo = decode_whole(self.net, z.reshape(b * a, t, d), causal)
+            else:
+                face, emo = self.net.decode(z.reshape(b * a, t, d), causal=causal)
         return (emo.reshape(b, a, t, 25).float().cpu().numpy(),
                 face.reshape(b, a, t, 58).float().cpu().numpy())
 

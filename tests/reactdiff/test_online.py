@@ -10,7 +10,7 @@ from reactbench.reactdiff import cuda_graphs, plugin
 from reactbench.reactdiff import sample as sample_mod
 from reactbench.reactdiff.cpu_unet import CpuUNet
 from reactbench.reactdiff.network import ReactDiffNet
-from reactbench.reactdiff.online import StaticKV, decoder_step, encoder_step, pack
+from reactbench.reactdiff.online import StaticKV, decode_whole, decoder_step, encoder_step, pack
 from reactbench.reactdiff.sample import Sampler, default_kernels
 from reactbench.reactdiff.unet import UNet1D
 
@@ -444,3 +444,15 @@ def test_harness_online_run_passes_causality_check(tmp_path, fake_splits, stream
                                   seed=1).emotion
     np.testing.assert_allclose(preds.emotion, whole, atol=2e-4)
     assert len(made) == (0 if streaming == "dynamic" else 2)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_whole_sequence_decoding_equals_the_decoder_module(causal):
+    """online.decode_whole (SDPA, the CPU layout's offline decoding) computes net.decode."""
+    net = _net().eval()
+    z = torch.randn(3, 37, net.cfg.latent_dim)
+    with torch.inference_mode():
+        want = net.decode(z, causal=causal)
+        got = decode_whole(net, z, causal)
+    for g, w in zip(got, want):
+        torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
