@@ -24,9 +24,9 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   products, merged where the function allows and fused by torch.compile; the first batch of
   each shape pays the compilation).
 - ``kernels``: ``cpu`` (default on a CPU device: the UNet laid out for oneDNN,
-  :mod:`.cpu_unet`, float32; about 1.3 times faster than the modules, rounding-level
-  differences), ``torch`` (default on CUDA, and with ``compile`` or bf16: the plain modules)
-  or ``triton`` (CUDA only, needs the triton package; not with
+  :mod:`.cpu_unet`, and offline decoding through SDPA; float32; about 1.4 times faster than
+  the modules, rounding-level differences), ``torch`` (default on CUDA, and with ``compile``
+  or bf16: the plain modules) or ``triton`` (CUDA only, needs the triton package; not with
   ``compile=true``): the UNet on reactbench's Triton kernels (GroupNorm, SiLU and skip/residual
   fused into the convolutions, 163 kernels per paper-preset step instead of 410).
   ``streaming=graphs precision=bf16 kernels=triton`` (or ``compile=true``) is the fast online
@@ -38,12 +38,14 @@ Result files record the dataset identities the checkpoint was trained (and valid
 ``model.trained_on`` (:attr:`reactbench.models.ModelInfo.trained_on`). With ``file:`` input
 streams, the predictions cache key covers the contents of the speaker feature files read for
 the evaluated split (:meth:`ReactDiff.cache_identity`), so regenerated features are not
-answered with stale cached predictions.
+answered with stale cached predictions; it always covers the sources of every module of this
+package (sampling and decoding are not in this file).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import shlex
 from pathlib import Path
@@ -102,6 +104,15 @@ def _int(name: str, value) -> int | None:
 
 def _float(name: str, value) -> float | None:
     return _positive(name, value, float, "a number")
+
+
+@functools.cache
+def source_digest() -> str:
+    """sha256 of this package's Python sources (file names and bytes, sorted by name)."""
+    h = hashlib.sha256()
+    for src in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(src.name.encode() + b"\0" + src.read_bytes())
+    return h.hexdigest()
 
 
 def default_checkpoint(variant: str) -> Path:
@@ -220,21 +231,23 @@ class ReactDiff:
         return self._meta
 
     # -- protocol --------------------------------------------------------------------------
-    def cache_identity(self, data) -> dict | None:
-        """The contents of the speaker feature files the checkpoint's ``file:`` streams read
-        for ``data`` (the evaluated split): {"feature_files": stream -> {source, files,
-        sha256}} (see :func:`.streams.feature_files_identity` for why a content digest
-        memoised by file stats), or None for models without ``file:`` streams, so that
-        their cache keys are unchanged. Called before :meth:`fit`; relative feature folders
+    def cache_identity(self, data) -> dict:
+        """What the predictions depend on beyond the parameters and this file: the digest of
+        ReactDiff's sources (``{"code": sha256}``: sampling and decoding live in other modules
+        of this package) and, with ``file:`` streams, the contents of the speaker feature files
+        the checkpoint reads for ``data`` (the evaluated split): ``"feature_files"``: stream ->
+        {source, files, sha256} (see :func:`.streams.feature_files_identity` for why a content
+        digest memoised by file stats). Called before :meth:`fit`; relative feature folders
         are resolved against ``data.root``, the dataset root that fit uses too."""
+        out = {"code": source_digest()}
         if not self._meta or "config" not in self._meta:
-            return None
+            return out
         try:
             streams = ReactDiffConfig.from_dict(self._meta["config"]).model.streams
         except (ModelError, TypeError, KeyError, ValueError):
-            return None  # fit() reports the bad config
+            return out  # fit() reports the bad config
         files = feature_files_identity(streams, data.speaker_ids, getattr(data, "root", None))
-        return {"feature_files": files} if files else None
+        return {**out, "feature_files": files} if files else out
 
     def fit(self, train, *, seed: int = 0, device: str = "cpu") -> None:
         """Load the checkpoint (no training here: `reactbench train` trains) and check that it

@@ -37,9 +37,9 @@ They change results at bf16 / kernel rounding level only.
 CPU speed: on a CPU device the UNet runs as :class:`.cpu_unet.CpuUNet` (``kernels="cpu"``, the
 default there): channels-last activations, GroupNorm + FiLM + SiLU in one pass, skip convolutions
 and residuals accumulated into the matrix products, the blocks' step projections split into a
-per-step and a per-condition part; float32 rounding-level differences from the modules
-(``kernels="torch"``, the default on CUDA), about 1.3 times faster
-(``benchmarks/reactdiff_cpu.py``).
+per-step and a per-condition part, and offline decoding through SDPA (online.decode_whole);
+float32 rounding-level differences from the modules (``kernels="torch"``, the default on CUDA),
+about 1.4 times faster (``benchmarks/reactdiff_cpu.py``).
 Offline, every window of every row of a batch is sampled in one pass of equal chunks of at most
 256 windows, and ``progress`` callbacks report each finished chunk.
 """

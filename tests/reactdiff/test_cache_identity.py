@@ -69,7 +69,8 @@ def test_trained_on_comes_from_the_checkpoint(tiny_model, fake_splits, tmp_path)
     model = plugin.ReactDiff(checkpoint=str(tiny_model))
     assert model.info.trained_on == {"train": train.identity, "val": val.identity}
     assert model.info.trained_on["train"]["split"] == "train"
-    assert model.cache_identity(val) is None  # no file streams: cache keys as before
+    # no file streams: the package's sources only (sampling lives beside the plug-in)
+    assert model.cache_identity(val) == {"code": plugin.source_digest()}
     shipped = plugin.ReactDiff().info.trained_on
     assert shipped["train"]["generator"]["version"].startswith("synth-")
     assert plugin.ReactDiff(checkpoint=str(tmp_path / "none.pt")).info.trained_on is None
