@@ -74,11 +74,13 @@ def new_frames_mask(n: int, offset: int, device) -> Mask:
 
 class _Growing:
     """Attention over cached keys/values grown by concatenation (sizes change every call):
-    hands out each attention's cache in call order and collects the grown ones in ``new``."""
+    hands out each attention's cache in call order and collects the grown ones in ``new``
+    (unless not ``keep``: whole sequences decoded offline)."""
 
-    def __init__(self, past: list[KV] | None, mask: Mask):
+    def __init__(self, past: list[KV] | None, mask: Mask, keep: bool = True):
         self.past = past
         self.mask = mask
+        self.keep = keep
         self.new: list[KV] = []
 
     def attend(self, attn: nn.MultiheadAttention, q: torch.Tensor, k: torch.Tensor,
@@ -89,7 +91,8 @@ class _Growing:
         if self.past is not None:
             old_k, old_v = self.past[len(self.new)]
             kh, vh = torch.cat([old_k, kh], dim=2), torch.cat([old_v, vh], dim=2)
-        self.new.append((kh, vh))
+        if self.keep:
+            self.new.append((kh, vh))
         if isinstance(self.mask, torch.Tensor):
             out = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=self.mask)
         else:
@@ -252,23 +255,8 @@ def encoder_step(enc: MMTEncoder, streams: dict[str, torch.Tensor], past: list[K
 
 
 # ----------------------------------------------------------------------------- decoder
-class _Whole:
-    """Attention of whole sequences over themselves (offline decoding: nothing is cached)."""
-
-    def __init__(self, causal: bool):
-        self.causal = causal
-
-    def attend(self, attn: nn.MultiheadAttention, q: torch.Tensor, k: torch.Tensor,
-               v: torch.Tensor) -> torch.Tensor:
-        """q, k, v: (B, T, d) head-projected frames -> out_proj output (B, T, d)."""
-        h = attn.num_heads
-        out = F.scaled_dot_product_attention(_heads(q, h), _heads(k, h), _heads(v, h),
-                                             is_causal=self.causal)
-        return attn.out_proj(_merge(out))
-
-
 def _layer_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor,
-                caches: _Growing | _InPlace | _Whole) -> torch.Tensor:
+                caches: _Growing | _InPlace) -> torch.Tensor:
     """One norm-first transformer encoder layer (eval: dropout off) on new frames (B, n, d)."""
     if not layer.norm_first:
         raise ValueError("the streaming decoder expects norm_first transformer layers")
@@ -280,7 +268,7 @@ def _layer_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor,
 
 
 def _decode(dec: MMTDecoder, z: torch.Tensor, pos: torch.Tensor,
-            caches: _Growing | _InPlace | _Whole) -> tuple[torch.Tensor, torch.Tensor]:
+            caches: _Growing | _InPlace) -> tuple[torch.Tensor, torch.Tensor]:
     """Causal decoder on new latent frames z (B, n, L) with positions (n, d) -> (3DMM
     (B, n, 58) standardised, emotion (B, n, 25))."""
     h = dec.inp(z) + pos
@@ -309,7 +297,7 @@ def decode_whole(net: ReactDiffNet, z: torch.Tensor, causal: bool
     writes out every (T, T) attention matrix (on a CPU about twice as fast at T = 750; float32
     rounding-level differences) -> (3DMM (B, T, 58) raw units, emotion (B, T, 25))."""
     pos = positions(0, z.shape[1], net.decoder.d, z.device, z.dtype)
-    face, emo = _decode(net.decoder, z, pos, _Whole(causal))
+    face, emo = _decode(net.decoder, z, pos, _Growing(None, causal, keep=False))
     return net.target_norm.inverse(face), emo
 
 
