@@ -59,15 +59,15 @@ def saved_entries(source: Path, name: str | None, *, task: str, split: str, prot
     return name, Path(out) / result_filename(stub), model
 
 
-def create_model(spec: str, opt: RunOptions, **options: str) -> Any:
-    """The model ``spec`` for the run ``opt``, from the user's options (``opt.model_args``,
-    then ``options``) over the defaults its class declares for the run:
+def create_model(spec: str, opt: RunOptions) -> Any:
+    """The model ``spec`` for the run ``opt``, from the user's options (``opt.model_args``)
+    over the defaults its class declares for the run:
     ``harness_options(protocol=name, device=device) -> dict`` (e.g. its checkpoint for that
     protocol's data, or the device it will run on)."""
     hook = getattr(registry.resolve_model(spec), "harness_options", None)
     defaults = (dict(hook(protocol=opt.scoring_protocol.name, device=opt.device))
                 if callable(hook) else {})
-    return registry.create_model(spec, **{**defaults, **opt.model_args.get(spec, {}), **options})
+    return registry.create_model(spec, **{**defaults, **opt.model_args.get(spec, {})})
 
 
 def create_models(specs: list[str], opt: RunOptions,
