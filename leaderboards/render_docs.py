@@ -261,11 +261,12 @@ def agreement() -> str:
 
 def main_command() -> str:
     """README: wall time of the README's main command."""
-    found = re.search(r"^rc=(\d+) seconds=(\d+)$", (ROOT / MAIN_LOG).read_text(), re.M)
+    text = (ROOT / MAIN_LOG).read_text()
+    found = re.search(r"^rc=(\d+) seconds=(\d+)$", text, re.M)
     if found is None or found[1] != "0":
         raise LookupError(f"{MAIN_LOG}: no successful 'rc=0 seconds=S' line")
     s = int(found[2])
-    host = re.search(r"^host: (\d+) cores, (.+)$", (ROOT / MAIN_LOG).read_text(), re.M)
+    host = re.search(r"^host: (\d+) cores, (.+)$", text, re.M)
     if host is None:
         raise LookupError(f"{MAIN_LOG}: no 'host: N cores, CPU' line")
     return (f"On a {host[1]}-core {host[2]} machine the main command took {s} s "

@@ -180,8 +180,8 @@ class ReactDiff:
             raise ModelError(f"option device={self.device!r}: expected cpu, cuda or cuda:k")
         # unset: the device's default (fit() follows the device it is given, when not this one)
         self._default_kernels = not options.get("kernels")
-        self.kernels = (_choice("kernels", options["kernels"], KERNELS)
-                        if options.get("kernels") else self._kernels_for(self.device or "cpu"))
+        self.kernels = (_choice("kernels", options["kernels"], KERNELS) if options.get("kernels")
+                        else default_kernels(self.device or "cpu", self.compile, self.precision))
         # metadata only (no weights); None when unreadable: fit() then says why
         self._meta = ck.read_metadata(self.checkpoint)
         if self.ddim_steps is None and self._meta:  # the steps chosen on val, if any
@@ -208,13 +208,6 @@ class ReactDiff:
                 and ck.SHIPPED_MARS.is_file():
             out["checkpoint"] = str(ck.SHIPPED_MARS)
         return out
-
-    def _kernels_for(self, device: str) -> str:
-        """The UNet's kernels on ``device`` when none were asked for (sample.default_kernels;
-        the modules where compile or bf16 is asked for)."""
-        if self.compile or self.precision != "fp32":
-            return "torch"
-        return default_kernels(device)
 
     def _params(self) -> dict:
         return {"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
@@ -288,8 +281,9 @@ class ReactDiff:
         if dev.startswith("cuda:"):  # graphs and Triton kernels run on the current device
 
             torch.cuda.set_device(torch.device(dev))
-        if self._default_kernels and self.kernels != self._kernels_for(dev):
-            self.kernels = self._kernels_for(dev)  # created without the device it runs on
+        kernels = default_kernels(dev, self.compile, self.precision)
+        if self._default_kernels and self.kernels != kernels:
+            self.kernels = kernels  # created without the device it runs on
             self.info = dataclasses.replace(self.info, params=self._params())
         temperature = self.temperature
         if temperature is None:

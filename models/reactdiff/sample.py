@@ -75,9 +75,12 @@ SEGMENT_KEY = 2**30 + 1
 SEGMENT_OFFSET = 2**31  # span starts may be negative (left padding); seeds may not
 
 
-def default_kernels(device: str) -> str:
+def default_kernels(device: str, compile: bool = False, precision: str = "fp32") -> str:
     """The UNet's kernels when none are asked for: ``"cpu"`` (:class:`.cpu_unet.CpuUNet`) on a
-    CPU device, ``"torch"`` (the modules) on CUDA."""
+    CPU device, ``"torch"`` (the modules) on CUDA and wherever ``compile`` or bf16 is asked
+    for."""
+    if compile or precision != "fp32":
+        return "torch"
     return "torch" if str(device).startswith("cuda") else "cpu"
 
 
@@ -115,8 +118,7 @@ class Sampler:
         DDIM loop of a window batch; CUDA only). ``precision``, ``compile``, ``kernels``: see
         the module doc (CUDA only, ``kernels="triton"`` also on the CPU under Triton's
         interpreter, TRITON_INTERPRET=1; they modify ``net`` in place); ``compile_mode``:
-        torch.compile's mode; ``kernels`` None: :func:`default_kernels` of the device
-        (``"torch"`` with ``compile`` or bf16)."""
+        torch.compile's mode; ``kernels`` None: :func:`default_kernels`."""
         if streaming not in STREAMING:
             raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
         if int(streams_kept) < 1:
@@ -125,7 +127,7 @@ class Sampler:
             raise ModelError(f"precision must be one of {PRECISIONS} (got {precision!r})")
         self.cuda = cuda = str(device).startswith("cuda")
         if kernels is None:
-            kernels = default_kernels(device) if not compile and precision == "fp32" else "torch"
+            kernels = default_kernels(device, compile, precision)
         if kernels not in KERNELS:
             raise ModelError(f"kernels must be one of {KERNELS} (got {kernels!r})")
         if kernels != "torch" and compile:

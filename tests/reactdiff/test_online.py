@@ -312,6 +312,8 @@ def test_cpu_kernels_switch_per_sampler():
 def test_default_kernels_by_device():
     assert default_kernels("cpu") == "cpu"
     assert default_kernels("cuda") == default_kernels("cuda:1") == "torch"
+    assert default_kernels("cpu", compile=True) == default_kernels("cpu", precision="bf16")
+    assert default_kernels("cpu", precision="bf16") == "torch"
 
 
 def test_cpu_kernels_sample_what_the_module_samples():
