@@ -44,6 +44,9 @@ os.environ["REACTBENCH_CACHE"] = _SESSION_CACHE
 # runs in the tests do not start background kernel compilation (reactbench.metrics.warm): the
 # controller compiles the kernels once, below (tests/metrics/test_warm.py turns it back on)
 os.environ["REACTBENCH_WARMUP"] = "0"
+# two workers share the machine's cores: each computes on one thread (torch's OpenMP threads
+# spin while they wait, and two workers' spinning threads take each other's cores)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 atexit.register(shutil.rmtree, _SESSION_CACHE, ignore_errors=True)
 
 _ROOT = Path(__file__).resolve().parents[1]
