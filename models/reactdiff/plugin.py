@@ -107,14 +107,6 @@ def _float(name: str, value) -> float | None:
 
 
 @functools.cache
-def source_digest() -> str:
-    """sha256 of this package's Python sources (file names and bytes, sorted by name)."""
-    h = hashlib.sha256()
-    for src in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        h.update(src.name.encode() + b"\0" + src.read_bytes())
-    return h.hexdigest()
-
-
 def default_checkpoint(variant: str) -> Path:
     if variant == "reactdiff":
         return ck.SHIPPED
@@ -224,23 +216,22 @@ class ReactDiff:
         return self._meta
 
     # -- protocol --------------------------------------------------------------------------
-    def cache_identity(self, data) -> dict:
-        """What the predictions depend on beyond the parameters and this file: the digest of
-        ReactDiff's sources (``{"code": sha256}``: sampling and decoding live in other modules
-        of this package) and, with ``file:`` streams, the contents of the speaker feature files
-        the checkpoint reads for ``data`` (the evaluated split): ``"feature_files"``: stream ->
-        {source, files, sha256} (see :func:`.streams.feature_files_identity` for why a content
-        digest memoised by file stats). Called before :meth:`fit`; relative feature folders
-        are resolved against ``data.root``, the dataset root that fit uses too."""
-        out = {"code": source_digest()}
+    def cache_identity(self, data) -> dict | None:
+        """What the predictions depend on beyond the parameters and the package's sources:
+        with ``file:`` streams, the contents of the speaker feature files the checkpoint reads
+        for ``data`` (the evaluated split): ``{"feature_files": stream -> {source, files,
+        sha256}}`` (see :func:`.streams.feature_files_identity` for why a content digest
+        memoised by file stats); None without such streams. Called before :meth:`fit`;
+        relative feature folders are resolved against ``data.root``, the dataset root that
+        fit uses too."""
         if not self._meta or "config" not in self._meta:
-            return out
+            return None
         try:
             streams = ReactDiffConfig.from_dict(self._meta["config"]).model.streams
         except (ModelError, TypeError, KeyError, ValueError):
-            return out  # fit() reports the bad config
+            return None  # fit() reports the bad config
         files = feature_files_identity(streams, data.speaker_ids, getattr(data, "root", None))
-        return {**out, "feature_files": files} if files else out
+        return {"feature_files": files} if files else None
 
     def fit(self, train, *, seed: int = 0, device: str = "cpu") -> None:
         """Load the checkpoint (no training here: `reactbench train` trains) and check that it

@@ -1,8 +1,9 @@
 """The predictions cache: generated reactions are stored under ``cache_dir()/predictions``,
 keyed by everything they depend on, so re-scoring never re-generates.
 
-The key hashes the model name + version + params, the model's code (class, hash of its source
-file, its constructor options, and the optional ``cache_identity`` of inputs it reads itself),
+The key hashes the model name + version + params, the model's code (class, a digest of its
+sources (:func:`code_files`), its constructor options, and the optional ``cache_identity`` of
+inputs it reads itself),
 dataset identity, split, task (+ window), alpha, frames, seed and whether 3DMM is kept.
 ``PREDICTIONS_CACHE_VERSION`` is part of every key: bump it to retire all cached predictions.
 Entries are written packed (:mod:`reactbench.packed`: exact, binary columns as bits); entries in
@@ -13,8 +14,9 @@ the plain form (float32 ``emotion``) are read as well. ``reactbench cache info|c
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,28 +28,62 @@ from reactbench.harness.generate import call_model
 from reactbench.paths import cache_dir
 from reactbench.predictions import Predictions, load_saved
 from reactbench.results import json_problem, json_value
+from reactbench.tracebacks import INSTALL_DIRS, model_sources
 
 PREDICTIONS_CACHE_VERSION = "1"
 
 
+def code_files(model) -> list[Path]:
+    """The Python files whose code a model's predictions depend on, sorted: the file that
+    defines its class; when the class belongs to a package, every ``.py`` file of that package
+    (for reactbench's own models, of their subpackage, e.g. ``reactbench.baselines``); for a
+    plug-in file outside a package, the modules loaded from its folder or below (what it
+    imports beside it), installed packages excepted. Empty when the class has no source."""
+    sources = model_sources(model)
+    if not sources:
+        return []
+    file = Path(sources[0])
+    files = {file}
+    for folder in sources[1:]:
+        files.update(Path(os.path.realpath(p)) for p in Path(folder).rglob("*.py"))
+    if len(sources) == 1:
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__file__", None)
+            if not name or not name.endswith(".py"):
+                continue
+            path = Path(os.path.realpath(name))
+            if path.is_relative_to(file.parent) and not set(path.parts) & set(INSTALL_DIRS):
+                files.add(path)
+    return sorted(files)
+
+
+def code_digest(model) -> str | None:
+    """sha256 over :func:`code_files` (each file's path relative to their common folder, then
+    its bytes; a file that cannot be read counts as missing); None without source files."""
+    files = code_files(model)
+    if not files:
+        return None
+    root = Path(os.path.commonpath([p.parent for p in files]))
+    h = hashlib.sha256()
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b"<missing>"
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
+    return h.hexdigest()
+
+
 def model_code(model, args: dict[str, str], data=None) -> dict:
-    """What identifies a model's code beyond its ModelInfo: its class, the sha256 of the file
-    that defines the class (None when it has no source file) and its constructor options.
+    """What identifies a model's code beyond its ModelInfo: its class, the digest of its
+    sources (:func:`code_digest`; None when it has none) and its constructor options.
     Part of the predictions cache key, so that two plug-ins sharing a name and version, an
-    edited plug-in file, or an option the model forgot to put into ``params`` never share
-    cached reactions. With ``data`` (the evaluated split), a model's optional
+    edit to any of a plug-in's sources, or an option the model forgot to put into ``params``
+    never share cached reactions. With ``data`` (the evaluated split), a model's optional
     ``cache_identity(data)`` (reactbench.models) is added as ``inputs`` when it is not None:
-    inputs the model reads itself, e.g. feature files (absent otherwise, so keys stay as
-    they were for models without it)."""
+    inputs the model reads itself, e.g. feature files (absent otherwise)."""
     cls = type(model)
-    digest = None
-    try:
-        source = inspect.getsourcefile(cls)
-        if source:
-            digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
-    except (OSError, TypeError):
-        pass
-    code = {"class": f"{cls.__module__}.{cls.__qualname__}", "source_sha256": digest,
+    code = {"class": f"{cls.__module__}.{cls.__qualname__}", "sources_sha256": code_digest(cls),
             "args": dict(sorted(args.items()))}
     hook = getattr(model, "cache_identity", None) if data is not None else None
     if callable(hook):

@@ -234,3 +234,105 @@ def test_a_cached_file_rescored_gives_the_same_numbers(tiny_dataset, tmp_path, c
     again = read_result(next((tmp_path / "s").glob("*.json")))
     assert {k: e["value"] for k, e in again["metrics"].items()} == \
         {k: e["value"] for k, e in rec["metrics"].items()}
+
+
+# ----------------------------------------------------------------------------- code identity
+SIBLING_PLUGIN = '''
+import numpy as np
+import team_scale_helper
+
+from reactbench.models import BaseReactionModel, ModelInfo, Reactions
+
+
+class Scaled(BaseReactionModel):
+    needs_train = False
+    needs_audio = False
+
+    def __init__(self):
+        self.info = ModelInfo(name="sibling_scaled", version="1")
+
+    def generate(self, speaker, *, alpha, seed):
+        emo = np.repeat(speaker.emotion[:, None], alpha, axis=1) * team_scale_helper.SCALE
+        return Reactions(emotion=emo.astype(np.float32))
+'''
+
+
+def test_editing_a_module_beside_a_plugin_file_generates_again(tiny_dataset, tmp_path, cli,
+                                                                fresh_cache):
+    folder = tmp_path / "team"
+    folder.mkdir()
+    (folder / "team_model.py").write_text(SIBLING_PLUGIN)
+    helper = folder / "team_scale_helper.py"
+    helper.write_text("SCALE = 0.5\n")
+    (folder / "notes.py").write_text("# not imported by the plug-in\n")
+    spec = f"{folder / 'team_model.py'}:Scaled"
+
+    def run(name: str) -> str:
+        code, out, err = cli(*run_args(tiny_dataset, tmp_path / name, "--model", spec))
+        assert code == 0, err
+        return out
+
+    assert "reusing cached" not in run("a")
+    (folder / "notes.py").write_text("# edited, still not imported\n")
+    assert "reusing cached predictions" in run("b")
+    helper.write_text("SCALE = 0.25  # edited\n")
+    assert "reusing cached" not in run("c")
+
+
+def _package(root, helper: str) -> type:
+    """A plug-in package ``teampkg_cache`` under ``root`` (model in one module, a helper in
+    another); returns its model class."""
+    import importlib
+    import sys
+
+    pkg = root / "teampkg_cache"
+    (pkg / "nested").mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "model.py").write_text("class Model:\n    def generate(self):\n        pass\n")
+    (pkg / "nested" / "__init__.py").write_text("")
+    (pkg / "nested" / "helper.py").write_text(helper)
+    (pkg / "data.txt").write_text("not code")
+    sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module("teampkg_cache.model").Model
+    finally:
+        sys.path.remove(str(root))
+
+
+def test_a_packaged_plugins_code_digest_covers_its_whole_package(tmp_path):
+    from reactbench.harness.cache import code_digest, code_files
+
+    cls = _package(tmp_path, "X = 1\n")
+    files = {p.relative_to(tmp_path.resolve()).as_posix() for p in code_files(cls)}
+    assert files == {"teampkg_cache/__init__.py", "teampkg_cache/model.py",
+                     "teampkg_cache/nested/__init__.py", "teampkg_cache/nested/helper.py"}
+    first = code_digest(cls)
+    (tmp_path / "teampkg_cache" / "data.txt").write_text("edited, not code")
+    assert code_digest(cls) == first
+    (tmp_path / "teampkg_cache" / "nested" / "helper.py").write_text("X = 2\n")
+    assert code_digest(cls) != first
+
+
+def test_installed_modules_beside_a_plugin_file_are_not_its_code(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from reactbench.harness.cache import code_files
+    from reactbench.registry import resolve_model
+
+    installed = tmp_path / "venv" / "site-packages"
+    installed.mkdir(parents=True)
+    (installed / "some_installed_lib.py").write_text("Y = 1\n")
+    monkeypatch.syspath_prepend(str(installed))
+    importlib.import_module("some_installed_lib")
+    (tmp_path / "local_helper_for_cache.py").write_text("Z = 1\n")
+    (tmp_path / "plug.py").write_text(
+        "import local_helper_for_cache\nimport some_installed_lib\n\n\n"
+        "class Model:\n    def generate(self):\n        pass\n")
+    try:
+        cls = resolve_model(f"{tmp_path / 'plug.py'}:Model")
+        names = {p.name for p in code_files(cls)}
+    finally:
+        for name in ("some_installed_lib", "local_helper_for_cache"):
+            sys.modules.pop(name, None)
+    assert names == {"plug.py", "local_helper_for_cache.py"}

@@ -15,6 +15,7 @@ from reactbench.reactdiff.config import StreamSpec
 from reactbench.reactdiff.streams import feature_files_identity
 
 from reactbench.cli import main
+from reactbench.harness.cache import code_files
 from reactbench.predictions import load_predictions
 from reactbench.results import read_result
 
@@ -69,8 +70,10 @@ def test_trained_on_comes_from_the_checkpoint(tiny_model, fake_splits, tmp_path)
     model = plugin.ReactDiff(checkpoint=str(tiny_model))
     assert model.info.trained_on == {"train": train.identity, "val": val.identity}
     assert model.info.trained_on["train"]["split"] == "train"
-    # no file streams: the package's sources only (sampling lives beside the plug-in)
-    assert model.cache_identity(val) == {"code": plugin.source_digest()}
+    # no file streams: nothing beyond the package's sources, which the harness hashes
+    assert model.cache_identity(val) is None
+    names = {p.name for p in code_files(plugin.ReactDiff)}
+    assert {"plugin.py", "sample.py", "online.py", "cpu_unet.py"} <= names
     shipped = plugin.ReactDiff().info.trained_on
     assert shipped["train"]["generator"]["version"].startswith("synth-")
     assert plugin.ReactDiff(checkpoint=str(tmp_path / "none.pt")).info.trained_on is None
