@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,11 +19,10 @@ from reactbench.data.audio import (
     logmel_features,
     mfcc_features,
 )
+from tests.helpers import librosa_pairs as lp
 
-
-def _tone(sr, seconds=2.0, f=220.0):
-    t = np.arange(int(sr * seconds)) / sr
-    return (0.3 * np.sin(2 * np.pi * f * t)).astype(np.float32)
+ROOT = Path(__file__).resolve().parents[2]
+_tone = lp.tone
 
 
 def test_shapes_at_25_fps():
@@ -52,57 +54,36 @@ def test_cache_hits_and_invalidates(tmp_path):
     assert n3 == 25 and f3["mfcc"].shape == (25, MFCC_DIM)
 
 
-def _librosa_features(y: np.ndarray, frames: int) -> dict[str, np.ndarray]:
-    """The reference: both streams computed by librosa's own functions (16 kHz input)."""
-    import librosa  # the reference implementation the numpy/scipy features must equal
-
-    y = np.pad(y, (0, max(0, frames * 640 - len(y))))[: frames * 640].astype(np.float32)
-    power = np.abs(librosa.stft(y, n_fft=640, hop_length=640, win_length=640,
-                                center=False)) ** 2
-    out = {}
-    for name, bands in (("mfcc", 26), ("logmel", LOGMEL_DIM)):
-        mel = librosa.filters.mel(sr=16000, n_fft=640, n_mels=bands, fmin=0.0, fmax=8000.0)
-        db = librosa.power_to_db(mel @ power, ref=1.0, amin=1e-10, top_db=None)
-        if name == "mfcc":
-            db = librosa.feature.mfcc(S=db, n_mfcc=MFCC_DIM)
-        out[name] = np.ascontiguousarray(db.T[:frames], dtype=np.float32)
-    return out
+@pytest.fixture(scope="module")
+def librosa_pairs(tmp_path_factory) -> dict[str, np.ndarray]:
+    """Our arrays and librosa's for every case (tests/helpers/librosa_pairs.py), computed in a
+    fresh interpreter that imports librosa without compiling its ufuncs up front."""
+    out = tmp_path_factory.mktemp("librosa") / "pairs.npz"
+    subprocess.run([sys.executable, "-m", "tests.helpers.librosa_pairs", str(out)],
+                   cwd=ROOT, check=True, timeout=300)
+    with np.load(out) as f:
+        return {k: f[k] for k in f.files}
 
 
-def test_features_bit_identical_to_librosa():
-    rng = np.random.default_rng(3)
-    signals = {
-        "tone": (_tone(16000, seconds=30.0), 750),  # 750 frames: several FFT blocks
-        "noise": (rng.normal(0, 0.1, 16000 * 3).astype(np.float32), 80),
-        "silence then speech-like bursts": (
-            np.concatenate([np.zeros(8000, np.float32),
-                            (rng.normal(0, 1, 24000) * np.hanning(24000)).astype(np.float32)]),
-            50),
-        "short, zero-padded": (_tone(16000, seconds=0.1), 7),
-    }
-    for what, (y, frames) in signals.items():
-        ours = audio_features(y, 16000, frames=frames)
-        ref = _librosa_features(y, frames)
-        for name in ("mfcc", "logmel"):
-            assert ours[name].dtype == np.float32, (what, name)
-            np.testing.assert_array_equal(ours[name], ref[name], err_msg=f"{what} {name}")
+def _assert_pair(pairs: dict[str, np.ndarray], case: str) -> None:
+    ours, ref = pairs[f"{case}|ours"], pairs[f"{case}|librosa"]
+    assert ours.dtype == ref.dtype == np.float32, case
+    np.testing.assert_array_equal(ours, ref, err_msg=case)
 
 
-def test_mel_filters_bit_identical_to_librosa():
-    import librosa  # the reference implementation of the mel filter bank
+def test_features_bit_identical_to_librosa(librosa_pairs):
+    for what in lp.feature_signals():
+        for name in lp.STREAMS:
+            _assert_pair(librosa_pairs, f"features {what} {name}")
 
-    from reactbench.data import audio
 
-    for bands in (26, LOGMEL_DIM, 40):
-        ref = librosa.filters.mel(sr=16000, n_fft=640, n_mels=bands, fmin=0.0, fmax=8000.0)
-        np.testing.assert_array_equal(audio._mel_basis(bands), ref)
+def test_mel_filters_bit_identical_to_librosa(librosa_pairs):
+    for bands in lp.MEL_BANDS:
+        _assert_pair(librosa_pairs, f"mel {bands}")
 
 
 @pytest.mark.parametrize("sr", [16000, 44100])
 def test_features_do_not_import_librosa(tmp_path, sr):
-    import subprocess  # a fresh interpreter: librosa must not be loaded by the feature code
-    import sys  # the same interpreter as the tests
-
     p = tmp_path / "x.wav"
     sf.write(p, _tone(sr), sr)
     code = ("import sys; from reactbench.data.audio import cached_wav_features as f; "
@@ -113,18 +94,10 @@ def test_features_do_not_import_librosa(tmp_path, sr):
     assert out == "False"
 
 
-@pytest.mark.parametrize(("sr", "n"), [(44100, 44100), (48000, 12345), (8000, 7999),
-                                       (22050, 1), (16000, 640)])
-def test_resample_bit_identical_to_librosa(sr, n):
-    import librosa  # the reference: librosa.resample with its default (soxr_hq)
-
-    from reactbench.data import audio
-
-    y = np.random.default_rng(n).standard_normal(n).astype(np.float32) * 0.3
-    got = audio._resample(y, sr)
-    ref = librosa.resample(y, orig_sr=sr, target_sr=16000)
-    assert got.dtype == ref.dtype == np.float32
-    np.testing.assert_array_equal(got, ref)
+@pytest.mark.parametrize(("sr", "n"), lp.RESAMPLE_CASES)
+def test_resample_bit_identical_to_librosa(librosa_pairs, sr, n):
+    """librosa.resample with its default (soxr_hq), bit for bit."""
+    _assert_pair(librosa_pairs, f"resample {sr} {n}")
 
 
 def test_window_bit_identical_to_scipy():
