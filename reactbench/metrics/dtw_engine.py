@@ -39,10 +39,10 @@ Speed without changing a value:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, parallel_chunksize, prange, types
+from numba import njit, types
 from numba.extending import intrinsic
 
-from reactbench.jit import runtime_bool, runtime_int
+from reactbench.jit import runtime_bool
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
 from reactbench.metrics.dtw_bounds import bound_lanes, grouped_bound, scratch32
 from reactbench.metrics.dtw_bounds16 import W16, frame_codes
@@ -62,7 +62,7 @@ from reactbench.metrics.simd_lanes import (
     vstore,
     vsub,
 )
-from reactbench.metrics.threads import numba_threads
+from reactbench.metrics.threads import numba_threads, run_chunks
 from reactbench.metrics.validate import as_float32, as_float64, check_device
 
 AU_END = AU_COLUMNS[1]
@@ -790,32 +790,40 @@ def _min_block(X, Y, yidx, w, out):
     out[:] = best
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
+def _min_grouped_rows(i0, i1, pred, gt, nb_ptr, nb_idx, w, out):
+    """Speakers i0:i1 of ``_min_grouped`` (``_min_block`` each)."""
+    for i in range(i0, i1):
+        _min_block(pred[i], gt, nb_idx[nb_ptr[i]:nb_ptr[i + 1]], w, out[i])
+
+
 def _min_grouped(pred, gt, nb_ptr, nb_idx, w):
     """pred (N, alpha, T, 25) f32, gt (M, T, 25) f32; CSR neighbours -> (N, alpha) float64,
     parallel over speakers (``_min_block`` per speaker, no pruning)."""
     n, alpha = pred.shape[:2]
     out = np.empty((n, alpha))
-    for i in prange(n):
-        _min_block(pred[i], gt, nb_idx[nb_ptr[i]:nb_ptr[i + 1]], w, out[i])
+    run_chunks(_min_grouped_rows, n, pred, gt, nb_ptr, nb_idx, w, out)
     return out
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _min_grouped_ragged(pred, tg, off, order, w):
-    """pred (A, L, 25) and tg (K, L, 25) f32 packed along time (sample s holds frames
-    off[s]:off[s + 1]); order: the samples in visiting order -> (N, A) float64, the minimum
-    grouped DTW of each generation over the sample's K targets (whole clips, no pruning)."""
-    alpha = pred.shape[0]
-    kk = tg.shape[0]
-    n = off.shape[0] - 1
-    out = np.empty((n, alpha))
-    yidx = np.arange(kk)
-    for r in prange(n):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _min_grouped_samples(r0, r1, pred, tg, off, order, w, out):
+    """Samples order[r0:r1] of ``_min_grouped_ragged``."""
+    yidx = np.arange(tg.shape[0])
+    for r in range(r0, r1):
         s = order[r]
         o0 = off[s]
         o1 = off[s + 1]
         _min_block(pred[:, o0:o1], tg[:, o0:o1], yidx, w, out[s])
+
+
+def _min_grouped_ragged(pred, tg, off, order, w):
+    """pred (A, L, 25) and tg (K, L, 25) f32 packed along time (sample s holds frames
+    off[s]:off[s + 1]); order: the samples in visiting order -> (N, A) float64, the minimum
+    grouped DTW of each generation over the sample's K targets (whole clips, no pruning)."""
+    n = off.shape[0] - 1
+    out = np.empty((n, pred.shape[0]))
+    run_chunks(_min_grouped_samples, n, pred, tg, off, order, w, out)
     return out
 
 
@@ -937,20 +945,17 @@ def _exact_group_vafe(X, Y, xr, yr, to, tl, sel, lims, w, val, au, fbuf):
         val[sel[lane]] = res[lane]
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val, au):
-    """``_exact_group`` over the triples ``tasks``, W at a time, parallel over tasks of a few
-    lane groups (one scratch allocation each); triples with a known exact AU value (au[r] >= 0)
-    go to ``_exact_group_vafe``, in lane groups of their own."""
-    key = 2 * tl + (au >= 0.0)  # per triple: groups never mix lengths or kinds
-    order = tasks[np.argsort(-key[tasks], kind="mergesort")]
-    gp = _lane_groups(order, key, runtime_int(W))
+_PER = 4  # lane groups per chunk of work: one scratch allocation each
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _exact_chunks(c0, c1, X, Y, xr, yr, to, tl, order, gp, lims, w, val, au):
+    """Chunks c0:c1 of ``_exact_many`` (``_PER`` lane groups each)."""
     ng = gp.shape[0] - 1
-    per = 4
-    for c in prange((ng + per - 1) // per):
-        g0 = c * per
-        fbuf, ibuf = _scratch64(tl[order[gp[g0]]])  # longest first: the task's largest T
-        for g in range(g0, min(ng, g0 + per)):
+    for c in range(c0, c1):
+        g0 = c * _PER
+        fbuf, ibuf = _scratch64(tl[order[gp[g0]]])  # longest first: the chunk's largest T
+        for g in range(g0, min(ng, g0 + _PER)):
             sel = order[gp[g]:gp[g + 1]]
             if au[sel[0]] >= 0.0:
                 _exact_group_vafe(X, Y, xr, yr, to, tl, sel, lims, w, val, au, fbuf)
@@ -958,21 +963,37 @@ def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val, au):
                 _exact_group(X, Y, xr, yr, to, tl, sel, lims, w, val, fbuf, ibuf)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _bounds_many(X, Y, cx, cy, xr, yr, to, tl, tasks, fe, gb):
-    """Group lower bounds gb[:, tasks] of the triples ``tasks`` (``bound_lanes``: AU and VA,
-    or FE with ``fe``), W32 at a time, parallel over tasks of a few lane groups (one scratch
-    allocation each)."""
-    order = tasks[np.argsort(-tl[tasks], kind="mergesort")]
-    gp = _lane_groups(order, tl, W32 if fe else W16)
+def _exact_many(X, Y, xr, yr, to, tl, tasks, lims, w, val, au) -> None:
+    """``_exact_group`` over the triples ``tasks``, W at a time, in parallel chunks of a few
+    lane groups, longest first; triples with a known exact AU value (au[r] >= 0) go to
+    ``_exact_group_vafe``, in lane groups of their own."""
+    key = 2 * tl + (au >= 0.0)  # per triple: groups never mix lengths or kinds
+    order = tasks[np.argsort(-key[tasks], kind="stable")]
+    gp = _lane_groups(order, key, W)
+    run_chunks(_exact_chunks, -(-(gp.shape[0] - 1) // _PER), X, Y, xr, yr, to, tl, order, gp,
+               lims, w, val, au)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _bounds_chunks(c0, c1, X, Y, cx, cy, xr, yr, to, tl, order, gp, fe, gb):
+    """Chunks c0:c1 of ``_bounds_many`` (``_PER`` lane groups each)."""
     ng = gp.shape[0] - 1
-    per = 4  # lane groups per task: one scratch allocation each
-    for c in prange((ng + per - 1) // per):
-        g0 = c * per
-        fbuf, ibuf = scratch32(tl[order[gp[g0]]])  # longest first: the task's largest T
-        for g in range(g0, min(ng, g0 + per)):
+    for c in range(c0, c1):
+        g0 = c * _PER
+        fbuf, ibuf = scratch32(tl[order[gp[g0]]])  # longest first: the chunk's largest T
+        for g in range(g0, min(ng, g0 + _PER)):
             bound_lanes(X, Y, cx, cy, xr, yr, to, tl, order[gp[g]:gp[g + 1]], fe, gb, fbuf,
                         ibuf)
+
+
+def _bounds_many(X, Y, cx, cy, xr, yr, to, tl, tasks, fe: bool, gb) -> None:
+    """Group lower bounds gb[:, tasks] of the triples ``tasks`` (``bound_lanes``: AU and VA,
+    or FE with ``fe``), W32 or W16 at a time, in parallel chunks of a few lane groups, longest
+    first."""
+    order = tasks[np.argsort(-tl[tasks], kind="stable")]
+    gp = _lane_groups(order, tl, W32 if fe else W16)
+    run_chunks(_bounds_chunks, -(-(gp.shape[0] - 1) // _PER), X, Y, cx, cy, xr, yr, to, tl,
+               order, gp, fe, gb)
 
 
 @njit(cache=True, error_model="numpy")
@@ -993,6 +1014,76 @@ def _partial(slot_ptr, gb, w, lb, best, skip):
 
 
 @njit(cache=True, error_model="numpy")
+def _choice_triples(slot_ptr):
+    """The triples of the slots that hold more than one (a minimum to choose)."""
+    ns = slot_ptr.shape[0] - 1
+    many = np.empty(slot_ptr[ns], dtype=np.int64)
+    c = 0
+    for s in range(ns):
+        if slot_ptr[s + 1] - slot_ptr[s] > 1:
+            for r in range(slot_ptr[s], slot_ptr[s + 1]):
+                many[c] = r
+                c += 1
+    return many[:c]
+
+
+@njit(cache=True, error_model="numpy")
+def _candidates(slot_ptr, lb, cand):
+    """Per non-empty slot the triple with the smallest lb (the first of equals) into cand[s];
+    returns those triples."""
+    ns = slot_ptr.shape[0] - 1
+    out = np.empty(ns, dtype=np.int64)
+    nc = 0
+    for s in range(ns):
+        lo = slot_ptr[s]
+        if slot_ptr[s + 1] > lo:
+            k = lo
+            for r in range(lo + 1, slot_ptr[s + 1]):
+                if lb[r] < lb[k]:
+                    k = r
+            cand[s] = k
+            out[nc] = k
+            nc += 1
+    return out[:nc]
+
+
+@njit(cache=True, error_model="numpy")
+def _best_of_candidates(cand, val, best):
+    """best[s] = the candidate's exact value where it is below best[s]."""
+    for s in range(cand.shape[0]):
+        if cand[s] >= 0 and val[cand[s]] < best[s]:
+            best[s] = val[cand[s]]
+
+
+@njit(cache=True, error_model="numpy")
+def _may_win(slot_ptr, rest, gb, w, best, lb, lims):
+    """Completes the bound lb of the triples ``rest`` (with FE) and sets every triple's limit
+    lims[r] to its slot's best; returns those of ``rest`` whose bound does not exceed it."""
+    m = lb.shape[0]
+    inrest = np.zeros(m, dtype=np.bool_)
+    inrest[rest] = True
+    many = np.empty(m, dtype=np.int64)
+    c = 0
+    for s in range(slot_ptr.shape[0] - 1):
+        for r in range(slot_ptr[s], slot_ptr[s + 1]):
+            lims[r] = best[s]
+            if inrest[r]:  # complete bound (with FE); the exact value only when it may win
+                lb[r] = grouped_bound(gb[0, r], gb[1, r], gb[2, r], w)
+                if not lb[r] > best[s]:
+                    many[c] = r
+                    c += 1
+    return many[:c]
+
+
+@njit(cache=True, error_model="numpy")
+def _best_of_rest(slot_ptr, cand, val, best):
+    """best[s] = the smallest exact value among the slot's other triples where below it."""
+    for s in range(slot_ptr.shape[0] - 1):
+        for r in range(slot_ptr[s], slot_ptr[s + 1]):
+            if r != cand[s] and val[r] < best[s]:
+                best[s] = val[r]
+
+
 def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
     """Minimum grouped DTW per slot (triples slot_ptr[s]:slot_ptr[s + 1]) -> (S,) float64,
     equal to the minimum over every triple's exact value (NaN values never win; inf when none).
@@ -1012,59 +1103,28 @@ def _min_pruned(X, Y, xr, yr, to, tl, slot_ptr, w):
     gb = np.zeros((4, m))  # group bounds; gb[3]: the exact AU value where known, else -1
     gb[3] = -1.0
     lb = np.zeros(m)
-    many = np.empty(m, dtype=np.int64)  # triples of slots with a choice to make
     cand = np.full(ns, -1, dtype=np.int64)
-    c = 0
-    for s in range(ns):
-        if slot_ptr[s + 1] - slot_ptr[s] > 1:
-            for r in range(slot_ptr[s], slot_ptr[s + 1]):
-                many[c] = r
-                c += 1
+    many = _choice_triples(slot_ptr)
     cx = frame_codes(X)  # AU masks and flags, once per sequence
     cy = frame_codes(Y)
-    if c > 0:
-        _bounds_many(X, Y, cx, cy, xr, yr, to, tl, many[:c], runtime_bool(False), gb)
+    if many.shape[0] > 0:
+        _bounds_many(X, Y, cx, cy, xr, yr, to, tl, many, False, gb)
     best = np.full(ns, np.inf)
     _partial(slot_ptr, gb, w, lb, best, cand)  # p = AU and VA bounds, FE bounded by 0
-    nc = 0
-    for s in range(ns):
-        lo = slot_ptr[s]
-        if slot_ptr[s + 1] > lo:
-            k = lo
-            for r in range(lo + 1, slot_ptr[s + 1]):
-                if lb[r] < lb[k]:
-                    k = r
-            cand[s] = k
-            many[nc] = k
-            nc += 1
+    first = _candidates(slot_ptr, lb, cand)
     val = np.full(m, np.inf)
-    _exact_many(X, Y, xr, yr, to, tl, many[:nc], np.full(m, np.inf), w, val, gb[3])
-    for s in range(ns):
-        if cand[s] >= 0 and val[cand[s]] < best[s]:
-            best[s] = val[cand[s]]
+    _exact_many(X, Y, xr, yr, to, tl, first, np.full(m, np.inf), w, val, gb[3])
+    _best_of_candidates(cand, val, best)
     rest = _partial(slot_ptr, gb, w, lb, best, cand)  # the others that p cannot rule out
     if rest.shape[0] == 0:
         return best
-    _bounds_many(X, Y, cx, cy, xr, yr, to, tl, rest, runtime_bool(True), gb)
-    inrest = np.zeros(m, dtype=np.bool_)
-    inrest[rest] = True
+    _bounds_many(X, Y, cx, cy, xr, yr, to, tl, rest, True, gb)
     lims = np.full(m, np.inf)
-    c = 0
-    for s in range(ns):
-        for r in range(slot_ptr[s], slot_ptr[s + 1]):
-            lims[r] = best[s]
-            if inrest[r]:  # complete bound (with FE); the exact value only when it may win
-                lb[r] = grouped_bound(gb[0, r], gb[1, r], gb[2, r], w)
-                if not lb[r] > best[s]:
-                    many[c] = r
-                    c += 1
-    if c == 0:
+    many = _may_win(slot_ptr, rest, gb, w, best, lb, lims)
+    if many.shape[0] == 0:
         return best
-    _exact_many(X, Y, xr, yr, to, tl, many[:c], lims, w, val, gb[3])
-    for s in range(ns):
-        for r in range(slot_ptr[s], slot_ptr[s + 1]):
-            if r != cand[s] and val[r] < best[s]:
-                best[s] = val[r]
+    _exact_many(X, Y, xr, yr, to, tl, many, lims, w, val, gb[3])
+    _best_of_rest(slot_ptr, cand, val, best)
     return best
 
 
@@ -1143,7 +1203,7 @@ def min_grouped_dtw(pred, gt, neighbours, *, n_jobs: int = -1, device: str = "cp
     pred = np.ascontiguousarray(pred, dtype=np.float32)
     gt = np.ascontiguousarray(gt, dtype=np.float32)
     ptr, idx = neighbour_csr(neighbours)
-    with numba_threads(n_jobs), parallel_chunksize(1):
+    with numba_threads(n_jobs):
         if abandon:
             return _pruned_equal(pred, gt, ptr, idx)
         return _min_grouped(pred, gt, ptr, idx, _W)
@@ -1157,7 +1217,7 @@ def min_grouped_dtw_ragged(pred: np.ndarray, tg: np.ndarray, off: np.ndarray,
     off[s]:off[s + 1], visited in ``order`` (longest first balances the threads) when
     ``abandon`` is False. Returns (N, A) float64; each value is the one ``grouped_dtw`` gives
     (whole clips, no chunking); ``abandon`` prunes as ``min_grouped_dtw`` does."""
-    with numba_threads(n_jobs), parallel_chunksize(1):
+    with numba_threads(n_jobs):
         if abandon:
             return _pruned_ragged(pred, tg, off)
         return _min_grouped_ragged(pred, tg, off, order, _W)
