@@ -15,10 +15,11 @@ in the other array, which counts as perfect agreement (1). With no usable column
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from reactbench.metrics.constants import CCC_EPS
 from reactbench.metrics.npsum import column_mean_var_f32
+from reactbench.metrics.threads import run_chunks
 from reactbench.metrics.validate import as_float32, check_finite, check_protocol
 
 _EPS32 = np.float32(CCC_EPS)
@@ -113,25 +114,31 @@ def _ccc_pair(x, mx, ssx, cx, fx, vx, y, my, ssy, cy, fy, vy, corrected, acc):
     return total / used if corrected else total / d
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _max_ccc(pred, gt, nb_ptr, nb_idx, corrected):
-    """pred (N, alpha, T, D), gt (N, T, D) f32; CSR neighbours -> (N, alpha) max CCC."""
-    n, alpha, t, d = pred.shape
-    ng = gt.shape[0]
+@njit(cache=True, error_model="numpy")
+def _target_stats(g):
+    """Column statistics (``_col_stats``, stacked) of every sequence of g (M, T, D) f32."""
+    ng, _, d = g.shape
     gm = np.empty((ng, d))
     gs = np.empty((ng, d))
     gc = np.empty((ng, d), dtype=np.bool_)
     gf = np.empty((ng, d), dtype=np.float32)
     gv = np.empty((ng, d), dtype=np.float32)
-    for j in range(ng):  # cheap next to the pairs below; one parallel loop compiles faster
-        _put_stats(j, _col_stats(gt[j]), gm, gs, gc, gf, gv)
-    out = np.empty((n, alpha))
-    for task in prange(n * alpha):
+    for j in range(ng):
+        _put_stats(j, _col_stats(g[j]), gm, gs, gc, gf, gv)
+    return gm, gs, gc, gf, gv
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _max_ccc_tasks(t0, t1, pred, gt, nb_ptr, nb_idx, corrected, stats, out):
+    """Tasks t0:t1 (speaker i = task // alpha, generation task % alpha) of ``_max_ccc``."""
+    alpha, d = pred.shape[1], pred.shape[3]
+    gm, gs, gc, gf, gv = stats
+    acc = np.empty(d)
+    for task in range(t0, t1):
         i = task // alpha
         k = task % alpha
         x = pred[i, k]
         mx, ssx, cx, fx, vx = _col_stats(x)
-        acc = np.empty(d)
         best = -np.inf
         for q in range(nb_ptr[i], nb_ptr[i + 1]):
             j = nb_idx[q]
@@ -143,19 +150,23 @@ def _max_ccc(pred, gt, nb_ptr, nb_idx, corrected):
                 best = v
                 break
         out[i, k] = best
+
+
+def _max_ccc(pred, gt, nb_ptr, nb_idx, corrected):
+    """pred (N, alpha, T, D), gt (N, T, D) f32; CSR neighbours -> (N, alpha) max CCC."""
+    n, alpha = pred.shape[:2]
+    out = np.empty((n, alpha))
+    run_chunks(_max_ccc_tasks, n * alpha, pred, gt, nb_ptr, nb_idx, corrected,
+               _target_stats(gt), out, step=_STEP)
     return out
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _max_ccc_ragged(pred, tg, off, order, corrected):
-    """pred (A, L, D) and tg (K, L, D) f32 packed along time (sample s holds frames
-    off[s]:off[s + 1]); order: the samples in visiting order -> (N, A) max CCC over the sample's
-    K targets."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def _max_ccc_samples(r0, r1, pred, tg, off, order, corrected, out):
+    """Samples order[r0:r1] of ``_max_ccc_ragged``."""
     alpha, _, d = pred.shape
     kk = tg.shape[0]
-    n = off.shape[0] - 1
-    out = np.empty((n, alpha))
-    for r in prange(n):
+    for r in range(r0, r1):
         s = order[r]
         o0 = off[s]
         o1 = off[s + 1]
@@ -180,8 +191,19 @@ def _max_ccc_ragged(pred, tg, off, order, corrected):
                     best = v
                     break
             out[s, i] = best
+
+
+def _max_ccc_ragged(pred, tg, off, order, corrected):
+    """pred (A, L, D) and tg (K, L, D) f32 packed along time (sample s holds frames
+    off[s]:off[s + 1]); order: the samples in visiting order -> (N, A) max CCC over the sample's
+    K targets."""
+    out = np.empty((off.shape[0] - 1, pred.shape[0]))
+    run_chunks(_max_ccc_samples, off.shape[0] - 1, pred, tg, off, order, corrected, out)
     return out
 
+
+# generations per call of the chunk kernel (a call from Python costs tens of microseconds)
+_STEP = 32
 
 _OVERFLOW = (f"values overflow the float32 variances of the official CCC (keep |values| below "
              f"about {float(np.sqrt(np.finfo(np.float32).max)):.2g})")
