@@ -28,7 +28,7 @@ from reactbench.harness.generate import call_model
 from reactbench.paths import cache_dir
 from reactbench.predictions import Predictions, load_saved
 from reactbench.results import json_problem, json_value
-from reactbench.tracebacks import INSTALL_DIRS, model_sources
+from reactbench.tracebacks import is_user_file, model_sources
 
 PREDICTIONS_CACHE_VERSION = "1"
 
@@ -38,7 +38,8 @@ def code_files(model) -> list[Path]:
     defines its class; when the class belongs to a package, every ``.py`` file of that package
     (for reactbench's own models, of their subpackage, e.g. ``reactbench.baselines``); for a
     plug-in file outside a package, the modules loaded from its folder or below (what it
-    imports beside it), installed packages excepted. Empty when the class has no source."""
+    imports beside it), library code excepted (the standard library, installed packages,
+    reactbench's core: ``is_user_file``). Empty when the class has no source."""
     sources = model_sources(model)
     if not sources:
         return []
@@ -52,7 +53,7 @@ def code_files(model) -> list[Path]:
             if not name or not name.endswith(".py"):
                 continue
             path = Path(os.path.realpath(name))
-            if path.is_relative_to(file.parent) and not set(path.parts) & set(INSTALL_DIRS):
+            if path.is_relative_to(file.parent) and is_user_file(str(path)):
                 files.add(path)
     return sorted(files)
 

@@ -39,8 +39,9 @@ def run_chunks(kernel: Callable[..., None], n_chunks: int, *args, step: int = 1)
     """Call ``kernel(c0, c1, *args)`` over the chunks [0, n_chunks), ``step`` chunks per call,
     on ``numba.get_num_threads()`` Python threads, each taking the next chunks as it finishes
     (in order: put the longest first). ``kernel`` must release the GIL (``nogil=True``) and
-    write to disjoint places per chunk. Unlike a ``prange`` loop, it costs numba no parallel
-    compilation pass (a third of the DTW engine's compile time). The first error is raised."""
+    write to disjoint places per chunk. Unlike a ``prange`` loop it costs numba no second
+    compilation of the loop body with everything it calls (half of the DTW engine's compile
+    time). The first error is raised."""
     threads = min(numba.get_num_threads(), -(-n_chunks // step))
     if threads <= 1:
         if n_chunks > 0:
