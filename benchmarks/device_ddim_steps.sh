@@ -7,10 +7,7 @@
 #     -> $OUT/ddim_steps/<task>_ddim<K>/*.json, $OUT/ddim_steps.log, $OUT/gpu_tests.log
 set -u
 OUT=${OUT:-/tmp/out}
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 REACTBENCH_CACHE=/tmp/rbcache
-python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . || exit 1
+. "$(dirname "$0")/device_setup.sh"
 nvidia-smi --query-gpu=name --format=csv,noheader
 for task in ${TASKS:-offline online}; do
   for k in ${STEPS:-20 10 5 4 3 2}; do

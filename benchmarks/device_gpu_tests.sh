@@ -5,10 +5,7 @@
 #     -> $OUT/gpu_tests.log (the card's name, then pytest's summary)
 set -u
 OUT=${OUT:-/tmp/out}
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 REACTBENCH_CACHE=/tmp/rbcache
-python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . || exit 1
+. "$(dirname "$0")/device_setup.sh"
 {
   nvidia-smi --query-gpu=name --format=csv,noheader
   timeout "${TEST_LIMIT:-480}" python3 -m pytest -q -p no:cacheprovider -m gpu \
