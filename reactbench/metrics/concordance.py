@@ -115,8 +115,9 @@ def _ccc_pair(x, mx, ssx, cx, fx, vx, y, my, ssy, cy, fy, vy, corrected, acc):
 
 
 @njit(cache=True, error_model="numpy")
-def _target_stats(g):
-    """Column statistics (``_col_stats``, stacked) of every sequence of g (M, T, D) f32."""
+def _target_stats(g, o0, o1):
+    """Column statistics (``_col_stats``, stacked) of frames o0:o1 of every sequence of g
+    (M, T, D) f32."""
     ng, _, d = g.shape
     gm = np.empty((ng, d))
     gs = np.empty((ng, d))
@@ -124,7 +125,7 @@ def _target_stats(g):
     gf = np.empty((ng, d), dtype=np.float32)
     gv = np.empty((ng, d), dtype=np.float32)
     for j in range(ng):
-        _put_stats(j, _col_stats(g[j]), gm, gs, gc, gf, gv)
+        _put_stats(j, _col_stats(g[j, o0:o1]), gm, gs, gc, gf, gv)
     return gm, gs, gc, gf, gv
 
 
@@ -157,7 +158,7 @@ def _max_ccc(pred, gt, nb_ptr, nb_idx, corrected):
     n, alpha = pred.shape[:2]
     out = np.empty((n, alpha))
     run_chunks(_max_ccc_tasks, n * alpha, pred, gt, nb_ptr, nb_idx, corrected,
-               _target_stats(gt), out, step=_STEP)
+               _target_stats(gt, 0, gt.shape[1]), out, step=_STEP)
     return out
 
 
@@ -170,13 +171,7 @@ def _max_ccc_samples(r0, r1, pred, tg, off, order, corrected, out):
         s = order[r]
         o0 = off[s]
         o1 = off[s + 1]
-        gm = np.empty((kk, d))
-        gs = np.empty((kk, d))
-        gc = np.empty((kk, d), dtype=np.bool_)
-        gf = np.empty((kk, d), dtype=np.float32)
-        gv = np.empty((kk, d), dtype=np.float32)
-        for j in range(kk):
-            _put_stats(j, _col_stats(tg[j, o0:o1]), gm, gs, gc, gf, gv)
+        gm, gs, gc, gf, gv = _target_stats(tg, o0, o1)
         acc = np.empty(d)
         for i in range(alpha):
             x = pred[i, o0:o1]
