@@ -86,10 +86,7 @@ def plot_speaker(
                               "(NaN/inf or non-numeric values found)")
     generations = check_generations(generations, generated.shape[0])
     out = check_png_target(out, force=force)
-    import matplotlib  # heavy (about 0.5 s): imported only when a figure is drawn
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt  # heavy: only when a figure is drawn
+    plt = pyplot()
 
     t = np.arange(speaker.shape[0]) / fps
     gens = generated[:generations]
@@ -126,6 +123,20 @@ def plot_speaker(
     return out
 
 
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (imported when a figure is drawn: about 0.5 s),
+    or a ReactbenchError naming the optional package to install."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError as exc:
+        raise ReactbenchError("plots are drawn with the optional package matplotlib: "
+                              "pip install 'reactbench[plot]' (or pip install matplotlib)") from exc
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_source(source: str | Path, *, speaker: int, out: str | Path | None = None,
                 data: str | Path | None = None, split: str | None = None,
                 frames: int | None = None, generations: int | None = None,
@@ -156,6 +167,7 @@ def plot_source(source: str | Path, *, speaker: int, out: str | Path | None = No
                            f"for {name}_speaker{speaker}.png")
     out = check_png_target(out or f"{name}_speaker{speaker}.png", force=force)
     root = resolve_data(root)
+    pyplot()  # the optional package is there, before any data is read
     split_data = load_split(root, split, frames=frames, audio=False, neighbours=False)
     preds = load_predictions(pred_path, speaker_ids=split_data.speaker_ids)
     check_predictions(preds, n=split_data.n, frames=split_data.frames,

@@ -34,6 +34,7 @@ from .config import (
 from .distributed import resolve_device
 from .resume import check_stage1_from
 from .train import train_reactdiff
+from .trainlog import can_plot
 
 
 def default_out(variant: str, preset: str, layout: str = "react2024") -> Path:
@@ -159,6 +160,9 @@ def train_job(model: str = "reactdiff", *, stage: str = "all", preset: str = "sm
         root, train, val, ids = load_training_splits(cfg, data, frames, progress)
     if val is None:
         log(f"warning: {root} has no val split; training runs without validation")
+    if not can_plot():
+        log("note: loss.png is not drawn without matplotlib (pip install 'reactbench[plot]'); "
+            "loss.csv holds the same numbers")
     frames_text = (f"{int(train.lengths.min())}-{int(train.lengths.max())} frames per clip"
                    if clips else f"T = {train.frames}")
     log(f"{cfg.variant} ({preset}) stage {stage} on {root}: train N = {train.n}, "

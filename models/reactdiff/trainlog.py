@@ -4,22 +4,28 @@ trainer draws it at the end of each stage)."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 from pathlib import Path
 
 from reactbench.atomic import atomic_path
 
 
 def write_log(log: list[dict], out: Path, plot: bool = True) -> None:
-    """loss.csv (one row per epoch) and, if ``plot``, loss.png (train and val loss per
-    stage)."""
+    """loss.csv (one row per epoch) and, if ``plot`` and the optional package matplotlib is
+    installed, loss.png (train and val loss per stage)."""
     if not log:
         return
     with atomic_path(out / "loss.csv") as tmp, tmp.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(log[0]))
         w.writeheader()
         w.writerows(log)
-    if plot:
+    if plot and can_plot():
         _plot(log, out)
+
+
+def can_plot() -> bool:
+    """Whether matplotlib (the ``plot`` extra) is installed."""
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def _plot(log: list[dict], out: Path) -> None:

@@ -107,3 +107,18 @@ def test_default_png_names_of_long_model_names_and_stems_are_bounded(tiny_datase
     names = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert [n[0] for n in names] == ["m", "p"]
     assert all(n.endswith("_speaker0.png") and len(n) <= NAME_PART_MAX + 13 for n in names)
+
+
+def test_without_matplotlib_plot_names_the_extra_before_reading_data(tiny_dataset, tmp_path, cli,
+                                                                      monkeypatch):
+    import sys
+
+    split = load_split(tiny_dataset, "test", audio=False)
+    np.save(tmp_path / "p.npy", np.repeat(split.speaker_emotion[:, None], 2, axis=1))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    calls = []
+    monkeypatch.setattr("reactbench.plotting.load_split", lambda *a, **k: calls.append(a))
+    code, _, err = cli("plot", tmp_path / "p.npy", "--data", tiny_dataset, "--speaker", "0",
+                       "--out", tmp_path / "b.png")
+    assert code == 2 and "pip install 'reactbench[plot]'" in err and "matplotlib" in err
+    assert not calls and not (tmp_path / "b.png").exists()

@@ -41,6 +41,18 @@ def test_a_few_steps_reduce_the_loss(fake_splits, variant):
         assert np.mean(losses[-3:]) < 0.9 * losses[0], (stage, losses)
 
 
+def test_without_matplotlib_the_log_is_written_without_its_plot(tmp_path, monkeypatch):
+    from reactbench.reactdiff import trainlog
+
+    log = [{"stage": 1, "epoch": 0, "train_loss": 1.0, "val_loss": None}]
+    monkeypatch.setattr(trainlog, "can_plot", lambda: False)
+    trainlog.write_log(log, tmp_path)
+    assert (tmp_path / "loss.csv").is_file() and not (tmp_path / "loss.png").exists()
+    monkeypatch.undo()
+    trainlog.write_log(log, tmp_path)
+    assert (tmp_path / "loss.png").is_file()
+
+
 def test_outputs_files_and_checkpoint_round_trip(tiny_model, fake_splits):
     out = tiny_model.parent
     for name in ("checkpoint.pt", "model.pt", "stage1_best.pt", "stage2_best.pt", "loss.csv",
