@@ -4,9 +4,9 @@
 #
 #   leaderboards/regenerate.sh                         # every baseline, offline and online
 #   leaderboards/regenerate.sh reactdiff               # add ReactDiff rows (stored results kept)
-#   TASKS=ablation RUN_ARGS="--model-arg reactdiff@ddim_steps=20 --model-arg kernels=torch" \
-#     leaderboards/regenerate.sh reactdiff-ablation,reactdiff-lrs   # ablation table (20 steps, as
-#                                                                  # the variants)
+#   TASKS=ablation RUN_ARGS="--model-arg reactdiff@ddim_steps=20 --model-arg reactdiff@solver=ddim \
+#     --model-arg kernels=torch" leaderboards/regenerate.sh reactdiff-ablation,reactdiff-lrs
+#     # ablation table (DDIM at all 20 steps, as the variants)
 #   FRESH=1 leaderboards/regenerate.sh                 # drop stored results of TASKS first
 #
 # MODELS (first argument, default "baselines") is what `reactbench run --model` takes.

@@ -398,22 +398,32 @@ def val_seeds() -> str:
     return table(["variant (val, 3 seeds)", "FRCorr ↑", "FRDist ↓"], rows)
 
 
-DDIM_SWEEP = (20, 10, 5, 4, 3, 2)
+SAMPLERS = f"{BOARD}/sampler"
 
 
-def ddim_steps() -> str:
-    """docs/reactdiff.md: the shipped model on val at each DDIM step count of its sweep, the
-    count it samples (stored in the checkpoint) in bold."""
+def sampler_cells(params: dict) -> tuple[str, str]:
+    """(solver, steps) cells of a ReactDiff result's parameters: the steps listed, or "n evenly
+    spaced"."""
+    steps = params.get("timesteps")
+    text = ",".join(map(str, steps)) if steps else f"{params['ddim_steps']} evenly spaced"
+    return params.get("solver", "ddim"), text
+
+
+def samplers() -> str:
+    """docs/reactdiff.md: the shipped model on val with each sampler of its sweep (solver and
+    steps; the one stored in the checkpoint in bold), most network evaluations first."""
     from reactbench.reactdiff.checkpoint import SHIPPED, read_metadata  # the stored choice
 
-    chosen = read_metadata(SHIPPED)["sampling"]["ddim_steps"]
+    chosen = sampler_cells(read_metadata(SHIPPED)["sampling"])
+    rels = [f"{SAMPLERS}/{p.name}" for p in (ROOT / SAMPLERS).glob("reactdiff_offline_val_*.json")]
     rows = []
-    for task in ("offline", "online"):
-        for steps in DDIM_SWEEP:
-            rel = f"{BOARD}/ddim_steps/reactdiff_{task}_val_ddim{steps}.json"
-            label = f"**{steps}**" if steps == chosen else str(steps)
-            rows.append([task, label, *(num(n, metric(rel, n)) for n in APPROPRIATE)])
-    return table(["task", "DDIM steps", "FRCorr ↑", "FRDist ↓", "FRDiv ↑"], rows)
+    for rel in sorted(rels, key=lambda r: (-load(r)["model"]["params"]["ddim_steps"],
+                                           sampler_cells(load(r)["model"]["params"]))):
+        solver, steps = sampler_cells(load(rel)["model"]["params"])
+        mark = "**{}**" if (solver, steps) == chosen else "{}"
+        rows.append([solver, mark.format(steps), str(load(rel)["model"]["params"]["ddim_steps"]),
+                     *(num(n, metric(rel, n)) for n in APPROPRIATE)])
+    return table(["solver", "steps", "evaluations", "FRCorr ↑", "FRDist ↓", "FRDiv ↑"], rows)
 
 
 def oracle(key: str, name: str, rel: str = ORACLES) -> float:
@@ -523,7 +533,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "harness-detail": harness_detail,
     "seed-runs": seed_runs,
     "val-seeds": val_seeds,
-    "ddim-steps": ddim_steps,
+    "samplers": samplers,
     "oracles": oracle_table,
     "findings": analysis_findings,
 }

@@ -127,12 +127,12 @@ def pyplot():
     """``matplotlib.pyplot`` on the Agg backend (imported when a figure is drawn: about 0.5 s),
     or a ReactbenchError naming the optional package to install."""
     try:
-        import matplotlib
+        import matplotlib  # optional (extra plot) and heavy: only when a figure is drawn
     except ModuleNotFoundError as exc:
         raise ReactbenchError("plots are drawn with the optional package matplotlib: "
                               "pip install 'reactbench[plot]' (or pip install matplotlib)") from exc
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after choosing the backend
 
     return plt
 

@@ -10,11 +10,14 @@ as ``sampling`` = {``temperature``, ``chosen_on``}; the plug-in samples at it un
 ``--model-arg temperature=`` says otherwise. The scores go to ``temperature.json`` beside it.
 Official protocol, alpha = ``ALPHA``, seed ``SEED``, as the leaderboards.
 
-The number of DDIM steps is a sampling choice of the same kind: :func:`choose_steps` picks it
-from val scores at several step counts by the same mean rank (ties to fewer steps) and
-:func:`write_steps` stores it as ``sampling.ddim_steps``; without it the plug-in runs the
-schedule's full T steps. ``leaderboards/synthetic/choose_ddim_steps.py`` makes that choice for
-the shipped checkpoint from its val sweep.
+The sampler is a sampling choice of the same kind: which of the schedule's steps it takes
+(their number is the network evaluations per window) and which solver (``ddim`` or ``dpm2m``,
+:mod:`.diffusion`). :func:`choose_sampler` picks one from val scores of several candidates, by
+the same mean rank among those within an evaluation budget (ties to fewer steps, then to the
+lower FRDist), and :func:`write_sampler` stores it in ``sampling`` (``ddim_steps``,
+``timesteps`` where they are not evenly spaced, ``solver``); without it the plug-in runs DDIM at
+all T steps. ``leaderboards/synthetic/choose_sampler.py`` makes that choice for the shipped
+checkpoint from its val sweep.
 """
 
 from __future__ import annotations
@@ -51,29 +54,44 @@ def write_sampling(model_path: Path, temperature: float, how: str) -> dict:
     return ckpt["sampling"]
 
 
-def write_steps(model_path: Path, steps: int, how: str, **extra) -> dict:
-    """Add ``ddim_steps`` (and ``ddim_steps_chosen_on``: how, and ``extra``) to the model
-    file's ``sampling`` entry (atomically; the temperature stays); returns the entry. The
-    plug-in samples with that many DDIM steps unless ``--model-arg ddim_steps=`` says
+def write_sampler(model_path: Path, steps: int, timesteps: list[int] | None, solver: str,
+                  how: str, **extra) -> dict:
+    """Store the sampler in the model file's ``sampling`` entry (atomically; the temperature and
+    how it was chosen stay, an earlier sampler goes): ``ddim_steps``, ``timesteps`` (None:
+    evenly spaced), ``solver``, ``sampler_chosen_on``: how, and ``extra``; returns the entry.
+    The plug-in samples so unless ``--model-arg`` ddim_steps, timesteps or solver say
     otherwise."""
 
     ckpt = load_file(model_path, what="the model file")
-    ckpt["sampling"] = {**ckpt.get("sampling", {}), "ddim_steps": int(steps),
-                        "ddim_steps_chosen_on": how, **extra}
+    kept = {k: v for k, v in ckpt.get("sampling", {}).items() if k in ("temperature",
+                                                                        "chosen_on")}
+    ckpt["sampling"] = {**kept, "ddim_steps": int(steps),
+                        **({"timesteps": [int(t) for t in timesteps]} if timesteps else {}),
+                        "solver": solver, "sampler_chosen_on": how, **extra}
     atomic_save(ckpt, model_path)
     return ckpt["sampling"]
 
 
-def choose_steps(rows: list[dict]) -> tuple[int, str]:
-    """(DDIM steps, how they were chosen) from val rows {ddim_steps, FRCorr, FRDist}: the best
-    mean rank of FRCorr (higher) and FRDist (lower); ties to fewer steps (the cheaper
-    sampler)."""
-    corr = sorted(rows, key=lambda r: -r["FRCorr"])
-    dist = sorted(rows, key=lambda r: r["FRDist"])
-    best = min(rows, key=lambda r: (corr.index(r) + dist.index(r), r["ddim_steps"]))
-    steps = ", ".join(str(r["ddim_steps"]) for r in rows)
-    return int(best["ddim_steps"]), (f"val split (DDIM steps {steps}; best mean rank of FRCorr "
-                                     "and FRDist, ties to fewer steps)")
+def sampler_label(row: dict) -> str:
+    """"ddim 10", "dpm2m 19,17,14,10,0": a sweep row's solver and steps."""
+    steps = row["timesteps"] or [row["ddim_steps"]]
+    return f"{row['solver']} {','.join(str(t) for t in steps)}"
+
+
+def choose_sampler(rows: list[dict], budget: int) -> tuple[dict, str]:
+    """(the chosen row, how it was chosen) from val rows {ddim_steps, timesteps (None: evenly
+    spaced), solver, FRCorr, FRDist}: among the rows of at most ``budget`` steps, the best mean
+    rank of FRCorr (higher) and FRDist (lower); ties to fewer steps, then to the lower FRDist.
+    ValueError when no row is within the budget."""
+    within = [r for r in rows if r["ddim_steps"] <= budget]
+    if not within:
+        raise ValueError(f"no sampler of at most {budget} steps among {len(rows)} candidates")
+    corr = sorted(within, key=lambda r: -r["FRCorr"])
+    dist = sorted(within, key=lambda r: r["FRDist"])
+    best = min(within, key=lambda r: (corr.index(r) + dist.index(r), r["ddim_steps"],
+                                      r["FRDist"]))
+    return best, (f"val split ({len(within)} samplers of at most {budget} network evaluations "
+                  "per window; best mean rank of FRCorr and FRDist, ties to fewer steps)")
 
 
 def choose(rows: list[dict]) -> tuple[float, str]:

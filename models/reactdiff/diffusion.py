@@ -9,17 +9,25 @@
   the last frame (only frames already seen: causal) and cut off again after decoding.
 - Schedule: T = 20 steps, cosine alpha-bar (Nichol & Dhariwal 2021), betas clipped at 0.999.
 - Loss: L1 between predicted and true noise (x w_eps).
-- Sampling: DDIM with eta = 0 (deterministic given x_T), predicted x0 clamped to [-1, 1].
+- Sampling (deterministic given x_T, predicted x0 clamped to [-1, 1]) at a descending sequence
+  of the schedule's steps: n evenly spaced ones, or any explicit sequence (``steps`` a list),
+  by one of two solvers of the same probability-flow ODE: ``ddim`` (DDIM, eta = 0: first
+  order) or ``dpm2m`` (DPM-Solver++(2M), Lu et al. 2022: the data-prediction multistep
+  solver of second order, with the predicted x0 of the previous step; first order on the first
+  and the last step, which lands on the last x0). Both evaluate the network once per step.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 EPS = 1e-6
+SOLVERS = ("ddim", "dpm2m")
+Steps = int | Sequence[int] | None  # a count (evenly spaced), explicit steps, or all T
 
 
 class LatentNorm(nn.Module):
@@ -82,6 +90,7 @@ class Diffusion(nn.Module):
         self.steps = steps
         self.register_buffer("alpha_bar", cosine_alpha_bar(steps).float(), persistent=False)
         self._alpha_bar_host = self.alpha_bar.tolist()  # for nets with a fused DDIM update
+        self._explicit: dict[tuple, torch.Tensor] = {}  # explicit step sequences per device
 
     def q_sample(self, x0, t, noise):
         ab = self.alpha_bar[t].view(-1, *([1] * (x0.dim() - 1))).to(x0.dtype)
@@ -103,13 +112,47 @@ class Diffusion(nn.Module):
         i = torch.arange(n, device=device)
         return ((self.steps - 1) * (n - 1 - i) * 2 + (n - 1)) // (2 * (n - 1))
 
+    def step_sequence(self, steps: Steps) -> list[int]:
+        """The sampling steps, descending: all T (None), n evenly spaced (:meth:`timesteps`) or
+        an explicit sequence, checked (strictly decreasing, each in [0, T - 1]); ValueError
+        otherwise."""
+        if steps is None or isinstance(steps, int):
+            return self.timesteps(steps or self.steps).tolist()
+        seq = [int(t) for t in steps]
+        if not seq or any(not 0 <= t < self.steps for t in seq) or \
+                any(a <= b for a, b in zip(seq, seq[1:])):
+            raise ValueError(f"sampling steps must be strictly decreasing steps of the schedule, "
+                             f"each in [0, {self.steps - 1}] (got {list(steps)})")
+        return seq
+
+    def _steps_on(self, steps: Steps, seq: list[int], device) -> torch.Tensor:
+        """``seq`` as an int64 tensor on ``device``. A count is built there in integer
+        arithmetic; an explicit sequence is copied once per device and kept, so that a CUDA
+        graph captured after a warm-up call (cuda_graphs.capture) copies nothing."""
+        if steps is None or isinstance(steps, int):
+            return self.timesteps(len(seq), device)
+        key = (tuple(seq), str(device))
+        if key not in self._explicit:
+            self._explicit[key] = torch.tensor(seq, dtype=torch.long, device=device)
+        return self._explicit[key]
+
     @torch.no_grad()
-    def ddim_sample(self, net, x_t, cond, steps: int | None = None):
-        """DDIM with eta 0 from x_T = ``x_t`` (B, ws, L); ``steps`` <= T evenly spaced."""
+    def sample(self, net, x_t, cond, steps: Steps = None, solver: str = "ddim"):
+        """x_0 from x_T = ``x_t`` (B, ws, L) given ``cond``: ``solver`` (:data:`SOLVERS`) at
+        ``steps`` (see :meth:`step_sequence`) -> (B, ws, L)."""
+        if solver == "ddim":
+            return self.ddim_sample(net, x_t, cond, steps)
+        if solver == "dpm2m":
+            return self.dpm2m_sample(net, x_t, cond, steps)
+        raise ValueError(f"unknown solver {solver!r}; choose one of {SOLVERS}")
+
+    @torch.no_grad()
+    def ddim_sample(self, net, x_t, cond, steps: Steps = None):
+        """DDIM with eta 0 from x_T = ``x_t`` (B, ws, L) at ``steps`` (:meth:`step_sequence`)."""
         # built on both devices: reading the device copy back would sync (not allowed while a
         # CUDA graph is captured)
-        seq_t = self.timesteps(steps or self.steps, x_t.device)
-        seq = self.timesteps(steps or self.steps).tolist()
+        seq = self.step_sequence(steps)
+        seq_t = self._steps_on(steps, seq, x_t.device)
         # the blocks' projections of (t, cond) for every step at once, where the net has them
         proj = net.step_embeddings(seq_t, cond) if hasattr(net, "step_embeddings") else None
         x = x_t
@@ -133,3 +176,37 @@ class Diffusion(nn.Module):
             eps = (x.float() - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = (ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps).to(x_t.dtype)
         return x
+
+    @torch.no_grad()
+    def dpm2m_sample(self, net, x_t, cond, steps: Steps = None):
+        """DPM-Solver++(2M) from x_T = ``x_t`` (B, ws, L) at ``steps`` (:meth:`step_sequence`),
+        in float32 with the schedule's values from the host: with alpha_t = sqrt(alpha_bar_t),
+        sigma_t = sqrt(1 - alpha_bar_t), lambda_t = log(alpha_t / sigma_t) and h the step's
+        lambda increment, x_next = sigma_next / sigma_t x - alpha_next expm1(-h) D, where D is
+        the clamped x0 prediction on the first step and (1 + 1/(2r)) x0 - 1/(2r) x0_prev after
+        (r: the previous step's h over this one's); the last step returns its x0."""
+        seq = self.step_sequence(steps)
+        seq_t = self._steps_on(steps, seq, x_t.device)
+        proj = net.step_embeddings(seq_t, cond) if hasattr(net, "step_embeddings") else None
+        ab = self._alpha_bar_host
+        x = x_t.float()
+        x0_prev, h_prev = None, None
+        for i, t in enumerate(seq):
+            if proj is None:
+                tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+                eps = net(x.to(x_t.dtype), tt, cond).float()
+            else:
+                eps = net(x.to(x_t.dtype), None, cond, proj[i]).float()
+            alpha, sigma = math.sqrt(ab[t]), math.sqrt(1 - ab[t])
+            x0 = ((x - sigma * eps) / alpha).clamp_(-1, 1)
+            if i + 1 == len(seq):
+                return x0.to(x_t.dtype)
+            alpha_next, sigma_next = math.sqrt(ab[seq[i + 1]]), math.sqrt(1 - ab[seq[i + 1]])
+            h = math.log(alpha_next / sigma_next) - math.log(alpha / sigma)
+            d = x0
+            if x0_prev is not None:
+                w = h / (2 * h_prev)  # 1 / (2 r)
+                d = (1 + w) * x0 - w * x0_prev
+            x = (sigma_next / sigma) * x - (alpha_next * math.expm1(-h)) * d
+            x0_prev, h_prev = x0, h
+        return x.to(x_t.dtype)

@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from reactbench.constants import AU
 
 from .config import ModelConfig
-from .diffusion import Diffusion, LatentNorm, from_windows, to_windows
+from .diffusion import Diffusion, LatentNorm, Steps, from_windows, to_windows
 from .lrs import ListenerReactionShifts
 from .mmt import MMTDecoder, MMTEncoder, sinusoidal_positions
 from .unet import UNet1D
@@ -210,10 +210,12 @@ class ReactDiffNet(nn.Module):
 
     @torch.no_grad()
     def sample_windows(self, feats: torch.Tensor, noise: torch.Tensor,
-                       style: torch.Tensor | None = None, steps: int | None = None,
-                       chunk: int | None = None, progress=None) -> torch.Tensor:
+                       style: torch.Tensor | None = None, steps: Steps = None,
+                       chunk: int | None = None, progress=None,
+                       solver: str = "ddim") -> torch.Tensor:
         """Independent windows: condition features (n, cond_in), x_T (n, ws, L), style (n, S)
-        -> generated listener windows (n, ws, L) in the MMT's (denormalised) units, in equal
+        -> generated listener windows (n, ws, L) in the MMT's (denormalised) units, sampled by
+        ``solver`` at ``steps`` (:meth:`.diffusion.Diffusion.sample`), in equal
         chunks of at most ``chunk`` windows (default 4096 on a GPU; 256 on a CPU, where larger
         batches fall out of the caches); ``progress(done, n)`` after each chunk."""
         n = noise.shape[0]
@@ -224,7 +226,8 @@ class ReactDiffNet(nn.Module):
         for i in range(0, n, chunk):
             cond = self.condition(feats[i:i + chunk], None if style is None else style[i:i + chunk])
             if self.cfg.diffusion:
-                out.append(self.diffusion.ddim_sample(self.unet, xt[i:i + chunk], cond, steps))
+                out.append(self.diffusion.sample(self.unet, xt[i:i + chunk], cond, steps,
+                                                 solver))
             else:
                 out.append(self._direct(cond, xt[i:i + chunk].shape, xt.dtype).clamp(-1, 1))
             if progress is not None:
@@ -233,8 +236,8 @@ class ReactDiffNet(nn.Module):
 
     @torch.no_grad()
     def sample_latents(self, speaker: dict[str, torch.Tensor], noise: torch.Tensor,
-                       uniforms: torch.Tensor, causal: bool, steps: int | None = None,
-                       progress=None):
+                       uniforms: torch.Tensor, causal: bool, steps: Steps = None,
+                       progress=None, solver: str = "ddim"):
         """speaker streams (B, T, w); noise (B, A, K, ws, L); uniforms (B, A) (LRS) ->
         latents (B, A, T, L) in the MMT's units; ``progress(done, total)``: windows sampled
         (:meth:`sample_windows`)."""
@@ -246,5 +249,5 @@ class ReactDiffNet(nn.Module):
         rep = feats[:, None].expand(b, a, k, feats.shape[-1]).reshape(b * a * k, -1)
         x0 = self.sample_windows(rep, noise.reshape(b * a * k, ws, d),
                                  None if style is None else style.reshape(b * a * k, -1), steps,
-                                 progress=progress)
+                                 progress=progress, solver=solver)
         return from_windows(x0.reshape(b * a, k, ws, d), frames).reshape(b, a, frames, d)

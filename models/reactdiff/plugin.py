@@ -11,8 +11,13 @@ Options (keyword only; the CLI passes strings: ``--model-arg checkpoint=PATH``):
   REACT2025/2026 protocols the one trained on the synthetic MARS dataset), and
   ``runs/<variant>-small/model.pt`` (what ``reactbench train --model <variant> --preset small``
   writes) for the variants;
-- ``ddim_steps``: DDIM steps (default: the checkpoint's ``sampling.ddim_steps``, chosen on the
-  val split, as for the shipped checkpoint; else the schedule's T = 20);
+- ``ddim_steps``: sampling steps, evenly spaced over the schedule (default: the checkpoint's
+  ``sampling.timesteps`` or ``sampling.ddim_steps``, chosen on the val split, as for the shipped
+  checkpoint; else the schedule's T = 20);
+- ``timesteps``: the sampling steps themselves, descending, comma-separated (``19,17,14,10,0``;
+  instead of ``ddim_steps``);
+- ``solver``: ``ddim`` (DDIM, eta 0) or ``dpm2m`` (DPM-Solver++(2M), second order; one network
+  evaluation per step as DDIM) (default: the checkpoint's ``sampling.solver``, else ``ddim``);
 - ``device``: ``cpu``, ``cuda`` or ``cuda:k`` (default: the harness's device);
 - ``batch_rows``: speaker rows per generation batch (default 16);
 - ``temperature``: scale of the initial DDIM noise (default: the checkpoint's
@@ -60,6 +65,7 @@ from reactbench.paths import cache_dir
 
 from . import checkpoint as ck
 from .config import ReactDiffConfig
+from .diffusion import SOLVERS
 from .distributed import resolve_device
 from .sample import KERNELS, PRECISIONS, STREAMING, Sampler, default_kernels
 from .streams import feature_files_identity, person_streams
@@ -100,6 +106,20 @@ def _choice(name: str, value, choices: tuple[str, ...]) -> str:
 
 def _int(name: str, value) -> int | None:
     return _positive(name, value, int, "an integer")
+
+
+def _steps(name: str, value) -> tuple[int, ...] | None:
+    """Sampling steps given as "19,17,14,10,0" (or a list) -> a tuple of ints; None stays
+    None. The order and range are checked against the model's schedule when it loads."""
+    if value is None or value == "":
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        steps = tuple(int(str(v).strip()) for v in items)
+    except ValueError:
+        raise ModelError(f"option {name}={value!r}: expected comma-separated integers such as "
+                         "19,17,14,10,0") from None
+    return steps or None
 
 
 def _float(name: str, value) -> float | None:
@@ -147,8 +167,8 @@ class ReactDiff:
     table_order = 10
     needs_train = True  # fit checks the checkpoint against the training split's identity
     needs_audio = True
-    OPTIONS = ("checkpoint", "ddim_steps", "device", "batch_rows", "check_data", "temperature",
-               "streaming", "precision", "compile", "kernels")
+    OPTIONS = ("checkpoint", "ddim_steps", "timesteps", "solver", "device", "batch_rows",
+               "check_data", "temperature", "streaming", "precision", "compile", "kernels")
 
     def __init__(self, **options):
         unknown = sorted(set(options) - set(self.OPTIONS))
@@ -176,9 +196,17 @@ class ReactDiff:
                         else default_kernels(self.device or "cpu", self.compile, self.precision))
         # metadata only (no weights); None when unreadable: fit() then says why
         self._meta = ck.read_metadata(self.checkpoint)
-        if self.ddim_steps is None and self._meta:  # the steps chosen on val, if any
-            self.ddim_steps = _int("ddim_steps", (self._meta.get("sampling") or {})
-                                   .get("ddim_steps"))
+        self.timesteps = _steps("timesteps", options.get("timesteps"))
+        if self.timesteps is not None and self.ddim_steps is not None:
+            raise ModelError(f"{self.variant}: give ddim_steps or timesteps, not both")
+        chosen = (self._meta or {}).get("sampling") or {}  # the sampling chosen on val, if any
+        if self.ddim_steps is None and self.timesteps is None:
+            self.timesteps = _steps("timesteps", chosen.get("timesteps"))
+            self.ddim_steps = _int("ddim_steps", chosen.get("ddim_steps"))
+        if self.timesteps is not None:
+            self.ddim_steps = len(self.timesteps)
+        self.solver = _choice("solver", options.get("solver") or chosen.get("solver") or "ddim",
+                              SOLVERS)
         self.info = ModelInfo(
             name=self.variant, version="1", params=self._params(),
             citation=CITATION,
@@ -205,6 +233,9 @@ class ReactDiff:
         return {"checkpoint": str(self.checkpoint), "checkpoint_sha256": _sha(self.checkpoint),
                 "ddim_steps": self.ddim_steps, "temperature": self.temperature,
                 "precision": self.precision,
+                # the sampler, where not DDIM at evenly spaced steps
+                **({"timesteps": list(self.timesteps)} if self.timesteps is not None else {}),
+                **({"solver": self.solver} if self.solver != "ddim" else {}),
                 # how the UNet ran, where not as modules (rounding-level differences)
                 **({"compile": True} if self.compile else {}),
                 **({"kernels": self.kernels} if self.kernels != "torch" else {})}
@@ -279,9 +310,10 @@ class ReactDiff:
         temperature = self.temperature
         if temperature is None:
             temperature = float(ckpt.get("sampling", {}).get("temperature", 1.0))
-        self._sampler = Sampler(net, dev, self.ddim_steps, temperature=temperature,
+        steps = self.timesteps if self.timesteps is not None else self.ddim_steps
+        self._sampler = Sampler(net, dev, steps, temperature=temperature,
                                 streaming=self.streaming, precision=self.precision,
-                                compile=self.compile, kernels=self.kernels)
+                                compile=self.compile, kernels=self.kernels, solver=self.solver)
         self._cfg = cfg
         self._root = getattr(train, "root", None)
 

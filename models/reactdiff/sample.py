@@ -59,7 +59,7 @@ from reactbench.errors import ModelError
 
 from .cpu_unet import CpuUNet
 from .cuda_graphs import replay
-from .diffusion import to_windows
+from .diffusion import SOLVERS, Steps, to_windows
 from .network import ReactDiffNet
 from .online import StaticKV, StreamState, decode_new, decode_whole, encode_new, pack
 from .unet import fuse_for_inference, use_gemm_convs
@@ -101,13 +101,16 @@ def style_uniforms(seed: int, row: int, alpha: int) -> np.ndarray:
 class Sampler:
     """Wraps a trained network for batched, seeded generation."""
 
-    def __init__(self, net: ReactDiffNet, device: str = "cpu", ddim_steps: int | None = None,
+    def __init__(self, net: ReactDiffNet, device: str = "cpu", ddim_steps: Steps = None,
                  streams_kept: int = 4, temperature: float = 1.0, streaming: str = "dynamic",
                  precision: str = "fp32", compile: bool = False, compile_mode: str = "default",
-                 kernels: str | None = None):
-        """``streams_kept``: online streaming states kept (one per batch of rows, LRU; the
-        harness needs one per ``batch_rows`` slice of its batch). A state holds the encoder's
-        and decoder's keys/values of its committed frames: for B rows x T frames about
+                 kernels: str | None = None, solver: str = "ddim"):
+        """``ddim_steps``: the sampling steps (a count, evenly spaced, or an explicit
+        descending sequence; None: all T) and ``solver`` (``ddim`` or ``dpm2m``) of
+        :meth:`.diffusion.Diffusion.sample`. ``streams_kept``: online streaming states kept
+        (one per batch of rows, LRU; the harness needs one per ``batch_rows`` slice of its
+        batch). A state holds the encoder's and decoder's keys/values of its committed
+        frames: for B rows x T frames about
         ``8 * T * B * (units * d_model + alpha * dec_layers * dec_d_model)`` bytes (paper preset,
         B 16, alpha 10, T 750: 3 GB; small preset: 0.16 GB). A new batch arriving when
         ``streams_kept`` are kept evicts the least recently used state and, in static/graphs
@@ -121,6 +124,12 @@ class Sampler:
         torch.compile's mode; ``kernels`` None: :func:`default_kernels`."""
         if streaming not in STREAMING:
             raise ModelError(f"streaming must be one of {STREAMING} (got {streaming!r})")
+        if solver not in SOLVERS:
+            raise ModelError(f"solver must be one of {SOLVERS} (got {solver!r})")
+        try:
+            net.diffusion.step_sequence(ddim_steps)
+        except ValueError as e:
+            raise ModelError(str(e)) from None
         if int(streams_kept) < 1:
             raise ModelError(f"streams_kept must be at least 1 (got {streams_kept})")
         if precision not in PRECISIONS:
@@ -166,7 +175,9 @@ class Sampler:
         self.kernels = kernels
         self.temperature = float(temperature)  # scale of the initial noise x_T
         self.device = device
-        self.steps = ddim_steps
+        self.steps = ddim_steps if ddim_steps is None or isinstance(ddim_steps, int) \
+            else tuple(int(t) for t in ddim_steps)
+        self.solver = solver
         self.ws = net.cfg.window
         self.dim = net.cfg.latent_dim
         self._states: OrderedDict[tuple, StreamState] = OrderedDict()
@@ -208,7 +219,7 @@ class Sampler:
             return self.net.sample_latents(
                 self._tensors(streams), torch.from_numpy(noise).to(self.device),
                 torch.from_numpy(uni).to(self.device), causal=causal, steps=self.steps,
-                progress=progress)
+                progress=progress, solver=self.solver)
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, causal: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -292,6 +303,7 @@ class Sampler:
     def _state(self, streams, rows, alpha: int, seed: int, start: int) -> StreamState:
         """The streaming state this call continues, or a fresh one (kept, LRU)."""
         key = (tuple(int(r) for r in rows), int(seed), int(alpha), self.temperature, self.steps,
+               self.solver,
                tuple(sorted(streams)))
         state = self._states.get(key)
         if state is None or not state.matches(streams, start):
@@ -352,7 +364,8 @@ class Sampler:
         CUDA graph per input shape: captured on first use, replayed after (one launch instead
         of hundreds per window)."""
         def run(x: dict[str, torch.Tensor]) -> torch.Tensor:
-            return self.net.sample_windows(x["cond"], x["noise"], x.get("style"), self.steps)
+            return self.net.sample_windows(x["cond"], x["noise"], x.get("style"), self.steps,
+                                           solver=self.solver)
 
         inputs = {"cond": cond, "noise": noise.to(cond.dtype)}
         if style is not None:

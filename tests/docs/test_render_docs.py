@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import difflib
 import importlib.util
+import json
 import re
 
 import pytest
@@ -183,7 +184,15 @@ VAL_SEED_ROWS = {
                 ("stage2_seeds", "nomm_s2")),
     "w/o video": (("stage2_search", "nv"), ("stage2_seeds", "nv_s1"), ("stage2_seeds", "nv_s2")),
 }
-DDIM = f"{BOARD}/ddim_steps/reactdiff_{{}}_val_ddim{{}}.json"
+SAMPLERS = sorted((ROOT / BOARD / "sampler").glob("reactdiff_offline_val_*.json"))
+
+
+def sampler_label(path) -> str:
+    """"solver / steps" of a sweep file, as the table's label columns read."""
+    params = json.loads(path.read_text())["model"]["params"]
+    steps = params.get("timesteps")
+    text = ",".join(map(str, steps)) if steps else f"{params['ddim_steps']} evenly spaced"
+    return f"{params.get('solver', 'ddim')} / {text}"
 
 
 def over_seeds(model: str, *columns: str) -> dict[str, MeanStd]:
@@ -216,10 +225,12 @@ DOC_TABLES = {
         REACTDIFF_DOC, block(REACTDIFF_DOC, "val-seeds"),
         {label: {c: Runs(tuple(device(s, m, c) for s, m in rows)) for c in ("FRCorr", "FRDist")}
          for label, rows in VAL_SEED_ROWS.items()}),
-    "reactdiff-ddim-steps": DocTable(
-        REACTDIFF_DOC, block(REACTDIFF_DOC, "ddim-steps"),
-        {f"{task} / {steps}": result(DDIM.format(task, steps), *APPROPRIATE)
-         for task in ("offline", "online") for steps in (20, 10, 5, 4, 3, 2)}, labels=2),
+    "reactdiff-samplers": DocTable(
+        REACTDIFF_DOC, block(REACTDIFF_DOC, "samplers"),
+        {sampler_label(p): {**result(str(p.relative_to(ROOT)), *APPROPRIATE),
+                            "evaluations": field(str(p.relative_to(ROOT)), "model", "params",
+                                                 "ddim_steps")} for p in SAMPLERS},
+        labels=2),
     "reactdiff-oracles": DocTable(
         REACTDIFF_DOC, block(REACTDIFF_DOC, "oracles"),
         {"class-specific: real training listeners of the speaker's true context (oracle)":

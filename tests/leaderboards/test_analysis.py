@@ -119,6 +119,28 @@ def test_sample_mean_of_saved_predictions(tiny_dataset, tmp_path):
         oracles.score_oracles(tiny_dataset, "test", alpha=2, predictions=[short])
 
 
+def test_keep_merges_other_models_entries_of_the_same_run_only():
+    def run(models: dict[str, float], specific=0.5) -> dict:
+        return {"dataset": "d", "generator": "g", "split": "test", "alpha": 10,
+                "protocol": "official",
+                "scores": {"class_specific": {"FRCorr": specific}, "class_mean": {"FRCorr": 1.0},
+                           **{f"{m}_sample_mean": {"FRCorr": v} for m, v in models.items()}},
+                "rmse_to_class_mean": {"class_specific": 0.1, **models},
+                "predictions": [f"{m}-1a2b.npz" for m in models]}
+
+    old = run({"reactdiff": 0.3, "b_meanseq": 0.2})
+    res = oracles.keep_others(run({"reactdiff": 0.4}), old, Path("o.json"))
+    assert res["rmse_to_class_mean"] == {"class_specific": 0.1, "reactdiff": 0.4,
+                                         "b_meanseq": 0.2}
+    assert res["scores"]["reactdiff_sample_mean"] == {"FRCorr": 0.4}
+    assert res["scores"]["b_meanseq_sample_mean"] == {"FRCorr": 0.2}
+    assert res["predictions"] == ["reactdiff-1a2b.npz", "b_meanseq-1a2b.npz"]
+    with pytest.raises(DataError, match="o.json: split 'val', not 'test'"):
+        oracles.keep_others(run({}), {**old, "split": "val"}, Path("o.json"))
+    with pytest.raises(DataError, match="class_specific oracle scores"):
+        oracles.keep_others(run({}, specific=0.6), old, Path("o.json"))
+
+
 def test_rmse_and_model_names():
     a = np.zeros((2, 3, 4, 25))
     assert oracles.rmse(a + 2.0, a[:, :1]) == pytest.approx(2.0)

@@ -111,41 +111,68 @@ def test_val_without_neighbours_names_the_dataset_and_how_to_build_them(tiny_dat
     assert f"--out {tmp_path / 'run'} --resume" in said[0]
 
 
-def test_choose_steps_best_mean_rank_ties_to_fewer_steps():
-    from reactbench.reactdiff.calibrate import choose_steps
-
-    def rows(*triples):
-        return [{"ddim_steps": k, "FRCorr": c, "FRDist": d} for k, c, d in triples]
-
-    # 20: ranks 0 + 1, 10: ranks 1 + 0 -> a tie, fewer steps win
-    steps, how = choose_steps(rows((20, 0.77, 93.7), (10, 0.73, 93.4), (5, 0.51, 98.0)))
-    assert steps == 10 and "DDIM steps 20, 10, 5" in how and "val split" in how
-    assert choose_steps(rows((20, 0.77, 93.0), (10, 0.73, 93.4), (5, 0.51, 98.0)))[0] == 20
+def _sampler_rows(*entries):
+    return [{"ddim_steps": n, "timesteps": seq, "solver": solver, "FRCorr": c, "FRDist": d}
+            for n, seq, solver, c, d in entries]
 
 
-def test_stored_steps_are_the_plugins_default_and_an_option_overrides_them(tmp_path):
+def test_choose_sampler_best_mean_rank_within_the_budget():
+    from reactbench.reactdiff.calibrate import choose_sampler, sampler_label
+
+    rows = _sampler_rows((10, None, "ddim", 0.9, 90.0),  # best on both, over the budget
+                 (5, None, "ddim", 0.51, 98.0),
+                 (5, [19, 17, 14, 10, 0], "ddim", 0.69, 93.0),
+                 (5, [19, 17, 14, 10, 0], "dpm2m", 0.78, 94.5),
+                 (4, [19, 16, 12, 0], "ddim", 0.61, 92.7))
+    best, how = choose_sampler(rows, budget=5)
+    # ranks (FRCorr + FRDist): 5-step ddim 3 + 3, spaced ddim 1 + 1, dpm2m 0 + 2, 4-step 2 + 0:
+    # a tie of three at 2, fewer steps first
+    assert sampler_label(best) == "ddim 19,16,12,0"
+    assert "4 samplers of at most 5 network evaluations" in how and "val split" in how
+    best, _ = choose_sampler(rows[:4], budget=5)  # spaced ddim and dpm2m tie: lower FRDist
+    assert sampler_label(best) == "ddim 19,17,14,10,0"
+    assert sampler_label(choose_sampler(rows, budget=10)[0]) == "ddim 10"
+    with pytest.raises(ValueError, match="no sampler of at most 3 steps among 5 candidates"):
+        choose_sampler(rows, budget=3)
+
+
+def test_a_stored_sampler_is_the_plugins_default_and_options_override_it(tmp_path):
     import shutil  # a copy of the shipped model to write into
 
     from reactbench.reactdiff import checkpoint as ck
-    from reactbench.reactdiff.calibrate import write_sampling, write_steps
+    from reactbench.reactdiff.calibrate import write_sampler, write_sampling
     from reactbench.reactdiff.plugin import ReactDiff
 
     path = tmp_path / "model.pt"
     shutil.copyfile(ck.SHIPPED, path)
-    write_sampling(path, 0.3, "by hand")  # a new temperature drops earlier steps
-    assert "ddim_steps" not in ck.read_metadata(path)["sampling"]
-    assert ReactDiff(checkpoint=str(path)).info.params["ddim_steps"] is None
-    sampling = write_steps(path, 7, "val sweep")
-    assert sampling == {"temperature": 0.3, "chosen_on": "by hand", "ddim_steps": 7,
-                        "ddim_steps_chosen_on": "val sweep"}
+    write_sampling(path, 0.3, "by hand")  # a new temperature drops an earlier sampler
+    assert set(ck.read_metadata(path)["sampling"]) == {"temperature", "chosen_on"}
+    params = ReactDiff(checkpoint=str(path)).info.params
+    assert params["ddim_steps"] is None and "solver" not in params
+    sampling = write_sampler(path, 4, [19, 15, 8, 0], "dpm2m", "val sweep", sampler_sweep="ab")
+    assert sampling == {"temperature": 0.3, "chosen_on": "by hand", "ddim_steps": 4,
+                        "timesteps": [19, 15, 8, 0], "solver": "dpm2m",
+                        "sampler_chosen_on": "val sweep", "sampler_sweep": "ab"}
     assert ck.read_metadata(path)["sampling"] == sampling
     ck.read_checkpoint(path)  # the weights' digest still holds
-    assert ReactDiff(checkpoint=str(path)).info.params["ddim_steps"] == 7
-    assert ReactDiff(checkpoint=str(path), ddim_steps="20").info.params["ddim_steps"] == 20
+    params = ReactDiff(checkpoint=str(path)).info.params
+    assert (params["ddim_steps"], params["timesteps"], params["solver"]) == \
+        (4, [19, 15, 8, 0], "dpm2m")
+    params = ReactDiff(checkpoint=str(path), ddim_steps="20", solver="ddim").info.params
+    assert params["ddim_steps"] == 20 and "timesteps" not in params and "solver" not in params
+    # evenly spaced: the count alone; a later write replaces the earlier sampler
+    assert write_sampler(path, 10, None, "ddim", "again")["ddim_steps"] == 10
+    sampling = ck.read_metadata(path)["sampling"]
+    assert "timesteps" not in sampling and "sampler_sweep" not in sampling
 
 
-def test_the_shipped_checkpoint_samples_the_steps_chosen_on_its_val_sweep():
+def test_the_shipped_checkpoint_samples_the_sampler_chosen_on_its_val_sweep():
     from reactbench.reactdiff import checkpoint as ck
+    from reactbench.reactdiff.plugin import ReactDiff
 
     sampling = ck.read_metadata(ck.SHIPPED)["sampling"]
-    assert sampling["ddim_steps"] == 10 and "val split" in sampling["ddim_steps_chosen_on"]
+    assert (sampling["ddim_steps"], sampling["timesteps"], sampling["solver"]) == \
+        (5, [19, 17, 14, 10, 0], "ddim")
+    assert "val split" in sampling["sampler_chosen_on"]
+    params = ReactDiff().info.params
+    assert (params["ddim_steps"], params["timesteps"]) == (5, [19, 17, 14, 10, 0])

@@ -115,6 +115,78 @@ def test_ddim_eta0_deterministic_and_clamped():
     assert not torch.allclose(a, c)
 
 
+class _KnownData:
+    """An epsilon network that is exact for data equal to ``x0``: eps = (x_t - sqrt(ab) x0) /
+    sqrt(1 - ab) at the step it is called with; counts its calls."""
+
+    def __init__(self, diff: Diffusion, x0: torch.Tensor):
+        self.diff, self.x0, self.calls = diff, x0, 0
+
+    def __call__(self, x, t, cond, proj=None):
+        self.calls += 1
+        ab = self.diff.alpha_bar[t].view(-1, 1, 1)
+        return (x - ab.sqrt() * self.x0) / (1 - ab).sqrt()
+
+
+@pytest.mark.parametrize("solver", ["ddim", "dpm2m"])
+@pytest.mark.parametrize("steps", [None, 5, 1, (19, 17, 14, 10, 0), (15, 3)])
+def test_solvers_recover_known_data_in_one_evaluation_per_step(solver, steps):
+    """With the exact noise of a point-mass data distribution both solvers land on it, from any
+    x_T, at any step sequence, calling the network once per step."""
+    diff = Diffusion(20)
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.rand(3, 6, 8, generator=g) * 1.6 - 0.8
+    net = _KnownData(diff, x0)
+    out = diff.sample(net, torch.randn(3, 6, 8, generator=g), None, steps, solver)
+    assert torch.allclose(out, x0, atol=1e-4)
+    assert net.calls == len(diff.step_sequence(steps))
+
+
+def test_dpm2m_is_ddim_on_one_step_and_second_order_after():
+    """Its first update is DDIM's; with a network that is not exact the 2M updates differ from
+    DDIM's, are deterministic, and the result stays within the clamp."""
+    diff = Diffusion(20)
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.rand(3, 6, 8, generator=g) * 1.6 - 0.8
+    exact = _KnownData(diff, x0)
+
+    def net(x, t, cond, proj=None):
+        return exact(x, t, cond) + 0.3 * torch.sin(3 * x)
+
+    xt = torch.randn(3, 6, 8, generator=g)
+    for seq in ((19, 0), (19,)):  # one update, or the x0 of one evaluation: the same in both
+        assert torch.allclose(diff.sample(net, xt, None, seq, "dpm2m"),
+                              diff.sample(net, xt, None, seq, "ddim"), atol=1e-5)
+    a = diff.sample(net, xt, None, (19, 17, 14, 10, 0), "dpm2m")
+    assert torch.equal(a, diff.sample(net, xt.clone(), None, (19, 17, 14, 10, 0), "dpm2m"))
+    b = diff.sample(net, xt, None, (19, 17, 14, 10, 0), "ddim")
+    assert (a - b).abs().max() > 1e-3 and a.abs().max() <= 1.0
+    assert (a.abs() < 1).float().mean() > 0.5  # mostly inside the clamp: a real difference
+
+
+def test_evenly_spaced_steps_given_explicitly_are_the_count():
+    cfg = tiny_config().model
+    torch.manual_seed(0)
+    net = UNet1D(cfg).eval()
+    diff = Diffusion(20)
+    xt = torch.randn(2, cfg.window, cfg.latent_dim)
+    cond = torch.randn(2, cfg.cond_dim)
+    seq = diff.timesteps(5).tolist()
+    assert seq == [19, 14, 10, 5, 0]
+    assert torch.equal(diff.ddim_sample(net, xt, cond, 5), diff.ddim_sample(net, xt, cond, seq))
+
+
+@pytest.mark.parametrize("bad", [(), (19, 19, 0), (3, 7), (20, 0), (5, -1)])
+def test_step_sequences_must_descend_within_the_schedule(bad):
+    with pytest.raises(ValueError, match=r"strictly decreasing .* each in \[0, 19\]"):
+        Diffusion(20).step_sequence(bad)
+
+
+def test_an_unknown_solver_is_refused():
+    with pytest.raises(ValueError, match="unknown solver 'euler'"):
+        Diffusion(20).sample(None, torch.zeros(1, 2, 2), None, 2, "euler")
+
+
 @pytest.mark.parametrize("context", [(1, False), (3, True)])
 def test_condition_and_stage2_loss_shapes(context):
     cfg = tiny_config("reactdiff-lrs").model

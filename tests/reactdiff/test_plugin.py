@@ -113,6 +113,34 @@ def test_ddim_steps_beyond_the_schedule_are_refused(tiny_model, fake_splits):
         plugin.ReactDiff(checkpoint=str(tiny_model), ddim_steps=21).fit(fake_splits[0])
 
 
+def test_sampler_options_are_checked_recorded_and_used(tiny_model, fake_splits):
+    """timesteps / solver: refused when malformed or beside ddim_steps, recorded only where
+    not DDIM at evenly spaced steps, handed to the sampler, and the solver changes the
+    reactions while the same options reproduce them."""
+    ck_ = str(tiny_model)
+    with pytest.raises(ModelError, match="option timesteps='19;0': expected comma-separated"):
+        plugin.ReactDiff(checkpoint=ck_, timesteps="19;0")
+    with pytest.raises(ModelError, match="give ddim_steps or timesteps, not both"):
+        plugin.ReactDiff(checkpoint=ck_, timesteps="19,0", ddim_steps="2")
+    with pytest.raises(ModelError, match="option solver='heun': expected one of ddim, dpm2m"):
+        plugin.ReactDiff(checkpoint=ck_, solver="heun")
+    with pytest.raises(ModelError, match=r"strictly decreasing .*\(got \[0, 19\]\)"):
+        plugin.ReactDiff(checkpoint=ck_, timesteps="0,19").fit(fake_splits[0])
+    plain = plugin.ReactDiff(checkpoint=ck_, ddim_steps="3").info.params
+    assert plain["ddim_steps"] == 3 and "timesteps" not in plain and "solver" not in plain
+    m = plugin.ReactDiff(checkpoint=ck_, timesteps="19, 12,4,0", solver="dpm2m", batch_rows="3")
+    assert m.info.params["ddim_steps"] == 4 and m.info.params["timesteps"] == [19, 12, 4, 0]
+    assert m.info.params["solver"] == "dpm2m"
+    m.fit(fake_splits[0])
+    assert m._sampler.steps == (19, 12, 4, 0) and m._sampler.solver == "dpm2m"
+    spk = speaker_input(fake_splits[1], rows=[0, 1])
+    a = m.generate(spk, alpha=2, seed=0).emotion
+    d = plugin.ReactDiff(checkpoint=ck_, timesteps="19,12,4,0", batch_rows="3")
+    d.fit(fake_splits[0])
+    assert not np.allclose(a, d.generate(spk, alpha=2, seed=0).emotion)
+    np.testing.assert_array_equal(a, m.generate(spk, alpha=2, seed=0).emotion)
+
+
 def test_streaming_option_is_checked(tiny_model, fake_splits):
     # bad values are refused when the model is created, before any data is loaded
     with pytest.raises(ModelError, match="option streaming='fast': expected one of dynamic, "

@@ -22,6 +22,12 @@ also given for the class-specific oracle).
     python leaderboards/synthetic/analysis/oracles.py            # default dataset, test split
     python leaderboards/synthetic/analysis/oracles.py --data DIR --split val --out DIR
     python leaderboards/synthetic/analysis/oracles.py --predictions reactdiff-<hash>.npz ...
+    python leaderboards/synthetic/analysis/oracles.py --predictions reactdiff-<hash>.npz --keep
+      # replace one model's entries; the other models' stay as the file has them
+
+``--keep`` reads the existing ``oracles_<split>.json`` first: the models it holds whose
+predictions are not given keep their entries, after a check that the file is of the same
+dataset, split and alpha and that its oracle scores are the ones just computed.
 """
 
 from __future__ import annotations
@@ -126,6 +132,28 @@ def score_oracles(root: Path, split: str = "test", alpha: int = 10,
     return out
 
 
+def keep_others(res: dict, old: dict, where: Path) -> dict:
+    """``res`` with the model entries of ``old`` (an earlier result of :func:`score_oracles`)
+    whose predictions ``res`` does not hold; DataError when ``old`` is of another dataset,
+    split or alpha, or its oracles score otherwise."""
+    for key in ("dataset", "generator", "split", "alpha", "protocol"):
+        if old.get(key) != res[key]:
+            raise DataError(f"{where}: {key} {old.get(key)!r}, not {res[key]!r}: --keep merges "
+                            "only a file of the same run")
+    for name in ("class_specific", "class_mean"):
+        if old["scores"].get(name) != res["scores"][name]:
+            raise DataError(f"{where}: the {name} oracle scores {old['scores'].get(name)}, now "
+                            f"{res['scores'][name]}: recompute every model instead of --keep")
+    new = {model_name(p) for p in res.get("predictions", [])}
+    for path in old.get("predictions", []):
+        model = model_name(path)
+        if model not in new:
+            res["scores"][f"{model}_sample_mean"] = old["scores"][f"{model}_sample_mean"]
+            res["rmse_to_class_mean"][model] = old["rmse_to_class_mean"][model]
+            res.setdefault("predictions", []).append(path)
+    return res
+
+
 def main() -> None:
     from reactbench.atomic import atomic_path
     from reactbench.data.resolve import resolve_data
@@ -139,13 +167,18 @@ def main() -> None:
                          "and their distance to the class mean")
     ap.add_argument("--out", default=str(Path(__file__).parent),
                     help="folder for oracles_<split>.json")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the entries of the models in the existing file whose predictions "
+                         "are not given")
     a = ap.parse_args()
     res = score_oracles(resolve_data(a.data), a.split, a.alpha, a.predictions)
+    path = Path(a.out) / f"oracles_{a.split}.json"
+    if a.keep:
+        res = keep_others(res, json.loads(path.read_text()), path)
     for name, s in res["scores"].items():
         print(f"{name:28s} " + "  ".join(f"{m} {v:.4f}" for m, v in s.items()))
     for name, d in res["rmse_to_class_mean"].items():
         print(f"RMSE to the class mean: {name:20s} {d:.4f}")
-    path = Path(a.out) / f"oracles_{a.split}.json"
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(res, indent=1) + "\n")
     print(f"wrote {path}")
