@@ -433,7 +433,8 @@ def _attention_dtype(net: ReactDiffNet) -> torch.dtype:
 class StreamState:
     """What one batch of speaker rows has committed: complete model windows [0, committed).
 
-    ``key``: (rows, seed, alpha, temperature, DDIM steps, stream names) the state belongs to;
+    ``key``: (rows, seed, alpha, temperature, sampling steps, solver, stream names) the state
+    belongs to;
     ``prefix``: name -> (B, committed, width) raw speaker frames it was computed from;
     ``encoder`` / ``decoder``: KV caches of frames [0, committed) (decoder batch B * alpha);
     ``speaker``: normalised speaker latent windows (B, committed / ws, ws, L) (the condition of

@@ -303,8 +303,7 @@ class Sampler:
     def _state(self, streams, rows, alpha: int, seed: int, start: int) -> StreamState:
         """The streaming state this call continues, or a fresh one (kept, LRU)."""
         key = (tuple(int(r) for r in rows), int(seed), int(alpha), self.temperature, self.steps,
-               self.solver,
-               tuple(sorted(streams)))
+               self.solver, tuple(sorted(streams)))
         state = self._states.get(key)
         if state is None or not state.matches(streams, start):
             static = state.static if state is not None else None
@@ -329,7 +328,7 @@ class Sampler:
         _, old = self._states.popitem(last=False)
 
         def shape(k: tuple) -> tuple:
-            return len(k[0]), k[2], k[5]  # rows, alpha, stream names
+            return len(k[0]), k[2], k[-1]  # rows, alpha, stream names
 
         return old.static if old.static is not None and shape(old.key) == shape(key) else None
 
