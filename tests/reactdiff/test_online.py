@@ -185,23 +185,6 @@ def test_static_buffers_grow_and_equal_full_causal_pass(size, graphs, monkeypatc
                                          ("encoder", 10)] if graphs else [])
 
 
-def test_a_new_batch_of_the_same_shape_takes_over_the_evicted_buffers():
-    """streams_kept=1, static buffers: the next batch of as many rows (other rows) reuses the
-    evicted state's preallocated buffers; a batch of another size allocates its own."""
-    net = _net()
-    streams = _streams(net)
-    sampler = Sampler(net, temperature=0.7, streaming="static", streams_kept=1)
-    prefix = {k: v[:, :20] for k, v in streams.items()}
-    sampler.online(prefix, [3, 1], 2, 0, 0)
-    (first,) = sampler._states.values()
-    sampler.online(prefix, [0, 2], 2, 0, 0)
-    (second,) = sampler._states.values()
-    assert second is not first and second.static is first.static
-    sampler.online({k: v[:, :20] for k, v in _streams(net, b=3).items()}, [0, 1, 2], 2, 0, 0)
-    (third,) = sampler._states.values()
-    assert third.static is not second.static
-
-
 @pytest.mark.parametrize(("variant", "sampling"), [
     ("reactdiff", {}), ("reactdiff-lrs", {}),
     ("reactdiff", {"ddim_steps": (19, 12, 5, 0), "solver": "dpm2m"})])
