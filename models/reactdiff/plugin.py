@@ -50,7 +50,6 @@ package (sampling and decoding are not in this file).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import shlex
 from pathlib import Path
@@ -126,7 +125,6 @@ def _float(name: str, value) -> float | None:
     return _positive(name, value, float, "a number")
 
 
-@functools.cache
 def default_checkpoint(variant: str) -> Path:
     if variant == "reactdiff":
         return ck.SHIPPED
