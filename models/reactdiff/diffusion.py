@@ -125,16 +125,24 @@ class Diffusion(nn.Module):
                              f"each in [0, {self.steps - 1}] (got {list(steps)})")
         return seq
 
-    def _steps_on(self, steps: Steps, seq: list[int], device) -> torch.Tensor:
-        """``seq`` as an int64 tensor on ``device``. A count is built there in integer
-        arithmetic; an explicit sequence is copied once per device and kept, so that a CUDA
-        graph captured after a warm-up call (cuda_graphs.capture) copies nothing."""
+    def _plan(self, net, steps: Steps, cond, device) -> tuple[list[int], torch.Tensor | None]:
+        """(the sampling steps on the host, the blocks' projections of (step, cond) for every
+        step at once where the net has them, else None). The steps are built on both devices:
+        reading the device copy back would sync (not allowed while a CUDA graph is captured). A
+        count is built on the device in integer arithmetic; an explicit sequence is copied once
+        per device and kept, so that a CUDA graph captured after a warm-up call
+        (cuda_graphs.capture) copies nothing."""
+        seq = self.step_sequence(steps)
+        if not hasattr(net, "step_embeddings"):
+            return seq, None
         if steps is None or isinstance(steps, int):
-            return self.timesteps(len(seq), device)
-        key = (tuple(seq), str(device))
-        if key not in self._explicit:
-            self._explicit[key] = torch.tensor(seq, dtype=torch.long, device=device)
-        return self._explicit[key]
+            seq_t = self.timesteps(len(seq), device)
+        else:
+            key = (tuple(seq), str(device))
+            if key not in self._explicit:
+                self._explicit[key] = torch.tensor(seq, dtype=torch.long, device=device)
+            seq_t = self._explicit[key]
+        return seq, net.step_embeddings(seq_t, cond)
 
     @torch.no_grad()
     def sample(self, net, x_t, cond, steps: Steps = None, solver: str = "ddim"):
@@ -149,12 +157,7 @@ class Diffusion(nn.Module):
     @torch.no_grad()
     def ddim_sample(self, net, x_t, cond, steps: Steps = None):
         """DDIM with eta 0 from x_T = ``x_t`` (B, ws, L) at ``steps`` (:meth:`step_sequence`)."""
-        # built on both devices: reading the device copy back would sync (not allowed while a
-        # CUDA graph is captured)
-        seq = self.step_sequence(steps)
-        seq_t = self._steps_on(steps, seq, x_t.device)
-        # the blocks' projections of (t, cond) for every step at once, where the net has them
-        proj = net.step_embeddings(seq_t, cond) if hasattr(net, "step_embeddings") else None
+        seq, proj = self._plan(net, steps, cond, x_t.device)
         x = x_t
         # a net with ``ddim_update(x, eps, alpha_bar, alpha_bar_prev)`` (the Triton UNet) does
         # the update below in one kernel, from host-side schedule values
@@ -167,11 +170,7 @@ class Diffusion(nn.Module):
                 continue
             ab = self.alpha_bar[t]
             ab_prev = self.alpha_bar[seq[i + 1]] if i + 1 < len(seq) else torch.ones_like(ab)
-            if proj is None:
-                tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
-                eps = net(x, tt, cond).float()
-            else:  # the step is in the precomputed projections
-                eps = net(x, None, cond, proj[i]).float()
+            eps = _eps(net, x, t, cond, None if proj is None else proj[i])
             x0 = ((x.float() - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
             eps = (x.float() - ab.sqrt() * x0) / (1 - ab).sqrt()
             x = (ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps).to(x_t.dtype)
@@ -185,18 +184,12 @@ class Diffusion(nn.Module):
         lambda increment, x_next = sigma_next / sigma_t x - alpha_next expm1(-h) D, where D is
         the clamped x0 prediction on the first step and (1 + 1/(2r)) x0 - 1/(2r) x0_prev after
         (r: the previous step's h over this one's); the last step returns its x0."""
-        seq = self.step_sequence(steps)
-        seq_t = self._steps_on(steps, seq, x_t.device)
-        proj = net.step_embeddings(seq_t, cond) if hasattr(net, "step_embeddings") else None
+        seq, proj = self._plan(net, steps, cond, x_t.device)
         ab = self._alpha_bar_host
         x = x_t.float()
         x0_prev, h_prev = None, None
         for i, t in enumerate(seq):
-            if proj is None:
-                tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
-                eps = net(x.to(x_t.dtype), tt, cond).float()
-            else:
-                eps = net(x.to(x_t.dtype), None, cond, proj[i]).float()
+            eps = _eps(net, x.to(x_t.dtype), t, cond, None if proj is None else proj[i])
             alpha, sigma = math.sqrt(ab[t]), math.sqrt(1 - ab[t])
             x0 = ((x - sigma * eps) / alpha).clamp_(-1, 1)
             if i + 1 == len(seq):
@@ -210,3 +203,12 @@ class Diffusion(nn.Module):
             x = (sigma_next / sigma) * x - (alpha_next * math.expm1(-h)) * d
             x0_prev, h_prev = x0, h
         return x.to(x_t.dtype)
+
+
+def _eps(net, x, t: int, cond, proj) -> torch.Tensor:
+    """The network's noise prediction for x at step t, in float32: from the step's precomputed
+    block projections ``proj`` where given, else from t itself."""
+    if proj is None:
+        tt = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+        return net(x, tt, cond).float()
+    return net(x, None, cond, proj).float()
