@@ -416,12 +416,12 @@ def samplers() -> str:
 
     chosen = sampler_cells(read_metadata(SHIPPED)["sampling"])
     rels = [f"{SAMPLERS}/{p.name}" for p in (ROOT / SAMPLERS).glob("reactdiff_offline_val_*.json")]
+    runs = [(load(rel)["model"]["params"], rel) for rel in rels]
     rows = []
-    for rel in sorted(rels, key=lambda r: (-load(r)["model"]["params"]["ddim_steps"],
-                                           sampler_cells(load(r)["model"]["params"]))):
-        solver, steps = sampler_cells(load(rel)["model"]["params"])
+    for params, rel in sorted(runs, key=lambda r: (-r[0]["ddim_steps"], sampler_cells(r[0]))):
+        solver, steps = sampler_cells(params)
         mark = "**{}**" if (solver, steps) == chosen else "{}"
-        rows.append([solver, mark.format(steps), str(load(rel)["model"]["params"]["ddim_steps"]),
+        rows.append([solver, mark.format(steps), str(params["ddim_steps"]),
                      *(num(n, metric(rel, n)) for n in APPROPRIATE)])
     return table(["solver", "steps", "evaluations", "FRCorr ↑", "FRDist ↓", "FRDiv ↑"], rows)
 
