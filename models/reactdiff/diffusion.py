@@ -193,7 +193,7 @@ class Diffusion(nn.Module):
             alpha, sigma = math.sqrt(ab[t]), math.sqrt(1 - ab[t])
             x0 = ((x - sigma * eps) / alpha).clamp_(-1, 1)
             if i + 1 == len(seq):
-                return x0.to(x_t.dtype)
+                break
             alpha_next, sigma_next = math.sqrt(ab[seq[i + 1]]), math.sqrt(1 - ab[seq[i + 1]])
             h = math.log(alpha_next / sigma_next) - math.log(alpha / sigma)
             d = x0
@@ -202,7 +202,7 @@ class Diffusion(nn.Module):
                 d = (1 + w) * x0 - w * x0_prev
             x = (sigma_next / sigma) * x - (alpha_next * math.expm1(-h)) * d
             x0_prev, h_prev = x0, h
-        return x.to(x_t.dtype)
+        return x0.to(x_t.dtype)
 
 
 def _eps(net, x, t: int, cond, proj) -> torch.Tensor:
