@@ -66,6 +66,16 @@ def pytest_configure(config) -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``tslearn`` go first, in their order: tslearn compiles its DTW with numba at
+    the first call in every process, uncached (about 8 s of CPU), and ``--dist worksteal`` hands
+    each worker a contiguous share and steals from its end, so the first worker runs them all."""
+    first = [item for item in items if item.get_closest_marker("tslearn")]
+    if first:
+        rest = [item for item in items if not item.get_closest_marker("tslearn")]
+        items[:] = first + rest
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids) -> None:
     """xdist controller: hand out tests only once the kernels are compiled (a failed warm-up

@@ -97,6 +97,7 @@ def test_torch_engine_unequal_lengths_matches_pair_loop():
     np.testing.assert_allclose(out, _reference_min(pred, gt, nb), rtol=1e-12)
 
 
+@pytest.mark.tslearn
 def test_torch_engine_matches_tslearn_unequal_lengths():
     rng = np.random.default_rng(3)
     x = torch.from_numpy(rng.standard_normal((2, 9, 25)).astype(np.float32))

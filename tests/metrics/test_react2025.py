@@ -38,6 +38,7 @@ def _assert_close(got, want):
             assert got[m] == pytest.approx(v, rel=REL[m], abs=1e-12), m
 
 
+@pytest.mark.tslearn
 @pytest.mark.parametrize("seed, n, alpha", [(0, 6, 3), (1, 4, 10)])
 def test_every_metric_matches_the_official_loops(seed, n, alpha):
     preds, targets, speakers = make_case(seed, n, alpha)

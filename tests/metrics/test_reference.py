@@ -24,6 +24,7 @@ from tests.metrics import reference as ref
 from tests.metrics.conftest import make_emotions, make_neighbours
 
 
+@pytest.mark.tslearn
 @pytest.mark.parametrize("binary_au", [True, False])
 def test_grouped_dtw_matches_tslearn(binary_au):
     rng = np.random.default_rng(0)
@@ -34,12 +35,14 @@ def test_grouped_dtw_matches_tslearn(binary_au):
                                                   abs=1e-12)
 
 
+@pytest.mark.tslearn
 def test_grouped_dtw_unequal_lengths():
     rng = np.random.default_rng(1)
     x, y = make_emotions(rng, (20,)), make_emotions(rng, (31,))
     assert grouped_dtw(x, y) == pytest.approx(ref.grouped_dtw_tslearn(x, y), rel=1e-12)
 
 
+@pytest.mark.tslearn
 def test_dtw_matches_tslearn():
     from tslearn.metrics import dtw as tdtw
 
@@ -49,6 +52,7 @@ def test_dtw_matches_tslearn():
         assert dtw(x, y) == pytest.approx(tdtw(x, y), rel=1e-12)
 
 
+@pytest.mark.tslearn
 @pytest.mark.parametrize("binary_au", [True, False])
 def test_min_grouped_dtw_ragged_neighbours(binary_au):
     rng = np.random.default_rng(3)
@@ -98,6 +102,7 @@ def test_tlcc_matches_reference():
         assert tlcc_offsets(pred, y[None])[0, 0] == ref.tlcc_offset_official(x, y)
 
 
+@pytest.mark.tslearn
 def test_functions_match_loops(small_case):
     c = small_case
     pred, gt, sp, nb = c["pred"], c["listener_gt"], c["speaker"], c["neighbours"]

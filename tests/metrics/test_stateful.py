@@ -17,6 +17,7 @@ def _feed(metric, pred, order, batch=2, face=None):
         metric.update(pred[rows], rows, None if face is None else face[rows])
 
 
+@pytest.mark.tslearn
 @pytest.mark.parametrize("protocol", ["official", "corrected"])
 def test_batches_in_any_order_give_the_functional_scores_and_the_reference(small_case,
                                                                          protocol):
