@@ -42,7 +42,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-from reactbench.jit import runtime_bool
+from reactbench.jit import runtime_bool, runtime_int
 from reactbench.metrics.constants import AU_COLUMNS, DTW_GROUPS, EMOTION_DIM
 from reactbench.metrics.dtw_bounds import bound_lanes, grouped_bound, scratch32
 from reactbench.metrics.dtw_bounds16 import W16, frame_codes
@@ -732,22 +732,24 @@ def _fill_va_fe(x, lane, kv):
 
 
 @njit(cache=True, error_model="numpy")
-def _min_block(X, Y, yidx, w, out):
-    """One speaker's minima without pruning: X (alpha, T, 25) generations, Y (M, T, 25) real
-    reactions of which rows ``yidx`` are appropriate (f32); writes out (alpha,) float64, the
-    minimum grouped DTW of each generation over those rows, every pair computed in full (W at
-    a time in ``_lane_group``)."""
-    alpha, t, d = X.shape
+def _min_block(X, Y, yidx, t0, t1, w, out):
+    """One speaker's minima without pruning: frames t0:t1 of X (alpha, L, 25) generations and
+    of Y (M, L, 25) real reactions, of which rows ``yidx`` are appropriate (f32, C-contiguous:
+    one compiled kernel serves equal-length and packed ragged inputs); writes out (alpha,)
+    float64, the minimum grouped DTW of each generation over those rows, every pair computed in
+    full (W at a time in ``_lane_group``)."""
+    alpha = X.shape[0]
+    t = t1 - t0
     cnt = yidx.shape[0]
     nv = EMOTION_DIM - AU_END
     xm = np.empty((alpha, t), dtype=np.int64)
     xbin = np.empty(alpha, dtype=np.bool_)
     for k in range(alpha):
-        xbin[k] = _au_masks(X[k], xm[k])
+        xbin[k] = _au_masks(X[k, t0:t1], xm[k])
     ym = np.empty((cnt, t), dtype=np.int64)
     ybin = np.empty(cnt, dtype=np.bool_)
     for q in range(cnt):
-        ybin[q] = _au_masks(Y[yidx[q]], ym[q])
+        ybin[q] = _au_masks(Y[yidx[q], t0:t1], ym[q])
     m = alpha * cnt
     best = np.full(alpha, np.inf)
     xa = np.zeros((t, AU_END, W))
@@ -767,8 +769,8 @@ def _min_block(X, Y, yidx, w, out):
             if lane < nl:
                 k = (g0 + lane) // cnt
                 q = (g0 + lane) % cnt
-                _fill_lane(X[k], lane, xa, xv)
-                _fill_lane(Y[yidx[q]], lane, ya, yv)
+                _fill_lane(X[k, t0:t1], lane, xa, xv)
+                _fill_lane(Y[yidx[q], t0:t1], lane, ya, yv)
                 for a in range(t):
                     xms[a, lane] = xm[k, a]
                     yms[a, lane] = ym[q, a]
@@ -793,8 +795,9 @@ def _min_block(X, Y, yidx, w, out):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _min_grouped_rows(i0, i1, pred, gt, nb_ptr, nb_idx, w, out):
     """Speakers i0:i1 of ``_min_grouped`` (``_min_block`` each)."""
+    t0, t1 = runtime_int(0), pred.shape[2]  # int64 as in the ragged path: one compiled kernel
     for i in range(i0, i1):
-        _min_block(pred[i], gt, nb_idx[nb_ptr[i]:nb_ptr[i + 1]], w, out[i])
+        _min_block(pred[i], gt, nb_idx[nb_ptr[i]:nb_ptr[i + 1]], t0, t1, w, out[i])
 
 
 def _min_grouped(pred, gt, nb_ptr, nb_idx, w):
@@ -812,9 +815,7 @@ def _min_grouped_samples(r0, r1, pred, tg, off, order, w, out):
     yidx = np.arange(tg.shape[0])
     for r in range(r0, r1):
         s = order[r]
-        o0 = off[s]
-        o1 = off[s + 1]
-        _min_block(pred[:, o0:o1], tg[:, o0:o1], yidx, w, out[s])
+        _min_block(pred, tg, yidx, off[s], off[s + 1], w, out[s])
 
 
 def _min_grouped_ragged(pred, tg, off, order, w):
