@@ -13,6 +13,7 @@ the plain form (float32 ``emotion``) are read as well. ``reactbench cache info|c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -48,14 +49,22 @@ def code_files(model) -> list[Path]:
     for folder in sources[1:]:
         files.update(Path(os.path.realpath(p)) for p in Path(folder).rglob("*.py"))
     if len(sources) == 1:
+        folder = str(file.parent).rstrip(os.sep) + os.sep
         for module in list(sys.modules.values()):
             name = getattr(module, "__file__", None)
             if not name or not name.endswith(".py"):
                 continue
-            path = Path(os.path.realpath(name))
-            if path.is_relative_to(file.parent) and is_user_file(str(path)):
-                files.add(path)
+            path = _resolved(name)
+            if path.startswith(folder) and is_user_file(path):
+                files.add(Path(path))
     return sorted(files)
+
+
+@functools.cache
+def _resolved(name: str) -> str:
+    """A loaded module's file, symbolic links resolved (once per file: a process has thousands
+    of modules loaded, and every model evaluation looks at them)."""
+    return os.path.realpath(name)
 
 
 def code_digest(model) -> str | None:
