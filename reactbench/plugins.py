@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,11 +58,25 @@ class CommandHook:
     run: Callable[[argparse.Namespace], int]
 
 
+_ENTRY_POINTS: dict[tuple, tuple] = {}
+
+
+def installed_entry_points(group: str) -> tuple:
+    """The installed distributions' entry points of ``group``, read once per process and
+    search path (reading them scans every installed distribution: milliseconds per call, and
+    one command asks several times). Errors of a broken installation propagate."""
+    key = (metadata.entry_points, group, tuple(sys.path))
+    found = _ENTRY_POINTS.get(key)
+    if found is None:
+        found = _ENTRY_POINTS[key] = tuple(metadata.entry_points(group=group))
+    return found
+
+
 def load_plugins() -> dict[str, ModuleType | Any]:
     """Installed hooks modules by entry-point name (sorted); ones that fail to import are
     skipped with a warning."""
     try:
-        eps = sorted(metadata.entry_points(group=PLUGIN_GROUP), key=lambda e: e.name)
+        eps = sorted(installed_entry_points(PLUGIN_GROUP), key=lambda e: e.name)
     except Exception:  # a broken installed distribution must not break reactbench
         return {}
     out = {}

@@ -21,12 +21,11 @@ import importlib.util
 import inspect
 import sys
 import warnings
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from reactbench.errors import ModelError, param
-from reactbench.plugins import plugin_groups
+from reactbench.plugins import installed_entry_points, plugin_groups
 from reactbench.tracebacks import exception_location, exception_summary, model_sources
 
 ENTRY_POINT_GROUP = "reactbench.models"
@@ -84,7 +83,7 @@ def canonical_class(path: str | None) -> str | None:
 def entry_point_models() -> dict[str, str]:
     """Models that installed packages register under the ``reactbench.models`` group."""
     try:
-        eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+        eps = installed_entry_points(ENTRY_POINT_GROUP)
     except Exception:  # a broken installed distribution must not break listing
         return {}
     return {ep.name: ep.value for ep in eps}

@@ -58,12 +58,22 @@ def software() -> dict[str, Any]:
         "git_dirty": dirty,
         "python": platform.python_version(),
     }
+    out.update(library_versions())
+    return out
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> tuple[tuple[str, str | None], ...]:
+    """(library, installed version or None) for each of :data:`LIBRARIES`, read once per
+    process: the libraries a process has loaded do not change under it, and reading the
+    installed metadata takes tens of milliseconds."""
+    out = []
     for lib in LIBRARIES:
         try:
-            out[lib] = metadata.version(lib)
+            out.append((lib, metadata.version(lib)))
         except metadata.PackageNotFoundError:
-            out[lib] = None
-    return out
+            out.append((lib, None))
+    return tuple(out)
 
 
 def machine(device: str = "cpu") -> dict[str, Any]:
