@@ -8,6 +8,7 @@ import torch
 from reactbench.reactdiff import checkpoint as ck
 from reactbench.reactdiff import cuda_graphs, plugin
 from reactbench.reactdiff import sample as sample_mod
+from reactbench.reactdiff.config import DIFFUSION_STEPS
 from reactbench.reactdiff.cpu_unet import CpuUNet
 from reactbench.reactdiff.network import ReactDiffNet
 from reactbench.reactdiff.online import StaticKV, decode_whole, decoder_step, encoder_step, pack
@@ -24,11 +25,19 @@ VARIANTS = ["reactdiff", "reactdiff-no-mmt", "reactdiff-no-video", "reactdiff-no
             "reactdiff-lrs", "reactdiff-no-diffusion"]
 
 
-def _net(variant: str = "reactdiff", context: bool = True) -> ReactDiffNet:
-    """A tiny untrained net (window 10) with every parameter jittered, so that no unit is an
-    identity (zero-initialised UNet output, LRS edits, LayerNorm affine)."""
+# diffusion steps of the test nets: the streaming state and its equality with a full recompute
+# do not depend on the schedule's length, and every window is sampled through all of it;
+# the CUDA tests and explicit steps such as 19,12,5,0 use the paper's 20 (DIFFUSION_STEPS)
+STEPS = 4
+
+
+def _net(variant: str = "reactdiff", context: bool = True, steps: int = STEPS) -> ReactDiffNet:
+    """A tiny untrained net (window 10, a ``steps``-step diffusion schedule) with every
+    parameter jittered, so that no unit is an identity (zero-initialised UNet output, LRS
+    edits, LayerNorm affine)."""
     cfg = tiny_config(variant)
     cfg.model.cond_windows, cfg.model.cond_summary = (3, True) if context else (1, False)
+    cfg.model.diffusion_steps = steps
     torch.manual_seed(0)
     net = ReactDiffNet(cfg.model, {s.name: WIDTHS[s.name] for s in cfg.model.streams})
     net.full_config = cfg
@@ -109,10 +118,9 @@ def test_small_preset_encoder_and_decoder_steps(size):
     torch.testing.assert_close(torch.cat(emos, 1), emo, atol=1e-5, rtol=1e-5)
 
 
-def _reference(net, streams, rows, alpha, seed, start, end, device="cpu", steps=None,
-               solver="ddim"):
-    """The full causal recompute over [0, end) (no streaming state), frames [start, end)."""
-    ref = Sampler(net, device, steps, temperature=0.7, solver=solver)
+def _reference(ref: Sampler, streams, rows, alpha, seed, start, end):
+    """The full causal recompute by ``ref`` over [0, end) (``latents`` and ``decode``: no
+    streaming state), frames [start, end)."""
     z = ref.latents({k: v[:, :end] for k, v in streams.items()}, rows, alpha, seed, causal=True)
     emo, face = ref.decode(z, causal=True)
     return emo[:, :, start:], face[:, :, start:]
@@ -120,11 +128,11 @@ def _reference(net, streams, rows, alpha, seed, start, end, device="cpu", steps=
 
 def _check_windows(sampler, net, streams, rows, window, alpha=2, seed=4, atol=2e-4):
     t = next(iter(streams.values())).shape[1]
+    ref = Sampler(net, sampler.device, sampler.steps, temperature=0.7, solver=sampler.solver)
     for start, end in _chunks(t, window):
         emo, face = sampler.online({k: v[:, :end].copy() for k, v in streams.items()}, rows,
                                    alpha, seed, start)
-        ref_emo, ref_face = _reference(net, streams, rows, alpha, seed, start, end,
-                                       sampler.device, sampler.steps, sampler.solver)
+        ref_emo, ref_face = _reference(ref, streams, rows, alpha, seed, start, end)
         np.testing.assert_allclose(emo, ref_emo, atol=atol)
         np.testing.assert_allclose(face, ref_face, atol=atol)
 
@@ -193,7 +201,7 @@ def test_graphed_ddim_loop_replays_the_same_windows(variant, sampling, monkeypat
     window batch is captured once per input shape and replayed (CPU stand-in for the CUDA
     graph): same reactions as eager."""
     monkeypatch.setattr(cuda_graphs, "capture", _replaying_capture)  # replay captures
-    net = _net(variant)
+    net = _net(variant, steps=DIFFUSION_STEPS if "ddim_steps" in sampling else STEPS)
     streams = _streams(net)
     eager = Sampler(net, temperature=0.7, **sampling)
     graphed = Sampler(net, temperature=0.7, **sampling)
@@ -224,7 +232,7 @@ def test_online_streaming_on_cuda(variant, streaming, sampling, monkeypatch):
     them the reference (all windows in one batch) and the stream (one window per call) differ
     by ~1e-3 before DDIM, enough to flip an LRS style draw."""
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    net = _net(variant)
+    net = _net(variant, steps=DIFFUSION_STEPS)
     sampler = Sampler(net, "cuda", temperature=0.7, streaming=streaming, **sampling)
     for _ in range(2):
         _check_windows(sampler, net, _streams(net), [3, 1], 10, atol=1e-3)
@@ -240,9 +248,9 @@ def test_fast_online_path_on_cuda(variant, unet, monkeypatch):
     paths): valid reactions near the fp32 stream (bf16 rounding through 20 DDIM steps of an
     untrained net), and the offline path under the same options."""
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    ref = Sampler(_net(variant), "cuda", temperature=0.7)
-    fast = Sampler(_net(variant), "cuda", temperature=0.7, streaming="graphs",
-                   precision="bf16", **unet)
+    ref = Sampler(_net(variant, steps=DIFFUSION_STEPS), "cuda", temperature=0.7)
+    fast = Sampler(_net(variant, steps=DIFFUSION_STEPS), "cuda", temperature=0.7,
+                   streaming="graphs", precision="bf16", **unet)
     assert next(fast.net.parameters()).dtype == torch.bfloat16
     streams = _streams(_net(variant))
     for start, end in _chunks(43, 10):
@@ -263,10 +271,10 @@ def test_new_stream_replays_taken_over_graphs_on_cuda(fast, monkeypatch):
     one's buffers and CUDA graphs and replays them from its first window; its reactions equal
     a fresh full recompute (fp32; bf16 + Triton: near it, as the fast-path test)."""
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    net = _net()
+    net = _net(steps=DIFFUSION_STEPS)
     opts = {"precision": "bf16", "kernels": "triton"} if fast else {}
-    sampler = Sampler(_net(), "cuda", temperature=0.7, streaming="graphs", streams_kept=1,
-                      **opts)
+    sampler = Sampler(_net(steps=DIFFUSION_STEPS), "cuda", temperature=0.7, streaming="graphs",
+                      streams_kept=1, **opts)
     ref = Sampler(net, "cuda", temperature=0.7)
     for streams, rows, seed in ((_streams(net, seed=0), [3, 1], 4),
                                 (_streams(net, seed=5), [0, 2], 6)):
@@ -365,13 +373,14 @@ def test_changed_prefix_or_rows_fall_back_to_recompute(streaming):
     b = {k: v.copy() for k, v in a.items()}
     b["au"][1, 12] += 1.0  # an earlier, already committed frame changed
     emo, face = sampler.online(b, [0, 1], 2, 4, 30)
-    ref_emo, ref_face = _reference(net, b, [0, 1], 2, 4, 30, 40)
+    ref = Sampler(net, temperature=0.7)
+    ref_emo, ref_face = _reference(ref, b, [0, 1], 2, 4, 30, 40)
     np.testing.assert_allclose(emo, ref_emo, atol=2e-4)
     np.testing.assert_allclose(face, ref_face, atol=2e-4)
     # other rows, a later start without any state, and a start before the committed frames
     for rows, start, end in (([2, 0], 20, 30), ([0, 1], 10, 20), ([0, 1], 35, 40)):
         emo, _ = sampler.online({k: v[:, :end] for k, v in a.items()}, rows, 2, 4, start)
-        np.testing.assert_allclose(emo, _reference(net, a, rows, 2, 4, start, end)[0], atol=2e-4)
+        np.testing.assert_allclose(emo, _reference(ref, a, rows, 2, 4, start, end)[0], atol=2e-4)
 
 
 def test_state_lru_is_bounded():
