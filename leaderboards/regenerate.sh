@@ -58,20 +58,14 @@ done
 for task in offline online ablation; do
   res="$OUT/results/$task"
   compgen -G "$res/*.json" > /dev/null || continue
-  table="$task"
-  for fmt in md latex csv; do
-    ext="$fmt"; [ "$fmt" = "latex" ] && ext="tex"
-    $RB leaderboard "$res" --table "$table" --format "$fmt" --output "$OUT/$task.$ext" --force
-  done
+  $RB leaderboard "$res" --table "$task" --output "$OUT/$task.md" --output "$OUT/$task.tex" \
+    --output "$OUT/$task.csv" --force
 done
 # the ablation over training seeds (benchmarks/device_ablation_seeds.sh): one row per variant,
 # mean ± std over results/ablation_seeds/train-seed<K>/ (results only; no model is run here)
 seeds=("$OUT"/results/ablation_seeds/train-seed*)
 if [ -d "${seeds[0]}" ]; then
-  for fmt in md latex csv; do
-    ext="$fmt"; [ "$fmt" = "latex" ] && ext="tex"
-    $RB leaderboard "${seeds[@]}" --merge-runs --table ablation --format "$fmt" \
-      --output "$OUT/ablation_seeds.$ext" --force
-  done
+  $RB leaderboard "${seeds[@]}" --merge-runs --table ablation --output "$OUT/ablation_seeds.md" \
+    --output "$OUT/ablation_seeds.tex" --output "$OUT/ablation_seeds.csv" --force
 fi
 echo "tables in $OUT"

@@ -46,6 +46,36 @@ def test_leaderboard_output_never_replaces_a_file_without_force(tmp_path, cli):
     assert table.read_text() == (GOLDEN / "offline.md").read_text()
 
 
+def test_several_outputs_take_their_formats_from_their_extensions(tmp_path, cli):
+    for i, rec in enumerate(board()):
+        write_result(rec, tmp_path / "a" / f"{i}.json")
+    outs = [tmp_path / f"t.{ext}" for ext in ("md", "tex", "csv", "txt")]
+    args = [a for out in outs for a in ("--output", out)]
+    code, said, err = cli("leaderboard", tmp_path / "a", "--table", "offline", *args)
+    assert code == 0, err
+    assert said.splitlines() == [f"wrote {out}" for out in outs]
+    for out, fmt in zip(outs, ("md", "latex", "csv", "text")):
+        code, want, err = cli("leaderboard", tmp_path / "a", "--table", "offline", "--format", fmt)
+        assert code == 0 and out.read_text() == want, (out, err)
+    assert outs[1].read_text() == (GOLDEN / "offline.tex").read_text()
+    # --format applies to every output; an unknown extension is Markdown
+    code, _, err = cli("leaderboard", tmp_path / "a", "--table", "offline", "--format", "csv",
+                       "--output", tmp_path / "c.md", "--output", tmp_path / "t.table")
+    assert code == 0, err
+    assert (tmp_path / "c.md").read_text() == outs[2].read_text()
+    assert (tmp_path / "t.table").read_text() == outs[2].read_text()
+    code, _, err = cli("leaderboard", tmp_path / "a", "--table", "offline", "--output",
+                       tmp_path / "m.table")
+    assert code == 0 and (tmp_path / "m.table").read_text() == outs[0].read_text(), err
+    # one refused output (or the same file twice) writes none of them
+    code, _, err = cli("leaderboard", tmp_path / "a", "--output", tmp_path / "new.md",
+                       "--output", outs[1])
+    assert code == 2 and "t.tex already exists" in err and not (tmp_path / "new.md").exists()
+    code, _, err = cli("leaderboard", tmp_path / "a", "--output", tmp_path / "new.md",
+                       "--output", tmp_path / "x" / ".." / "new.md")
+    assert code == 2 and "the same file twice" in err and not (tmp_path / "new.md").exists()
+
+
 def test_leaderboard_output_directory_or_under_a_file(tmp_path, cli):
     write_result(board()[0], tmp_path / "a" / "0.json")
     (tmp_path / "afile").write_text("x")
