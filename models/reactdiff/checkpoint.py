@@ -20,6 +20,7 @@ a file that holds any Python object other than tensors and plain data is refused
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from pathlib import Path
@@ -183,12 +184,28 @@ def read_metadata(path: str | Path) -> dict | None:
     """A checkpoint's metadata (config, widths, dataset identities, variant, ...; no weights),
     or None when ``path`` is not a readable ReactDiff checkpoint (:func:`read_checkpoint` says
     why). Memory-maps the file where torch can, so the weights are not read (nor their digest
-    checked: :func:`read_checkpoint` does that)."""
+    checked: :func:`read_checkpoint` does that). Read once per process while the file is
+    unchanged; each call returns its own copy."""
     p = Path(path).expanduser()
     if p.is_dir():
         p = p / "model.pt"
+    try:
+        st = p.stat()
+    except OSError:
+        return None
     if not p.is_file():
         return None
+    # the same file, unchanged (path, inode, size, modification time): read once per process
+    key = (str(p.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _METADATA:
+        _METADATA[key] = _load_metadata(p)
+    return copy.deepcopy(_METADATA[key])
+
+
+_METADATA: dict[tuple, dict | None] = {}
+
+
+def _load_metadata(p: Path) -> dict | None:
     try:
         try:
             ckpt = torch.load(p, map_location="cpu", weights_only=True, mmap=True)

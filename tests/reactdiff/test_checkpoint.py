@@ -120,6 +120,20 @@ def test_digest_follows_rewrites_and_digestless_files_load(tmp_path, tiny_model)
     assert ck.read_checkpoint(ck.SHIPPED)["format"] == ck.FORMAT
 
 
+def test_metadata_follows_rewrites_and_every_reader_gets_its_own_copy(tmp_path, tiny_model):
+    model = tmp_path / "model.pt"
+    model.write_bytes(tiny_model.read_bytes())
+    first = ck.read_metadata(model)
+    first["config"]["model"]["window"] = -1  # a reader's change stays its own
+    assert ck.read_metadata(model)["config"]["model"]["window"] > 0
+    write_sampling(model, 0.3, "by hand")  # replaced (atomically): read again
+    assert ck.read_metadata(model)["sampling"]["temperature"] == 0.3
+    write_sampling(model, 0.6, "by hand")
+    assert ck.read_metadata(model)["sampling"]["temperature"] == 0.6
+    model.unlink()
+    assert ck.read_metadata(model) is None
+
+
 def test_a_read_only_out_fails_before_training(tmp_path, tiny_dataset, capsys, monkeypatch):
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
