@@ -78,11 +78,14 @@ def _report(env: dict) -> dict:
 
 
 def test_a_second_process_loads_every_kernel_from_the_cache():
-    """Run twice on the session's kernel cache (compiled by the xdist warm-up, or by the first
-    run): the second run finds every kernel it calls in the cache and compiles none."""
+    """A process run on the session's kernel cache, once an earlier process compiled the
+    kernels into it (the xdist warm-up or an earlier session; where the first run here still
+    compiles some, that run, and a second run is checked), finds every kernel it calls in the
+    cache and compiles none."""
     env = dict(os.environ)
-    _report(env)
     report = _report(env)
+    if any(misses for signatures, _, misses in report.values() if signatures):
+        report = _report(env)  # the first run compiled (and cached) kernels: check a second
     called = {name: r for name, r in report.items() if r[0]}
     assert len(called) >= 10
     for name, (_, hits, misses) in called.items():
@@ -96,6 +99,7 @@ def test_reactbench_cache_moves_the_kernel_cache(tmp_path):
             "print(jit.kernel_cache_dir())")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["REACTBENCH_CACHE"] = str(tmp_path)
+    env["NUMBA_OPT"] = "0"  # where the kernel is cached is checked, not how fast it runs
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -215,53 +215,86 @@ def test_model_file_imports_modules_beside_it(tmp_path):
         sys.modules.pop("team_helpers", None)
 
 
-def _resolve_in_order(tmp_path: Path, *specs: str) -> str:
-    """Resolve ``specs`` in order in a fresh interpreter (sys.modules is per process); the
-    plug-in file ``team.py`` in ``tmp_path`` imports its team's own ``models`` and
-    ``baselines`` packages, as research repositories often have."""
-    import subprocess
-    import textwrap
+TEAM_FILE = """
+from baselines.net import SCALE as OFFSET
+from models.net import SCALE
+from reactbench.models import BaseReactionModel, ModelInfo
+class Team(BaseReactionModel):
+    info = ModelInfo(name="team", params={"scale": SCALE, "offset": OFFSET})
+    def generate(self, speaker, *, alpha, seed):
+        raise NotImplementedError
+"""
+# Each order runs in a child forked from one interpreter that has imported only reactbench's
+# registry, which every order imports first, and torch, which every order imports (ReactDiff's
+# plug-in does) and which has no ``models`` or ``baselines`` of its own: one import of torch
+# for both orders. A child writes what it resolved, and any traceback, into its team's folder.
+RESOLVE_EACH_ORDER = """
+import os, sys, traceback
+import torch
+from reactbench import plugins, registry
+failed = 0
+for folder, specs in {orders!r}:
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        with open(os.path.join(folder, "resolved.txt"), "w") as out:
+            sys.stdout = sys.stderr = out
+            try:
+                for spec in specs:
+                    cls = registry.resolve_model(spec)
+                    print(cls.__name__, cls.__module__)
+                import models, baselines
+                print("team models", models.__file__)
+                print("team baselines", baselines.__file__)
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+        os._exit(code)
+    failed |= os.waitpid(pid, 0)[1]
+sys.exit(1 if failed else 0)
+"""
 
-    for name, value in (("models", "0.5"), ("baselines", "2")):
-        pkg = tmp_path / name
-        pkg.mkdir()
-        (pkg / "__init__.py").write_text("")
-        (pkg / "net.py").write_text(f"SCALE = {value}\n")
-    (tmp_path / "team.py").write_text(textwrap.dedent("""
-        from baselines.net import SCALE as OFFSET
-        from models.net import SCALE
-        from reactbench.models import BaseReactionModel, ModelInfo
-        class Team(BaseReactionModel):
-            info = ModelInfo(name="team", params={"scale": SCALE, "offset": OFFSET})
-            def generate(self, speaker, *, alpha, seed):
-                raise NotImplementedError
-    """))
-    code = textwrap.dedent(f"""
-        from reactbench import plugins, registry
-        for spec in {list(specs)!r}:
-            cls = registry.resolve_model(spec)
-            print(cls.__name__, cls.__module__)
-        import models, baselines
-        print("team models", models.__file__)
-        print("team baselines", baselines.__file__)
-    """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path.parent, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+
+@pytest.fixture(scope="module")
+def resolved_in_order(tmp_path_factory) -> dict[bool, tuple[Path, str]]:
+    """team_first -> (the team's folder, what resolving the specs in that order printed), each
+    order in a process of its own (sys.modules is per process) that had imported none of the
+    team's modules nor ReactDiff. The plug-in file ``team.py`` in the folder imports its team's
+    own ``models`` and ``baselines`` packages, as research repositories often have."""
+    import subprocess
+
+    base = tmp_path_factory.mktemp("orders")
+    folders, orders = {}, []
+    for team_first in (True, False):
+        folder = folders[team_first] = base / f"team_first_{team_first}"
+        for name, value in (("models", "0.5"), ("baselines", "2")):
+            pkg = folder / name
+            pkg.mkdir(parents=True)
+            (pkg / "__init__.py").write_text("")
+            (pkg / "net.py").write_text(f"SCALE = {value}\n")
+        (folder / "team.py").write_text(TEAM_FILE)
+        team, ours = f"{folder / 'team.py'}:Team", ["reactdiff", "b_mime"]
+        orders.append((str(folder), [team, *ours] if team_first else [*ours, team]))
+    # the folders' parent is the working directory: the team's packages are found through the
+    # plug-in file's folder only
+    done = subprocess.run([sys.executable, "-c", RESOLVE_EACH_ORDER.format(orders=orders)],
+                          capture_output=True, text=True, cwd=base, timeout=120)
+    printed = {k: (f / "resolved.txt").read_text() if (f / "resolved.txt").exists() else ""
+               for k, f in folders.items()}
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}{printed}"
+    return {k: (folders[k], printed[k]) for k in folders}
 
 
 @pytest.mark.parametrize("team_first", [True, False])
-def test_a_plugin_importing_its_own_models_package_runs_beside_ours(tmp_path, team_first):
+def test_a_plugin_importing_its_own_models_package_runs_beside_ours(resolved_in_order,
+                                                                    team_first):
     """reactbench installs no top-level ``models``/``baselines``: a team's packages of those
     names and ReactDiff plus the baselines resolve in one process, in either order."""
-    team = f"{tmp_path / 'team.py'}:Team"
-    ours = ["reactdiff", "b_mime"]
-    out = _resolve_in_order(tmp_path, *([team, *ours] if team_first else [*ours, team]))
+    folder, out = resolved_in_order[team_first]
     assert "ReactDiff reactbench.reactdiff.plugin" in out
     assert "BMime reactbench.baselines.b_mime" in out
-    assert f"team models {tmp_path / 'models' / '__init__.py'}" in out
-    assert f"team baselines {tmp_path / 'baselines' / '__init__.py'}" in out
+    assert f"team models {folder / 'models' / '__init__.py'}" in out
+    assert f"team baselines {folder / 'baselines' / '__init__.py'}" in out
 
 
 def test_model_file_that_edits_sys_path_imports(tmp_path):

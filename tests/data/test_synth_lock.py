@@ -36,13 +36,49 @@ def test_a_second_writer_is_refused_while_the_first_writes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
+# ``reactbench ARGS...`` twice at once: two processes forked from one interpreter that has
+# imported the command's modules (once for both), each running the command's entry point
+# (reactbench.cli:main) with its stdout discarded and its stderr sent back; prints
+# [[exit status, stderr], ...]
+TWO_COMMANDS = """
+import json, os, sys, traceback
+from reactbench.cli import main
+from reactbench.data import synthetic
+children = []
+for _ in range(2):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        os.dup2(write, 2)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        code = 1
+        try:
+            code = main(sys.argv[1:])
+        except BaseException:
+            traceback.print_exc()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    os.close(write)
+    children.append((pid, read))
+done = []
+for pid, read in children:
+    with os.fdopen(read) as err:
+        text = err.read()
+    done.append([os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), text])
+print(json.dumps(done))
+"""
+
+
 def test_two_synth_commands_into_one_folder(tmp_path):
     out = tmp_path / "data"
-    cmd = [sys.executable, "-m", "reactbench", "data", "synth", "--out", str(out),
-           "--pairs", "train=2,val=2,test=2", "--frames", "100"]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    done = [(p.wait(120), p.stderr.read()) for p in procs]
+    args = ["data", "synth", "--out", str(out), "--pairs", "train=2,val=2,test=2",
+            "--frames", "100"]
+    both = subprocess.run([sys.executable, "-c", TWO_COMMANDS, *args], capture_output=True,
+                          text=True, timeout=120)
+    assert both.returncode == 0, both.stderr
+    done = [tuple(d) for d in json.loads(both.stdout)]
     assert sorted(rc for rc, _ in done) == [0, 2], done
     (loser,) = [err for rc, err in done if rc == 2]
     assert ("being written by another process" in loser

@@ -1,10 +1,14 @@
 """reactbench's audio features and librosa's, computed side by side in one interpreter.
 
-``python -m tests.helpers.librosa_pairs OUT.npz`` writes, for every case of the audio tests,
-the array reactbench computes (``<case>|ours``) and librosa's (``<case>|librosa``): the two
-feature streams of :func:`feature_signals`, the mel filter banks of :data:`MEL_BANDS` and the
-resampled signals of :data:`RESAMPLE_CASES`. Both come from one process, so both use the same
+``python -m tests.helpers.librosa_pairs OUT.npz [WAV...]`` writes, for every case of the audio
+tests, the array reactbench computes (``<case>|ours``) and librosa's (``<case>|librosa``): the
+two feature streams of :func:`feature_signals`, the mel filter banks of :data:`MEL_BANDS` and
+the resampled signals of :data:`RESAMPLE_CASES`. Both come from one process, so both use the same
 BLAS (its thread count changes the last bits of a large matrix product).
+
+First, before anything imports librosa, it computes reactbench's features of each ``WAV``
+(:func:`~reactbench.data.audio.cached_wav_features`, no cache) and writes whether librosa was
+imported once that file's features were computed (``librosa imported after <WAV>``).
 
 Importing librosa compiles every numba ufunc it declares with explicit types, about 18 s of
 CPU in a new environment, though none lies on these paths (stft, filters.mel, power_to_db,
@@ -17,6 +21,7 @@ same values).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -87,6 +92,16 @@ def lazy_numba_ufuncs() -> None:
     numba.vectorize, numba.guvectorize = vectorize, guvectorize
 
 
+def librosa_imported_after(wavs: list[str]) -> dict[str, np.ndarray]:
+    """``librosa imported after <wav>``: whether librosa is imported once reactbench's features
+    of ``wav`` (and of the files before it) were computed."""
+    out = {}
+    for wav in wavs:
+        audio.cached_wav_features(Path(wav), cache=False)
+        out[f"librosa imported after {wav}"] = np.array("librosa" in sys.modules)
+    return out
+
+
 def pairs() -> dict[str, np.ndarray]:
     """``<case>|ours`` and ``<case>|librosa`` for every case."""
     import librosa
@@ -110,5 +125,6 @@ def pairs() -> dict[str, np.ndarray]:
 
 
 if __name__ == "__main__":
+    imported = librosa_imported_after(sys.argv[2:])
     lazy_numba_ufuncs()
-    np.savez(sys.argv[1], **pairs())
+    np.savez(sys.argv[1], **imported, **pairs())
