@@ -276,7 +276,7 @@ def main_command() -> str:
 
 def main_command_parts() -> str:
     """docs/benchmarks.md: the main command's wall time and where it goes, from the seconds
-    stamped on its log lines (benchmarks/main_command.sh)."""
+    stamped on its log lines (benchmarks/readme_command.sh main)."""
     text = (ROOT / MAIN_LOG).read_text()
     stamps = [(float(m[1]), m[2]) for m in re.finditer(r"^\[\s*([\d.]+)\] (.*)$", text, re.M)]
 

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# The README's main command as a newcomer runs it: a fresh clone of the committed tree, a new
-# venv, empty pip, reactbench and numba caches. Every output line is prefixed with the seconds
-# since the start; the log ends with the host, its load before and after, and
-# `rc=<exit status> seconds=<wall time>` (read by leaderboards/render_docs.py).
-#   bash benchmarks/main_command.sh [LOG]   (default: benchmarks/results/sources/main_command_cpu2.log)
+# One of the README's two set-up commands as a newcomer runs it: a fresh clone of the committed
+# tree, a new venv, empty pip, reactbench and numba caches. Every output line is prefixed with
+# the seconds since the start; the log ends with the host, its load before and after, and
+# `rc=<exit status> seconds=<wall time>` (the main command's is read by
+# leaderboards/render_docs.py).
+#   bash benchmarks/readme_command.sh main [LOG]   (default: results/sources/main_command_cpu2.log)
+#   bash benchmarks/readme_command.sh test [LOG]   (default: results/sources/test_command_cpu2.log)
 set -u
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-log="${1:-$repo/benchmarks/results/sources/main_command_cpu2.log}"
+kind="${1:-}"
+case "$kind" in
+  main) anchor="^Install and run the main job" ;;
+  test) anchor="^Install and run the tests" ;;
+  *) echo "usage: $0 main|test [LOG]" >&2; exit 2 ;;
+esac
+log="${2:-$repo/benchmarks/results/sources/${kind}_command_cpu2.log}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 git clone -q "$repo" "$work/reactbench"
 cd "$work/reactbench" || exit 1
 export REACTBENCH_CACHE="$work/cache" NUMBA_CACHE_DIR="$work/numba" PIP_CACHE_DIR="$work/pip" \
   XDG_CACHE_HOME="$work/xdg"
-cmd="$(awk '/^Install and run the main job/ {f = 1} f && /^python3 / {print; exit}' README.md)"
-[ -n "$cmd" ] || { echo "README.md: no main command found" >&2; exit 1; }
+cmd="$(awk -v a="$anchor" '$0 ~ a {f = 1} f && /^python3 / {print; exit}' README.md)"
+[ -n "$cmd" ] || { echo "README.md: no $kind command found" >&2; exit 1; }
 load_before="$(cat /proc/loadavg)"
 start=$(date +%s.%N)
 # tqdm redraws with carriage returns: one line per redraw, each stamped
