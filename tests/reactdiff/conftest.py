@@ -1,6 +1,10 @@
-"""Fixtures: a tiny ReactDiff trained once per session on random data (window 10, T = 40)."""
+"""Fixtures: a tiny ReactDiff trained once per session on random data (window 10, T = 40), and
+one trained through stage 1 alone (each test gets its own copy of that run folder)."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +28,22 @@ def train_tiny(out, variant="reactdiff", splits=None, **kw):
 def tiny_model(tmp_path_factory, fake_splits):
     """Path of a trained tiny ``reactdiff`` model.pt."""
     return train_tiny(tmp_path_factory.mktemp("rd") / "run", splits=fake_splits)
+
+
+@pytest.fixture(scope="session")
+def _tiny_stage1(tmp_path_factory, fake_splits):
+    """(what train_tiny returned, the run folder) of the tiny ``reactdiff`` trained through
+    stage 1 alone; read-only: use ``tiny_stage1_run``."""
+    out = tmp_path_factory.mktemp("rd1") / "run"
+    return train_tiny(out, splits=fake_splits, stage="1"), out
+
+
+@pytest.fixture
+def tiny_stage1_run(_tiny_stage1, tmp_path):
+    """(what train_tiny(stage="1") returned, a private copy of its run folder
+    ``tmp_path / "run"``: checkpoint.pt, stage1_best.pt, loss.csv, loss.png)."""
+    returned, src = _tiny_stage1
+    return returned, Path(shutil.copytree(src, tmp_path / "run"))
 
 
 @pytest.fixture(autouse=True)

@@ -98,6 +98,7 @@ def test_changed_feature_files_are_generated_again(tiny_dataset, tmp_path, priva
         write_features(data, sorted(set(s.speaker_ids) | set(s.listener_ids)), 4,
                        seed=len(split), frames=s.frames)
     cfg = tiny_config().to_dict()
+    cfg["model"]["diffusion_steps"] = 4  # three runs sample the test split: a short schedule
     cfg["model"]["streams"] = [
         {"name": "au", "source": "emotion:au", "group": "video"},
         {"name": "afr", "source": "file:feats", "group": "audio", "width": 4},

@@ -25,10 +25,12 @@ def test_choose_best_mean_rank_ties_to_the_higher_temperature():
 
 
 def _config(tmp_path, **train):
+    """tiny_config as a --config file with ``train`` overrides and a 4-step diffusion schedule
+    (calibration samples val at each temperature; the schedule's length is not under test)."""
     cfg = tiny_config().to_dict()
     path = tmp_path / "cfg.json"
-    path.write_text(json.dumps({"model": {k: v for k, v in cfg["model"].items()
-                                          if k != "streams"},
+    model = {k: v for k, v in cfg["model"].items() if k != "streams"}
+    path.write_text(json.dumps({"model": {**model, "diffusion_steps": 4},
                                 "train": {**cfg["train"], **train}}))
     return path
 

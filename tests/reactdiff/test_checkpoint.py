@@ -90,9 +90,8 @@ def test_resume_and_stage1_from_refuse_a_code_running_file(tmp_path, tiny_datase
     assert not marker.exists() and not (tmp_path / "s2").exists()
 
 
-def test_flipped_bytes_stop_resume_and_generation(tmp_path, fake_splits):
-    out = tmp_path / "run"
-    train_tiny(out, splits=fake_splits, stage="1")
+def test_flipped_bytes_stop_resume_and_generation(fake_splits, tiny_stage1_run):
+    out = tiny_stage1_run[1]  # train_tiny(out, stage="1")
     ckpt = out / "checkpoint.pt"
     saved = torch.load(ckpt, weights_only=True)
     assert saved[ck.DIGEST] == ck.tensor_digest(saved)

@@ -26,8 +26,11 @@ def mars(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_json(tmp_path_factory):
+    """tiny_config with 40-frame crops and a 4-step diffusion schedule (the runs below sample
+    every test clip offline and online; the schedule's length is not under test)."""
     cfg = tiny_config().to_dict()
     model = {k: v for k, v in cfg["model"].items() if k != "streams"}
+    model["diffusion_steps"] = 4
     path = tmp_path_factory.mktemp("cfg") / "tiny.json"
     path.write_text(json.dumps({"model": model, "train": {**cfg["train"], "crop": 40}}))
     return path

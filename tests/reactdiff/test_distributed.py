@@ -15,6 +15,7 @@ from .fakes import random_split
 
 
 def _splits():
+    """The session's ``fake_splits`` (conftest), built again in each DDP process."""
     return random_split(8, 40, 0, "train"), random_split(4, 40, 1, "val")
 
 
@@ -37,8 +38,9 @@ def _free_port() -> int:
 
 @pytest.mark.skipif(not torch.distributed.is_available() or
                     not torch.distributed.is_gloo_available(), reason="needs gloo")
-def test_two_gloo_processes_match_one_process(tmp_path):
-    one = train_tiny(tmp_path / "one", splits=_splits())
+def test_two_gloo_processes_match_one_process(tmp_path, tiny_model):
+    # one process: the session's tiny model, train_tiny on the same splits as the workers'
+    one = tiny_model
     # forked from this process where the platform allows it: no second import of torch
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     mp.start_processes(_worker, args=(2, _free_port(), str(tmp_path / "two")), nprocs=2,
@@ -51,7 +53,7 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     diff = torch.cat([(a[k].float() - b[k].float()).abs().flatten() for k in a])
     assert diff.max() < 2e-3
     assert (diff > 1e-5).float().mean() < 0.01
-    la = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=False)["log"]
+    la = torch.load(one.parent / "checkpoint.pt", weights_only=False)["log"]
     lb = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=False)["log"]
     assert [r["step"] for r in la] == [r["step"] for r in lb]
     for ra, rb in zip(la, lb):

@@ -6,15 +6,14 @@ import pytest
 
 from reactbench.errors import ModelError
 
-from .conftest import train_tiny
 from .fakes import random_split, tiny_config
 
 
-def test_resume_refuses_another_runs_settings_or_data(tmp_path, fake_splits):
+def test_resume_refuses_another_runs_settings_or_data(fake_splits, tiny_stage1_run):
     from reactbench.reactdiff.train import train_reactdiff
 
-    out = tmp_path / "run"
-    assert train_tiny(out, splits=fake_splits, stage="1") is None
+    returned, out = tiny_stage1_run  # train_tiny(out, stage="1")
+    assert returned is None
     before = (out / "checkpoint.pt").read_bytes()
     cfg = tiny_config()
     cfg.train.epochs1 = 2
