@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +194,7 @@ def read_metadata(path: str | Path) -> dict | None:
         st = p.stat()
     except OSError:
         return None
-    if not p.is_file():
+    if not stat.S_ISREG(st.st_mode):
         return None
     # the same file, unchanged (path, inode, size, modification time): read once per process
     key = (str(p.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
