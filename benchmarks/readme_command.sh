@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One of the README's two set-up commands as a newcomer runs it: a fresh clone of the committed
-# tree, a new venv, empty pip, reactbench and numba caches. Every output line is prefixed with
+# tree, a new venv, empty pip, reactbench and numba caches, and Python's default of writing
+# bytecode (PYTHONDONTWRITEBYTECODE, which a new shell does not set, is cleared; the log says
+# whether the caller had it). Every output line is prefixed with
 # the seconds since the start; the log ends with the host, its load before and after, and
 # `rc=<exit status> seconds=<wall time>` (the main command's is read by
 # leaderboards/render_docs.py).
@@ -21,6 +23,8 @@ git clone -q "$repo" "$work/reactbench"
 cd "$work/reactbench" || exit 1
 export REACTBENCH_CACHE="$work/cache" NUMBA_CACHE_DIR="$work/numba" PIP_CACHE_DIR="$work/pip" \
   XDG_CACHE_HOME="$work/xdg"
+bytecode_env="${PYTHONDONTWRITEBYTECODE-unset}"
+unset PYTHONDONTWRITEBYTECODE
 cmd="$(awk -v a="$anchor" '$0 ~ a {f = 1} f && /^python3 / {print; exit}' README.md)"
 [ -n "$cmd" ] || { echo "README.md: no $kind command found" >&2; exit 1; }
 load_before="$(cat /proc/loadavg)"
@@ -42,6 +46,7 @@ tmp="$log.tmp.$$"
   echo "commit: $(git rev-parse HEAD)"
   echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
   echo "load before: $load_before"
+  echo "PYTHONDONTWRITEBYTECODE: cleared (the caller's: $bytecode_env)"
   grep -v "WARNING: Location" "$work/out.log"
   echo "load after: $(cat /proc/loadavg)"
   echo "rc=$rc seconds=$seconds"
