@@ -162,6 +162,8 @@ APPROPRIATE = ("FRCorr", "FRDist", "FRDiv")
 SPEED = {"cpu2": f"{BENCH}/metrics_speed_cpu2.json", "h100": f"{BENCH}/metrics_gpu_h100.json",
          "frdist_cpu2": f"{BENCH}/frdist_cpu2.json"}
 MAIN_LOG = f"{BENCH}/sources/main_command_cpu2.log"
+TEST_LOG = f"{BENCH}/sources/test_command_cpu2.log"
+TEST_NOBYTECODE_LOG = f"{BENCH}/sources/test_command_nobytecode_cpu2.log"
 ONLINE = [f"{BENCH}/reactdiff_online_{preset}_{gpu}.json" for gpu in ("h200", "h100")
           for preset in ("paper", "small")]
 TRAIN = [f"{BENCH}/reactdiff_train_{gpu}.json" for gpu in ("h200", "h100")]
@@ -299,6 +301,49 @@ def main_command_parts() -> str:
     rows.append(["the rest (printing the tables)", f"{total - baselines:.0f}"])
     rows.append(["**total**", f"**{total}**"])
     return (main_command() + "\n\n" + table(["part", "seconds"], rows))
+
+
+def _test_command(rel: str) -> dict:
+    """The parts of a log of benchmarks/readme_command.sh test: seconds to the installed
+    packages, to ruff's verdict and in all, the pytest counts, host and CPU time."""
+    text = (ROOT / rel).read_text()
+    stamps = [(float(m[1]), m[2]) for m in re.finditer(r"^\[\s*([\d.]+)\] (.*)$", text, re.M)]
+    installed = next((t for t, line in stamps
+                      if re.search(r"^Successfully installed .*reactbench", line)), None)
+    ruff = next((t for t, line in stamps if line.startswith("All checks passed")), None)
+    summary = re.search(r"^\[\s*[\d.]+\] (\d+) passed, (\d+) skipped in ", text, re.M)
+    total = re.search(r"^rc=0 seconds=(\d+)$", text, re.M)
+    host = re.search(r"^host: (\d+) cores, (.+)$", text, re.M)
+    cpu = re.search(r"^cpu: user (\d+) s, system (\d+) s$", text, re.M)
+    if None in (installed, ruff, summary, total, host, cpu):
+        raise LookupError(f"{rel}: expected the install, ruff and pytest summary lines, the "
+                          "host and cpu lines and 'rc=0 seconds=S'")
+    return {"installed": installed, "ruff": ruff, "passed": summary[1], "skipped": summary[2],
+            "seconds": int(total[1]), "cores": host[1], "cpu_name": host[2],
+            "user": int(cpu[1]), "system": int(cpu[2])}
+
+
+def test_command_parts() -> str:
+    """docs/benchmarks.md: the README's test command, its install and its pytest run."""
+    r = _test_command(TEST_LOG)
+    s = r["seconds"]
+    rows = [["creating the venv, installing torch and reactbench with the dev extra",
+             f"{r['installed']:.0f}"],
+            ["ruff", f"{r['ruff'] - r['installed']:.0f}"],
+            [f"pytest -n 2 ({r['passed']} passed, {r['skipped']} skipped; the metric kernels "
+             "compiled into an empty cache)", f"{s - r['ruff']:.0f}"],
+            ["**total**", f"**{s}**"]]
+    return (f"On a {r['cores']}-core {r['cpu_name']} machine the test command took {s} s "
+            f"({s // 60} min {s % 60} s) in a fresh venv with empty caches, using "
+            f"{r['user'] + r['system']} s of CPU (`{TEST_LOG}`).\n\n"
+            + table(["part", "seconds"], rows))
+
+
+def test_command_nobytecode() -> str:
+    """docs/benchmarks.md: the test command with PYTHONDONTWRITEBYTECODE=1."""
+    r = _test_command(TEST_NOBYTECODE_LOG)
+    return (f"the command took {r['seconds']} s, pytest {r['seconds'] - r['ruff']:.0f} s of it, "
+            f"with {r['user'] + r['system']} s of CPU (`{TEST_NOBYTECODE_LOG}`).")
 
 
 def online_rows(files: Sequence[str], alphas: Sequence[int] = (1, 10),
@@ -526,6 +571,8 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "agreement": agreement,
     "main-command": main_command,
     "main-command-bench": main_command_parts,
+    "test-command-bench": test_command_parts,
+    "test-command-nobytecode": test_command_nobytecode,
     "online-summary": online_summary,
     "online-detail": online_detail,
     "train-detail": train_detail,
