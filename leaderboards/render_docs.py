@@ -164,6 +164,7 @@ SPEED = {"cpu2": f"{BENCH}/metrics_speed_cpu2.json", "h100": f"{BENCH}/metrics_g
 MAIN_LOG = f"{BENCH}/sources/main_command_cpu2.log"
 TEST_LOG = f"{BENCH}/sources/test_command_cpu2.log"
 TEST_NOBYTECODE_LOG = f"{BENCH}/sources/test_command_nobytecode_cpu2.log"
+TEST_PIPCOMPILE_LOG = f"{BENCH}/sources/test_command_pipcompile_cpu2.log"
 ONLINE = [f"{BENCH}/reactdiff_online_{preset}_{gpu}.json" for gpu in ("h200", "h100")
           for preset in ("paper", "small")]
 TRAIN = [f"{BENCH}/reactdiff_train_{gpu}.json" for gpu in ("h200", "h100")]
@@ -339,11 +340,17 @@ def test_command_parts() -> str:
             + table(["part", "seconds"], rows))
 
 
-def test_command_nobytecode() -> str:
-    """docs/benchmarks.md: the test command with PYTHONDONTWRITEBYTECODE=1."""
-    r = _test_command(TEST_NOBYTECODE_LOG)
-    return (f"the command took {r['seconds']} s, pytest {r['seconds'] - r['ruff']:.0f} s of it, "
-            f"with {r['user'] + r['system']} s of CPU (`{TEST_NOBYTECODE_LOG}`).")
+def test_command_variants() -> str:
+    """docs/benchmarks.md: the test command beside pip compiling every file and beside
+    PYTHONDONTWRITEBYTECODE=1, from consecutive runs of one tree."""
+    def run(rel: str) -> str:
+        r = _test_command(rel)
+        return (f"{r['seconds']} s (installing {r['installed']:.0f} s) with "
+                f"{r['user'] + r['system']} s of CPU (`{Path(rel).name}`)")
+
+    return (f"the README's command took {run(TEST_LOG)}; with pip compiling every file (its "
+            f"pip calls without `--no-compile`) {run(TEST_PIPCOMPILE_LOG)}; with "
+            f"`PYTHONDONTWRITEBYTECODE=1` {run(TEST_NOBYTECODE_LOG)}.")
 
 
 def online_rows(files: Sequence[str], alphas: Sequence[int] = (1, 10),
@@ -572,7 +579,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "main-command": main_command,
     "main-command-bench": main_command_parts,
     "test-command-bench": test_command_parts,
-    "test-command-nobytecode": test_command_nobytecode,
+    "test-command-variants": test_command_variants,
     "online-summary": online_summary,
     "online-detail": online_detail,
     "train-detail": train_detail,
