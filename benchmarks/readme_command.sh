@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # One of the README's two set-up commands as a newcomer runs it: a fresh clone of the committed
-# tree, a new venv, empty pip, reactbench and numba caches, and Python's default of writing
-# bytecode (PYTHONDONTWRITEBYTECODE, which a new shell does not set, is cleared; BYTECODE=keep
-# keeps the caller's value; the log says which). Every output line is prefixed with the seconds
-# since the start; the log ends with the host, its load before and after, the CPU time of the
-# command and everything it started (`cpu: user U s, system S s`; steadier than the wall time
-# from one run to the next on a shared machine) and `rc=<exit status> seconds=<wall time>`
-# (read by leaderboards/render_docs.py).
+# tree, a new venv, empty pip, reactbench and numba caches, an empty TMPDIR (no earlier pytest
+# runs to clean up) and Python's default of writing bytecode (PYTHONDONTWRITEBYTECODE, which a
+# new shell does not set, is cleared; BYTECODE=keep keeps the caller's value; the log says
+# which). Every output line is prefixed with the seconds since the start; the log ends with the
+# host, its load before and after, the CPU time of the command and everything it started
+# (`cpu: user U s, system S s`; steadier than the wall time from one run to the next on a shared
+# machine) and `rc=<exit status> seconds=<wall time>` (read by leaderboards/render_docs.py).
 #   bash benchmarks/readme_command.sh main [LOG]   (default: results/sources/main_command_cpu2.log)
 #   bash benchmarks/readme_command.sh test [LOG]   (default: results/sources/test_command_cpu2.log)
 #   BYTECODE=keep PYTHONDONTWRITEBYTECODE=1 bash benchmarks/readme_command.sh test \
@@ -24,8 +24,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 git clone -q "$repo" "$work/reactbench"
 cd "$work/reactbench" || exit 1
+mkdir "$work/tmp"
 export REACTBENCH_CACHE="$work/cache" NUMBA_CACHE_DIR="$work/numba" PIP_CACHE_DIR="$work/pip" \
-  XDG_CACHE_HOME="$work/xdg"
+  XDG_CACHE_HOME="$work/xdg" TMPDIR="$work/tmp"
 if [ "${BYTECODE:-}" = keep ]; then
   bytecode_note="kept (${PYTHONDONTWRITEBYTECODE-unset})"
 else
