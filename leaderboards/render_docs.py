@@ -304,7 +304,7 @@ def main_command_parts() -> str:
     return (main_command() + "\n\n" + table(["part", "seconds"], rows))
 
 
-def _test_command(rel: str) -> dict:
+def _tests_command(rel: str) -> dict:
     """The parts of a log of benchmarks/readme_command.sh test: seconds to the installed
     packages, to ruff's verdict and in all, the pytest counts, host and CPU time."""
     text = (ROOT / rel).read_text()
@@ -324,9 +324,9 @@ def _test_command(rel: str) -> dict:
             "user": int(cpu[1]), "system": int(cpu[2])}
 
 
-def test_command_parts() -> str:
+def tests_command_parts() -> str:
     """docs/benchmarks.md: the README's test command, its install and its pytest run."""
-    r = _test_command(TEST_LOG)
+    r = _tests_command(TEST_LOG)
     s = r["seconds"]
     rows = [["creating the venv, installing torch and reactbench with the dev extra",
              f"{r['installed']:.0f}"],
@@ -340,11 +340,11 @@ def test_command_parts() -> str:
             + table(["part", "seconds"], rows))
 
 
-def test_command_variants() -> str:
+def tests_command_variants() -> str:
     """docs/benchmarks.md: the test command beside pip compiling every file and beside
     PYTHONDONTWRITEBYTECODE=1, from consecutive runs of one tree."""
     def run(rel: str) -> str:
-        r = _test_command(rel)
+        r = _tests_command(rel)
         return (f"{r['seconds']} s (installing {r['installed']:.0f} s) with "
                 f"{r['user'] + r['system']} s of CPU (`{Path(rel).name}`)")
 
@@ -578,8 +578,8 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "agreement": agreement,
     "main-command": main_command,
     "main-command-bench": main_command_parts,
-    "test-command-bench": test_command_parts,
-    "test-command-variants": test_command_variants,
+    "test-command-bench": tests_command_parts,
+    "test-command-variants": tests_command_variants,
     "online-summary": online_summary,
     "online-detail": online_detail,
     "train-detail": train_detail,
