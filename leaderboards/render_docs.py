@@ -26,6 +26,7 @@ import re
 import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -262,17 +263,48 @@ def agreement() -> str:
     return table(["metric", "max abs. difference", "max rel. difference"], rows)
 
 
-def main_command() -> str:
-    """README: wall time of the README's main command."""
-    text = (ROOT / MAIN_LOG).read_text()
+@dataclass(frozen=True)
+class CommandLog:
+    """A log of benchmarks/readme_command.sh: its stamped lines (seconds, text), the wall time
+    of a successful run, the host's cores and CPU, and the CPU time of the command (user,
+    system; None in logs that do not record it)."""
+
+    rel: str
+    stamps: list[tuple[float, str]]
+    seconds: int
+    cores: str
+    cpu_name: str
+    cpu: tuple[int, int] | None
+
+    def at(self, pattern: str, last: bool = False) -> float:
+        """The seconds stamped on the first (``last``: the last) line matching ``pattern``."""
+        hits = [t for t, line in self.stamps if re.search(pattern, line)]
+        if not hits:
+            raise LookupError(f"{self.rel}: no line matching {pattern!r}")
+        return hits[-1] if last else hits[0]
+
+
+def command_log(rel: str) -> CommandLog:
+    """Read a log of benchmarks/readme_command.sh (LookupError for a failed run or a log
+    without its host line)."""
+    text = (ROOT / rel).read_text()
     found = re.search(r"^rc=(\d+) seconds=(\d+)$", text, re.M)
     if found is None or found[1] != "0":
-        raise LookupError(f"{MAIN_LOG}: no successful 'rc=0 seconds=S' line")
-    s = int(found[2])
+        raise LookupError(f"{rel}: no successful 'rc=0 seconds=S' line")
     host = re.search(r"^host: (\d+) cores, (.+)$", text, re.M)
     if host is None:
-        raise LookupError(f"{MAIN_LOG}: no 'host: N cores, CPU' line")
-    return (f"On a {host[1]}-core {host[2]} machine the main command took {s} s "
+        raise LookupError(f"{rel}: no 'host: N cores, CPU' line")
+    cpu = re.search(r"^cpu: user (\d+) s, system (\d+) s$", text, re.M)
+    stamps = [(float(m[1]), m[2]) for m in re.finditer(r"^\[\s*([\d.]+)\] (.*)$", text, re.M)]
+    return CommandLog(rel, stamps, int(found[2]), host[1], host[2],
+                      (int(cpu[1]), int(cpu[2])) if cpu else None)
+
+
+def main_command() -> str:
+    """README: wall time of the README's main command."""
+    log = command_log(MAIN_LOG)
+    s = log.seconds
+    return (f"On a {log.cores}-core {log.cpu_name} machine the main command took {s} s "
             f"({s // 60} min {s % 60} s) from `python3 -m venv` to the summary table, "
             f"in a fresh venv with an empty cache (`{MAIN_LOG}`).")
 
@@ -280,63 +312,47 @@ def main_command() -> str:
 def main_command_parts() -> str:
     """docs/benchmarks.md: the main command's wall time and where it goes, from the seconds
     stamped on its log lines (benchmarks/readme_command.sh main)."""
-    text = (ROOT / MAIN_LOG).read_text()
-    stamps = [(float(m[1]), m[2]) for m in re.finditer(r"^\[\s*([\d.]+)\] (.*)$", text, re.M)]
-
-    def at(pattern: str, last: bool = False) -> float:
-        hits = [t for t, line in stamps if re.search(pattern, line)]
-        if not hits:
-            raise LookupError(f"{MAIN_LOG}: no line matching {pattern!r}")
-        return hits[-1] if last else hits[0]
-
-    installed = at(r"^Successfully installed .*reactbench")
-    data = at(r"^data: .* split test: N = ")
-    reactdiff = at(r"^\[reactdiff\] wrote ")
-    baselines = at(r"^\[gt\] wrote ")
+    log = command_log(MAIN_LOG)
+    installed = log.at(r"^Successfully installed .*reactbench")
+    data = log.at(r"^data: .* split test: N = ")
+    reactdiff = log.at(r"^\[reactdiff\] wrote ")
+    baselines = log.at(r"^\[gt\] wrote ")
     parts = [("installing torch and reactbench", installed),
              ("generating the synthetic dataset and loading the test split", data - installed),
              ("ReactDiff: loading, generating and scoring", reactdiff - data),
              ("the six baselines and GT: generating and scoring", baselines - reactdiff)]
-    total = int(re.search(r"^rc=0 seconds=(\d+)$", text, re.M)[1])
     rows = [[what, f"{sec:.0f}"] for what, sec in parts]
-    rows.append(["the rest (printing the tables)", f"{total - baselines:.0f}"])
-    rows.append(["**total**", f"**{total}**"])
+    rows.append(["the rest (printing the tables)", f"{log.seconds - baselines:.0f}"])
+    rows.append(["**total**", f"**{log.seconds}**"])
     return (main_command() + "\n\n" + table(["part", "seconds"], rows))
 
 
-def _tests_command(rel: str) -> dict:
-    """The parts of a log of benchmarks/readme_command.sh test: seconds to the installed
-    packages, to ruff's verdict and in all, the pytest counts, host and CPU time."""
-    text = (ROOT / rel).read_text()
-    stamps = [(float(m[1]), m[2]) for m in re.finditer(r"^\[\s*([\d.]+)\] (.*)$", text, re.M)]
-    installed = next((t for t, line in stamps
-                      if re.search(r"^Successfully installed .*reactbench", line)), None)
-    ruff = next((t for t, line in stamps if line.startswith("All checks passed")), None)
-    summary = re.search(r"^\[\s*[\d.]+\] (\d+) passed, (\d+) skipped in ", text, re.M)
-    total = re.search(r"^rc=0 seconds=(\d+)$", text, re.M)
-    host = re.search(r"^host: (\d+) cores, (.+)$", text, re.M)
-    cpu = re.search(r"^cpu: user (\d+) s, system (\d+) s$", text, re.M)
-    if None in (installed, ruff, summary, total, host, cpu):
-        raise LookupError(f"{rel}: expected the install, ruff and pytest summary lines, the "
-                          "host and cpu lines and 'rc=0 seconds=S'")
-    return {"installed": installed, "ruff": ruff, "passed": summary[1], "skipped": summary[2],
-            "seconds": int(total[1]), "cores": host[1], "cpu_name": host[2],
-            "user": int(cpu[1]), "system": int(cpu[2])}
+def _tests_command(rel: str) -> tuple[CommandLog, dict]:
+    """A log of benchmarks/readme_command.sh test and its parts: seconds to the installed
+    packages and to ruff's verdict, the pytest counts, the CPU seconds (user + system)."""
+    log = command_log(rel)
+    summary = next((m for m in (re.match(r"(\d+) passed, (\d+) skipped in ", line)
+                                for _, line in log.stamps) if m), None)
+    if summary is None or log.cpu is None:
+        raise LookupError(f"{rel}: expected the pytest summary line and the cpu line")
+    return log, {"installed": log.at(r"^Successfully installed .*reactbench"),
+                 "ruff": log.at(r"^All checks passed"), "passed": summary[1],
+                 "skipped": summary[2], "cpu": sum(log.cpu)}
 
 
 def tests_command_parts() -> str:
     """docs/benchmarks.md: the README's test command, its install and its pytest run."""
-    r = _tests_command(TEST_LOG)
-    s = r["seconds"]
+    log, r = _tests_command(TEST_LOG)
+    s = log.seconds
     rows = [["creating the venv, installing torch and reactbench with the dev extra",
              f"{r['installed']:.0f}"],
             ["ruff", f"{r['ruff'] - r['installed']:.0f}"],
             [f"pytest -n 2 ({r['passed']} passed, {r['skipped']} skipped; the metric kernels "
              "compiled into an empty cache)", f"{s - r['ruff']:.0f}"],
             ["**total**", f"**{s}**"]]
-    return (f"On a {r['cores']}-core {r['cpu_name']} machine the test command took {s} s "
+    return (f"On a {log.cores}-core {log.cpu_name} machine the test command took {s} s "
             f"({s // 60} min {s % 60} s) in a fresh venv with empty caches, using "
-            f"{r['user'] + r['system']} s of CPU (`{TEST_LOG}`).\n\n"
+            f"{r['cpu']} s of CPU (`{TEST_LOG}`).\n\n"
             + table(["part", "seconds"], rows))
 
 
@@ -344,9 +360,9 @@ def tests_command_variants() -> str:
     """docs/benchmarks.md: the test command beside pip compiling every file and beside
     PYTHONDONTWRITEBYTECODE=1, from consecutive runs of one tree."""
     def run(rel: str) -> str:
-        r = _tests_command(rel)
-        return (f"{r['seconds']} s (installing {r['installed']:.0f} s) with "
-                f"{r['user'] + r['system']} s of CPU (`{Path(rel).name}`)")
+        log, r = _tests_command(rel)
+        return (f"{log.seconds} s (installing {r['installed']:.0f} s) with {r['cpu']} s of CPU "
+                f"(`{Path(rel).name}`)")
 
     return (f"the README's command took {run(TEST_LOG)}; with pip compiling every file (its "
             f"pip calls without `--no-compile`) {run(TEST_PIPCOMPILE_LOG)}; with "
