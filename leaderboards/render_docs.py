@@ -26,10 +26,9 @@ import re
 import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = "leaderboards/synthetic"
@@ -263,8 +262,7 @@ def agreement() -> str:
     return table(["metric", "max abs. difference", "max rel. difference"], rows)
 
 
-@dataclass(frozen=True)
-class CommandLog:
+class CommandLog(NamedTuple):
     """A log of benchmarks/readme_command.sh: its stamped lines (seconds, text), the wall time
     of a successful run, the host's cores and CPU, and the CPU time of the command (user,
     system; None in logs that do not record it)."""
