@@ -65,6 +65,7 @@ def installed_entry_points(group: str) -> tuple:
     """The installed distributions' entry points of ``group``, read once per process and
     search path (reading them scans every installed distribution: milliseconds per call, and
     one command asks several times). Errors of a broken installation propagate."""
+    # keyed by the lookup function too: one that was replaced (a test's fake) is asked afresh
     key = (metadata.entry_points, group, tuple(sys.path))
     found = _ENTRY_POINTS.get(key)
     if found is None:
