@@ -274,12 +274,12 @@ class CommandLog(NamedTuple):
     cpu_name: str
     cpu: tuple[int, int] | None
 
-    def at(self, pattern: str, last: bool = False) -> float:
-        """The seconds stamped on the first (``last``: the last) line matching ``pattern``."""
-        hits = [t for t, line in self.stamps if re.search(pattern, line)]
-        if not hits:
+    def at(self, pattern: str) -> float:
+        """The seconds stamped on the first line matching ``pattern``."""
+        hit = next((t for t, line in self.stamps if re.search(pattern, line)), None)
+        if hit is None:
             raise LookupError(f"{self.rel}: no line matching {pattern!r}")
-        return hits[-1] if last else hits[0]
+        return hit
 
 
 def command_log(rel: str) -> CommandLog:
