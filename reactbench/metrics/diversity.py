@@ -10,7 +10,9 @@ sufficient statistics FRDvs needs to be recomputed on resampled rows.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, parallel_chunksize, prange
+from numba import njit
+
+from reactbench.metrics.threads import ROWS_PER_CALL, run_chunks
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -53,60 +55,63 @@ def _time_var_sum(z, o0, t):
     return total
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _div_kernel(x):
-    """x (N, alpha, E) f32 -> (N,) sum over elements of squared deviations from the
-    generation mean (float64; exactly 0 when all generations are equal)."""
-    n, alpha, e = x.shape
-    out = np.zeros(n)
-    for i in prange(n):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _div_rows(i0, i1, x, out):
+    """Rows i0:i1 of x (N, alpha, E) f32 -> out[i] = the sum over elements of squared
+    deviations from the generation mean (float64; exactly 0 when all generations are equal)."""
+    e = x.shape[2]
+    for i in range(i0, i1):
         acc = 0.0
         for k in range(e):
             acc = _add_gen_ss(x[i], k, acc)
         out[i] = acc
-    return out
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _var_kernel(x):
-    """x (N, alpha, T, D) f32 -> (N,) mean over (alpha, D) of the unbiased variance over T."""
-    n, alpha, t, d = x.shape
-    out = np.zeros(n)
-    for i in prange(n):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _var_rows(i0, i1, x, out):
+    """Rows i0:i1 of x (N, alpha, T, D) f32 -> out[i] = the mean over (alpha, D) of the
+    unbiased variance over T."""
+    _, alpha, t, d = x.shape
+    for i in range(i0, i1):
         out[i] = _time_var_sum(x[i], 0, t) / (alpha * d)
-    return out
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _dvs_kernel(y):
-    """y (N, alpha, E) f32 -> (N,) sum over generations and elements of squared deviations
-    from the per-generation mean over speakers."""
+@njit(cache=True, error_model="numpy")
+def _generation_means(y):
+    """y (N, alpha, E) f32 -> (alpha, E) float64, each generation's mean over speakers."""
     n, alpha, e = y.shape
-    out = np.zeros(n)
+    mean = np.zeros((alpha, e))
     for a in range(alpha):
-        mean = np.zeros(e)
         for i in range(n):
             for k in range(e):
-                mean[k] += np.float64(y[i, a, k])
+                mean[a, k] += np.float64(y[i, a, k])
         for k in range(e):
-            mean[k] /= n
-        for i in prange(n):
+            mean[a, k] /= n
+    return mean
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dvs_rows(i0, i1, y, mean, out):
+    """Rows i0:i1 of y (N, alpha, E) f32 -> out[i] = the sum over generations and elements of
+    squared deviations from ``mean`` (alpha, E), the per-generation mean over speakers."""
+    alpha, e = mean.shape
+    for i in range(i0, i1):
+        out[i] = 0.0
+        for a in range(alpha):
             acc = 0.0
             for k in range(e):
-                v = np.float64(y[i, a, k]) - mean[k]
+                v = np.float64(y[i, a, k]) - mean[a, k]
                 acc += v * v
             out[i] += acc
-    return out
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _ragged_div_var(pred, off, order, out_div, out_var):
-    """pred (A, L, D) f32 packed along time (sample s = frames off[s]:off[s + 1]) -> per sample:
-    out_div (N,) the sum of squared deviations from the generation mean, out_var (N,) the mean
-    over (A, D) of the unbiased variance over time (float64)."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ragged_div_var(r0, r1, pred, off, order, out_div, out_var):
+    """Samples order[r0:r1] of pred (A, L, D) f32 packed along time (sample s = frames
+    off[s]:off[s + 1]) -> out_div[s] the sum of squared deviations from the generation mean,
+    out_var[s] the mean over (A, D) of the unbiased variance over time (float64)."""
     alpha, _, d = pred.shape
-    n = off.shape[0] - 1
-    for r in prange(n):
+    for r in range(r0, r1):
         s = order[r]
         o0 = off[s]
         t = off[s + 1] - o0
@@ -128,8 +133,7 @@ def ragged_div_var(pred: np.ndarray, off: np.ndarray,
     n = off.shape[0] - 1
     ss = np.empty(n)
     var = np.empty(n)
-    with parallel_chunksize(1):
-        _ragged_div_var(pred, off, order, ss, var)
+    run_chunks(_ragged_div_var, n, pred, off, order, ss, var)
     lengths = np.diff(off).astype(np.float64)
     div = 2.0 * alpha * ss / (alpha * (alpha - 1) * lengths * d) if alpha > 1 else np.zeros(n)
     return div, var
@@ -141,13 +145,16 @@ def per_speaker_div(pred: np.ndarray) -> np.ndarray:
     n, alpha, t, d = pred.shape
     if alpha < 2:
         return np.zeros(n)
-    ss = _div_kernel(pred.reshape(n, alpha, t * d))
+    ss = np.empty(n)
+    run_chunks(_div_rows, n, pred.reshape(n, alpha, t * d), ss, step=ROWS_PER_CALL)
     return 2.0 * alpha * ss / (alpha * (alpha - 1) * t * d)
 
 
 def per_speaker_var(pred: np.ndarray) -> np.ndarray:
     """pred (N, alpha, T, D) -> (N,) mean over (alpha, D) of the unbiased variance over time."""
-    return _var_kernel(pred)
+    out = np.empty(pred.shape[0])
+    run_chunks(_var_rows, pred.shape[0], pred, out, step=ROWS_PER_CALL)
+    return out
 
 
 def dvs_stats(pred: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int, int, int]]:
@@ -156,7 +163,9 @@ def dvs_stats(pred: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int, int,
     Returns ``q`` (N,) = sum_i ||Y_ik - mean_k Y_i||^2 (float64), its total, and the shape.
     """
     n, alpha, t, d = pred.shape
-    q = _dvs_kernel(pred.reshape(n, alpha, t * d))
+    y = pred.reshape(n, alpha, t * d)
+    q = np.empty(n)
+    run_chunks(_dvs_rows, n, y, _generation_means(y), q, step=ROWS_PER_CALL)
     return q, float(q.sum()), (n, alpha, t, d)
 
 

@@ -16,7 +16,7 @@ p // W32, lane p % W32.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from reactbench.metrics.dtw_simd32 import (
     W32,
@@ -35,6 +35,7 @@ from reactbench.metrics.dtw_simd32 import (
     store32,
     sub32,
 )
+from reactbench.metrics.threads import ROWS_PER_CALL, run_chunks
 
 W16 = 2 * W32  # pairs per group
 SATURATED = 65535
@@ -44,14 +45,20 @@ NONBINARY = 1 << 15  # frame code flags beside the 15 AU bits
 NONFINITE = 1 << 16
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def frame_codes(X):
+def frame_codes(X: np.ndarray) -> np.ndarray:
     """X (R, L, 25) f32 -> (R, L) int32, one code per frame: the AU bit mask (bit c set when
     AU c is 1), plus NONBINARY when an AU value is neither 0 nor 1 and NONFINITE when any of
     the 25 values is NaN or inf. Computed once per sequence, not once per pair."""
-    r, n = X.shape[:2]
-    out = np.empty((r, n), dtype=np.int32)
-    for i in prange(r):
+    out = np.empty(X.shape[:2], dtype=np.int32)
+    run_chunks(_frame_code_rows, X.shape[0], X, out, step=ROWS_PER_CALL)
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _frame_code_rows(i0, i1, X, out):
+    """Sequences i0:i1 of ``frame_codes``."""
+    n = X.shape[1]
+    for i in range(i0, i1):
         for a in range(n):
             m = 0
             for c in range(X.shape[2]):
@@ -64,7 +71,6 @@ def frame_codes(X):
                     elif v != 0.0:
                         m |= NONBINARY
             out[i, a] = m
-    return out
 
 
 @njit(cache=True, error_model="numpy")

@@ -21,9 +21,10 @@ Feature space ``feat-1`` (versioned by :data:`REA_FEATURES_VERSION`):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from reactbench.metrics.constants import FRECHET_EPS, REA_HOP, REA_WINDOW
+from reactbench.metrics.threads import run_chunks
 from reactbench.metrics.validate import as_float64
 
 REA_FEATURES_VERSION = "feat-1"
@@ -34,13 +35,13 @@ def _window_starts(t: int) -> tuple[int, np.ndarray]:
     return w, np.arange(0, t - w + 1, REA_HOP)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _window_kernel(seq, starts, w):
-    """seq (M, T, C) f32 -> (M, n_windows, 3 C) float64 (mean | std | mean |diff|)."""
-    m, t, c = seq.shape
+@njit(cache=True, nogil=True, error_model="numpy")
+def _window_rows(i0, i1, seq, starts, w, out):
+    """Sequences i0:i1 of seq (M, T, C) f32 -> out (M, n_windows, 3 C) float64 (mean | std |
+    mean |diff|)."""
+    c = seq.shape[2]
     nw = starts.shape[0]
-    out = np.empty((m, nw, 3 * c))
-    for i in prange(m):
+    for i in range(i0, i1):
         for q in range(nw):
             s = starts[q]
             for col in range(c):
@@ -58,14 +59,15 @@ def _window_kernel(seq, starts, w):
                 out[i, q, col] = mean
                 out[i, q, c + col] = np.sqrt(ss / w)
                 out[i, q, 2 * c + col] = sp / max(w - 1, 1)
-    return out
 
 
 def window_features(seq: np.ndarray) -> np.ndarray:
     """seq (M, T, C) -> (M, n_windows, 3 C) float64: per-window mean, std, mean |diff|."""
     seq = np.ascontiguousarray(seq, dtype=np.float32)
     w, starts = _window_starts(seq.shape[1])
-    return _window_kernel(seq, starts.astype(np.int64), w)
+    out = np.empty((seq.shape[0], starts.shape[0], 3 * seq.shape[2]))
+    run_chunks(_window_rows, seq.shape[0], seq, starts.astype(np.int64), w, out)
+    return out
 
 
 def reaction_features(emotion: np.ndarray, face_3dmm: np.ndarray | None = None) -> np.ndarray:

@@ -15,19 +15,20 @@ the per-sample values.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, parallel_chunksize, prange
+from numba import njit
 
 from reactbench.metrics.npsum import pairwise_sum_f32
+from reactbench.metrics.threads import run_chunks
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _mae(pred, tg, off, order, c0, c1, out):
-    """pred (A, L, D), tg (K >= A, L, D) f32 packed along time -> out (N,) f32 per-sample MAE."""
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mae(r0, r1, pred, tg, off, order, c0, c1, out):
+    """Samples order[r0:r1] of pred (A, L, D), tg (K >= A, L, D) f32 packed along time ->
+    out[s] f32, the sample's MAE."""
     alpha = pred.shape[0]
     w = c1 - c0
-    n = off.shape[0] - 1
     fa = np.float32(alpha)
-    for r in prange(n):
+    for r in range(r0, r1):
         s = order[r]
         o0 = off[s]
         t = off[s + 1] - o0
@@ -51,6 +52,6 @@ def per_sample_mae(pred: np.ndarray, tg: np.ndarray, off: np.ndarray, order: np.
     """(N,) float32 per-sample MAE of variable-length samples packed along time: pred (A, L, D),
     tg (K, L, D) float32 with K >= A (trusted), sample s = frames off[s]:off[s + 1]."""
     out = np.empty(off.shape[0] - 1, dtype=np.float32)
-    with parallel_chunksize(1):
-        _mae(pred, tg, off, order, int(columns[0]), int(columns[1]), out)
+    run_chunks(_mae, off.shape[0] - 1, pred, tg, off, order, int(columns[0]), int(columns[1]),
+               out)
     return out

@@ -13,6 +13,10 @@ import numba
 
 from reactbench.metrics.validate import check_n_jobs
 
+# rows per kernel call where each row is cheap (a few microseconds of work, about the cost of
+# one call from a Python thread)
+ROWS_PER_CALL = 16
+
 
 def n_threads(n_jobs: int) -> int:
     """Threads for ``n_jobs`` (-1 = all cores, -k = all but k - 1, k >= 1), capped by numba's."""

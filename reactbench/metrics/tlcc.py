@@ -16,10 +16,10 @@ the NaN rule's 49, not a measurement).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, parallel_chunksize, prange
+from numba import njit
 
 from reactbench.metrics.constants import TLCC_MAX_LAG, TLCC_N_LAGS
-from reactbench.metrics.threads import numba_threads
+from reactbench.metrics.threads import numba_threads, run_chunks
 from reactbench.metrics.validate import (
     as_float32,
     check_finite,
@@ -131,11 +131,11 @@ def _offset(scores, corrected, max_lag):
     return max_lag - best
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _offsets(pred, speaker, n_gen, corrected, max_lag):
-    n = pred.shape[0]
-    out = np.empty((n, n_gen), dtype=np.int64)
-    for task in prange(n * n_gen):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _offsets(t0, t1, pred, speaker, n_gen, corrected, max_lag, out):
+    """Tasks t0:t1 (task = i * n_gen + k) of pred (N, alpha, T, D), speaker (N, T, D) f32 ->
+    out[i, k], the offset of generation k of speaker i."""
+    for task in range(t0, t1):
         i = task // n_gen
         k = task % n_gen
         x = pred[i, k]
@@ -143,16 +143,14 @@ def _offsets(pred, speaker, n_gen, corrected, max_lag):
         sc = _scores(_transposed(x), _transposed(y), _changes(x), _changes(y), corrected,
                      max_lag)
         out[i, k] = _offset(sc, corrected, max_lag)
-    return out
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _offsets_ragged(pred, speaker, off, order, n_gen, corrected, max_lag):
-    """pred (A, L, D), speaker (L, D) f32 packed along time (sample s holds frames
-    off[s]:off[s + 1]; visited in ``order``) -> (N, n_gen) offsets of generations 0..n_gen-1."""
-    n = off.shape[0] - 1
-    out = np.empty((n, n_gen), dtype=np.int64)
-    for task in prange(n * n_gen):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _offsets_ragged(t0, t1, pred, speaker, off, order, n_gen, corrected, max_lag, out):
+    """Tasks t0:t1 (task = r * n_gen + k, sample order[r]) of pred (A, L, D), speaker (L, D) f32
+    packed along time (sample s holds frames off[s]:off[s + 1]) -> out[s, k], the offset of
+    generation k."""
+    for task in range(t0, t1):
         s = order[task // n_gen]
         k = task % n_gen
         x = pred[k, off[s]:off[s + 1]]
@@ -160,7 +158,6 @@ def _offsets_ragged(pred, speaker, off, order, n_gen, corrected, max_lag):
         sc = _scores(_transposed(x), _transposed(y), _changes(x), _changes(y), corrected,
                      max_lag)
         out[s, k] = _offset(sc, corrected, max_lag)
-    return out
 
 
 @njit(cache=True, error_model="numpy")
@@ -178,16 +175,20 @@ def offsets(pred: np.ndarray, speaker: np.ndarray, n_gen: int, corrected: bool,
             max_lag: int = TLCC_MAX_LAG) -> np.ndarray:
     """(N, n_gen) signed offsets for generations 0..n_gen-1 (trusted float32 inputs), lags
     -max_lag..max_lag."""
-    return _offsets(pred, speaker, int(n_gen), bool(corrected), int(max_lag))
+    out = np.empty((pred.shape[0], n_gen), dtype=np.int64)
+    run_chunks(_offsets, pred.shape[0] * n_gen, pred, speaker, int(n_gen), bool(corrected),
+               int(max_lag), out)
+    return out
 
 
 def offsets_ragged(pred: np.ndarray, speaker: np.ndarray, off: np.ndarray, order: np.ndarray,
                    n_gen: int, corrected: bool, max_lag: int = TLCC_MAX_LAG) -> np.ndarray:
     """(N, n_gen) signed offsets of variable-length samples packed along time (trusted float32
     inputs, as :class:`reactbench.metrics.ragged.Ragged` holds them)."""
-    with parallel_chunksize(1):
-        return _offsets_ragged(pred, speaker, off, order, int(n_gen), bool(corrected),
-                               int(max_lag))
+    out = np.empty((off.shape[0] - 1, n_gen), dtype=np.int64)
+    run_chunks(_offsets_ragged, out.shape[0] * n_gen, pred, speaker, off, order, int(n_gen),
+               bool(corrected), int(max_lag), out)
+    return out
 
 
 def tlcc_scores(x, y, *, protocol: str = "official") -> np.ndarray:
