@@ -15,8 +15,8 @@ size and modification time of the metric sources (what numba's cache index is ke
 protocols and the metrics, records a finished warm-up: later runs start nothing. A warm-up that
 fails changes nothing but the time: the caller's scoring then compiles what is missing itself.
 
-``python -m reactbench.metrics.warm --protocol official FRCorr FRDist`` warms those kernels in
-this process.
+``python -m reactbench.metrics.warm --protocol official --metrics FRCorr FRDist`` warms those
+kernels in this process.
 """
 
 from __future__ import annotations
