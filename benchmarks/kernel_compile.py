@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hardware  # noqa: E402  (benchmark-local module)
+from main_command_parts import extract  # noqa: E402  (benchmark-local module)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,15 +49,6 @@ def timed_warm(group: tuple[str, ...], cache: Path, tree: Path) -> tuple[float, 
     cpu = (after.children_user - before.children_user
            + after.children_system - before.children_system)
     return wall, cpu
-
-
-def extract(rev: str, dest: Path) -> Path:
-    """The committed tree of ``rev`` in ``dest`` (``git archive``)."""
-    dest.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from reactbench.metrics.warm import warm
 UNPRUNED = "unpruned-FRDist"
 GROUPS = (METRIC_GROUPS[0], (*METRIC_GROUPS[1], UNPRUNED))
 
-__all__ = ["GROUPS", "UNPRUNED", "warm", "warm_names"]
+__all__ = ["GROUPS", "UNPRUNED", "warm_names"]
 
 
 def warm_unpruned() -> None:
